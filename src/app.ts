@@ -1,0 +1,141 @@
+import { Router } from '@koa/router';
+import { loadConfig, ConfigError, formatProblems, type GatewayConfig } from './config/load.ts';
+import { createIdGenerator } from './domain/ids.ts';
+import { createLogger, type Logger } from './log.ts';
+import { registerSoapRoutes } from './inbound/soap/routes.ts';
+import { loadWsdl } from './inbound/soap/wsdl.ts';
+import { createKoaApp, listen, type RunningServer } from './server/http.ts';
+import { Store } from './store/index.ts';
+import type { DestinationStream } from 'pino';
+
+export interface GatewayOptions {
+  configDir: string;
+  env?: NodeJS.ProcessEnv;
+  /** Overrides gateway.yaml's port (tests listen on port 0). */
+  port?: number;
+  host?: string;
+  /** PostgreSQL schema (tests give each suite its own). */
+  dbSchema?: string;
+  logDestination?: DestinationStream;
+  now?: () => number;
+}
+
+/**
+ * The composition root: the only place that builds the parts from config and wires them together.
+ * Nothing starts at construction; start() migrates the store and opens the port, stop() closes them
+ * in reverse order.
+ */
+export class Gateway {
+  readonly options: GatewayOptions;
+  readonly logger: Logger;
+  readonly store: Store;
+  #config: GatewayConfig;
+  #server: RunningServer | null = null;
+
+  private constructor(options: GatewayOptions, config: GatewayConfig) {
+    this.options = options;
+    this.#config = config;
+    this.logger = createLogger({
+      level: config.gateway.logging.level,
+      secrets: () => this.#config.secrets,
+      ...(options.logDestination ? { destination: options.logDestination } : {}),
+    });
+    const schema = options.dbSchema ?? config.gateway.database.schema;
+    this.store = new Store({
+      url: config.gateway.database.url,
+      poolMax: config.gateway.database.poolMax,
+      baseDir: process.cwd(),
+      ...(schema ? { schema } : {}),
+    });
+  }
+
+  static async create(options: GatewayOptions): Promise<Gateway> {
+    const config = await loadConfig(options.configDir, options.env ?? process.env);
+    return new Gateway(options, config);
+  }
+
+  get config(): GatewayConfig {
+    return this.#config;
+  }
+
+  get url(): string {
+    if (!this.#server) throw new Error('gateway is not started');
+    return this.#server.url;
+  }
+
+  async start(): Promise<void> {
+    const now = this.options.now ?? Date.now;
+    const { applied } = await this.store.migrate();
+    if (applied.length > 0) this.logger.info({ applied }, 'database migrated');
+
+    const router = new Router();
+    router.get('/healthz', (ctx) => {
+      ctx.body = { status: 'ok' };
+    });
+    router.get('/readyz', async (ctx) => {
+      try {
+        await this.store.ping();
+        ctx.body = { status: 'ready', database: 'ok', config: 'loaded' };
+      } catch {
+        ctx.status = 503;
+        ctx.body = { status: 'not ready', database: 'unreachable', config: 'loaded' };
+      }
+    });
+    registerSoapRoutes(router, {
+      config: () => this.#config,
+      store: this.store,
+      newId: createIdGenerator(now),
+      now,
+      wsdl: await loadWsdl(),
+      logger: this.logger,
+    });
+
+    const server = this.#config.gateway.server;
+    this.#server = await listen(createKoaApp(this.logger, router), {
+      host: this.options.host ?? server.host,
+      port: this.options.port ?? server.port,
+      tls: server.tls,
+      requestTimeoutMs: server.requestTimeout,
+      logger: this.logger,
+    });
+    this.logger.info(
+      { url: this.#server.url, database: this.store.db.describe, connectors: this.#config.connectors.length },
+      'gateway started',
+    );
+  }
+
+  /**
+   * Loads the config folder again. A bad config is refused and the running one stays in force.
+   * Settings that need a restart (port, TLS, database) are reported, not applied.
+   */
+  async reload(): Promise<{ ok: true } | { ok: false; error: string }> {
+    try {
+      const next = await loadConfig(this.options.configDir, this.options.env ?? process.env);
+      const before = this.#config.gateway;
+      const needRestart: string[] = [];
+      if (next.gateway.database.url !== before.database.url) needRestart.push('database.url');
+      if (next.gateway.server.port !== before.server.port) needRestart.push('server.port');
+      if (JSON.stringify(next.gateway.server.tls) !== JSON.stringify(before.server.tls)) needRestart.push('server.tls');
+      this.#config = next;
+      this.logger.info(
+        { connectors: next.connectors.length, triggerPoints: next.triggerPoints.length, needRestart },
+        needRestart.length > 0 ? 'config reloaded; some changes take effect after a restart' : 'config reloaded',
+      );
+      return { ok: true };
+    } catch (err) {
+      const error = err instanceof ConfigError ? `config refused:\n${formatProblems(err.problems)}` : String(err);
+      this.logger.error({ error }, 'config reload refused; the running config stays in force');
+      return { ok: false, error };
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#server) {
+      await this.#server.close();
+      this.#server = null;
+    }
+    await this.store.close();
+    this.logger.info('gateway stopped');
+    this.logger.flush();
+  }
+}

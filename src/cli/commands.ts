@@ -1,0 +1,167 @@
+import { loadConfig, ConfigError, formatProblems, type GatewayConfig } from '../config/load.ts';
+import { formatDuration } from '../config/units.ts';
+import { Gateway } from '../app.ts';
+import { Store } from '../store/index.ts';
+import { redactUrl } from '../store/database.ts';
+import { table, type Io } from './output.ts';
+import { pushSandboxEvents } from '../sandbox/om-pusher.ts';
+import { PUSH_EVENT_CODES, type PushEventCode } from '../sandbox/om-push.ts';
+
+/** Exit codes, documented in the README. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, configInvalid: 3, databaseUnavailable: 4 } as const;
+
+export interface CommandContext {
+  configDir: string;
+  env: NodeJS.ProcessEnv;
+  io: Io;
+  json: boolean;
+}
+
+export async function checkConfig(ctx: CommandContext): Promise<number> {
+  let config: GatewayConfig;
+  try {
+    config = await loadConfig(ctx.configDir, ctx.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    if (ctx.json) ctx.io.out(JSON.stringify({ ok: false, problems: err.problems }, null, 2));
+    else ctx.io.err(`${ctx.configDir}: ${err.problems.length} problem(s)\n${formatProblems(err.problems)}`);
+    return EXIT.configInvalid;
+  }
+  if (ctx.json) {
+    ctx.io.out(
+      JSON.stringify(
+        {
+          ok: true,
+          dir: config.dir,
+          connectors: config.connectors.map((c) => ({ name: c.name, protocol: c.protocol, kind: c.kind, url: c.url, state: c.state })),
+          triggerPoints: config.triggerPoints.map((t) => ({ name: t.name, eventCodes: t.eventCodes, connectors: t.connectors })),
+        },
+        null,
+        2,
+      ),
+    );
+    return EXIT.ok;
+  }
+  const g = config.gateway;
+  ctx.io.out(`config ${config.dir}: OK`);
+  ctx.io.out(
+    `server ${g.server.tls ? 'https' : 'http'}://${g.server.host}:${g.server.port}   database ${redactUrl(g.database.url)}   ` +
+      `inbound users ${g.inbound.soap.users.length} (${g.inbound.soap.auth.join(', ')})   dedupe window ${formatDuration(g.inbound.soap.dedupeWindow)}`,
+  );
+  ctx.io.out('');
+  ctx.io.out(
+    table(
+      ['CONNECTOR', 'PROTOCOL', 'KIND', 'STATE', 'AUTH', 'ORDERING', 'URL'],
+      config.connectors.map((c) => [c.name, c.protocol, c.kind, c.state, c.auth.type, c.ordering, c.url + c.path]),
+    ),
+  );
+  ctx.io.out('');
+  ctx.io.out(
+    table(
+      ['TRIGGER POINT', 'EVENT CODES', 'CONDITIONS', 'CONNECTORS'],
+      config.triggerPoints.map((t) => [
+        t.name,
+        t.eventCodes.join(','),
+        t.when.map((w) => `${w.field}${w.in ? ` in ${w.in.join('|')}` : w.notIn ? ` not in ${w.notIn.join('|')}` : w.equals !== undefined ? `=${w.equals}` : w.exists !== undefined ? (w.exists ? ' exists' : ' absent') : ` ~ ${w.matches}`}`).join('; ') || '-',
+        t.connectors.join(','),
+      ]),
+    ),
+  );
+  return EXIT.ok;
+}
+
+async function withStore<T>(ctx: CommandContext, fn: (store: Store, config: GatewayConfig) => Promise<T>): Promise<T> {
+  const config = await loadConfig(ctx.configDir, ctx.env);
+  const db = config.gateway.database;
+  const store = new Store({ url: db.url, poolMax: 2, ...(db.schema ? { schema: db.schema } : {}) });
+  try {
+    return await fn(store, config);
+  } finally {
+    await store.close();
+  }
+}
+
+export async function migrate(ctx: CommandContext): Promise<number> {
+  return withStore(ctx, async (store) => {
+    const { applied } = await store.migrate();
+    if (ctx.json) ctx.io.out(JSON.stringify({ applied }));
+    else ctx.io.out(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'database is up to date');
+    return EXIT.ok;
+  });
+}
+
+export async function status(ctx: CommandContext): Promise<number> {
+  return withStore(ctx, async (store) => {
+    await store.migrate();
+    const report = await store.status();
+    if (ctx.json) {
+      ctx.io.out(JSON.stringify(report, null, 2));
+      return EXIT.ok;
+    }
+    ctx.io.out(
+      `pushes ${report.pushes}   last received ${report.lastReceivedAt ? new Date(report.lastReceivedAt).toISOString() : '-'}`,
+    );
+    ctx.io.out('');
+    ctx.io.out(table(['EVENT CODE', 'STATUS', 'COUNT'], report.events.map((e) => [e.eventCode, e.status, e.count])));
+    ctx.io.out('');
+    ctx.io.out(table(['CONNECTOR', 'STATE', 'COUNT'], report.deliveries.map((d) => [d.connector, d.state, d.count])));
+    return EXIT.ok;
+  });
+}
+
+/** Runs the gateway until SIGINT/SIGTERM; SIGHUP reloads the config folder. */
+export async function start(ctx: CommandContext): Promise<number> {
+  const gateway = await Gateway.create({ configDir: ctx.configDir, env: ctx.env });
+  await gateway.start();
+  ctx.io.err(`omgw listening on ${gateway.url} (WSDL: ${gateway.url}/soap/business-events?wsdl)`);
+  const onHup = (): void => void gateway.reload();
+  process.on('SIGHUP', onHup);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  process.off('SIGHUP', onHup);
+  await gateway.stop();
+  return EXIT.ok;
+}
+
+export interface SandboxPushOptions {
+  url: string | undefined;
+  count: string | undefined;
+  event: string | undefined;
+  status: string | undefined;
+  digest: boolean;
+  soap12: boolean;
+}
+
+/** `omgw sandbox push`: an emulated OM connector pushing realistic events to a running gateway. */
+export async function sandboxPush(ctx: CommandContext, opts: SandboxPushOptions): Promise<number> {
+  const config = await loadConfig(ctx.configDir, ctx.env);
+  const user = config.gateway.inbound.soap.users[0];
+  const eventCode = (opts.event ?? 'FlineStatusUpdate') as PushEventCode;
+  if (!PUSH_EVENT_CODES.includes(eventCode)) {
+    ctx.io.err(`--event must be one of ${PUSH_EVENT_CODES.join(', ')}`);
+    return EXIT.usage;
+  }
+  const count = Number(opts.count ?? '1');
+  if (!Number.isInteger(count) || count < 1 || count > 100_000) {
+    ctx.io.err('--count must be a whole number from 1 to 100000');
+    return EXIT.usage;
+  }
+  const base = opts.url ?? `http://127.0.0.1:${config.gateway.server.port}`;
+  const results = await pushSandboxEvents({
+    endpoint: `${base.replace(/\/$/, '')}/soap/business-events`,
+    username: user?.username ?? '',
+    password: user?.password.reveal() ?? '',
+    count,
+    eventCode,
+    passwordType: opts.digest ? 'digest' : 'text',
+    soapVersion: opts.soap12 ? '1.2' : '1.1',
+    orderPrefix: `SB${Date.now().toString(36).toUpperCase()}`,
+    ...(opts.status ? { statusTo: opts.status } : {}),
+  });
+  if (ctx.json) ctx.io.out(JSON.stringify(results, null, 2));
+  else ctx.io.out(table(['ORDER', 'HTTP', 'FAULT'], results.map((r) => [`LEG:${r.order}`, r.status, r.fault ?? '-'])));
+  return results.every((r) => r.status === 202) ? EXIT.ok : EXIT.failed;
+}

@@ -1,0 +1,209 @@
+import { readFile, readdir } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import type { z } from 'zod';
+import { GatewayError } from '../domain/errors.ts';
+import {
+  buildSchemas,
+  DATABASE_URL,
+  type ConnectorConfig,
+  type GatewaySettings,
+  type TriggerPointConfig,
+} from './schema.ts';
+import { Secret } from './secret.ts';
+
+export interface ConfigProblem {
+  file: string;
+  key: string;
+  reason: string;
+}
+
+export interface GatewayConfig {
+  dir: string;
+  gateway: GatewaySettings;
+  connectors: ConnectorConfig[];
+  triggerPoints: TriggerPointConfig[];
+  /** Every resolved secret value, so logs and messages can be scrubbed of them. */
+  secrets: string[];
+}
+
+export class ConfigError extends GatewayError {
+  readonly problems: ConfigProblem[];
+
+  constructor(problems: ConfigProblem[]) {
+    super('CONFIG_INVALID', `config has ${problems.length} problem(s):\n${formatProblems(problems)}`);
+    this.problems = problems;
+  }
+}
+
+export function formatProblems(problems: ConfigProblem[]): string {
+  return problems.map((p) => `  ${p.file}${p.key ? ` ${p.key}` : ''}: ${p.reason}`).join('\n');
+}
+
+/**
+ * Reads a config folder as a whole: gateway.yaml, connectors/*.yaml, trigger-points.yaml.
+ * Either every file is valid and consistent, or a ConfigError lists every problem found.
+ */
+export async function loadConfig(dirArg: string, env: NodeJS.ProcessEnv = process.env): Promise<GatewayConfig> {
+  const dir = resolve(dirArg);
+  const schemas = buildSchemas({ env, baseDir: dir });
+  const problems: ConfigProblem[] = [];
+
+  const gatewayRaw = await readYaml(dir, 'gateway.yaml', problems, { required: true });
+  const gateway = gatewayRaw === undefined ? undefined : validate(schemas.gateway, gatewayRaw, 'gateway.yaml', problems);
+  if (env.DATABASE_URL && !DATABASE_URL.test(env.DATABASE_URL)) {
+    problems.push({ file: 'gateway.yaml', key: 'database.url', reason: 'DATABASE_URL must start with sqlite: or postgres://' });
+  } else if (gateway && env.DATABASE_URL) gateway.database.url = env.DATABASE_URL;
+
+  const connectors: ConnectorConfig[] = [];
+  /** Connectors whose file has problems: a trigger point naming one is not reported a second time. */
+  const invalidConnectors = new Set<string>();
+  for (const file of await listYaml(join(dir, 'connectors'))) {
+    const rel = `connectors/${file}`;
+    const stem = basename(file).replace(/\.ya?ml$/, '');
+    const raw = await readYaml(dir, rel, problems, { required: true });
+    if (raw === undefined) {
+      invalidConnectors.add(stem);
+      continue;
+    }
+    const withName = isRecord(raw) && raw.name === undefined ? { ...raw, name: stem } : raw;
+    const parsed = validate(schemas.connector, withName, rel, problems);
+    if (!parsed) {
+      invalidConnectors.add(isRecord(withName) && typeof withName.name === 'string' ? withName.name : stem);
+      continue;
+    }
+    if (connectors.some((c) => c.name === parsed.name)) {
+      problems.push({ file: rel, key: 'name', reason: `connector "${parsed.name}" is defined twice` });
+      continue;
+    }
+    connectors.push(parsed);
+  }
+
+  const tpRaw = await readYaml(dir, 'trigger-points.yaml', problems, { required: false });
+  const tp = validate(schemas.triggerPoints, tpRaw ?? {}, 'trigger-points.yaml', problems);
+  const triggerPoints = tp?.triggerPoints ?? [];
+  // Cross-checks read the raw entries, so they are reported even when the file has other problems
+  // (name and connectors are plain strings: the raw values are the parsed ones).
+  const rawPoints = isRecord(tpRaw) && Array.isArray(tpRaw.triggerPoints) ? (tpRaw.triggerPoints as unknown[]) : [];
+  const names = new Set<string>();
+  rawPoints.forEach((point, i) => {
+    if (!isRecord(point)) return;
+    if (typeof point.name === 'string') {
+      if (names.has(point.name)) {
+        problems.push({ file: 'trigger-points.yaml', key: `triggerPoints.${i}.name`, reason: `"${point.name}" is used twice` });
+      }
+      names.add(point.name);
+    }
+    const named = Array.isArray(point.connectors) ? (point.connectors as unknown[]) : [];
+    named.forEach((name, j) => {
+      if (typeof name !== 'string' || name === '' || invalidConnectors.has(name)) return;
+      if (!connectors.some((c) => c.name === name)) {
+        problems.push({
+          file: 'trigger-points.yaml',
+          key: `triggerPoints.${i}.connectors.${j}`,
+          reason: `no connector named "${name}" (connectors: ${connectors.map((c) => c.name).join(', ') || 'none'})`,
+        });
+      }
+    });
+  });
+
+  if (problems.length > 0 || !gateway) throw new ConfigError(problems);
+  const loaded = { dir, gateway, connectors, triggerPoints, secrets: [] as string[] };
+  loaded.secrets = collectSecrets(loaded);
+  const dbPassword = databasePassword(gateway.database.url);
+  if (dbPassword) loaded.secrets.push(dbPassword);
+  return loaded;
+}
+
+async function listYaml(dir: string): Promise<string[]> {
+  try {
+    const entries = await readdir(dir);
+    return entries.filter((f) => /\.ya?ml$/.test(f)).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+async function readYaml(
+  dir: string,
+  rel: string,
+  problems: ConfigProblem[],
+  opts: { required: boolean },
+): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, rel), 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && !opts.required) return undefined;
+    problems.push({ file: rel, key: '', reason: code === 'ENOENT' ? 'file not found' : `cannot be read (${code})` });
+    return undefined;
+  }
+  try {
+    return parseYaml(text, { prettyErrors: false }) ?? {};
+  } catch (err) {
+    // With prettyErrors off the parser gives offsets (pos), not line numbers (linePos).
+    const where = err instanceof YAMLParseError ? ` at line ${text.slice(0, err.pos[0]).split('\n').length}` : '';
+    const what = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    problems.push({ file: rel, key: '', reason: `not valid YAML${where}: ${what}` });
+    return undefined;
+  }
+}
+
+function validate<S extends z.ZodType>(
+  schema: S,
+  raw: unknown,
+  file: string,
+  problems: ConfigProblem[],
+): z.output<S> | undefined {
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) {
+    const key = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      // One problem per unknown key, with its full path (a key at the top level has no path otherwise).
+      for (const k of issue.keys) problems.push({ file, key: key ? `${key}.${k}` : k, reason: 'unknown key' });
+      continue;
+    }
+    problems.push({ file, key, reason: describeIssue(issue) });
+  }
+  return undefined;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    // Values that may be written as a number or as a string ("10MB", "${env:PORT}", "true"): zod says only
+    // "Invalid input"; the branch that failed on the content, not on the type, says what is wrong.
+    const branches = issue.errors.filter((b) => b.length > 0);
+    const telling = branches.find((b) => b.some((i) => i.code !== 'invalid_type')) ?? branches[branches.length - 1];
+    if (telling) return telling.map(describeIssue).join('; ');
+  }
+  if (issue.code === 'invalid_type' && issue.message.includes('received undefined')) return 'is required';
+  return issue.message;
+}
+
+function databasePassword(url: string): string | null {
+  try {
+    const password = decodeURIComponent(new URL(url).password);
+    return password.length > 0 ? password : null;
+  } catch {
+    return null;
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function collectSecrets(value: unknown, out: string[] = []): string[] {
+  if (value instanceof Secret) {
+    const s = value.reveal();
+    if (s.length > 0) out.push(s);
+  } else if (Array.isArray(value)) {
+    for (const v of value) collectSecrets(v, out);
+  } else if (isRecord(value)) {
+    for (const v of Object.values(value)) collectSecrets(v, out);
+  }
+  return out;
+}

@@ -1,0 +1,272 @@
+import { z } from 'zod';
+import { Secret, containsReference, isWholeReference, resolveReferences } from './secret.ts';
+import { parseDuration, parseSize } from './units.ts';
+
+/**
+ * One schema per config file. It yields both the TypeScript types and the defaults, and it resolves
+ * `${env:...}` / `${file:...}` references while it validates, so every problem (a bad key, a missing
+ * variable, an unreadable file) is reported with its path in one pass.
+ */
+export interface SchemaContext {
+  env: NodeJS.ProcessEnv;
+  /** Relative `${file:...}` references resolve against the config folder. */
+  baseDir: string;
+}
+
+/** The database URLs the store can open (src/store/database.ts). */
+export const DATABASE_URL = /^(sqlite:|postgres:\/\/|postgresql:\/\/)/;
+
+export function buildSchemas(ctx: SchemaContext) {
+  const resolve = (text: string, zctx: z.RefinementCtx): string => {
+    if (!containsReference(text)) return text;
+    const { value, problems } = resolveReferences(text, ctx.env, ctx.baseDir);
+    for (const message of problems) zctx.addIssue({ code: 'custom', message });
+    return value;
+  };
+
+  /** A plain string that may contain references. */
+  const str = () => z.string().transform((v, zctx) => resolve(v, zctx));
+  const nonEmpty = () => str().pipe(z.string().min(1, 'must not be empty'));
+
+  /** A secret: must be a reference, so a secret never sits in a config file. */
+  const secret = () =>
+    z
+      .string()
+      .refine(isWholeReference, {
+        message: 'secrets must be given as ${env:NAME} or ${file:/path}, never written in the file',
+      })
+      .transform((v, zctx) => new Secret(resolve(v, zctx)));
+
+  const num = (schema: z.ZodNumber) =>
+    z.union([schema, str().pipe(z.coerce.number()).pipe(schema)]);
+  const bool = () =>
+    z.union([
+      z.boolean(),
+      str().pipe(z.enum(['true', 'false'])).transform((v) => v === 'true'),
+    ]);
+
+  /** "30s", "5m", "2h", "7d", "250ms" → milliseconds. */
+  const duration = () =>
+    str().transform((v, zctx) => {
+      const ms = parseDuration(v);
+      if (ms === null) {
+        zctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (use e.g. 250ms, 30s, 5m, 2h, 7d)` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+  /** "10MB", "512KB", or a number of bytes. */
+  const size = () =>
+    z.union([
+      z.number().int().positive(),
+      str().transform((v, zctx) => {
+        const bytes = parseSize(v);
+        if (bytes === null) {
+          zctx.addIssue({ code: 'custom', message: `"${v}" is not a size (use e.g. 512KB, 10MB)` });
+          return z.NEVER;
+        }
+        return bytes;
+      }),
+    ]);
+
+  const credential = z.strictObject({ username: nonEmpty(), password: secret() });
+
+  const tls = z.strictObject({
+    cert: nonEmpty(),
+    key: nonEmpty(),
+    /** Extra CA bundle, for clients that present certificates signed by a private CA. */
+    ca: nonEmpty().optional(),
+  });
+
+  const inboundSoap = z.strictObject({
+    users: z.array(credential).min(1, 'at least one inbound user is needed'),
+    /** Which inbound authentication methods are accepted. */
+    auth: z.array(z.enum(['ws-security', 'basic'])).min(1).default(['ws-security', 'basic']),
+    passwordTypes: z.array(z.enum(['text', 'digest'])).min(1).default(['text', 'digest']),
+    /** How far a UsernameToken's Created may lie from now, both ways. */
+    createdWindow: duration().default(5 * 60_000),
+    dedupeWindow: duration().default(7 * 24 * 3_600_000),
+    maxBodySize: size().default(10 * 1024 * 1024),
+    maxDepth: num(z.number().int().min(8).max(1000)).default(64),
+    maxElements: num(z.number().int().min(100)).default(200_000),
+  });
+
+  const gateway = z.strictObject({
+    server: z
+      .strictObject({
+        host: nonEmpty().default('0.0.0.0'),
+        port: num(z.number().int().min(0).max(65535)).default(8080),
+        /** Honour X-Forwarded-Proto/Host (behind a TLS-terminating proxy). */
+        trustProxy: bool().default(false),
+        tls: tls.optional(),
+        requestTimeout: duration().default(60_000),
+      })
+      .prefault({}),
+    database: z
+      .strictObject({
+        /** `sqlite:./data/omgw.db` or `postgres://...`; DATABASE_URL overrides it. */
+        url: nonEmpty()
+          .pipe(z.string().regex(DATABASE_URL, 'must start with sqlite: or postgres://'))
+          .default('sqlite:./data/omgw.db'),
+        poolMax: num(z.number().int().min(1).max(100)).default(10),
+        /** PostgreSQL schema for the gateway's tables (several gateways can share one database). */
+        schema: str()
+          .transform((v) => (v === '' ? undefined : v))
+          .pipe(z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier').optional())
+          .optional(),
+      })
+      .prefault({}),
+    inbound: z.strictObject({ soap: inboundSoap }),
+    logging: z
+      .strictObject({
+        level: str().pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default('info'),
+      })
+      .prefault({}),
+  });
+
+  const retryOn = z.union([
+    z.enum(['network', 'timeout', '4xx', '5xx']),
+    z.number().int().min(100).max(599),
+  ]);
+
+  const connectorAuth = z.discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('none') }),
+    z.strictObject({ type: z.literal('basic'), username: nonEmpty(), password: secret() }),
+    z.strictObject({ type: z.literal('bearer'), token: secret() }),
+    z.strictObject({
+      type: z.literal('api-key'),
+      key: secret(),
+      in: z.enum(['header', 'query']).default('header'),
+      name: nonEmpty().default('X-API-Key'),
+    }),
+    z.strictObject({
+      type: z.literal('oauth2-client-credentials'),
+      tokenUrl: nonEmpty(),
+      clientId: nonEmpty(),
+      clientSecret: secret(),
+      scope: str().optional(),
+      audience: str().optional(),
+      /** How the client authenticates to the token endpoint. */
+      clientAuth: z.enum(['basic', 'body']).default('basic'),
+      refreshBefore: duration().default(60_000),
+    }),
+    z.strictObject({
+      type: z.literal('oauth2-refresh-token'),
+      tokenUrl: nonEmpty(),
+      clientId: nonEmpty(),
+      clientSecret: secret().optional(),
+      /** The first refresh token; rotated tokens are kept in the database from then on. */
+      refreshToken: secret(),
+      scope: str().optional(),
+      refreshBefore: duration().default(60_000),
+    }),
+    z.strictObject({
+      type: z.literal('ws-security'),
+      username: nonEmpty(),
+      password: secret(),
+      passwordType: z.enum(['text', 'digest']).default('text'),
+    }),
+  ]);
+
+  const connector = z.strictObject({
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'use lower-case letters, digits, ".", "_" or "-" (max 63)'),
+    /** OM's "Target System" (a TCA source system code). */
+    targetSystem: nonEmpty().optional(),
+    description: str().optional(),
+    protocol: z.enum(['rest', 'soap']),
+    /** Built-in kinds add behaviour on top of the protocol (ShipBob order create, Fusion write-back). */
+    kind: z.enum(['generic', 'shipbob', 'oracle-fusion']).default('generic'),
+    url: nonEmpty().pipe(z.url({ message: 'must be an absolute http(s) URL' })),
+    method: z.enum(['POST', 'PUT', 'PATCH', 'DELETE', 'GET']).default('POST'),
+    /** Appended to url; `{{field}}` placeholders are filled from the event. */
+    path: str().default(''),
+    headers: z.record(z.string(), str()).default({}),
+    auth: connectorAuth.default({ type: 'none' }),
+    tls: z
+      .strictObject({
+        ca: nonEmpty().optional(),
+        cert: nonEmpty().optional(),
+        key: nonEmpty().optional(),
+        passphrase: secret().optional(),
+        rejectUnauthorized: bool().default(true),
+      })
+      .optional(),
+    soap: z
+      .strictObject({
+        version: z.enum(['1.1', '1.2']).default('1.1'),
+        action: str().optional(),
+      })
+      .optional(),
+    transform: str().default('canonical-json'),
+    timeout: duration().default(30_000),
+    retry: z
+      .strictObject({
+        schedule: z.array(duration()).min(1).default([5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000]),
+        jitter: num(z.number().min(0).max(1)).default(0.2),
+        maxAttempts: num(z.number().int().min(1).max(100)).default(9),
+        retryOn: z.array(retryOn).default(['network', 'timeout', 408, 425, 429, '5xx']),
+        maxRetryAfter: duration().default(3_600_000),
+      })
+      .prefault({}),
+    rateLimit: z
+      .strictObject({ requests: num(z.number().int().min(1)), per: duration() })
+      .optional(),
+    concurrency: num(z.number().int().min(1).max(256)).default(4),
+    ordering: z.enum(['strict', 'none']).default('strict'),
+    state: z.enum(['online', 'offline']).default('online'),
+    idempotencyKey: z
+      .strictObject({
+        template: str().default('{{delivery.id}}'),
+        header: str().default('Idempotency-Key'),
+      })
+      .prefault({}),
+  });
+
+  const fieldCondition = z
+    .strictObject({
+      /** An element name (matched at any level of the event) or a dotted path such as OrderLine.StatusCodeNewValue. */
+      field: nonEmpty(),
+      in: z.array(str()).min(1).optional(),
+      notIn: z.array(str()).min(1).optional(),
+      equals: str().optional(),
+      exists: bool().optional(),
+      matches: str()
+        .refine((v) => {
+          try {
+            new RegExp(v);
+            return true;
+          } catch {
+            return false;
+          }
+        }, 'not a valid regular expression')
+        .optional(),
+    })
+    .refine(
+      (c) =>
+        [c.in, c.notIn, c.equals, c.exists, c.matches].filter((v) => v !== undefined).length === 1,
+      'give exactly one of in, notIn, equals, exists, matches',
+    );
+
+  const triggerPoint = z.strictObject({
+    name: z.string().min(1),
+    description: str().optional(),
+    source: z.enum(['oracle-om', 'shipbob', 'fusion-po']).optional(),
+    eventCodes: z.array(z.string().min(1)).min(1),
+    when: z.array(fieldCondition).default([]),
+    connectors: z.array(z.string().min(1)).min(1),
+  });
+
+  const triggerPoints = z.strictObject({ triggerPoints: z.array(triggerPoint).default([]) });
+
+  return { gateway, connector, triggerPoints };
+}
+
+type Schemas = ReturnType<typeof buildSchemas>;
+export type GatewaySettings = z.output<Schemas['gateway']>;
+export type InboundSoapSettings = GatewaySettings['inbound']['soap'];
+export type ConnectorConfig = z.output<Schemas['connector']>;
+export type ConnectorAuthConfig = ConnectorConfig['auth'];
+export type TriggerPointConfig = z.output<Schemas['triggerPoints']>['triggerPoints'][number];
+export type FieldCondition = TriggerPointConfig['when'][number];

@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import { inspect } from 'node:util';
+
+/**
+ * A secret value from config. It prints as "***" everywhere (JSON, util.inspect, template strings),
+ * so passing it to a logger or an error message by mistake leaks nothing; code that needs the value
+ * calls reveal().
+ */
+export class Secret {
+  readonly #value: string;
+
+  constructor(value: string) {
+    this.#value = value;
+  }
+
+  reveal(): string {
+    return this.#value;
+  }
+
+  toString(): string {
+    return '***';
+  }
+
+  toJSON(): string {
+    return '***';
+  }
+
+  [inspect.custom](): string {
+    return 'Secret(***)';
+  }
+}
+
+/** `${env:NAME}`, `${env:NAME:-default}` or `${file:/path}`. */
+const REF = /\$\{(env|file):([^}:]+)(?::-([^}]*))?\}/g;
+
+export function containsReference(text: string): boolean {
+  REF.lastIndex = 0;
+  return REF.test(text);
+}
+
+/** True when the whole string is one reference (what a secret field must be). */
+export function isWholeReference(text: string): boolean {
+  return /^\$\{(env|file):[^}:]+(?::-[^}]*)?\}$/.test(text.trim());
+}
+
+/**
+ * Replaces every reference in `text`. Problems (unset variable without default, unreadable file)
+ * are returned, not thrown, so the loader can list them all at once.
+ */
+export function resolveReferences(
+  text: string,
+  env: NodeJS.ProcessEnv,
+  baseDir: string,
+): { value: string; problems: string[] } {
+  const problems: string[] = [];
+  const value = text.replace(REF, (_match, kind: string, name: string, fallback: string | undefined) => {
+    if (kind === 'env') {
+      const found = env[name];
+      if (found !== undefined && found !== '') return found;
+      if (fallback !== undefined) return fallback;
+      problems.push(`environment variable ${name} is not set`);
+      return '';
+    }
+    const path = name.startsWith('/') ? name : `${baseDir}/${name}`;
+    try {
+      // A trailing newline is what editors and `echo` add; it is never part of a secret.
+      return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      if (fallback !== undefined) return fallback;
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      problems.push(`file ${name} cannot be read (${code})`);
+      return '';
+    }
+  });
+  return { value, problems };
+}

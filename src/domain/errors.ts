@@ -1,0 +1,68 @@
+/**
+ * Typed errors with stable codes. Code that detects a problem throws a GatewayError; the edges
+ * (SOAP route, admin API, CLI) translate it into a SOAP Fault, an HTTP status or an exit code.
+ * Messages are written for the person reading the fault and must never contain a secret.
+ */
+
+/** Who is at fault, in SOAP terms: the sender (Client) or the gateway (Server). */
+export type FaultParty = 'Client' | 'Server';
+
+export type ErrorCode =
+  // inbound XML and SOAP
+  | 'XML_MALFORMED'
+  | 'XML_DOCTYPE_FORBIDDEN'
+  | 'XML_TOO_DEEP'
+  | 'XML_INVALID_ENCODING'
+  | 'XML_TOO_MANY_ELEMENTS'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'SOAP_NOT_ENVELOPE'
+  | 'SOAP_EMPTY_BODY'
+  | 'SOAP_UNKNOWN_OPERATION'
+  | 'AUTH_FAILED'
+  | 'UNKNOWN_CONNECTOR'
+  // gateway side
+  | 'STORE_UNAVAILABLE'
+  | 'CONFIG_INVALID'
+  | 'NOT_FOUND'
+  | 'BAD_REQUEST'
+  | 'INTERNAL';
+
+const defaults: Record<ErrorCode, { status: number; party: FaultParty }> = {
+  XML_MALFORMED: { status: 400, party: 'Client' },
+  XML_DOCTYPE_FORBIDDEN: { status: 400, party: 'Client' },
+  XML_TOO_DEEP: { status: 400, party: 'Client' },
+  XML_INVALID_ENCODING: { status: 400, party: 'Client' },
+  XML_TOO_MANY_ELEMENTS: { status: 400, party: 'Client' },
+  PAYLOAD_TOO_LARGE: { status: 413, party: 'Client' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, party: 'Client' },
+  SOAP_NOT_ENVELOPE: { status: 400, party: 'Client' },
+  SOAP_EMPTY_BODY: { status: 400, party: 'Client' },
+  SOAP_UNKNOWN_OPERATION: { status: 400, party: 'Client' },
+  AUTH_FAILED: { status: 401, party: 'Client' },
+  UNKNOWN_CONNECTOR: { status: 404, party: 'Client' },
+  STORE_UNAVAILABLE: { status: 500, party: 'Server' },
+  CONFIG_INVALID: { status: 500, party: 'Server' },
+  NOT_FOUND: { status: 404, party: 'Client' },
+  BAD_REQUEST: { status: 400, party: 'Client' },
+  INTERNAL: { status: 500, party: 'Server' },
+};
+
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  /** HTTP status suggested for REST edges; SOAP 1.1 edges answer 500 for every fault except where noted. */
+  readonly status: number;
+  readonly party: FaultParty;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; status?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GatewayError';
+    this.code = code;
+    this.status = options?.status ?? defaults[code].status;
+    this.party = defaults[code].party;
+  }
+}
+
+export function isGatewayError(err: unknown): err is GatewayError {
+  return err instanceof GatewayError;
+}

@@ -1,0 +1,40 @@
+/**
+ * Events: one business event taken from a push (one OrderHeader), a webhook or a poll.
+ * Pure types and rules, no I/O.
+ */
+
+/** OM's EventCode values documented in Oracle's connector maps. Other codes are kept as they come. */
+export const OM_EVENT_CODES = [
+  'FlineStatusUpdate',
+  'FlineClosed',
+  'OrderHeaderStatusUpdate',
+  'OrderAttributeUpdate',
+  'HOLD',
+  'JEOPARDY',
+  'SPLIT',
+  'OcResponse',
+] as const;
+export type OmEventCode = (typeof OM_EVENT_CODES)[number];
+
+export type EventSource = 'oracle-om' | 'shipbob' | 'fusion-po';
+
+/** Leaf values keep their text: Fusion ids exceed 2^53 and decimals must not be rounded. */
+export type XmlValue = string | null | XmlRecord | XmlRecord[];
+export interface XmlRecord {
+  [name: string]: XmlValue;
+}
+
+/** A parsed OrderHeader: every element of the schema by local name, repeated children as arrays. */
+export type OmOrderHeader = XmlRecord;
+
+/** What the gateway stores for one event before routing. */
+export interface InboundEvent {
+  source: EventSource;
+  eventCode: string;
+  orderKey: string | null;
+  sourceSystem: string | null;
+  payload: XmlRecord;
+}
+
+/** Event states after ingest. */
+export type EventStatus = 'routed' | 'unrouted' | 'duplicate';

@@ -1,0 +1,57 @@
+import { createHash } from 'node:crypto';
+import type { XmlRecord, XmlValue } from './event.ts';
+
+/** What identifies an OM event: its code, the order it belongs to and the system that sent the order. */
+export interface OmEventIdentity {
+  eventCode: string;
+  orderKey: string | null;
+  sourceSystem: string | null;
+}
+
+/** Oracle puts JEOPARDY's EventCode on the OrderLine and leaves the header without one. */
+export function identifyOmEvent(header: XmlRecord): OmEventIdentity {
+  const lines = asRecords(header.OrderLine);
+  const firstLine = lines[0];
+  const eventCode = text(header.EventCode) ?? (firstLine ? text(firstLine.EventCode) : null) ?? 'Unknown';
+  const sourceSystem = text(header.SourceOrderSystem) ?? firstText(lines, 'SourceOrderSystem');
+  const orderNumber =
+    text(header.SourceOrderNumber) ?? text(header.SourceOrderId) ?? firstText(lines, 'SourceOrderId');
+  const orchestrationId = text(header.OrchestrationOrderId);
+  let orderKey: string | null = null;
+  if (orderNumber) orderKey = sourceSystem ? `${sourceSystem}:${orderNumber}` : orderNumber;
+  else if (orchestrationId) orderKey = `OrchestrationOrderId:${orchestrationId}`;
+  return { eventCode, orderKey, sourceSystem };
+}
+
+/**
+ * A hash of the event's content that ignores how the XML was written (prefixes, whitespace between
+ * elements, attribute order): OM re-sends the same payload after errors, sometimes days later.
+ */
+export function contentHash(payload: XmlRecord): string {
+  return createHash('sha256').update(canonicalJson(payload)).digest('hex');
+}
+
+export function canonicalJson(value: XmlValue): string {
+  if (value === null || typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k] as XmlValue)}`).join(',')}}`;
+}
+
+function text(v: XmlValue | undefined): string | null {
+  return typeof v === 'string' && v.trim() !== '' ? v.trim() : null;
+}
+
+function asRecords(v: XmlValue | undefined): XmlRecord[] {
+  if (Array.isArray(v)) return v;
+  if (v && typeof v === 'object') return [v];
+  return [];
+}
+
+function firstText(records: XmlRecord[], name: string): string | null {
+  for (const r of records) {
+    const t = text(r[name]);
+    if (t) return t;
+  }
+  return null;
+}

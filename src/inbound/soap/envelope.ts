@@ -1,0 +1,556 @@
+/**
+ * Streaming parser for Oracle Fusion OM `pushPayload` SOAP requests.
+ *
+ * One pass over the body: bytes are counted and decoded as they arrive, the raw text is screened for
+ * DOCTYPE/ENTITY declarations, then fed to saxes (strict, namespace-aware). The SOAP envelope is checked
+ * as it streams (root, Header, Body, the `results` operation element), the WS-Security UsernameToken is
+ * picked out of the Header, and every `OrderHeader` inside `results` is built into an XmlRecord.
+ * No DOM is built; the decoded text is kept only to produce the redacted copy of the envelope.
+ */
+import { TextDecoder } from 'node:util';
+import { SaxesParser, type SaxesTagNS } from 'saxes';
+import { GatewayError } from '../../domain/errors.ts';
+import type { XmlRecord, XmlValue } from '../../domain/event.ts';
+
+export type SoapVersion = '1.1' | '1.2';
+
+export interface UsernameToken {
+  username: string;
+  /** Text content of wsse:Password (null when the token has no Password element). */
+  password: string | null;
+  /** From the Password Type attribute (#PasswordText / #PasswordDigest); missing Type means 'text'; unknown Type means null. */
+  passwordType: 'text' | 'digest' | null;
+  /** Text of wsse:Nonce as sent (base64). */
+  nonce: string | null;
+  /** Text of wsu:Created inside the UsernameToken. */
+  created: string | null;
+}
+
+export interface ParseLimits {
+  maxBytes: number;
+  maxDepth: number;
+  maxElements: number;
+}
+
+export interface ParsedPush {
+  soapVersion: SoapVersion;
+  usernameToken: UsernameToken | null;
+  /** One entry per OrderHeader in document order. */
+  headers: XmlRecord[];
+  /** The whole envelope as text, with the content of every wsse:Password element replaced by "***". */
+  redactedXml: string;
+  byteLength: number;
+}
+
+export const SOAP11_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
+export const SOAP12_NS = 'http://www.w3.org/2003/05/soap-envelope';
+export const OM_RESULTS_NS =
+  'http://xmlns.oracle.com/apps/scm/doo/decomposition/DooDecompositionOrderStatusUpdateComposite';
+export const WSSE_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd';
+export const WSU_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd';
+export const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
+
+/** Key under which non-whitespace text is kept when it cannot be the value itself (mixed content, repeated leaves). */
+export const TEXT_KEY = '#text';
+
+/** Elements that are always arrays in the parsed form, even with a single occurrence. */
+const ALWAYS_ARRAY: ReadonlySet<string> = new Set([
+  'OrderLine',
+  'OrderFulfillmentLine',
+  'OrderFulfillmentLineDetails',
+  'OrderFulfillmentLineEFFs',
+]);
+
+const REDACTED = '***';
+
+// Element contexts (what an open element is, given where it sits).
+const C_IGNORE = 0;
+const C_ENVELOPE = 1;
+const C_HEADER = 2;
+const C_SECURITY = 3;
+const C_TOKEN = 4;
+const C_USERNAME = 5;
+const C_PASSWORD = 6;
+const C_NONCE = 7;
+const C_CREATED = 8;
+const C_BODY = 9;
+const C_RESULTS = 10;
+const C_ORDER_HEADER = 11;
+const C_TREE = 12;
+
+interface Frame {
+  ctx: number;
+  local: string;
+  nil: boolean;
+  /** Whether text events are appended to `text`. */
+  collect: boolean;
+  text: string;
+  /** Child elements seen so far (TREE / ORDER_HEADER frames only); null while the element is a leaf. */
+  rec: XmlRecord | null;
+}
+
+interface TokenBuilder {
+  username: string | null;
+  password: string | null;
+  passwordType: 'text' | 'digest' | null;
+  nonce: string | null;
+  created: string | null;
+}
+
+const DOCTYPE_MARK = '<!DOCTYPE';
+const ENTITY_MARK = '<!ENTITY';
+/** Characters of the previous chunk kept to find a mark split across chunks. */
+const CARRY = DOCTYPE_MARK.length - 1;
+const MAX_DETAIL = 160;
+
+/**
+ * Parses a pushPayload request body as it streams in. Throws GatewayError with codes
+ * PAYLOAD_TOO_LARGE, XML_INVALID_ENCODING, XML_DOCTYPE_FORBIDDEN, XML_MALFORMED, XML_TOO_DEEP,
+ * XML_TOO_MANY_ELEMENTS, SOAP_NOT_ENVELOPE, SOAP_EMPTY_BODY or SOAP_UNKNOWN_OPERATION.
+ */
+export async function parsePush(
+  body: AsyncIterable<Buffer | Uint8Array | string>,
+  limits: ParseLimits,
+): Promise<ParsedPush> {
+  const { maxBytes, maxDepth, maxElements } = limits;
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const parser = new SaxesParser({ xmlns: true });
+
+  const parts: string[] = [];
+  let carry = '';
+  let byteLength = 0;
+
+  const frames: Frame[] = [];
+  let depth = 0;
+  let elementCount = 0;
+  let soapNs = '';
+  let sawHeader = false;
+  let sawBody = false;
+  let bodyChildSeen = false;
+  let token: TokenBuilder | null = null;
+  const headers: XmlRecord[] = [];
+
+  // Password redaction: [contentStart, closeTagEnd] pairs of positions in the decoded text.
+  const redactions: number[] = [];
+  let passwordDepth = 0;
+  let passwordStart = 0;
+
+  // Only four handlers are registered, on purpose. saxes stores handlers with computed-key writes
+  // (`this[name] = handler`) on an object that already has many fields; from the seventh handler on,
+  // V8 turns the parser into a dictionary-mode object and every `this.i` / `this.chunk` read in the
+  // tokenizer becomes a hash lookup (measured: about 5x slower). So: no 'error' handler (saxes then
+  // throws, and writeToParser maps the error), no 'xmldecl' handler (parser.xmlDecl is read when the
+  // root opens), no 'doctype' handler (the raw scan in feed() refuses DOCTYPE before saxes sees it).
+
+  // Text of a leaf is kept exactly. Once an element has children, only non-whitespace text is kept
+  // (indentation is dropped without building strings); it ends up under TEXT_KEY.
+  const onText = (t: string): void => {
+    const f = frames[depth - 1];
+    if (f !== undefined && f.collect && (f.rec === null || !isWhitespace(t))) f.text += t;
+  };
+  parser.on('text', onText);
+  parser.on('cdata', onText);
+
+  parser.on('opentag', (tag: SaxesTagNS) => {
+    depth++;
+    if (depth > maxDepth) {
+      throw new GatewayError(
+        'XML_TOO_DEEP',
+        `XML nesting exceeds the limit of ${maxDepth} levels (at line ${parser.line})`,
+      );
+    }
+    elementCount++;
+    if (elementCount > maxElements) {
+      throw new GatewayError(
+        'XML_TOO_MANY_ELEMENTS',
+        `XML has more than the limit of ${maxElements} elements (at line ${parser.line})`,
+      );
+    }
+    const uri = tag.uri;
+    const local = tag.local;
+
+    if (local === 'Password' && !tag.isSelfClosing) {
+      if (passwordDepth === 0) passwordStart = parser.position;
+      passwordDepth++;
+    }
+
+    let ctx = C_IGNORE;
+    let collect = false;
+    const parent = depth === 1 ? undefined : frames[depth - 2];
+    if (parent === undefined) {
+      checkDeclaredEncoding(parser.xmlDecl.encoding);
+      if (local !== 'Envelope' || (uri !== SOAP11_NS && uri !== SOAP12_NS)) {
+        throw new GatewayError(
+          'SOAP_NOT_ENVELOPE',
+          `root element is ${qname(uri, local)}; expected a SOAP 1.1 or SOAP 1.2 Envelope`,
+        );
+      }
+      soapNs = uri;
+      ctx = C_ENVELOPE;
+    } else {
+      switch (parent.ctx) {
+        case C_TREE:
+        case C_ORDER_HEADER:
+          if (parent.rec === null) {
+            parent.rec = {};
+            if (isWhitespace(parent.text)) parent.text = '';
+          }
+          ctx = C_TREE;
+          collect = true;
+          break;
+        case C_RESULTS:
+          if (local === 'OrderHeader') {
+            ctx = C_ORDER_HEADER;
+            collect = true;
+          }
+          break;
+        case C_ENVELOPE:
+          if (uri === soapNs) {
+            if (local === 'Body') {
+              if (sawBody) {
+                throw new GatewayError('SOAP_NOT_ENVELOPE', 'the SOAP Envelope has more than one Body');
+              }
+              sawBody = true;
+              ctx = C_BODY;
+            } else if (local === 'Header' && !sawHeader && !sawBody) {
+              sawHeader = true;
+              ctx = C_HEADER;
+            }
+          }
+          break;
+        case C_HEADER:
+          if (local === 'Security' && uri === WSSE_NS) ctx = C_SECURITY;
+          break;
+        case C_SECURITY:
+          if (local === 'UsernameToken' && uri === WSSE_NS && token === null) {
+            token = { username: null, password: null, passwordType: null, nonce: null, created: null };
+            ctx = C_TOKEN;
+          }
+          break;
+        case C_TOKEN:
+          if (uri === WSSE_NS) {
+            if (local === 'Username') ctx = C_USERNAME;
+            else if (local === 'Password') {
+              ctx = C_PASSWORD;
+              if (token !== null && token.password === null) {
+                token.passwordType = passwordTypeOf(tag);
+              }
+            } else if (local === 'Nonce') ctx = C_NONCE;
+            else if (local === 'Created') ctx = C_CREATED; // tolerated: some clients qualify Created with wsse
+          } else if (uri === WSU_NS && local === 'Created') {
+            ctx = C_CREATED;
+          }
+          collect = ctx !== C_IGNORE;
+          break;
+        case C_BODY:
+          if (!bodyChildSeen) {
+            bodyChildSeen = true;
+            if (local !== 'results' || uri !== OM_RESULTS_NS) {
+              throw new GatewayError(
+                'SOAP_UNKNOWN_OPERATION',
+                `unknown operation element ${qname(uri, local)} in the SOAP Body; expected ${qname(OM_RESULTS_NS, 'results')}`,
+              );
+            }
+            ctx = C_RESULTS;
+          }
+          break;
+        default:
+          break;
+      }
+    }
+
+    let f = frames[depth - 1];
+    if (f === undefined) {
+      f = { ctx, local, nil: false, collect, text: '', rec: null };
+      frames[depth - 1] = f;
+    } else {
+      f.ctx = ctx;
+      f.local = local;
+      f.nil = false;
+      f.collect = collect;
+      f.text = '';
+      f.rec = null;
+    }
+    if (ctx === C_TREE || ctx === C_ORDER_HEADER) f.nil = isNil(tag);
+  });
+
+  parser.on('closetag', (tag: SaxesTagNS) => {
+    if (tag.local === 'Password' && !tag.isSelfClosing && passwordDepth > 0) {
+      passwordDepth--;
+      if (passwordDepth === 0) redactions.push(passwordStart, parser.position);
+    }
+    const f = frames[depth - 1];
+    if (f !== undefined) {
+      switch (f.ctx) {
+        case C_TREE: {
+          const parent = frames[depth - 2];
+          if (parent !== undefined && parent.rec !== null) addChild(parent.rec, f.local, valueOf(f));
+          break;
+        }
+        case C_ORDER_HEADER:
+          headers.push(asComplex(valueOf(f)));
+          break;
+        case C_USERNAME:
+          if (token !== null && token.username === null) token.username = f.text;
+          break;
+        case C_PASSWORD:
+          if (token !== null && token.password === null) token.password = f.text;
+          break;
+        case C_NONCE:
+          if (token !== null && token.nonce === null) token.nonce = f.text;
+          break;
+        case C_CREATED:
+          if (token !== null && token.created === null) token.created = f.text;
+          break;
+        case C_BODY:
+          if (!bodyChildSeen) throw new GatewayError('SOAP_EMPTY_BODY', 'the SOAP Body is empty');
+          break;
+        case C_ENVELOPE:
+          if (!sawBody) throw new GatewayError('SOAP_EMPTY_BODY', 'the SOAP Envelope has no Body');
+          break;
+        default:
+          break;
+      }
+      f.text = '';
+      f.rec = null;
+    }
+    depth--;
+  });
+
+  const feed = (text: string): void => {
+    if (text.length === 0) return;
+    if (text.indexOf('\u0000') !== -1) {
+      throw new GatewayError(
+        'XML_INVALID_ENCODING',
+        'request body contains NUL characters (UTF-16 or UTF-32?); only UTF-8 is accepted',
+      );
+    }
+    // Refuse DOCTYPE/ENTITY on the raw text, before saxes sees (and accumulates) the declaration.
+    if (
+      text.indexOf(DOCTYPE_MARK) !== -1 ||
+      text.indexOf(ENTITY_MARK) !== -1 ||
+      (carry.length !== 0 && hasMark(carry + text.slice(0, CARRY)))
+    ) {
+      throw new GatewayError('XML_DOCTYPE_FORBIDDEN', 'DOCTYPE and ENTITY declarations are not allowed');
+    }
+    carry = text.length >= CARRY ? text.slice(text.length - CARRY) : (carry + text).slice(-CARRY);
+    parts.push(text);
+    writeToParser(parser, text);
+  };
+
+  for await (const chunk of body) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    byteLength += bytes.byteLength;
+    if (byteLength > maxBytes) {
+      // Leaving the loop by throwing calls the iterator's return(): nothing more is read.
+      throw new GatewayError('PAYLOAD_TOO_LARGE', `request body exceeds the limit of ${maxBytes} bytes`);
+    }
+    feed(decodeChunk(decoder, bytes));
+  }
+  feed(decodeChunk(decoder, undefined));
+  writeToParser(parser, null);
+
+  if (!sawBody) throw new GatewayError('SOAP_EMPTY_BODY', 'the SOAP Envelope has no Body');
+
+  const xml = parts.length === 1 ? (parts[0] ?? '') : parts.join('');
+  const t = token as TokenBuilder | null;
+  return {
+    soapVersion: soapNs === SOAP12_NS ? '1.2' : '1.1',
+    usernameToken:
+      t === null
+        ? null
+        : {
+            username: t.username ?? '',
+            password: t.password,
+            passwordType: t.password === null ? null : t.passwordType,
+            nonce: t.nonce,
+            created: t.created,
+          },
+    headers,
+    redactedXml: redact(xml, redactions),
+    byteLength,
+  };
+}
+
+/** Splits a Buffer or string into an async iterable, for callers that already hold the whole body. */
+export function chunksOf(body: Buffer | string, chunkSize = 64 * 1024): AsyncIterable<Buffer> {
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) {
+    throw new RangeError(`chunkSize must be a positive integer, got ${String(chunkSize)}`);
+  }
+  const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  return {
+    async *[Symbol.asyncIterator]() {
+      for (let i = 0; i < buf.length; i += chunkSize) yield buf.subarray(i, i + chunkSize);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+function decodeChunk(decoder: TextDecoder, bytes: Uint8Array | undefined): string {
+  try {
+    return bytes === undefined ? decoder.decode() : decoder.decode(bytes, { stream: true });
+  } catch (err) {
+    throw new GatewayError('XML_INVALID_ENCODING', 'request body is not valid UTF-8; only UTF-8 is accepted', {
+      cause: err,
+    });
+  }
+}
+
+function writeToParser(parser: SaxesParser<{ xmlns: true }>, text: string | null): void {
+  try {
+    parser.write(text);
+  } catch (err) {
+    // GatewayErrors come from our handlers; anything else is saxes reporting a well-formedness error
+    // (it throws from fail() when no error handler is set), at the position it stopped.
+    if (err instanceof GatewayError) throw err;
+    const msg = err instanceof Error ? err.message : String(err);
+    throw malformed(parser.line, parser.column, msg, err);
+  }
+}
+
+function checkDeclaredEncoding(enc: string | undefined): void {
+  if (enc !== undefined && !isUtf8Label(enc)) {
+    throw new GatewayError(
+      'XML_INVALID_ENCODING',
+      `XML declaration says encoding="${clip(enc, 40)}"; only UTF-8 is accepted`,
+    );
+  }
+}
+
+function malformed(line: number, column: number, message: string, cause?: unknown): GatewayError {
+  // saxes prefixes its messages with "line:column: "; we put our own position in front.
+  const detail = clip(message.replace(/^\d+:\d+: /, ''), MAX_DETAIL);
+  return new GatewayError(
+    'XML_MALFORMED',
+    `malformed XML at ${line}:${column + 1}: ${detail}`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+function hasMark(s: string): boolean {
+  return s.indexOf(DOCTYPE_MARK) !== -1 || s.indexOf(ENTITY_MARK) !== -1;
+}
+
+function isUtf8Label(enc: string): boolean {
+  const e = enc.trim().toLowerCase();
+  return e === 'utf-8' || e === 'utf8';
+}
+
+/** Shortens untrusted text for an error message and removes control characters. */
+function clip(s: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = s.replace(/[\u0000-\u001f\u007f]/g, ' ');
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
+
+function qname(uri: string, local: string): string {
+  return `{${clip(uri, 120)}}${clip(local, 80)}`;
+}
+
+function isNil(tag: SaxesTagNS): boolean {
+  const attrs = tag.attributes;
+  for (const key in attrs) {
+    const a = attrs[key];
+    if (a !== undefined && a.local === 'nil' && a.uri === XSI_NS) {
+      const v = a.value.trim();
+      return v === 'true' || v === '1';
+    }
+  }
+  return false;
+}
+
+function passwordTypeOf(tag: SaxesTagNS): 'text' | 'digest' | null {
+  const attrs = tag.attributes;
+  let type: string | undefined;
+  for (const key in attrs) {
+    const a = attrs[key];
+    if (a !== undefined && a.local === 'Type' && a.uri === '') {
+      type = a.value;
+      break;
+    }
+  }
+  if (type === undefined) return 'text';
+  const v = type.trim();
+  // "…#PasswordText" (the OASIS URI), or the QName form "wsse:PasswordText" some older clients send.
+  const hash = v.lastIndexOf('#');
+  const frag = hash !== -1 ? v.slice(hash + 1) : v.slice(v.lastIndexOf(':') + 1);
+  if (frag === 'PasswordText') return 'text';
+  if (frag === 'PasswordDigest') return 'digest';
+  return null;
+}
+
+function isWhitespace(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x0a && c !== 0x09 && c !== 0x0d) return false;
+  }
+  return true;
+}
+
+function valueOf(f: Frame): XmlValue {
+  if (f.nil) return null;
+  const rec = f.rec;
+  if (rec === null) return f.text;
+  if (f.text.length !== 0) rec[TEXT_KEY] = f.text;
+  return rec;
+}
+
+/** Value of a complex element placed in an array: a record; text-only content kept under TEXT_KEY. */
+function asComplex(v: XmlValue): XmlRecord {
+  if (v === null) return {};
+  if (typeof v === 'string') return isWhitespace(v) ? {} : { [TEXT_KEY]: v };
+  if (Array.isArray(v)) return { [TEXT_KEY]: null }; // not produced by valueOf; keeps the type total
+  return v;
+}
+
+/** Value of a repeated element placed in an array: records stay, leaves become { '#text': value }. */
+function asItem(v: XmlValue): XmlRecord {
+  if (v === null || typeof v === 'string') return { [TEXT_KEY]: v };
+  if (Array.isArray(v)) return { [TEXT_KEY]: null };
+  return v;
+}
+
+function setKey(rec: XmlRecord, name: string, value: XmlValue): void {
+  if (name === '__proto__') {
+    Object.defineProperty(rec, name, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    rec[name] = value;
+  }
+}
+
+function addChild(rec: XmlRecord, name: string, value: XmlValue): void {
+  let existing = rec[name];
+  // Records are plain objects: 'constructor', 'toString'... are inherited, not children.
+  if (existing !== undefined && !Object.hasOwn(rec, name)) existing = undefined;
+  if (ALWAYS_ARRAY.has(name)) {
+    const item = asComplex(value);
+    if (Array.isArray(existing)) existing.push(item);
+    else if (existing === undefined) setKey(rec, name, [item]);
+    else setKey(rec, name, [asComplex(existing), item]);
+    return;
+  }
+  if (existing === undefined) setKey(rec, name, value);
+  else if (Array.isArray(existing)) existing.push(asItem(value));
+  else setKey(rec, name, [asItem(existing), asItem(value)]);
+}
+
+/**
+ * Replaces the content of each recorded Password element. A range is [contentStart, closeTagEnd];
+ * the close tag `</p:Password >` holds no other '<', so its start is the last '<' before its end.
+ */
+function redact(xml: string, ranges: number[]): string {
+  if (ranges.length === 0) return xml;
+  let out = '';
+  let last = 0;
+  for (let i = 0; i + 1 < ranges.length; i += 2) {
+    const start = ranges[i] ?? 0;
+    const closeEnd = ranges[i + 1] ?? 0;
+    const closeStart = xml.lastIndexOf('<', closeEnd - 1);
+    if (closeStart < start) continue;
+    out += xml.slice(last, start);
+    out += closeStart > start ? REDACTED : '';
+    last = closeStart;
+  }
+  return out + xml.slice(last);
+}

@@ -1,0 +1,148 @@
+import type { GatewayConfig } from '../../config/load.ts';
+import { GatewayError } from '../../domain/errors.ts';
+import type { XmlRecord } from '../../domain/event.ts';
+import { canonicalJson, contentHash, identifyOmEvent } from '../../domain/om-event.ts';
+import { route } from '../../routing/trigger-points.ts';
+import type { IngestEvent, IngestItem, IngestOutcome, Store } from '../../store/index.ts';
+import { authenticate } from './auth.ts';
+import type { ParsedPush } from './envelope.ts';
+
+export interface PushContext {
+  path: string;
+  connectorScope: string | null;
+  contentType: string | null;
+  headers: Record<string, string>;
+  authorization: string | undefined;
+  remoteAddr: string | null;
+  requestId: string;
+}
+
+export interface PushHandlerDeps {
+  config: () => GatewayConfig;
+  store: Store;
+  newId: () => string;
+  now: () => number;
+}
+
+/** Headers that carry credentials or session state: never stored. */
+const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
+
+export function storableHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || SECRET_HEADERS.has(name.toLowerCase())) continue;
+    out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+/**
+ * Accepts one parsed push: authenticates it, turns each OrderHeader into an event, routes it by the
+ * trigger points and stores push, events, deliveries and audit records in one transaction. It returns
+ * only after the commit; the caller acknowledges then. Throws GatewayError for every refusal.
+ */
+export async function acceptPush(deps: PushHandlerDeps, parsed: ParsedPush, ctx: PushContext): Promise<IngestOutcome & { accepted: true }> {
+  const config = deps.config();
+  const soap = config.gateway.inbound.soap;
+  const now = deps.now();
+  const auth = authenticate(
+    {
+      methods: soap.auth,
+      passwordTypes: soap.passwordTypes,
+      createdWindowMs: soap.createdWindow,
+      users: soap.users,
+    },
+    parsed.usernameToken,
+    ctx.authorization,
+    now,
+  );
+  if (!auth.ok) {
+    await recordRejection(deps, ctx, 'auth_failed', auth.reason, parsed.usernameToken?.username ?? null);
+    throw new GatewayError('AUTH_FAILED', `authentication failed: ${auth.reason}`);
+  }
+
+  const dedupeScope = `oracle-om:${ctx.path}`;
+  const events: IngestEvent[] = parsed.headers.map((header: XmlRecord, position) => {
+    const identity = identifyOmEvent(header);
+    const routes = route({ source: 'oracle-om', eventCode: identity.eventCode, payload: header }, config.triggerPoints, ctx.connectorScope);
+    return {
+      id: deps.newId(),
+      source: 'oracle-om',
+      eventCode: identity.eventCode,
+      orderKey: identity.orderKey,
+      sourceSystem: identity.sourceSystem,
+      connectorScope: ctx.connectorScope,
+      position,
+      payload: canonicalJson(header),
+      raw: null,
+      contentHash: contentHash(header),
+      dedupeScope,
+      dedupeSince: now - soap.dedupeWindow,
+      deliveries: routes.map((r) => ({
+        id: deps.newId(),
+        connector: r.connector,
+        triggerPoint: r.triggerPoint,
+        orderKey: identity.orderKey,
+        idempotencyKey: null,
+      })),
+    };
+  });
+
+  const item: IngestItem = {
+    push: {
+      id: deps.newId(),
+      receivedAt: now,
+      path: ctx.path,
+      connectorScope: ctx.connectorScope,
+      soapVersion: parsed.soapVersion,
+      contentType: ctx.contentType,
+      headers: ctx.headers,
+      raw: parsed.redactedXml,
+      rawSize: parsed.byteLength,
+      authMethod: auth.method,
+      authUser: auth.username,
+      remoteAddr: ctx.remoteAddr,
+      requestId: ctx.requestId,
+    },
+    nonce: auth.nonce,
+    events,
+    requestId: ctx.requestId,
+  };
+
+  let outcome: IngestOutcome;
+  try {
+    outcome = await deps.store.ingest.submit(item);
+  } catch (err) {
+    throw new GatewayError('STORE_UNAVAILABLE', 'the push could not be stored; send it again later', { cause: err });
+  }
+  if (!outcome.accepted) {
+    await recordRejection(deps, ctx, 'auth_failed', 'the nonce was used before', auth.username);
+    throw new GatewayError('AUTH_FAILED', 'authentication failed: the nonce was used before');
+  }
+  return outcome;
+}
+
+/** An audit record for a refused push. It must never turn a refusal into a different error. */
+export async function recordRejection(
+  deps: Pick<PushHandlerDeps, 'store' | 'newId' | 'now'>,
+  ctx: Pick<PushContext, 'path' | 'connectorScope' | 'remoteAddr' | 'requestId'>,
+  result: string,
+  reason: string,
+  username: string | null,
+): Promise<void> {
+  try {
+    await deps.store.audit.append({
+      id: deps.newId(),
+      at: deps.now(),
+      direction: 'in',
+      action: 'push.rejected',
+      sourceSystem: 'oracle-om',
+      connector: ctx.connectorScope,
+      result,
+      detail: { reason, path: ctx.path, remoteAddr: ctx.remoteAddr, username },
+      requestId: ctx.requestId,
+    });
+  } catch {
+    // The store is down: the fault still goes back, and OM will send the push again.
+  }
+}

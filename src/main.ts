@@ -1,0 +1,105 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, formatProblems } from './config/load.ts';
+import { checkConfig, EXIT, migrate, sandboxPush, start, status, type CommandContext } from './cli/commands.ts';
+import { processIo, type Io } from './cli/output.ts';
+
+const USAGE = `usage: omgw <command> [options]
+
+commands:
+  start            run the gateway (SOAP endpoint, delivery, schedules)
+  check-config     validate the config folder; list every problem or print a summary
+  migrate          bring the database schema up to date
+  status           counts of events by code and deliveries by connector and state
+  sandbox push     act as Oracle OM: send realistic pushes to a running gateway
+                   [--url URL] [--count N] [--event CODE] [--status VALUE] [--digest] [--soap12]
+
+options:
+  --config DIR     config folder (default: $OMGW_CONFIG_DIR or ./config)
+  --json           machine-readable output
+  -h, --help       this text
+
+exit codes: 0 ok, 1 failed, 2 usage, 3 config invalid, 4 database unavailable`;
+
+/** The CLI entry: parses arguments and runs one command. Returns the exit code. */
+export async function main(argv: string[], io: Io = processIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        url: { type: 'string' },
+        count: { type: 'string' },
+        event: { type: 'string' },
+        status: { type: 'string' },
+        digest: { type: 'boolean', default: false },
+        soap12: { type: 'boolean', default: false },
+      },
+    });
+  } catch (err) {
+    io.err(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const [command, ...rest] = parsed.positionals;
+  if (parsed.values.help || !command) {
+    io.out(USAGE);
+    return command || parsed.values.help ? EXIT.ok : EXIT.usage;
+  }
+  const ctx: CommandContext = {
+    configDir: parsed.values.config ?? env.OMGW_CONFIG_DIR ?? 'config',
+    env,
+    io,
+    json: parsed.values.json ?? false,
+  };
+  const sub = command === 'sandbox' ? rest.shift() : undefined;
+  if (rest.length > 0) {
+    io.err(`unexpected argument(s): ${rest.join(' ')}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  try {
+    switch (command) {
+      case 'start':
+        return await start(ctx);
+      case 'check-config':
+        return await checkConfig(ctx);
+      case 'migrate':
+        return await migrate(ctx);
+      case 'status':
+        return await status(ctx);
+      case 'sandbox':
+        if (sub !== 'push') {
+          io.err(`usage: omgw sandbox push [--url URL] [--count N] [--event CODE] [--status VALUE] [--digest] [--soap12]`);
+          return EXIT.usage;
+        }
+        return await sandboxPush(ctx, {
+          url: parsed.values.url,
+          count: parsed.values.count,
+          event: parsed.values.event,
+          status: parsed.values.status,
+          digest: parsed.values.digest ?? false,
+          soap12: parsed.values.soap12 ?? false,
+        });
+      default:
+        io.err(`unknown command "${command}"\n\n${USAGE}`);
+        return EXIT.usage;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.err(`config ${ctx.configDir} is invalid:\n${formatProblems(err.problems)}`);
+      return EXIT.configInvalid;
+    }
+    if (isConnectionError(err)) {
+      io.err(`database unavailable: ${(err as Error).message}`);
+      return EXIT.databaseUnavailable;
+    }
+    throw err;
+  }
+}
+
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && ['ECONNREFUSED', 'ENOTFOUND', 'SQLITE_CANTOPEN', '3D000', '28P01'].includes(code);
+}

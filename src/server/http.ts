@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import { Router } from '@koa/router';
+import { GatewayError, isGatewayError } from '../domain/errors.ts';
+import type { Logger } from '../log.ts';
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  tls?: { cert: string; key: string; ca?: string | undefined } | undefined;
+  requestTimeoutMs: number;
+  logger: Logger;
+}
+
+/** Builds the Koa application: request ids, one log line per request, JSON errors for non-SOAP routes. */
+export function createKoaApp(logger: Logger, router: Router): Koa {
+  const app = new Koa({ proxy: false });
+  app.silent = true;
+  app.use(async (ctx, next) => {
+    const started = process.hrtime.bigint();
+    const incoming = ctx.get('x-request-id');
+    const requestId = /^[A-Za-z0-9._:-]{1,64}$/.test(incoming) ? incoming : randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.set('X-Request-Id', requestId);
+    try {
+      await next();
+    } catch (err) {
+      const error = isGatewayError(err) ? err : new GatewayError('INTERNAL', 'internal error', { cause: err });
+      if (error.status >= 500) logger.error({ err: error.cause ?? error, requestId }, error.message);
+      ctx.status = error.status;
+      ctx.body = { code: error.code, message: error.message };
+    } finally {
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      logger.info(
+        {
+          requestId,
+          method: ctx.method,
+          path: ctx.path,
+          status: ctx.status,
+          durationMs: Math.round(durationMs * 100) / 100,
+          remoteAddr: ctx.request.ip,
+          ...(ctx.state.logFields as Record<string, unknown> | undefined),
+        },
+        'request',
+      );
+    }
+  });
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  app.use((ctx) => {
+    throw new GatewayError('NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`);
+  });
+  return app;
+}
+
+export interface RunningServer {
+  server: http.Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Listens on HTTP, or HTTPS when a certificate and key are configured (Oracle calls connectors over HTTPS). */
+export async function listen(app: Koa, options: HttpServerOptions): Promise<RunningServer> {
+  const handler = app.callback();
+  const server = options.tls
+    ? https.createServer(
+        {
+          cert: readFileSync(options.tls.cert),
+          key: readFileSync(options.tls.key),
+          ...(options.tls.ca ? { ca: readFileSync(options.tls.ca) } : {}),
+        },
+        handler,
+      )
+    : http.createServer(handler);
+  // Slow-loris bodies and idle sockets must not hold the gateway's resources for long.
+  server.requestTimeout = options.requestTimeoutMs;
+  server.headersTimeout = Math.min(options.requestTimeoutMs, 30_000);
+  server.keepAliveTimeout = 65_000;
+  server.maxHeadersCount = 200;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const shownHost = host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host;
+  const url = `${options.tls ? 'https' : 'http'}://${shownHost}:${address.port}`;
+  return {
+    server,
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}

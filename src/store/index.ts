@@ -1,0 +1,48 @@
+import { openDatabase, type Database, type DatabaseOptions } from './database.ts';
+import { migrateLatest, type MigrateResult } from './migrations/index.ts';
+import { IngestWriter } from './ingest.ts';
+import { AuditRepository } from './audit.ts';
+import { readStatus, type StatusReport } from './status.ts';
+import type { Knex } from 'knex';
+
+export type { Database, DatabaseOptions } from './database.ts';
+export type { IngestItem, IngestEvent, IngestOutcome } from './ingest.ts';
+export type { StatusReport } from './status.ts';
+
+/**
+ * The gateway's one narrow port to its database. Every SQL statement lives behind it, in src/store/.
+ */
+export class Store {
+  readonly db: Database;
+  readonly ingest: IngestWriter;
+  readonly audit: AuditRepository;
+  readonly #schema: string | undefined;
+
+  constructor(options: DatabaseOptions) {
+    this.db = openDatabase(options);
+    this.#schema = options.schema;
+    this.ingest = new IngestWriter(this.db);
+    this.audit = new AuditRepository(this.db.knex);
+  }
+
+  get knex(): Knex {
+    return this.db.knex;
+  }
+
+  migrate(): Promise<MigrateResult> {
+    return migrateLatest(this.db.knex, this.#schema);
+  }
+
+  /** Readiness: the database answers a trivial query. */
+  async ping(): Promise<void> {
+    await this.db.knex.raw('select 1');
+  }
+
+  status(): Promise<StatusReport> {
+    return readStatus(this.db.knex);
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}

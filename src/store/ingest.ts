@@ -1,0 +1,316 @@
+import type { Knex } from 'knex';
+import type { Database } from './database.ts';
+import type { EventSource, EventStatus } from '../domain/event.ts';
+import type { AuditDirection } from '../domain/delivery.ts';
+
+/** Everything one inbound request wants stored, prepared by the caller (ids, hashes, routing). */
+export interface IngestItem {
+  push: {
+    id: string;
+    receivedAt: number;
+    path: string;
+    connectorScope: string | null;
+    soapVersion: string;
+    contentType: string | null;
+    headers: Record<string, string>;
+    raw: string;
+    rawSize: number;
+    authMethod: string | null;
+    authUser: string | null;
+    remoteAddr: string | null;
+    requestId: string | null;
+  } | null;
+  /** A WS-Security nonce to record; a nonce seen before (and not expired) rejects the whole item. */
+  nonce: { key: string; expiresAt: number } | null;
+  events: IngestEvent[];
+  requestId: string | null;
+}
+
+export interface IngestEvent {
+  id: string;
+  source: EventSource;
+  eventCode: string;
+  orderKey: string | null;
+  sourceSystem: string | null;
+  connectorScope: string | null;
+  position: number;
+  payload: string;
+  raw: string | null;
+  contentHash: string;
+  /** Events with the same scope and hash within the dedupe window are duplicates. */
+  dedupeScope: string;
+  dedupeSince: number;
+  deliveries: Array<{ id: string; connector: string; triggerPoint: string; orderKey: string | null; idempotencyKey: string | null }>;
+}
+
+export type IngestOutcome =
+  | { accepted: true; events: Array<{ id: string; status: EventStatus; duplicateOf: string | null; deliveries: number }> }
+  | { accepted: false; reason: 'nonce_replayed' };
+
+interface Pending {
+  item: IngestItem;
+  resolve: (outcome: IngestOutcome) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Stores inbound requests with group commit: concurrent requests are gathered into one transaction,
+ * and each caller's promise settles only after that transaction has committed. One SQLite connection
+ * runs one transaction at a time, so batching is what makes concurrent pushes fast; on PostgreSQL it
+ * saves round trips. If a batch fails, its items are retried one by one so that one bad item cannot
+ * make the others fail.
+ */
+export class IngestWriter {
+  readonly #db: Database;
+  readonly #maxBatch: number;
+  #queue: Pending[] = [];
+  #running = false;
+
+  constructor(db: Database, options: { maxBatch?: number } = {}) {
+    this.#db = db;
+    this.#maxBatch = options.maxBatch ?? 256;
+  }
+
+  submit(item: IngestItem): Promise<IngestOutcome> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ item, resolve, reject });
+      if (!this.#running) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#running = true;
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, this.#maxBatch);
+        try {
+          const outcomes = await this.#db.knex.transaction((trx) => writeBatch(trx, batch.map((p) => p.item)));
+          batch.forEach((p, i) => p.resolve(outcomes[i] as IngestOutcome));
+        } catch (err) {
+          if (batch.length === 1) {
+            batch[0]?.reject(err);
+            continue;
+          }
+          for (const p of batch) {
+            try {
+              const [outcome] = await this.#db.knex.transaction((trx) => writeBatch(trx, [p.item]));
+              p.resolve(outcome as IngestOutcome);
+            } catch (single) {
+              p.reject(single);
+            }
+          }
+        }
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+}
+
+const CHUNK = 200;
+
+async function insertChunked(trx: Knex.Transaction, table: string, rows: object[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += CHUNK) await trx(table).insert(rows.slice(i, i + CHUNK));
+}
+
+async function writeBatch(trx: Knex.Transaction, items: IngestItem[]): Promise<IngestOutcome[]> {
+  // 1. Nonces: an item whose nonce was already used is refused as a whole.
+  const replayed = new Set<number>();
+  const nonceItems = items.map((item, i) => ({ item, i })).filter(({ item }) => item.nonce !== null);
+  if (nonceItems.length > 0) {
+    const seenInBatch = new Set<string>();
+    const rows: Array<{ nonce_key: string; expires_at: number }> = [];
+    for (const { item, i } of nonceItems) {
+      const nonce = item.nonce as { key: string; expiresAt: number };
+      if (seenInBatch.has(nonce.key)) replayed.add(i);
+      else {
+        seenInBatch.add(nonce.key);
+        rows.push({ nonce_key: nonce.key, expires_at: nonce.expiresAt });
+      }
+    }
+    const now = Date.now();
+    const fresh = new Set<string>();
+    for (let c = 0; c < rows.length; c += CHUNK) {
+      const inserted = (await trx('ws_nonces')
+        .insert(rows.slice(c, c + CHUNK))
+        .onConflict('nonce_key')
+        .merge(['expires_at'])
+        .where('ws_nonces.expires_at', '<', now)
+        .returning('nonce_key')) as Array<{ nonce_key: string }>;
+      for (const r of inserted) fresh.add(r.nonce_key);
+    }
+    for (const { item, i } of nonceItems) {
+      if (!fresh.has((item.nonce as { key: string }).key)) replayed.add(i);
+    }
+  }
+
+  // 2. Dedupe: claim each (scope, hash); a claim that exists within the window makes a duplicate.
+  const live = items.map((item, i) => ({ item, i })).filter(({ i }) => !replayed.has(i));
+  const events = live.flatMap(({ item }) => item.events);
+  const claimed = new Map<string, string>(); // scope\0hash → event id that owns it in this batch
+  const duplicateOf = new Map<string, string>(); // event id → original event id
+  const claimRows: Array<{ scope: string; hash: string; event_id: string; seen_at: number; since: number }> = [];
+  for (const ev of events) {
+    const key = `${ev.dedupeScope}\u0000${ev.contentHash}`;
+    const owner = claimed.get(key);
+    if (owner) duplicateOf.set(ev.id, owner);
+    else {
+      claimed.set(key, ev.id);
+      claimRows.push({ scope: ev.dedupeScope, hash: ev.contentHash, event_id: ev.id, seen_at: Date.now(), since: ev.dedupeSince });
+    }
+  }
+  // Rows are grouped by their window start so one statement has one cut-off.
+  const bySince = new Map<number, typeof claimRows>();
+  for (const row of claimRows) bySince.set(row.since, [...(bySince.get(row.since) ?? []), row]);
+  for (const [since, rows] of bySince) {
+    for (let c = 0; c < rows.length; c += CHUNK) {
+      const chunk = rows.slice(c, c + CHUNK);
+      const won = (await trx('dedupe_keys')
+        .insert(chunk.map(({ since: _s, ...r }) => r))
+        .onConflict(['scope', 'hash'])
+        .merge(['event_id', 'seen_at'])
+        .where('dedupe_keys.seen_at', '<', since)
+        .returning(['scope', 'hash'])) as Array<{ scope: string; hash: string }>;
+      const wonKeys = new Set(won.map((r) => `${r.scope}\u0000${r.hash}`));
+      const lost = chunk.filter((r) => !wonKeys.has(`${r.scope}\u0000${r.hash}`));
+      for (const r of lost) {
+        const existing = (await trx('dedupe_keys').where({ scope: r.scope, hash: r.hash }).first('event_id')) as
+          | { event_id: string }
+          | undefined;
+        duplicateOf.set(r.event_id, existing?.event_id ?? r.event_id);
+      }
+    }
+  }
+
+  // 3. Rows.
+  const pushRows: object[] = [];
+  const eventRows: object[] = [];
+  const deliveryRows: object[] = [];
+  const auditRows: object[] = [];
+  const outcomes: IngestOutcome[] = [];
+  for (const [i, item] of items.entries()) {
+    if (replayed.has(i)) {
+      outcomes.push({ accepted: false, reason: 'nonce_replayed' });
+      continue;
+    }
+    const now = item.push?.receivedAt ?? Date.now();
+    if (item.push) {
+      const p = item.push;
+      pushRows.push({
+        id: p.id,
+        received_at: p.receivedAt,
+        path: p.path,
+        connector_scope: p.connectorScope,
+        soap_version: p.soapVersion,
+        content_type: p.contentType,
+        headers: JSON.stringify(p.headers),
+        raw: p.raw,
+        raw_size: p.rawSize,
+        event_count: item.events.length,
+        auth_method: p.authMethod,
+        auth_user: p.authUser,
+        remote_addr: p.remoteAddr,
+        request_id: p.requestId,
+      });
+    }
+    const results: Array<{ id: string; status: EventStatus; duplicateOf: string | null; deliveries: number }> = [];
+    for (const ev of item.events) {
+      const dupOf = duplicateOf.get(ev.id) ?? null;
+      const status: EventStatus = dupOf ? 'duplicate' : ev.deliveries.length > 0 ? 'routed' : 'unrouted';
+      eventRows.push({
+        id: ev.id,
+        push_id: item.push?.id ?? null,
+        source: ev.source,
+        event_code: ev.eventCode,
+        order_key: ev.orderKey,
+        source_system: ev.sourceSystem,
+        received_at: now,
+        status,
+        duplicate_of: dupOf,
+        content_hash: ev.contentHash,
+        connector_scope: ev.connectorScope,
+        position: ev.position,
+        payload: ev.payload,
+        raw: ev.raw,
+      });
+      if (status === 'routed') {
+        for (const d of ev.deliveries) {
+          deliveryRows.push({
+            id: d.id,
+            event_id: ev.id,
+            connector: d.connector,
+            trigger_point: d.triggerPoint,
+            order_key: d.orderKey,
+            event_code: ev.eventCode,
+            state: 'pending',
+            attempt_count: 0,
+            attempts_in_cycle: 0,
+            next_attempt_at: now,
+            idempotency_key: d.idempotencyKey,
+            created_at: now,
+            updated_at: now,
+          });
+        }
+      }
+      auditRows.push(
+        auditRow({
+          id: ev.id, // the event's own id: one audit record per stored event
+          at: now,
+          direction: 'in',
+          action: 'event.received',
+          sourceSystem: ev.sourceSystem ?? ev.source,
+          connector: ev.connectorScope,
+          eventId: ev.id,
+          result: status,
+          detail: {
+            eventCode: ev.eventCode,
+            orderKey: ev.orderKey,
+            pushId: item.push?.id ?? null,
+            duplicateOf: dupOf,
+            connectors: status === 'routed' ? ev.deliveries.map((d) => d.connector) : [],
+          },
+          requestId: item.requestId,
+        }),
+      );
+      results.push({ id: ev.id, status, duplicateOf: dupOf, deliveries: status === 'routed' ? ev.deliveries.length : 0 });
+    }
+    outcomes.push({ accepted: true, events: results });
+  }
+  await insertChunked(trx, 'pushes', pushRows);
+  await insertChunked(trx, 'events', eventRows);
+  await insertChunked(trx, 'deliveries', deliveryRows);
+  await insertChunked(trx, 'audit_records', auditRows);
+  return outcomes;
+}
+
+export interface AuditInput {
+  id: string;
+  at: number;
+  direction: AuditDirection;
+  action: string;
+  sourceSystem?: string | null;
+  connector?: string | null;
+  eventId?: string | null;
+  deliveryId?: string | null;
+  result: string;
+  detail?: unknown;
+  requestId?: string | null;
+  actor?: string | null;
+}
+
+export function auditRow(a: AuditInput): Record<string, unknown> {
+  return {
+    id: a.id,
+    at: a.at,
+    direction: a.direction,
+    action: a.action,
+    source_system: a.sourceSystem ?? null,
+    connector: a.connector ?? null,
+    event_id: a.eventId ?? null,
+    delivery_id: a.deliveryId ?? null,
+    result: a.result,
+    detail: a.detail === undefined ? null : JSON.stringify(a.detail),
+    request_id: a.requestId ?? null,
+    actor: a.actor ?? null,
+  };
+}

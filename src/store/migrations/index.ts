@@ -1,0 +1,34 @@
+import type { Knex } from 'knex';
+import * as initial from './001_initial.ts';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+/** Migrations in order. Listed in code, so they run the same from src/ (tests) and dist/ (start). */
+const MIGRATIONS: Array<[string, Migration]> = [['001_initial', initial]];
+
+const source: Knex.MigrationSource<string> = {
+  getMigrations: async () => MIGRATIONS.map(([name]) => name),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => {
+    const found = MIGRATIONS.find(([n]) => n === name);
+    if (!found) throw new Error(`unknown migration ${name}`);
+    return found[1];
+  },
+};
+
+export interface MigrateResult {
+  applied: string[];
+}
+
+export async function migrateLatest(knex: Knex, schema?: string): Promise<MigrateResult> {
+  if (schema) await knex.raw('create schema if not exists ??', [schema]);
+  const [, applied] = (await knex.migrate.latest({
+    migrationSource: source,
+    tableName: 'omgw_migrations',
+    schemaName: schema,
+  })) as [number, string[]];
+  return { applied };
+}

@@ -1,0 +1,141 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { Gateway } from '../../src/app.ts';
+import { createTestDatabase, type TestDatabase } from './backend.ts';
+
+export const SOAP_USER = 'om-connector';
+export const SOAP_PASSWORD = 'Test-Secret-9f3a7c';
+
+export interface TestConfig {
+  gateway?: string;
+  connectors?: Record<string, string>;
+  triggerPoints?: string;
+}
+
+export const DEFAULT_CONNECTORS: Record<string, string> = {
+  'shipbob.yaml': `protocol: rest
+kind: shipbob
+url: http://127.0.0.1:9/shipbob
+path: /2026-01/order
+auth:
+  type: bearer
+  token: \${env:TEST_SHIPBOB_TOKEN}
+`,
+  'crm.yaml': `protocol: rest
+url: http://127.0.0.1:9/crm
+`,
+  'otm.yaml': `protocol: soap
+url: http://127.0.0.1:9/otm
+`,
+};
+
+export const DEFAULT_TRIGGER_POINTS = `triggerPoints:
+  - name: shipping
+    eventCodes: [FlineStatusUpdate]
+    when:
+      - field: StatusCodeNewValue
+        in: [AWAIT_SHIPPING]
+    connectors: [shipbob]
+  - name: status
+    eventCodes: [FlineStatusUpdate, OrderHeaderStatusUpdate, FlineClosed, OrderAttributeUpdate, OcResponse]
+    connectors: [crm]
+  - name: exceptions
+    eventCodes: [HOLD, JEOPARDY, SPLIT]
+    connectors: [otm]
+`;
+
+export function gatewayYaml(extraSoap = ''): string {
+  return `server:
+  host: 127.0.0.1
+  port: 0
+database:
+  url: \${env:TEST_DATABASE_URL}
+inbound:
+  soap:
+    users:
+      - username: ${SOAP_USER}
+        password: \${env:TEST_SOAP_PASSWORD}
+${extraSoap}
+logging:
+  level: info
+`;
+}
+
+export const TEST_ENV = {
+  TEST_SOAP_PASSWORD: SOAP_PASSWORD,
+  TEST_SHIPBOB_TOKEN: 'shipbob-token-5b1e2d',
+};
+
+/** Writes a config folder to a temp dir. */
+export function writeConfig(config: TestConfig = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'omgw-config-'));
+  writeFileSync(join(dir, 'gateway.yaml'), config.gateway ?? gatewayYaml());
+  mkdirSync(join(dir, 'connectors'));
+  for (const [file, text] of Object.entries(config.connectors ?? DEFAULT_CONNECTORS)) {
+    writeFileSync(join(dir, 'connectors', file), text);
+  }
+  writeFileSync(join(dir, 'trigger-points.yaml'), config.triggerPoints ?? DEFAULT_TRIGGER_POINTS);
+  return dir;
+}
+
+export interface TestGateway {
+  gateway: Gateway;
+  url: string;
+  configDir: string;
+  database: TestDatabase;
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+/** A real gateway on a real port (0) with a real database, and its log lines captured. */
+export async function startGateway(
+  config: TestConfig = {},
+  options: { database?: TestDatabase; keepDatabase?: boolean; now?: () => number } = {},
+): Promise<TestGateway> {
+  const database = options.database ?? createTestDatabase();
+  const configDir = writeConfig(config);
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const gateway = await Gateway.create({
+    configDir,
+    env: { ...TEST_ENV, TEST_DATABASE_URL: database.url },
+    port: 0,
+    host: '127.0.0.1',
+    ...(database.schema ? { dbSchema: database.schema } : {}),
+    logDestination: destination,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  await gateway.start();
+  return {
+    gateway,
+    url: gateway.url,
+    configDir,
+    database,
+    logs,
+    stop: async () => {
+      await gateway.stop();
+      rmSync(configDir, { recursive: true, force: true });
+      if (!options.keepDatabase) await database.dispose();
+    },
+  };
+}
+
+export async function postSoap(
+  url: string,
+  body: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; headers: Headers }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'text/xml; charset=utf-8', ...headers },
+    body,
+  });
+  return { status: res.status, body: await res.text(), headers: res.headers };
+}

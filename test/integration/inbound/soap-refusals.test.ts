@@ -1,0 +1,166 @@
+import { expect } from 'chai';
+import { request } from 'node:http';
+import { buildPush } from '../../../src/sandbox/om-push.ts';
+import { backendName } from '../../helpers/backend.ts';
+import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, type TestGateway } from '../../helpers/gateway.ts';
+
+const security = { kind: 'text', username: SOAP_USER, password: SOAP_PASSWORD } as const;
+const goodPush = () => buildPush([{ eventCode: 'HOLD', order: { sourceOrderNumber: 'SO-1' } }], { security });
+
+/** Sends a body in chunks without Content-Length, stopping when the server answers. */
+function postChunked(url: string, chunks: () => Generator<Buffer>): Promise<{ status: number; body: string; sent: number }> {
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let answered = false;
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'text/xml' } }, (res) => {
+      answered = true;
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, sent }));
+    });
+    req.on('error', (err) => (answered ? undefined : reject(err)));
+    const it = chunks();
+    const pump = (): void => {
+      while (!answered) {
+        const next = it.next();
+        if (next.done) {
+          req.end();
+          return;
+        }
+        sent += next.value.length;
+        if (!req.write(next.value)) {
+          req.once('drain', pump);
+          return;
+        }
+      }
+      req.destroy();
+    };
+    pump();
+  });
+}
+
+describe(`SOAP refusals: clear faults, nothing stored, process unharmed (${backendName()})`, () => {
+  let gw: TestGateway;
+  const endpoint = () => `${gw.url}/soap/business-events`;
+
+  before(async () => {
+    gw = await startGateway({ gateway: gatewayYaml('    maxBodySize: 64KB\n    maxDepth: 32') });
+  });
+  after(async () => {
+    await gw.stop();
+  });
+
+  async function expectFault(body: string | Buffer, code: string, status: number, headers: Record<string, string> = {}) {
+    const res = await postSoap(endpoint(), body, headers);
+    expect(res.status, res.body).to.equal(status);
+    expect(res.body).to.include(`<omgw:code>${code}</omgw:code>`);
+    expect(res.body).to.match(/<faultstring xml:lang="en">[^<]{10,}<\/faultstring>|<env:Text xml:lang="en">[^<]{10,}<\/env:Text>/);
+    return res;
+  }
+
+  afterEach(async () => {
+    expect(await gw.gateway.store.knex('events')).to.have.length(0);
+    expect(await gw.gateway.store.knex('pushes')).to.have.length(0);
+    expect((await fetch(`${gw.url}/healthz`)).status).to.equal(200);
+  });
+
+  it('malformed XML', async () => {
+    await expectFault(goodPush().replace('</ns1:OrderHeader>', ''), 'XML_MALFORMED', 500);
+  });
+
+  it('not a SOAP envelope, and a wrong body element or namespace', async () => {
+    await expectFault('<hello/>', 'SOAP_NOT_ENVELOPE', 500);
+    await expectFault(goodPush().replaceAll('DooDecompositionOrderStatusUpdateComposite', 'Other'), 'SOAP_UNKNOWN_OPERATION', 500);
+    await expectFault(goodPush().replaceAll('ns1:results', 'ns1:result'), 'SOAP_UNKNOWN_OPERATION', 500);
+  });
+
+  it('an empty request body and an empty SOAP Body', async () => {
+    await expectFault('', 'XML_MALFORMED', 500);
+    await expectFault(
+      '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body/></soapenv:Envelope>',
+      'SOAP_EMPTY_BODY',
+      500,
+    );
+  });
+
+  it('any DOCTYPE: plain, billion laughs, external entity to a file and to a URL', async () => {
+    const envelope = goodPush().replace(/^<\?xml[^>]*\?>\s*/, '');
+    const doctypes = [
+      '<!DOCTYPE Envelope>',
+      `<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>`,
+      '<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>',
+      `<!DOCTYPE x [<!ENTITY xxe SYSTEM "${gw.url}/healthz">]>`,
+    ];
+    for (const doctype of doctypes) {
+      const res = await expectFault(`<?xml version="1.0"?>${doctype}${envelope}`, 'XML_DOCTYPE_FORBIDDEN', 500);
+      expect(res.body).to.not.include('root:');
+    }
+  });
+
+  it('a body over the size limit, with Content-Length and streamed without it', async () => {
+    const big = goodPush().replace('<ns1:HoldComments>', `<ns1:HoldComments>${'x'.repeat(70 * 1024)}`);
+    await expectFault(big, 'PAYLOAD_TOO_LARGE', 413);
+    const res = await postChunked(endpoint(), function* () {
+      yield Buffer.from(goodPush().slice(0, 300));
+      for (let i = 0; i < 100 * 1024; i++) yield Buffer.alloc(1024, 0x61); // up to 100 MB, never all sent
+    });
+    expect(res.status).to.equal(413);
+    expect(res.body).to.include('PAYLOAD_TOO_LARGE');
+    expect(res.sent).to.be.lessThan(20 * 1024 * 1024);
+  });
+
+  it('nesting deeper than the limit', async () => {
+    const deep = `${'<a>'.repeat(5_000)}${'</a>'.repeat(5_000)}`;
+    await expectFault(goodPush().replace('<ns1:HoldCode>', `<ns1:X>${deep}</ns1:X><ns1:HoldCode>`), 'XML_TOO_DEEP', 500);
+  });
+
+  it('invalid UTF-8', async () => {
+    const bytes = Buffer.from(goodPush(), 'utf8');
+    const at = bytes.indexOf('SO-1');
+    await expectFault(Buffer.concat([bytes.subarray(0, at), Buffer.from([0xc3, 0x28]), bytes.subarray(at)]), 'XML_INVALID_ENCODING', 500);
+  });
+
+  it('wrong content types and SOAP with attachments', async () => {
+    await expectFault(goodPush(), 'UNSUPPORTED_MEDIA_TYPE', 415, { 'content-type': 'application/json' });
+    await expectFault(goodPush(), 'UNSUPPORTED_MEDIA_TYPE', 415, { 'content-type': 'multipart/related; type="text/xml"; boundary=x' });
+  });
+
+  it('faults in SOAP 1.2 form when the client speaks SOAP 1.2', async () => {
+    const res = await postSoap(endpoint(), '<hello/>', { 'content-type': 'application/soap+xml' });
+    expect(res.status).to.equal(400);
+    expect(res.headers.get('content-type')).to.include('application/soap+xml');
+    expect(res.body).to.include('<env:Value>env:Sender</env:Value>');
+  });
+
+  it('records each refusal in the audit trail', async () => {
+    await postSoap(endpoint(), '<hello/>');
+    const audit = await gw.gateway.store.knex('audit_records').where({ action: 'push.rejected' }).orderBy('id', 'desc').first();
+    expect(audit.result).to.equal('soap_not_envelope');
+    expect(audit.direction).to.equal('in');
+  });
+});
+
+describe(`SOAP: a store failure before commit is a Server Fault, and the gateway recovers (${backendName()})`, () => {
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startGateway();
+  });
+  after(async () => {
+    await gw.stop();
+  });
+
+  it('answers 500 soap:Server while the events table is unusable, then accepts the re-sent push', async () => {
+    const knex = gw.gateway.store.knex;
+    await knex.schema.renameTable('events', 'events_away');
+    const body = goodPush();
+    const res = await postSoap(`${gw.url}/soap/business-events`, body);
+    expect(res.status).to.equal(500);
+    expect(res.body).to.include('<faultcode>soap:Server</faultcode>').and.include('STORE_UNAVAILABLE');
+    expect(await knex('pushes')).to.have.length(0); // nothing half-written
+    await knex.schema.renameTable('events_away', 'events');
+    expect((await postSoap(`${gw.url}/soap/business-events`, body)).status).to.equal(202);
+    const events = await knex('events');
+    expect(events).to.have.length(1);
+    expect(events[0].status).to.equal('routed');
+  });
+});
