@@ -44,9 +44,13 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
     return EXIT.usage;
   }
   const [command, ...rest] = parsed.positionals;
-  if (parsed.values.help || !command) {
+  if (parsed.values.help) {
     io.out(USAGE);
-    return command || parsed.values.help ? EXIT.ok : EXIT.usage;
+    return EXIT.ok;
+  }
+  if (!command) {
+    io.err(USAGE);
+    return EXIT.usage;
   }
   const ctx: CommandContext = {
     configDir: parsed.values.config ?? env.OMGW_CONFIG_DIR ?? 'config',

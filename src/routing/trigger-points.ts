@@ -36,7 +36,10 @@ export function route(
   return routes;
 }
 
-/** A condition holds when any value found for the field satisfies it (exists: when one is found or none). */
+/**
+ * A condition holds when any value found for the field satisfies it; `notIn` holds when values are
+ * found and none of them is in the list; `exists` asks whether a non-empty value is found at all.
+ */
 export function conditionHolds(condition: FieldCondition, payload: XmlRecord): boolean {
   const values = findValues(payload, condition.field);
   if (condition.exists !== undefined) return condition.exists === values.some((v) => v !== null && v !== '');

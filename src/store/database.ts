@@ -37,6 +37,7 @@ export function openDatabase(options: DatabaseOptions): Database {
       client: 'sqlite3',
       connection: { filename },
       useNullAsDefault: true,
+      log: quietKnexLog,
       pool: {
         min: 1,
         max: 1,
@@ -58,6 +59,7 @@ export function openDatabase(options: DatabaseOptions): Database {
       connection: url,
       searchPath: options.schema ? [options.schema] : undefined,
       pool: { min: 0, max: options.poolMax ?? 10 },
+      log: quietKnexLog,
     });
     return { knex, dialect: 'postgres', describe: redactUrl(url), close: () => knex.destroy() };
   }
@@ -67,6 +69,9 @@ export function openDatabase(options: DatabaseOptions): Database {
 interface SqliteConnection {
   exec(sql: string, cb: (err: Error | null) => void): void;
 }
+
+/** knex prints connection retries and stacks on its own; the gateway reports failures itself. */
+const quietKnexLog = { warn: () => undefined, error: () => undefined, deprecate: () => undefined, debug: () => undefined };
 
 export function redactUrl(url: string): string {
   try {

@@ -1,0 +1,89 @@
+import type { ConnectorConfig } from '../config/schema.ts';
+import type { EventSource, XmlRecord } from '../domain/event.ts';
+
+/**
+ * The contracts between the delivery worker and the parts that talk to targets: auth providers,
+ * transforms and senders. The worker only sees these types.
+ */
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** A request about to be sent; auth providers add credentials to it. */
+export interface OutboundRequest {
+  method: HttpMethod;
+  url: URL;
+  headers: Record<string, string>;
+  body: string | null;
+}
+
+export interface AuthProvider {
+  /** Adds credentials: headers, query parameters. May fetch or refresh a token first. */
+  authorize(request: OutboundRequest, signal?: AbortSignal): Promise<void>;
+  /**
+   * After a 401 from the target: drop cached credentials. Returns true when one retry with fresh
+   * credentials is worth making (OAuth2), false when it would fail the same way (static secrets).
+   */
+  invalidate(): Promise<boolean>;
+  /** For SOAP targets: the wsse:Security header block this provider supplies, or null. */
+  soapSecurityHeader(now: number): string | null;
+}
+
+/** Why an attempt failed, as the retry rules see it. */
+export type ErrorClass = 'network' | 'timeout' | 'http' | 'soap_fault' | 'transform' | 'auth' | 'config';
+
+export interface RequestSummary {
+  method: HttpMethod;
+  /** Without query parameters that carry credentials. */
+  url: string;
+  /** With credentials replaced by ***. */
+  headers: Record<string, string>;
+  bodyBytes: number;
+}
+
+/** The outcome of one attempt at the wire level. Never contains a secret. */
+export interface SendResult {
+  ok: boolean;
+  status: number | null;
+  headers: Record<string, string>;
+  /** The first few KB of the response body. */
+  bodySnippet: string | null;
+  durationMs: number;
+  errorClass: ErrorClass | null;
+  errorMessage: string | null;
+  /** SOAP faults: Client faults are permanent, Server faults retry. */
+  faultParty: 'Client' | 'Server' | null;
+  /** From Retry-After (or x-retry-after), in milliseconds from now. */
+  retryAfterMs: number | null;
+  request: RequestSummary;
+}
+
+export interface TransformInput {
+  event: {
+    id: string;
+    source: EventSource;
+    eventCode: string;
+    orderKey: string | null;
+    receivedAt: number;
+    payload: XmlRecord;
+  };
+  delivery: { id: string; idempotencyKey: string | null; attempt: number };
+  connector: ConnectorConfig;
+}
+
+export interface TransformOutput {
+  /** REST: the request body. SOAP: the XML that goes inside soap:Body. */
+  body: string;
+  contentType: string;
+  /** Values for `{{name}}` placeholders in the connector's path, beyond the event's own fields. */
+  pathVars?: Record<string, string>;
+}
+
+export type Transform = (input: TransformInput) => TransformOutput | Promise<TransformOutput>;
+
+/** A mapping that cannot produce a payload for this event: the delivery parks with this message. */
+export class TransformError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TransformError';
+  }
+}
