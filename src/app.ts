@@ -6,6 +6,14 @@ import { registerSoapRoutes } from './inbound/soap/routes.ts';
 import { loadWsdl } from './inbound/soap/wsdl.ts';
 import { createKoaApp, listen, type RunningServer } from './server/http.ts';
 import { Store } from './store/index.ts';
+import { OAuthTokenRepository } from './store/tokens.ts';
+import { noTokenStore, type TokenStore } from './connectors/auth/index.ts';
+import { createTransformRegistry } from './connectors/transforms/index.ts';
+import { createConnectorRuntimes, type ConnectorRuntime } from './delivery/runtime.ts';
+import { DeliveryWorker } from './delivery/worker.ts';
+import { registerSandboxTargets } from './sandbox/targets.ts';
+import { systemClock, type Clock } from './domain/clock.ts';
+import { randomUUID } from 'node:crypto';
 import type { DestinationStream } from 'pino';
 
 export interface GatewayOptions {
@@ -17,7 +25,9 @@ export interface GatewayOptions {
   /** PostgreSQL schema (tests give each suite its own). */
   dbSchema?: string;
   logDestination?: DestinationStream;
-  now?: () => number;
+  clock?: Clock;
+  /** Jitter source for retry delays (tests make it deterministic). */
+  random?: () => number;
 }
 
 /**
@@ -29,12 +39,19 @@ export class Gateway {
   readonly options: GatewayOptions;
   readonly logger: Logger;
   readonly store: Store;
+  readonly clock: Clock;
+  readonly instanceId: string;
   #config: GatewayConfig;
   #server: RunningServer | null = null;
+  #runtimes: Map<string, ConnectorRuntime> = new Map();
+  #worker: DeliveryWorker | null = null;
+  #tokenStore: TokenStore;
 
   private constructor(options: GatewayOptions, config: GatewayConfig) {
     this.options = options;
     this.#config = config;
+    this.clock = options.clock ?? systemClock;
+    this.instanceId = `${process.pid}-${randomUUID().slice(0, 8)}`;
     this.logger = createLogger({
       level: config.gateway.logging.level,
       secrets: () => this.#config.secrets,
@@ -47,6 +64,12 @@ export class Gateway {
       baseDir: process.cwd(),
       ...(schema ? { schema } : {}),
     });
+    const key = config.gateway.database.encryptionKey;
+    this.#tokenStore = key
+      ? new OAuthTokenRepository(this.store.knex, key.reveal(), {
+          onUnreadable: (connector) => this.logger.warn({ connector }, 'stored refresh token cannot be decrypted (key changed?); using the configured one'),
+        })
+      : noTokenStore;
   }
 
   static async create(options: GatewayOptions): Promise<Gateway> {
@@ -63,8 +86,14 @@ export class Gateway {
     return this.#server.url;
   }
 
+  /** The delivery worker (null when delivery is disabled or the gateway is not started). */
+  get worker(): DeliveryWorker | null {
+    return this.#worker;
+  }
+
   async start(): Promise<void> {
-    const now = this.options.now ?? Date.now;
+    const now = () => this.clock.now();
+    const newId = createIdGenerator(now);
     const { applied } = await this.store.migrate();
     if (applied.length > 0) this.logger.info({ applied }, 'database migrated');
 
@@ -81,13 +110,15 @@ export class Gateway {
         ctx.body = { status: 'not ready', database: 'unreachable', config: 'loaded' };
       }
     });
+    if (this.#config.gateway.sandbox.enabled) registerSandboxTargets(router);
     registerSoapRoutes(router, {
       config: () => this.#config,
       store: this.store,
-      newId: createIdGenerator(now),
+      newId,
       now,
       wsdl: await loadWsdl(),
       logger: this.logger,
+      onStored: () => this.#worker?.notify(),
     });
 
     const server = this.#config.gateway.server;
@@ -98,6 +129,23 @@ export class Gateway {
       requestTimeoutMs: server.requestTimeout,
       logger: this.logger,
     });
+    await this.store.connectorStates.ensure(this.#config.connectors.map((c) => ({ name: c.name, state: c.state })), now());
+    this.#runtimes = this.#buildRuntimes(this.#config);
+    const delivery = this.#config.gateway.delivery;
+    if (delivery.enabled) {
+      this.#worker = new DeliveryWorker({
+        store: this.store,
+        connectors: () => this.#runtimes,
+        clock: this.clock,
+        logger: this.logger,
+        newId,
+        random: this.options.random ?? Math.random,
+        instanceId: this.instanceId,
+        options: { pollIntervalMs: delivery.pollInterval, maxInFlight: delivery.maxInFlight, leaseMarginMs: delivery.leaseMargin },
+      });
+      this.#worker.start();
+    }
+
     this.logger.info(
       { url: this.#server.url, database: this.store.db.describe, connectors: this.#config.connectors.length },
       'gateway started',
@@ -117,6 +165,12 @@ export class Gateway {
       if (next.gateway.server.port !== before.server.port) needRestart.push('server.port');
       if (JSON.stringify(next.gateway.server.tls) !== JSON.stringify(before.server.tls)) needRestart.push('server.tls');
       this.#config = next;
+      await this.store.connectorStates.ensure(next.connectors.map((c) => ({ name: c.name, state: c.state })), this.clock.now());
+      const previous = this.#runtimes;
+      this.#runtimes = this.#buildRuntimes(next);
+      // Deliveries in flight keep their own runtime; close the old pools once they are idle.
+      for (const runtime of previous.values()) void runtime.close().catch(() => undefined);
+      this.#worker?.notify();
       this.logger.info(
         { connectors: next.connectors.length, triggerPoints: next.triggerPoints.length, needRestart },
         needRestart.length > 0 ? 'config reloaded; some changes take effect after a restart' : 'config reloaded',
@@ -129,11 +183,24 @@ export class Gateway {
     }
   }
 
+  #buildRuntimes(config: GatewayConfig): Map<string, ConnectorRuntime> {
+    return createConnectorRuntimes(config, {
+      tokenStore: this.#tokenStore,
+      now: () => this.clock.now(),
+      transforms: createTransformRegistry({ mappings: config.mappings }),
+    });
+  }
+
   async stop(): Promise<void> {
     if (this.#server) {
       await this.#server.close();
       this.#server = null;
     }
+    if (this.#worker) {
+      await this.#worker.stop();
+      this.#worker = null;
+    }
+    await Promise.all([...this.#runtimes.values()].map((r) => r.close().catch(() => undefined)));
     await this.store.close();
     this.logger.info('gateway stopped');
     this.logger.flush();

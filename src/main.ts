@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, formatProblems } from './config/load.ts';
-import { checkConfig, EXIT, migrate, sandboxPush, start, status, type CommandContext } from './cli/commands.ts';
+import { checkConfig, EXIT, migrate, sandboxPush, setConnectorState, start, status, type CommandContext } from './cli/commands.ts';
 import { processIo, type Io } from './cli/output.ts';
 
 const USAGE = `usage: omgw <command> [options]
@@ -10,6 +10,8 @@ commands:
   check-config     validate the config folder; list every problem or print a summary
   migrate          bring the database schema up to date
   status           counts of events by code and deliveries by connector and state
+  connector online NAME | connector offline NAME
+                   take a connector out of maintenance, or put it in (its due deliveries wait on hold)
   sandbox push     act as Oracle OM: send realistic pushes to a running gateway
                    [--url URL] [--count N] [--event CODE] [--status VALUE] [--digest] [--soap12]
 
@@ -58,7 +60,8 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
     io,
     json: parsed.values.json ?? false,
   };
-  const sub = command === 'sandbox' ? rest.shift() : undefined;
+  const sub = command === 'sandbox' || command === 'connector' ? rest.shift() : undefined;
+  const target = command === 'connector' ? rest.shift() : undefined;
   if (rest.length > 0) {
     io.err(`unexpected argument(s): ${rest.join(' ')}\n\n${USAGE}`);
     return EXIT.usage;
@@ -73,6 +76,12 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
         return await migrate(ctx);
       case 'status':
         return await status(ctx);
+      case 'connector':
+        if (sub !== 'online' && sub !== 'offline') {
+          io.err('usage: omgw connector online|offline NAME');
+          return EXIT.usage;
+        }
+        return await setConnectorState(ctx, sub, target);
       case 'sandbox':
         if (sub !== 'push') {
           io.err(`usage: omgw sandbox push [--url URL] [--count N] [--event CODE] [--status VALUE] [--digest] [--soap12]`);

@@ -3,6 +3,7 @@ import { formatDuration } from '../config/units.ts';
 import { Gateway } from '../app.ts';
 import { Store } from '../store/index.ts';
 import { redactUrl } from '../store/database.ts';
+import { createIdGenerator } from '../domain/ids.ts';
 import { table, type Io } from './output.ts';
 import { pushSandboxEvents } from '../sandbox/om-pusher.ts';
 import { PUSH_EVENT_CODES, type PushEventCode } from '../sandbox/om-push.ts';
@@ -95,7 +96,9 @@ export async function status(ctx: CommandContext): Promise<number> {
     await store.migrate();
     const report = await store.status();
     if (ctx.json) {
-      ctx.io.out(JSON.stringify(report, null, 2));
+      const connectors = await store.connectorStates.all();
+      const blockedKeys = await store.deliveries.blockedKeys();
+      ctx.io.out(JSON.stringify({ ...report, connectors, blockedKeys }, null, 2));
       return EXIT.ok;
     }
     ctx.io.out(
@@ -105,6 +108,21 @@ export async function status(ctx: CommandContext): Promise<number> {
     ctx.io.out(table(['EVENT CODE', 'STATUS', 'COUNT'], report.events.map((e) => [e.eventCode, e.status, e.count])));
     ctx.io.out('');
     ctx.io.out(table(['CONNECTOR', 'STATE', 'COUNT'], report.deliveries.map((d) => [d.connector, d.state, d.count])));
+    const states = await store.connectorStates.all();
+    if (states.length > 0) {
+      ctx.io.out('');
+      ctx.io.out(table(['CONNECTOR', 'ADMIN', 'CIRCUIT'], states.map((s) => [s.connector, s.admin_state, s.circuit])));
+    }
+    const blocked = await store.deliveries.blockedKeys();
+    if (blocked.length > 0) {
+      ctx.io.out('');
+      ctx.io.out(
+        table(
+          ['BLOCKED ORDER KEY', 'CONNECTOR', 'BLOCKED BY', 'STATE', 'WAITING'],
+          blocked.map((b) => [b.orderKey, b.connector, b.blockedBy, b.blockerState, b.waiting]),
+        ),
+      );
+    }
     return EXIT.ok;
   });
 }
@@ -112,7 +130,12 @@ export async function status(ctx: CommandContext): Promise<number> {
 /** Runs the gateway until SIGINT/SIGTERM; SIGHUP reloads the config folder. */
 export async function start(ctx: CommandContext): Promise<number> {
   const gateway = await Gateway.create({ configDir: ctx.configDir, env: ctx.env });
-  await gateway.start();
+  try {
+    await gateway.start();
+  } catch (err) {
+    await gateway.stop();
+    throw err;
+  }
   ctx.io.err(`omgw listening on ${gateway.url} (WSDL: ${gateway.url}/soap/business-events?wsdl)`);
   const onHup = (): void => void gateway.reload();
   process.on('SIGHUP', onHup);
@@ -164,4 +187,33 @@ export async function sandboxPush(ctx: CommandContext, opts: SandboxPushOptions)
   if (ctx.json) ctx.io.out(JSON.stringify(results, null, 2));
   else ctx.io.out(table(['ORDER', 'HTTP', 'FAULT'], results.map((r) => [`LEG:${r.order}`, r.status, r.fault ?? '-'])));
   return results.every((r) => r.status === 202) ? EXIT.ok : EXIT.failed;
+}
+
+/** `omgw connector online|offline NAME`: persisted, so every instance follows within a poll interval. */
+export async function setConnectorState(ctx: CommandContext, state: 'online' | 'offline', name: string | undefined): Promise<number> {
+  if (!name) {
+    ctx.io.err(`usage: omgw connector ${state} NAME`);
+    return EXIT.usage;
+  }
+  return withStore(ctx, async (store, config) => {
+    if (!config.connectors.some((c) => c.name === name)) {
+      ctx.io.err(`no connector named "${name}" (connectors: ${config.connectors.map((c) => c.name).join(', ') || 'none'})`);
+      return EXIT.failed;
+    }
+    await store.migrate();
+    const now = Date.now();
+    const newId = createIdGenerator();
+    await store.connectorStates.setAdminState(name, state, now, {
+      id: newId(),
+      at: now,
+      direction: 'admin',
+      action: `connector.${state}`,
+      connector: name,
+      result: 'ok',
+      actor: `cli:${ctx.env.USER ?? 'unknown'}`,
+    });
+    if (ctx.json) ctx.io.out(JSON.stringify({ connector: name, state }));
+    else ctx.io.out(`connector ${name} is ${state}${state === 'offline' ? ': due deliveries go on hold' : ': held deliveries are released in order'}`);
+    return EXIT.ok;
+  });
 }

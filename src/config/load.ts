@@ -11,6 +11,7 @@ import {
   type TriggerPointConfig,
 } from './schema.ts';
 import { Secret } from './secret.ts';
+import { loadMappings, validateTransformName, type MappingSet } from './mappings.ts';
 
 export interface ConfigProblem {
   file: string;
@@ -23,6 +24,8 @@ export interface GatewayConfig {
   gateway: GatewaySettings;
   connectors: ConnectorConfig[];
   triggerPoints: TriggerPointConfig[];
+  /** mappings/: JSONata templates and product/location maps. */
+  mappings: MappingSet;
   /** Every resolved secret value, so logs and messages can be scrubbed of them. */
   secrets: string[];
 }
@@ -107,8 +110,27 @@ export async function loadConfig(dirArg: string, env: NodeJS.ProcessEnv = proces
     });
   });
 
+  const mappings = await loadMappings(dir);
+  problems.push(...mappings.problems);
+  for (const c of connectors) {
+    if (c.transform === undefined) continue;
+    const reason = validateTransformName(c.transform, mappings);
+    if (reason) problems.push({ file: `connectors/${c.name}.yaml`, key: 'transform', reason });
+  }
+
+  if (gateway && !gateway.database.encryptionKey) {
+    for (const c of connectors) {
+      if (c.auth.type === 'oauth2-refresh-token') {
+        problems.push({
+          file: 'gateway.yaml',
+          key: 'database.encryptionKey',
+          reason: `is required: connector "${c.name}" rotates refresh tokens, which are kept encrypted in the database`,
+        });
+      }
+    }
+  }
   if (problems.length > 0 || !gateway) throw new ConfigError(problems);
-  const loaded = { dir, gateway, connectors, triggerPoints, secrets: [] as string[] };
+  const loaded = { dir, gateway, connectors, triggerPoints, mappings, secrets: [] as string[] };
   loaded.secrets = collectSecrets(loaded);
   const dbPassword = databasePassword(gateway.database.url);
   if (dbPassword) loaded.secrets.push(dbPassword);

@@ -109,6 +109,8 @@ export function buildSchemas(ctx: SchemaContext) {
           .pipe(z.string().regex(DATABASE_URL, 'must start with sqlite: or postgres://'))
           .default('sqlite:./data/omgw.db'),
         poolMax: num(z.number().int().min(1).max(100)).default(10),
+        /** Encrypts credentials the gateway must keep (rotated OAuth2 refresh tokens). */
+        encryptionKey: secret().optional(),
         /** PostgreSQL schema for the gateway's tables (several gateways can share one database). */
         schema: str()
           .transform((v) => (v === '' ? undefined : v))
@@ -117,6 +119,24 @@ export function buildSchemas(ctx: SchemaContext) {
       })
       .prefault({}),
     inbound: z.strictObject({ soap: inboundSoap }),
+    delivery: z
+      .strictObject({
+        /** Run the delivery worker in this instance (several instances may all run it). */
+        enabled: bool().default(true),
+        /** How often to look for due deliveries when nothing wakes the worker earlier. */
+        pollInterval: duration().default(1_000),
+        /** Deliveries in flight at once in this instance, across connectors. */
+        maxInFlight: num(z.number().int().min(1).max(1024)).default(64),
+        /** A claimed delivery's lease is the connector's timeout plus this. */
+        leaseMargin: duration().default(30_000),
+      })
+      .prefault({}),
+    sandbox: z
+      .strictObject({
+        /** Serve sandbox targets under /sandbox (a REST sink, an OTM-style SOAP service) for demos. */
+        enabled: bool().default(false),
+      })
+      .prefault({}),
     logging: z
       .strictObject({
         level: str().pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default('info'),
@@ -199,7 +219,8 @@ export function buildSchemas(ctx: SchemaContext) {
         action: str().optional(),
       })
       .optional(),
-    transform: str().default('canonical-json'),
+    /** A built-in transform name or jsonata:<mapping>; default canonical-json (REST) or om-results-xml (SOAP). */
+    transform: str().optional(),
     timeout: duration().default(30_000),
     retry: z
       .strictObject({

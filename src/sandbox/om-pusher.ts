@@ -37,11 +37,13 @@ export async function pushSandboxEvents(options: PusherOptions): Promise<PushRes
         security: { kind: options.passwordType, username: options.username, password: options.password },
       },
     );
-    const res = await fetch(options.endpoint, {
-      method: 'POST',
-      headers: pushHttpHeaders({ soapVersion: options.soapVersion }),
-      body,
-    });
+    let res: Response;
+    try {
+      res = await fetch(options.endpoint, { method: 'POST', headers: pushHttpHeaders({ soapVersion: options.soapVersion }), body });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new Error(`cannot reach ${options.endpoint}: ${cause?.code ?? cause?.message ?? String(err)} (is the gateway running?)`);
+    }
     const text = await res.text();
     const fault = /<(?:faultstring|env:Text)[^>]*>([^<]*)</.exec(text)?.[1] ?? null;
     results.push({ order, status: res.status, fault });

@@ -3,6 +3,8 @@ import { migrateLatest, type MigrateResult } from './migrations/index.ts';
 import { IngestWriter } from './ingest.ts';
 import { AuditRepository } from './audit.ts';
 import { readStatus, type StatusReport } from './status.ts';
+import { DeliveryRepository } from './deliveries.ts';
+import { ConnectorStateRepository } from './connectors.ts';
 import type { Knex } from 'knex';
 
 export type { Database, DatabaseOptions } from './database.ts';
@@ -16,6 +18,8 @@ export class Store {
   readonly db: Database;
   readonly ingest: IngestWriter;
   readonly audit: AuditRepository;
+  readonly deliveries: DeliveryRepository;
+  readonly connectorStates: ConnectorStateRepository;
   readonly #schema: string | undefined;
 
   constructor(options: DatabaseOptions) {
@@ -23,6 +27,8 @@ export class Store {
     this.#schema = options.schema;
     this.ingest = new IngestWriter(this.db);
     this.audit = new AuditRepository(this.db.knex);
+    this.deliveries = new DeliveryRepository(this.db.knex, this.db.dialect);
+    this.connectorStates = new ConnectorStateRepository(this.db.knex, this.db.dialect);
   }
 
   get knex(): Knex {

@@ -46,12 +46,19 @@ export const DEFAULT_TRIGGER_POINTS = `triggerPoints:
     connectors: [otm]
 `;
 
-export function gatewayYaml(extraSoap = ''): string {
+/**
+ * A test gateway.yaml. Delivery is off unless asked for, so inbound tests see deliveries exactly as
+ * ingest left them.
+ */
+export function gatewayYaml(extraSoap = '', options: { delivery?: string } = {}): string {
   return `server:
   host: 127.0.0.1
   port: 0
 database:
   url: \${env:TEST_DATABASE_URL}
+  encryptionKey: \${env:TEST_ENCRYPTION_KEY}
+delivery:
+${options.delivery ?? '  enabled: false'}
 inbound:
   soap:
     users:
@@ -65,6 +72,7 @@ logging:
 
 export const TEST_ENV = {
   TEST_SOAP_PASSWORD: SOAP_PASSWORD,
+  TEST_ENCRYPTION_KEY: 'test-encryption-key-77aa',
   TEST_SHIPBOB_TOKEN: 'shipbob-token-5b1e2d',
 };
 

@@ -22,6 +22,8 @@ export interface PushHandlerDeps {
   store: Store;
   newId: () => string;
   now: () => number;
+  /** Called after a commit that created deliveries (wakes the delivery worker). */
+  onStored?: () => void;
 }
 
 /** Headers that carry credentials or session state: never stored. */
@@ -119,6 +121,7 @@ export async function acceptPush(deps: PushHandlerDeps, parsed: ParsedPush, ctx:
     await recordRejection(deps, ctx, 'auth_failed', 'the nonce was used before', auth.username);
     throw new GatewayError('AUTH_FAILED', 'authentication failed: the nonce was used before');
   }
+  if (outcome.events.some((e) => e.deliveries > 0)) deps.onStored?.();
   return outcome;
 }
 

@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import * as initial from './001_initial.ts';
+import * as deliveryEngine from './002_delivery_engine.ts';
+import * as oauthTokens from './003_oauth_tokens.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -7,7 +9,11 @@ interface Migration {
 }
 
 /** Migrations in order. Listed in code, so they run the same from src/ (tests) and dist/ (start). */
-const MIGRATIONS: Array<[string, Migration]> = [['001_initial', initial]];
+const MIGRATIONS: Array<[string, Migration]> = [
+  ['001_initial', initial],
+  ['002_delivery_engine', deliveryEngine],
+  ['003_oauth_tokens', oauthTokens],
+];
 
 const source: Knex.MigrationSource<string> = {
   getMigrations: async () => MIGRATIONS.map(([name]) => name),

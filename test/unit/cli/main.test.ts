@@ -222,7 +222,7 @@ describe('cli main', () => {
       const { dir, env, dbFile } = validConfig();
       const migrated = await run(['migrate', '--config', dir], env);
       expect(migrated.code, migrated.err).to.equal(0);
-      expect(migrated.out).to.match(/^applied: 001_initial/);
+      expect(migrated.out).to.match(/^applied: 001_initial, 002_delivery_engine/);
       expect(existsSync(dbFile)).to.equal(true);
 
       const again = await run(['migrate', '--config', dir, '--json'], env);
@@ -232,7 +232,7 @@ describe('cli main', () => {
       const status = await run(['status', '--json', '--config', dir], env);
       expect(status.code, status.err).to.equal(0);
       const report = JSON.parse(status.out) as StatusJson;
-      expect(report).to.deep.equal({ events: [], deliveries: [], pushes: 0, lastReceivedAt: null });
+      expect(report).to.deep.equal({ events: [], deliveries: [], pushes: 0, lastReceivedAt: null, connectors: [], blockedKeys: [] });
 
       const text = await run(['status', '--config', dir], env);
       expect(text.code, text.err).to.equal(0);

@@ -79,12 +79,11 @@ describe('config/load loadConfig', () => {
       expect(config.gateway.inbound.soap.dedupeWindow).to.equal(7 * 86_400_000);
       expect(config.gateway.inbound.soap.maxBodySize).to.equal(10 * 1024 * 1024);
 
-      expect(config.connectors.map((c) => c.name)).to.deep.equal(['order-status-crm', 'otm', 'shipbob']);
-      const shipbob = connector(config, 'shipbob');
-      expect(shipbob.kind).to.equal('shipbob');
-      expect(shipbob.headers).to.deep.equal({ shipbob_channel_id: '100001' });
-      expect(shipbob.rateLimit).to.deep.equal({ requests: 150, per: 60_000 });
-      expect(shipbob.auth.type).to.equal('bearer');
+      expect(config.connectors.map((c) => c.name)).to.deep.equal(['order-status-crm', 'otm']);
+      const crm = connector(config, 'order-status-crm');
+      expect(crm.url).to.equal('http://127.0.0.1:8080/sandbox/rest-sink');
+      expect(crm.auth.type).to.equal('api-key');
+      expect(config.gateway.sandbox.enabled).to.equal(true);
       const otm = connector(config, 'otm');
       expect(otm.protocol).to.equal('soap');
       expect(otm.soap).to.deep.equal({
@@ -96,15 +95,15 @@ describe('config/load loadConfig', () => {
       ]);
 
       expect(config.triggerPoints.map((t) => [t.name, t.eventCodes, t.connectors])).to.deep.equal([
-        ['awaiting-shipping-to-shipbob', ['FlineStatusUpdate'], ['shipbob']],
         ['status-to-crm', ['FlineStatusUpdate', 'OrderHeaderStatusUpdate', 'FlineClosed'], ['order-status-crm']],
+        ['shipped-lines-to-crm', ['OrderAttributeUpdate'], ['order-status-crm']],
         ['exceptions-to-otm', ['HOLD', 'JEOPARDY', 'SPLIT'], ['otm']],
       ]);
-      expect(config.triggerPoints[0]?.when).to.deep.equal([
-        { field: 'OrderLine.OrderFulfillmentLine.StatusCodeNewValue', in: ['AWAIT_SHIPPING'] },
+      expect(config.triggerPoints[1]?.when).to.deep.equal([
+        { field: 'OrderLine.OrderFulfillmentLine.StatusCodeNewValue', in: ['SHIPPED', 'PARTIALLY_SHIPPED'] },
       ]);
       expect([...config.secrets].sort()).to.deep.equal(
-        ['sandbox-crm-key', 'sandbox-otm-secret', 'sandbox-secret', 'sandbox-shipbob-token'].sort(),
+        ['sandbox-crm-key', 'sandbox-otm-secret', 'sandbox-secret', 'sandbox-encryption-key'].sort(),
       );
     });
 
@@ -112,16 +111,15 @@ describe('config/load loadConfig', () => {
       const config = await loadConfig(EXAMPLE_CONFIG, {
         OMGW_PORT: '9443',
         OMGW_SOAP_PASSWORD: 'prod-inbound',
-        SHIPBOB_TOKEN: 'prod-token',
-        SHIPBOB_CHANNEL_ID: '777',
+        CRM_API_KEY: 'prod-token',
         OMGW_LOG_LEVEL: 'debug',
       });
       expect(config.gateway.server.port).to.equal(9443);
       expect(config.gateway.logging.level).to.equal('debug');
       expect(revealed(config.gateway.inbound.soap.users[0]?.password)).to.equal('prod-inbound');
-      const shipbob = connector(config, 'shipbob');
-      expect(shipbob.headers.shipbob_channel_id).to.equal('777');
-      expect(shipbob.auth.type === 'bearer' && shipbob.auth.token.reveal()).to.equal('prod-token');
+      const crm = connector(config, 'order-status-crm');
+      expect(crm.url).to.equal('http://127.0.0.1:9443/sandbox/rest-sink');
+      expect(crm.auth.type === 'api-key' && crm.auth.key.reveal()).to.equal('prod-token');
       expect(config.secrets).to.include.members(['prod-inbound', 'prod-token']);
       expect(config.secrets).not.to.include('sandbox-secret');
     });
@@ -155,7 +153,7 @@ describe('config/load loadConfig', () => {
       expect(crm.path).to.equal('');
       expect(crm.headers).to.deep.equal({});
       expect(crm.auth).to.deep.equal({ type: 'none' });
-      expect(crm.transform).to.equal('canonical-json');
+      expect(crm.transform).to.equal(undefined); // the runtime picks canonical-json for REST, om-results-xml for SOAP
       expect(crm.timeout).to.equal(30_000);
       expect(crm.retry).to.deep.equal({
         schedule: [5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000],
@@ -429,10 +427,12 @@ auth:
       WSS: 'wss-pw',
       PASSPHRASE: 'tls-passphrase',
       DB_URL: 'postgres://omgw:db-pw@db.example/omgw',
+      ENC_KEY: 'encryption-key-1',
     };
     const dir = configDir({
       'gateway.yaml': `database:
   url: \${env:DB_URL}
+  encryptionKey: \${env:ENC_KEY}
 inbound:
   soap:
     users:
@@ -473,7 +473,7 @@ tls:
     });
     const config = await loadConfig(dir, env);
     expect([...config.secrets].sort()).to.deep.equal(
-      ['in-pw-1', 'in-pw-2', 'basic-pw', 'bearer-tok', 'api-key-val', 'cc-secret', 'rt-client-secret', 'rt-refresh-token', 'wss-pw', 'tls-passphrase', 'db-pw'].sort(),
+      ['in-pw-1', 'in-pw-2', 'basic-pw', 'bearer-tok', 'api-key-val', 'cc-secret', 'rt-client-secret', 'rt-refresh-token', 'wss-pw', 'tls-passphrase', 'db-pw', 'encryption-key-1'].sort(),
     );
   });
 

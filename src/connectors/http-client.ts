@@ -1,0 +1,200 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
+import type { ConnectorConfig } from '../config/schema.ts';
+import type { OutboundRequest } from './types.ts';
+
+/**
+ * The HTTP layer under every sender and token request: one keep-alive undici Agent per connector,
+ * and one request function whose failures are typed as the retry rules need them (network vs
+ * timeout). Error messages name the host and the cause, never a header, a query string or a body.
+ */
+
+/** Response bodies are read up to this many bytes; the rest is discarded. */
+export const MAX_RESPONSE_BODY_BYTES = 64 * 1024;
+
+export interface CreateDispatcherOptions {
+  /** Folder that relative `tls.ca` / `tls.cert` / `tls.key` paths resolve against (default: cwd). */
+  baseDir?: string;
+}
+
+/**
+ * Builds the connector's Agent: keep-alive connections, at most `concurrency` per origin, with the
+ * connector's TLS settings (extra CA, client certificate and key for mTLS, rejectUnauthorized).
+ * Certificate files are read once, here; a missing file throws now, not at the first delivery.
+ */
+export function createDispatcher(connector: ConnectorConfig, options: CreateDispatcherOptions = {}): Dispatcher {
+  const tls = connector.tls;
+  const read = (path: string): Buffer => readFileSync(resolve(options.baseDir ?? process.cwd(), path));
+  const connect: {
+    timeout: number;
+    rejectUnauthorized: boolean;
+    ca?: Buffer;
+    cert?: Buffer;
+    key?: Buffer;
+    passphrase?: string;
+  } = {
+    timeout: Math.min(connector.timeout, 30_000),
+    rejectUnauthorized: tls?.rejectUnauthorized ?? true,
+  };
+  if (tls?.ca) connect.ca = read(tls.ca);
+  if (tls?.cert) connect.cert = read(tls.cert);
+  if (tls?.key) connect.key = read(tls.key);
+  if (tls?.passphrase) connect.passphrase = tls.passphrase.reveal();
+  return new Agent({
+    connections: connector.concurrency,
+    pipelining: 1,
+    keepAliveTimeout: 10_000,
+    keepAliveMaxTimeout: 60_000,
+    connect,
+  });
+}
+
+export interface HttpResponse {
+  status: number;
+  /** Lower-case names; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  /** The first 64 KB of the body as UTF-8 text; the rest is discarded. */
+  body: string;
+  durationMs: number;
+}
+
+export type HttpErrorClass = 'network' | 'timeout';
+
+/** The request did not produce a response in time (connect, headers or body). */
+export class TimeoutError extends Error {
+  readonly errorClass = 'timeout' as const;
+  readonly durationMs: number;
+
+  constructor(message: string, durationMs: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TimeoutError';
+    this.durationMs = durationMs;
+  }
+}
+
+/** The request failed below HTTP: DNS, refused or reset connection, TLS, malformed response, abort. */
+export class NetworkError extends Error {
+  readonly errorClass = 'network' as const;
+  readonly durationMs: number;
+  /** The undici / Node error code, when there is one (ECONNREFUSED, UND_ERR_SOCKET, ...). */
+  readonly code: string | null;
+  /** True when the caller's signal stopped the request (shutdown), not the network. */
+  readonly aborted: boolean;
+
+  constructor(
+    message: string,
+    durationMs: number,
+    options?: { cause?: unknown; code?: string | null; aborted?: boolean },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'NetworkError';
+    this.durationMs = durationMs;
+    this.code = options?.code ?? null;
+    this.aborted = options?.aborted ?? false;
+  }
+}
+
+export function isHttpClientError(err: unknown): err is TimeoutError | NetworkError {
+  return err instanceof TimeoutError || err instanceof NetworkError;
+}
+
+/**
+ * Sends one request through `dispatcher`. `timeoutMs` bounds the whole exchange, body included.
+ * Resolves with any HTTP status; rejects with TimeoutError or NetworkError.
+ */
+export async function httpRequest(
+  dispatcher: Dispatcher,
+  req: OutboundRequest,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<HttpResponse> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  const timer = new AbortController();
+  const timeoutHandle = setTimeout(() => timer.abort(new Error('timeout')), timeoutMs);
+  const combined = signal ? AbortSignal.any([timer.signal, signal]) : timer.signal;
+  const host = req.url.host;
+
+  try {
+    const response = await dispatcher.request({
+      origin: req.url.origin,
+      path: `${req.url.pathname}${req.url.search}`,
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+      signal: combined,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      const room = MAX_RESPONSE_BODY_BYTES - size;
+      if (chunk.length >= room) {
+        chunks.push(chunk.subarray(0, room));
+        size += room;
+        break;
+      }
+      chunks.push(chunk);
+      size += chunk.length;
+    }
+    // Breaking out of the loop destroys the stream: the rest of a large body is not read.
+    return {
+      status: response.statusCode,
+      headers: flattenHeaders(response.headers),
+      body: Buffer.concat(chunks, size).toString('utf8'),
+      durationMs: elapsed(),
+    };
+  } catch (err) {
+    const durationMs = elapsed();
+    if (signal?.aborted && !timer.signal.aborted) {
+      throw new NetworkError(`request to ${host} aborted`, durationMs, { cause: err, code: 'ABORTED', aborted: true });
+    }
+    if (timer.signal.aborted || isUndiciTimeout(err)) {
+      throw new TimeoutError(`no complete response from ${host} within ${timeoutMs} ms`, durationMs, { cause: err });
+    }
+    const code = errorCode(err);
+    throw new NetworkError(`request to ${host} failed: ${describeCause(err)}`, durationMs, { cause: err, code });
+  } finally {
+    clearTimeout(timeoutHandle);
+  }
+}
+
+function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+function isUndiciTimeout(err: unknown): boolean {
+  return (
+    err instanceof undiciErrors.HeadersTimeoutError ||
+    err instanceof undiciErrors.BodyTimeoutError ||
+    err instanceof undiciErrors.ConnectTimeoutError ||
+    errorCode(err) === 'ETIMEDOUT'
+  );
+}
+
+function errorCode(err: unknown): string | null {
+  if (typeof err !== 'object' || err === null) return null;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') return code;
+  const cause = (err as { cause?: unknown }).cause;
+  return cause === undefined || cause === err ? null : errorCode(cause);
+}
+
+/** "ECONNREFUSED connect ECONNREFUSED 127.0.0.1:1" style: the code and the innermost message. */
+function describeCause(err: unknown): string {
+  const code = errorCode(err);
+  let inner: unknown = err;
+  while (typeof inner === 'object' && inner !== null && (inner as { cause?: unknown }).cause instanceof Error) {
+    inner = (inner as { cause: unknown }).cause;
+  }
+  const message = inner instanceof Error ? inner.message : String(inner);
+  return code && !message.includes(code) ? `${code} ${message}` : message;
+}

@@ -1,0 +1,117 @@
+import type { Dispatcher } from 'undici';
+import type { ConnectorConfig } from '../config/schema.ts';
+import type { GatewayConfig } from '../config/load.ts';
+import type { RetryPolicy } from '../domain/retry.ts';
+import { renderTemplate } from '../domain/template.ts';
+import type { EventSource, XmlRecord } from '../domain/event.ts';
+import { createAuthProvider } from '../connectors/auth/index.ts';
+import { redactHeaders, redactUrl } from '../connectors/auth/redact.ts';
+import type { TokenStore } from '../connectors/auth/token-store.ts';
+import { createDispatcher, httpRequest } from '../connectors/http-client.ts';
+import { buildRestRequest, sendRest } from '../connectors/senders/rest.ts';
+import { buildSoapRequest, sendSoap } from '../connectors/senders/soap.ts';
+import type { AuthProvider, OutboundRequest, SendResult, Transform } from '../connectors/types.ts';
+import { TransformError } from '../connectors/types.ts';
+import type { DeliveryRow } from '../store/deliveries.ts';
+
+export interface DeliverInput {
+  delivery: DeliveryRow;
+  event: { id: string; source: EventSource; eventCode: string; orderKey: string | null; receivedAt: number; payload: XmlRecord };
+  attempt: number;
+}
+
+/** A connector ready to send: its config with auth, transport and transform resolved. */
+export interface ConnectorRuntime {
+  config: ConnectorConfig;
+  retryPolicy: RetryPolicy;
+  deliver(input: DeliverInput): Promise<SendResult>;
+  close(): Promise<void>;
+}
+
+export interface RuntimeDeps {
+  tokenStore: TokenStore;
+  now: () => number;
+  transforms: { get(name: string): Transform | null };
+}
+
+export function defaultTransform(connector: ConnectorConfig): string {
+  return connector.transform ?? (connector.protocol === 'soap' ? 'om-results-xml' : 'canonical-json');
+}
+
+/** Builds the runtime of every configured connector. */
+export function createConnectorRuntimes(config: GatewayConfig, deps: RuntimeDeps): Map<string, ConnectorRuntime> {
+  return new Map(config.connectors.map((c) => [c.name, createConnectorRuntime(c, deps)]));
+}
+
+export function createConnectorRuntime(connector: ConnectorConfig, deps: RuntimeDeps): ConnectorRuntime {
+  const dispatcher = createDispatcher(connector);
+  const tokenDispatchers = new Map<string, Dispatcher>();
+  const auth: AuthProvider = createAuthProvider(connector, {
+    tokenStore: deps.tokenStore,
+    now: deps.now,
+    // Token endpoints get their own connection pool, with the same TLS settings as the target.
+    dispatcherFor: (url: string) => {
+      const origin = new URL(url).origin;
+      let d = tokenDispatchers.get(origin);
+      if (!d) {
+        d = createDispatcher({ ...connector, concurrency: 2 });
+        tokenDispatchers.set(origin, d);
+      }
+      return d;
+    },
+  });
+  const send = async (req: OutboundRequest) => httpRequest(dispatcher, req, connector.timeout);
+  const transformName = defaultTransform(connector);
+
+  return {
+    config: connector,
+    retryPolicy: connector.retry,
+    async deliver(input: DeliverInput): Promise<SendResult> {
+      const transform = deps.transforms.get(transformName);
+      if (!transform) throw new TransformError(`transform "${transformName}" is not defined`);
+      const output = await transform({
+        event: input.event,
+        delivery: { id: input.delivery.id, idempotencyKey: input.delivery.idempotency_key, attempt: input.attempt },
+        connector,
+      });
+      const vars = {
+        delivery: { id: input.delivery.id, attempt: input.attempt },
+        event: { id: input.event.id, eventCode: input.event.eventCode, orderKey: input.event.orderKey ?? '', source: input.event.source },
+        connector: { name: connector.name },
+      };
+      const idempotencyKey = input.delivery.idempotency_key ?? renderTemplate(connector.idempotencyKey.template, vars);
+      const build = (): OutboundRequest => {
+        const values = flatVars(vars, input.event.payload);
+        if (connector.protocol === 'soap') return buildSoapRequest(connector, output, auth.soapSecurityHeader(deps.now()), values);
+        return buildRestRequest(connector, output, values, idempotencyKey);
+      };
+      const sendOnce = async (): Promise<SendResult> => {
+        const request = build();
+        await auth.authorize(request);
+        const result = connector.protocol === 'soap' ? await sendSoap({ connector, request, send }) : await sendRest({ connector, request, send });
+        return {
+          ...result,
+          request: { ...result.request, url: redactUrl(result.request.url, connector), headers: redactHeaders(result.request.headers, connector) },
+        };
+      };
+      const first = await sendOnce();
+      // A 401 may mean an expired or revoked token: fetch a fresh one and try once more.
+      if (first.status === 401 && (await auth.invalidate())) return sendOnce();
+      return first;
+    },
+    async close(): Promise<void> {
+      await Promise.all([dispatcher.close(), ...[...tokenDispatchers.values()].map((d) => d.close())]);
+    },
+  };
+}
+
+/** Path and header placeholders: {{orderKey}}, {{eventCode}}, {{eventId}}, {{deliveryId}} and top-level event fields. */
+function flatVars(vars: { delivery: { id: string }; event: { id: string; eventCode: string; orderKey: string } }, payload: XmlRecord): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(payload)) if (typeof v === 'string') out[k] = v;
+  out.orderKey = vars.event.orderKey;
+  out.eventCode = vars.event.eventCode;
+  out.eventId = vars.event.id;
+  out.deliveryId = vars.delivery.id;
+  return out;
+}

@@ -1,0 +1,356 @@
+import { EventEmitter } from 'node:events';
+import type { ConnectorConfig } from '../config/schema.ts';
+import type { Clock } from '../domain/clock.ts';
+import { breakerOutcome, DEFAULT_BREAKER, initialBreaker, recordResult, type BreakerState } from '../domain/breaker.ts';
+import type { XmlRecord } from '../domain/event.ts';
+import { decideRetry, type FailureInfo, type RetryDecision } from '../domain/retry.ts';
+import type { Logger } from '../log.ts';
+import type { AttemptInput, DeliveryRow, EventRow, Transition } from '../store/deliveries.ts';
+import type { Store } from '../store/index.ts';
+import { TransformError, type SendResult } from '../connectors/types.ts';
+import type { ConnectorRuntime } from './runtime.ts';
+
+export interface WorkerOptions {
+  /** How long to wait for new work when there is none. */
+  pollIntervalMs: number;
+  /** Deliveries in flight at once across all connectors. */
+  maxInFlight: number;
+  /** Added to a connector's timeout to make its lease (the lease must outlive the request). */
+  leaseMarginMs: number;
+}
+
+export interface WorkerDeps {
+  store: Store;
+  connectors: () => ReadonlyMap<string, ConnectorRuntime>;
+  clock: Clock;
+  logger: Logger;
+  newId: () => string;
+  random: () => number;
+  instanceId: string;
+  options: WorkerOptions;
+}
+
+/** What one attempt ended in; emitted as 'attempt' for observers (metrics, tests). */
+export interface AttemptReport {
+  deliveryId: string;
+  connector: string;
+  orderKey: string | null;
+  outcome: AttemptInput['outcome'];
+  status: number | null;
+  errorClass: string | null;
+}
+
+/**
+ * The delivery worker: claims due deliveries per connector (respecting maintenance, the circuit,
+ * the rate limit, concurrency and strict ordering), sends them, and records each attempt with the
+ * delivery's new state and an audit record in one transaction.
+ */
+export class DeliveryWorker extends EventEmitter {
+  readonly #deps: WorkerDeps;
+  readonly #inFlight = new Map<string, { connector: string }>();
+  readonly #breakers = new Map<string, BreakerState>();
+  #running = false;
+  #wake: AbortController = new AbortController();
+  #loop: Promise<void> | null = null;
+  #leaseTimer: AbortController | null = null;
+
+  constructor(deps: WorkerDeps) {
+    super();
+    this.#deps = deps;
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#loop = this.#run();
+    this.#leaseTimer = new AbortController();
+    void this.#renewLoop(this.#leaseTimer.signal);
+  }
+
+  /** Stops claiming; waits for deliveries in flight to finish. */
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    this.#wake.abort();
+    this.#leaseTimer?.abort();
+    await this.#loop;
+    while (this.#inFlight.size > 0) await new Promise((r) => this.once('settled', r));
+  }
+
+  /** New work may be due now (a push was stored, a connector came online). */
+  notify(): void {
+    this.#wake.abort();
+  }
+
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  async #run(): Promise<void> {
+    while (this.#running) {
+      let claimed = 0;
+      let wakeAt: number | null = null;
+      try {
+        const result = await this.cycle();
+        claimed = result.claimed;
+        wakeAt = result.wakeAt;
+      } catch (err) {
+        this.#deps.logger.error({ err }, 'delivery cycle failed; retrying after the poll interval');
+      }
+      this.emit('cycle', { claimed });
+      if (!this.#running) break;
+      if (claimed > 0 && this.#inFlight.size < this.#deps.options.maxInFlight) continue;
+      const now = this.#deps.clock.now();
+      const wait = wakeAt !== null ? Math.max(0, Math.min(this.#deps.options.pollIntervalMs, wakeAt - now)) : this.#deps.options.pollIntervalMs;
+      if (this.#wake.signal.aborted) this.#wake = new AbortController();
+      await this.#deps.clock.sleep(wait, this.#wake.signal);
+      if (this.#wake.signal.aborted) this.#wake = new AbortController();
+    }
+  }
+
+  /** One pass over every connector. Returns how many deliveries were claimed. */
+  async cycle(): Promise<{ claimed: number; wakeAt: number | null }> {
+    const { store, clock } = this.#deps;
+    const now = clock.now();
+    await store.deliveries.reclaimExpired(now);
+    const states = new Map((await store.connectorStates.all()).map((s) => [s.connector, s]));
+    let claimed = 0;
+    let wakeAt: number | null = null;
+    for (const runtime of this.#deps.connectors().values()) {
+      const name = runtime.config.name;
+      const state = states.get(name);
+      if (state?.admin_state === 'offline') {
+        await store.deliveries.hold(name, 'offline', now);
+        continue;
+      }
+      await store.deliveries.releaseHold(name, 'offline', now);
+
+      // The circuit: shared state in the store, this instance's counts in memory.
+      let probeOnly = false;
+      if (state?.circuit === 'open') {
+        if (state.circuit_until !== null && now >= state.circuit_until) {
+          if (await store.connectorStates.transitionCircuit(name, ['open'], 'half_open', null, now)) {
+            this.#breakers.set(name, { ...this.#breaker(name), state: 'half_open', probeInFlight: false });
+            await store.deliveries.releaseHold(name, 'circuit_open', now);
+            probeOnly = true;
+          } else continue;
+        } else {
+          await store.deliveries.hold(name, 'circuit_open', now);
+          if (state.circuit_until !== null) wakeAt = Math.min(wakeAt ?? Infinity, state.circuit_until);
+          continue;
+        }
+      } else if (state?.circuit === 'half_open') {
+        const local = this.#breaker(name);
+        if (local.state !== 'half_open' || local.probeInFlight) continue;
+        probeOnly = true;
+      }
+
+      const busy = [...this.#inFlight.values()].filter((f) => f.connector === name).length;
+      const free = this.#deps.options.maxInFlight - this.#inFlight.size;
+      let limit = Math.min(runtime.config.concurrency - busy, free);
+      if (probeOnly) limit = Math.min(limit, 1);
+      if (limit <= 0) continue;
+
+      const leaseUntil = now + runtime.config.timeout + this.#deps.options.leaseMarginMs;
+      const rows = await store.deliveries.claim({
+        connector: name,
+        strictOrdering: runtime.config.ordering === 'strict',
+        limit,
+        owner: this.#deps.instanceId,
+        now,
+        leaseUntil,
+      });
+      if (rows.length === 0) continue;
+
+      let granted = rows.length;
+      if (runtime.config.rateLimit) {
+        const tokens = await store.connectorStates.takeTokens(name, runtime.config.rateLimit, rows.length, now);
+        granted = tokens.granted;
+        // Deliveries over the rate go back unchanged, due when the next token is: no attempt is spent.
+        for (const row of rows.slice(granted)) {
+          await store.deliveries.release(row.id, this.#deps.instanceId, tokens.granted > 0 ? now : tokens.retryAt, now);
+        }
+        if (granted < rows.length) wakeAt = Math.min(wakeAt ?? Infinity, tokens.granted > 0 ? now : tokens.retryAt);
+      }
+      const sending = rows.slice(0, granted);
+      if (sending.length === 0) continue;
+      if (probeOnly) this.#breakers.set(name, { ...this.#breaker(name), probeInFlight: true });
+      const events = await store.deliveries.findEvents([...new Set(sending.map((r) => r.event_id))]);
+      for (const row of sending) {
+        this.#inFlight.set(row.id, { connector: name });
+        void this.#process(row, events.get(row.event_id) ?? null, runtime).finally(() => {
+          this.#inFlight.delete(row.id);
+          this.emit('settled', row.id);
+          if (this.#running) this.notify();
+        });
+      }
+      claimed += sending.length;
+    }
+    return { claimed, wakeAt };
+  }
+
+  #breaker(name: string): BreakerState {
+    let b = this.#breakers.get(name);
+    if (!b) {
+      b = initialBreaker();
+      this.#breakers.set(name, b);
+    }
+    return b;
+  }
+
+  async #process(row: DeliveryRow, event: EventRow | null, runtime: ConnectorRuntime): Promise<void> {
+    const { clock } = this.#deps;
+    const startedAt = clock.now();
+    const attemptNumber = row.attempts_in_cycle + 1;
+    let result: SendResult | null = null;
+    let failure: FailureInfo | null = null;
+    try {
+      if (!event) throw new TransformError(`event ${row.event_id} of this delivery is missing`);
+      const payload = JSON.parse(event.payload) as XmlRecord;
+      result = await runtime.deliver({
+        delivery: row,
+        event: {
+          id: event.id,
+          source: event.source as 'oracle-om',
+          eventCode: event.event_code,
+          orderKey: event.order_key,
+          receivedAt: Number(event.received_at),
+          payload,
+        },
+        attempt: attemptNumber,
+      });
+      if (!result.ok) {
+        failure = {
+          errorClass: result.errorClass ?? 'http',
+          status: result.status,
+          faultParty: result.faultParty,
+          retryAfterMs: result.retryAfterMs,
+          message: result.errorMessage ?? `HTTP ${result.status ?? '?'}`,
+        };
+      }
+    } catch (err) {
+      failure = {
+        errorClass: err instanceof TransformError ? 'transform' : errorClassOf(err),
+        status: null,
+        faultParty: null,
+        retryAfterMs: null,
+        message: err instanceof Error ? err.message : String(err),
+      };
+    }
+
+    const now = clock.now();
+    const decision: RetryDecision | null = failure ? decideRetry(runtime.retryPolicy, attemptNumber, failure, now, this.#deps.random) : null;
+    const transition: Transition =
+      decision === null
+        ? { state: 'delivered' }
+        : decision.action === 'retry'
+          ? { state: 'retrying', nextAttemptAt: decision.at, error: (failure as FailureInfo).message }
+          : { state: 'parked', reason: decision.reason, error: decision.message };
+    const outcome: AttemptInput['outcome'] = transition.state === 'delivered' ? 'delivered' : transition.state === 'retrying' ? 'retry' : 'parked';
+
+    await this.#recordBreaker(runtime.config, failure, now);
+
+    const attemptId = this.#deps.newId();
+    try {
+      const { applied } = await this.#deps.store.deliveries.complete({
+        delivery: row,
+        owner: this.#deps.instanceId,
+        now,
+        transition,
+        attempt: {
+          id: attemptId,
+          number: row.attempt_count + 1,
+          startedAt,
+          durationMs: result?.durationMs ?? now - startedAt,
+          requestSummary: result?.request ?? null,
+          responseStatus: result?.status ?? null,
+          responseHeaders: result?.headers ?? null,
+          responseSnippet: result?.bodySnippet ?? null,
+          errorClass: failure?.errorClass ?? null,
+          errorMessage: failure?.message ?? null,
+          outcome,
+        },
+        audit: {
+          id: this.#deps.newId(),
+          at: now,
+          direction: 'out',
+          action: 'delivery.attempt',
+          sourceSystem: event?.source_system ?? event?.source ?? null,
+          connector: row.connector,
+          eventId: row.event_id,
+          deliveryId: row.id,
+          result: outcome,
+          detail: {
+            attempt: row.attempt_count + 1,
+            status: result?.status ?? null,
+            errorClass: failure?.errorClass ?? null,
+            error: failure?.message ?? null,
+            nextAttemptAt: transition.state === 'retrying' ? transition.nextAttemptAt : null,
+            parkedReason: transition.state === 'parked' ? transition.reason : null,
+          },
+        },
+      });
+      if (!applied) this.#deps.logger.warn({ deliveryId: row.id }, 'lease lost while sending; the attempt is recorded, the state is left to the new owner');
+    } catch (err) {
+      // The attempt could not be recorded: the lease will expire and the delivery will be sent again.
+      this.#deps.logger.error({ err, deliveryId: row.id }, 'recording an attempt failed');
+      return;
+    }
+    this.#deps.logger.info(
+      { deliveryId: row.id, connector: row.connector, orderKey: row.order_key, outcome, status: result?.status ?? null, errorClass: failure?.errorClass ?? null },
+      'delivery attempt',
+    );
+    const report: AttemptReport = {
+      deliveryId: row.id,
+      connector: row.connector,
+      orderKey: row.order_key,
+      outcome,
+      status: result?.status ?? null,
+      errorClass: failure?.errorClass ?? null,
+    };
+    this.emit('attempt', report);
+  }
+
+  /** Only target-side failures count against the circuit (see breakerOutcome). */
+  async #recordBreaker(config: ConnectorConfig, failure: FailureInfo | null, now: number): Promise<void> {
+    const ok = breakerOutcome(failure);
+    if (ok === null) return;
+    const name = config.name;
+    const before = this.#breaker(name);
+    const after = recordResult(DEFAULT_BREAKER, before, ok, now);
+    this.#breakers.set(name, after);
+    const store = this.#deps.store;
+    if (after.state === 'open' && before.state !== 'open') {
+      if (await store.connectorStates.transitionCircuit(name, ['closed', 'half_open'], 'open', now + DEFAULT_BREAKER.coolDownMs, now)) {
+        await store.deliveries.hold(name, 'circuit_open', now);
+        this.#deps.logger.warn({ connector: name, coolDownMs: DEFAULT_BREAKER.coolDownMs }, 'circuit opened');
+      }
+    } else if (after.state === 'closed' && before.state === 'half_open') {
+      await store.connectorStates.transitionCircuit(name, ['half_open'], 'closed', null, now);
+      this.#deps.logger.info({ connector: name }, 'circuit closed');
+    }
+  }
+
+  async #renewLoop(signal: AbortSignal): Promise<void> {
+    const { clock, store } = this.#deps;
+    while (!signal.aborted) {
+      await clock.sleep(this.#deps.options.leaseMarginMs / 2, signal);
+      if (signal.aborted || this.#inFlight.size === 0) continue;
+      const byConnector = new Map<string, string[]>();
+      for (const [id, f] of this.#inFlight) byConnector.set(f.connector, [...(byConnector.get(f.connector) ?? []), id]);
+      for (const [connector, ids] of byConnector) {
+        const runtime = this.#deps.connectors().get(connector);
+        const lease = clock.now() + (runtime?.config.timeout ?? 30_000) + this.#deps.options.leaseMarginMs;
+        await store.deliveries.renewLeases(ids, this.#deps.instanceId, lease).catch((err: unknown) => {
+          this.#deps.logger.warn({ err, connector }, 'lease renewal failed');
+        });
+      }
+    }
+  }
+}
+
+function errorClassOf(err: unknown): FailureInfo['errorClass'] {
+  const cls = (err as { errorClass?: unknown } | null)?.errorClass;
+  if (cls === 'network' || cls === 'timeout' || cls === 'auth' || cls === 'config') return cls;
+  return 'network';
+}

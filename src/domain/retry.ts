@@ -1,0 +1,259 @@
+import type { ErrorClass } from '../connectors/types.ts';
+
+/**
+ * Retry rules, as data plus pure functions: which failures retry, after how long, and when a
+ * delivery parks. No I/O and no clock: time comes in as epoch milliseconds and randomness as a
+ * function, so every decision is reproducible in a test.
+ *
+ * The policy has the shape of a connector's `retry` config (src/config/schema.ts), whose durations
+ * are already milliseconds, so `connector.retry` can be passed as a RetryPolicy directly.
+ */
+
+export interface RetryPolicy {
+  /** Delay after the 1st, 2nd, ... failed attempt (ms). Past its end the last entry repeats. */
+  schedule: number[];
+  /** Fraction of the delay added or removed at random: 0.2 means uniform in ±20%. */
+  jitter: number;
+  /** Attempts per cycle (a replay starts a new cycle); the attempt numbered maxAttempts is the last. */
+  maxAttempts: number;
+  /** Which failures retry: error classes, HTTP status classes, or exact HTTP statuses. */
+  retryOn: Array<'network' | 'timeout' | '4xx' | '5xx' | number>;
+  /** Upper bound (ms) on how long a target's Retry-After can push the next attempt out. */
+  maxRetryAfter: number;
+}
+
+/** What the retry rules need to know about a failed attempt (see failureFromSendResult). */
+export interface FailureInfo {
+  errorClass: ErrorClass;
+  status: number | null;
+  faultParty: 'Client' | 'Server' | null;
+  retryAfterMs: number | null;
+  message: string;
+}
+
+export type ParkReason = 'attempts_exhausted' | 'permanent_error' | 'transform_error' | 'config_error';
+
+export type RetryDecision =
+  | { action: 'retry'; at: number; delayMs: number }
+  | { action: 'park'; reason: ParkReason; message: string };
+
+/** The defaults of a connector's `retry` block (src/config/schema.ts), for callers and tests. */
+export const DEFAULT_RETRY: RetryPolicy = {
+  schedule: [5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000],
+  jitter: 0.2,
+  maxAttempts: 9,
+  retryOn: ['network', 'timeout', 408, 425, 429, '5xx'],
+  maxRetryAfter: 3_600_000,
+};
+
+/**
+ * Rule: after a 429 (Too Many Requests) the next attempt waits at least this long, whatever the
+ * schedule or Retry-After say, so a throttled target is not hit again within its usual window.
+ */
+export const MIN_DELAY_AFTER_429 = 60_000;
+
+type Classification = { retryable: true } | { retryable: false; reason: ParkReason };
+
+/** True when the HTTP status is listed exactly or by its class ('4xx' / '5xx') in retryOn. */
+function statusListed(policy: RetryPolicy, status: number): boolean {
+  if (policy.retryOn.includes(status)) return true;
+  if (status >= 400 && status <= 499) return policy.retryOn.includes('4xx');
+  if (status >= 500 && status <= 599) return policy.retryOn.includes('5xx');
+  return false;
+}
+
+/**
+ * The retry rules, one per error class. Attempt counts play no part here (see decideRetry).
+ */
+function classify(policy: RetryPolicy, failure: FailureInfo): Classification {
+  const permanent: Classification = { retryable: false, reason: 'permanent_error' };
+  switch (failure.errorClass) {
+    // Rule: connection errors (refused, reset, DNS, TLS) retry when 'network' is listed.
+    case 'network':
+      return policy.retryOn.includes('network') ? { retryable: true } : permanent;
+    // Rule: a request that ran past the connector's timeout retries when 'timeout' is listed.
+    case 'timeout':
+      return policy.retryOn.includes('timeout') ? { retryable: true } : permanent;
+    // Rule: an HTTP error status retries when its exact code or its class ('4xx'/'5xx') is listed;
+    // every other status (by default: 4xx other than 408, 425, 429) parks at once as permanent.
+    // A failure classed 'http' without a status cannot be matched and parks as permanent.
+    case 'http':
+      return failure.status !== null && statusListed(policy, failure.status) ? { retryable: true } : permanent;
+    // Rule: a SOAP fault from the Server side (the target failed) retries like a 5xx, i.e. when
+    // '5xx' (or the fault's exact HTTP status) is listed. A Client fault (our request is wrong)
+    // parks as permanent: sending it again would fail the same way. A fault whose party is
+    // unknown is judged by its HTTP status when there is one, otherwise it parks as permanent.
+    case 'soap_fault':
+      if (failure.faultParty === 'Client') return permanent;
+      if (failure.faultParty === 'Server') {
+        const listed =
+          policy.retryOn.includes('5xx') || (failure.status !== null && policy.retryOn.includes(failure.status));
+        return listed ? { retryable: true } : permanent;
+      }
+      return failure.status !== null && statusListed(policy, failure.status) ? { retryable: true } : permanent;
+    // Rule: the connector's mapping could not build a payload for this event; it parks until the
+    // mapping is fixed (a replay then runs the fixed transform on the stored raw event).
+    case 'transform':
+      return { retryable: false, reason: 'transform_error' };
+    // Rule: an auth failure reaches the retry rules only once a credential refresh could not fix it
+    // (the sender already retried a 401 once with a fresh OAuth2 token). With an HTTP status (from
+    // the target or the token endpoint) it is judged like that status, so a 503 from a token
+    // endpoint retries; a status that does not retry, or no status at all (no credentials can be
+    // built), parks as config_error: somebody has to fix the connector's credentials.
+    case 'auth':
+      return failure.status !== null && statusListed(policy, failure.status)
+        ? { retryable: true }
+        : { retryable: false, reason: 'config_error' };
+    // Rule: the connector's configuration is unusable (bad URL, missing secret, unknown transform);
+    // the delivery parks as config_error until the config is fixed and the delivery replayed.
+    case 'config':
+      return { retryable: false, reason: 'config_error' };
+  }
+}
+
+/** Whether this failure may be retried at all under the policy (ignores the attempt count). */
+export function isRetryable(policy: RetryPolicy, failure: FailureInfo): boolean {
+  return classify(policy, failure).retryable;
+}
+
+/**
+ * The scheduled delay after the attempt numbered `attempt` (1-based) failed: schedule[attempt-1],
+ * or the last entry once past the end of the schedule, moved by a uniform random amount within
+ * ±jitter of itself, rounded to whole milliseconds and never below 0.
+ */
+export function scheduleDelay(policy: RetryPolicy, attempt: number, random: () => number): number {
+  const { schedule } = policy;
+  if (schedule.length === 0) return 0;
+  const index = Math.min(Math.max(Math.floor(attempt), 1), schedule.length) - 1;
+  const base = schedule[index] ?? 0;
+  const jitter = Math.max(0, policy.jitter);
+  // random() in [0, 1) → factor in [1 - jitter, 1 + jitter).
+  const factor = 1 + jitter * (2 * random() - 1);
+  return Math.max(0, Math.round(base * factor));
+}
+
+/** A short description of a failure for park messages: "HTTP 503: Service Unavailable". */
+export function describeFailure(failure: FailureInfo): string {
+  const parts: string[] = [];
+  switch (failure.errorClass) {
+    case 'http':
+      parts.push(failure.status !== null ? `HTTP ${failure.status}` : 'HTTP error');
+      break;
+    case 'soap_fault':
+      parts.push(`SOAP ${failure.faultParty ?? 'unknown'} fault${failure.status !== null ? ` (HTTP ${failure.status})` : ''}`);
+      break;
+    case 'auth':
+      parts.push(`auth error${failure.status !== null ? ` (HTTP ${failure.status})` : ''}`);
+      break;
+    default:
+      parts.push(`${failure.errorClass} error`);
+  }
+  const text = failure.message.trim();
+  return text === '' ? parts.join('') : `${parts.join('')}: ${text}`;
+}
+
+/**
+ * What to do after the attempt numbered `attempt` (1-based, within the current cycle) failed.
+ *
+ * 1. A failure that may not retry (see classify) parks at once with its reason, whatever the count.
+ * 2. Once `attempt >= maxAttempts` the delivery parks as attempts_exhausted.
+ * 3. Otherwise it retries after scheduleDelay(...). When the target sent Retry-After, the delay is
+ *    max(scheduled delay, Retry-After), where Retry-After is first capped at maxRetryAfter (a target
+ *    asking for more than that gets maxRetryAfter; the schedule itself is never shortened).
+ * 4. After a 429 the delay is at least MIN_DELAY_AFTER_429 (60 s).
+ */
+export function decideRetry(
+  policy: RetryPolicy,
+  attempt: number,
+  failure: FailureInfo,
+  now: number,
+  random: () => number,
+): RetryDecision {
+  const verdict = classify(policy, failure);
+  if (!verdict.retryable) {
+    return { action: 'park', reason: verdict.reason, message: describeFailure(failure) };
+  }
+  if (attempt >= policy.maxAttempts) {
+    const n = Math.max(attempt, 1);
+    return {
+      action: 'park',
+      reason: 'attempts_exhausted',
+      message: `gave up after ${n} attempt${n === 1 ? '' : 's'}; last error: ${describeFailure(failure)}`,
+    };
+  }
+  let delayMs = scheduleDelay(policy, attempt, random);
+  if (failure.retryAfterMs !== null && Number.isFinite(failure.retryAfterMs)) {
+    const asked = Math.min(Math.max(0, failure.retryAfterMs), Math.max(0, policy.maxRetryAfter));
+    delayMs = Math.max(delayMs, Math.ceil(asked));
+  }
+  if (failure.status === 429) delayMs = Math.max(delayMs, MIN_DELAY_AFTER_429);
+  return { action: 'retry', at: now + delayMs, delayMs };
+}
+
+/** The retry-relevant part of a sender's result (SendResult in src/connectors/types.ts). */
+export function failureFromSendResult(result: {
+  status: number | null;
+  errorClass: ErrorClass | null;
+  errorMessage: string | null;
+  faultParty: 'Client' | 'Server' | null;
+  retryAfterMs: number | null;
+}): FailureInfo {
+  // A result without an error class but not ok is judged by its status (an unexpected 4xx/5xx).
+  const errorClass: ErrorClass = result.errorClass ?? (result.status !== null ? 'http' : 'network');
+  return {
+    errorClass,
+    status: result.status,
+    faultParty: result.faultParty,
+    retryAfterMs: result.retryAfterMs,
+    message: result.errorMessage ?? '',
+  };
+}
+
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+
+function utc(year: number, month: string, day: number, h: number, m: number, s: number): number | null {
+  const mon = MONTHS.indexOf(month.toLowerCase());
+  if (mon < 0 || day < 1 || day > 31 || h > 23 || m > 59 || s > 60) return null;
+  const t = Date.UTC(year, mon, day, h, m, Math.min(s, 59));
+  // Date.UTC rolls 31 Feb over into March; refuse dates that do not exist.
+  return new Date(t).getUTCDate() === day ? t : null;
+}
+
+/**
+ * An HTTP-date in one of the three forms RFC 9110 §5.6.7 requires recipients to accept, all in GMT:
+ * IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT", RFC 850 "Sunday, 06-Nov-94 08:49:37 GMT" and
+ * asctime "Sun Nov  6 08:49:37 1994". Parsed by hand: Date.parse reads asctime as local time.
+ */
+function parseHttpDate(text: string, now: number): number | null {
+  let m = /^[a-z]{3}, (\d{1,2}) ([a-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/i.exec(text);
+  if (m) return utc(Number(m[3]), m[2] ?? '', Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]));
+  m = /^[a-z]{6,9}, (\d{2})-([a-z]{3})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) GMT$/i.exec(text);
+  if (m) {
+    // Two-digit year: the most recent year with those digits that is not over 50 years ahead.
+    const nowYear = new Date(now).getUTCFullYear();
+    let year = Math.floor(nowYear / 100) * 100 + Number(m[3]);
+    if (year > nowYear + 50) year -= 100;
+    return utc(year, m[2] ?? '', Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]));
+  }
+  m = /^[a-z]{3} ([a-z]{3}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/i.exec(text);
+  if (m) return utc(Number(m[6]), m[1] ?? '', Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]));
+  return null;
+}
+
+/**
+ * A Retry-After header value as milliseconds from `now`: delay-seconds ("120", tolerated with a
+ * fraction or a sign) or an HTTP-date. Null when absent or unreadable; a negative delay or a date
+ * in the past gives 0.
+ */
+export function parseRetryAfter(value: string | undefined | null, now: number): number | null {
+  if (value === undefined || value === null) return null;
+  const text = value.trim();
+  if (text === '') return null;
+  if (/^[+-]?\d+(\.\d+)?$/.test(text)) {
+    const ms = Math.ceil(Number(text) * 1000);
+    return Number.isFinite(ms) ? Math.max(0, ms) : null;
+  }
+  const at = parseHttpDate(text, now);
+  if (at === null) return null;
+  return Math.max(0, at - now);
+}

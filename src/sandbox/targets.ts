@@ -1,0 +1,97 @@
+import type { Router } from '@koa/router';
+import type { Context } from 'koa';
+
+export const SANDBOX_PREFIX = '/sandbox';
+
+export interface SandboxRecord {
+  at: string;
+  target: 'rest-sink' | 'otm';
+  method: string;
+  path: string;
+  idempotencyKey: string | null;
+  body: string;
+}
+
+const MAX_BODY = 1024 * 1024;
+const KEEP = 200;
+
+/**
+ * Sandbox targets served by the gateway itself, so the example config delivers somewhere with no
+ * outside account: a REST sink that accepts anything and an OTM-style TransmissionService that
+ * answers `publish` with a TransmissionAck. Enabled by `sandbox.enabled` in gateway.yaml; what they
+ * received is listed at GET /sandbox/received.
+ */
+export function registerSandboxTargets(router: Router): { received: () => readonly SandboxRecord[] } {
+  const received: SandboxRecord[] = [];
+  const record = (entry: SandboxRecord): void => {
+    received.push(entry);
+    if (received.length > KEEP) received.shift();
+  };
+
+  router.all(`${SANDBOX_PREFIX}/rest-sink{/*path}`, async (ctx) => {
+    const body = await readBody(ctx);
+    if (body === null) return;
+    record({
+      at: new Date().toISOString(),
+      target: 'rest-sink',
+      method: ctx.method,
+      path: ctx.path,
+      idempotencyKey: ctx.get('idempotency-key') || null,
+      body,
+    });
+    ctx.status = 200;
+    ctx.body = { received: true, path: ctx.path };
+  });
+
+  router.post(`${SANDBOX_PREFIX}/otm/GC3Services/TransmissionService/call`, async (ctx) => {
+    const body = await readBody(ctx);
+    if (body === null) return;
+    ctx.type = 'text/xml; charset=utf-8';
+    if (!/<(\w+:)?Username>[^<]+<\/(\w+:)?Username>/.test(body)) {
+      ctx.status = 500;
+      ctx.body = soapFault('Client', 'WS-Security UsernameToken required');
+      return;
+    }
+    if (!/<(\w+:)?publish[\s>]/.test(body)) {
+      ctx.status = 500;
+      ctx.body = soapFault('Client', 'expected a publish request');
+      return;
+    }
+    const sender = /<(?:\w+:)?SenderTransmissionNo>([^<]*)</.exec(body)?.[1] ?? null;
+    record({ at: new Date().toISOString(), target: 'otm', method: 'POST', path: ctx.path, idempotencyKey: sender, body });
+    ctx.status = 200;
+    ctx.body =
+      '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>' +
+      '<publishResponse xmlns="http://xmlns.oracle.com/apps/otm/TransmissionService">' +
+      `<TransmissionAck xmlns="http://xmlns.oracle.com/apps/otm/transmission/v6.4"><EchoedTransmissionHeader><TransmissionHeader/></EchoedTransmissionHeader><ReferenceTransmissionNo>${received.length}</ReferenceTransmissionNo></TransmissionAck>` +
+      '</publishResponse></soapenv:Body></soapenv:Envelope>';
+  });
+
+  router.get(`${SANDBOX_PREFIX}/received`, (ctx) => {
+    ctx.body = received;
+  });
+
+  return { received: () => received };
+}
+
+async function readBody(ctx: Context): Promise<string | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) {
+      ctx.status = 413;
+      ctx.body = { code: 'PAYLOAD_TOO_LARGE', message: 'sandbox targets take bodies up to 1 MB' };
+      return null;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function soapFault(party: 'Client' | 'Server', message: string): string {
+  return (
+    '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><soapenv:Fault>' +
+    `<faultcode>soapenv:${party}</faultcode><faultstring>${message}</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>`
+  );
+}

@@ -1,0 +1,252 @@
+import type { Knex } from 'knex';
+import type { Dialect } from './database.ts';
+import { auditRow, type AuditInput } from './ingest.ts';
+import type { DeliveryState } from '../domain/delivery.ts';
+
+export interface DeliveryRow {
+  id: string;
+  event_id: string;
+  connector: string;
+  trigger_point: string | null;
+  order_key: string | null;
+  event_code: string;
+  state: DeliveryState;
+  attempt_count: number;
+  attempts_in_cycle: number;
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  idempotency_key: string | null;
+  last_error: string | null;
+  parked_reason: string | null;
+  hold_reason: string | null;
+  created_at: number;
+  updated_at: number;
+  delivered_at: number | null;
+}
+
+export interface EventRow {
+  id: string;
+  push_id: string | null;
+  source: string;
+  event_code: string;
+  order_key: string | null;
+  source_system: string | null;
+  received_at: number;
+  status: string;
+  duplicate_of: string | null;
+  content_hash: string;
+  connector_scope: string | null;
+  position: number;
+  payload: string;
+  raw: string | null;
+}
+
+export interface AttemptInput {
+  id: string;
+  number: number;
+  startedAt: number;
+  durationMs: number;
+  requestSummary: unknown;
+  responseStatus: number | null;
+  responseHeaders: Record<string, string> | null;
+  responseSnippet: string | null;
+  errorClass: string | null;
+  errorMessage: string | null;
+  outcome: 'delivered' | 'retry' | 'parked' | 'on_hold';
+}
+
+/** The new state of a delivery after an attempt, decided by the worker. */
+export type Transition =
+  | { state: 'delivered' }
+  | { state: 'retrying'; nextAttemptAt: number; error: string }
+  | { state: 'parked'; reason: string; error: string };
+
+export interface ClaimRequest {
+  connector: string;
+  strictOrdering: boolean;
+  limit: number;
+  owner: string;
+  now: number;
+  leaseUntil: number;
+}
+
+/** Unfinished deliveries block later ones of the same connector and order key under strict ordering. */
+const BLOCKING = `('pending', 'in_flight', 'retrying', 'on_hold', 'parked')`;
+
+/**
+ * Deliveries: claiming with a lease, completing an attempt (attempt + state + audit in one
+ * transaction), holds, and the ordering queries.
+ */
+export class DeliveryRepository {
+  readonly #knex: Knex;
+  readonly #dialect: Dialect;
+
+  constructor(knex: Knex, dialect: Dialect) {
+    this.#knex = knex;
+    this.#dialect = dialect;
+  }
+
+  /**
+   * Claims up to `limit` due deliveries of one connector, oldest first. Under strict ordering only
+   * the first unfinished delivery of each order key can be claimed. On PostgreSQL, rows another
+   * instance is claiming at the same moment are skipped, not waited for.
+   */
+  async claim(req: ClaimRequest): Promise<DeliveryRow[]> {
+    if (req.limit <= 0) return [];
+    const ordering = req.strictOrdering
+      ? `and (d.order_key is null or not exists (
+           select 1 from deliveries e
+           where e.connector = d.connector and e.order_key = d.order_key and e.id < d.id
+             and e.state in ${BLOCKING}))`
+      : '';
+    const lock = this.#dialect === 'postgres' ? 'for update skip locked' : '';
+    const sql = `
+      update deliveries set state = 'in_flight', lease_owner = ?, lease_expires_at = ?, updated_at = ?
+      where id in (
+        select d.id from deliveries d
+        where d.connector = ? and d.state in ('pending', 'retrying') and d.next_attempt_at <= ?
+        ${ordering}
+        order by d.next_attempt_at, d.id
+        limit ?
+        ${lock}
+      )
+      returning *`;
+    const result = await this.#knex.raw(sql, [req.owner, req.leaseUntil, req.now, req.connector, req.now, req.limit]);
+    const rows = rowsOf<DeliveryRow>(result, this.#dialect);
+    return rows.sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  /** Keeps the lease of deliveries still being sent. */
+  async renewLeases(ids: string[], owner: string, leaseUntil: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.#knex('deliveries').whereIn('id', ids).andWhere({ lease_owner: owner, state: 'in_flight' }).update({ lease_expires_at: leaseUntil });
+  }
+
+  /**
+   * A worker that died mid-request leaves deliveries in flight; once their lease has expired they are
+   * due again (at-least-once: the target's idempotency key makes the resend a no-op there).
+   */
+  async reclaimExpired(now: number): Promise<number> {
+    return this.#knex('deliveries')
+      .where('state', 'in_flight')
+      .andWhere('lease_expires_at', '<', now)
+      .update({ state: 'retrying', lease_owner: null, lease_expires_at: null, next_attempt_at: now, updated_at: now });
+  }
+
+  /** Gives a claimed delivery back without an attempt (rate limit, open circuit found after claiming). */
+  async release(id: string, owner: string, nextAttemptAt: number, now: number): Promise<void> {
+    await this.#knex('deliveries')
+      .where({ id, lease_owner: owner, state: 'in_flight' })
+      .update({ state: 'pending', lease_owner: null, lease_expires_at: null, next_attempt_at: nextAttemptAt, updated_at: now });
+  }
+
+  /**
+   * Records one attempt and the delivery's new state and an audit record, in one transaction. The
+   * state changes only while this worker still holds the lease; the attempt is recorded either way,
+   * because it happened.
+   */
+  async complete(input: {
+    delivery: DeliveryRow;
+    owner: string;
+    attempt: AttemptInput;
+    transition: Transition;
+    now: number;
+    audit: AuditInput;
+  }): Promise<{ applied: boolean }> {
+    const { delivery, attempt, transition, now } = input;
+    return this.#knex.transaction(async (trx) => {
+      await trx('attempts').insert({
+        id: attempt.id,
+        delivery_id: delivery.id,
+        number: attempt.number,
+        started_at: attempt.startedAt,
+        duration_ms: Math.round(attempt.durationMs),
+        request_summary: JSON.stringify(attempt.requestSummary),
+        response_status: attempt.responseStatus,
+        response_headers: attempt.responseHeaders ? JSON.stringify(attempt.responseHeaders) : null,
+        response_snippet: attempt.responseSnippet,
+        error_class: attempt.errorClass,
+        error_message: attempt.errorMessage,
+        outcome: attempt.outcome,
+      });
+      const base = {
+        attempt_count: delivery.attempt_count + 1,
+        attempts_in_cycle: delivery.attempts_in_cycle + 1,
+        lease_owner: null,
+        lease_expires_at: null,
+        updated_at: now,
+      };
+      const patch =
+        transition.state === 'delivered'
+          ? { ...base, state: 'delivered', delivered_at: now, last_error: null, parked_reason: null }
+          : transition.state === 'retrying'
+            ? { ...base, state: 'retrying', next_attempt_at: transition.nextAttemptAt, last_error: transition.error }
+            : { ...base, state: 'parked', parked_reason: transition.reason, last_error: transition.error };
+      const updated = await trx('deliveries').where({ id: delivery.id, lease_owner: input.owner, state: 'in_flight' }).update(patch);
+      await trx('audit_records').insert(auditRow(input.audit));
+      return { applied: updated === 1 };
+    });
+  }
+
+  /** Puts due deliveries of the given connectors on hold (maintenance or open circuit); no attempt is spent. */
+  async hold(connector: string, reason: 'offline' | 'circuit_open', now: number): Promise<number> {
+    return this.#knex('deliveries')
+      .where('connector', connector)
+      .whereIn('state', ['pending', 'retrying'])
+      .update({ state: 'on_hold', hold_reason: reason, updated_at: now });
+  }
+
+  /** Releases held deliveries of a connector, in their original order (ids are time-ordered). */
+  async releaseHold(connector: string, reason: 'offline' | 'circuit_open' | null, now: number): Promise<number> {
+    const q = this.#knex('deliveries').where({ connector, state: 'on_hold' });
+    if (reason) q.andWhere('hold_reason', reason);
+    return q.update({ state: 'pending', hold_reason: null, next_attempt_at: now, updated_at: now });
+  }
+
+  async findEvents(ids: string[]): Promise<Map<string, EventRow>> {
+    const rows = (await this.#knex('events').whereIn('id', ids)) as EventRow[];
+    return new Map(rows.map((r) => [r.id, r]));
+  }
+
+  async get(id: string): Promise<DeliveryRow | undefined> {
+    return (await this.#knex('deliveries').where({ id }).first()) as DeliveryRow | undefined;
+  }
+
+  /**
+   * Order keys that cannot move: the first unfinished delivery of a (connector, order key) is not
+   * deliverable now (parked, on hold or waiting for a retry) while later ones wait behind it.
+   */
+  async blockedKeys(connector?: string, limit = 100): Promise<Array<{ connector: string; orderKey: string; blockedBy: string; blockerState: string; waiting: number }>> {
+    const params: Array<string | number> = [];
+    let filter = '';
+    if (connector) {
+      filter = 'and h.connector = ?';
+      params.push(connector);
+    }
+    params.push(limit);
+    const sql = `
+      select h.connector, h.order_key, h.id as blocked_by, h.state as blocker_state,
+        (select count(*) from deliveries w where w.connector = h.connector and w.order_key = h.order_key
+           and w.id > h.id and w.state in ${BLOCKING}) as waiting
+      from deliveries h
+      where h.state in ('parked', 'on_hold', 'retrying', 'in_flight') and h.order_key is not null ${filter}
+        and not exists (select 1 from deliveries e where e.connector = h.connector and e.order_key = h.order_key
+           and e.id < h.id and e.state in ${BLOCKING})
+        and exists (select 1 from deliveries w where w.connector = h.connector and w.order_key = h.order_key
+           and w.id > h.id and w.state in ${BLOCKING})
+      order by h.id
+      limit ?`;
+    const rows = rowsOf<{ connector: string; order_key: string; blocked_by: string; blocker_state: string; waiting: number | string }>(
+      await this.#knex.raw(sql, params),
+      this.#dialect,
+    );
+    return rows.map((r) => ({ connector: r.connector, orderKey: r.order_key, blockedBy: r.blocked_by, blockerState: r.blocker_state, waiting: Number(r.waiting) }));
+  }
+}
+
+/** knex.raw returns rows differently per driver. */
+export function rowsOf<T>(result: unknown, dialect: Dialect): T[] {
+  if (dialect === 'postgres') return ((result as { rows: T[] }).rows ?? []) as T[];
+  return (Array.isArray(result) ? result : []) as T[];
+}
