@@ -185,6 +185,7 @@ export class Gateway {
 
   #buildRuntimes(config: GatewayConfig): Map<string, ConnectorRuntime> {
     return createConnectorRuntimes(config, {
+      secrets: () => this.#config.secrets,
       tokenStore: this.#tokenStore,
       now: () => this.clock.now(),
       transforms: createTransformRegistry({ mappings: config.mappings }),

@@ -13,6 +13,7 @@ import { buildSoapRequest, sendSoap } from '../connectors/senders/soap.ts';
 import type { AuthProvider, OutboundRequest, SendResult, Transform } from '../connectors/types.ts';
 import { TransformError } from '../connectors/types.ts';
 import type { DeliveryRow } from '../store/deliveries.ts';
+import { scrubSecrets } from '../log.ts';
 
 export interface DeliverInput {
   delivery: DeliveryRow;
@@ -29,6 +30,8 @@ export interface ConnectorRuntime {
 }
 
 export interface RuntimeDeps {
+  /** Configured secret values: scrubbed from whatever a target sends back. */
+  secrets: () => readonly string[];
   tokenStore: TokenStore;
   now: () => number;
   transforms: { get(name: string): Transform | null };
@@ -89,8 +92,15 @@ export function createConnectorRuntime(connector: ConnectorConfig, deps: Runtime
         const request = build();
         await auth.authorize(request);
         const result = connector.protocol === 'soap' ? await sendSoap({ connector, request, send }) : await sendRest({ connector, request, send });
+        // A target may echo what it received (an Authorization header, a token in an error text):
+        // the credentials just sent and every configured secret are scrubbed from the answer.
+        const sent = credentialsSent(request, connector);
+        const scrub = (text: string): string => scrubSecrets(text, [...sent, ...deps.secrets()]);
         return {
           ...result,
+          headers: Object.fromEntries(Object.entries(redactHeaders(result.headers, connector)).map(([k, v]) => [k, scrub(v)])),
+          bodySnippet: result.bodySnippet === null ? null : scrub(result.bodySnippet),
+          errorMessage: result.errorMessage === null ? null : scrub(result.errorMessage),
           request: { ...result.request, url: redactUrl(result.request.url, connector), headers: redactHeaders(result.request.headers, connector) },
         };
       };
@@ -103,6 +113,29 @@ export function createConnectorRuntime(connector: ConnectorConfig, deps: Runtime
       await Promise.all([dispatcher.close(), ...[...tokenDispatchers.values()].map((d) => d.close())]);
     },
   };
+}
+
+/** The credential values a request carries: header values that redaction hides, and their Basic/Bearer parts. */
+function credentialsSent(request: OutboundRequest, connector: ConnectorConfig): string[] {
+  const redacted = redactHeaders(request.headers, connector);
+  const out: string[] = [];
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (redacted[name] === value) continue;
+    out.push(value);
+    const m = /^(Basic|Bearer)\s+(.+)$/i.exec(value);
+    if (m?.[2]) {
+      out.push(m[2]);
+      if (m[1]?.toLowerCase() === 'basic') {
+        const decoded = Buffer.from(m[2], 'base64').toString('utf8');
+        out.push(decoded, decoded.slice(decoded.indexOf(':') + 1));
+      }
+    }
+  }
+  if (connector.auth.type === 'api-key' && connector.auth.in === 'query') {
+    const v = request.url.searchParams.get(connector.auth.name);
+    if (v) out.push(v);
+  }
+  return out;
 }
 
 /** Path and header placeholders: {{orderKey}}, {{eventCode}}, {{eventId}}, {{deliveryId}} and top-level event fields. */

@@ -102,7 +102,11 @@ export class DeliveryWorker extends EventEmitter {
       if (claimed > 0 && this.#inFlight.size < this.#deps.options.maxInFlight) continue;
       const now = this.#deps.clock.now();
       const wait = wakeAt !== null ? Math.max(0, Math.min(this.#deps.options.pollIntervalMs, wakeAt - now)) : this.#deps.options.pollIntervalMs;
-      if (this.#wake.signal.aborted) this.#wake = new AbortController();
+      // A notify() during the cycle means new work may be due: go round again at once.
+      if (this.#wake.signal.aborted) {
+        this.#wake = new AbortController();
+        continue;
+      }
       await this.#deps.clock.sleep(wait, this.#wake.signal);
       if (this.#wake.signal.aborted) this.#wake = new AbortController();
     }
@@ -248,8 +252,6 @@ export class DeliveryWorker extends EventEmitter {
           : { state: 'parked', reason: decision.reason, error: decision.message };
     const outcome: AttemptInput['outcome'] = transition.state === 'delivered' ? 'delivered' : transition.state === 'retrying' ? 'retry' : 'parked';
 
-    await this.#recordBreaker(runtime.config, failure, now);
-
     const attemptId = this.#deps.newId();
     try {
       const { applied } = await this.#deps.store.deliveries.complete({
@@ -291,6 +293,8 @@ export class DeliveryWorker extends EventEmitter {
         },
       });
       if (!applied) this.#deps.logger.warn({ deliveryId: row.id }, 'lease lost while sending; the attempt is recorded, the state is left to the new owner');
+      // After the state is written, so that opening the circuit also holds this delivery.
+      await this.#recordBreaker(runtime.config, failure, now);
     } catch (err) {
       // The attempt could not be recorded: the lease will expire and the delivery will be sent again.
       this.#deps.logger.error({ err, deliveryId: row.id }, 'recording an attempt failed');

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Gateway } from '../../src/app.ts';
+import type { Clock } from '../../src/domain/clock.ts';
 import { createTestDatabase, type TestDatabase } from './backend.ts';
 
 export const SOAP_USER = 'om-connector';
@@ -12,6 +13,8 @@ export interface TestConfig {
   gateway?: string;
   connectors?: Record<string, string>;
   triggerPoints?: string;
+  /** Files under mappings/, by name. */
+  mappings?: Record<string, string>;
 }
 
 export const DEFAULT_CONNECTORS: Record<string, string> = {
@@ -56,6 +59,7 @@ export function gatewayYaml(extraSoap = '', options: { delivery?: string } = {})
   port: 0
 database:
   url: \${env:TEST_DATABASE_URL}
+  schema: \${env:TEST_DATABASE_SCHEMA:-}
   encryptionKey: \${env:TEST_ENCRYPTION_KEY}
 delivery:
 ${options.delivery ?? '  enabled: false'}
@@ -85,7 +89,21 @@ export function writeConfig(config: TestConfig = {}): string {
     writeFileSync(join(dir, 'connectors', file), text);
   }
   writeFileSync(join(dir, 'trigger-points.yaml'), config.triggerPoints ?? DEFAULT_TRIGGER_POINTS);
+  if (config.mappings) {
+    mkdirSync(join(dir, 'mappings'));
+    for (const [file, text] of Object.entries(config.mappings)) writeFileSync(join(dir, 'mappings', file), text);
+  }
   return dir;
+}
+
+/** The environment a test gateway (or a CLI command against its config) runs with. */
+export function testEnv(database: TestDatabase, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...TEST_ENV,
+    ...extra,
+    TEST_DATABASE_URL: database.url,
+    ...(database.schema ? { TEST_DATABASE_SCHEMA: database.schema } : {}),
+  };
 }
 
 export interface TestGateway {
@@ -100,7 +118,7 @@ export interface TestGateway {
 /** A real gateway on a real port (0) with a real database, and its log lines captured. */
 export async function startGateway(
   config: TestConfig = {},
-  options: { database?: TestDatabase; keepDatabase?: boolean; now?: () => number } = {},
+  options: { database?: TestDatabase; keepDatabase?: boolean; clock?: Clock; random?: () => number; env?: Record<string, string> } = {},
 ): Promise<TestGateway> {
   const database = options.database ?? createTestDatabase();
   const configDir = writeConfig(config);
@@ -113,12 +131,13 @@ export async function startGateway(
   });
   const gateway = await Gateway.create({
     configDir,
-    env: { ...TEST_ENV, TEST_DATABASE_URL: database.url },
+    env: testEnv(database, options.env),
     port: 0,
     host: '127.0.0.1',
     ...(database.schema ? { dbSchema: database.schema } : {}),
     logDestination: destination,
-    ...(options.now ? { now: options.now } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.random ? { random: options.random } : {}),
   });
   await gateway.start();
   return {
