@@ -3,15 +3,24 @@ import { loadConfig, ConfigError, formatProblems, type GatewayConfig } from './c
 import { createIdGenerator } from './domain/ids.ts';
 import { createLogger, type Logger } from './log.ts';
 import { registerSoapRoutes } from './inbound/soap/routes.ts';
+import { registerShipBobWebhookRoutes } from './inbound/webhooks/shipbob.ts';
 import { loadWsdl } from './inbound/soap/wsdl.ts';
 import { createKoaApp, listen, type RunningServer } from './server/http.ts';
 import { Store } from './store/index.ts';
 import { OAuthTokenRepository } from './store/tokens.ts';
 import { noTokenStore, type TokenStore } from './connectors/auth/index.ts';
 import { createTransformRegistry } from './connectors/transforms/index.ts';
+import { shipBobDelivery } from './connectors/shipbob/delivery.ts';
 import { createConnectorRuntimes, type ConnectorRuntime } from './delivery/runtime.ts';
-import { DeliveryWorker } from './delivery/worker.ts';
+import { DeliveryWorker, type AttemptReport } from './delivery/worker.ts';
+import { DeliveryOperations } from './delivery/operations.ts';
+import { ConnectorOperations } from './delivery/connector-operations.ts';
+import { registerAdminApi } from './admin/api.ts';
+import { createJobs, type Jobs } from './jobs/index.ts';
+import { GatewayMetrics, registerMetricsRoute } from './observability/metrics.ts';
 import { registerSandboxTargets } from './sandbox/targets.ts';
+import { registerFusionSandbox } from './sandbox/fusion.ts';
+import { mountShipBobSandbox } from './sandbox/shipbob/index.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import { randomUUID } from 'node:crypto';
 import type { DestinationStream } from 'pino';
@@ -46,6 +55,8 @@ export class Gateway {
   #runtimes: Map<string, ConnectorRuntime> = new Map();
   #worker: DeliveryWorker | null = null;
   #tokenStore: TokenStore;
+  #jobs: Jobs | null = null;
+  #metrics: GatewayMetrics | null = null;
 
   private constructor(options: GatewayOptions, config: GatewayConfig) {
     this.options = options;
@@ -91,13 +102,37 @@ export class Gateway {
     return this.#worker;
   }
 
+  /** Scheduler, recovery run and retention job (null until started). */
+  get jobs(): Jobs | null {
+    return this.#jobs;
+  }
+
+  /** The /metrics registry (null until started). */
+  get metrics(): GatewayMetrics | null {
+    return this.#metrics;
+  }
+
   async start(): Promise<void> {
     const now = () => this.clock.now();
     const newId = createIdGenerator(now);
     const { applied } = await this.store.migrate();
     if (applied.length > 0) this.logger.info({ applied }, 'database migrated');
+    const metrics = new GatewayMetrics({ store: this.store, clock: this.clock, logger: this.logger, connectors: () => this.#config.connectors.map((c) => c.name) });
+    this.#metrics = metrics;
+    this.#jobs = createJobs({
+      store: this.store,
+      clock: this.clock,
+      logger: this.logger,
+      newId,
+      instanceId: this.instanceId,
+      config: () => this.#config,
+      operations: new DeliveryOperations({ store: this.store, clock: this.clock, newId, notify: () => this.#worker?.notify() }),
+    });
+    this.#jobs.recovery.on('run', (run: { trigger: string; state: string; selected: number; replayed: number; skipped: number }) => metrics.recordRecoveryRun(run));
+    this.#jobs.retention.on('run', (removed: Record<string, number>) => metrics.recordRetention(removed));
 
     const router = new Router();
+    registerMetricsRoute(router, metrics);
     router.get('/healthz', (ctx) => {
       ctx.body = { status: 'ok' };
     });
@@ -110,7 +145,12 @@ export class Gateway {
         ctx.body = { status: 'not ready', database: 'unreachable', config: 'loaded' };
       }
     });
-    if (this.#config.gateway.sandbox.enabled) registerSandboxTargets(router);
+    const sandbox = this.#config.gateway.sandbox;
+    if (sandbox.enabled) {
+      registerSandboxTargets(router);
+      if (sandbox.fusion) registerFusionSandbox(router, { username: sandbox.fusion.username, password: sandbox.fusion.password.reveal() });
+      if (sandbox.shipbob) mountShipBobSandbox(router, sandbox.shipbob, () => this.url);
+    }
     registerSoapRoutes(router, {
       config: () => this.#config,
       store: this.store,
@@ -119,7 +159,34 @@ export class Gateway {
       wsdl: await loadWsdl(),
       logger: this.logger,
       onStored: () => this.#worker?.notify(),
+      onPush: (report) => {
+        try {
+          metrics.recordPush(report);
+        } catch (err) {
+          this.logger.warn({ err }, 'metrics: a push could not be counted');
+        }
+      },
     });
+    registerShipBobWebhookRoutes(router, {
+      config: () => this.#config,
+      store: this.store,
+      newId,
+      now,
+      logger: this.logger,
+      onStored: () => this.#worker?.notify(),
+    });
+    // The admin API (off, answering 404, while no admin.token is configured; a reload applies).
+    const notify = (): void => this.#worker?.notify();
+    registerAdminApi(router, {
+      token: () => this.#config.gateway.admin.token?.reveal() || null,
+      maxBodyBytes: () => this.#config.gateway.admin.maxBodySize,
+      operations: new DeliveryOperations({ store: this.store, clock: this.clock, newId, notify }),
+      connectors: new ConnectorOperations({ store: this.store, config: () => this.#config, clock: this.clock, newId, tokenStore: this.#tokenStore, notify }),
+      billing: (filter) => this.store.shipbobWebhooks.listBilling(filter),
+      recovery: () => this.#jobs?.recovery ?? null,
+      logger: this.logger,
+    });
+    if (!this.#config.gateway.admin.token?.reveal()) this.logger.warn('admin API is off: set admin.token in gateway.yaml to enable /admin/api');
 
     const server = this.#config.gateway.server;
     this.#server = await listen(createKoaApp(this.logger, router), {
@@ -143,8 +210,10 @@ export class Gateway {
         instanceId: this.instanceId,
         options: { pollIntervalMs: delivery.pollInterval, maxInFlight: delivery.maxInFlight, leaseMarginMs: delivery.leaseMargin },
       });
+      this.#worker.on('attempt', (a: AttemptReport) => metrics.recordAttempt(a));
       this.#worker.start();
     }
+    this.#jobs.scheduler.start();
 
     this.logger.info(
       { url: this.#server.url, database: this.store.db.describe, connectors: this.#config.connectors.length },
@@ -171,6 +240,7 @@ export class Gateway {
       // Deliveries in flight keep their own runtime; close the old pools once they are idle.
       for (const runtime of previous.values()) void runtime.close().catch(() => undefined);
       this.#worker?.notify();
+      this.#jobs?.reconfigure();
       this.logger.info(
         { connectors: next.connectors.length, triggerPoints: next.triggerPoints.length, needRestart },
         needRestart.length > 0 ? 'config reloaded; some changes take effect after a restart' : 'config reloaded',
@@ -189,10 +259,15 @@ export class Gateway {
       tokenStore: this.#tokenStore,
       now: () => this.clock.now(),
       transforms: createTransformRegistry({ mappings: config.mappings }),
+      kinds: { shipbob: shipBobDelivery },
     });
   }
 
   async stop(): Promise<void> {
+    if (this.#jobs) {
+      await this.#jobs.scheduler.stop();
+      this.#jobs = null;
+    }
     if (this.#server) {
       await this.#server.close();
       this.#server = null;

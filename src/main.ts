@@ -2,6 +2,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError, formatProblems } from './config/load.ts';
 import { checkConfig, EXIT, migrate, sandboxPush, setConnectorState, start, status, type CommandContext } from './cli/commands.ts';
 import { processIo, type Io } from './cli/output.ts';
+import { recover } from './cli/recover.ts';
+import { connectorTestCommand, deliveriesCommand, eventsCommand, operationCommand } from './cli/operations.ts';
 
 const USAGE = `usage: omgw <command> [options]
 
@@ -12,12 +14,25 @@ commands:
   status           counts of events by code and deliveries by connector and state
   connector online NAME | connector offline NAME
                    take a connector out of maintenance, or put it in (its due deliveries wait on hold)
+  recover --now    a recovery run now: replay parked deliveries (filters default to gateway.yaml's)
+                   [--connector NAME]... [--event-code CODE]... [--max-age 7d] [--limit N]
+  recover          the latest recovery runs
+  deliveries list [filters] [--limit N] [--cursor C] | deliveries show ID
+                   find deliveries (newest first) and why they failed (attempts, audit)
+  events show ID   one event: parsed form, raw push (passwords redacted), deliveries, attempts
+  replay | discard | hold | release  [--id ID]... [--event ID]... [filters] [--dry-run] [--reason TEXT] [--limit N]
+                   replay: back to the queue (parked, on hold, discarded, retrying; delivered ones by id)
+                   discard (needs --reason): drop for good; hold / release: keep back / let go
+  connector test NAME | connector test --all
+                   check a connector for real: credentials, OAuth2 token, one harmless read call
   sandbox push     act as Oracle OM: send realistic pushes to a running gateway
                    [--url URL] [--count N] [--event CODE] [--status VALUE] [--digest] [--soap12]
 
 options:
   --config DIR     config folder (default: $OMGW_CONFIG_DIR or ./config)
   --json           machine-readable output
+  filters          --connector NAME, --state STATE, --event-code CODE (repeatable or a,b,c),
+                   --order-key KEY, --error TEXT, --since T, --until T (ISO 8601, epoch ms or 24h ago)
   -h, --help       this text
 
 exit codes: 0 ok, 1 failed, 2 usage, 3 config invalid, 4 database unavailable`;
@@ -35,10 +50,25 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
         help: { type: 'boolean', short: 'h', default: false },
         url: { type: 'string' },
         count: { type: 'string' },
-        event: { type: 'string' },
+        event: { type: 'string', multiple: true },
         status: { type: 'string' },
         digest: { type: 'boolean', default: false },
         soap12: { type: 'boolean', default: false },
+        now: { type: 'boolean', default: false },
+        connector: { type: 'string', multiple: true },
+        'event-code': { type: 'string', multiple: true },
+        'max-age': { type: 'string' },
+        limit: { type: 'string' },
+        id: { type: 'string', multiple: true },
+        state: { type: 'string', multiple: true },
+        'order-key': { type: 'string' },
+        error: { type: 'string' },
+        since: { type: 'string' },
+        until: { type: 'string' },
+        cursor: { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        reason: { type: 'string' },
+        all: { type: 'boolean', default: false },
       },
     });
   } catch (err) {
@@ -60,8 +90,8 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
     io,
     json: parsed.values.json ?? false,
   };
-  const sub = command === 'sandbox' || command === 'connector' ? rest.shift() : undefined;
-  const target = command === 'connector' ? rest.shift() : undefined;
+  const sub = ['sandbox', 'connector', 'deliveries', 'events'].includes(command) ? rest.shift() : undefined;
+  const target = ['connector', 'deliveries', 'events'].includes(command) ? rest.shift() : undefined;
   if (rest.length > 0) {
     io.err(`unexpected argument(s): ${rest.join(' ')}\n\n${USAGE}`);
     return EXIT.usage;
@@ -77,11 +107,29 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
       case 'status':
         return await status(ctx);
       case 'connector':
+        if (sub === 'test') return await connectorTestCommand(ctx, target, parsed.values);
         if (sub !== 'online' && sub !== 'offline') {
-          io.err('usage: omgw connector online|offline NAME');
+          io.err('usage: omgw connector online|offline|test NAME');
           return EXIT.usage;
         }
         return await setConnectorState(ctx, sub, target);
+      case 'recover':
+        return await recover(ctx, {
+          now: parsed.values.now ?? false,
+          connectors: parsed.values.connector,
+          eventCodes: parsed.values['event-code'],
+          maxAge: parsed.values['max-age'],
+          limit: parsed.values.limit,
+        });
+      case 'deliveries':
+        return await deliveriesCommand(ctx, sub, target, parsed.values);
+      case 'events':
+        return await eventsCommand(ctx, sub, target);
+      case 'replay':
+      case 'discard':
+      case 'hold':
+      case 'release':
+        return await operationCommand(ctx, command, parsed.values);
       case 'sandbox':
         if (sub !== 'push') {
           io.err(`usage: omgw sandbox push [--url URL] [--count N] [--event CODE] [--status VALUE] [--digest] [--soap12]`);
@@ -90,7 +138,7 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
         return await sandboxPush(ctx, {
           url: parsed.values.url,
           count: parsed.values.count,
-          event: parsed.values.event,
+          event: parsed.values.event?.at(-1),
           status: parsed.values.status,
           digest: parsed.values.digest ?? false,
           soap12: parsed.values.soap12 ?? false,

@@ -136,9 +136,15 @@ export async function start(ctx: CommandContext): Promise<number> {
     await gateway.stop();
     throw err;
   }
-  ctx.io.err(`omgw listening on ${gateway.url} (WSDL: ${gateway.url}/soap/business-events?wsdl)`);
+  // Before the line that tells a supervisor the gateway is up: a SIGHUP right after it must reload, not kill.
   const onHup = (): void => void gateway.reload();
   process.on('SIGHUP', onHup);
+  ctx.io.err(`omgw listening on ${gateway.url} (WSDL: ${gateway.url}/soap/business-events?wsdl)`);
+  ctx.io.err(
+    gateway.config.gateway.admin.token?.reveal()
+      ? `admin API on ${gateway.url}/admin/api (OpenAPI: ${gateway.url}/admin/api/openapi.json)`
+      : 'admin API is off: set admin.token in gateway.yaml to enable /admin/api',
+  );
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();
     process.once('SIGINT', stop);

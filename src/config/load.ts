@@ -118,6 +118,26 @@ export async function loadConfig(dirArg: string, env: NodeJS.ProcessEnv = proces
     if (reason) problems.push({ file: `connectors/${c.name}.yaml`, key: 'transform', reason });
   }
 
+  for (const c of connectors) {
+    const file = `connectors/${c.name}.yaml`;
+    if (c.kind === 'shipbob') {
+      if (!c.shipbob) {
+        problems.push({ file, key: 'shipbob', reason: 'a shipbob connector needs a shipbob block (enrichFrom, productMap)' });
+        continue;
+      }
+      const source = connectors.find((x) => x.name === c.shipbob?.enrichFrom);
+      if (!source || source.kind !== 'oracle-fusion') {
+        problems.push({ file, key: 'shipbob.enrichFrom', reason: `no oracle-fusion connector named "${c.shipbob.enrichFrom}"` });
+      }
+      for (const [key, name, kind] of [['shipbob.productMap', c.shipbob.productMap, 'product-map'], ['shipbob.locationMap', c.shipbob.locationMap, 'location-map']] as const) {
+        if (name === undefined) continue;
+        const map = mappings.map(name);
+        if (!map) problems.push({ file, key, reason: `no mappings/${name}.yaml` });
+        else if (map.kind !== kind) problems.push({ file, key, reason: `mappings/${name}.yaml is a ${map.kind}, not a ${kind}` });
+      }
+    }
+  }
+
   if (gateway && !gateway.database.encryptionKey) {
     for (const c of connectors) {
       if (c.auth.type === 'oauth2-refresh-token') {
@@ -134,6 +154,8 @@ export async function loadConfig(dirArg: string, env: NodeJS.ProcessEnv = proces
   loaded.secrets = collectSecrets(loaded);
   const dbPassword = databasePassword(gateway.database.url);
   if (dbPassword) loaded.secrets.push(dbPassword);
+  // Each value once, longest first, so scrubbing replaces a secret before any shorter one inside it.
+  loaded.secrets = [...new Set(loaded.secrets)].sort((a, b) => b.length - a.length);
   return loaded;
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Secret, containsReference, isWholeReference, resolveReferences } from './secret.ts';
 import { parseDuration, parseSize } from './units.ts';
+import { cronProblem, timezoneProblem } from './schedule.ts';
 
 /**
  * One schema per config file. It yields both the TypeScript types and the defaults, and it resolves
@@ -91,6 +92,41 @@ export function buildSchemas(ctx: SchemaContext) {
     maxElements: num(z.number().int().min(100)).default(200_000),
   });
 
+  /**
+   * ShipBob webhooks on POST /webhooks/shipbob, signed per Standard Webhooks (verified by
+   * src/inbound/webhooks/signature.ts). List two secrets while one is rotated. Without this block, or
+   * with enabled: false, the endpoint answers 404.
+   */
+  const webhookSecret = () =>
+    secret().superRefine((s, zctx) => {
+      const value = s.reveal();
+      const b64 = value.startsWith('whsec_') ? value.slice('whsec_'.length) : value;
+      const bare = b64.replace(/=+$/, '');
+      if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || bare.length % 4 === 1 || bare.length < 32 || bare.length > 86) {
+        zctx.addIssue({ code: 'custom', message: 'must be whsec_ followed by the base64 of 24 to 64 bytes (a Standard Webhooks secret)' });
+      }
+    });
+  const shipbobWebhooks = z
+    .strictObject({
+      enabled: bool().default(true),
+      secrets: z.array(webhookSecret()).default([]),
+      /** How far webhook-timestamp may lie from now, both ways. */
+      tolerance: duration().default(5 * 60_000),
+      maxBodySize: size().default(1024 * 1024),
+      /** A webhook-id seen within this window is a duplicate (ShipBob retries for about a day). */
+      dedupeWindow: duration().default(7 * 24 * 3_600_000),
+    })
+    .superRefine((w, zctx) => {
+      if (w.enabled && w.secrets.length === 0) {
+        zctx.addIssue({ code: 'custom', path: ['secrets'], message: 'at least one secret is needed while enabled' });
+      }
+      // A signed message is accepted from timestamp - tolerance to timestamp + tolerance: the dedupe
+      // window must cover that, or a replay could be stored twice.
+      if (w.dedupeWindow < 2 * w.tolerance) {
+        zctx.addIssue({ code: 'custom', path: ['dedupeWindow'], message: 'must be at least twice the tolerance' });
+      }
+    });
+
   const gateway = z.strictObject({
     server: z
       .strictObject({
@@ -118,7 +154,7 @@ export function buildSchemas(ctx: SchemaContext) {
           .optional(),
       })
       .prefault({}),
-    inbound: z.strictObject({ soap: inboundSoap }),
+    inbound: z.strictObject({ soap: inboundSoap, webhooks: z.strictObject({ shipbob: shipbobWebhooks.optional() }).prefault({}) }),
     delivery: z
       .strictObject({
         /** Run the delivery worker in this instance (several instances may all run it). */
@@ -131,10 +167,70 @@ export function buildSchemas(ctx: SchemaContext) {
         leaseMargin: duration().default(30_000),
       })
       .prefault({}),
+    /** Scheduled jobs (node-cron expressions, evaluated in `timezone`); see src/jobs/. */
+    schedules: z
+      .strictObject({
+        /** The recovery run: replays parked deliveries, once per slot across instances. */
+        recovery: z
+          .strictObject({
+            enabled: bool().default(true),
+            cron: str().refine((v) => cronProblem(v) === null, { error: (i) => cronProblem(String(i.input)) ?? 'not a cron expression' }).default('0 2 * * *'),
+            timezone: str().refine((v) => timezoneProblem(v) === null, { error: (i) => timezoneProblem(String(i.input)) ?? 'not a time zone' }).default('UTC'),
+            /** At most this many deliveries per run; the rest wait for the next run. */
+            batchCap: num(z.number().int().min(1).max(100_000)).default(1000),
+            /** Only these connectors / event codes (empty: all). */
+            connectors: z.array(nonEmpty()).default([]),
+            eventCodes: z.array(nonEmpty()).default([]),
+            /** Only deliveries created within this age. */
+            maxAge: duration().optional(),
+          })
+          .prefault({}),
+        /** The retention job: removes finished history older than the configured ages, in batches. */
+        retention: z
+          .strictObject({
+            enabled: bool().default(true),
+            cron: str().refine((v) => cronProblem(v) === null, { error: (i) => cronProblem(String(i.input)) ?? 'not a cron expression' }).default('30 3 * * *'),
+            timezone: str().refine((v) => timezoneProblem(v) === null, { error: (i) => timezoneProblem(String(i.input)) ?? 'not a time zone' }).default('UTC'),
+            /** Events whose deliveries all finished (and unrouted or duplicate events) older than this. */
+            deliveredAfter: duration().default(30 * 86_400_000),
+            /** Audit records older than this (keep it longer than deliveredAfter). */
+            auditAfter: duration().default(365 * 86_400_000),
+            batchSize: num(z.number().int().min(1).max(100_000)).default(1000),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    /** The admin REST API under /admin/api. */
+    admin: z
+      .strictObject({
+        /** Bearer token the admin API requires; without one (or when it resolves to '') the admin API is off. */
+        token: secret()
+          .refine((s) => s.reveal() === '' || s.reveal().length >= 16, 'the admin token must be at least 16 characters')
+          .optional(),
+        /** The largest JSON request body the admin API accepts. */
+        maxBodySize: size().default(1024 * 1024),
+      })
+      .prefault({}),
     sandbox: z
       .strictObject({
         /** Serve sandbox targets under /sandbox (a REST sink, an OTM-style SOAP service) for demos. */
         enabled: bool().default(false),
+        /** The emulated Fusion REST under /sandbox/fusion (HTTP Basic). */
+        fusion: z
+          .strictObject({ username: nonEmpty().default('omgw.integration'), password: secret() })
+          .optional(),
+        /** The emulated ShipBob API under /sandbox/shipbob (src/sandbox/shipbob); every key has a default (`shipbob: {}`). */
+        shipbob: z
+          .strictObject({
+            token: secret().prefault('${env:OMGW_SANDBOX_SHIPBOB_TOKEN:-sandbox-shipbob-token}'),
+            webhookSecret: secret()
+              .refine((s) => /^whsec_[a-zA-Z0-9+/]{32}$/.test(s.reveal()), 'must be whsec_ and 32 base64 characters (24 bytes)')
+              .prefault('${env:OMGW_SANDBOX_SHIPBOB_WEBHOOK_SECRET:-whsec_b21ndy1zYW5kYm94LXNoaXBib2Ita2V5}'),
+            channelId: num(z.number().int().min(1).max(2_147_483_646)).default(100001),
+            /** Where the sandbox sends its webhooks; default the gateway's own /webhooks/shipbob, '' for none. */
+            webhookTarget: str().pipe(z.union([z.literal(''), z.url({ protocol: /^https?$/ })])).optional(),
+          })
+          .optional(),
       })
       .prefault({}),
     logging: z
@@ -221,6 +317,29 @@ export function buildSchemas(ctx: SchemaContext) {
       .optional(),
     /** A built-in transform name or jsonata:<mapping>; default canonical-json (REST) or om-results-xml (SOAP). */
     transform: str().optional(),
+    /** kind: shipbob — how an OM event becomes ShipBob orders. */
+    shipbob: z
+      .strictObject({
+        apiVersion: str().default('2026-01'),
+        /** The oracle-fusion connector that reads the sales order (salesOrdersForOrderHub). */
+        enrichFrom: nonEmpty(),
+        /** mappings/<name>.yaml of kind product-map: Fusion item number → ShipBob product reference_id. */
+        productMap: nonEmpty(),
+        /** mappings/<name>.yaml of kind location-map: Fusion organization code → ShipBob location_id. */
+        locationMap: nonEmpty().optional(),
+        shippingMethod: nonEmpty().default('Standard'),
+        orderType: z.enum(['DTC', 'DropShip', 'B2B']).default('DTC'),
+        /** Prefixed to every reference_id (ShipBob keeps reference ids unique for ever). */
+        referencePrefix: str().default(''),
+      })
+      .optional(),
+    /** kind: oracle-fusion — where the Fusion REST resources live. */
+    fusion: z
+      .strictObject({
+        restBase: str().default('/fscmRestApi/resources/11.13.18.05'),
+        restFrameworkVersion: str().default('4'),
+      })
+      .optional(),
     timeout: duration().default(30_000),
     retry: z
       .strictObject({
@@ -237,6 +356,10 @@ export function buildSchemas(ctx: SchemaContext) {
     concurrency: num(z.number().int().min(1).max(256)).default(4),
     ordering: z.enum(['strict', 'none']).default('strict'),
     state: z.enum(['online', 'offline']).default('online'),
+    /** `omgw connector test`: a harmless GET, as a path appended to url or an absolute URL (default: per kind/protocol). */
+    probe: str()
+      .refine((v) => v.startsWith('/') || v.startsWith('?') || /^https?:\/\//.test(v), 'must be a path starting with / or ?, or an absolute http(s) URL')
+      .optional(),
     idempotencyKey: z
       .strictObject({
         template: str().default('{{delivery.id}}'),
@@ -287,6 +410,7 @@ export function buildSchemas(ctx: SchemaContext) {
 type Schemas = ReturnType<typeof buildSchemas>;
 export type GatewaySettings = z.output<Schemas['gateway']>;
 export type InboundSoapSettings = GatewaySettings['inbound']['soap'];
+export type ShipBobWebhookSettings = NonNullable<GatewaySettings['inbound']['webhooks']['shipbob']>;
 export type ConnectorConfig = z.output<Schemas['connector']>;
 export type ConnectorAuthConfig = ConnectorConfig['auth'];
 export type TriggerPointConfig = z.output<Schemas['triggerPoints']>['triggerPoints'][number];

@@ -1,4 +1,5 @@
 import type { ConnectorConfig } from '../config/schema.ts';
+import type { MappingSet } from '../config/mappings.ts';
 import type { EventSource, XmlRecord } from '../domain/event.ts';
 
 /**
@@ -87,3 +88,30 @@ export class TransformError extends Error {
     this.name = 'TransformError';
   }
 }
+
+/**
+ * What a connector offers to code that needs more than one request per delivery (ShipBob order
+ * creation reads Fusion first): authorized calls whose answers are already scrubbed of secrets.
+ */
+export interface ConnectorParts {
+  config: ConnectorConfig;
+  /** One authorized REST call, classified like a delivery attempt. */
+  rest(build: () => OutboundRequest): Promise<SendResult>;
+  /** The same, also returning the whole response body (up to the client's limit) for parsing. */
+  raw(build: () => OutboundRequest): Promise<{ result: SendResult; body: string | null }>;
+}
+
+/** What a multi-request connector kind gets for one delivery. */
+export interface KindDeliveryInput {
+  delivery: { id: string; idempotencyKey: string | null; attempt: number };
+  event: TransformInput['event'];
+}
+
+/** What a connector kind may use besides its own connector: other connectors, the mappings. */
+export interface KindContext {
+  connector(name: string): ConnectorParts | undefined;
+  mappings: MappingSet;
+}
+
+/** A delivery function for a connector kind that is more than one request (kind: shipbob). */
+export type KindDelivery = (parts: ConnectorParts, context: KindContext) => (input: KindDeliveryInput) => Promise<SendResult>;

@@ -10,7 +10,7 @@ import type { TokenStore } from '../connectors/auth/token-store.ts';
 import { createDispatcher, httpRequest } from '../connectors/http-client.ts';
 import { buildRestRequest, sendRest } from '../connectors/senders/rest.ts';
 import { buildSoapRequest, sendSoap } from '../connectors/senders/soap.ts';
-import type { AuthProvider, OutboundRequest, SendResult, Transform } from '../connectors/types.ts';
+import type { AuthProvider, ConnectorParts, KindContext, KindDelivery, OutboundRequest, SendResult, Transform } from '../connectors/types.ts';
 import { TransformError } from '../connectors/types.ts';
 import type { DeliveryRow } from '../store/deliveries.ts';
 import { scrubSecrets } from '../log.ts';
@@ -21,10 +21,12 @@ export interface DeliverInput {
   attempt: number;
 }
 
+
 /** A connector ready to send: its config with auth, transport and transform resolved. */
 export interface ConnectorRuntime {
   config: ConnectorConfig;
   retryPolicy: RetryPolicy;
+  parts: ConnectorParts;
   deliver(input: DeliverInput): Promise<SendResult>;
   close(): Promise<void>;
 }
@@ -35,6 +37,10 @@ export interface RuntimeDeps {
   tokenStore: TokenStore;
   now: () => number;
   transforms: { get(name: string): Transform | null };
+  /** Delivery functions of connector kinds that need more than one request. */
+  kinds?: Partial<Record<ConnectorConfig['kind'], KindDelivery>>;
+  /** What those kinds may use: other connectors (by name) and the mappings. */
+  kindContext?: KindContext;
 }
 
 export function defaultTransform(connector: ConnectorConfig): string {
@@ -43,7 +49,10 @@ export function defaultTransform(connector: ConnectorConfig): string {
 
 /** Builds the runtime of every configured connector. */
 export function createConnectorRuntimes(config: GatewayConfig, deps: RuntimeDeps): Map<string, ConnectorRuntime> {
-  return new Map(config.connectors.map((c) => [c.name, createConnectorRuntime(c, deps)]));
+  const runtimes = new Map<string, ConnectorRuntime>();
+  const kindContext: KindContext = { connector: (name) => runtimes.get(name)?.parts, mappings: config.mappings };
+  for (const c of config.connectors) runtimes.set(c.name, createConnectorRuntime(c, { ...deps, kindContext }));
+  return runtimes;
 }
 
 export function createConnectorRuntime(connector: ConnectorConfig, deps: RuntimeDeps): ConnectorRuntime {
@@ -66,49 +75,89 @@ export function createConnectorRuntime(connector: ConnectorConfig, deps: Runtime
   const send = async (req: OutboundRequest) => httpRequest(dispatcher, req, connector.timeout);
   const transformName = defaultTransform(connector);
 
+  /**
+   * What a target sends back may echo what it received (an Authorization header, a token in an
+   * error text): the credentials just sent and every configured secret are scrubbed from it, and the
+   * request summary keeps no credential.
+   */
+  const present = (request: OutboundRequest, result: SendResult): SendResult => {
+    const sent = credentialsSent(request, connector);
+    const scrub = (text: string): string => scrubSecrets(text, [...sent, ...deps.secrets()]);
+    return {
+      ...result,
+      headers: Object.fromEntries(Object.entries(redactHeaders(result.headers, connector)).map(([k, v]) => [k, scrub(v)])),
+      bodySnippet: result.bodySnippet === null ? null : scrub(result.bodySnippet),
+      errorMessage: result.errorMessage === null ? null : scrub(result.errorMessage),
+      request: { ...result.request, url: redactUrl(result.request.url, connector), headers: redactHeaders(result.request.headers, connector) },
+    };
+  };
+
+  /** Sends with the connector's credentials; a 401 fetches fresh credentials and tries once more. */
+  const call = async (build: () => OutboundRequest, classify: (request: OutboundRequest) => Promise<SendResult>): Promise<SendResult> => {
+    const once = async (): Promise<SendResult> => {
+      const request = build();
+      await auth.authorize(request);
+      return present(request, await classify(request));
+    };
+    const first = await once();
+    if (first.status === 401 && (await auth.invalidate())) return once();
+    return first;
+  };
+
+  const parts: ConnectorParts = {
+    config: connector,
+    rest: (build) => call(build, (request) => sendRest({ connector, request, send })),
+    raw: async (build) => {
+      const captured: { body: string | null } = { body: null };
+      const keepBody = async (req: OutboundRequest) => {
+        const response = await send(req);
+        captured.body = response.body;
+        return response;
+      };
+      const result = await call(build, (request) => sendRest({ connector, request, send: keepBody }));
+      return { result, body: captured.body };
+    },
+  };
+
+  const deliverGeneric = async (input: DeliverInput): Promise<SendResult> => {
+    const transform = deps.transforms.get(transformName);
+    if (!transform) throw new TransformError(`transform "${transformName}" is not defined`);
+    const output = await transform({
+      event: input.event,
+      delivery: { id: input.delivery.id, idempotencyKey: input.delivery.idempotency_key, attempt: input.attempt },
+      connector,
+    });
+    const vars = {
+      delivery: { id: input.delivery.id, attempt: input.attempt },
+      event: { id: input.event.id, eventCode: input.event.eventCode, orderKey: input.event.orderKey ?? '', source: input.event.source },
+      connector: { name: connector.name },
+    };
+    const idempotencyKey = input.delivery.idempotency_key ?? renderTemplate(connector.idempotencyKey.template, vars);
+    const values = flatVars(vars, input.event.payload);
+    if (connector.protocol === 'soap') {
+      return call(
+        () => buildSoapRequest(connector, output, auth.soapSecurityHeader(deps.now()), values),
+        (request) => sendSoap({ connector, request, send }),
+      );
+    }
+    return parts.rest(() => buildRestRequest(connector, output, values, idempotencyKey));
+  };
+
+  const custom = deps.kinds?.[connector.kind];
+  const customDeliver = custom && deps.kindContext ? custom(parts, deps.kindContext) : null;
+  const deliver = customDeliver
+    ? (input: DeliverInput) =>
+        customDeliver({
+          delivery: { id: input.delivery.id, idempotencyKey: input.delivery.idempotency_key, attempt: input.attempt },
+          event: input.event,
+        })
+    : deliverGeneric;
+
   return {
     config: connector,
     retryPolicy: connector.retry,
-    async deliver(input: DeliverInput): Promise<SendResult> {
-      const transform = deps.transforms.get(transformName);
-      if (!transform) throw new TransformError(`transform "${transformName}" is not defined`);
-      const output = await transform({
-        event: input.event,
-        delivery: { id: input.delivery.id, idempotencyKey: input.delivery.idempotency_key, attempt: input.attempt },
-        connector,
-      });
-      const vars = {
-        delivery: { id: input.delivery.id, attempt: input.attempt },
-        event: { id: input.event.id, eventCode: input.event.eventCode, orderKey: input.event.orderKey ?? '', source: input.event.source },
-        connector: { name: connector.name },
-      };
-      const idempotencyKey = input.delivery.idempotency_key ?? renderTemplate(connector.idempotencyKey.template, vars);
-      const build = (): OutboundRequest => {
-        const values = flatVars(vars, input.event.payload);
-        if (connector.protocol === 'soap') return buildSoapRequest(connector, output, auth.soapSecurityHeader(deps.now()), values);
-        return buildRestRequest(connector, output, values, idempotencyKey);
-      };
-      const sendOnce = async (): Promise<SendResult> => {
-        const request = build();
-        await auth.authorize(request);
-        const result = connector.protocol === 'soap' ? await sendSoap({ connector, request, send }) : await sendRest({ connector, request, send });
-        // A target may echo what it received (an Authorization header, a token in an error text):
-        // the credentials just sent and every configured secret are scrubbed from the answer.
-        const sent = credentialsSent(request, connector);
-        const scrub = (text: string): string => scrubSecrets(text, [...sent, ...deps.secrets()]);
-        return {
-          ...result,
-          headers: Object.fromEntries(Object.entries(redactHeaders(result.headers, connector)).map(([k, v]) => [k, scrub(v)])),
-          bodySnippet: result.bodySnippet === null ? null : scrub(result.bodySnippet),
-          errorMessage: result.errorMessage === null ? null : scrub(result.errorMessage),
-          request: { ...result.request, url: redactUrl(result.request.url, connector), headers: redactHeaders(result.request.headers, connector) },
-        };
-      };
-      const first = await sendOnce();
-      // A 401 may mean an expired or revoked token: fetch a fresh one and try once more.
-      if (first.status === 401 && (await auth.invalidate())) return sendOnce();
-      return first;
-    },
+    parts,
+    deliver,
     async close(): Promise<void> {
       await Promise.all([dispatcher.close(), ...[...tokenDispatchers.values()].map((d) => d.close())]);
     },

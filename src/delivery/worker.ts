@@ -38,6 +38,8 @@ export interface AttemptReport {
   outcome: AttemptInput['outcome'];
   status: number | null;
   errorClass: string | null;
+  /** How long the attempt took (as recorded with it). */
+  durationMs: number;
 }
 
 /**
@@ -87,9 +89,14 @@ export class DeliveryWorker extends EventEmitter {
   }
 
   async #run(): Promise<void> {
+    // The earliest time a cycle asked to look again (deliveries given back until the next rate token,
+    // an open circuit's end). Kept across cycles: a later cycle that finds nothing due, say one woken
+    // early by a settled delivery, must not forget it and sleep the whole poll interval.
+    let pendingWakeAt: number | null = null;
     while (this.#running) {
       let claimed = 0;
       let wakeAt: number | null = null;
+      const cycleAt = this.#deps.clock.now();
       try {
         const result = await this.cycle();
         claimed = result.claimed;
@@ -97,6 +104,10 @@ export class DeliveryWorker extends EventEmitter {
       } catch (err) {
         this.#deps.logger.error({ err }, 'delivery cycle failed; retrying after the poll interval');
       }
+      // A cycle that started at or after the pending wake time has looked at what was due by then.
+      if (pendingWakeAt !== null && pendingWakeAt <= cycleAt) pendingWakeAt = null;
+      if (wakeAt !== null) pendingWakeAt = Math.min(pendingWakeAt ?? Infinity, wakeAt);
+      wakeAt = pendingWakeAt;
       this.emit('cycle', { claimed });
       if (!this.#running) break;
       if (claimed > 0 && this.#inFlight.size < this.#deps.options.maxInFlight) continue;
@@ -311,8 +322,14 @@ export class DeliveryWorker extends EventEmitter {
       outcome,
       status: result?.status ?? null,
       errorClass: failure?.errorClass ?? null,
+      durationMs: result?.durationMs ?? now - startedAt,
     };
-    this.emit('attempt', report);
+    try {
+      this.emit('attempt', report);
+    } catch (err) {
+      // An observer (metrics, a test) must not break delivery.
+      this.#deps.logger.error({ err }, 'an attempt listener failed');
+    }
   }
 
   /** Only target-side failures count against the circuit (see breakerOutcome). */

@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'NOT_FOUND'
   | 'BAD_REQUEST'
+  | 'CONFLICT'
   | 'INTERNAL';
 
 const defaults: Record<ErrorCode, { status: number; party: FaultParty }> = {
@@ -45,6 +46,7 @@ const defaults: Record<ErrorCode, { status: number; party: FaultParty }> = {
   CONFIG_INVALID: { status: 500, party: 'Server' },
   NOT_FOUND: { status: 404, party: 'Client' },
   BAD_REQUEST: { status: 400, party: 'Client' },
+  CONFLICT: { status: 409, party: 'Client' },
   INTERNAL: { status: 500, party: 'Server' },
 };
 

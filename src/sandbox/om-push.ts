@@ -683,3 +683,30 @@ export function realisticPush(options: PushOptions & { orderNumber?: string } = 
     pushOptions,
   );
 }
+
+/**
+ * The ids this builder derives for an order, so the emulated Fusion REST can describe the same order
+ * that an emulated push talks about (same fulfilment line ids, item ids, organization).
+ */
+export function sandboxOrderIds(order: PushOrder): {
+  orchestrationOrderId: string;
+  orchestrationOrderNumber: string;
+  customerId: string;
+  inventoryOrganizationId: string;
+  lines: Array<{ lineNumber: number; orchestrationOrderLineId: string; fulfillLineId: string; itemId: string; sourceOrderLineId: string }>;
+} {
+  const ctx = contextFor(order);
+  return {
+    orchestrationOrderId: ctx.orchestrationOrderId,
+    orchestrationOrderNumber: orchestrationOrderNumber(ctx),
+    customerId: customerId(ctx),
+    inventoryOrganizationId: inventoryOrgId(ctx),
+    lines: lineNumbers(ctx).map((n) => ({
+      lineNumber: n,
+      orchestrationOrderLineId: orchestrationLineId(ctx, n),
+      fulfillLineId: fulfillmentLineId(ctx, n),
+      itemId: itemId(ctx, n),
+      sourceOrderLineId: sourceLineId(ctx, n),
+    })),
+  };
+}

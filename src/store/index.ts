@@ -5,6 +5,12 @@ import { AuditRepository } from './audit.ts';
 import { readStatus, type StatusReport } from './status.ts';
 import { DeliveryRepository } from './deliveries.ts';
 import { ConnectorStateRepository } from './connectors.ts';
+import { DeliveryOperationsRepository } from './operations.ts';
+import { BrowseRepository } from './browse.ts';
+import { RecoveryRunRepository } from './recovery.ts';
+import { RetentionRepository } from './retention.ts';
+import { MetricsQueries } from './metrics.ts';
+import { ShipBobWebhookRepository } from './webhooks.ts';
 import type { Knex } from 'knex';
 
 export type { Database, DatabaseOptions } from './database.ts';
@@ -20,6 +26,16 @@ export class Store {
   readonly audit: AuditRepository;
   readonly deliveries: DeliveryRepository;
   readonly connectorStates: ConnectorStateRepository;
+  /** Operator actions on deliveries (replay, discard, hold, release). */
+  readonly operations: DeliveryOperationsRepository;
+  /** Read-only listing for the admin API and the CLI. */
+  readonly browse: BrowseRepository;
+  /** Recovery runs (src/jobs/recovery.ts), retention (src/jobs/retention.ts), /metrics gauges. */
+  readonly recoveryRuns: RecoveryRunRepository;
+  readonly retention: RetentionRepository;
+  readonly metrics: MetricsQueries;
+  /** ShipBob webhook events: billing reconciliation, lookup by webhook-id. */
+  readonly shipbobWebhooks: ShipBobWebhookRepository;
   readonly #schema: string | undefined;
 
   constructor(options: DatabaseOptions) {
@@ -27,8 +43,14 @@ export class Store {
     this.#schema = options.schema;
     this.ingest = new IngestWriter(this.db);
     this.audit = new AuditRepository(this.db.knex);
+    this.recoveryRuns = new RecoveryRunRepository(this.db.knex);
+    this.retention = new RetentionRepository(this.db.knex, this.db.dialect);
+    this.metrics = new MetricsQueries(this.db.knex);
+    this.shipbobWebhooks = new ShipBobWebhookRepository(this.db.knex);
     this.deliveries = new DeliveryRepository(this.db.knex, this.db.dialect);
     this.connectorStates = new ConnectorStateRepository(this.db.knex, this.db.dialect);
+    this.operations = new DeliveryOperationsRepository(this.db.knex, this.db.dialect);
+    this.browse = new BrowseRepository(this.db.knex);
   }
 
   get knex(): Knex {

@@ -20,6 +20,8 @@ export interface IngestItem {
     remoteAddr: string | null;
     requestId: string | null;
   } | null;
+  /** When the item arrived, for items without a push (webhooks, polls); the push's time otherwise. */
+  receivedAt?: number;
   /** A WS-Security nonce to record; a nonce seen before (and not expired) rejects the whole item. */
   nonce: { key: string; expiresAt: number } | null;
   events: IngestEvent[];
@@ -44,7 +46,7 @@ export interface IngestEvent {
 }
 
 export type IngestOutcome =
-  | { accepted: true; events: Array<{ id: string; status: EventStatus; duplicateOf: string | null; deliveries: number }> }
+  | { accepted: true; events: Array<{ id: string; eventCode: string; status: EventStatus; duplicateOf: string | null; deliveries: number }> }
   | { accepted: false; reason: 'nonce_replayed' };
 
 interface Pending {
@@ -128,7 +130,7 @@ async function writeBatch(trx: Knex.Transaction, items: IngestItem[]): Promise<I
         rows.push({ nonce_key: nonce.key, expires_at: nonce.expiresAt });
       }
     }
-    const now = Date.now();
+    const now = Math.max(...nonceItems.map(({ item }) => itemTime(item)));
     const fresh = new Set<string>();
     for (let c = 0; c < rows.length; c += CHUNK) {
       const inserted = (await trx('ws_nonces')
@@ -150,13 +152,14 @@ async function writeBatch(trx: Knex.Transaction, items: IngestItem[]): Promise<I
   const claimed = new Map<string, string>(); // scope\0hash → event id that owns it in this batch
   const duplicateOf = new Map<string, string>(); // event id → original event id
   const claimRows: Array<{ scope: string; hash: string; event_id: string; seen_at: number; since: number }> = [];
+  const eventTime = new Map(live.flatMap(({ item }) => item.events.map((ev) => [ev.id, itemTime(item)] as const)));
   for (const ev of events) {
     const key = `${ev.dedupeScope}\u0000${ev.contentHash}`;
     const owner = claimed.get(key);
     if (owner) duplicateOf.set(ev.id, owner);
     else {
       claimed.set(key, ev.id);
-      claimRows.push({ scope: ev.dedupeScope, hash: ev.contentHash, event_id: ev.id, seen_at: Date.now(), since: ev.dedupeSince });
+      claimRows.push({ scope: ev.dedupeScope, hash: ev.contentHash, event_id: ev.id, seen_at: eventTime.get(ev.id) ?? Date.now(), since: ev.dedupeSince });
     }
   }
   // Rows are grouped by their window start so one statement has one cut-off.
@@ -193,7 +196,7 @@ async function writeBatch(trx: Knex.Transaction, items: IngestItem[]): Promise<I
       outcomes.push({ accepted: false, reason: 'nonce_replayed' });
       continue;
     }
-    const now = item.push?.receivedAt ?? Date.now();
+    const now = itemTime(item);
     if (item.push) {
       const p = item.push;
       pushRows.push({
@@ -213,7 +216,7 @@ async function writeBatch(trx: Knex.Transaction, items: IngestItem[]): Promise<I
         request_id: p.requestId,
       });
     }
-    const results: Array<{ id: string; status: EventStatus; duplicateOf: string | null; deliveries: number }> = [];
+    const results: Array<{ id: string; eventCode: string; status: EventStatus; duplicateOf: string | null; deliveries: number }> = [];
     for (const ev of item.events) {
       const dupOf = duplicateOf.get(ev.id) ?? null;
       const status: EventStatus = dupOf ? 'duplicate' : ev.deliveries.length > 0 ? 'routed' : 'unrouted';
@@ -272,7 +275,7 @@ async function writeBatch(trx: Knex.Transaction, items: IngestItem[]): Promise<I
           requestId: item.requestId,
         }),
       );
-      results.push({ id: ev.id, status, duplicateOf: dupOf, deliveries: status === 'routed' ? ev.deliveries.length : 0 });
+      results.push({ id: ev.id, eventCode: ev.eventCode, status, duplicateOf: dupOf, deliveries: status === 'routed' ? ev.deliveries.length : 0 });
     }
     outcomes.push({ accepted: true, events: results });
   }
@@ -281,6 +284,11 @@ async function writeBatch(trx: Knex.Transaction, items: IngestItem[]): Promise<I
   await insertChunked(trx, 'deliveries', deliveryRows);
   await insertChunked(trx, 'audit_records', auditRows);
   return outcomes;
+}
+
+/** When the gateway received the item, by its own clock. */
+function itemTime(item: IngestItem): number {
+  return item.push?.receivedAt ?? item.receivedAt ?? Date.now();
 }
 
 export interface AuditInput {

@@ -19,7 +19,6 @@ export interface TestConfig {
 
 export const DEFAULT_CONNECTORS: Record<string, string> = {
   'shipbob.yaml': `protocol: rest
-kind: shipbob
 url: http://127.0.0.1:9/shipbob
 path: /2026-01/order
 auth:

@@ -12,6 +12,8 @@ export const SOAP_PATH = '/soap/business-events';
 export interface SoapRouteDeps extends PushHandlerDeps {
   wsdl: WsdlDocument;
   logger: Logger;
+  /** Told of every push answered: `accepted` with its stored events, or the fault code (metrics). Must not throw. */
+  onPush?: (report: { result: string; events: ReadonlyArray<{ eventCode: string; status: string }> }) => void;
 }
 
 /**
@@ -81,6 +83,7 @@ async function handlePush(ctx: Context, deps: SoapRouteDeps, connectorScope: str
     // One-way operation: an empty 202 is the acknowledgement, sent only after the commit.
     ctx.body = '';
     ctx.status = 202;
+    deps.onPush?.({ result: 'accepted', events: outcome.events });
   } catch (err) {
     const error = isGatewayError(err) ? err : new GatewayError('INTERNAL', 'internal error; send the push again later', { cause: err });
     if (error.code !== 'AUTH_FAILED' && error.party === 'Client') {
@@ -92,6 +95,7 @@ async function handlePush(ctx: Context, deps: SoapRouteDeps, connectorScope: str
     ctx.type = soapContentType(version);
     ctx.body = buildFault(version, error.party, error.code, error.message);
     if (error.code === 'PAYLOAD_TOO_LARGE') ctx.set('Connection', 'close');
+    deps.onPush?.({ result: error.code.toLowerCase(), events: [] });
   }
 }
 

@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import * as initial from './001_initial.ts';
 import * as deliveryEngine from './002_delivery_engine.ts';
 import * as oauthTokens from './003_oauth_tokens.ts';
+import * as operations from './004_operations.ts';
+import * as adminReason from './005_admin_reason.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -13,6 +15,8 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['001_initial', initial],
   ['002_delivery_engine', deliveryEngine],
   ['003_oauth_tokens', oauthTokens],
+  ['004_operations', operations],
+  ['005_admin_reason', adminReason],
 ];
 
 const source: Knex.MigrationSource<string> = {

@@ -150,7 +150,7 @@ describe('cli main', () => {
       expect(summary.connectors.map((c) => [c.name, c.protocol, c.kind, c.state])).to.deep.equal([
         ['crm', 'rest', 'generic', 'online'],
         ['otm', 'soap', 'generic', 'online'],
-        ['shipbob', 'rest', 'shipbob', 'online'],
+        ['shipbob', 'rest', 'generic', 'online'],
       ]);
       expect(summary.triggerPoints.map((t) => [t.name, t.connectors])).to.deep.equal([
         ['shipping', ['shipbob']],

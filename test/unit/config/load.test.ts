@@ -79,7 +79,15 @@ describe('config/load loadConfig', () => {
       expect(config.gateway.inbound.soap.dedupeWindow).to.equal(7 * 86_400_000);
       expect(config.gateway.inbound.soap.maxBodySize).to.equal(10 * 1024 * 1024);
 
-      expect(config.connectors.map((c) => c.name)).to.deep.equal(['order-status-crm', 'otm']);
+      expect(config.connectors.map((c) => c.name)).to.deep.equal(['fusion', 'order-status-crm', 'otm', 'shipbob']);
+      const shipbob = connector(config, 'shipbob');
+      expect(shipbob.kind).to.equal('shipbob');
+      expect(shipbob.headers).to.deep.equal({ shipbob_channel_id: '100001' });
+      expect(shipbob.rateLimit).to.deep.equal({ requests: 150, per: 60_000 });
+      expect(shipbob.shipbob).to.include({ enrichFrom: 'fusion', productMap: 'products', locationMap: 'locations' });
+      expect(config.mappings.lookup('products', 'OMGW-TSHIRT-M')).to.equal('TShirtBlueM');
+      expect(config.mappings.lookup('locations', 'M1')).to.equal('156');
+      expect(config.mappings.template('shipment-notice')).to.be.a('string');
       const crm = connector(config, 'order-status-crm');
       expect(crm.url).to.equal('http://127.0.0.1:8080/sandbox/rest-sink');
       expect(crm.auth.type).to.equal('api-key');
@@ -95,15 +103,25 @@ describe('config/load loadConfig', () => {
       ]);
 
       expect(config.triggerPoints.map((t) => [t.name, t.eventCodes, t.connectors])).to.deep.equal([
+        ['awaiting-shipping-to-shipbob', ['FlineStatusUpdate'], ['shipbob']],
         ['status-to-crm', ['FlineStatusUpdate', 'OrderHeaderStatusUpdate', 'FlineClosed'], ['order-status-crm']],
         ['shipped-lines-to-crm', ['OrderAttributeUpdate'], ['order-status-crm']],
         ['exceptions-to-otm', ['HOLD', 'JEOPARDY', 'SPLIT'], ['otm']],
+        ['shipments-to-fusion', ['order.shipped'], ['fusion']],
       ]);
-      expect(config.triggerPoints[1]?.when).to.deep.equal([
+      expect(config.triggerPoints[2]?.when).to.deep.equal([
         { field: 'OrderLine.OrderFulfillmentLine.StatusCodeNewValue', in: ['SHIPPED', 'PARTIALLY_SHIPPED'] },
       ]);
       expect([...config.secrets].sort()).to.deep.equal(
-        ['sandbox-crm-key', 'sandbox-otm-secret', 'sandbox-secret', 'sandbox-encryption-key'].sort(),
+        [
+          'sandbox-crm-key',
+          'sandbox-otm-secret',
+          'sandbox-secret',
+          'sandbox-encryption-key',
+          'whsec_b21ndy1zYW5kYm94LXNoaXBib2Ita2V5',
+          'sandbox-shipbob-token',
+          'sandbox-fusion-secret',
+        ].sort(),
       );
     });
 
@@ -279,7 +297,6 @@ inbound:
         'secrets/inbound-password': 'rel-pw-3\r\n',
         'secrets/crm-key': 'no-newline-key',
         'connectors/shipbob.yaml': `protocol: rest
-kind: shipbob
 url: https://sandbox-api.shipbob.com
 auth:
   type: bearer
@@ -642,7 +659,7 @@ inbound:
         'gateway.yaml': MINIMAL_GATEWAY,
         'connectors/order-status.yaml': 'protocol: rest\nurl: https://crm.example\n',
         'connectors/otm.v2.yml': 'protocol: soap\nurl: https://otm.example\n',
-        'connectors/whatever.yaml': 'name: shipbob\nprotocol: rest\nkind: shipbob\nurl: https://shipbob.example\n',
+        'connectors/whatever.yaml': 'name: shipbob\nprotocol: rest\nurl: https://shipbob.example\n',
         'connectors/README.txt': 'not a connector',
         'trigger-points.yaml': `triggerPoints:
   - name: all

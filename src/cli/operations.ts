@@ -1,0 +1,384 @@
+import { loadConfig, type GatewayConfig } from '../config/load.ts';
+import { parseDuration } from '../config/units.ts';
+import { noTokenStore, type TokenStore } from '../connectors/auth/index.ts';
+import type { ProbeReport } from '../connectors/probe.ts';
+import { ConnectorOperations } from '../delivery/connector-operations.ts';
+import {
+  DeliveryOperations,
+  isUlid,
+  type AttemptView,
+  type AuditView,
+  type DeliveryFilter,
+  type DeliverySummary,
+  type OperationKind,
+  type OperationResult,
+} from '../delivery/operations.ts';
+import { systemClock } from '../domain/clock.ts';
+import { DELIVERY_STATES, type DeliveryState } from '../domain/delivery.ts';
+import { isGatewayError } from '../domain/errors.ts';
+import { createIdGenerator } from '../domain/ids.ts';
+import { parseInstant } from '../domain/time.ts';
+import { Store } from '../store/index.ts';
+import { OAuthTokenRepository } from '../store/tokens.ts';
+import { EXIT, type CommandContext } from './commands.ts';
+import { table } from './output.ts';
+
+/**
+ * The operator's CLI commands, backed by the same services as the admin API (not by HTTP):
+ *
+ *   omgw deliveries list [filters] [--limit N] [--cursor C]
+ *   omgw deliveries show ID
+ *   omgw events show ID
+ *   omgw replay|discard|hold|release [--id ID]... [--event ID]... [filters] [--dry-run] [--reason TEXT] [--limit N]
+ *   omgw connector test NAME | --all
+ *
+ * Filters: --connector NAME, --state STATE, --event-code CODE (each repeatable or comma-separated),
+ * --order-key KEY, --error TEXT, --since T, --until T (T: ISO 8601, epoch ms, or a duration ago: 24h).
+ * Exit codes (EXIT): 0 ok; 1 failed (not found, a connector test failed); 2 usage (bad option,
+ * nothing selected, discard without --reason); 3 config invalid; 4 database unavailable.
+ */
+
+/** The options these commands read (parsed by src/main.ts). */
+export interface OperationsArgs {
+  id?: string[] | undefined;
+  event?: string[] | undefined;
+  connector?: string[] | undefined;
+  state?: string[] | undefined;
+  'event-code'?: string[] | undefined;
+  'order-key'?: string | undefined;
+  error?: string | undefined;
+  since?: string | undefined;
+  until?: string | undefined;
+  limit?: string | undefined;
+  cursor?: string | undefined;
+  'dry-run'?: boolean | undefined;
+  reason?: string | undefined;
+  all?: boolean | undefined;
+}
+
+class UsageError extends Error {}
+
+interface Services {
+  config: GatewayConfig;
+  operations: DeliveryOperations;
+  connectors: ConnectorOperations;
+}
+
+async function withServices(ctx: CommandContext, fn: (s: Services) => Promise<number>): Promise<number> {
+  const config = await loadConfig(ctx.configDir, ctx.env);
+  const db = config.gateway.database;
+  const store = new Store({ url: db.url, poolMax: 2, ...(db.schema ? { schema: db.schema } : {}) });
+  try {
+    await store.migrate();
+    const newId = createIdGenerator();
+    const key = config.gateway.database.encryptionKey;
+    const tokenStore: TokenStore = key ? new OAuthTokenRepository(store.knex, key.reveal()) : noTokenStore;
+    // A running gateway's worker picks replayed and released deliveries up at its next poll.
+    const notify = (): void => undefined;
+    return await fn({
+      config,
+      operations: new DeliveryOperations({ store, clock: systemClock, newId, notify }),
+      connectors: new ConnectorOperations({ store, config: () => config, clock: systemClock, newId, tokenStore, notify }),
+    });
+  } catch (err) {
+    if (err instanceof UsageError) {
+      ctx.io.err(err.message);
+      return EXIT.usage;
+    }
+    if (isGatewayError(err) && err.code === 'BAD_REQUEST') {
+      ctx.io.err(err.message);
+      return EXIT.usage;
+    }
+    if (isGatewayError(err) && err.code === 'NOT_FOUND') {
+      ctx.io.err(err.message);
+      return EXIT.failed;
+    }
+    throw err;
+  } finally {
+    await store.close();
+  }
+}
+
+function actorOf(ctx: CommandContext): string {
+  return `cli:${ctx.env.USER ?? ctx.env.USERNAME ?? 'unknown'}`;
+}
+
+/** Splits repeated and comma-separated values. */
+function values(list: string[] | undefined): string[] | undefined {
+  if (list === undefined) return undefined;
+  return list.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+}
+
+function time(name: string, text: string | undefined, now: number): number | undefined {
+  if (text === undefined) return undefined;
+  const ago = parseDuration(text);
+  if (ago !== null) return now - ago;
+  const at = parseInstant(text);
+  if (at === null) throw new UsageError(`--${name} "${text.slice(0, 40)}": give an ISO 8601 time (2026-11-23T12:00:00Z), epoch milliseconds or a duration ago (24h, 7d)`);
+  return at;
+}
+
+function whole(name: string, text: string | undefined, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`--${name} must be a whole number from 1 to ${max}`);
+  return n;
+}
+
+/** The delivery filter the options describe. Throws UsageError for a bad value. */
+export function filterFromArgs(args: OperationsArgs, now: number): DeliveryFilter {
+  const filter: DeliveryFilter = {};
+  const ids = values(args.id);
+  const eventIds = values(args.event);
+  for (const [flag, list] of [['id', ids], ['event', eventIds]] as const) {
+    const bad = list?.find((v) => !isUlid(v));
+    if (bad !== undefined) throw new UsageError(`--${flag} "${bad.slice(0, 40)}" is not an id (ids are 26-character ULIDs)`);
+  }
+  if (ids) filter.ids = ids;
+  if (eventIds) filter.eventIds = eventIds;
+  const connectors = values(args.connector);
+  if (connectors) filter.connectors = connectors;
+  const states = values(args.state);
+  if (states) {
+    const bad = states.find((s) => !(DELIVERY_STATES as readonly string[]).includes(s));
+    if (bad !== undefined) throw new UsageError(`--state "${bad.slice(0, 40)}" is not a state (states: ${DELIVERY_STATES.join(', ')})`);
+    filter.states = states as DeliveryState[];
+  }
+  const codes = values(args['event-code']);
+  if (codes) filter.eventCodes = codes;
+  if (args['order-key'] !== undefined) filter.orderKey = args['order-key'];
+  if (args.error !== undefined) filter.errorContains = args.error;
+  const from = time('since', args.since, now);
+  const to = time('until', args.until, now);
+  if (from !== undefined) filter.from = from;
+  if (to !== undefined) filter.to = to;
+  return filter;
+}
+
+// ------------------------------------------------------------------------------------------------
+
+/** `omgw deliveries list|show`. */
+export async function deliveriesCommand(ctx: CommandContext, sub: string | undefined, id: string | undefined, args: OperationsArgs): Promise<number> {
+  if (sub === 'list') {
+    if (id !== undefined) return usage(ctx, 'usage: omgw deliveries list [filters] [--limit N] [--cursor C]');
+    let filter: DeliveryFilter;
+    let limit: number;
+    try {
+      filter = filterFromArgs(args, Date.now());
+      limit = whole('limit', args.limit, 500) ?? 50;
+      if (args.cursor !== undefined && !isUlid(args.cursor)) throw new UsageError('--cursor is not a cursor this command printed');
+    } catch (err) {
+      if (err instanceof UsageError) return usage(ctx, err.message);
+      throw err;
+    }
+    return withServices(ctx, async ({ operations }) => {
+      const page = await operations.list(filter, { limit, ...(args.cursor !== undefined ? { cursor: args.cursor } : {}) });
+      if (ctx.json) {
+        ctx.io.out(JSON.stringify(page, null, 2));
+        return EXIT.ok;
+      }
+      ctx.io.out(page.items.length === 0 ? 'no deliveries match' : deliveryTable(page.items));
+      if (page.nextCursor) ctx.io.out(`\nmore: add --cursor ${page.nextCursor}`);
+      return EXIT.ok;
+    });
+  }
+  if (sub === 'show') {
+    if (id === undefined) return usage(ctx, 'usage: omgw deliveries show ID');
+    return withServices(ctx, async ({ operations }) => {
+      const detail = await operations.show(id);
+      if (!detail) {
+        ctx.io.err(`no delivery ${id.slice(0, 40)}`);
+        return EXIT.failed;
+      }
+      if (ctx.json) {
+        ctx.io.out(JSON.stringify(detail, null, 2));
+        return EXIT.ok;
+      }
+      const d = detail.delivery;
+      ctx.io.out(
+        fields([
+          ['delivery', d.id],
+          ['connector', d.connector],
+          ['state', d.state + (d.parkedReason ? ` (${d.parkedReason})` : '') + (d.holdReason ? ` (hold: ${d.holdReason})` : '')],
+          ['event', `${d.eventId} ${d.eventCode}${d.orderKey ? ` ${d.orderKey}` : ''}`],
+          ['trigger point', d.triggerPoint ?? '-'],
+          ['attempts', `${d.attemptCount} (${d.attemptsInCycle} since the last replay)`],
+          ['next attempt', d.nextAttemptAt],
+          ['created', d.createdAt],
+          ['updated', d.updatedAt],
+          ['delivered', d.deliveredAt ?? '-'],
+          ['idempotency key', d.idempotencyKey ?? '-'],
+          ['last error', d.lastError ?? '-'],
+          ['operator reason', d.adminReason ?? '-'],
+        ]),
+      );
+      printAttempts(ctx, detail.attempts);
+      printAudit(ctx, detail.audit);
+      return EXIT.ok;
+    });
+  }
+  return usage(ctx, 'usage: omgw deliveries list [filters] | omgw deliveries show ID');
+}
+
+/** `omgw events show ID`. */
+export async function eventsCommand(ctx: CommandContext, sub: string | undefined, id: string | undefined): Promise<number> {
+  if (sub !== 'show' || id === undefined) return usage(ctx, 'usage: omgw events show ID');
+  return withServices(ctx, async ({ operations }) => {
+    const detail = await operations.showEvent(id);
+    if (!detail) {
+      ctx.io.err(`no event ${id.slice(0, 40)}`);
+      return EXIT.failed;
+    }
+    if (ctx.json) {
+      ctx.io.out(JSON.stringify(detail, null, 2));
+      return EXIT.ok;
+    }
+    const e = detail.event;
+    ctx.io.out(
+      fields([
+        ['event', e.id],
+        ['event code', e.eventCode],
+        ['order key', e.orderKey ?? '-'],
+        ['source', `${e.source}${e.sourceSystem ? ` (${e.sourceSystem})` : ''}`],
+        ['received', e.receivedAt],
+        ['status', e.status + (e.duplicateOf ? ` of ${e.duplicateOf}` : '')],
+        ['push', detail.push ? `${detail.push.id} ${detail.push.path} (${detail.push.rawSize} bytes, ${detail.push.eventCount} event(s))` : '-'],
+      ]),
+    );
+    ctx.io.out('');
+    ctx.io.out(detail.deliveries.length === 0 ? 'no deliveries' : deliveryTable(detail.deliveries));
+    printAttempts(ctx, detail.attempts);
+    ctx.io.out('\nparsed event:');
+    ctx.io.out(JSON.stringify(e.payload, null, 2));
+    if (detail.push) {
+      ctx.io.out('\nraw push (passwords redacted):');
+      ctx.io.out(detail.push.raw);
+    }
+    return EXIT.ok;
+  });
+}
+
+/** `omgw replay|discard|hold|release`. */
+export async function operationCommand(ctx: CommandContext, action: OperationKind, args: OperationsArgs): Promise<number> {
+  let filter: DeliveryFilter;
+  let limit: number | undefined;
+  try {
+    filter = filterFromArgs(args, Date.now());
+    if (Object.keys(filter).length === 0) {
+      throw new UsageError(`usage: omgw ${action} [--id ID]... [--event ID]... [--connector NAME] [--state STATE] [--event-code CODE] [--order-key KEY] [--error TEXT] [--since T] [--until T] [--dry-run] [--reason TEXT] [--limit N]\n${action} needs a selection: --id, --event or at least one filter`);
+    }
+    limit = whole('limit', args.limit, 1_000_000);
+    if (action === 'discard' && !args.reason?.trim()) throw new UsageError('discard needs --reason TEXT');
+  } catch (err) {
+    if (err instanceof UsageError) return usage(ctx, err.message);
+    throw err;
+  }
+  return withServices(ctx, async ({ operations }) => {
+    const opts = {
+      dryRun: args['dry-run'] ?? false,
+      actor: actorOf(ctx),
+      ...(args.reason !== undefined ? { reason: args.reason } : {}),
+      ...(limit !== undefined ? { limit } : {}),
+    };
+    const result =
+      action === 'replay'
+        ? await operations.replay(filter, opts)
+        : action === 'discard'
+          ? await operations.discard(filter, { ...opts, reason: args.reason ?? '' })
+          : action === 'hold'
+            ? await operations.hold(filter, opts)
+            : await operations.release(filter, opts);
+    if (ctx.json) {
+      ctx.io.out(JSON.stringify(result, null, 2));
+      return EXIT.ok;
+    }
+    ctx.io.out(describeResult(result, filter));
+    if (result.sample.length > 0) {
+      ctx.io.out('');
+      ctx.io.out(deliveryTable(result.sample));
+      if (result.changed > result.sample.length) ctx.io.out(`... and ${result.changed - result.sample.length} more`);
+    }
+    if (result.dryRun && result.changed > 0) ctx.io.out(`\nrun again without --dry-run to ${action} them`);
+    return EXIT.ok;
+  });
+}
+
+/** `omgw connector test NAME | --all`. */
+export async function connectorTestCommand(ctx: CommandContext, name: string | undefined, args: OperationsArgs): Promise<number> {
+  if ((name === undefined) === !args.all) return usage(ctx, 'usage: omgw connector test NAME | omgw connector test --all');
+  return withServices(ctx, async ({ connectors }) => {
+    const reports = name !== undefined ? [await connectors.test(name, actorOf(ctx))] : await connectors.testAll(actorOf(ctx));
+    if (ctx.json) ctx.io.out(JSON.stringify(name !== undefined ? reports[0] : reports, null, 2));
+    else ctx.io.out(reports.length === 0 ? 'no connectors configured' : reports.map(describeProbe).join('\n\n'));
+    return reports.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
+  });
+}
+
+// ------------------------------------------------------------------------------------------------
+
+function usage(ctx: CommandContext, text: string): number {
+  ctx.io.err(text);
+  return EXIT.usage;
+}
+
+const PAST: Record<OperationKind, string> = { replay: 'replayed', discard: 'discarded', hold: 'held', release: 'released' };
+
+function describeResult(r: OperationResult, filter: DeliveryFilter): string {
+  const skipped = Object.entries(r.skipped).map(([state, n]) => `${n} ${state}`);
+  const head = r.dryRun
+    ? `dry run: ${r.action} would change ${r.changed} of ${r.matched} matching deliveries`
+    : `${PAST[r.action]} ${r.changed} of ${r.matched} matching deliveries`;
+  const lines = [`${head}${skipped.length > 0 ? ` (left alone: ${skipped.join(', ')})` : ''}`];
+  if (r.eligible > r.changed) lines.push(`${r.eligible - r.changed} more ${r.dryRun ? 'would be' : 'are'} left by --limit${r.dryRun ? '' : ' (or moved on meanwhile)'}`);
+  if (r.action === 'replay' && (r.skipped.delivered ?? 0) > 0 && filter.ids === undefined && filter.eventIds === undefined) {
+    lines.push('delivered deliveries are replayed only when chosen with --id or --event');
+  }
+  if ((r.skipped.in_flight ?? 0) > 0) lines.push('deliveries in flight are never touched: try again when their attempt has finished');
+  return lines.join('\n');
+}
+
+function clip(text: string | null, max: number): string {
+  if (text === null) return '-';
+  const flat = text.replace(/\s+/g, ' ');
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+function deliveryTable(items: DeliverySummary[]): string {
+  return table(
+    ['DELIVERY', 'CREATED', 'CONNECTOR', 'STATE', 'EVENT CODE', 'ORDER KEY', 'ATTEMPTS', 'LAST ERROR'],
+    items.map((d) => [d.id, d.createdAt.slice(0, 19), d.connector, d.state, d.eventCode, d.orderKey ?? '-', d.attemptCount, clip(d.lastError ?? d.adminReason, 60)]),
+  );
+}
+
+function printAttempts(ctx: CommandContext, attempts: AttemptView[]): void {
+  ctx.io.out('');
+  if (attempts.length === 0) {
+    ctx.io.out('no attempts yet');
+    return;
+  }
+  ctx.io.out(
+    table(
+      ['#', 'STARTED', 'DELIVERY', 'OUTCOME', 'STATUS', 'MS', 'ERROR'],
+      attempts.map((a) => [a.number, a.startedAt.slice(0, 19), a.deliveryId, a.outcome, a.responseStatus ?? '-', a.durationMs, clip(a.errorMessage, 60)]),
+    ),
+  );
+}
+
+function printAudit(ctx: CommandContext, audit: AuditView[]): void {
+  if (audit.length === 0) return;
+  ctx.io.out('');
+  ctx.io.out(table(['AT', 'ACTION', 'RESULT', 'ACTOR'], audit.map((a) => [a.at.slice(0, 19), a.action, a.result, a.actor ?? '-'])));
+}
+
+function fields(rows: Array<[string, string]>): string {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
+}
+
+function describeProbe(r: ProbeReport): string {
+  const head = `connector ${r.connector}: ${r.ok ? 'OK' : 'FAILED'} (${r.durationMs} ms)`;
+  return `${head}\n${table(
+    ['STEP', 'RESULT', 'MS', 'DETAIL'],
+    r.steps.map((s) => [s.name, s.ok ? 'ok' : 'FAILED', s.durationMs, s.detail]),
+  )}`;
+}

@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { loadConfig } from '../config/load.ts';
+import { systemClock } from '../domain/clock.ts';
+import { isGatewayError } from '../domain/errors.ts';
+import { createIdGenerator } from '../domain/ids.ts';
+import { DeliveryOperations } from '../delivery/operations.ts';
+import { operationsReplayer, RecoveryService, type RecoveryRunSummary } from '../jobs/recovery.ts';
+import { createLogger } from '../log.ts';
+import { Store } from '../store/index.ts';
+import { table, type Io } from './output.ts';
+
+/** Exit codes (the same as src/cli/commands.ts EXIT). */
+const OK = 0;
+const FAILED = 1;
+const USAGE = 2;
+
+export interface RecoverContext {
+  configDir: string;
+  env: NodeJS.ProcessEnv;
+  io: Io;
+  json: boolean;
+}
+
+export interface RecoverOptions {
+  /** Run now; without it, the latest runs are listed. */
+  now: boolean;
+  connectors: string[] | undefined;
+  eventCodes: string[] | undefined;
+  maxAge: string | undefined;
+  limit: string | undefined;
+}
+
+/**
+ * `omgw recover --now [--connector X]... [--event-code Y]... [--max-age 7d] [--limit N]`: a recovery
+ * run by hand, through the same RecoveryService the schedule uses (filters not given come from
+ * gateway.yaml's schedules.recovery). Replayed deliveries are due at once; a running gateway's worker
+ * picks them up at its next poll. `omgw recover` alone lists the latest runs.
+ */
+export async function recover(ctx: RecoverContext, opts: RecoverOptions): Promise<number> {
+  let limit: number | undefined;
+  if (opts.limit !== undefined) {
+    limit = Number(opts.limit);
+    if (!Number.isInteger(limit) || limit < 1) {
+      ctx.io.err('--limit must be a whole number of at least 1');
+      return USAGE;
+    }
+  }
+  if (!opts.now && (opts.connectors || opts.eventCodes || opts.maxAge || opts.limit)) {
+    ctx.io.err('filters apply to a run: add --now (omgw recover alone lists the latest runs)');
+    return USAGE;
+  }
+  const config = await loadConfig(ctx.configDir, ctx.env);
+  const db = config.gateway.database;
+  const store = new Store({ url: db.url, poolMax: 2, ...(db.schema ? { schema: db.schema } : {}) });
+  try {
+    await store.migrate();
+    const newId = createIdGenerator();
+    const logger = createLogger({ level: 'silent', secrets: () => config.secrets });
+    const service = new RecoveryService({
+      store,
+      clock: systemClock,
+      logger,
+      newId,
+      instanceId: `cli-${process.pid}-${randomUUID().slice(0, 8)}`,
+      config: () => config,
+      replayer: operationsReplayer(new DeliveryOperations({ store, clock: systemClock, newId, notify: () => undefined })),
+    });
+    if (!opts.now) {
+      const runs = await service.history(20);
+      if (ctx.json) ctx.io.out(JSON.stringify(runs, null, 2));
+      else ctx.io.out(runs.length === 0 ? 'no recovery runs yet' : runTable(runs));
+      return OK;
+    }
+    let outcome;
+    try {
+      outcome = await service.runNow({
+        ...(opts.connectors ? { connectors: opts.connectors } : {}),
+        ...(opts.eventCodes ? { eventCodes: opts.eventCodes } : {}),
+        ...(opts.maxAge !== undefined ? { maxAge: opts.maxAge } : {}),
+        ...(limit !== undefined ? { limit } : {}),
+        actor: `cli:${ctx.env.USER ?? 'unknown'}`,
+      });
+    } catch (err) {
+      if (isGatewayError(err) && err.code === 'BAD_REQUEST') {
+        ctx.io.err(err.message);
+        return USAGE;
+      }
+      throw err;
+    }
+    const runs = outcome.run ? [...outcome.resumed, outcome.run] : outcome.resumed;
+    if (ctx.json) ctx.io.out(JSON.stringify(outcome, null, 2));
+    else {
+      if (outcome.resumed.length > 0) ctx.io.out(`finished ${outcome.resumed.length} interrupted run(s) first`);
+      if (outcome.run) {
+        const r = outcome.run;
+        ctx.io.out(
+          `recovery run ${r.id} ${r.state}: ${r.selected} selected, ${r.replayed} replayed, ${r.skipped} skipped` +
+            (r.error ? ` (error: ${r.error}; the next run finishes it)` : ''),
+        );
+      }
+      ctx.io.out(runTable(runs));
+    }
+    return runs.every((r) => r.state === 'finished') ? OK : FAILED;
+  } finally {
+    await store.close();
+  }
+}
+
+function runTable(runs: RecoveryRunSummary[]): string {
+  return table(
+    ['RUN', 'TRIGGER', 'STARTED', 'STATE', 'SELECTED', 'REPLAYED', 'SKIPPED', 'STILL FAILING', 'DELIVERED', 'FILTERS'],
+    runs.map((r) => [
+      r.id,
+      r.trigger,
+      r.startedAt,
+      r.state,
+      r.selected,
+      r.replayed,
+      r.skipped,
+      r.stillFailing,
+      r.delivered,
+      [r.filters.connectors.length ? `connectors=${r.filters.connectors.join(',')}` : '', r.filters.eventCodes.length ? `eventCodes=${r.filters.eventCodes.join(',')}` : '', r.filters.maxAge ? `maxAge=${r.filters.maxAge}` : '']
+        .filter(Boolean)
+        .join(' ') || '-',
+    ]),
+  );
+}

@@ -1,0 +1,259 @@
+import type { Context } from 'koa';
+import type { Router } from '@koa/router';
+import type { GatewayConfig } from '../../config/load.ts';
+import type { ShipBobWebhookSettings } from '../../config/schema.ts';
+import { GatewayError, isGatewayError, type ErrorCode } from '../../domain/errors.ts';
+import type { XmlRecord } from '../../domain/event.ts';
+import {
+  isKnownShipBobTopic,
+  SHIPBOB_DEDUPE_SCOPE,
+  shipbobOrderKey,
+  shipbobTopic,
+  webhookIdHash,
+} from '../../domain/shipbob-webhook.ts';
+import type { Logger } from '../../log.ts';
+import { route } from '../../routing/trigger-points.ts';
+import type { IngestEvent, IngestItem, IngestOutcome, Store } from '../../store/index.ts';
+import { readRawBody } from './body.ts';
+import { JsonSyntaxError, parseJsonRecord } from './json.ts';
+import { WebhookVerifier, type VerifyFailure } from './signature.ts';
+
+export const SHIPBOB_WEBHOOK_PATH = '/webhooks/shipbob';
+
+/** JSON nesting accepted in a webhook body (ShipBob's order payloads are a few levels deep). */
+const MAX_JSON_DEPTH = 64;
+/** How much of an untrusted header value goes into an audit record or a log line. */
+const MAX_SHOWN = 200;
+
+export interface ShipBobWebhookDeps {
+  config: () => GatewayConfig;
+  store: Store;
+  newId: () => string;
+  now: () => number;
+  logger: Logger;
+  /** Called after a commit that created deliveries (wakes the delivery worker). */
+  onStored?: () => void;
+}
+
+/** Why a webhook was refused: the audit record's result. */
+export type WebhookRefusal = VerifyFailure | 'payload_too_large' | 'body_unreadable' | 'invalid_json';
+
+/** A refusal: the HTTP answer (code, status) and the audit result. */
+class Refusal extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly result: WebhookRefusal;
+
+  constructor(result: WebhookRefusal, code: ErrorCode, status: number, message: string) {
+    super(message);
+    this.result = result;
+    this.code = code;
+    this.status = status;
+  }
+}
+
+export interface WebhookRequest {
+  path: string;
+  remoteAddr: string | null;
+  requestId: string;
+  webhookId: string;
+  topicHeader: string | undefined;
+}
+
+/**
+ * POST /webhooks/shipbob: ShipBob's signed webhooks (Standard Webhooks). The raw body is read with a
+ * limit, the signature checked over those exact bytes, the JSON parsed, one event built, routed by the
+ * trigger points (source shipbob) and stored; the 204 goes back only after the commit. A replayed
+ * webhook-id is acknowledged and recorded as a duplicate. Refusals answer JSON `{code, message}` and
+ * leave an audit record (webhook.rejected); nothing else is stored for them.
+ */
+export function registerShipBobWebhookRoutes(router: Router, deps: ShipBobWebhookDeps): void {
+  router.post(SHIPBOB_WEBHOOK_PATH, (ctx) => handleShipBobWebhook(ctx, deps));
+}
+
+const verifiers = new WeakMap<ShipBobWebhookSettings, WebhookVerifier>();
+
+/** One verifier per loaded config (secrets are decoded once; a reload brings a new settings object). */
+function verifierFor(settings: ShipBobWebhookSettings): WebhookVerifier {
+  let verifier = verifiers.get(settings);
+  if (!verifier) {
+    verifier = new WebhookVerifier(
+      settings.secrets.map((s) => s.reveal()),
+      { toleranceMs: settings.tolerance },
+    );
+    verifiers.set(settings, verifier);
+  }
+  return verifier;
+}
+
+async function handleShipBobWebhook(ctx: Context, deps: ShipBobWebhookDeps): Promise<void> {
+  const settings = deps.config().gateway.inbound.webhooks.shipbob;
+  if (!settings || !settings.enabled) {
+    throw new GatewayError('NOT_FOUND', `ShipBob webhooks are not enabled (inbound.webhooks.shipbob in gateway.yaml)`);
+  }
+  const request: WebhookRequest = {
+    path: ctx.path,
+    remoteAddr: ctx.request.ip || null,
+    requestId: String(ctx.state.requestId ?? ''),
+    webhookId: ctx.get('webhook-id'),
+    topicHeader: ctx.get('x-webhook-topic') || undefined,
+  };
+  try {
+    const declared = Number(ctx.get('content-length') || '0');
+    if (declared > settings.maxBodySize) {
+      throw new Refusal('payload_too_large', 'PAYLOAD_TOO_LARGE', 413, `body of ${declared} bytes is over the limit of ${settings.maxBodySize} bytes`);
+    }
+    const body = await readBody(ctx, settings.maxBodySize);
+    const verdict = verifierFor(settings).verify(
+      { id: request.webhookId || undefined, timestamp: ctx.get('webhook-timestamp') || undefined, signature: ctx.get('webhook-signature') || undefined },
+      body,
+      deps.now(),
+    );
+    if (!verdict.ok) throw new Refusal(verdict.reason, 'AUTH_FAILED', 401, `webhook signature refused: ${verdict.message}`);
+    const { text, payload } = parseBody(body);
+    const outcome = await acceptShipBobWebhook(deps, settings, request, { raw: text, payload });
+    const event = outcome.events[0];
+    ctx.state.logFields = {
+      webhookId: clip(request.webhookId),
+      topic: outcome.topic,
+      status: event?.status,
+      deliveries: event?.deliveries ?? 0,
+      ...(verdict.secretIndex > 0 ? { secretIndex: verdict.secretIndex } : {}),
+    };
+    if (!isKnownShipBobTopic(outcome.topic)) {
+      deps.logger.warn({ topic: outcome.topic, webhookId: clip(request.webhookId), requestId: request.requestId }, 'ShipBob webhook with an unknown topic stored');
+    }
+    // Svix/ShipBob count any 2xx as delivered; nothing downstream ran before this answer.
+    ctx.status = 204;
+  } catch (err) {
+    if (err instanceof Refusal) {
+      await recordWebhookRejection(deps, request, err.result, err.message);
+      answer(ctx, err.status, err.code, err.message);
+      ctx.state.logFields = { error: err.code, reason: err.result };
+      if (err.result === 'payload_too_large') ctx.set('Connection', 'close');
+      return;
+    }
+    const error = isGatewayError(err) ? err : new GatewayError('INTERNAL', 'internal error; send the webhook again later', { cause: err });
+    if (error.party === 'Server') deps.logger.error({ err: error.cause ?? error, requestId: request.requestId }, error.message);
+    ctx.state.logFields = { error: error.code };
+    answer(ctx, error.status, error.code, error.message);
+  }
+}
+
+async function readBody(ctx: Context, maxBytes: number): Promise<Buffer> {
+  try {
+    return await readRawBody(ctx.req, maxBytes);
+  } catch (err) {
+    if (isGatewayError(err) && err.code === 'PAYLOAD_TOO_LARGE') throw new Refusal('payload_too_large', err.code, 413, err.message);
+    throw new Refusal('body_unreadable', 'BAD_REQUEST', 400, 'the request body could not be read');
+  }
+}
+
+/** The verified body as text (UTF-8, strict) and as an event payload. An empty body is an empty payload. */
+function parseBody(body: Buffer): { text: string; payload: XmlRecord } {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    throw new Refusal('invalid_json', 'BAD_REQUEST', 400, 'the webhook body is not valid UTF-8');
+  }
+  if (text.length === 0) return { text, payload: {} };
+  try {
+    return { text, payload: parseJsonRecord(text, { maxDepth: MAX_JSON_DEPTH }) };
+  } catch (err) {
+    const detail = err instanceof JsonSyntaxError ? err.message : 'not JSON';
+    throw new Refusal('invalid_json', 'BAD_REQUEST', 400, `the webhook body is not valid JSON: ${detail}`);
+  }
+}
+
+/**
+ * Stores one verified webhook as one event (source shipbob, event code = topic), routed by the
+ * trigger points, in one transaction with its deliveries and audit record. Returns after the commit.
+ * Throws GatewayError STORE_UNAVAILABLE when the store fails (the webhook is then answered 500, and
+ * ShipBob sends it again).
+ */
+export async function acceptShipBobWebhook(
+  deps: Pick<ShipBobWebhookDeps, 'config' | 'store' | 'newId' | 'now' | 'onStored'>,
+  settings: Pick<ShipBobWebhookSettings, 'dedupeWindow'>,
+  request: Pick<WebhookRequest, 'webhookId' | 'topicHeader' | 'requestId'>,
+  body: { raw: string; payload: XmlRecord },
+): Promise<Extract<IngestOutcome, { accepted: true }> & { topic: string }> {
+  const config = deps.config();
+  const now = deps.now();
+  const topic = shipbobTopic(request.topicHeader, body.payload);
+  const orderKey = shipbobOrderKey(topic, body.payload);
+  const routes = route({ source: 'shipbob', eventCode: topic, payload: body.payload }, config.triggerPoints);
+  const event: IngestEvent = {
+    id: deps.newId(),
+    source: 'shipbob',
+    eventCode: topic,
+    orderKey,
+    sourceSystem: null,
+    connectorScope: null,
+    position: 0,
+    payload: JSON.stringify(body.payload),
+    raw: body.raw,
+    contentHash: webhookIdHash(request.webhookId),
+    dedupeScope: SHIPBOB_DEDUPE_SCOPE,
+    dedupeSince: now - settings.dedupeWindow,
+    deliveries: routes.map((r) => ({
+      id: deps.newId(),
+      connector: r.connector,
+      triggerPoint: r.triggerPoint,
+      orderKey,
+      idempotencyKey: null,
+    })),
+  };
+  const item: IngestItem = { push: null, receivedAt: now, nonce: null, events: [event], requestId: request.requestId || null };
+  let outcome: IngestOutcome;
+  try {
+    outcome = await deps.store.ingest.submit(item);
+  } catch (err) {
+    throw new GatewayError('STORE_UNAVAILABLE', 'the webhook could not be stored; send it again later', { cause: err });
+  }
+  if (!outcome.accepted) {
+    // Only items with a nonce can be refused, and a webhook has none.
+    throw new GatewayError('INTERNAL', 'the webhook was not accepted by the store');
+  }
+  if (outcome.events.some((e) => e.deliveries > 0)) deps.onStored?.();
+  return { ...outcome, topic };
+}
+
+/** An audit record for a refused webhook. It must never turn a refusal into a different error. */
+export async function recordWebhookRejection(
+  deps: Pick<ShipBobWebhookDeps, 'store' | 'newId' | 'now'>,
+  request: WebhookRequest,
+  result: WebhookRefusal,
+  reason: string,
+): Promise<void> {
+  try {
+    await deps.store.audit.append({
+      id: deps.newId(),
+      at: deps.now(),
+      direction: 'in',
+      action: 'webhook.rejected',
+      sourceSystem: 'shipbob',
+      connector: null,
+      result,
+      detail: {
+        reason,
+        path: request.path,
+        remoteAddr: request.remoteAddr,
+        webhookId: request.webhookId ? clip(request.webhookId) : null,
+        topic: request.topicHeader ? clip(request.topicHeader) : null,
+      },
+      requestId: request.requestId || null,
+    });
+  } catch {
+    // The store is down: the refusal still goes back.
+  }
+}
+
+function answer(ctx: Context, status: number, code: ErrorCode, message: string): void {
+  ctx.status = status;
+  ctx.body = { code, message };
+}
+
+function clip(value: string): string {
+  return value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN)}…` : value;
+}

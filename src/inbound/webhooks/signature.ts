@@ -1,0 +1,142 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Standard Webhooks signatures (symmetric, `v1`), the scheme ShipBob's dated webhooks use
+ * (shared/specs/standard-webhooks/standard-webhooks.md, NOTES §8.4):
+ *
+ *   signed content = `${webhook-id}.${webhook-timestamp}.${raw body}`
+ *   signature      = base64(HMAC-SHA256(key, signed content)), sent as `v1,<base64>`
+ *   key            = base64-decode of the secret after its `whsec_` prefix
+ *
+ * `webhook-signature` is a space-separated list (several signatures during a secret rotation, other
+ * versions such as `v1a` ignored); one matching `v1` signature is enough. `webhook-timestamp` must be
+ * within the tolerance of now, both ways.
+ *
+ * Written with node:crypto rather than with `standardwebhooks`' Webhook.verify (which the tests use as
+ * a reference), because that verifier does not fit exactly: it reads Date.now() (the gateway runs on an
+ * injected clock), has a fixed 5-minute tolerance (here it is configuration), decodes a Buffer body to
+ * a string before hashing (invalid UTF-8 becomes U+FFFD, so the bytes hashed are not the bytes sent),
+ * accepts timestamps such as "1614265330abc" via parseInt and then signs a different string than the
+ * header holds, takes one secret per instance, and throws on JSON it cannot parse after a valid
+ * signature, mixing two different failures. The scheme itself is a dozen lines.
+ */
+
+export const SECRET_PREFIX = 'whsec_';
+export const DEFAULT_TOLERANCE_MS = 5 * 60_000;
+
+/** Limits on the headers, so hostile values cost nothing: ids are short tokens, timestamps are seconds. */
+const MAX_ID_LENGTH = 256;
+const TIMESTAMP = /^[0-9]{1,12}$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+export type VerifyFailure =
+  | 'missing_headers'
+  | 'malformed_headers'
+  | 'timestamp_too_old'
+  | 'timestamp_too_new'
+  | 'no_matching_signature';
+
+export type VerifyResult =
+  | { ok: true; id: string; timestamp: number; /** which configured secret matched (0 = first) */ secretIndex: number }
+  | { ok: false; reason: VerifyFailure; message: string };
+
+export interface WebhookHeaders {
+  id: string | undefined;
+  timestamp: string | undefined;
+  signature: string | undefined;
+}
+
+export class WebhookSecretError extends Error {
+  override readonly name = 'WebhookSecretError';
+}
+
+/**
+ * The HMAC key of a secret: the base64 after the optional `whsec_` prefix. Throws WebhookSecretError
+ * (whose message never contains the secret) when it is empty or not base64.
+ */
+export function decodeWebhookSecret(secret: string): Buffer {
+  const body = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
+  if (body.length === 0) throw new WebhookSecretError("a webhook secret can't be empty");
+  if (!BASE64.test(body) || body.replace(/=+$/, '').length % 4 === 1) {
+    throw new WebhookSecretError('a webhook secret must be whsec_ followed by base64');
+  }
+  const key = Buffer.from(body, 'base64');
+  if (key.length === 0) throw new WebhookSecretError("a webhook secret can't be empty");
+  return key;
+}
+
+/** The `v1,<base64>` signature of a message (what a sender puts in webhook-signature). */
+export function signWebhook(secret: string | Buffer, id: string, timestamp: number | string, body: Buffer | string): string {
+  const key = typeof secret === 'string' ? decodeWebhookSecret(secret) : secret;
+  return `v1,${hmac(key, id, String(timestamp), typeof body === 'string' ? Buffer.from(body, 'utf8') : body)}`;
+}
+
+/** The three headers of a signed message, for senders (the sandbox) and tests. */
+export function signedHeaders(
+  secrets: string | readonly string[],
+  id: string,
+  timestampSeconds: number,
+  body: Buffer | string,
+): { 'webhook-id': string; 'webhook-timestamp': string; 'webhook-signature': string } {
+  const list = typeof secrets === 'string' ? [secrets] : secrets;
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': String(timestampSeconds),
+    'webhook-signature': list.map((s) => signWebhook(s, id, timestampSeconds, body)).join(' '),
+  };
+}
+
+/**
+ * Verifies webhooks against one or more secrets (several while a secret is rotated). The secrets
+ * are decoded once, at construction, which throws WebhookSecretError for an empty or malformed one.
+ */
+export class WebhookVerifier {
+  readonly #keys: Buffer[];
+  readonly #toleranceSeconds: number;
+
+  constructor(secrets: readonly string[], options: { toleranceMs?: number } = {}) {
+    if (secrets.length === 0) throw new WebhookSecretError('at least one webhook secret is needed');
+    this.#keys = secrets.map(decodeWebhookSecret);
+    this.#toleranceSeconds = Math.floor((options.toleranceMs ?? DEFAULT_TOLERANCE_MS) / 1000);
+  }
+
+  /** Checks headers and signature over the exact body bytes; `nowMs` is the gateway's clock. */
+  verify(headers: WebhookHeaders, body: Buffer | string, nowMs: number): VerifyResult {
+    const { id, timestamp, signature } = headers;
+    if (!id || !timestamp || !signature) {
+      const missing = [!id && 'webhook-id', !timestamp && 'webhook-timestamp', !signature && 'webhook-signature'].filter(Boolean);
+      return fail('missing_headers', `missing header(s): ${missing.join(', ')}`);
+    }
+    if (id.length > MAX_ID_LENGTH || id.includes('.')) {
+      return fail('malformed_headers', `webhook-id must be at most ${MAX_ID_LENGTH} characters without "."`);
+    }
+    if (!TIMESTAMP.test(timestamp)) return fail('malformed_headers', 'webhook-timestamp must be an integer Unix time in seconds');
+    const sent = Number(timestamp);
+    const now = Math.floor(nowMs / 1000);
+    if (now - sent > this.#toleranceSeconds) return fail('timestamp_too_old', 'webhook-timestamp is too old');
+    if (sent - now > this.#toleranceSeconds) return fail('timestamp_too_new', 'webhook-timestamp is too far in the future');
+
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    const expected = this.#keys.map((key) => Buffer.from(hmac(key, id, timestamp, bytes), 'ascii'));
+    let matched = -1;
+    for (const entry of signature.split(' ')) {
+      const comma = entry.indexOf(',');
+      if (comma < 0 || entry.slice(0, comma) !== 'v1') continue;
+      const candidate = Buffer.from(entry.slice(comma + 1), 'utf8');
+      expected.forEach((want, index) => {
+        // Lengths are public (44 characters for SHA-256); the content is compared in constant time.
+        if (candidate.length === want.length && timingSafeEqual(candidate, want) && matched < 0) matched = index;
+      });
+    }
+    if (matched < 0) return fail('no_matching_signature', 'no matching signature in webhook-signature');
+    return { ok: true, id, timestamp: sent, secretIndex: matched };
+  }
+}
+
+function hmac(key: Buffer, id: string, timestamp: string, body: Buffer): string {
+  return createHmac('sha256', key).update(`${id}.${timestamp}.`, 'utf8').update(body).digest('base64');
+}
+
+function fail(reason: VerifyFailure, message: string): VerifyResult {
+  return { ok: false, reason, message };
+}

@@ -1,0 +1,246 @@
+import type { Router } from '@koa/router';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Clock } from '../domain/clock.ts';
+import { DELIVERY_STATES } from '../domain/delivery.ts';
+import type { Logger } from '../log.ts';
+import type { Store } from '../store/index.ts';
+
+/**
+ * The gateway's Prometheus metrics, in a Registry of its own (never prom-client's global one), built
+ * when a Gateway starts (nothing at import).
+ *
+ * Two kinds:
+ * - counters and the latency histogram count what happened in *this* instance (pushes answered,
+ *   events stored, attempts made, recovery runs ended);
+ * - gauges about the queue (deliveries by state, due depth, oldest due age, parked, circuit state,
+ *   the last recovery run) are read from the shared store when scraped, cached for `cacheMs`, so
+ *   every instance reports the same, cluster-wide, values.
+ */
+
+/** What the SOAP route reports for each push it answers. */
+export interface PushReport {
+  /** `accepted`, or the fault code in lower case (`auth_failed`, `xml_malformed`, ...). */
+  result: string;
+  /** The events stored (empty for a refused push). */
+  events: ReadonlyArray<{ eventCode: string; status: string }>;
+}
+
+/** What the worker reports for each attempt (a subset of AttemptReport). */
+export interface AttemptObservation {
+  connector: string;
+  outcome: string;
+  durationMs: number;
+}
+
+export interface RecoveryObservation {
+  trigger: string;
+  state: string;
+  selected: number;
+  replayed: number;
+  skipped: number;
+}
+
+export interface MetricsDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  /** The configured connector names: each gets a zero rather than no series. */
+  connectors: () => string[];
+  /** How long store-read gauges are reused between scrapes (default 5 s). */
+  cacheMs?: number;
+  /** Node.js process metrics (CPU, memory, event loop) in the same registry (default true). */
+  processMetrics?: boolean;
+}
+
+const CIRCUIT_VALUE: Record<string, number> = { closed: 0, half_open: 1, open: 2 };
+
+export class GatewayMetrics {
+  readonly registry: Registry;
+  readonly #deps: MetricsDeps;
+  readonly #cacheMs: number;
+  #refreshedAt = Number.NEGATIVE_INFINITY;
+  #refreshing: Promise<void> | null = null;
+
+  readonly #pushes: Counter<'result'>;
+  readonly #webhooks: Counter<'source' | 'result'>;
+  readonly #events: Counter<'source' | 'event_code' | 'status'>;
+  readonly #attempts: Counter<'connector' | 'outcome'>;
+  readonly #attemptSeconds: Histogram<'connector' | 'outcome'>;
+  readonly #recoveryRuns: Counter<'trigger' | 'state'>;
+  readonly #recoveryDeliveries: Counter<'result'>;
+  readonly #retentionRemoved: Counter<'kind'>;
+  readonly #storeErrors: Counter;
+  readonly #deliveries: Gauge<'connector' | 'state'>;
+  readonly #queueDepth: Gauge<'connector'>;
+  readonly #oldestDue: Gauge<'connector'>;
+  readonly #parked: Gauge<'connector'>;
+  readonly #circuit: Gauge<'connector'>;
+  readonly #online: Gauge<'connector'>;
+  readonly #lastRunAt: Gauge;
+  readonly #lastRun: Gauge<'kind'>;
+  readonly #pollerLag: Gauge<'poller'>;
+
+  constructor(deps: MetricsDeps) {
+    this.#deps = deps;
+    this.#cacheMs = deps.cacheMs ?? 5_000;
+    const registry = new Registry();
+    this.registry = registry;
+    const registers = [registry];
+    const fromStore = async (): Promise<void> => this.#refresh();
+
+    this.#pushes = new Counter({ name: 'omgw_pushes_received_total', help: 'SOAP pushes answered, by result (accepted, or the fault code)', labelNames: ['result'], registers });
+    this.#webhooks = new Counter({ name: 'omgw_webhooks_received_total', help: 'Webhooks answered, by source and result', labelNames: ['source', 'result'], registers });
+    this.#events = new Counter({ name: 'omgw_events_received_total', help: 'Events stored, by source, event code and status (routed, unrouted, duplicate)', labelNames: ['source', 'event_code', 'status'], registers });
+    this.#attempts = new Counter({ name: 'omgw_delivery_attempts_total', help: 'Delivery attempts, by connector and outcome (delivered, retry, parked, on_hold)', labelNames: ['connector', 'outcome'], registers });
+    this.#attemptSeconds = new Histogram({
+      name: 'omgw_delivery_attempt_duration_seconds',
+      help: 'Duration of delivery attempts (request to the target and its answer), by connector and outcome',
+      labelNames: ['connector', 'outcome'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.#recoveryRuns = new Counter({ name: 'omgw_recovery_runs_total', help: 'Recovery runs this instance ended, by trigger (schedule, manual) and state (finished, interrupted)', labelNames: ['trigger', 'state'], registers });
+    this.#recoveryDeliveries = new Counter({ name: 'omgw_recovery_deliveries_total', help: 'Deliveries of recovery runs this instance ended, by result (selected, replayed, skipped)', labelNames: ['result'], registers });
+    this.#retentionRemoved = new Counter({ name: 'omgw_retention_removed_total', help: 'Rows removed by the retention job, by kind', labelNames: ['kind'], registers });
+    this.#storeErrors = new Counter({ name: 'omgw_metrics_store_errors_total', help: 'Scrapes whose store-read gauges could not be refreshed (the last values are kept)', registers });
+
+    this.#deliveries = new Gauge({ name: 'omgw_deliveries', help: 'Deliveries in the store, by connector and state', labelNames: ['connector', 'state'], registers, collect: fromStore });
+    this.#queueDepth = new Gauge({ name: 'omgw_queue_depth', help: 'Deliveries due now (pending or retrying, next attempt time reached), by connector', labelNames: ['connector'], registers, collect: fromStore });
+    this.#oldestDue = new Gauge({ name: 'omgw_queue_oldest_due_age_seconds', help: 'How long the longest-waiting due delivery has been due, by connector (0 when none)', labelNames: ['connector'], registers, collect: fromStore });
+    this.#parked = new Gauge({ name: 'omgw_parked_deliveries', help: 'Deliveries in the parking lot, by connector', labelNames: ['connector'], registers, collect: fromStore });
+    this.#circuit = new Gauge({ name: 'omgw_connector_circuit_state', help: 'Circuit breaker state by connector: 0 closed, 1 half open, 2 open', labelNames: ['connector'], registers, collect: fromStore });
+    this.#online = new Gauge({ name: 'omgw_connector_online', help: 'Connector maintenance state: 1 online, 0 offline', labelNames: ['connector'], registers, collect: fromStore });
+    this.#lastRunAt = new Gauge({ name: 'omgw_recovery_last_run_timestamp_seconds', help: 'When the latest recovery run started (0 when none yet)', registers, collect: fromStore });
+    this.#lastRun = new Gauge({
+      name: 'omgw_recovery_last_run_deliveries',
+      help: 'The latest recovery run: deliveries selected, replayed, skipped, still failing (parked again) and delivered since',
+      labelNames: ['kind'],
+      registers,
+      collect: fromStore,
+    });
+    this.#pollerLag = new Gauge({ name: 'omgw_poller_lag_seconds', help: 'How far a poller is behind (now minus the newest change it has read), by poller', labelNames: ['poller'], registers });
+
+    if (deps.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  async scrape(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  recordPush(report: PushReport): void {
+    this.#pushes.inc({ result: report.result });
+    for (const e of report.events) this.#events.inc({ source: 'oracle-om', event_code: e.eventCode, status: e.status });
+  }
+
+  /** For the webhook receivers: one call per webhook answered, and per event it stored. */
+  recordWebhook(source: string, result: string, events: ReadonlyArray<{ eventCode: string; status: string }> = []): void {
+    this.#webhooks.inc({ source, result });
+    for (const e of events) this.#events.inc({ source, event_code: e.eventCode, status: e.status });
+  }
+
+  recordAttempt(a: AttemptObservation): void {
+    const labels = { connector: a.connector, outcome: a.outcome };
+    this.#attempts.inc(labels);
+    this.#attemptSeconds.observe(labels, Math.max(0, a.durationMs) / 1000);
+  }
+
+  recordRecoveryRun(run: RecoveryObservation): void {
+    this.#recoveryRuns.inc({ trigger: run.trigger, state: run.state });
+    this.#recoveryDeliveries.inc({ result: 'selected' }, run.selected);
+    this.#recoveryDeliveries.inc({ result: 'replayed' }, run.replayed);
+    this.#recoveryDeliveries.inc({ result: 'skipped' }, run.skipped);
+    this.#refreshedAt = Number.NEGATIVE_INFINITY;
+  }
+
+  recordRetention(removed: Readonly<Record<string, number>>): void {
+    for (const [kind, n] of Object.entries(removed)) if (n > 0) this.#retentionRemoved.inc({ kind }, n);
+    this.#refreshedAt = Number.NEGATIVE_INFINITY;
+  }
+
+  /** For the pollers: seconds behind the source. */
+  setPollerLag(poller: string, seconds: number): void {
+    this.#pollerLag.set({ poller }, seconds);
+  }
+
+  /** Forget cached store reads (tests, after a change they want to see at once). */
+  invalidate(): void {
+    this.#refreshedAt = Number.NEGATIVE_INFINITY;
+  }
+
+  /** Refreshes the store-read gauges once per cache period; concurrent collectors share one refresh. */
+  async #refresh(): Promise<void> {
+    // The cache runs on wall time: it bounds the load scrapes put on the store, whatever the clock says.
+    if (Date.now() - this.#refreshedAt < this.#cacheMs) return;
+    if (!this.#refreshing) {
+      this.#refreshing = this.#readStore()
+        .catch((err: unknown) => {
+          this.#storeErrors.inc();
+          this.#deps.logger.warn({ err }, 'metrics: the store could not be read; keeping the last values');
+        })
+        .finally(() => {
+          this.#refreshing = null;
+        });
+    }
+    await this.#refreshing;
+  }
+
+  async #readStore(): Promise<void> {
+    const { store, clock } = this.#deps;
+    const now = clock.now();
+    const [counts, queues, states, runs] = await Promise.all([
+      store.metrics.deliveryCounts(),
+      store.metrics.queueStats(now),
+      store.connectorStates.all(),
+      store.recoveryRuns.history(1),
+    ]);
+    const names = new Set([...this.#deps.connectors(), ...counts.map((c) => c.connector), ...states.map((s) => s.connector)]);
+
+    this.#deliveries.reset();
+    this.#queueDepth.reset();
+    this.#oldestDue.reset();
+    this.#parked.reset();
+    this.#circuit.reset();
+    this.#online.reset();
+    for (const connector of names) {
+      for (const state of DELIVERY_STATES) this.#deliveries.set({ connector, state }, 0);
+      this.#queueDepth.set({ connector }, 0);
+      this.#oldestDue.set({ connector }, 0);
+      this.#parked.set({ connector }, 0);
+    }
+    for (const c of counts) {
+      this.#deliveries.set({ connector: c.connector, state: c.state }, c.count);
+      if (c.state === 'parked') this.#parked.set({ connector: c.connector }, c.count);
+    }
+    for (const q of queues) {
+      this.#queueDepth.set({ connector: q.connector }, q.due);
+      this.#oldestDue.set({ connector: q.connector }, q.oldestDueAt === null ? 0 : Math.max(0, now - q.oldestDueAt) / 1000);
+    }
+    for (const s of states) {
+      this.#circuit.set({ connector: s.connector }, CIRCUIT_VALUE[s.circuit] ?? 0);
+      this.#online.set({ connector: s.connector }, s.admin_state === 'online' ? 1 : 0);
+    }
+    const last = runs[0];
+    this.#lastRun.reset();
+    this.#lastRunAt.set(last ? Number(last.started_at) / 1000 : 0);
+    for (const [kind, value] of [
+      ['selected', last?.selected],
+      ['replayed', last?.replayed],
+      ['skipped', last?.skipped],
+      ['still_failing', last?.still_failing],
+      ['delivered', last?.delivered],
+    ] as const) {
+      this.#lastRun.set({ kind }, Number(value ?? 0));
+    }
+    this.#refreshedAt = Date.now();
+  }
+}
+
+/** `GET /metrics`: the Prometheus text format. */
+export function registerMetricsRoute(router: Router, metrics: GatewayMetrics): void {
+  router.get('/metrics', async (ctx) => {
+    const { contentType, body } = await metrics.scrape();
+    ctx.type = contentType;
+    ctx.body = body;
+  });
+}

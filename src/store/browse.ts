@@ -1,0 +1,222 @@
+import type { Knex } from 'knex';
+import type { AuditRecordRow } from './audit.ts';
+import type { EventRow } from './deliveries.ts';
+import { applyDeliveryCriteria, likePattern, type DeliveryCriteria, type OpsDeliveryRow } from './operations.ts';
+
+/**
+ * Read-only queries for the operator surface (admin API, CLI): events, pushes, deliveries, attempts
+ * and audit records, newest first, with keyset paging on the time-ordered ids (a page ends where the
+ * next begins, however many rows arrive meanwhile). Values from users only ever go into bound
+ * parameters.
+ */
+
+export interface PageRequest {
+  limit: number;
+  /** The last id of the previous page: the next page holds older rows. */
+  cursor?: string | undefined;
+}
+
+export interface Page<T> {
+  rows: T[];
+  /** The cursor of the next page, or null on the last page. */
+  next: string | null;
+}
+
+export interface PushRow {
+  id: string;
+  received_at: number;
+  path: string;
+  connector_scope: string | null;
+  soap_version: string;
+  content_type: string | null;
+  headers: string;
+  raw: string;
+  raw_size: number;
+  event_count: number;
+  auth_method: string | null;
+  auth_user: string | null;
+  remote_addr: string | null;
+  request_id: string | null;
+}
+
+export interface AttemptRow {
+  id: string;
+  delivery_id: string;
+  number: number;
+  started_at: number;
+  duration_ms: number;
+  request_summary: string;
+  response_status: number | null;
+  response_headers: string | null;
+  response_snippet: string | null;
+  error_class: string | null;
+  error_message: string | null;
+  outcome: string;
+  /** From the delivery (joined). */
+  connector: string;
+}
+
+export interface EventCriteria {
+  ids?: string[] | undefined;
+  eventCodes?: string[] | undefined;
+  sources?: string[] | undefined;
+  statuses?: string[] | undefined;
+  orderKey?: string | undefined;
+  pushId?: string | undefined;
+  /** received_at >= from, received_at < to (epoch ms). */
+  from?: number | undefined;
+  to?: number | undefined;
+}
+
+export interface AttemptCriteria {
+  deliveryIds?: string[] | undefined;
+  connectors?: string[] | undefined;
+  outcomes?: string[] | undefined;
+  /** Case-insensitive substring of error_message. */
+  errorContains?: string | undefined;
+  /** started_at >= from, started_at < to (epoch ms). */
+  from?: number | undefined;
+  to?: number | undefined;
+}
+
+export interface AuditCriteria {
+  actions?: string[] | undefined;
+  directions?: string[] | undefined;
+  connectors?: string[] | undefined;
+  eventId?: string | undefined;
+  deliveryId?: string | undefined;
+  actor?: string | undefined;
+  results?: string[] | undefined;
+  /** at >= from, at < to (epoch ms). */
+  from?: number | undefined;
+  to?: number | undefined;
+}
+
+export interface ConnectorCounts {
+  connector: string;
+  state: string;
+  count: number;
+}
+
+export class BrowseRepository {
+  readonly #knex: Knex;
+
+  constructor(knex: Knex) {
+    this.#knex = knex;
+  }
+
+  async deliveries(criteria: DeliveryCriteria, page: PageRequest): Promise<Page<OpsDeliveryRow>> {
+    const q = this.#knex('deliveries').select('*');
+    applyDeliveryCriteria(q, criteria);
+    return this.#page<OpsDeliveryRow>(q, 'deliveries.id', page);
+  }
+
+  async delivery(id: string): Promise<OpsDeliveryRow | null> {
+    return ((await this.#knex('deliveries').where({ id }).first()) as OpsDeliveryRow | undefined) ?? null;
+  }
+
+  /** Every delivery of these events, oldest first. */
+  async deliveriesOfEvents(eventIds: string[]): Promise<OpsDeliveryRow[]> {
+    if (eventIds.length === 0) return [];
+    return (await this.#knex('deliveries').whereIn('event_id', eventIds).orderBy('id', 'asc')) as OpsDeliveryRow[];
+  }
+
+  async events(criteria: EventCriteria, page: PageRequest): Promise<Page<EventRow>> {
+    const q = this.#knex('events').select('*');
+    if (criteria.ids !== undefined) q.whereIn('id', criteria.ids);
+    if (criteria.eventCodes !== undefined) q.whereIn('event_code', criteria.eventCodes);
+    if (criteria.sources !== undefined) q.whereIn('source', criteria.sources);
+    if (criteria.statuses !== undefined) q.whereIn('status', criteria.statuses);
+    if (criteria.orderKey !== undefined) q.where('order_key', criteria.orderKey);
+    if (criteria.pushId !== undefined) q.where('push_id', criteria.pushId);
+    if (criteria.from !== undefined) q.where('received_at', '>=', criteria.from);
+    if (criteria.to !== undefined) q.where('received_at', '<', criteria.to);
+    return this.#page<EventRow>(q, 'events.id', page);
+  }
+
+  async event(id: string): Promise<EventRow | null> {
+    return ((await this.#knex('events').where({ id }).first()) as EventRow | undefined) ?? null;
+  }
+
+  async push(id: string): Promise<PushRow | null> {
+    return ((await this.#knex('pushes').where({ id }).first()) as PushRow | undefined) ?? null;
+  }
+
+  async attempts(criteria: AttemptCriteria, page: PageRequest): Promise<Page<AttemptRow>> {
+    const q = this.#knex('attempts').join('deliveries', 'deliveries.id', 'attempts.delivery_id').select('attempts.*', 'deliveries.connector');
+    if (criteria.deliveryIds !== undefined) q.whereIn('attempts.delivery_id', criteria.deliveryIds);
+    if (criteria.connectors !== undefined) q.whereIn('deliveries.connector', criteria.connectors);
+    if (criteria.outcomes !== undefined) q.whereIn('attempts.outcome', criteria.outcomes);
+    if (criteria.errorContains !== undefined) {
+      q.whereRaw(`lower(coalesce(attempts.error_message, '')) like ? escape '\\'`, [likePattern(criteria.errorContains)]);
+    }
+    if (criteria.from !== undefined) q.where('attempts.started_at', '>=', criteria.from);
+    if (criteria.to !== undefined) q.where('attempts.started_at', '<', criteria.to);
+    return this.#page<AttemptRow>(q, 'attempts.id', page);
+  }
+
+  /** Every attempt of these deliveries, in the order they were made. */
+  async attemptsOf(deliveryIds: string[]): Promise<AttemptRow[]> {
+    if (deliveryIds.length === 0) return [];
+    return (await this.#knex('attempts')
+      .join('deliveries', 'deliveries.id', 'attempts.delivery_id')
+      .select('attempts.*', 'deliveries.connector')
+      .whereIn('attempts.delivery_id', deliveryIds)
+      .orderBy('attempts.id', 'asc')) as AttemptRow[];
+  }
+
+  async audit(criteria: AuditCriteria, page: PageRequest): Promise<Page<AuditRecordRow>> {
+    const q = this.#knex('audit_records').select('*');
+    if (criteria.actions !== undefined) q.whereIn('action', criteria.actions);
+    if (criteria.directions !== undefined) q.whereIn('direction', criteria.directions);
+    if (criteria.connectors !== undefined) q.whereIn('connector', criteria.connectors);
+    if (criteria.results !== undefined) q.whereIn('result', criteria.results);
+    if (criteria.eventId !== undefined) q.where('event_id', criteria.eventId);
+    if (criteria.deliveryId !== undefined) q.where('delivery_id', criteria.deliveryId);
+    if (criteria.actor !== undefined) q.where('actor', criteria.actor);
+    if (criteria.from !== undefined) q.where('at', '>=', criteria.from);
+    if (criteria.to !== undefined) q.where('at', '<', criteria.to);
+    return this.#page<AuditRecordRow>(q, 'audit_records.id', page);
+  }
+
+  /** The audit records about an event or about any of some deliveries, oldest first. */
+  async auditAbout(about: { eventId?: string; deliveryIds?: string[] }, limit = 500): Promise<AuditRecordRow[]> {
+    const q = this.#knex('audit_records').select('*').orderBy('id', 'asc').limit(limit);
+    q.where((w) => {
+      if (about.eventId !== undefined) w.orWhere('event_id', about.eventId);
+      if (about.deliveryIds !== undefined && about.deliveryIds.length > 0) w.orWhereIn('delivery_id', about.deliveryIds);
+    });
+    if (about.eventId === undefined && (about.deliveryIds === undefined || about.deliveryIds.length === 0)) return [];
+    return (await q) as AuditRecordRow[];
+  }
+
+  /** Deliveries per connector and state. */
+  async deliveryCounts(): Promise<ConnectorCounts[]> {
+    const rows = (await this.#knex('deliveries').select('connector', 'state').count({ n: '*' }).groupBy('connector', 'state')) as Array<{
+      connector: string;
+      state: string;
+      n: number | string;
+    }>;
+    return rows.map((r) => ({ connector: r.connector, state: r.state, count: Number(r.n) }));
+  }
+
+  /** The time the oldest due delivery of each connector has been waiting since (pending or retrying). */
+  async oldestDue(now: number): Promise<Map<string, number>> {
+    const rows = (await this.#knex('deliveries')
+      .select('connector')
+      .min({ due: 'next_attempt_at' })
+      .whereIn('state', ['pending', 'retrying'])
+      .andWhere('next_attempt_at', '<=', now)
+      .groupBy('connector')) as Array<{ connector: string; due: number | string | null }>;
+    return new Map(rows.filter((r) => r.due !== null).map((r) => [r.connector, Number(r.due)]));
+  }
+
+  async #page<T extends { id: string }>(q: Knex.QueryBuilder, idColumn: string, page: PageRequest): Promise<Page<T>> {
+    if (page.cursor !== undefined) q.where(idColumn, '<', page.cursor);
+    q.orderBy(idColumn, 'desc').limit(page.limit + 1);
+    const rows = (await q) as T[];
+    const more = rows.length > page.limit;
+    const shown = more ? rows.slice(0, page.limit) : rows;
+    return { rows: shown, next: more ? (shown[shown.length - 1]?.id ?? null) : null };
+  }
+}

@@ -1,0 +1,157 @@
+import type { Knex } from 'knex';
+import type { Dialect } from './database.ts';
+import type { DeliveryRow } from './deliveries.ts';
+import { auditRow, type AuditInput } from './ingest.ts';
+import type { DeliveryState } from '../domain/delivery.ts';
+
+/**
+ * The queries behind operator actions on deliveries (replay, discard, hold, release) and behind
+ * browsing deliveries. Every value a user gives goes into a bound parameter, never into SQL text.
+ */
+
+/** A delivery row with the operator's reason (migration 005). */
+export interface OpsDeliveryRow extends DeliveryRow {
+  admin_reason: string | null;
+}
+
+/** Which deliveries: every given criterion must hold (an empty list matches nothing). */
+export interface DeliveryCriteria {
+  ids?: string[] | undefined;
+  eventIds?: string[] | undefined;
+  connectors?: string[] | undefined;
+  states?: DeliveryState[] | undefined;
+  eventCodes?: string[] | undefined;
+  orderKey?: string | undefined;
+  /** Case-insensitive substring of last_error. */
+  errorContains?: string | undefined;
+  /** created_at >= from (epoch ms). */
+  from?: number | undefined;
+  /** created_at < to (epoch ms). */
+  to?: number | undefined;
+}
+
+export type OperationAction = 'replay' | 'discard' | 'hold' | 'release';
+
+/** The new column values an action writes. */
+function patchFor(action: OperationAction, now: number, reason: string | null): Record<string, unknown> {
+  const base = { lease_owner: null, lease_expires_at: null, updated_at: now };
+  switch (action) {
+    case 'replay':
+      // Due now, a fresh retry cycle; attempt_count and the attempt rows stay as they are.
+      return {
+        ...base,
+        state: 'pending',
+        next_attempt_at: now,
+        attempts_in_cycle: 0,
+        parked_reason: null,
+        last_error: null,
+        hold_reason: null,
+        admin_reason: null,
+        delivered_at: null,
+      };
+    case 'release':
+      return { ...base, state: 'pending', next_attempt_at: now, hold_reason: null, admin_reason: null };
+    case 'hold':
+      return { ...base, state: 'on_hold', hold_reason: 'admin', admin_reason: reason };
+    case 'discard':
+      return { ...base, state: 'discarded', hold_reason: null, admin_reason: reason };
+  }
+}
+
+/** Escapes LIKE wildcards so that user text matches literally. */
+export function likePattern(text: string): string {
+  return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+export function applyDeliveryCriteria(q: Knex.QueryBuilder, c: DeliveryCriteria, table = 'deliveries'): Knex.QueryBuilder {
+  const col = (name: string) => `${table}.${name}`;
+  if (c.ids !== undefined) q.whereIn(col('id'), c.ids);
+  if (c.eventIds !== undefined) q.whereIn(col('event_id'), c.eventIds);
+  if (c.connectors !== undefined) q.whereIn(col('connector'), c.connectors);
+  if (c.states !== undefined) q.whereIn(col('state'), c.states);
+  if (c.eventCodes !== undefined) q.whereIn(col('event_code'), c.eventCodes);
+  if (c.orderKey !== undefined) q.where(col('order_key'), c.orderKey);
+  if (c.errorContains !== undefined) {
+    q.whereRaw(`lower(coalesce(${col('last_error')}, '')) like ? escape '\\'`, [likePattern(c.errorContains)]);
+  }
+  if (c.from !== undefined) q.where(col('created_at'), '>=', c.from);
+  if (c.to !== undefined) q.where(col('created_at'), '<', c.to);
+  return q;
+}
+
+export interface ApplyBatchInput {
+  action: OperationAction;
+  criteria: DeliveryCriteria;
+  /** Only deliveries in these states change (checked again at update time). */
+  states: DeliveryState[];
+  /** Continue after this id (ids ascending). */
+  afterId: string | null;
+  limit: number;
+  now: number;
+  /** Stored as admin_reason by hold and discard. */
+  reason: string | null;
+  /** The audit record for one changed delivery (`before` is the row as it was). */
+  audit: (before: OpsDeliveryRow) => AuditInput;
+}
+
+export interface ApplyBatchResult {
+  /** The last id looked at (continue after it), or null when nothing was left. */
+  lastId: string | null;
+  /** Rows as they are after the change. */
+  changed: OpsDeliveryRow[];
+}
+
+export class DeliveryOperationsRepository {
+  readonly #knex: Knex;
+  readonly #dialect: Dialect;
+
+  constructor(knex: Knex, dialect: Dialect) {
+    this.#knex = knex;
+    this.#dialect = dialect;
+  }
+
+  /** How many deliveries match, per state. */
+  async countByState(criteria: DeliveryCriteria): Promise<Map<DeliveryState, number>> {
+    const q = this.#knex('deliveries').select('state').count({ n: '*' }).groupBy('state');
+    applyDeliveryCriteria(q, criteria);
+    const rows = (await q) as Array<{ state: DeliveryState; n: number | string }>;
+    return new Map(rows.map((r) => [r.state, Number(r.n)]));
+  }
+
+  /** Matching deliveries in the given states, oldest first. */
+  async inStates(criteria: DeliveryCriteria, states: DeliveryState[], limit: number): Promise<OpsDeliveryRow[]> {
+    const q = this.#knex('deliveries').select('*').whereIn('state', states).orderBy('id', 'asc').limit(limit);
+    applyDeliveryCriteria(q, criteria);
+    return (await q) as OpsDeliveryRow[];
+  }
+
+  /**
+   * One batch of an action, in one transaction: picks up to `limit` matching deliveries in `states`
+   * (oldest first, after `afterId`), changes those still in one of `states`, and writes one audit
+   * record per changed delivery. On PostgreSQL the picked rows are locked first, so a worker that is
+   * claiming one of them at the same moment either wins (and the row is skipped as in flight) or waits.
+   */
+  async applyBatch(input: ApplyBatchInput): Promise<ApplyBatchResult> {
+    return this.#knex.transaction(async (trx) => {
+      const q = trx('deliveries').select('*').whereIn('state', input.states).orderBy('id', 'asc').limit(input.limit);
+      applyDeliveryCriteria(q, input.criteria);
+      if (input.afterId !== null) q.where('id', '>', input.afterId);
+      if (this.#dialect === 'postgres') q.forUpdate();
+      const picked = (await q) as OpsDeliveryRow[];
+      if (picked.length === 0) return { lastId: null, changed: [] };
+      const changed = (await trx('deliveries')
+        .whereIn(
+          'id',
+          picked.map((r) => r.id),
+        )
+        .whereIn('state', input.states)
+        .update(patchFor(input.action, input.now, input.reason))
+        .returning('*')) as OpsDeliveryRow[];
+      changed.sort((a, b) => (a.id < b.id ? -1 : 1));
+      const before = new Map(picked.map((r) => [r.id, r]));
+      const audits = changed.map((row) => auditRow(input.audit(before.get(row.id) ?? row)));
+      for (let i = 0; i < audits.length; i += 200) await trx('audit_records').insert(audits.slice(i, i + 200));
+      return { lastId: picked[picked.length - 1]?.id ?? null, changed };
+    });
+  }
+}

@@ -1,0 +1,239 @@
+import { expect } from 'chai';
+import { rmSync } from 'node:fs';
+import type { Io } from '../../src/cli/output.ts';
+import type { DeliverySummary, OperationResult } from '../../src/delivery/operations.ts';
+import { main } from '../../src/main.ts';
+import { Store } from '../../src/store/index.ts';
+import { backendName, createTestDatabase, type TestDatabase } from '../helpers/backend.ts';
+import { gatewayYaml, testEnv, writeConfig } from '../helpers/gateway.ts';
+import { Seeder } from '../helpers/seed.ts';
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+describe(`omgw deliveries, events, replay, discard, hold, release (${backendName()})`, () => {
+  let database: TestDatabase;
+  let configDir: string;
+  let store: Store;
+  let seed: Seeder;
+  const ids: Record<string, string> = {};
+
+  beforeEach(async () => {
+    database = createTestDatabase();
+    configDir = writeConfig();
+    store = new Store({ url: database.url, ...(database.schema ? { schema: database.schema } : {}) });
+    await store.migrate();
+    // Seeded "now": the CLI reads the real clock for --since, so the rows are recent.
+    seed = new Seeder(store, Date.now() - 3_600_000);
+    ids.event = await seed.event({ withPush: true, orderKey: 'LEG:SO-1', eventCode: 'HOLD' });
+    ids.parked = await seed.delivery({ connector: 'crm', state: 'parked', eventId: ids.event, orderKey: 'LEG:SO-1', lastError: 'HTTP 503 Service Unavailable' });
+    ids.otmParked = await seed.delivery({ connector: 'otm', state: 'parked', eventId: ids.event, orderKey: 'LEG:SO-1', lastError: 'SOAP Client fault: Unknown release' });
+    seed.tick(60_000);
+    ids.pending = await seed.delivery({ connector: 'crm', state: 'pending', orderKey: 'LEG:SO-2', eventCode: 'SPLIT' });
+    seed.tick(60_000);
+    ids.delivered = await seed.delivery({ connector: 'crm', state: 'delivered', orderKey: 'LEG:SO-3', eventCode: 'JEOPARDY' });
+    seed.tick(60_000);
+    ids.flying = await seed.delivery({ connector: 'crm', state: 'in_flight', orderKey: 'LEG:SO-4', eventCode: 'HOLD' });
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(configDir, { recursive: true, force: true });
+    await database.dispose();
+  });
+
+  async function run(args: string[], env: NodeJS.ProcessEnv = testEnv(database, { USER: 'olivia' })): Promise<Run> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io: Io = { out: (t) => void out.push(t), err: (t) => void err.push(t) };
+    const code = await main([...args, '--config', configDir], io, env);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  }
+  const state = async (id: string | undefined) => ((await store.knex('deliveries').where({ id }).first()) as { state: string }).state;
+  const json = <T>(r: Run): T => JSON.parse(r.out) as T;
+
+  it('lists the commands in the usage text', async () => {
+    const r = await run(['--help']);
+    for (const text of ['deliveries list', 'deliveries show ID', 'events show ID', 'replay | discard | hold | release', 'connector test NAME', '--dry-run', '--order-key']) {
+      expect(r.out).to.include(text);
+    }
+  });
+
+  describe('deliveries list and show', () => {
+    it('prints a table, newest first, and filters by every option', async () => {
+      const all = await run(['deliveries', 'list']);
+      expect(all.code, all.err).to.equal(0);
+      const lines = all.out.split('\n');
+      expect(lines[0]).to.match(/^DELIVERY\s+CREATED\s+CONNECTOR\s+STATE\s+EVENT CODE\s+ORDER KEY\s+ATTEMPTS\s+LAST ERROR$/);
+      expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).to.deep.equal([ids.flying, ids.delivered, ids.pending, ids.otmParked, ids.parked]);
+      expect(all.out).to.include('HTTP 503 Service Unavailable');
+
+      const ids_ = async (args: string[]) => json<{ items: DeliverySummary[] }>(await run(['deliveries', 'list', '--json', ...args])).items.map((d) => d.id);
+      expect(await ids_(['--connector', 'otm'])).to.deep.equal([ids.otmParked]);
+      expect(await ids_(['--state', 'parked,pending'])).to.deep.equal([ids.pending, ids.otmParked, ids.parked]);
+      expect(await ids_(['--state', 'parked', '--state', 'delivered'])).to.deep.equal([ids.delivered, ids.otmParked, ids.parked]);
+      expect(await ids_(['--event-code', 'SPLIT'])).to.deep.equal([ids.pending]);
+      expect(await ids_(['--order-key', 'LEG:SO-1'])).to.deep.equal([ids.otmParked, ids.parked]);
+      expect(await ids_(['--error', 'unknown release'])).to.deep.equal([ids.otmParked]);
+      expect(await ids_(['--event', ids.event as string])).to.deep.equal([ids.otmParked, ids.parked]);
+      expect(await ids_(['--id', `${ids.parked},${ids.pending}`])).to.deep.equal([ids.pending, ids.parked]);
+      expect(await ids_(['--since', '3570s'])).to.deep.equal([ids.flying, ids.delivered, ids.pending]);
+      expect(await ids_(['--until', new Date(seed.now - 60_000).toISOString()])).to.deep.equal([ids.pending, ids.otmParked, ids.parked]);
+      expect(await ids_(['--connector', "crm' OR '1'='1"])).to.deep.equal([]);
+    });
+
+    it('pages with --limit and --cursor', async () => {
+      const first = await run(['deliveries', 'list', '--limit', '2']);
+      const cursor = /more: add --cursor (\w+)/.exec(first.out)?.[1];
+      expect(cursor).to.equal(ids.delivered);
+      const second = json<{ items: DeliverySummary[]; nextCursor: string | null }>(await run(['deliveries', 'list', '--limit', '2', '--cursor', cursor as string, '--json']));
+      expect(second.items.map((d) => d.id)).to.deep.equal([ids.pending, ids.otmParked]);
+      const third = json<{ items: DeliverySummary[]; nextCursor: string | null }>(await run(['deliveries', 'list', '--limit', '2', '--cursor', second.nextCursor as string, '--json']));
+      expect(third.items.map((d) => d.id)).to.deep.equal([ids.parked]);
+      expect(third.nextCursor).to.equal(null);
+    });
+
+    it('exits 2 for a bad option value', async () => {
+      for (const args of [
+        ['--state', 'lost'],
+        ['--since', 'yesterday'],
+        ['--until', '2026-13-01'],
+        ['--limit', '0'],
+        ['--limit', 'many'],
+        ['--id', 'nope'],
+        ['--cursor', "'; drop table deliveries; --"],
+      ]) {
+        const r = await run(['deliveries', 'list', ...args]);
+        expect(r.code, args.join(' ')).to.equal(2);
+        expect(r.err).to.have.length.greaterThan(5);
+      }
+      expect((await run(['deliveries'])).code).to.equal(2);
+      expect((await run(['deliveries', 'list', 'extra'])).code).to.equal(2);
+    });
+
+    it('shows one delivery with its attempts and audit records; exits 1 when there is none', async () => {
+      const r = await run(['deliveries', 'show', ids.parked as string]);
+      expect(r.code, r.err).to.equal(0);
+      expect(r.out).to.match(/^delivery\s+\S+/);
+      expect(r.out).to.match(/state\s+parked \(attempts_exhausted\)/);
+      expect(r.out).to.match(/last error\s+HTTP 503 Service Unavailable/);
+      expect(r.out).to.match(/\n#\s+STARTED\s+DELIVERY\s+OUTCOME/);
+      const detail = json<{ delivery: DeliverySummary; attempts: unknown[] }>(await run(['deliveries', 'show', ids.parked as string, '--json']));
+      expect(detail.delivery.id).to.equal(ids.parked);
+      expect(detail.attempts).to.have.length(2);
+      const none = await run(['deliveries', 'show', '01JAAAAAAAAAAAAAAAAAAAAAAA']);
+      expect(none.code).to.equal(1);
+      expect(none.err).to.include('no delivery');
+      expect((await run(['deliveries', 'show'])).code).to.equal(2);
+    });
+  });
+
+  describe('events show', () => {
+    it('shows the event, its deliveries and attempts, the parsed form and the raw push', async () => {
+      const r = await run(['events', 'show', ids.event as string]);
+      expect(r.code, r.err).to.equal(0);
+      expect(r.out).to.match(/event code\s+HOLD/);
+      expect(r.out).to.include(ids.parked).and.include(ids.otmParked);
+      expect(r.out).to.include('parsed event:').and.include('"SourceOrderNumber": "SO-1"');
+      expect(r.out).to.include('raw push (passwords redacted):').and.include('<Password>***</Password>');
+      const detail = json<{ deliveries: unknown[]; push: { raw: string } }>(await run(['events', 'show', ids.event as string, '--json']));
+      expect(detail.deliveries).to.have.length(2);
+      expect((await run(['events', 'show', '01JAAAAAAAAAAAAAAAAAAAAAAA'])).code).to.equal(1);
+      expect((await run(['events', 'list'])).code).to.equal(2);
+    });
+  });
+
+  describe('replay, discard, hold, release', () => {
+    it('replay --dry-run counts and samples without changing anything; then replays, audited as cli:<user>', async () => {
+      const dry = await run(['replay', '--state', 'parked', '--dry-run']);
+      expect(dry.code, dry.err).to.equal(0);
+      expect(dry.out).to.include('dry run: replay would change 2 of 2 matching deliveries');
+      expect(dry.out).to.include(ids.parked).and.include('run again without --dry-run');
+      expect(await state(ids.parked)).to.equal('parked');
+
+      const real = await run(['replay', '--state', 'parked', '--connector', 'crm', '--reason', 'target fixed']);
+      expect(real.code, real.err).to.equal(0);
+      expect(real.out).to.include('replayed 1 of 1 matching deliveries');
+      expect(await state(ids.parked)).to.equal('pending');
+      expect(await state(ids.otmParked)).to.equal('parked');
+      const [audit] = (await store.knex('audit_records').where({ action: 'delivery.replayed' })) as Array<{ actor: string; detail: string }>;
+      expect(audit?.actor).to.equal('cli:olivia');
+      expect(JSON.parse(audit?.detail ?? '{}')).to.include({ reason: 'target fixed', from: 'parked' });
+    });
+
+    it('replays by --id (delivered ones too) and by --event (all connectors), and explains what it left alone', async () => {
+      const byFilter = await run(['replay', '--connector', 'crm']);
+      expect(byFilter.out).to.include('replayed 1 of 4 matching deliveries (left alone:');
+      expect(byFilter.out).to.include('1 delivered').and.include('1 in_flight').and.include('1 pending');
+      expect(byFilter.out).to.include('delivered deliveries are replayed only when chosen with --id or --event');
+      expect(byFilter.out).to.include('deliveries in flight are never touched');
+      expect(await state(ids.delivered)).to.equal('delivered');
+
+      const byId = json<OperationResult>(await run(['replay', '--id', ids.delivered as string, '--id', ids.flying as string, '--json']));
+      expect(byId).to.include({ matched: 2, changed: 1 });
+      expect(byId.skipped).to.deep.equal({ in_flight: 1 });
+      expect(await state(ids.delivered)).to.equal('pending');
+
+      const byEvent = json<OperationResult>(await run(['replay', '--event', ids.event as string, '--json']));
+      expect(byEvent).to.include({ matched: 2, changed: 1 }); // crm's was replayed above; otm's now
+      expect(await state(ids.otmParked)).to.equal('pending');
+    });
+
+    it('--limit caps how many change, oldest first', async () => {
+      const r = json<OperationResult>(await run(['replay', '--state', 'parked', '--limit', '1', '--json']));
+      expect(r).to.include({ eligible: 2, changed: 1 });
+      expect(await state(ids.parked)).to.equal('pending');
+      expect(await state(ids.otmParked)).to.equal('parked');
+    });
+
+    it('discard needs --reason; hold and release work on a selection', async () => {
+      const noReason = await run(['discard', '--id', ids.otmParked as string]);
+      expect(noReason.code).to.equal(2);
+      expect(noReason.err).to.include('--reason');
+      const discard = await run(['discard', '--id', ids.otmParked as string, '--reason', 'order cancelled']);
+      expect(discard.code, discard.err).to.equal(0);
+      expect(discard.out).to.include('discarded 1 of 1');
+      expect(await state(ids.otmParked)).to.equal('discarded');
+
+      const hold = await run(['hold', '--order-key', 'LEG:SO-2', '--reason', 'waiting for OM']);
+      expect(hold.out).to.include('held 1 of 1');
+      expect(await state(ids.pending)).to.equal('on_hold');
+      const release = await run(['release', '--order-key', 'LEG:SO-2', '--dry-run', '--json']);
+      expect(json<OperationResult>(release)).to.include({ dryRun: true, changed: 1 });
+      expect(await state(ids.pending)).to.equal('on_hold');
+      expect((await run(['release', '--connector', 'crm'])).out).to.include('released 1 of');
+      expect(await state(ids.pending)).to.equal('pending');
+    });
+
+    it('exits 2 without a selection or with a bad selector, and changes nothing', async () => {
+      for (const args of [['replay'], ['hold', '--dry-run'], ['release', '--reason', 'x'], ['replay', '--id', 'nope'], ['replay', '--event', '123'], ['discard', '--state', 'gone', '--reason', 'x']]) {
+        const r = await run(args);
+        expect(r.code, args.join(' ')).to.equal(2);
+      }
+      expect(await store.knex('audit_records').where({ direction: 'admin' })).to.have.length(0);
+      expect((await run(['replay', 'extra', '--id', ids.parked as string])).code).to.equal(2);
+    });
+  });
+
+  describe('exit codes', () => {
+    it('exits 3 when the config is invalid and 4 when the database is unavailable', async () => {
+      const broken = writeConfig({ gateway: `${gatewayYaml()}bogus: true\n` });
+      try {
+        const out: string[] = [];
+        const io: Io = { out: (t) => void out.push(t), err: (t) => void out.push(t) };
+        expect(await main(['deliveries', 'list', '--config', broken], io, testEnv(database))).to.equal(3);
+        expect(await main(['replay', '--connector', 'crm', '--config', broken], io, testEnv(database))).to.equal(3);
+      } finally {
+        rmSync(broken, { recursive: true, force: true });
+      }
+      const unreachable = { ...testEnv(database), TEST_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' };
+      for (const args of [['deliveries', 'list'], ['events', 'show', ids.event as string], ['replay', '--connector', 'crm']]) {
+        const r = await run(args, unreachable);
+        expect(r.code, args.join(' ')).to.equal(4);
+        expect(r.err).to.match(/^database unavailable/);
+      }
+    });
+  });
+});

@@ -1,0 +1,472 @@
+import { expect } from 'chai';
+import { Router } from '@koa/router';
+import { registerAdminApi, type AdminApiDeps } from '../../../src/admin/api.ts';
+import { openApiDocument } from '../../../src/admin/openapi.ts';
+import { backendName } from '../../helpers/backend.ts';
+import { rmSync } from 'node:fs';
+import { ConfigError, loadConfig } from '../../../src/config/load.ts';
+import { gatewayYaml, startGateway, TEST_ENV, writeConfig, type TestGateway } from '../../helpers/gateway.ts';
+import { Seeder } from '../../helpers/seed.ts';
+import { FakeTarget } from '../../helpers/target.ts';
+
+const TOKEN = 'admin-token-3c9e7f1a5b';
+const ADMIN = (extra = '') => `${gatewayYaml()}admin:\n  token: \${env:TEST_ADMIN_TOKEN}\n  maxBodySize: 64KB\n${extra}`;
+
+interface Reply {
+  status: number;
+  json: Record<string, unknown> & { code?: string; message?: string; items?: Array<Record<string, unknown>>; nextCursor?: string | null };
+  headers: Headers;
+}
+
+describe(`admin API (${backendName()})`, () => {
+  let gw: TestGateway;
+  let target: FakeTarget;
+  let seed: Seeder;
+  const ids: Record<string, string> = {};
+
+  async function api(method: string, path: string, opts: { token?: string | null; body?: unknown; raw?: string | Buffer; headers?: Record<string, string> } = {}): Promise<Reply> {
+    const headers: Record<string, string> = { ...opts.headers };
+    const token = opts.token === undefined ? TOKEN : opts.token;
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    let body: string | Buffer | undefined;
+    if (opts.raw !== undefined) body = opts.raw;
+    else if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await fetch(`${gw.url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const text = await res.text();
+    let json: Reply['json'] = {};
+    try {
+      json = text ? (JSON.parse(text) as Reply['json']) : {};
+    } catch {
+      json = { text };
+    }
+    return { status: res.status, json, headers: res.headers };
+  }
+
+  before(async () => {
+    target = await new FakeTarget().start();
+    target.answer = (req) => (req.path === '/crm' ? { status: 200, body: '{"ok":true}' } : { status: 404 });
+    gw = await startGateway(
+      {
+        gateway: ADMIN(),
+        connectors: {
+          'crm.yaml': `protocol: rest\nurl: ${target.url}/crm\n`,
+          'otm.yaml': 'protocol: soap\nurl: http://127.0.0.1:9/otm\n',
+          'shipbob.yaml': 'protocol: rest\nurl: http://127.0.0.1:9/shipbob\npath: /2026-01/order\nrateLimit:\n  requests: 150\n  per: 1m\n',
+        },
+        triggerPoints: "triggerPoints:\n  - name: all\n    eventCodes: ['*']\n    connectors: [crm]\n",
+      },
+      { env: { TEST_ADMIN_TOKEN: TOKEN } },
+    );
+    seed = new Seeder(gw.gateway.store);
+    const event = await seed.event({ withPush: true, orderKey: 'LEG:SO-1' });
+    ids.event = event;
+    ids.parked = await seed.delivery({ connector: 'crm', state: 'parked', eventId: event, orderKey: 'LEG:SO-1' });
+    seed.tick();
+    ids.pending = await seed.delivery({ connector: 'crm', state: 'pending', orderKey: 'LEG:SO-1' });
+    seed.tick();
+    ids.flying = await seed.delivery({ connector: 'otm', state: 'in_flight', orderKey: 'LEG:SO-2' });
+    seed.tick();
+    ids.delivered = await seed.delivery({ connector: 'otm', state: 'delivered', orderKey: 'LEG:SO-3' });
+    seed.tick();
+    ids.held = await seed.delivery({ connector: 'crm', state: 'on_hold', orderKey: 'LEG:SO-4' });
+    for (let i = 0; i < 4; i++) {
+      await gw.gateway.store.audit.append({ id: seed.newId(), at: seed.now, direction: 'in', action: 'event.received', eventId: event, result: 'routed' });
+    }
+    seed.tick();
+    ids.billing = await seed.event({
+      source: 'shipbob',
+      eventCode: 'billing.charge.created',
+      orderKey: null,
+      payload: { amount: '12.50', currency_code: 'USD', reference_id: 'SHP-1' },
+    });
+  });
+  after(async () => {
+    await gw?.stop();
+    await target?.close();
+  });
+
+  /** One valid request per route (the path as registered, with its parameters filled). */
+  const valid = (): Array<{ method: string; route: string; path: string; body?: unknown }> => [
+    { method: 'GET', route: '/openapi.json', path: '/admin/api/openapi.json' },
+    { method: 'GET', route: '/events', path: '/admin/api/events?limit=5' },
+    { method: 'GET', route: '/events/:id', path: `/admin/api/events/${ids.event}` },
+    { method: 'GET', route: '/deliveries', path: '/admin/api/deliveries?connector=crm&state=parked,pending' },
+    { method: 'GET', route: '/deliveries/:id', path: `/admin/api/deliveries/${ids.parked}` },
+    { method: 'POST', route: '/deliveries/replay', path: '/admin/api/deliveries/replay', body: { states: ['parked'], dryRun: true } },
+    { method: 'POST', route: '/deliveries/discard', path: '/admin/api/deliveries/discard', body: { ids: [ids.parked], dryRun: true, reason: 'test' } },
+    { method: 'POST', route: '/deliveries/hold', path: '/admin/api/deliveries/hold', body: { connectors: ['crm'], dryRun: true } },
+    { method: 'POST', route: '/deliveries/release', path: '/admin/api/deliveries/release', body: { connectors: ['crm'], dryRun: true } },
+    { method: 'POST', route: '/deliveries/:id/replay', path: `/admin/api/deliveries/${ids.parked}/replay`, body: { dryRun: true } },
+    { method: 'POST', route: '/deliveries/:id/discard', path: `/admin/api/deliveries/${ids.parked}/discard`, body: { dryRun: true, reason: 'test' } },
+    { method: 'POST', route: '/deliveries/:id/hold', path: `/admin/api/deliveries/${ids.pending}/hold`, body: { dryRun: true } },
+    { method: 'POST', route: '/deliveries/:id/release', path: `/admin/api/deliveries/${ids.held}/release`, body: { dryRun: true } },
+    { method: 'GET', route: '/attempts', path: `/admin/api/attempts?deliveryId=${ids.parked}` },
+    { method: 'GET', route: '/audit', path: '/admin/api/audit?direction=in' },
+    { method: 'GET', route: '/connectors', path: '/admin/api/connectors' },
+    { method: 'GET', route: '/connectors/:name', path: '/admin/api/connectors/crm' },
+    { method: 'POST', route: '/connectors/:name/online', path: '/admin/api/connectors/shipbob/online' },
+    { method: 'POST', route: '/connectors/:name/offline', path: '/admin/api/connectors/shipbob/offline', body: { reason: 'test' } },
+    { method: 'POST', route: '/connectors/:name/test', path: '/admin/api/connectors/crm/test' },
+    { method: 'GET', route: '/recovery/runs', path: '/admin/api/recovery/runs' },
+    { method: 'POST', route: '/recovery/runs', path: '/admin/api/recovery/runs', body: { connectors: ['otm'], limit: 5 } },
+    { method: 'GET', route: '/billing', path: '/admin/api/billing' },
+  ];
+
+  describe('authentication', () => {
+    it('refuses every route without a token, with a wrong token and with another scheme (401, WWW-Authenticate), and serves it with the token', async () => {
+      const routes = valid();
+      // Every registered route is in this list (the OpenAPI test checks the registry itself).
+      expect(routes).to.have.length(Object.values(openApiDocument.paths).reduce((n, p) => n + Object.keys(p).length, 0));
+      for (const r of routes) {
+        for (const auth of [{ token: null }, { token: 'wrong-token-000000000' }, { token: `${TOKEN}x` }, { token: TOKEN.slice(0, -1) }, { token: null, headers: { authorization: `Basic ${TOKEN}` } }]) {
+          const res = await api(r.method, r.path, { ...auth, ...(r.body !== undefined ? { body: r.body } : {}) });
+          expect(res.status, `${r.method} ${r.path} ${JSON.stringify(auth)}`).to.equal(401);
+          expect(res.json.code).to.equal('AUTH_FAILED');
+          expect(res.headers.get('www-authenticate')).to.match(/^Bearer/);
+          expect(JSON.stringify(res.json)).to.not.include(TOKEN);
+        }
+        const ok = await api(r.method, r.path, r.body !== undefined ? { body: r.body } : {});
+        expect(ok.status, `${r.method} ${r.path}: ${JSON.stringify(ok.json)}`).to.equal(200);
+        expect(ok.headers.get('content-type')).to.include('application/json');
+        expect(ok.headers.get('cache-control')).to.equal('no-store');
+      }
+      gw.gateway.logger.flush();
+      expect(gw.logs.join('\n')).to.not.include(TOKEN);
+    });
+
+    it('refuses a configured admin token shorter than 16 characters', async () => {
+      const dir = writeConfig({ gateway: ADMIN() });
+      try {
+        await loadConfig(dir, { ...TEST_ENV, TEST_DATABASE_URL: 'sqlite::memory:', TEST_ADMIN_TOKEN: 'short' });
+        expect.fail('loaded');
+      } catch (err) {
+        expect(err).to.be.instanceOf(ConfigError);
+        expect((err as ConfigError).problems).to.deep.include({ file: 'gateway.yaml', key: 'admin.token', reason: 'the admin token must be at least 16 characters' });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('is off (404 on every route) when no token is configured, and says so at start', async () => {
+      const off = await startGateway({ gateway: gatewayYaml() });
+      try {
+        const res = await fetch(`${off.url}/admin/api/deliveries`, { headers: { authorization: `Bearer ${TOKEN}` } });
+        expect(res.status).to.equal(404);
+        expect(((await res.json()) as { message: string }).message).to.include('admin API is off');
+        off.gateway.logger.flush();
+        expect(off.logs.some((l) => l.includes('admin API is off'))).to.equal(true);
+      } finally {
+        await off.stop();
+      }
+    });
+  });
+
+  describe('input validation', () => {
+    const badInputs: Array<[string, string, unknown?]> = [
+      ['GET', '/admin/api/events?limit=0'],
+      ['GET', '/admin/api/events?limit=501'],
+      ['GET', '/admin/api/events?limit=ten'],
+      ['GET', '/admin/api/events?cursor=nope'],
+      ['GET', '/admin/api/events?from=yesterday'],
+      ['GET', '/admin/api/events?bogus=1'],
+      ['GET', '/admin/api/events?orderKey=a&orderKey=b'],
+      ['GET', '/admin/api/events/not-an-id'],
+      ['GET', '/admin/api/deliveries?state=lost'],
+      ['GET', '/admin/api/deliveries?id=123'],
+      ['GET', '/admin/api/deliveries?to=2026-13-45'],
+      ['GET', '/admin/api/deliveries/123'],
+      ['POST', '/admin/api/deliveries/replay', {}],
+      ['POST', '/admin/api/deliveries/replay', { bogus: true }],
+      ['POST', '/admin/api/deliveries/replay', { ids: ['x'] }],
+      ['POST', '/admin/api/deliveries/replay', { ids: 'nope' }],
+      ['POST', '/admin/api/deliveries/replay', { states: ['lost'] }],
+      ['POST', '/admin/api/deliveries/replay', { connectors: ['crm'], limit: 0 }],
+      ['POST', '/admin/api/deliveries/replay', { connectors: ['crm'], dryRun: 'yes' }],
+      ['POST', '/admin/api/deliveries/replay', [1, 2]],
+      ['POST', '/admin/api/deliveries/replay', 'replay'],
+      ['POST', '/admin/api/deliveries/discard', { connectors: ['crm'] }],
+      ['POST', '/admin/api/deliveries/hold', { connectors: ['crm'], reason: '' }],
+      ['POST', '/admin/api/deliveries/release', { from: 'last week', connectors: ['crm'] }],
+      ['POST', '/admin/api/deliveries/bad-id/replay', {}],
+      ['POST', '/admin/api/deliveries/01JAAAAAAAAAAAAAAAAAAAAAAA/discard', {}],
+      ['GET', '/admin/api/attempts?outcome=maybe'],
+      ['GET', '/admin/api/audit?direction=sideways'],
+      ['GET', '/admin/api/audit?eventId=1'],
+      ['GET', '/admin/api/connectors/Not_A!Name'],
+      ['POST', '/admin/api/connectors/crm/offline', { state: 'online' }],
+      ['POST', '/admin/api/connectors/crm/test', { all: true }],
+      ['GET', '/admin/api/recovery/runs?limit=abc'],
+      ['POST', '/admin/api/recovery/runs', { limit: 0 }],
+      ['POST', '/admin/api/recovery/runs', { maxAge: 'forever' }],
+      ['POST', '/admin/api/recovery/runs', { connectors: ['ghost'] }],
+      ['GET', '/admin/api/billing?includeDuplicates=maybe'],
+      ['GET', '/admin/api/billing?limit=5000'],
+    ];
+
+    it('answers 400 with {code, message} for bad input on every route', async () => {
+      for (const [method, path, body] of badInputs) {
+        const res = await api(method, path, body !== undefined ? { body } : {});
+        expect(res.status, `${method} ${path} ${JSON.stringify(body)}: ${JSON.stringify(res.json)}`).to.equal(400);
+        expect(res.json.code).to.equal('BAD_REQUEST');
+        expect(res.json.message).to.be.a('string').with.length.greaterThan(5);
+      }
+    });
+
+    it('answers 404 for an unknown id, connector or route', async () => {
+      for (const path of ['/admin/api/events/01JAAAAAAAAAAAAAAAAAAAAAAA', '/admin/api/deliveries/01JAAAAAAAAAAAAAAAAAAAAAAA', '/admin/api/connectors/ghost', '/admin/api/nothing']) {
+        const res = await api('GET', path);
+        expect(res.status, path).to.equal(404);
+        expect(res.json.code).to.equal('NOT_FOUND');
+      }
+      expect((await api('POST', '/admin/api/connectors/ghost/online')).status).to.equal(404);
+      expect((await api('POST', '/admin/api/deliveries/01JAAAAAAAAAAAAAAAAAAAAAAA/replay', { body: {} })).status).to.equal(404);
+    });
+
+    it('refuses oversized (413), malformed (400), non-JSON (415) and non-UTF-8 (400) bodies', async () => {
+      const path = '/admin/api/deliveries/replay';
+      const big = JSON.stringify({ orderKey: 'x'.repeat(100 * 1024), connectors: ['crm'] });
+      const tooLarge = await api('POST', path, { raw: big, headers: { 'content-type': 'application/json' } });
+      expect(tooLarge.status).to.equal(413);
+      expect(tooLarge.json.code).to.equal('PAYLOAD_TOO_LARGE');
+      // Chunked, without a Content-Length: refused while reading.
+      const stream = new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let i = 0; i < 80; i++) c.enqueue(new TextEncoder().encode(i === 0 ? '{"orderKey":"' : 'y'.repeat(1024)));
+          c.close();
+        },
+      });
+      const chunked = await fetch(`${gw.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: stream,
+        duplex: 'half',
+      } as RequestInit);
+      expect(chunked.status).to.equal(413);
+
+      for (const raw of ['{"connectors": ["crm"]', '{connectors: crm}', 'null,', '\u0000']) {
+        const res = await api('POST', path, { raw, headers: { 'content-type': 'application/json' } });
+        expect(res.status, raw).to.equal(400);
+        expect(res.json.code).to.equal('BAD_REQUEST');
+      }
+      const notJson = await api('POST', path, { raw: 'connectors=crm', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      expect(notJson.status).to.equal(415);
+      expect(notJson.json.code).to.equal('UNSUPPORTED_MEDIA_TYPE');
+      const noType = await api('POST', path, { raw: '{"connectors":["crm"]}' });
+      expect(noType.status).to.equal(415);
+      const latin1 = await api('POST', path, { raw: Buffer.from([0x7b, 0x22, 0xe9, 0x22, 0x7d]), headers: { 'content-type': 'application/json' } });
+      expect(latin1.status).to.equal(400);
+      // The gateway is still fine.
+      expect((await api('GET', '/admin/api/connectors')).status).to.equal(200);
+    });
+
+    it('treats injection strings in every filter as plain values', async () => {
+      const nasty = ["' OR '1'='1", "'; DROP TABLE deliveries; --", '" OR ""="', '%', '_', '\\', '%_%\\', '$(id)', '<script>', '../../etc/passwd', 'LEG:SO-1\' --', '\u0000x'];
+      const count = async () => (await gw.gateway.store.knex('deliveries').count({ n: '*' }))[0];
+      const before = await count();
+      const listParams: Record<string, string[]> = {
+        events: ['eventCode', 'source', 'status', 'orderKey'],
+        deliveries: ['connector', 'eventCode', 'orderKey', 'error'],
+        attempts: ['connector', 'error'],
+        audit: ['action', 'connector', 'result', 'actor'],
+      };
+      for (const value of nasty) {
+        for (const [route, params] of Object.entries(listParams)) {
+          for (const param of params) {
+            const res = await api('GET', `/admin/api/${route}?${param}=${encodeURIComponent(value)}`);
+            if (value === '\u0000x') expect(res.status).to.equal(400);
+            else if (value.includes(',')) expect([200, 400]).to.include(res.status);
+            else {
+              expect(res.status, `${route} ${param}=${value}: ${JSON.stringify(res.json)}`).to.equal(200);
+              expect(res.json.items, `${route} ${param}=${value}`).to.deep.equal([]);
+            }
+          }
+        }
+        for (const body of [{ orderKey: value }, { errorContains: value }, { connectors: [value] }, { eventCodes: [value] }]) {
+          const res = await api('POST', '/admin/api/deliveries/replay', { body: { ...body, dryRun: false } });
+          if (value.includes('\u0000')) {
+            expect(res.status, JSON.stringify(body)).to.equal(400); // a NUL would end the string in SQLite
+            continue;
+          }
+          expect(res.status, JSON.stringify(body)).to.equal(200);
+          expect(res.json, JSON.stringify(body)).to.include({ matched: 0, changed: 0 });
+        }
+        const ids = await api('POST', '/admin/api/deliveries/replay', { body: { ids: [value] } });
+        expect(ids.status).to.equal(400);
+      }
+      expect(await count()).to.deep.equal(before);
+      expect(await gw.gateway.store.knex('events').where({ id: ids.event })).to.have.length(1);
+    });
+  });
+
+  describe('routes', () => {
+    it('pages through events, deliveries, attempts and audit records with cursors, newest first', async () => {
+      for (const [route, table] of [
+        ['events', 'events'],
+        ['deliveries', 'deliveries'],
+        ['attempts', 'attempts'],
+        ['audit', 'audit_records'],
+      ] as const) {
+        const all = (await gw.gateway.store.knex(table).select('id').orderBy('id', 'desc')) as Array<{ id: string }>;
+        expect(all.length, table).to.be.greaterThan(2);
+        const seen: string[] = [];
+        let cursor: string | null | undefined;
+        for (let guard = 0; guard < 100; guard++) {
+          const res = await api('GET', `/admin/api/${route}?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+          expect(res.status).to.equal(200);
+          expect(res.json.items?.length).to.be.at.most(2);
+          seen.push(...(res.json.items ?? []).map((i) => String(i.id)));
+          cursor = res.json.nextCursor;
+          if (!cursor) break;
+        }
+        expect(seen, route).to.deep.equal(all.map((r) => r.id));
+      }
+    });
+
+    it('shows one event with the raw XML of its push (password redacted), parsed form, deliveries and attempts', async () => {
+      const res = await api('GET', `/admin/api/events/${ids.event}`);
+      expect(res.status).to.equal(200);
+      const detail = res.json as unknown as {
+        event: { id: string; payload: Record<string, unknown>; orderKey: string };
+        push: { raw: string; headers: Record<string, string> };
+        deliveries: Array<{ id: string }>;
+        attempts: Array<{ deliveryId: string }>;
+      };
+      expect(detail.event).to.include({ id: ids.event, orderKey: 'LEG:SO-1' });
+      expect(detail.event.payload).to.deep.equal({ SourceOrderNumber: 'SO-1' });
+      expect(detail.push.raw).to.include('<Password>***</Password>');
+      expect(detail.deliveries.map((d) => d.id)).to.deep.equal([ids.parked]);
+      expect(detail.attempts.map((a) => a.deliveryId)).to.deep.equal([ids.parked, ids.parked]);
+    });
+
+    it('replays, discards, holds and releases through the API, audited as admin-api', async () => {
+      const s = new Seeder(gw.gateway.store, seed.now + 10_000);
+      const a = await s.delivery({ connector: 'crm', state: 'parked', orderKey: 'LEG:API-1' });
+      const b = await s.delivery({ connector: 'crm', state: 'pending', orderKey: 'LEG:API-2' });
+      const dry = await api('POST', '/admin/api/deliveries/replay', { body: { ids: [a, b], dryRun: true } });
+      expect(dry.json).to.include({ action: 'replay', dryRun: true, matched: 2, eligible: 1, changed: 1 });
+      expect(dry.json.skipped).to.deep.equal({ pending: 1 });
+      const replay = await api('POST', '/admin/api/deliveries/replay', { body: { ids: [a, b], reason: 'mapping fixed' } });
+      expect(replay.json).to.include({ changed: 1 });
+      const hold = await api('POST', '/admin/api/deliveries/hold', { body: { ids: [a, b], reason: 'wait for OM fix' } });
+      expect(hold.json).to.include({ changed: 2 });
+      const release = await api('POST', `/admin/api/deliveries/${a}/release`, { body: {} });
+      expect(release.json).to.include({ changed: 1 });
+      const discard = await api('POST', '/admin/api/deliveries/discard', { body: { orderKey: 'LEG:API-2', reason: 'duplicate order' } });
+      expect(discard.json).to.include({ changed: 1 });
+      const shown = await api('GET', `/admin/api/deliveries/${b}`);
+      expect((shown.json as { delivery: Record<string, unknown> }).delivery).to.include({ state: 'discarded', adminReason: 'duplicate order' });
+      const audit = await api('GET', `/admin/api/audit?actor=admin-api&deliveryId=${b}`);
+      expect((audit.json.items ?? []).map((i) => i.action).reverse()).to.deep.equal(['delivery.held', 'delivery.discarded']);
+    });
+
+    it('answers 409 for a delivery in flight or one the action does not apply to', async () => {
+      const flying = await api('POST', `/admin/api/deliveries/${ids.flying}/replay`, { body: {} });
+      expect(flying.status).to.equal(409);
+      expect(flying.json.code).to.equal('CONFLICT');
+      expect(flying.json.message).to.include('in flight');
+      const delivered = await api('POST', `/admin/api/deliveries/${ids.delivered}/hold`, { body: {} });
+      expect(delivered.status).to.equal(409);
+      expect(delivered.json.message).to.include('delivered');
+      expect((await gw.gateway.store.knex('deliveries').where({ id: ids.flying }).first()).state).to.equal('in_flight');
+    });
+
+    it('lists connectors with state, circuit, rate, queue depth, parked count and blocked keys; sets them offline and online', async () => {
+      const list = await api('GET', '/admin/api/connectors');
+      const items = (list.json.items ?? []) as Array<Record<string, unknown> & { counts: Record<string, number>; blockedKeys: unknown[] }>;
+      expect(items.map((c) => c.name)).to.deep.equal(['crm', 'otm', 'shipbob']);
+      const crm = items[0];
+      expect(crm).to.include({ adminState: 'online', circuit: 'closed', protocol: 'rest' });
+      expect(crm?.counts.parked).to.be.a('number');
+      expect(crm?.queueDepth).to.equal((crm?.counts.pending ?? 0) + (crm?.counts.retrying ?? 0));
+      expect(items[2]?.rateLimit).to.deep.equal({ requests: 150, perMs: 60_000 });
+      const off = await api('POST', '/admin/api/connectors/otm/offline', { body: { reason: 'OTM upgrade' } });
+      expect(off.json).to.include({ name: 'otm', adminState: 'offline', stateUpdatedBy: 'admin-api' });
+      const on = await api('POST', '/admin/api/connectors/otm/online');
+      expect(on.json).to.include({ adminState: 'online' });
+      const audit = await api('GET', '/admin/api/audit?action=connector.offline,connector.online&connector=otm');
+      expect((audit.json.items ?? []).map((i) => [i.action, i.actor])).to.deep.equal([
+        ['connector.online', 'admin-api'],
+        ['connector.offline', 'admin-api'],
+      ]);
+    });
+
+    it('tests a connector for real and reports each step', async () => {
+      const ok = await api('POST', '/admin/api/connectors/crm/test');
+      expect(ok.json).to.include({ connector: 'crm', ok: true });
+      expect((ok.json.steps as Array<{ name: string; ok: boolean }>).map((s) => [s.name, s.ok])).to.deep.equal([
+        ['credentials', true],
+        ['probe', true],
+      ]);
+      const failed = await api('POST', '/admin/api/connectors/otm/test');
+      expect(failed.status).to.equal(200);
+      expect(failed.json.ok).to.equal(false);
+      const probe = (failed.json.steps as Array<{ name: string; ok: boolean; detail: string }>).find((s) => s.name === 'probe');
+      expect(probe?.detail).to.include('?wsdl').and.include('network');
+    });
+
+    it('runs the recovery run now and shows the run history', async () => {
+      const run = await api('POST', '/admin/api/recovery/runs', { body: { connectors: ['crm'] } });
+      expect(run.status).to.equal(200);
+      expect(run.json.status).to.equal('ran');
+      const history = await api('GET', '/admin/api/recovery/runs?limit=5');
+      expect((history.json.items ?? []).length).to.be.greaterThan(0);
+      expect(history.json.items?.[0]).to.include({ actor: 'admin-api', trigger: 'manual' });
+    });
+
+    it('lists ShipBob billing records', async () => {
+      const res = await api('GET', '/admin/api/billing?topic=billing.charge.created');
+      expect(res.json.items).to.have.length(1);
+      expect(res.json.items?.[0]).to.include({ eventId: ids.billing, amount: '12.50', currency: 'USD', reference: 'SHP-1' });
+      expect(res.json.nextCursor).to.equal(null);
+    });
+  });
+
+  describe('OpenAPI document', () => {
+    it('is served at /admin/api/openapi.json as OpenAPI 3.1', async () => {
+      const res = await api('GET', '/admin/api/openapi.json');
+      expect(res.json).to.include({ openapi: '3.1.0' });
+      expect(JSON.parse(JSON.stringify(openApiDocument))).to.deep.equal(res.json);
+    });
+
+    it('describes every registered route, and every described route is registered', () => {
+      const router = new Router();
+      const deps = {
+        token: () => TOKEN,
+        maxBodyBytes: () => 1024,
+        logger: gw.gateway.logger,
+        billing: async () => [],
+        recovery: () => null,
+      } as unknown as AdminApiDeps;
+      registerAdminApi(router, deps);
+      const registered = new Set<string>();
+      for (const layer of router.stack) {
+        const path = String(layer.path);
+        if (!path.startsWith('/admin/api')) continue;
+        for (const method of layer.methods.filter((m) => m !== 'HEAD')) registered.add(`${method} ${path.replace(/:(\w+)/g, '{$1}')}`);
+      }
+      const described = new Set<string>();
+      for (const [path, item] of Object.entries(openApiDocument.paths)) {
+        for (const method of Object.keys(item)) described.add(`${method.toUpperCase()} ${path}`);
+      }
+      expect([...registered].sort()).to.deep.equal([...described].sort());
+      expect(registered.size).to.be.greaterThan(20);
+    });
+
+    it('documents 200 and 401 on every operation, path parameters where the path has them, and only defined schemas', () => {
+      const text = JSON.stringify(openApiDocument);
+      for (const m of text.matchAll(/"#\/components\/schemas\/(\w+)"/g)) expect(openApiDocument.components.schemas, m[1]).to.have.property(m[1] as string);
+      for (const [path, item] of Object.entries(openApiDocument.paths)) {
+        for (const [method, op] of Object.entries(item as unknown as Record<string, { responses: Record<string, unknown>; parameters?: Array<{ name: string; in: string }> }>)) {
+          for (const [code, r] of Object.entries(op.responses)) expect(r, `${method} ${path} ${code}`).to.have.property('description');
+          expect(op.responses).to.have.property('200');
+          expect(op.responses).to.have.property('401');
+          const names = [...path.matchAll(/\{(\w+)\}/g)].map((x) => x[1]);
+          expect((op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name), `${method} ${path}`).to.deep.equal(names);
+        }
+      }
+    });
+  });
+});

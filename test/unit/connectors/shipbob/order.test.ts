@@ -1,0 +1,92 @@
+import { expect } from 'chai';
+import { createMappingSet } from '../../../../src/config/mappings.ts';
+import { parseJsonKeepingIds, type FusionSalesOrder } from '../../../../src/connectors/fusion/sales-orders.ts';
+import { buildShipBobOrders, eventFulfillLineIds, referenceId } from '../../../../src/connectors/shipbob/order.ts';
+import { TransformError } from '../../../../src/connectors/types.ts';
+
+const settings = { productMap: 'products', locationMap: 'locations', shippingMethod: 'Standard', orderType: 'DTC' as const, referencePrefix: '' };
+
+const mappings = createMappingSet({
+  maps: [
+    { name: 'products', kind: 'product-map', customer: null, entries: new Map([['TSHIRT-M', 'SB-TSHIRT-M'], ['MUG', 'SB-MUG']]) },
+    { name: 'locations', kind: 'location-map', customer: null, entries: new Map([['M1', '156']]) },
+  ],
+});
+
+function order(overrides: Partial<FusionSalesOrder> = {}): FusionSalesOrder {
+  return {
+    orderKey: 'LEG:SO-1',
+    orderNumber: '512345',
+    customerPoNumber: null,
+    shipTo: { name: 'Jamie Rivera', address1: '1200 Harbor Way', address2: null, city: 'Oakland', state: 'CA', postalCode: '94607', country: 'US', email: null, phone: null },
+    lines: [
+      { fulfillLineId: '300100000000011', productNumber: 'TSHIRT-M', description: 'T-shirt', quantity: 2, organizationCode: 'M1' },
+      { fulfillLineId: '300100000000012', productNumber: 'MUG', description: null, quantity: 1, organizationCode: 'M1' },
+    ],
+    ...overrides,
+  };
+}
+
+const eventWith = (...ids: string[]) => ({
+  EventCode: 'FlineStatusUpdate',
+  OrderLine: ids.map((id) => ({ OrderFulfillmentLine: [{ FulfillmentOrderLineId: id, StatusCodeNewValue: 'AWAIT_SHIPPING' }] })),
+});
+
+describe('ShipBob orders from a Fusion sales order', () => {
+  it('builds one CreateOrder per fulfilment line the event names, with mapped product and location', () => {
+    const [one, ...rest] = buildShipBobOrders(settings, order(), eventWith('300100000000012'), mappings);
+    expect(rest).to.have.length(0);
+    expect(one).to.deep.equal({
+      reference_id: 'LEG:SO-1:300100000000012',
+      order_number: '512345',
+      shipping_method: 'Standard',
+      type: 'DTC',
+      location_id: 156,
+      recipient: { name: 'Jamie Rivera', address: { address1: '1200 Harbor Way', city: 'Oakland', country: 'US', state: 'CA', zip_code: '94607' } },
+      products: [{ reference_id: 'SB-MUG', name: 'MUG', quantity: 1 }],
+      tags: [
+        { name: 'oracle_order_key', value: 'LEG:SO-1' },
+        { name: 'oracle_fulfill_line_id', value: '300100000000012' },
+      ],
+    });
+  });
+
+  it('takes every line when the event names none, and keeps reference ids stable', () => {
+    const a = buildShipBobOrders(settings, order(), { EventCode: 'OrderHeaderStatusUpdate' }, mappings).map((o) => o.reference_id);
+    const b = buildShipBobOrders(settings, order(), { EventCode: 'OrderHeaderStatusUpdate' }, mappings).map((o) => o.reference_id);
+    expect(a).to.deep.equal(['LEG:SO-1:300100000000011', 'LEG:SO-1:300100000000012']);
+    expect(b).to.deep.equal(a);
+    expect(referenceId({ referencePrefix: 'ACME-' }, 'LEG:SO-1', '9')).to.equal('ACME-LEG:SO-1:9');
+  });
+
+  it('refuses, naming the missing key, a missing product or location mapping, an unknown line, or no address', () => {
+    const attempt = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (err) {
+        expect(err).to.be.instanceOf(TransformError);
+        return (err as Error).message;
+      }
+      throw new Error('expected a TransformError');
+    };
+    const unmapped = order({ lines: [{ fulfillLineId: '1', productNumber: 'HAT', description: null, quantity: 1, organizationCode: 'M1' }] });
+    expect(attempt(() => buildShipBobOrders(settings, unmapped, eventWith('1'), mappings))).to.equal('no product mapping for item "HAT" in mappings/products.yaml');
+    const elsewhere = order({ lines: [{ fulfillLineId: '1', productNumber: 'MUG', description: null, quantity: 1, organizationCode: 'Z9' }] });
+    expect(attempt(() => buildShipBobOrders(settings, elsewhere, eventWith('1'), mappings))).to.equal('no location mapping for organization "Z9" in mappings/locations.yaml');
+    expect(attempt(() => buildShipBobOrders(settings, order(), eventWith('404'), mappings))).to.include('fulfilment line 404 is not a line');
+    expect(attempt(() => buildShipBobOrders(settings, order({ shipTo: null }), eventWith(), mappings))).to.include('ship-to address');
+  });
+
+  it('reads fulfilment line ids from the event', () => {
+    expect(eventFulfillLineIds(eventWith('1', '2'))).to.deep.equal(['1', '2']);
+    expect(eventFulfillLineIds({})).to.deep.equal([]);
+  });
+
+  it('parses Fusion JSON without rounding ids above 2^53', () => {
+    const doc = parseJsonKeepingIds('{"HeaderId": 300100072403436123456, "lines": [ 12345678901234567 ,1], "n": 42, "s": "x:1234567890123456789"}') as Record<string, unknown>;
+    expect(doc.HeaderId).to.equal('300100072403436123456');
+    expect(doc.lines).to.deep.equal(['12345678901234567', 1]);
+    expect(doc.n).to.equal(42);
+    expect(doc.s).to.equal('x:1234567890123456789');
+  });
+});
