@@ -174,6 +174,13 @@ export class Gateway {
       now,
       logger: this.logger,
       onStored: () => this.#worker?.notify(),
+      onWebhook: (result, events) => {
+        try {
+          metrics.recordWebhook('shipbob', result, events);
+        } catch (err) {
+          this.logger.warn({ err }, 'metrics: a webhook could not be counted');
+        }
+      },
     });
     // The admin API (off, answering 404, while no admin.token is configured; a reload applies).
     const notify = (): void => this.#worker?.notify();

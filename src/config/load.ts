@@ -121,6 +121,8 @@ export async function loadConfig(dirArg: string, env: NodeJS.ProcessEnv = proces
   for (const c of connectors) {
     const file = `connectors/${c.name}.yaml`;
     if (c.kind === 'shipbob') {
+      // ShipBob allows 150 requests a minute per token; a connector that sets no limit gets that one.
+      c.rateLimit ??= { requests: 150, per: 60_000 };
       if (!c.shipbob) {
         problems.push({ file, key: 'shipbob', reason: 'a shipbob connector needs a shipbob block (enrichFrom, productMap)' });
         continue;

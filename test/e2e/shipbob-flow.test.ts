@@ -7,7 +7,10 @@ import { startFusionSandboxServer, type RunningFusionSandbox } from '../../src/s
 import { buildPush, sandboxOrderIds } from '../../src/sandbox/om-push.ts';
 import { startShipBobSandboxServer, type RunningShipBobSandbox } from '../../src/sandbox/shipbob/index.ts';
 import { backendName } from '../helpers/backend.ts';
-import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, testEnv, type TestGateway } from '../helpers/gateway.ts';
+import { main } from '../../src/main.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { shipbobSpecAvailable, SHIPBOB_SPEC_SKIP_MESSAGE, validateRequest } from '../helpers/shipbob-openapi.ts';
 
 const TOKEN = 'shipbob-pat-0c4f1e';
@@ -58,7 +61,7 @@ describe(`OM push → ShipBob order → shipped webhook → Fusion write-back ($
 
   before(async () => {
     shipbob = await startShipBobSandboxServer({ token: TOKEN, channelId: CHANNEL, webhookSecret: WEBHOOK_SECRET, webhookRetrySchedule: [0, 20, 50] });
-    fusion = await startFusionSandboxServer({ username: 'omgw.integration', password: FUSION_PASSWORD, linesPerOrder: 2 });
+    fusion = await startFusionSandboxServer({ username: 'omgw.integration', password: FUSION_PASSWORD });
     proxy = await lossyProxy(shipbob.url);
     gw = await startGateway(
       {
@@ -127,6 +130,7 @@ rateLimit: { requests: 150, per: 1m }
 
   it('creates the ShipBob order once although the first response is lost, then writes the shipment back to Fusion', async () => {
     const order = { sourceOrderNumber: 'SO-77', lines: 2, statusFrom: 'SCHEDULED', statusTo: 'AWAIT_SHIPPING' };
+    // The emulated Fusion describes three lines per order; the event names the first two.
     const push = buildPush([{ eventCode: 'FlineStatusUpdate', order }], { security: { kind: 'text', username: SOAP_USER, password: SOAP_PASSWORD } });
     const created = attemptOf('shipbob');
     expect((await postSoap(`${gw.url}/soap/business-events`, push)).status).to.equal(202);
@@ -159,6 +163,33 @@ rateLimit: { requests: 150, per: 1m }
       ShippedDate: shipped.shipment.tracking?.shipping_date,
       Quantity: 1,
     });
+  });
+
+  it('parks a line whose item has no product mapping, and a replay after the mapping is added creates the order', async () => {
+    // A three-line order: line 3 is OMGW-CAP-BLK, which the product map does not know.
+    const order = { sourceOrderNumber: 'SO-88', lines: 3, statusFrom: 'SCHEDULED', statusTo: 'AWAIT_SHIPPING' };
+    const push = buildPush([{ eventCode: 'FlineStatusUpdate', order }], { security: { kind: 'text', username: SOAP_USER, password: SOAP_PASSWORD } });
+    const tried = attemptOf('shipbob');
+    expect((await postSoap(`${gw.url}/soap/business-events`, push)).status).to.equal(202);
+    expect((await tried).outcome).to.equal('parked');
+    const parked = await gw.gateway.store.knex('deliveries').where({ connector: 'shipbob', order_key: 'LEG:SO-88' }).first();
+    expect(parked.parked_reason).to.equal('transform_error');
+    expect(parked.last_error).to.equal('transform error: no product mapping for item "OMGW-CAP-BLK" in mappings/products.yaml');
+    const before = shipbob.sandbox.state.orders.size;
+    expect([...shipbob.sandbox.state.orders.values()].some((o) => o.reference_id.startsWith('LEG:SO-88:'))).to.equal(false); // nothing half-created
+
+    writeFileSync(join(gw.configDir, 'mappings', 'products.yaml'), 'kind: product-map\nentries:\n  OMGW-TSHIRT-M: TShirtBlueM\n  OMGW-MUG-12OZ: LIGHT-ROAST\n  OMGW-CAP-BLK: DARK-ROAST\n');
+    expect(await gw.gateway.reload()).to.deep.equal({ ok: true });
+    const replayed = attemptOf('shipbob');
+    const out: string[] = [];
+    const code = await main(['replay', '--id', parked.id, '--reason', 'product map fixed', '--config', gw.configDir], { out: (t) => out.push(t), err: (t) => out.push(t) }, testEnv(gw.database, { TEST_WEBHOOK_SECRET: WEBHOOK_SECRET, TEST_FUSION_PASSWORD: FUSION_PASSWORD, TEST_SHIPBOB_TOKEN: TOKEN }));
+    expect(code, out.join('\n')).to.equal(0);
+    gw.gateway.worker?.notify();
+    expect((await replayed).outcome).to.equal('delivered');
+    expect(shipbob.sandbox.state.orders.size).to.equal(before + 3);
+    const attempts = await gw.gateway.store.knex('attempts').where({ delivery_id: parked.id }).orderBy('number');
+    expect(attempts.map((a: { outcome: string }) => a.outcome)).to.deep.equal(['parked', 'delivered']);
+    expect(await gw.gateway.store.knex('pushes').where('raw', 'like', '%SO-88%')).to.have.length(1); // OM did not send again
   });
 
   it('sent ShipBob only requests that validate against the published 2026-01 OpenAPI document', function () {

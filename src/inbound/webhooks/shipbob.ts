@@ -33,6 +33,8 @@ export interface ShipBobWebhookDeps {
   logger: Logger;
   /** Called after a commit that created deliveries (wakes the delivery worker). */
   onStored?: () => void;
+  /** Called with every answer: `accepted`, or the refusal (metrics). */
+  onWebhook?: (result: string, events: ReadonlyArray<{ eventCode: string; status: string }>) => void;
 }
 
 /** Why a webhook was refused: the audit record's result. */
@@ -125,9 +127,11 @@ async function handleShipBobWebhook(ctx: Context, deps: ShipBobWebhookDeps): Pro
     }
     // Svix/ShipBob count any 2xx as delivered; nothing downstream ran before this answer.
     ctx.status = 204;
+    deps.onWebhook?.(event?.status === 'duplicate' ? 'duplicate' : 'accepted', outcome.events.map((e) => ({ eventCode: outcome.topic, status: e.status })));
   } catch (err) {
     if (err instanceof Refusal) {
       await recordWebhookRejection(deps, request, err.result, err.message);
+      deps.onWebhook?.(err.result, []);
       answer(ctx, err.status, err.code, err.message);
       ctx.state.logFields = { error: err.code, reason: err.result };
       if (err.result === 'payload_too_large') ctx.set('Connection', 'close');
@@ -136,6 +140,7 @@ async function handleShipBobWebhook(ctx: Context, deps: ShipBobWebhookDeps): Pro
     const error = isGatewayError(err) ? err : new GatewayError('INTERNAL', 'internal error; send the webhook again later', { cause: err });
     if (error.party === 'Server') deps.logger.error({ err: error.cause ?? error, requestId: request.requestId }, error.message);
     ctx.state.logFields = { error: error.code };
+    deps.onWebhook?.(error.code.toLowerCase(), []);
     answer(ctx, error.status, error.code, error.message);
   }
 }

@@ -121,6 +121,7 @@ describe('config/load loadConfig', () => {
           'whsec_b21ndy1zYW5kYm94LXNoaXBib2Ita2V5',
           'sandbox-shipbob-token',
           'sandbox-fusion-secret',
+          'sandbox-admin-token-change-me',
         ].sort(),
       );
     });
