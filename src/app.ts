@@ -4,6 +4,7 @@ import { createIdGenerator } from './domain/ids.ts';
 import { createLogger, type Logger } from './log.ts';
 import { registerSoapRoutes } from './inbound/soap/routes.ts';
 import { registerShipBobWebhookRoutes } from './inbound/webhooks/shipbob.ts';
+import { registerAdminConsole } from './admin/console.ts';
 import { loadWsdl } from './inbound/soap/wsdl.ts';
 import { createKoaApp, listen, type RunningServer } from './server/http.ts';
 import { Store } from './store/index.ts';
@@ -184,6 +185,7 @@ export class Gateway {
     });
     // The admin API (off, answering 404, while no admin.token is configured; a reload applies).
     const notify = (): void => this.#worker?.notify();
+    registerAdminConsole(router);
     registerAdminApi(router, {
       token: () => this.#config.gateway.admin.token?.reveal() || null,
       maxBodyBytes: () => this.#config.gateway.admin.maxBodySize,
