@@ -81,7 +81,9 @@ export class DeliveryWorker extends EventEmitter {
 
   /** New work may be due now (a push was stored, a connector came online). */
   notify(): void {
-    this.#wake.abort();
+    // abort() builds a DOMException (with a stack) on every call, even when already aborted; this
+    // is called for every push stored and every delivery settled.
+    if (!this.#wake.signal.aborted) this.#wake.abort();
   }
 
   get inFlight(): number {

@@ -28,7 +28,12 @@ export function identifyOmEvent(header: XmlRecord): OmEventIdentity {
  * elements, attribute order): OM re-sends the same payload after errors, sometimes days later.
  */
 export function contentHash(payload: XmlRecord): string {
-  return createHash('sha256').update(canonicalJson(payload)).digest('hex');
+  return hashOfCanonicalJson(canonicalJson(payload));
+}
+
+/** contentHash for a payload whose canonicalJson is already at hand (saves building it twice). */
+export function hashOfCanonicalJson(canonical: string): string {
+  return createHash('sha256').update(canonical).digest('hex');
 }
 
 export function canonicalJson(value: XmlValue): string {

@@ -66,16 +66,20 @@ export interface RunningServer {
 /** Listens on HTTP, or HTTPS when a certificate and key are configured (Oracle calls connectors over HTTPS). */
 export async function listen(app: Koa, options: HttpServerOptions): Promise<RunningServer> {
   const handler = app.callback();
+  // Node checks the request and header timeouts only every connectionsCheckingInterval (30 s by
+  // default), so a slow-loris client would be cut off up to 30 s late: check every second.
+  const timeouts = { connectionsCheckingInterval: Math.min(1_000, options.requestTimeoutMs) };
   const server = options.tls
     ? https.createServer(
         {
           cert: readFileSync(options.tls.cert),
           key: readFileSync(options.tls.key),
           ...(options.tls.ca ? { ca: readFileSync(options.tls.ca) } : {}),
+          ...timeouts,
         },
         handler,
       )
-    : http.createServer(handler);
+    : http.createServer(timeouts, handler);
   // Slow-loris bodies and idle sockets must not hold the gateway's resources for long.
   server.requestTimeout = options.requestTimeoutMs;
   server.headersTimeout = Math.min(options.requestTimeoutMs, 30_000);

@@ -43,7 +43,7 @@ export function openDatabase(options: DatabaseOptions): Database {
         max: 1,
         afterCreate: (conn: SqliteConnection, done: (err: Error | null, conn: SqliteConnection) => void) => {
           conn.exec(
-            'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;',
+            `PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = ${LOCK_TIMEOUT_MS};`,
             (err) => done(err, conn),
           );
         },
@@ -58,12 +58,27 @@ export function openDatabase(options: DatabaseOptions): Database {
       client: 'pg',
       connection: url,
       searchPath: options.schema ? [options.schema] : undefined,
-      pool: { min: 0, max: options.poolMax ?? 10 },
+      pool: {
+        min: 0,
+        max: options.poolMax ?? 10,
+        // Like SQLite's busy timeout: a statement waits at most 5 s for a lock another session holds,
+        // then fails (a push gets a Server Fault and is sent again) instead of hanging.
+        afterCreate: (conn: PgConnection, done: (err: Error | null, conn: PgConnection) => void) => {
+          conn.query(`set lock_timeout = ${LOCK_TIMEOUT_MS}`, (err) => done(err, conn));
+        },
+      },
       log: quietKnexLog,
     });
     return { knex, dialect: 'postgres', describe: redactUrl(url), close: () => knex.destroy() };
   }
   throw new Error(`database url must start with sqlite: or postgres:// (got ${redactUrl(url)})`);
+}
+
+/** How long a statement waits for a lock held by another connection (SQLite busy_timeout, PostgreSQL lock_timeout). */
+const LOCK_TIMEOUT_MS = 5000;
+
+interface PgConnection {
+  query(sql: string, cb: (err: Error | null) => void): void;
 }
 
 interface SqliteConnection {

@@ -71,6 +71,92 @@ export interface ClaimRequest {
   leaseUntil: number;
 }
 
+export interface CompletionInput {
+  delivery: DeliveryRow;
+  owner: string;
+  attempt: AttemptInput;
+  transition: Transition;
+  now: number;
+  audit: AuditInput;
+}
+
+interface PendingCompletion {
+  input: CompletionInput;
+  resolve: (result: { applied: boolean }) => void;
+  reject: (err: unknown) => void;
+}
+
+const MAX_COMPLETION_BATCH = 500;
+/** Rows per statement (the update binds 11 values per row). */
+const COMPLETION_CHUNK = 100;
+
+/**
+ * Writes a group of completions in the caller's transaction: the attempts, the state changes (one
+ * statement per chunk, each row changed only while its worker still holds the lease) and the audit
+ * records. Returns, per completion, whether the state change was applied.
+ */
+async function writeCompletions(trx: Knex.Transaction, dialect: Dialect, inputs: CompletionInput[]): Promise<boolean[]> {
+  const attempts = inputs.map(({ delivery, attempt }) => ({
+    id: attempt.id,
+    delivery_id: delivery.id,
+    number: attempt.number,
+    started_at: attempt.startedAt,
+    duration_ms: Math.round(attempt.durationMs),
+    request_summary: JSON.stringify(attempt.requestSummary),
+    response_status: attempt.responseStatus,
+    response_headers: attempt.responseHeaders ? JSON.stringify(attempt.responseHeaders) : null,
+    response_snippet: attempt.responseSnippet,
+    error_class: attempt.errorClass,
+    error_message: attempt.errorMessage,
+    outcome: attempt.outcome,
+  }));
+  for (let i = 0; i < attempts.length; i += COMPLETION_CHUNK) await trx('attempts').insert(attempts.slice(i, i + COMPLETION_CHUNK));
+
+  const applied = new Set<string>();
+  for (let i = 0; i < inputs.length; i += COMPLETION_CHUNK) {
+    const chunk = inputs.slice(i, i + COMPLETION_CHUNK);
+    const bindings: Array<string | number | null> = [];
+    const rows = chunk.map(({ delivery, owner, transition, now }) => {
+      bindings.push(
+        delivery.id,
+        owner,
+        transition.state,
+        delivery.attempt_count + 1,
+        delivery.attempts_in_cycle + 1,
+        now,
+        transition.state === 'retrying' ? transition.nextAttemptAt : null,
+        transition.state === 'delivered' ? null : transition.error,
+        transition.state === 'parked' ? transition.reason : null,
+      );
+      return 'select cast(? as varchar(26)) as id, cast(? as varchar(64)) as owner, cast(? as varchar(20)) as state, cast(? as integer) as attempt_count, cast(? as integer) as attempts_in_cycle, cast(? as bigint) as now, cast(? as bigint) as next_attempt_at, cast(? as text) as last_error, cast(? as varchar(40)) as parked_reason';
+    });
+    // Each column as the single-delivery update wrote it: delivered clears the error and the parked
+    // reason and stamps delivered_at; retrying sets the next attempt and the error; parked sets the
+    // reason and the error. Columns a transition does not name keep their value.
+    const sql = `
+      update deliveries set
+        state = v.state,
+        attempt_count = v.attempt_count,
+        attempts_in_cycle = v.attempts_in_cycle,
+        lease_owner = null,
+        lease_expires_at = null,
+        updated_at = v.now,
+        next_attempt_at = case when v.state = 'retrying' then v.next_attempt_at else deliveries.next_attempt_at end,
+        delivered_at = case when v.state = 'delivered' then v.now else deliveries.delivered_at end,
+        last_error = v.last_error,
+        parked_reason = case when v.state = 'delivered' then null when v.state = 'parked' then v.parked_reason else deliveries.parked_reason end
+      from (${rows.join(' union all ')}) as v
+      where deliveries.id = v.id and deliveries.lease_owner = v.owner and deliveries.state = 'in_flight'
+      returning deliveries.id`;
+    const result: unknown = await trx.raw(sql, bindings);
+    for (const r of rowsOf<{ id: string }>(result, dialect)) applied.add(r.id);
+  }
+
+  const audits = inputs.map((c) => auditRow(c.audit));
+  for (let i = 0; i < audits.length; i += COMPLETION_CHUNK) await trx('audit_records').insert(audits.slice(i, i + COMPLETION_CHUNK));
+  return inputs.map((c) => applied.has(c.delivery.id));
+}
+
 /** Unfinished deliveries block later ones of the same connector and order key under strict ordering. */
 const BLOCKING = `('pending', 'in_flight', 'retrying', 'on_hold', 'parked')`;
 
@@ -81,6 +167,8 @@ const BLOCKING = `('pending', 'in_flight', 'retrying', 'on_hold', 'parked')`;
 export class DeliveryRepository {
   readonly #knex: Knex;
   readonly #dialect: Dialect;
+  #completions: PendingCompletion[] = [];
+  #completing = false;
 
   constructor(knex: Knex, dialect: Dialect) {
     this.#knex = knex;
@@ -145,48 +233,45 @@ export class DeliveryRepository {
    * Records one attempt and the delivery's new state and an audit record, in one transaction. The
    * state changes only while this worker still holds the lease; the attempt is recorded either way,
    * because it happened.
+   *
+   * Group commit: completions that arrive while a transaction is being written are gathered into the
+   * next one (a handful of statements for the whole group instead of five per delivery), and each
+   * caller's promise settles after that commit. If a group fails, its completions are written one by
+   * one, so that one bad completion cannot make the others fail.
    */
-  async complete(input: {
-    delivery: DeliveryRow;
-    owner: string;
-    attempt: AttemptInput;
-    transition: Transition;
-    now: number;
-    audit: AuditInput;
-  }): Promise<{ applied: boolean }> {
-    const { delivery, attempt, transition, now } = input;
-    return this.#knex.transaction(async (trx) => {
-      await trx('attempts').insert({
-        id: attempt.id,
-        delivery_id: delivery.id,
-        number: attempt.number,
-        started_at: attempt.startedAt,
-        duration_ms: Math.round(attempt.durationMs),
-        request_summary: JSON.stringify(attempt.requestSummary),
-        response_status: attempt.responseStatus,
-        response_headers: attempt.responseHeaders ? JSON.stringify(attempt.responseHeaders) : null,
-        response_snippet: attempt.responseSnippet,
-        error_class: attempt.errorClass,
-        error_message: attempt.errorMessage,
-        outcome: attempt.outcome,
-      });
-      const base = {
-        attempt_count: delivery.attempt_count + 1,
-        attempts_in_cycle: delivery.attempts_in_cycle + 1,
-        lease_owner: null,
-        lease_expires_at: null,
-        updated_at: now,
-      };
-      const patch =
-        transition.state === 'delivered'
-          ? { ...base, state: 'delivered', delivered_at: now, last_error: null, parked_reason: null }
-          : transition.state === 'retrying'
-            ? { ...base, state: 'retrying', next_attempt_at: transition.nextAttemptAt, last_error: transition.error }
-            : { ...base, state: 'parked', parked_reason: transition.reason, last_error: transition.error };
-      const updated = await trx('deliveries').where({ id: delivery.id, lease_owner: input.owner, state: 'in_flight' }).update(patch);
-      await trx('audit_records').insert(auditRow(input.audit));
-      return { applied: updated === 1 };
+  complete(input: CompletionInput): Promise<{ applied: boolean }> {
+    return new Promise((resolve, reject) => {
+      this.#completions.push({ input, resolve, reject });
+      if (!this.#completing) void this.#drainCompletions();
     });
+  }
+
+  async #drainCompletions(): Promise<void> {
+    this.#completing = true;
+    try {
+      while (this.#completions.length > 0) {
+        const batch = this.#completions.splice(0, MAX_COMPLETION_BATCH);
+        try {
+          const applied = await this.#knex.transaction((trx) => writeCompletions(trx, this.#dialect, batch.map((p) => p.input)));
+          batch.forEach((p, i) => p.resolve({ applied: applied[i] ?? false }));
+        } catch (err) {
+          if (batch.length === 1) {
+            batch[0]?.reject(err);
+            continue;
+          }
+          for (const p of batch) {
+            try {
+              const [applied] = await this.#knex.transaction((trx) => writeCompletions(trx, this.#dialect, [p.input]));
+              p.resolve({ applied: applied ?? false });
+            } catch (single) {
+              p.reject(single);
+            }
+          }
+        }
+      }
+    } finally {
+      this.#completing = false;
+    }
   }
 
   /** Puts due deliveries of the given connectors on hold (maintenance or open circuit); no attempt is spent. */

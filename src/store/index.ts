@@ -70,7 +70,8 @@ export class Store {
     return readStatus(this.db.knex);
   }
 
-  close(): Promise<void> {
-    return this.db.close();
+  async close(): Promise<void> {
+    await this.ingest.close();
+    await this.db.close();
   }
 }

@@ -28,6 +28,24 @@ export interface IngestItem {
   requestId: string | null;
 }
 
+/** A part of a large item, as IngestWriter stores it (see submit). */
+interface StoredPart extends IngestItem {
+  /** The push these events belong to, when an earlier part stored the push row. */
+  pushId?: string | null;
+  /** Events of the whole push (the push row's event_count), when the item is stored in parts. */
+  totalEvents?: number;
+}
+
+/**
+ * Items with more events than this (a push of hundreds of OrderHeaders) are stored in several
+ * consecutive transactions of at most this many events, with the requests that arrived meanwhile
+ * written in between: one large push must not hold the single SQLite writer (and every small push
+ * queued behind it) for the time it takes to write all of it. The caller's promise settles after the
+ * last part. A crash between parts leaves a prefix of the push stored and the push unacknowledged;
+ * the sender's retry then stores the rest, the stored events being recognised as duplicates.
+ */
+export const MAX_EVENTS_PER_TRANSACTION = 64;
+
 export interface IngestEvent {
   id: string;
   source: EventSource;
@@ -50,7 +68,7 @@ export type IngestOutcome =
   | { accepted: false; reason: 'nonce_replayed' };
 
 interface Pending {
-  item: IngestItem;
+  item: StoredPart;
   resolve: (outcome: IngestOutcome) => void;
   reject: (err: unknown) => void;
 }
@@ -59,14 +77,17 @@ interface Pending {
  * Stores inbound requests with group commit: concurrent requests are gathered into one transaction,
  * and each caller's promise settles only after that transaction has committed. One SQLite connection
  * runs one transaction at a time, so batching is what makes concurrent pushes fast; on PostgreSQL it
- * saves round trips. If a batch fails, its items are retried one by one so that one bad item cannot
- * make the others fail.
+ * saves round trips. If a batch fails on the data of an item (a constraint), its items are retried one
+ * by one so that one bad item cannot make the others fail; if the store itself fails, every item of
+ * the batch fails at once.
  */
 export class IngestWriter {
   readonly #db: Database;
   readonly #maxBatch: number;
   #queue: Pending[] = [];
   #running = false;
+  /** SQLite: prepared statements of the connection the writer last used. */
+  #statements: SqliteStatements | null = null;
 
   constructor(db: Database, options: { maxBatch?: number } = {}) {
     this.#db = db;
@@ -74,10 +95,77 @@ export class IngestWriter {
   }
 
   submit(item: IngestItem): Promise<IngestOutcome> {
+    if (item.events.length > MAX_EVENTS_PER_TRANSACTION) return this.#submitInParts(item);
+    return this.#enqueue(item);
+  }
+
+  #enqueue(item: StoredPart): Promise<IngestOutcome> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
       if (!this.#running) void this.#drain();
     });
+  }
+
+  /** A large item: the push row, the nonce and the first events first, then the rest in order. */
+  async #submitInParts(item: IngestItem): Promise<IngestOutcome> {
+    const parts: IngestEvent[][] = [];
+    for (let i = 0; i < item.events.length; i += MAX_EVENTS_PER_TRANSACTION) parts.push(item.events.slice(i, i + MAX_EVENTS_PER_TRANSACTION));
+    const [head = [], ...rest] = parts;
+    const first = await this.#enqueue({ ...item, events: head, totalEvents: item.events.length });
+    if (!first.accepted) return first;
+    const events = [...first.events];
+    for (const part of rest) {
+      // Each part goes to the back of the queue: requests that arrived meanwhile are written first.
+      const outcome = await this.#enqueue({
+        push: null,
+        pushId: item.push?.id ?? null,
+        receivedAt: itemTime(item),
+        nonce: null,
+        events: part,
+        requestId: item.requestId,
+      });
+      if (!outcome.accepted) throw new Error('a later part of a push was refused (it carries no nonce)');
+      events.push(...outcome.events);
+    }
+    return { accepted: true, events };
+  }
+
+  /**
+   * Runs one batch in a transaction. On PostgreSQL through knex. On SQLite on the pooled connection
+   * itself, with prepared statements kept across batches: every statement through knex costs two trips
+   * through the thread pool (prepare, then run), each waiting for a turn of a busy event loop, and a
+   * batch made eight of them one after the other; this way a statement is one trip, and BEGIN and
+   * COMMIT one each. The statements are still built by knex (toSQL), so there is one definition of them.
+   */
+  async #transaction<T>(work: (run: Runner) => Promise<T>): Promise<T> {
+    const knex = this.#db.knex;
+    if (this.#db.dialect !== 'sqlite') return knex.transaction((trx) => work(knexRunner(trx)));
+    const conn = (await knex.client.acquireConnection()) as SqliteConnection;
+    try {
+      if (this.#statements?.connection !== conn) {
+        await this.#statements?.finalizeAll();
+        this.#statements = new SqliteStatements(conn);
+      }
+      const statements = this.#statements;
+      await execSql(conn, 'BEGIN');
+      try {
+        const result = await work(statements.runner());
+        await execSql(conn, 'COMMIT');
+        return result;
+      } catch (err) {
+        await execSql(conn, 'ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      await knex.client.releaseConnection(conn);
+    }
+  }
+
+  /** Finalizes the prepared statements (SQLite will not close a connection that still has some). */
+  async close(): Promise<void> {
+    const statements = this.#statements;
+    this.#statements = null;
+    await statements?.finalizeAll();
   }
 
   async #drain(): Promise<void> {
@@ -86,16 +174,18 @@ export class IngestWriter {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0, this.#maxBatch);
         try {
-          const outcomes = await this.#db.knex.transaction((trx) => writeBatch(trx, batch.map((p) => p.item)));
+          const outcomes = await this.#transaction((run) => writeBatch(this.#db.knex, run, batch.map((p) => p.item)));
           batch.forEach((p, i) => p.resolve(outcomes[i] as IngestOutcome));
         } catch (err) {
-          if (batch.length === 1) {
-            batch[0]?.reject(err);
+          // The store itself failing (locked, disk full, connection lost) fails every item alike:
+          // retrying them one by one would only make each caller wait for the same failure again.
+          if (batch.length === 1 || !isItemError(err)) {
+            for (const p of batch) p.reject(err);
             continue;
           }
           for (const p of batch) {
             try {
-              const [outcome] = await this.#db.knex.transaction((trx) => writeBatch(trx, [p.item]));
+              const [outcome] = await this.#transaction((run) => writeBatch(this.#db.knex, run, [p.item]));
               p.resolve(outcome as IngestOutcome);
             } catch (single) {
               p.reject(single);
@@ -109,13 +199,24 @@ export class IngestWriter {
   }
 }
 
-const CHUNK = 200;
-
-async function insertChunked(trx: Knex.Transaction, table: string, rows: object[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += CHUNK) await trx(table).insert(rows.slice(i, i + CHUNK));
+/**
+ * Errors caused by the data of one item (a constraint, a value the database refuses), as opposed to
+ * the store being unavailable: only these are worth retrying item by item.
+ */
+function isItemError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  // SQLite: constraint, datatype mismatch, too big. PostgreSQL: classes 22 (data exception) and 23 (integrity constraint).
+  return ['SQLITE_CONSTRAINT', 'SQLITE_MISMATCH', 'SQLITE_TOOBIG', 'SQLITE_RANGE'].includes(code) || /^2[23][0-9A-Z]{3}$/.test(code);
 }
 
-async function writeBatch(trx: Knex.Transaction, items: IngestItem[]): Promise<IngestOutcome[]> {
+const CHUNK = 200;
+
+async function insertChunked(knex: Knex, run: Runner, table: string, rows: object[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += CHUNK) await run.exec(knex(table).insert(rows.slice(i, i + CHUNK)));
+}
+
+async function writeBatch(knex: Knex, run: Runner, items: StoredPart[]): Promise<IngestOutcome[]> {
   // 1. Nonces: an item whose nonce was already used is refused as a whole.
   const replayed = new Set<number>();
   const nonceItems = items.map((item, i) => ({ item, i })).filter(({ item }) => item.nonce !== null);
@@ -133,12 +234,9 @@ async function writeBatch(trx: Knex.Transaction, items: IngestItem[]): Promise<I
     const now = Math.max(...nonceItems.map(({ item }) => itemTime(item)));
     const fresh = new Set<string>();
     for (let c = 0; c < rows.length; c += CHUNK) {
-      const inserted = (await trx('ws_nonces')
-        .insert(rows.slice(c, c + CHUNK))
-        .onConflict('nonce_key')
-        .merge(['expires_at'])
-        .where('ws_nonces.expires_at', '<', now)
-        .returning('nonce_key')) as Array<{ nonce_key: string }>;
+      const inserted = await run.rows<{ nonce_key: string }>(
+        knex('ws_nonces').insert(rows.slice(c, c + CHUNK)).onConflict('nonce_key').merge(['expires_at']).where('ws_nonces.expires_at', '<', now).returning('nonce_key'),
+      );
       for (const r of inserted) fresh.add(r.nonce_key);
     }
     for (const { item, i } of nonceItems) {
@@ -146,47 +244,33 @@ async function writeBatch(trx: Knex.Transaction, items: IngestItem[]): Promise<I
     }
   }
 
-  // 2. Dedupe: claim each (scope, hash); a claim that exists within the window makes a duplicate.
+  // 2. The pushes do not depend on the dedupe: their insert runs alongside it (one round trip
+  // less on the batch's critical path; the connection executes one statement at a time).
   const live = items.map((item, i) => ({ item, i })).filter(({ i }) => !replayed.has(i));
-  const events = live.flatMap(({ item }) => item.events);
-  const claimed = new Map<string, string>(); // scope\0hash → event id that owns it in this batch
-  const duplicateOf = new Map<string, string>(); // event id → original event id
-  const claimRows: Array<{ scope: string; hash: string; event_id: string; seen_at: number; since: number }> = [];
-  const eventTime = new Map(live.flatMap(({ item }) => item.events.map((ev) => [ev.id, itemTime(item)] as const)));
-  for (const ev of events) {
-    const key = `${ev.dedupeScope}\u0000${ev.contentHash}`;
-    const owner = claimed.get(key);
-    if (owner) duplicateOf.set(ev.id, owner);
-    else {
-      claimed.set(key, ev.id);
-      claimRows.push({ scope: ev.dedupeScope, hash: ev.contentHash, event_id: ev.id, seen_at: eventTime.get(ev.id) ?? Date.now(), since: ev.dedupeSince });
-    }
+  const pushRows: object[] = [];
+  for (const { item } of live) {
+    if (!item.push) continue;
+    const p = item.push;
+    pushRows.push({
+      id: p.id,
+      received_at: p.receivedAt,
+      path: p.path,
+      connector_scope: p.connectorScope,
+      soap_version: p.soapVersion,
+      content_type: p.contentType,
+      headers: JSON.stringify(p.headers),
+      raw: p.raw,
+      raw_size: p.rawSize,
+      event_count: item.totalEvents ?? item.events.length,
+      auth_method: p.authMethod,
+      auth_user: p.authUser,
+      remote_addr: p.remoteAddr,
+      request_id: p.requestId,
+    });
   }
-  // Rows are grouped by their window start so one statement has one cut-off.
-  const bySince = new Map<number, typeof claimRows>();
-  for (const row of claimRows) bySince.set(row.since, [...(bySince.get(row.since) ?? []), row]);
-  for (const [since, rows] of bySince) {
-    for (let c = 0; c < rows.length; c += CHUNK) {
-      const chunk = rows.slice(c, c + CHUNK);
-      const won = (await trx('dedupe_keys')
-        .insert(chunk.map(({ since: _s, ...r }) => r))
-        .onConflict(['scope', 'hash'])
-        .merge(['event_id', 'seen_at'])
-        .where('dedupe_keys.seen_at', '<', since)
-        .returning(['scope', 'hash'])) as Array<{ scope: string; hash: string }>;
-      const wonKeys = new Set(won.map((r) => `${r.scope}\u0000${r.hash}`));
-      const lost = chunk.filter((r) => !wonKeys.has(`${r.scope}\u0000${r.hash}`));
-      for (const r of lost) {
-        const existing = (await trx('dedupe_keys').where({ scope: r.scope, hash: r.hash }).first('event_id')) as
-          | { event_id: string }
-          | undefined;
-        duplicateOf.set(r.event_id, existing?.event_id ?? r.event_id);
-      }
-    }
-  }
+  const [, duplicateOf] = await settleAll(insertChunked(knex, run, 'pushes', pushRows), claimDedupe(knex, run, live.map(({ item }) => item)));
 
   // 3. Rows.
-  const pushRows: object[] = [];
   const eventRows: object[] = [];
   const deliveryRows: object[] = [];
   const auditRows: object[] = [];
@@ -197,32 +281,13 @@ async function writeBatch(trx: Knex.Transaction, items: IngestItem[]): Promise<I
       continue;
     }
     const now = itemTime(item);
-    if (item.push) {
-      const p = item.push;
-      pushRows.push({
-        id: p.id,
-        received_at: p.receivedAt,
-        path: p.path,
-        connector_scope: p.connectorScope,
-        soap_version: p.soapVersion,
-        content_type: p.contentType,
-        headers: JSON.stringify(p.headers),
-        raw: p.raw,
-        raw_size: p.rawSize,
-        event_count: item.events.length,
-        auth_method: p.authMethod,
-        auth_user: p.authUser,
-        remote_addr: p.remoteAddr,
-        request_id: p.requestId,
-      });
-    }
     const results: Array<{ id: string; eventCode: string; status: EventStatus; duplicateOf: string | null; deliveries: number }> = [];
     for (const ev of item.events) {
       const dupOf = duplicateOf.get(ev.id) ?? null;
       const status: EventStatus = dupOf ? 'duplicate' : ev.deliveries.length > 0 ? 'routed' : 'unrouted';
       eventRows.push({
         id: ev.id,
-        push_id: item.push?.id ?? null,
+        push_id: item.push?.id ?? item.pushId ?? null,
         source: ev.source,
         event_code: ev.eventCode,
         order_key: ev.orderKey,
@@ -268,7 +333,7 @@ async function writeBatch(trx: Knex.Transaction, items: IngestItem[]): Promise<I
           detail: {
             eventCode: ev.eventCode,
             orderKey: ev.orderKey,
-            pushId: item.push?.id ?? null,
+            pushId: item.push?.id ?? item.pushId ?? null,
             duplicateOf: dupOf,
             connectors: status === 'routed' ? ev.deliveries.map((d) => d.connector) : [],
           },
@@ -279,11 +344,162 @@ async function writeBatch(trx: Knex.Transaction, items: IngestItem[]): Promise<I
     }
     outcomes.push({ accepted: true, events: results });
   }
-  await insertChunked(trx, 'pushes', pushRows);
-  await insertChunked(trx, 'events', eventRows);
-  await insertChunked(trx, 'deliveries', deliveryRows);
-  await insertChunked(trx, 'audit_records', auditRows);
+  // Events reference pushes, deliveries reference events; the audit records reference nothing, so
+  // they go in alongside the deliveries.
+  await insertChunked(knex, run, 'events', eventRows);
+  await settleAll(insertChunked(knex, run, 'deliveries', deliveryRows), insertChunked(knex, run, 'audit_records', auditRows));
   return outcomes;
+}
+
+/**
+ * Dedupe: claims each (scope, hash); a claim that exists within the window makes a duplicate.
+ * Returns event id → id of the event it duplicates.
+ */
+async function claimDedupe(knex: Knex, run: Runner, live: IngestItem[]): Promise<Map<string, string>> {
+  const events = live.flatMap((item) => item.events);
+  const claimed = new Map<string, string>(); // scope\0hash → event id that owns it in this batch
+  const duplicateOf = new Map<string, string>(); // event id → original event id
+  const claimRows: Array<{ scope: string; hash: string; event_id: string; seen_at: number; since: number }> = [];
+  const eventTime = new Map(live.flatMap((item) => item.events.map((ev) => [ev.id, itemTime(item)] as const)));
+  for (const ev of events) {
+    const key = `${ev.dedupeScope}\u0000${ev.contentHash}`;
+    const owner = claimed.get(key);
+    if (owner) duplicateOf.set(ev.id, owner);
+    else {
+      claimed.set(key, ev.id);
+      claimRows.push({ scope: ev.dedupeScope, hash: ev.contentHash, event_id: ev.id, seen_at: eventTime.get(ev.id) ?? Date.now(), since: ev.dedupeSince });
+    }
+  }
+  // Rows are grouped by their window start so one statement has one cut-off.
+  const bySince = new Map<number, typeof claimRows>();
+  for (const row of claimRows) bySince.set(row.since, [...(bySince.get(row.since) ?? []), row]);
+  for (const [since, rows] of bySince) {
+    for (let c = 0; c < rows.length; c += CHUNK) {
+      const chunk = rows.slice(c, c + CHUNK);
+      const won = await run.rows<{ scope: string; hash: string }>(
+        knex('dedupe_keys')
+          .insert(chunk.map(({ since: _s, ...r }) => r))
+          .onConflict(['scope', 'hash'])
+          .merge(['event_id', 'seen_at'])
+          .where('dedupe_keys.seen_at', '<', since)
+          .returning(['scope', 'hash']),
+      );
+      const wonKeys = new Set(won.map((r) => `${r.scope}\u0000${r.hash}`));
+      const lost = chunk.filter((r) => !wonKeys.has(`${r.scope}\u0000${r.hash}`));
+      for (const r of lost) {
+        const [existing] = await run.rows<{ event_id: string }>(knex('dedupe_keys').select('event_id').where({ scope: r.scope, hash: r.hash }).limit(1));
+        duplicateOf.set(r.event_id, existing?.event_id ?? r.event_id);
+      }
+    }
+  }
+
+  return duplicateOf;
+}
+
+/** Runs the statements writeBatch builds, in the batch's transaction. */
+interface Runner {
+  /** A statement that returns rows (select, returning). */
+  rows<T>(query: Knex.QueryBuilder): Promise<T[]>;
+  exec(query: Knex.QueryBuilder): Promise<void>;
+}
+
+function knexRunner(trx: Knex.Transaction): Runner {
+  return {
+    rows: async <T>(query: Knex.QueryBuilder) => (await query.transacting(trx)) as T[],
+    exec: async (query) => {
+      await query.transacting(trx);
+    },
+  };
+}
+
+/** The part of a node-sqlite3 Database (knex's pooled SQLite connection) used here. */
+interface SqliteConnection {
+  exec(sql: string, cb: (err: Error | null) => void): void;
+  prepare(sql: string, cb: (err: Error | null) => void): SqliteStatement;
+}
+
+interface SqliteStatement {
+  run(params: unknown[], cb: (err: Error | null) => void): void;
+  all(params: unknown[], cb: (err: Error | null, rows: unknown[]) => void): void;
+  finalize(cb: () => void): void;
+}
+
+function execSql(conn: SqliteConnection, sql: string): Promise<void> {
+  return new Promise((resolve, reject) => conn.exec(sql, (err) => (err ? reject(err) : resolve())));
+}
+
+/** Most prepared statements kept per connection (multi-row inserts differ by row count). */
+const MAX_STATEMENTS = 256;
+
+/** Prepared statements of one SQLite connection, by SQL text, least recently used dropped first. */
+class SqliteStatements {
+  readonly connection: SqliteConnection;
+  readonly #cache = new Map<string, Promise<SqliteStatement>>();
+
+  constructor(connection: SqliteConnection) {
+    this.connection = connection;
+  }
+
+  /** The prepared statement (node-sqlite3 never calls back a run queued on a statement whose prepare failed). */
+  #get(sql: string): Promise<SqliteStatement> {
+    const cached = this.#cache.get(sql);
+    if (cached) {
+      this.#cache.delete(sql);
+      this.#cache.set(sql, cached);
+      return cached;
+    }
+    if (this.#cache.size >= MAX_STATEMENTS) {
+      const oldest = this.#cache.keys().next().value;
+      if (oldest !== undefined) {
+        void this.#cache.get(oldest)?.then((old) => old.finalize(() => undefined), () => undefined);
+        this.#cache.delete(oldest);
+      }
+    }
+    const prepared = new Promise<SqliteStatement>((resolve, reject) => {
+      const stmt = this.connection.prepare(sql, (err) => {
+        if (!err) {
+          resolve(stmt);
+          return;
+        }
+        if (this.#cache.get(sql) === prepared) this.#cache.delete(sql);
+        reject(err);
+      });
+    });
+    this.#cache.set(sql, prepared);
+    return prepared;
+  }
+
+  runner(): Runner {
+    return {
+      rows: async <T>(query: Knex.QueryBuilder) => {
+        const { sql, bindings } = query.toSQL().toNative();
+        const stmt = await this.#get(sql);
+        return new Promise<T[]>((resolve, reject) => stmt.all([...bindings], (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
+      },
+      exec: async (query) => {
+        const { sql, bindings } = query.toSQL().toNative();
+        const stmt = await this.#get(sql);
+        return new Promise<void>((resolve, reject) => stmt.run([...bindings], (err) => (err ? reject(err) : resolve())));
+      },
+    };
+  }
+
+  async finalizeAll(): Promise<void> {
+    const all = [...this.#cache.values()];
+    this.#cache.clear();
+    await Promise.all(all.map((p) => p.then((stmt) => new Promise<void>((resolve) => stmt.finalize(() => resolve())), () => undefined)));
+  }
+}
+
+/**
+ * Waits for every statement started together before going on or failing: a statement still running
+ * when the transaction rolls back could otherwise end up outside it.
+ */
+async function settleAll<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
+  return [ra.value, rb.value];
 }
 
 /** When the gateway received the item, by its own clock. */

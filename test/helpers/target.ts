@@ -51,8 +51,9 @@ export class FakeTarget extends EventEmitter {
     });
   }
 
-  async start(): Promise<this> {
-    this.#server.listen(0, '127.0.0.1');
+  /** Listens on `port` (default: any free port). A fixed port lets a test take a target down and bring it back. */
+  async start(port = 0): Promise<this> {
+    this.#server.listen(port, '127.0.0.1');
     await once(this.#server, 'listening');
     this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
     return this;

@@ -1,7 +1,7 @@
 import type { GatewayConfig } from '../../config/load.ts';
 import { GatewayError } from '../../domain/errors.ts';
 import type { XmlRecord } from '../../domain/event.ts';
-import { canonicalJson, contentHash, identifyOmEvent } from '../../domain/om-event.ts';
+import { canonicalJson, hashOfCanonicalJson, identifyOmEvent } from '../../domain/om-event.ts';
 import { route } from '../../routing/trigger-points.ts';
 import type { IngestEvent, IngestItem, IngestOutcome, Store } from '../../store/index.ts';
 import { authenticate } from './auth.ts';
@@ -25,6 +25,9 @@ export interface PushHandlerDeps {
   /** Called after a commit that created deliveries (wakes the delivery worker). */
   onStored?: () => void;
 }
+
+/** OrderHeaders turned into events between two turns of the event loop. */
+const YIELD_EVERY = 32;
 
 /** Headers that carry credentials or session state: never stored. */
 const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
@@ -64,9 +67,17 @@ export async function acceptPush(deps: PushHandlerDeps, parsed: ParsedPush, ctx:
   }
 
   const dedupeScope = `oracle-om:${ctx.path}`;
-  const events: IngestEvent[] = parsed.headers.map((header: XmlRecord, position) => {
+  const events: IngestEvent[] = [];
+  for (const [position, header] of parsed.headers.entries()) {
+    // A push of hundreds of OrderHeaders: let other requests run between slices of this work.
+    if (position > 0 && position % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    events.push(toEvent(header, position));
+  }
+
+  function toEvent(header: XmlRecord, position: number): IngestEvent {
     const identity = identifyOmEvent(header);
     const routes = route({ source: 'oracle-om', eventCode: identity.eventCode, payload: header }, config.triggerPoints, ctx.connectorScope);
+    const payload = canonicalJson(header);
     return {
       id: deps.newId(),
       source: 'oracle-om',
@@ -75,9 +86,9 @@ export async function acceptPush(deps: PushHandlerDeps, parsed: ParsedPush, ctx:
       sourceSystem: identity.sourceSystem,
       connectorScope: ctx.connectorScope,
       position,
-      payload: canonicalJson(header),
+      payload,
       raw: null,
-      contentHash: contentHash(header),
+      contentHash: hashOfCanonicalJson(payload),
       dedupeScope,
       dedupeSince: now - soap.dedupeWindow,
       deliveries: routes.map((r) => ({
@@ -88,7 +99,7 @@ export async function acceptPush(deps: PushHandlerDeps, parsed: ParsedPush, ctx:
         idempotencyKey: null,
       })),
     };
-  });
+  }
 
   const item: IngestItem = {
     push: {

@@ -94,7 +94,9 @@ async function handlePush(ctx: Context, deps: SoapRouteDeps, connectorScope: str
     ctx.status = faultStatus(version, error.party, error.status);
     ctx.type = soapContentType(version);
     ctx.body = buildFault(version, error.party, error.code, error.message);
-    if (error.code === 'PAYLOAD_TOO_LARGE') ctx.set('Connection', 'close');
+    // A refusal before the whole body was read leaves the rest of it on the connection: close it, or
+    // the client's next request on this keep-alive connection would hang behind those bytes.
+    if (error.code === 'PAYLOAD_TOO_LARGE' || !ctx.req.complete) ctx.set('Connection', 'close');
     deps.onPush?.({ result: error.code.toLowerCase(), events: [] });
   }
 }

@@ -4,6 +4,7 @@ import * as deliveryEngine from './002_delivery_engine.ts';
 import * as oauthTokens from './003_oauth_tokens.ts';
 import * as operations from './004_operations.ts';
 import * as adminReason from './005_admin_reason.ts';
+import * as claimIndex from './006_claim_index.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -17,6 +18,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['003_oauth_tokens', oauthTokens],
   ['004_operations', operations],
   ['005_admin_reason', adminReason],
+  ['006_claim_index', claimIndex],
 ];
 
 const source: Knex.MigrationSource<string> = {

@@ -1,0 +1,211 @@
+/**
+ * Store-level benchmarks in their own process: the claim query with a large backlog, and replaying
+ * parked deliveries. Setup inserts rows directly through the store's knex in big transactions (the
+ * ingest path would take far longer to build a million rows and is measured elsewhere).
+ */
+import { performance } from 'node:perf_hooks';
+import { DeliveryOperations } from '../../src/delivery/operations.ts';
+import { systemClock } from '../../src/domain/clock.ts';
+import { createIdGenerator } from '../../src/domain/ids.ts';
+import { Store } from '../../src/store/index.ts';
+import { serveParent } from '../lib/child.ts';
+
+export const CONNECTOR = 'sink';
+
+export interface FillArgs {
+  databaseUrl: string;
+  schema?: string;
+  /** How many deliveries (each with its own event) to add. */
+  count: number;
+  state: 'pending' | 'parked';
+}
+
+export interface FillResult {
+  inserted: number;
+  seconds: number;
+  rowsPerSecond: number;
+}
+
+export interface ClaimArgs {
+  databaseUrl: string;
+  schema?: string;
+  limit: number;
+  /** Measured claims per ordering mode (after warm-up), and a time cap per mode. */
+  iterations: number;
+  maxSeconds: number;
+}
+
+export interface LatencyStats {
+  n: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
+  claimed: number;
+}
+
+export interface ClaimResult {
+  pending: number;
+  strict: LatencyStats;
+  none: LatencyStats;
+}
+
+export interface ReplayArgs {
+  databaseUrl: string;
+  schema?: string;
+}
+
+export interface ReplayResult {
+  parkedBefore: number;
+  changed: number;
+  seconds: number;
+  perSecond: number;
+}
+
+function open(databaseUrl: string, schema?: string): Store {
+  return new Store({ url: databaseUrl, baseDir: process.cwd(), ...(schema ? { schema } : {}) });
+}
+
+/** Adds `count` deliveries in `state`, oldest first, due in the past (ids increase with time). */
+async function fill(args: FillArgs): Promise<FillResult> {
+  const store = open(args.databaseUrl, args.schema);
+  const started = performance.now();
+  try {
+    await store.migrate();
+    const knex = store.knex;
+    const end = Date.now() - 1_000;
+    const start = end - args.count; // one row per millisecond of history
+    let t = start;
+    const newId = createIdGenerator(() => t);
+    const TX = 20_000;
+    const CHUNK = 500;
+    for (let done = 0; done < args.count; done += TX) {
+      const n = Math.min(TX, args.count - done);
+      const events: object[] = [];
+      const deliveries: object[] = [];
+      for (let i = 0; i < n; i++) {
+        t = start + done + i;
+        const orderNumber = `BL-${String(done + i).padStart(9, '0')}`;
+        const eventId = newId();
+        events.push({
+          id: eventId,
+          push_id: null,
+          source: 'oracle-om',
+          event_code: 'OrderAttributeUpdate',
+          order_key: `LEG:${orderNumber}`,
+          source_system: 'LEG',
+          received_at: t,
+          status: 'routed',
+          duplicate_of: null,
+          content_hash: eventId.padEnd(64, '0'),
+          connector_scope: null,
+          position: 0,
+          payload: JSON.stringify({ EventCode: 'OrderAttributeUpdate', SourceOrderSystem: 'LEG', SourceOrderNumber: orderNumber }),
+          raw: null,
+        });
+        const parked = args.state === 'parked';
+        deliveries.push({
+          id: newId(),
+          event_id: eventId,
+          connector: CONNECTOR,
+          trigger_point: 'all',
+          order_key: `LEG:${orderNumber}`,
+          event_code: 'OrderAttributeUpdate',
+          state: args.state,
+          attempt_count: parked ? 9 : 0,
+          attempts_in_cycle: parked ? 9 : 0,
+          next_attempt_at: t,
+          idempotency_key: null,
+          last_error: parked ? 'HTTP 503' : null,
+          parked_reason: parked ? 'max_attempts' : null,
+          created_at: t,
+          updated_at: t,
+        });
+      }
+      await knex.transaction(async (trx) => {
+        for (let i = 0; i < events.length; i += CHUNK) await trx('events').insert(events.slice(i, i + CHUNK));
+        for (let i = 0; i < deliveries.length; i += CHUNK) await trx('deliveries').insert(deliveries.slice(i, i + CHUNK));
+      });
+    }
+    const seconds = (performance.now() - started) / 1000;
+    return { inserted: args.count, seconds, rowsPerSecond: (2 * args.count) / seconds };
+  } finally {
+    await store.close();
+  }
+}
+
+function stats(samples: number[], claimed: number): LatencyStats {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (p: number): number => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
+  return {
+    n: s.length,
+    p50: at(50),
+    p90: at(90),
+    p99: at(99),
+    max: s[s.length - 1] ?? 0,
+    mean: s.reduce((a, b) => a + b, 0) / Math.max(1, s.length),
+    claimed,
+  };
+}
+
+/** Times store.deliveries.claim (strict ordering and none); each claimed batch is put back afterwards. */
+async function claim(args: ClaimArgs): Promise<ClaimResult> {
+  const store = open(args.databaseUrl, args.schema);
+  try {
+    const knex = store.knex;
+    const [{ n } = { n: 0 }] = (await knex('deliveries').whereIn('state', ['pending', 'retrying']).count({ n: '*' })) as Array<{ n: number | string }>;
+    const run = async (strictOrdering: boolean): Promise<LatencyStats> => {
+      const samples: number[] = [];
+      let claimed = 0;
+      const began = performance.now();
+      for (let i = 0; i < args.iterations + 3; i++) {
+        const now = Date.now();
+        const t0 = performance.now();
+        const rows = await store.deliveries.claim({ connector: CONNECTOR, strictOrdering, limit: args.limit, owner: 'bench', now, leaseUntil: now + 60_000 });
+        const ms = performance.now() - t0;
+        if (i >= 3) {
+          samples.push(ms);
+          claimed += rows.length;
+        }
+        if (rows.length > 0) {
+          await knex('deliveries')
+            .whereIn('id', rows.map((r) => r.id))
+            .update({ state: 'pending', lease_owner: null, lease_expires_at: null });
+        }
+        if (i >= 3 && performance.now() - began > args.maxSeconds * 1000) break;
+      }
+      return stats(samples, claimed);
+    };
+    const strict = await run(true);
+    const none = await run(false);
+    return { pending: Number(n), strict, none };
+  } finally {
+    await store.close();
+  }
+}
+
+/** Replays every parked delivery through DeliveryOperations.replay (what `omgw replay` and the admin API do). */
+async function replay(args: ReplayArgs): Promise<ReplayResult> {
+  const store = open(args.databaseUrl, args.schema);
+  try {
+    const [{ n } = { n: 0 }] = (await store.knex('deliveries').where('state', 'parked').count({ n: '*' })) as Array<{ n: number | string }>;
+    const ops = new DeliveryOperations({ store, clock: systemClock, newId: createIdGenerator(), notify: () => undefined });
+    const t0 = performance.now();
+    const result = await ops.replay({ states: ['parked'] }, { actor: 'bench' });
+    const seconds = (performance.now() - t0) / 1000;
+    return { parkedBefore: Number(n), changed: result.changed, seconds, perSecond: result.changed / seconds };
+  } finally {
+    await store.close();
+  }
+}
+
+serveParent(
+  {},
+  {
+    fill: (a) => fill(a as FillArgs),
+    claim: (a) => claim(a as ClaimArgs),
+    replay: (a) => replay(a as ReplayArgs),
+  },
+  () => undefined,
+);

@@ -1,0 +1,168 @@
+import { expect } from 'chai';
+import { Store } from '../../../src/store/index.ts';
+import type { CompletionInput, DeliveryRow, Transition } from '../../../src/store/deliveries.ts';
+import { backendName, createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
+import { Seeder } from '../../helpers/seed.ts';
+
+/** The delivery store under the worker: the claim query's index and group-committed completions. */
+describe(`delivery store: claim and completion (${backendName()})`, () => {
+  let database: TestDatabase;
+  let store: Store;
+  let seed: Seeder;
+
+  beforeEach(async () => {
+    database = createTestDatabase();
+    store = new Store({ url: database.url, ...(database.schema ? { schema: database.schema } : {}) });
+    await store.migrate();
+    seed = new Seeder(store);
+  });
+  afterEach(async () => {
+    await store.close();
+    await database.dispose();
+  });
+
+  const OWNER = 'worker-1';
+  const claim = (limit: number, strictOrdering = true) =>
+    store.deliveries.claim({ connector: 'crm', strictOrdering, limit, owner: OWNER, now: seed.now, leaseUntil: seed.now + 60_000 });
+
+  function completion(delivery: DeliveryRow, transition: Transition, n: number, owner = OWNER): CompletionInput {
+    return {
+      delivery,
+      owner,
+      now: seed.now + n,
+      transition,
+      attempt: {
+        id: seed.newId(),
+        number: delivery.attempt_count + 1,
+        startedAt: seed.now,
+        durationMs: 3.4,
+        requestSummary: { method: 'POST', url: 'http://target/x' },
+        responseStatus: transition.state === 'delivered' ? 200 : 503,
+        responseHeaders: { 'content-type': 'application/json' },
+        responseSnippet: '{}',
+        errorClass: transition.state === 'delivered' ? null : 'http',
+        errorMessage: transition.state === 'delivered' ? null : 'HTTP 503',
+        outcome: transition.state === 'delivered' ? 'delivered' : transition.state === 'retrying' ? 'retry' : 'parked',
+      },
+      audit: {
+        id: seed.newId(),
+        at: seed.now + n,
+        direction: 'out',
+        action: 'delivery.attempt',
+        connector: delivery.connector,
+        eventId: delivery.event_id,
+        deliveryId: delivery.id,
+        result: transition.state,
+      },
+    };
+  }
+
+  it('claims the oldest due deliveries of the connector, and the first of each order key under strict ordering', async () => {
+    const a1 = await seed.delivery({ connector: 'crm', state: 'pending', orderKey: 'LEG:A' });
+    seed.tick();
+    const a2 = await seed.delivery({ connector: 'crm', state: 'pending', orderKey: 'LEG:A' });
+    seed.tick();
+    const b1 = await seed.delivery({ connector: 'crm', state: 'retrying', orderKey: 'LEG:B' });
+    seed.tick();
+    await seed.delivery({ connector: 'otm', state: 'pending', orderKey: 'LEG:C' });
+    const later = await seed.delivery({ connector: 'crm', state: 'pending', orderKey: 'LEG:D', createdAt: seed.now + 3_600_000 });
+    seed.tick();
+
+    const strict = await claim(10);
+    expect(strict.map((r) => r.id)).to.deep.equal([a1, b1]);
+    await store.knex('deliveries').whereIn('id', [a1, b1]).update({ state: 'pending', lease_owner: null, lease_expires_at: null });
+    const unordered = await claim(10, false);
+    expect(unordered.map((r) => r.id)).to.deep.equal([a1, a2, b1]);
+    expect(unordered.map((r) => r.id)).not.to.include(later);
+  });
+
+  it('reads the claim index instead of sorting every due delivery (SQLite query plan)', async function () {
+    if (store.db.dialect !== 'sqlite') this.skip();
+    const plan = (await store.knex.raw(
+      `explain query plan select d.id from deliveries d
+       where d.connector = ? and d.state in ('pending', 'retrying') and d.next_attempt_at <= ?
+       order by d.next_attempt_at, d.id limit ?`,
+      ['crm', seed.now, 64],
+    )) as Array<{ detail: string }>;
+    const details = plan.map((p) => p.detail).join('\n');
+    expect(details).to.include('deliveries_claim_index');
+    expect(details).not.to.include('TEMP B-TREE');
+  });
+
+  it('writes concurrent completions in one group: attempts, states, audit records, and a lost lease left alone', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      ids.push(await seed.delivery({ connector: 'crm', state: 'pending', orderKey: `LEG:SO-${i}` }));
+      seed.tick();
+    }
+    const rows = await claim(10);
+    expect(rows).to.have.length(4);
+    const [d0, d1, d2, d3] = rows as [DeliveryRow, DeliveryRow, DeliveryRow, DeliveryRow];
+    // Another instance took d3 over after its lease expired.
+    await store.knex('deliveries').where({ id: d3.id }).update({ lease_owner: 'worker-2' });
+
+    const results = await Promise.all([
+      store.deliveries.complete(completion(d0, { state: 'delivered' }, 1)),
+      store.deliveries.complete(completion(d1, { state: 'retrying', nextAttemptAt: seed.now + 5_000, error: 'HTTP 503' }, 2)),
+      store.deliveries.complete(completion(d2, { state: 'parked', reason: 'not_retryable', error: 'HTTP 400' }, 3)),
+      store.deliveries.complete(completion(d3, { state: 'delivered' }, 4)),
+    ]);
+    expect(results.map((r) => r.applied)).to.deep.equal([true, true, true, false]);
+
+    const after = new Map(((await store.knex('deliveries').whereIn('id', ids)) as DeliveryRow[]).map((r) => [r.id, r]));
+    const r0 = after.get(d0.id);
+    expect(r0?.state).to.equal('delivered');
+    expect(Number(r0?.delivered_at)).to.equal(seed.now + 1);
+    expect(Number(r0?.attempt_count)).to.equal(1);
+    expect(r0?.lease_owner).to.equal(null);
+    expect(r0?.last_error).to.equal(null);
+    const r1 = after.get(d1.id);
+    expect(r1?.state).to.equal('retrying');
+    expect(Number(r1?.next_attempt_at)).to.equal(seed.now + 5_000);
+    expect(r1?.last_error).to.equal('HTTP 503');
+    expect(r1?.delivered_at).to.equal(null);
+    expect(Number(r1?.attempts_in_cycle)).to.equal(1);
+    const r2 = after.get(d2.id);
+    expect(r2?.state).to.equal('parked');
+    expect(r2?.parked_reason).to.equal('not_retryable');
+    expect(r2?.last_error).to.equal('HTTP 400');
+    expect(Number(r2?.next_attempt_at)).to.equal(Number(d2.next_attempt_at));
+    const r3 = after.get(d3.id);
+    expect(r3?.state).to.equal('in_flight');
+    expect(r3?.lease_owner).to.equal('worker-2');
+    expect(Number(r3?.attempt_count)).to.equal(0);
+
+    // Every attempt happened, so every attempt and audit record is stored, the lost lease's too.
+    const attempts = (await store.knex('attempts').whereIn('delivery_id', ids)) as Array<{ delivery_id: string; duration_ms: number }>;
+    expect(attempts.map((a) => a.delivery_id).sort()).to.deep.equal([...ids].sort());
+    expect(attempts.every((a) => Number(a.duration_ms) === 3)).to.equal(true);
+    const audit = await store.knex('audit_records').where({ action: 'delivery.attempt' });
+    expect(audit).to.have.length(4);
+  });
+
+  it('writes each completion of a failed group on its own, so one bad completion fails alone', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      ids.push(await seed.delivery({ connector: 'crm', state: 'pending', orderKey: `LEG:SO-${i}` }));
+      seed.tick();
+    }
+    const [d0, d1, d2] = (await claim(10)) as [DeliveryRow, DeliveryRow, DeliveryRow];
+    const bad = completion(d1, { state: 'delivered' }, 2);
+    // An attempt id that already exists: that completion cannot be written.
+    const existing = (await store.knex('attempts').first('id')) as { id: string } | undefined;
+    bad.attempt.id = existing?.id ?? bad.attempt.id;
+    if (!existing) {
+      await store.knex('attempts').insert({
+        id: bad.attempt.id, delivery_id: d1.id, number: 1, started_at: seed.now, duration_ms: 1, request_summary: '{}', outcome: 'retry',
+      });
+    }
+    const results = await Promise.allSettled([
+      store.deliveries.complete(completion(d0, { state: 'delivered' }, 1)),
+      store.deliveries.complete(bad),
+      store.deliveries.complete(completion(d2, { state: 'delivered' }, 3)),
+    ]);
+    expect(results.map((r) => r.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled']);
+    const states = ((await store.knex('deliveries').whereIn('id', ids).orderBy('id')) as DeliveryRow[]).map((r) => r.state);
+    expect(states).to.deep.equal(['delivered', 'in_flight', 'delivered']);
+  });
+});

@@ -1,0 +1,276 @@
+import { expect } from 'chai';
+import { backendName, type TestDatabase } from '../helpers/backend.ts';
+import { FakeTarget, type ReceivedRequest } from '../helpers/target.ts';
+import { authYaml, dumpDatabase, freePort, GatewayProcess, openStore, relDatabase, relEnv, relGatewayYaml } from './support/gateway.ts';
+import { Rng, RUN_SEED } from './support/prng.ts';
+import { faultCode, PushClient, pushBody, sleep } from './support/push-client.ts';
+import { scan } from './support/secrets.ts';
+import { SIZE } from './support/size.ts';
+import { report } from './support/summary.ts';
+
+/**
+ * Issue 8, item 1: the gateway as a child process under load (OM pushes over many connections,
+ * targets failing a fifth of their requests at random), killed with SIGKILL at random moments, while
+ * pushing and while delivering, and restarted each time. OM's behaviour is imitated: a push that got
+ * no acknowledgement (refused, reset, Server Fault) is sent again, and the events of one order are
+ * pushed one after the other. Expected: nothing acknowledged is lost, every event is delivered to
+ * every connector, in order per order key, and the only duplicates the targets see are deliveries
+ * whose lease expired in flight (a kill came between the target's answer and its recording).
+ */
+
+const CONNECTORS = ['crm', 'bi'] as const;
+
+interface Sent {
+  order: string;
+  seq: number;
+}
+
+interface Received {
+  req: ReceivedRequest;
+  status: number | 'destroy';
+  connector: string;
+  key: string;
+  orderKey: string;
+  seq: number;
+}
+
+/** The connectors' timeout (1 s) plus the lease margin (0.5 s): how long before a kill a sent delivery can be in flight. */
+const LEASE_MS = 1_500;
+
+const seqLabel = (n: number): string => `S${String(n).padStart(5, '0')}`;
+
+describe(`reliability 1: SIGKILL under load (${backendName()}, ${SIZE.label})`, function () {
+  this.timeout(SIZE.timeoutMs + 120_000);
+
+  let target: FakeTarget;
+  let db: TestDatabase;
+  let gw: GatewayProcess;
+
+  before(async () => {
+    target = await new FakeTarget().start();
+    db = relDatabase();
+  });
+  after(async () => {
+    await gw?.stop().catch(() => null);
+    gw?.dispose();
+    await target?.close();
+    await db?.dispose();
+  });
+
+  it(`loses nothing acknowledged and keeps order per key: ${SIZE.crashPushes} pushes over ${SIZE.crashConnections} connections, ${SIZE.crashKillsPushing + SIZE.crashKillsDelivering} kills, targets failing 20%`, async () => {
+    const rng = new Rng(RUN_SEED ^ 0xc4a5);
+    const failing = new Rng(RUN_SEED ^ 0x7a67);
+    const answers: Array<number | 'destroy'> = [];
+    target.answer = (_req, index) => {
+      while (answers.length <= index) {
+        const r = failing.next();
+        answers.push(r < 0.1 ? 503 : r < 0.15 ? 500 : r < 0.2 ? 'destroy' : 200);
+      }
+      const a = answers[index] as number | 'destroy';
+      return a === 'destroy' ? 'destroy' : { status: a, body: a === 200 ? '{"ok":true}' : '{"error":"busy"}' };
+    };
+
+    const port = await freePort();
+    const connector = (path: string, auth: 'bearer' | 'basic'): string => `protocol: rest
+url: ${target.url}
+path: ${path}
+timeout: 1s
+concurrency: 16
+retry:
+  schedule: [50ms, 100ms, 200ms, 400ms]
+  maxAttempts: 100
+${authYaml(auth)}`;
+    gw = new GatewayProcess(
+      {
+        gateway: relGatewayYaml({ port, delivery: '  enabled: true\n  pollInterval: 100ms\n  leaseMargin: 500ms\n  maxInFlight: 64' }),
+        connectors: { 'crm.yaml': connector('/crm', 'bearer'), 'bi.yaml': connector('/bi', 'basic') },
+        triggerPoints: `triggerPoints:\n  - name: status\n    eventCodes: [FlineStatusUpdate]\n    connectors: [${CONNECTORS.join(', ')}]\n`,
+      },
+      relEnv(db),
+    );
+    await gw.start();
+    const client = new PushClient(`http://127.0.0.1:${port}`, SIZE.crashConnections);
+
+    // The pushes: events of one order go one after the other (each waits for the previous ack).
+    const perOrder = Math.ceil(SIZE.crashPushes / SIZE.crashOrders);
+    const queues: Sent[][] = Array.from({ length: SIZE.crashConnections }, () => []);
+    for (let seq = 1, total = 0; seq <= perOrder; seq++) {
+      for (let o = 0; o < SIZE.crashOrders && total < SIZE.crashPushes; o++, total++) {
+        queues[o % SIZE.crashConnections]?.push({ order: `SO-CR${String(o).padStart(4, '0')}`, seq });
+      }
+    }
+    const acked: Sent[] = [];
+    const refusedWrongly: string[] = [];
+    let resends = 0;
+    const kills: number[] = [];
+    let pushing = true;
+
+    const pusher = async (queue: Sent[]): Promise<void> => {
+      for (const push of queue) {
+        const body = pushBody([{ eventCode: 'FlineStatusUpdate', order: { sourceOrderNumber: push.order, statusFrom: seqLabel(push.seq - 1), statusTo: seqLabel(push.seq) } }]);
+        for (;;) {
+          const res = await client.post('/soap/business-events', body);
+          if (res.status === 202) break;
+          // OM re-sends after no answer or a Server Fault; anything else is a wrong answer.
+          if (res.status !== 0 && !(res.status === 500 && faultCode(res.body) === 'STORE_UNAVAILABLE')) {
+            refusedWrongly.push(`${push.order}#${push.seq}: ${res.status} ${res.body.slice(0, 200)}`);
+            if (refusedWrongly.length > 20) throw new Error(`wrong answers: ${refusedWrongly.join('\n')}`);
+          }
+          resends++;
+          await sleep(20 + rng.int(80));
+        }
+        acked.push(push);
+      }
+    };
+
+    const killAndRestart = async (): Promise<void> => {
+      await gw.kill();
+      kills.push(Date.now());
+      await sleep(rng.int(300));
+      await gw.start();
+    };
+
+    const deliveredAtTarget = (): number => new Set(received().filter((r) => r.status === 200).map((r) => r.key)).size;
+    const received = (): Received[] =>
+      target.requests.map((req, i) => {
+        const body = JSON.parse(req.body) as { orderKey: string; data: { OrderLine: Array<{ StatusCodeNewValue: string }> } };
+        return {
+          req,
+          status: answers[i] ?? 200,
+          connector: req.path.slice(1),
+          key: String(req.headers['idempotency-key']),
+          orderKey: body.orderKey,
+          seq: Number(body.data.OrderLine[0]?.StatusCodeNewValue.slice(1)),
+        };
+      });
+
+    // Kills while pushing: at random numbers of acknowledged pushes.
+    const pushThresholds = Array.from({ length: SIZE.crashKillsPushing }, () => Math.floor(SIZE.crashPushes * (0.1 + 0.8 * rng.next()))).sort((a, b) => a - b);
+    const pushers = Promise.all(queues.map((q) => pusher(q))).finally(() => {
+      pushing = false;
+    });
+    const started = Date.now();
+    while (pushing) {
+      const next = pushThresholds[0];
+      if (next !== undefined && acked.length >= next && gw.running) {
+        pushThresholds.shift();
+        await killAndRestart();
+      }
+      await sleep(5);
+    }
+    await pushers;
+    for (const _ of pushThresholds) await killAndRestart(); // thresholds the pushes ran past
+    const pushedIn = Date.now() - started;
+
+    // Kills while delivering: at random numbers of deliveries seen at the targets.
+    const expectedDeliveries = SIZE.crashPushes * CONNECTORS.length;
+    const store = openStore(db);
+    try {
+      const deliveredInStore = async (): Promise<number> =>
+        Number(((await store.knex('deliveries').where({ state: 'delivered' }).count({ n: '*' }).first()) as { n: number | string }).n);
+      for (let k = 0; k < SIZE.crashKillsDelivering; k++) {
+        const now = deliveredAtTarget();
+        const at = now + Math.floor((expectedDeliveries - now) * (0.1 + 0.5 * rng.next()));
+        while (deliveredAtTarget() < at && deliveredAtTarget() < expectedDeliveries) await sleep(5);
+        await killAndRestart();
+      }
+      const deadline = Date.now() + SIZE.timeoutMs;
+      while ((await deliveredInStore()) < expectedDeliveries && Date.now() < deadline && gw.running) await sleep(250);
+      const totalIn = Date.now() - started;
+      const stopCode = await gw.stop();
+      await client.close();
+
+      // What the store holds.
+      const events = (await store.knex('events').select('id', 'order_key', 'status', 'payload')) as Array<{ id: string; order_key: string; status: string; payload: string }>;
+      const deliveries = (await store.knex('deliveries').select('id', 'event_id', 'connector', 'state')) as Array<{ id: string; event_id: string; connector: string; state: string }>;
+      const deliveredAttempts = (await store.knex('attempts').where({ outcome: 'delivered' }).select('delivery_id')) as Array<{ delivery_id: string }>;
+      const seqOf = (payload: string): number => Number((JSON.parse(payload) as { OrderLine: Array<{ StatusCodeNewValue: string }> }).OrderLine[0]?.StatusCodeNewValue.slice(1));
+      const routed = new Map<string, string[]>(); // order key#seq → event ids
+      for (const e of events.filter((x) => x.status === 'routed')) {
+        const k = `${e.order_key}#${seqOf(e.payload)}`;
+        routed.set(k, [...(routed.get(k) ?? []), e.id]);
+      }
+      const duplicateEvents = events.filter((e) => e.status === 'duplicate').length;
+      const deliveriesOf = new Map<string, typeof deliveries>();
+      for (const d of deliveries) deliveriesOf.set(d.event_id, [...(deliveriesOf.get(d.event_id) ?? []), d]);
+
+      // At the targets.
+      const got = received();
+      const successes = new Map<string, Received[]>();
+      for (const r of got.filter((x) => x.status === 200)) successes.set(r.key, [...(successes.get(r.key) ?? []), r]);
+
+      // Lost: acknowledged but not stored, stored but not delivered (in the store and at the target).
+      const lostPushes = acked.filter((p) => !routed.has(`LEG:${p.order}#${p.seq}`));
+      const undelivered = [...routed.values()].flat().flatMap((id) => {
+        const ds = deliveriesOf.get(id) ?? [];
+        return ds.length === CONNECTORS.length ? ds.filter((d) => d.state !== 'delivered' || !successes.has(d.id)) : [{ id, state: `${ds.length} deliveries` }];
+      });
+      const storedTwice = [...routed.values()].filter((ids) => ids.length > 1).length;
+
+      // Duplicates at the targets: allowed only where a kill came between the first success and the resend.
+      let allowedDuplicates = 0;
+      const unexplained: string[] = [];
+      for (const [key, list] of successes) {
+        for (const later of list.slice(1)) {
+          const first = list[0] as Received;
+          // In flight at a kill: the target answered, the process died before recording it, the lease expired.
+          if (kills.some((t) => t >= first.req.at && t <= first.req.at + LEASE_MS && t <= later.req.at)) allowedDuplicates++;
+          else unexplained.push(`${key} (${first.orderKey} #${first.seq})`);
+        }
+      }
+      const recordedTwice = deliveredAttempts.length - new Set(deliveredAttempts.map((a) => a.delivery_id)).size;
+
+      // Order: per connector and order key, successes in push order, and nothing later tried before an earlier one succeeded.
+      const violations: string[] = [];
+      const byKey = new Map<string, Received[]>();
+      for (const r of got) byKey.set(`${r.connector} ${r.orderKey}`, [...(byKey.get(`${r.connector} ${r.orderKey}`) ?? []), r]);
+      for (const [k, list] of byKey) {
+        const firstOk = new Map<number, number>(); // seq → arrival time of its first success
+        for (const r of list) if (r.status === 200 && !firstOk.has(r.seq)) firstOk.set(r.seq, r.req.at);
+        for (const r of list) {
+          // Tried before the previous event of the order had succeeded?
+          const prev = firstOk.get(r.seq - 1);
+          if (r.seq > 1 && (prev === undefined || prev > r.req.at)) violations.push(`${k}: #${r.seq} sent before #${r.seq - 1} was delivered`);
+          // Sent again after the next event of the order had succeeded?
+          const next = firstOk.get(r.seq + 1);
+          if (next !== undefined && next < r.req.at) violations.push(`${k}: #${r.seq} sent after #${r.seq + 1} was delivered`);
+        }
+      }
+
+      // The process: no crash but the ones we caused; the logs and the database hold no secret.
+      const crashLines = gw.crashLines();
+      const crashed = gw.unexpectedExits + crashLines.length + (stopCode === 0 ? 0 : 1);
+      const leaks = [...scan('crash', 'gateway logs', gw.output()), ...scan('crash', 'database', await dumpDatabase(store.knex, db))];
+      const failedAtTarget = got.filter((r) => r.status !== 200).length;
+
+      report(`1 crash: ${kills.length} x SIGKILL under load`, {
+        tried: SIZE.crashPushes,
+        lost: lostPushes.length + undelivered.length,
+        duplicated: unexplained.length + storedTwice + recordedTwice,
+        wrong: violations.length + refusedWrongly.length,
+        crashed,
+        leaked: leaks.length,
+        notes:
+          `acked ${acked.length}, stored ${routed.size} (+${duplicateEvents} resends deduped), delivered ${deliveries.filter((d) => d.state === 'delivered').length}/${expectedDeliveries}; ` +
+          `target saw ${got.length} requests (${failedAtTarget} failed on purpose), ${allowedDuplicates} lease-expired duplicates; ` +
+          `${resends} re-sends; ${violations.length} order violations; pushed in ${(pushedIn / 1000).toFixed(1)} s, all delivered in ${(totalIn / 1000).toFixed(1)} s`,
+      });
+
+      expect(kills.length, 'kills').to.equal(SIZE.crashKillsPushing + SIZE.crashKillsDelivering);
+      expect(refusedWrongly, 'pushes answered other than 202 or STORE_UNAVAILABLE').to.deep.equal([]);
+      expect(acked, 'acknowledged pushes').to.have.length(SIZE.crashPushes);
+      expect(lostPushes.map((p) => `${p.order}#${p.seq}`), 'acknowledged but not stored').to.deep.equal([]);
+      expect(storedTwice, 'pushes stored as two routed events').to.equal(0);
+      expect(undelivered.slice(0, 10), 'stored but not delivered').to.deep.equal([]);
+      expect(unexplained.slice(0, 10), 'duplicates at the target that no lease expiry explains').to.deep.equal([]);
+      expect(recordedTwice, 'deliveries recorded as delivered twice').to.equal(0);
+      expect(violations.slice(0, 10), 'order violations').to.deep.equal([]);
+      expect(crashLines, 'crash lines in the output').to.deep.equal([]);
+      expect(gw.unexpectedExits, 'exits we did not cause').to.equal(0);
+      expect(stopCode, 'graceful stop').to.equal(0);
+      expect(leaks, 'secrets in logs or database').to.deep.equal([]);
+    } finally {
+      await store.close();
+    }
+  });
+});

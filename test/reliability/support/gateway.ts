@@ -1,0 +1,253 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import knexFactory, { type Knex } from 'knex';
+import { Store } from '../../../src/store/index.ts';
+import { createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
+import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import type { ChildGateway } from '../../helpers/child.ts';
+import { writeConfig, type TestConfig } from '../../helpers/gateway.ts';
+import { SECRET_ENV, SECRETS, SOAP_USER, BI_USER, OAUTH_CLIENT, WS_USER } from './secrets.ts';
+
+/** A TCP port nobody listens on right now (the kernel's choice). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * A test database (SQLite file, or a PostgreSQL schema when OMGW_TEST_DATABASE_URL is set). On
+ * PostgreSQL the URL carries a password: trust authentication ignores it, but it is a configured
+ * secret like any other and must never be written anywhere.
+ */
+export function relDatabase(): TestDatabase {
+  const db = createTestDatabase();
+  if (db.kind !== 'postgres') return db;
+  const u = new URL(db.url);
+  u.password = SECRETS.dbPassword;
+  return { ...db, url: u.toString() };
+}
+
+export interface GatewayYamlOptions {
+  port?: number;
+  /** Lines under `delivery:` (two-space indented); default: delivery off. */
+  delivery?: string;
+  /** Extra lines under `inbound.soap:` (four-space indented). */
+  soap?: string;
+  requestTimeout?: string;
+  logLevel?: string;
+}
+
+/** gateway.yaml with every kind of secret configured: inbound password, admin token, webhook secret, encryption key. */
+export function relGatewayYaml(o: GatewayYamlOptions = {}): string {
+  return `server:
+  host: 127.0.0.1
+  port: ${o.port ?? 0}
+${o.requestTimeout ? `  requestTimeout: ${o.requestTimeout}\n` : ''}database:
+  url: \${env:TEST_DATABASE_URL}
+  schema: \${env:TEST_DATABASE_SCHEMA:-}
+  encryptionKey: \${env:REL_ENCRYPTION_KEY}
+delivery:
+${o.delivery ?? '  enabled: false'}
+inbound:
+  soap:
+    users:
+      - username: ${SOAP_USER}
+        password: \${env:REL_SOAP_PASSWORD}
+${o.soap ?? ''}  webhooks:
+    shipbob:
+      secrets:
+        - \${env:REL_WEBHOOK_SECRET}
+admin:
+  token: \${env:REL_ADMIN_TOKEN}
+schedules:
+  recovery:
+    enabled: false
+  retention:
+    enabled: false
+logging:
+  level: ${o.logLevel ?? 'info'}
+`;
+}
+
+export type AuthKind = 'none' | 'bearer' | 'basic' | 'api-key' | 'oauth2' | 'ws-security';
+
+/** The auth block of a connector, each kind with its own configured secret. */
+export function authYaml(kind: AuthKind, tokenUrl = ''): string {
+  switch (kind) {
+    case 'none':
+      return '';
+    case 'bearer':
+      return 'auth:\n  type: bearer\n  token: ${env:REL_CRM_TOKEN}\n';
+    case 'basic':
+      return `auth:\n  type: basic\n  username: ${BI_USER}\n  password: \${env:REL_BI_PASSWORD}\n`;
+    case 'api-key':
+      return 'auth:\n  type: api-key\n  key: ${env:REL_API_KEY}\n';
+    case 'oauth2':
+      return `auth:\n  type: oauth2-client-credentials\n  tokenUrl: ${tokenUrl}\n  clientId: ${OAUTH_CLIENT}\n  clientSecret: \${env:REL_OAUTH_SECRET}\n`;
+    case 'ws-security':
+      return `auth:\n  type: ws-security\n  username: ${WS_USER}\n  password: \${env:REL_WS_PASSWORD}\n`;
+  }
+}
+
+export function relEnv(db: TestDatabase, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...SECRET_ENV, ...extra, TEST_DATABASE_URL: db.url, ...(db.schema ? { TEST_DATABASE_SCHEMA: db.schema } : {}) };
+}
+
+export function openStore(db: TestDatabase): Store {
+  return new Store({ url: db.url, poolMax: 2, ...(db.schema ? { schema: db.schema } : {}) });
+}
+
+/** Every row of every table of the database, as text (to search for secrets). */
+export async function dumpDatabase(knex: Knex, db: TestDatabase): Promise<string> {
+  const tables =
+    db.kind === 'sqlite'
+      ? ((await knex.raw("select name from sqlite_master where type = 'table'")) as Array<{ name: string }>).map((r) => r.name)
+      : ((await knex.raw('select table_name from information_schema.tables where table_schema = ?', [db.schema ?? ''])) as { rows: Array<{ table_name: string }> }).rows.map(
+          (r) => r.table_name,
+        );
+  const parts: string[] = [];
+  for (const table of tables) parts.push(`== ${table}\n${JSON.stringify(await knex(table).select())}`);
+  return parts.join('\n');
+}
+
+/** Lines a dying or broken Node process writes. */
+export const CRASH_MARKERS = /unhandledRejection|uncaughtException|Unhandled promise rejection|UnhandledPromiseRejection|FATAL ERROR|JavaScript heap out of memory|Segmentation fault|triggerUncaughtException/;
+
+/** The gateway as a child process (the real CLI), with the handles the scenarios need. */
+export class GatewayProcess {
+  readonly configDir: string;
+  readonly env: NodeJS.ProcessEnv;
+  #current: ChildGateway | null = null;
+  /** Output of every process started so far (also the ones killed). */
+  readonly outputs: string[] = [];
+  /** Exits we did not cause. */
+  unexpectedExits = 0;
+  #expectingExit = false;
+
+  constructor(config: TestConfig, env: NodeJS.ProcessEnv) {
+    this.configDir = writeConfig(config);
+    this.env = env;
+  }
+
+  get url(): string {
+    if (!this.#current) throw new Error('gateway process is not running');
+    return this.#current.url;
+  }
+
+  get child(): ChildGateway {
+    if (!this.#current) throw new Error('gateway process is not running');
+    return this.#current;
+  }
+
+  get running(): boolean {
+    const c = this.#current?.child;
+    return c !== undefined && c.exitCode === null && c.signalCode === null;
+  }
+
+  async start(): Promise<this> {
+    const gw = await spawnChild(this.configDir, this.env);
+    this.#current = gw;
+    this.#expectingExit = false;
+    void gw.exited.then(() => {
+      if (!this.#expectingExit) this.unexpectedExits++;
+    });
+    return this;
+  }
+
+  /** Resident set size of the process now, in bytes (Linux /proc). */
+  rss(): number {
+    const pid = this.#current?.child.pid;
+    if (pid === undefined) return 0;
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  }
+
+  output(): string {
+    return [...this.outputs, this.#current?.output() ?? ''].join('\n');
+  }
+
+  crashLines(): string[] {
+    return this.output()
+      .split('\n')
+      .filter((l) => CRASH_MARKERS.test(l));
+  }
+
+  async kill(): Promise<void> {
+    const gw = this.#current;
+    if (!gw) return;
+    this.#expectingExit = true;
+    gw.child.kill('SIGKILL');
+    await gw.exited;
+    this.outputs.push(gw.output());
+    this.#current = null;
+  }
+
+  /** SIGTERM, and the exit code of the graceful stop. */
+  async stop(): Promise<number | null> {
+    const gw = this.#current;
+    if (!gw) return null;
+    this.#expectingExit = true;
+    if (gw.child.exitCode === null && gw.child.signalCode === null) gw.child.kill('SIGTERM');
+    const timer = setTimeout(() => gw.child.kill('SIGKILL'), 15_000);
+    const code = await gw.exited;
+    clearTimeout(timer);
+    this.outputs.push(gw.output());
+    this.#current = null;
+    return code;
+  }
+
+  dispose(): void {
+    rmSync(this.configDir, { recursive: true, force: true });
+  }
+}
+
+/** A knex connection of our own to a PostgreSQL URL (administration: roles, locks, terminations). */
+export function adminKnex(url: string): Knex {
+  return knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 2 } });
+}
+
+const RUN_CLI = fileURLToPath(new URL('../../helpers/run-cli.ts', import.meta.url));
+
+/**
+ * Like test/helpers/child.ts spawnGateway, but `exited` settles on 'close' (after the output pipes
+ * are drained), so a process that dies at start shows why.
+ */
+async function spawnChild(configDir: string, env: NodeJS.ProcessEnv): Promise<ChildGateway> {
+  const child = spawn(process.execPath, ['--import', 'tsx', RUN_CLI, 'start', '--config', configDir], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  const changes = new EventEmitter();
+  const onData = (chunk: Buffer): void => {
+    text += chunk.toString('utf8');
+    changes.emit('data');
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  const waitFor = (needle: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!text.includes(needle)) return;
+        changes.off('data', check);
+        resolve();
+      };
+      changes.on('data', check);
+      void exited.then((code) => {
+        changes.off('data', check);
+        if (!text.includes(needle)) reject(new Error(`gateway exited (${code ?? child.signalCode}) before printing "${needle}":\n${text}`));
+      });
+      check();
+    });
+  await waitFor('listening on');
+  const url = /listening on (https?:\/\/[^\s]+)/.exec(text)?.[1];
+  if (!url) throw new Error(`no URL in: ${text}`);
+  return { child, url, output: () => text, waitFor, exited };
+}
