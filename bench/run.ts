@@ -1,8 +1,8 @@
 /**
- * `npm run bench` (full, about 10 minutes on 2 cores) or `npm run bench -- --quick` (CI smoke, about
- * a minute). Every server runs in its own child process, the load generator (autocannon) in another;
- * everything listens on 127.0.0.1. Prints a table and writes bench/results/<time>.json (and
- * latest.json). See bench/README.md for what each scenario measures.
+ * `npm run bench` (full, about 7 minutes on 2 cores) or `npm run bench -- --quick` (CI smoke, about
+ * 70 s). Every server runs in its own child process, the load generator (autocannon) in another;
+ * everything listens on 127.0.0.1. Prints a table and writes bench/results/<mode>-<time>.json (and
+ * latest-<mode>.json). See bench/README.md for what each scenario measures.
  *
  * Options: --quick, --only=ingest,e2e,isolation,backlog,replay (any subset), --profile (write
  * --cpu-prof profiles of the gateway children to bench/results/profiles/), --no-postgres, --keep (keep

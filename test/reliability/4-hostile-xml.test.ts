@@ -375,12 +375,13 @@ describe(`reliability 4: hostile XML and fuzzing (${backendName()}, ${SIZE.label
     const rng = new Rng(RUN_SEED ^ 0xf022);
     const client = new PushClient(gw.url, 8);
     const baseline = gw.rss();
+    const clientClock = new Date();
     const outcomes: Array<{ id: string; status: number; code: string | null; mutation: string; body: string; error?: string }> = [];
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < SIZE.fuzzCases) {
         const n = next++;
-        const c = fuzzCase(rng, n);
+        const c = fuzzCase(rng, n, clientClock);
         const res = await client.post('/soap/business-events', c.body, { ...c.headers, 'x-request-id': `fz-${n}` });
         outcomes.push({ id: `fz-${n}`, status: res.status, code: faultCode(res.body), mutation: c.mutation, body: res.body.slice(0, 300), ...(res.error ? { error: res.error } : {}) });
       }

@@ -15,8 +15,6 @@ export interface FuzzCase {
   mutation: string;
 }
 
-const RUN_STARTED = new Date();
-
 const SNIPPETS = [
   '<',
   '>',
@@ -59,7 +57,7 @@ const SNIPPETS = [
   'constructor',
 ];
 
-function base(rng: Rng, n: number): { xml: string; headers: Record<string, string>; kind: string } {
+function base(rng: Rng, n: number, now: Date): { xml: string; headers: Record<string, string>; kind: string } {
   const order = (i: number): string => `SO-FZ${n}-${i}`;
   const header = (i: number): PushHeaderInput => {
     const eventCode = rng.pick(PUSH_EVENT_CODES);
@@ -70,9 +68,9 @@ function base(rng: Rng, n: number): { xml: string; headers: Record<string, strin
   const style = rng.pick(['plain', 'oracle', 'perl'] as const);
   const xml = buildPush(
     Array.from({ length: count }, (_, i) => header(i)),
-    // The client's clock fixed for the run: Created, Nonce and message ids no longer vary case by case,
-    // so case n has the same shape (and the same mutations) in every run with the same seed.
-    { security, soapVersion, style, pretty: style !== 'perl' && rng.chance(0.3), now: RUN_STARTED },
+    // The client's clock fixed for the fuzz run: Created, Nonce and message ids no longer vary case by
+    // case, so case n has the same shape (and the same mutations) in every run with the same seed.
+    { security, soapVersion, style, pretty: style !== 'perl' && rng.chance(0.3), now },
   );
   return { xml, headers: pushHttpHeaders({ soapVersion }), kind: `${count}x ${style} ${soapVersion}` };
 }
@@ -196,8 +194,9 @@ function mutateBytes(rng: Rng, buf: Buffer): { buf: Buffer; what: string } {
   }
 }
 
-export function fuzzCase(rng: Rng, n: number): FuzzCase {
-  const b = base(rng, n);
+/** Case n of the run; `now` is the fuzz run's start (the clock of the emulated client). */
+export function fuzzCase(rng: Rng, n: number, now: Date): FuzzCase {
+  const b = base(rng, n, now);
   let xml = b.xml;
   const whats: string[] = [];
   const textMutations = rng.int(3); // 0..2 structural mutations
