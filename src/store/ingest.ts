@@ -153,6 +153,10 @@ export class IngestWriter {
         await execSql(conn, 'COMMIT');
         return result;
       } catch (err) {
+        // A statement that failed (SQLITE_BUSY, SQLITE_FULL) can be left in progress, and then ROLLBACK
+        // fails and the connection stays in this transaction for good: drop the prepared statements first.
+        this.#statements = null;
+        await statements.finalizeAll();
         await execSql(conn, 'ROLLBACK').catch(() => undefined);
         throw err;
       }
