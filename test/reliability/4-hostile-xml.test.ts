@@ -30,6 +30,8 @@ interface Case {
   status: number;
   code: string | null;
   maxMs: number;
+  /** How much the child's RSS may grow during this case (MB): for inputs that would blow up if processed. */
+  maxGrowthMb?: number;
   /** Another answer that is also right (said why where it is used). */
   alsoRight?: (a: RawAnswer) => boolean;
   /** Extra checks on the answer; return problems. */
@@ -93,6 +95,7 @@ describe(`reliability 4: hostile XML and fuzzing (${backendName()}, ${SIZE.label
       status: FAULT,
       code: 'XML_DOCTYPE_FORBIDDEN',
       maxMs: 1_000,
+      maxGrowthMb: 32,
       ...(check ? { check } : {}),
     });
     const lol = ['<!ENTITY lol0 "lol">', ...Array.from({ length: 9 }, (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i};`.repeat(10)}">`)].join('');
@@ -158,6 +161,7 @@ describe(`reliability 4: hostile XML and fuzzing (${backendName()}, ${SIZE.label
         status: 413,
         code: 'PAYLOAD_TOO_LARGE',
         maxMs: 3_000,
+        maxGrowthMb: 32,
         // The gateway answers 413 at once and closes; a client still writing may meet the reset before it reads the 413.
         alsoRight: (a) => a.status === 0 && ['EPIPE', 'ECONNRESET'].includes(a.error ?? '') && a.sent < 20 * MB,
         check: (a) => (a.sent < 20 * MB ? [] : [`${a.sent} bytes were read before the refusal`]),
@@ -173,9 +177,10 @@ describe(`reliability 4: hostile XML and fuzzing (${backendName()}, ${SIZE.label
         status: 413,
         code: 'PAYLOAD_TOO_LARGE',
         maxMs: 5_000,
+        maxGrowthMb: 64,
         check: (a) => (a.sent < 30 * MB ? [] : [`${a.sent} bytes were read before the refusal`]),
       },
-      { name: '10,000-deep nesting', send: () => post(push('SO-DEEP').replace('<ns1:HoldCode>', `${deep(10_000)}<ns1:HoldCode>`)), status: FAULT, code: 'XML_TOO_DEEP', maxMs: 1_000 },
+      { name: '10,000-deep nesting', send: () => post(push('SO-DEEP').replace('<ns1:HoldCode>', `${deep(10_000)}<ns1:HoldCode>`)), status: FAULT, code: 'XML_TOO_DEEP', maxMs: 1_000, maxGrowthMb: 32 },
       { name: '300,000 sibling elements', send: () => post(push('SO-WIDE').replace('<ns1:HoldCode>', `${'<ns1:Y/>'.repeat(300_000)}<ns1:HoldCode>`)), status: FAULT, code: 'XML_TOO_MANY_ELEMENTS', maxMs: 3_000 },
       { name: 'invalid UTF-8: lone continuation byte', send: () => post(spliceBytes(push('SO-U1'), 'SO-U1', [0x80])), status: FAULT, code: 'XML_INVALID_ENCODING', maxMs: 1_000 },
       { name: 'invalid UTF-8: overlong slash', send: () => post(spliceBytes(push('SO-U2'), 'SO-U2', [0xc0, 0xaf])), status: FAULT, code: 'XML_INVALID_ENCODING', maxMs: 1_000 },
@@ -315,7 +320,8 @@ describe(`reliability 4: hostile XML and fuzzing (${backendName()}, ${SIZE.label
     const baseline = gw.rss();
     const results: Array<{ name: string; ok: boolean; problems: string[]; status: number; code: string | null; ms: number; peakMb: number }> = [];
     for (const c of cases()) {
-      let peak = gw.rss();
+      const before = gw.rss();
+      let peak = before;
       const sampler = setInterval(() => {
         if (gw.running) peak = Math.max(peak, gw.rss());
       }, 20);
@@ -334,6 +340,9 @@ describe(`reliability 4: hostile XML and fuzzing (${backendName()}, ${SIZE.label
       if (!gw.running) problems.push('the gateway died');
       const health = gw.running ? await fetch(`${gw.url}/healthz`).then((r) => r.status).catch(() => 0) : 0;
       if (health !== 200) problems.push(`healthz ${health} afterwards`);
+      // What the case itself cost: a body the gateway buffered or an entity it expanded would show here.
+      const grewMb = Math.round((peak - before) / MB);
+      if (c.maxGrowthMb !== undefined && grewMb > c.maxGrowthMb) problems.push(`RSS grew ${grewMb} MB during the case (limit ${c.maxGrowthMb} MB)`);
       results.push({ name: c.name, ok: problems.length === 0, problems, status: a.status, code, ms: a.ms, peakMb: Math.round((peak - baseline) / MB) });
     }
     await sleep(200);
@@ -366,7 +375,8 @@ describe(`reliability 4: hostile XML and fuzzing (${backendName()}, ${SIZE.label
     expect(stored, 'events stored: only from the valid pushes').to.have.length(expectedStored);
     expect(dump, '/etc/passwd stored').to.not.include('root:x:0:0');
     expect(peakGrowthMb, 'RSS growth during a case (MB)').to.be.at.most(300);
-    expect(finalGrowthMb, 'RSS growth after all cases (MB)').to.be.at.most(150);
+    // Garbage of the 9 MB cases that V8 has not collected yet is part of it; a leak or a buffered 100 MB body is more.
+    expect(finalGrowthMb, 'RSS growth after all cases (MB)').to.be.at.most(250);
     expect(crashLines).to.deep.equal([]);
     expect(gw.running).to.equal(true);
   });
