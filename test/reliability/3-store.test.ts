@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
@@ -9,6 +9,7 @@ import { backendName, type TestDatabase } from '../helpers/backend.ts';
 import { FakeTarget } from '../helpers/target.ts';
 import { adminKnex, dumpDatabase, freePort, GatewayProcess, openStore, relEnv, relGatewayYaml, authYaml } from './support/gateway.ts';
 import { faultCode, PushClient, pushBody, sleep } from './support/push-client.ts';
+import { PassthroughFs, remount } from './support/passthrough-fs.ts';
 import { scan, SECRETS } from './support/secrets.ts';
 import { FULL, SIZE } from './support/size.ts';
 import { report } from './support/summary.ts';
@@ -16,9 +17,11 @@ import { report } from './support/summary.ts';
 /**
  * Issue 8, item 3: the store goes away under a running gateway (a child process taking pushes and
  * delivering), and comes back. SQLite: another process holds the write lock longer than the busy
- * timeout (BEGIN EXCLUSIVE), and the disk fills up (a small tmpfs, when this machine lets us mount
- * one). PostgreSQL (OMGW_TEST_DATABASE_URL): the server drops the gateway's connections and refuses
- * new ones for a while (its role loses LOGIN and its backends are terminated), as in a restart; the
+ * timeout (BEGIN EXCLUSIVE), the disk fills up (a small tmpfs, when this machine lets us mount
+ * one), and the file system under the database is remounted read-only for a while, then read-write
+ * (`mount -o remount,ro`, through a FUSE pass-through: see support/passthrough-fs.py for why).
+ * PostgreSQL (OMGW_TEST_DATABASE_URL): the server drops the gateway's connections and refuses new
+ * ones for a while (its role loses LOGIN and its backends are terminated), as in a restart; the
  * machine's cluster itself is never restarted (other suites use it).
  *
  * Expected: every push gets either its 202 or a SOAP Server Fault STORE_UNAVAILABLE (so OM sends it
@@ -184,6 +187,9 @@ describe(`reliability 3: store trouble (${backendName()}, ${SIZE.label})`, funct
   });
 
   async function run(db: TestDatabase, troubles: (store: { dbFile?: string }) => Trouble[], dbFile?: string): Promise<void> {
+    // A gateway an earlier case left running when it failed must not hold its store (or a mount) any longer.
+    await gw?.stop().catch(() => null);
+    gw?.dispose();
     const port = await freePort();
     gw = new GatewayProcess(
       {
@@ -328,6 +334,52 @@ describe(`reliability 3: store trouble (${backendName()}, ${SIZE.label})`, funct
     if (!FULL && mounted) report('3 store: write lock', { tried: 0, notes: 'in the full run only (it holds the lock for 75 s)' });
     // The reduced run takes one of the two (the disk, when it can be filled: it is quicker); the full run both.
     await run(db, () => (FULL ? (mounted ? [lock, full] : [lock]) : mounted ? [full] : [lock]), dbFile);
+  });
+
+  it('SQLite: the file system under the database remounted read-only for a while: Server Faults meanwhile, nothing half-written, recovers by itself', async function () {
+    if (backendName() !== 'sqlite') this.skip();
+    const scenario = '3 store: read-only file system';
+    const dir = mkdtempSync(join(tmpdir(), 'omgw-rel-ro-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const backing = join(dir, 'backing');
+    const storeDir = join(dir, 'store');
+    mkdirSync(backing);
+    mkdirSync(storeDir);
+    if (!tryMountTmpfs(backing, '48m')) {
+      report(scenario, { tried: 0, notes: 'skipped: this machine does not let the test mount a tmpfs' });
+      this.skip();
+    }
+    cleanups.push(() => void execFileSync('umount', ['-l', backing], { stdio: 'ignore' }));
+    // The gateway cannot use the tmpfs directly: Linux refuses to remount a file system read-only
+    // while a process holds one of its files open for writing, as a SQLite connection always does.
+    // It goes through a FUSE pass-through that opens each backing file only for one operation.
+    const fs = await PassthroughFs.mount(backing, storeDir);
+    if (typeof fs === 'string') {
+      report(scenario, { tried: 0, notes: `skipped: ${fs}` });
+      this.skip();
+    }
+    cleanups.push(() => fs.unmount());
+    const dbFile = join(storeDir, 'omgw.db');
+    const db: TestDatabase = { url: `sqlite:${dbFile}`, schema: undefined, kind: 'sqlite', dispose: async () => undefined };
+
+    const roMs = FULL ? 30_000 : 3_000;
+    const readOnly: Trouble = {
+      name: `file system remounted read-only for ${roMs / 1000} s`,
+      holdMs: roMs,
+      begin: async () => {
+        await remount(backing, 'ro');
+        let writable = true;
+        try {
+          writeFileSync(join(backing, 'probe'), 'x');
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'EROFS') throw err;
+          writable = false;
+        }
+        if (writable) throw new Error(`${backing} is still writable after mount -o remount,ro`);
+      },
+      end: () => remount(backing, 'rw'),
+    };
+    await run(db, () => [readOnly], dbFile);
   });
 
   it('PostgreSQL: connections dropped and refused for a while (as in a restart): Server Faults meanwhile, nothing half-written, recovers by itself', async function () {
