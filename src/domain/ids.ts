@@ -32,16 +32,28 @@ function encodeTime(time: number): string {
   return out;
 }
 
-function encodeRandom(bytes: Uint8Array): string {
-  // 80 bits → 16 base32 characters.
-  let bits = 0n;
-  for (const b of bytes) bits = (bits << 8n) | BigInt(b);
-  let out = '';
-  for (let i = 0; i < 16; i++) {
-    out = ALPHABET[Number(bits & 31n)] + out;
-    bits >>= 5n;
-  }
-  return out;
+/** The random part of a ULID: 80 bits as 16 Crockford base32 characters, most significant first. */
+export function encodeRandom(bytes: Uint8Array): string {
+  // 80 bits → 16 base32 characters, five bytes (40 bits, 8 characters) at a time.
+  return encode40(bytes, 0) + encode40(bytes, 5);
+}
+
+function encode40(bytes: Uint8Array, from: number): string {
+  // 40 bits fit a double exactly; split in two 20-bit halves to stay within 32-bit operators.
+  let value = 0;
+  for (let i = from; i < from + 5; i++) value = value * 256 + (bytes[i] as number);
+  const high = Math.floor(value / 0x100000);
+  const low = value % 0x100000;
+  return (
+    (ALPHABET[(high >>> 15) & 31] as string) +
+    (ALPHABET[(high >>> 10) & 31] as string) +
+    (ALPHABET[(high >>> 5) & 31] as string) +
+    (ALPHABET[high & 31] as string) +
+    (ALPHABET[(low >>> 15) & 31] as string) +
+    (ALPHABET[(low >>> 10) & 31] as string) +
+    (ALPHABET[(low >>> 5) & 31] as string) +
+    (ALPHABET[low & 31] as string)
+  );
 }
 
 function increment(bytes: Uint8Array): Uint8Array {

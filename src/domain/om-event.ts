@@ -38,9 +38,19 @@ export function hashOfCanonicalJson(canonical: string): string {
 
 export function canonicalJson(value: XmlValue): string {
   if (value === null || typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  let out: string;
+  if (Array.isArray(value)) {
+    out = '[';
+    for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + canonicalJson(value[i] as XmlValue);
+    return `${out}]`;
+  }
   const keys = Object.keys(value).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k] as XmlValue)}`).join(',')}}`;
+  out = '{';
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    out += `${i > 0 ? ',' : ''}${JSON.stringify(k)}:${canonicalJson(value[k] as XmlValue)}`;
+  }
+  return `${out}}`;
 }
 
 function text(v: XmlValue | undefined): string | null {

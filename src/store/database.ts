@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
+import { threadedSqliteKnex } from './sqlite/connection.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -33,8 +34,8 @@ export function openDatabase(options: DatabaseOptions): Database {
     const path = url.slice('sqlite:'.length);
     const filename = path === ':memory:' ? ':memory:' : resolve(options.baseDir ?? process.cwd(), path);
     if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
-    const knex = knexFactory({
-      client: 'sqlite3',
+    // The connection lives on a thread of its own (src/store/sqlite/thread.ts).
+    const knex = threadedSqliteKnex({
       connection: { filename },
       useNullAsDefault: true,
       log: quietKnexLog,

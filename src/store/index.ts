@@ -71,7 +71,6 @@ export class Store {
   }
 
   async close(): Promise<void> {
-    await this.ingest.close();
     await this.db.close();
   }
 }

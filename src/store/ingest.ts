@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Database } from './database.ts';
+import { asThreadedConnection } from './sqlite/connection.ts';
 import type { EventSource, EventStatus } from '../domain/event.ts';
 import type { AuditDirection } from '../domain/delivery.ts';
 
@@ -29,7 +30,7 @@ export interface IngestItem {
 }
 
 /** A part of a large item, as IngestWriter stores it (see submit). */
-interface StoredPart extends IngestItem {
+export interface StoredPart extends IngestItem {
   /** The push these events belong to, when an earlier part stored the push row. */
   pushId?: string | null;
   /** Events of the whole push (the push row's event_count), when the item is stored in parts. */
@@ -86,8 +87,6 @@ export class IngestWriter {
   readonly #maxBatch: number;
   #queue: Pending[] = [];
   #running = false;
-  /** SQLite: prepared statements of the connection the writer last used. */
-  #statements: SqliteStatements | null = null;
 
   constructor(db: Database, options: { maxBatch?: number } = {}) {
     this.#db = db;
@@ -131,45 +130,22 @@ export class IngestWriter {
   }
 
   /**
-   * Runs one batch in a transaction. On PostgreSQL through knex. On SQLite on the pooled connection
-   * itself, with prepared statements kept across batches: every statement through knex costs two trips
-   * through the thread pool (prepare, then run), each waiting for a turn of a busy event loop, and a
-   * batch made eight of them one after the other; this way a statement is one trip, and BEGIN and
-   * COMMIT one each. The statements are still built by knex (toSQL), so there is one definition of them.
+   * Writes one batch in one transaction. On PostgreSQL through knex. On SQLite the whole batch goes
+   * to the thread that owns the connection (src/store/sqlite/thread.ts), which runs BEGIN, the
+   * statements and COMMIT without waiting for turns of this thread's event loop; holding the pooled
+   * connection meanwhile keeps every other query out of the transaction.
    */
-  async #transaction<T>(work: (run: Runner) => Promise<T>): Promise<T> {
+  async #write(items: StoredPart[]): Promise<IngestOutcome[]> {
     const knex = this.#db.knex;
-    if (this.#db.dialect !== 'sqlite') return knex.transaction((trx) => work(knexRunner(trx)));
-    const conn = (await knex.client.acquireConnection()) as SqliteConnection;
+    if (this.#db.dialect !== 'sqlite') return knex.transaction((trx) => writeBatch(knex, knexRunner(trx), items));
+    const conn: unknown = await knex.client.acquireConnection();
     try {
-      if (this.#statements?.connection !== conn) {
-        await this.#statements?.finalizeAll();
-        this.#statements = new SqliteStatements(conn);
-      }
-      const statements = this.#statements;
-      await execSql(conn, 'BEGIN');
-      try {
-        const result = await work(statements.runner());
-        await execSql(conn, 'COMMIT');
-        return result;
-      } catch (err) {
-        // A statement that failed (SQLITE_BUSY, SQLITE_FULL) can be left in progress, and then ROLLBACK
-        // fails and the connection stays in this transaction for good: drop the prepared statements first.
-        this.#statements = null;
-        await statements.finalizeAll();
-        await execSql(conn, 'ROLLBACK').catch(() => undefined);
-        throw err;
-      }
+      const threaded = asThreadedConnection(conn);
+      if (!threaded) throw new Error('the SQLite connection is not a threaded connection');
+      return await threaded.ingest(items);
     } finally {
       await knex.client.releaseConnection(conn);
     }
-  }
-
-  /** Finalizes the prepared statements (SQLite will not close a connection that still has some). */
-  async close(): Promise<void> {
-    const statements = this.#statements;
-    this.#statements = null;
-    await statements?.finalizeAll();
   }
 
   async #drain(): Promise<void> {
@@ -178,7 +154,7 @@ export class IngestWriter {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0, this.#maxBatch);
         try {
-          const outcomes = await this.#transaction((run) => writeBatch(this.#db.knex, run, batch.map((p) => p.item)));
+          const outcomes = await this.#write(batch.map((p) => p.item));
           batch.forEach((p, i) => p.resolve(outcomes[i] as IngestOutcome));
         } catch (err) {
           // The store itself failing (locked, disk full, connection lost) fails every item alike:
@@ -189,7 +165,7 @@ export class IngestWriter {
           }
           for (const p of batch) {
             try {
-              const [outcome] = await this.#transaction((run) => writeBatch(this.#db.knex, run, [p.item]));
+              const [outcome] = await this.#write([p.item]);
               p.resolve(outcome as IngestOutcome);
             } catch (single) {
               p.reject(single);
@@ -220,7 +196,8 @@ async function insertChunked(knex: Knex, run: Runner, table: string, rows: objec
   for (let i = 0; i < rows.length; i += CHUNK) await run.exec(knex(table).insert(rows.slice(i, i + CHUNK)));
 }
 
-async function writeBatch(knex: Knex, run: Runner, items: StoredPart[]): Promise<IngestOutcome[]> {
+/** Stores a batch of items with the statements `run` executes, inside the caller's transaction. */
+export async function writeBatch(knex: Knex, run: Runner, items: StoredPart[]): Promise<IngestOutcome[]> {
   // 1. Nonces: an item whose nonce was already used is refused as a whole.
   const replayed = new Set<number>();
   const nonceItems = items.map((item, i) => ({ item, i })).filter(({ item }) => item.nonce !== null);
@@ -401,7 +378,7 @@ async function claimDedupe(knex: Knex, run: Runner, live: IngestItem[]): Promise
 }
 
 /** Runs the statements writeBatch builds, in the batch's transaction. */
-interface Runner {
+export interface Runner {
   /** A statement that returns rows (select, returning). */
   rows<T>(query: Knex.QueryBuilder): Promise<T[]>;
   exec(query: Knex.QueryBuilder): Promise<void>;
@@ -414,85 +391,6 @@ function knexRunner(trx: Knex.Transaction): Runner {
       await query.transacting(trx);
     },
   };
-}
-
-/** The part of a node-sqlite3 Database (knex's pooled SQLite connection) used here. */
-interface SqliteConnection {
-  exec(sql: string, cb: (err: Error | null) => void): void;
-  prepare(sql: string, cb: (err: Error | null) => void): SqliteStatement;
-}
-
-interface SqliteStatement {
-  run(params: unknown[], cb: (err: Error | null) => void): void;
-  all(params: unknown[], cb: (err: Error | null, rows: unknown[]) => void): void;
-  finalize(cb: () => void): void;
-}
-
-function execSql(conn: SqliteConnection, sql: string): Promise<void> {
-  return new Promise((resolve, reject) => conn.exec(sql, (err) => (err ? reject(err) : resolve())));
-}
-
-/** Most prepared statements kept per connection (multi-row inserts differ by row count). */
-const MAX_STATEMENTS = 256;
-
-/** Prepared statements of one SQLite connection, by SQL text, least recently used dropped first. */
-class SqliteStatements {
-  readonly connection: SqliteConnection;
-  readonly #cache = new Map<string, Promise<SqliteStatement>>();
-
-  constructor(connection: SqliteConnection) {
-    this.connection = connection;
-  }
-
-  /** The prepared statement (node-sqlite3 never calls back a run queued on a statement whose prepare failed). */
-  #get(sql: string): Promise<SqliteStatement> {
-    const cached = this.#cache.get(sql);
-    if (cached) {
-      this.#cache.delete(sql);
-      this.#cache.set(sql, cached);
-      return cached;
-    }
-    if (this.#cache.size >= MAX_STATEMENTS) {
-      const oldest = this.#cache.keys().next().value;
-      if (oldest !== undefined) {
-        void this.#cache.get(oldest)?.then((old) => old.finalize(() => undefined), () => undefined);
-        this.#cache.delete(oldest);
-      }
-    }
-    const prepared = new Promise<SqliteStatement>((resolve, reject) => {
-      const stmt = this.connection.prepare(sql, (err) => {
-        if (!err) {
-          resolve(stmt);
-          return;
-        }
-        if (this.#cache.get(sql) === prepared) this.#cache.delete(sql);
-        reject(err);
-      });
-    });
-    this.#cache.set(sql, prepared);
-    return prepared;
-  }
-
-  runner(): Runner {
-    return {
-      rows: async <T>(query: Knex.QueryBuilder) => {
-        const { sql, bindings } = query.toSQL().toNative();
-        const stmt = await this.#get(sql);
-        return new Promise<T[]>((resolve, reject) => stmt.all([...bindings], (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
-      },
-      exec: async (query) => {
-        const { sql, bindings } = query.toSQL().toNative();
-        const stmt = await this.#get(sql);
-        return new Promise<void>((resolve, reject) => stmt.run([...bindings], (err) => (err ? reject(err) : resolve())));
-      },
-    };
-  }
-
-  async finalizeAll(): Promise<void> {
-    const all = [...this.#cache.values()];
-    this.#cache.clear();
-    await Promise.all(all.map((p) => p.then((stmt) => new Promise<void>((resolve) => stmt.finalize(() => resolve())), () => undefined)));
-  }
 }
 
 /**

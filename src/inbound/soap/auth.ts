@@ -67,7 +67,7 @@ function checkUsernameToken(policy: InboundAuthPolicy, token: UsernameToken, now
 
   let matches: boolean;
   if (type === 'text') {
-    matches = user !== null && safeEqual(token.password, user.password.reveal());
+    matches = user !== null && matchesConfigured(token.password, user.password.reveal());
   } else {
     const nonceBytes = Buffer.from(token.nonce ?? '', 'base64');
     const expected = user
@@ -90,19 +90,46 @@ function checkBasic(policy: InboundAuthPolicy, header: string): AuthResult {
   const username = decoded.slice(0, colon);
   const password = decoded.slice(colon + 1);
   const user = findUser(policy.users, username);
-  const ok = user !== null && safeEqual(password, user.password.reveal());
+  const ok = user !== null && matchesConfigured(password, user.password.reveal());
   return ok ? { ok: true, method: 'basic', username, nonce: null } : { ok: false, reason: 'unknown user or wrong password' };
 }
 
 function findUser(users: readonly InboundUser[], username: string): InboundUser | null {
+  const digest = digestOf(username);
   let found: InboundUser | null = null;
-  for (const u of users) if (safeEqual(u.username, username)) found = u;
+  for (const u of users) if (matchesConfigured(digest, u.username)) found = u;
   return found;
 }
 
 /** Constant-time for equal lengths; hashing first makes the time independent of the length too. */
 function safeEqual(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a, 'utf8').digest();
-  const hb = createHash('sha256').update(b, 'utf8').digest();
-  return timingSafeEqual(ha, hb);
+  return timingSafeEqual(digestOf(a), digestOf(b));
+}
+
+/**
+ * SHA-256 of the configured usernames and passwords, computed once per value: each push compares
+ * its credentials with every configured user. Keyed by the string itself, which the config holds
+ * for as long as it is loaded.
+ */
+const configuredDigests = new Map<string, Buffer>();
+const MAX_CACHED_DIGESTS = 1024;
+
+function digestOf(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+function configuredDigest(value: string): Buffer {
+  let digest = configuredDigests.get(value);
+  if (!digest) {
+    if (configuredDigests.size >= MAX_CACHED_DIGESTS) configuredDigests.clear();
+    digest = digestOf(value);
+    configuredDigests.set(value, digest);
+  }
+  return digest;
+}
+
+/** safeEqual of a value received and a configured one (whose digest is kept). */
+function matchesConfigured(received: string | Buffer, configured: string): boolean {
+  const digest = typeof received === 'string' ? digestOf(received) : received;
+  return timingSafeEqual(digest, configuredDigest(configured));
 }

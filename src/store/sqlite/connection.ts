@@ -1,0 +1,180 @@
+/**
+ * The gateway's SQLite connection, owned by a thread of its own (thread.ts), as knex sees it: the
+ * part of node-sqlite3's Database that knex's sqlite3 client calls (all, run, exec, close), plus
+ * `ingest`, which runs a whole ingest batch in one transaction on that thread.
+ */
+import { Worker } from 'node:worker_threads';
+import knexFactory, { type Knex } from 'knex';
+import Client_SQLite3 from 'knex/lib/dialects/sqlite3/index.js';
+import sqlite3 from 'sqlite3';
+import type { IngestOutcome, StoredPart } from '../ingest.ts';
+import { toError, type OpenOptions, type OpenResult, type Request, type Response } from './protocol.ts';
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+type Call = DistributiveOmit<Request, 'id'>;
+type Success = Extract<Response, { ok: true }>;
+
+/** What knex's sqlite3 client reads from `this` in a run callback. */
+interface RunContext {
+  lastID: number;
+  changes: number;
+}
+
+type RowsCallback = (this: RunContext, err: Error | null, rows?: unknown[]) => void;
+
+/**
+ * Starts the thread running thread.js next to this file; from the TypeScript source (tests, tsx),
+ * thread-tsx.mjs, which loads thread.ts.
+ */
+function startThread(options: OpenOptions): Worker {
+  const entry = import.meta.url.endsWith('.ts') ? './thread-tsx.mjs' : './thread.js';
+  return new Worker(new URL(entry, import.meta.url), { workerData: { omgwSqlite: options } });
+}
+
+export class ThreadedSqliteConnection {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, { resolve: (res: Success) => void; reject: (err: Error) => void }>();
+  #next = 1;
+  #alive = true;
+
+  /** Same signature as node-sqlite3's Database, which knex's client constructs. */
+  constructor(filename: string, flags: number, callback: (err: Error | null) => void) {
+    this.#worker = startThread({ filename, flags });
+    this.#worker.once('message', (open: OpenResult) => {
+      if (!open.ok) {
+        this.#alive = false;
+        void this.#worker.terminate();
+        callback(toError(open.error));
+        return;
+      }
+      this.#worker.on('message', (res: Response) => this.#settle(res));
+      this.#idle();
+      callback(null);
+    });
+    this.#worker.on('error', (err) => this.#stopped(err));
+    this.#worker.on('exit', () => this.#stopped(new Error('the SQLite connection thread stopped')));
+  }
+
+  /** False once the thread has stopped: the pool then replaces this connection. */
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  all(sql: string, params: unknown[], cb: RowsCallback): void {
+    this.#call({ op: 'all', sql, params: params ?? [] }).then(
+      (res) => cb.call({ lastID: 0, changes: 0 }, null, res.blobs ? toBuffers(res.rows ?? []) : (res.rows ?? [])),
+      (err: Error) => cb.call({ lastID: 0, changes: 0 }, err),
+    );
+  }
+
+  run(sql: string, params: unknown[], cb: RowsCallback): void {
+    this.#call({ op: 'run', sql, params: params ?? [] }).then(
+      (res) => cb.call({ lastID: res.lastID ?? 0, changes: res.changes ?? 0 }, null),
+      (err: Error) => cb.call({ lastID: 0, changes: 0 }, err),
+    );
+  }
+
+  exec(sql: string, cb: (err: Error | null) => void): void {
+    this.#call({ op: 'exec', sql }).then(
+      () => cb(null),
+      (err: Error) => cb(err),
+    );
+  }
+
+  /** Stores one ingest batch in one transaction (writeBatch in src/store/ingest.ts, run on the thread). */
+  async ingest(items: StoredPart[]): Promise<IngestOutcome[]> {
+    const res = await this.#call({ op: 'ingest', items });
+    return res.outcomes ?? [];
+  }
+
+  close(cb: (err: Error | null) => void): void {
+    if (!this.#alive) {
+      cb(null);
+      return;
+    }
+    this.#call({ op: 'close' }).then(
+      () => {
+        this.#alive = false;
+        void this.#worker.terminate().then(() => cb(null), cb);
+      },
+      (err: Error) => cb(err),
+    );
+  }
+
+  #call(call: Call): Promise<Success> {
+    if (!this.#alive) return Promise.reject(toError({ message: 'SQLITE_MISUSE: the database connection is closed', code: 'SQLITE_MISUSE', errno: 21 }));
+    const id = this.#next++;
+    return new Promise<Success>((resolve, reject) => {
+      // The thread keeps the process alive only while it has work, as node-sqlite3 does.
+      if (this.#pending.size === 0) this.#worker.ref();
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ ...call, id } as Request);
+    });
+  }
+
+  #settle(res: Response): void {
+    const waiter = this.#pending.get(res.id);
+    if (!waiter) return;
+    this.#pending.delete(res.id);
+    if (this.#pending.size === 0) this.#idle();
+    if (res.ok) waiter.resolve(res);
+    else waiter.reject(toError(res.error));
+  }
+
+  #idle(): void {
+    this.#worker.unref();
+  }
+
+  #stopped(err: Error): void {
+    this.#alive = false;
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const waiter of pending) waiter.reject(Object.assign(new Error(`SQLITE_IOERR: ${err.message}`), { code: 'SQLITE_IOERR' }));
+  }
+}
+
+/** BLOB values cross the thread boundary as Uint8Array; node-sqlite3 hands out Buffers. */
+function toBuffers(rows: unknown[]): unknown[] {
+  for (const row of rows) {
+    if (row === null || typeof row !== 'object') continue;
+    const record = row as Record<string, unknown>;
+    for (const [key, value] of Object.entries(record)) {
+      if (value instanceof Uint8Array && !Buffer.isBuffer(value)) record[key] = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    }
+  }
+  return rows;
+}
+
+/** node-sqlite3's module as knex's client uses it: the open flags and the Database constructor. */
+const threadedDriver = {
+  ...sqlite3,
+  OPEN_READONLY: sqlite3.OPEN_READONLY,
+  OPEN_READWRITE: sqlite3.OPEN_READWRITE,
+  OPEN_CREATE: sqlite3.OPEN_CREATE,
+  OPEN_FULLMUTEX: sqlite3.OPEN_FULLMUTEX,
+  OPEN_SHAREDCACHE: sqlite3.OPEN_SHAREDCACHE,
+  OPEN_PRIVATECACHE: sqlite3.OPEN_PRIVATECACHE,
+  OPEN_URI: sqlite3.OPEN_URI,
+  Database: ThreadedSqliteConnection,
+};
+
+/** knex's sqlite3 client with its connections on their own threads. */
+class ThreadedSqliteClient extends Client_SQLite3 {
+  override _driver(): unknown {
+    return threadedDriver;
+  }
+
+  override validateConnection(connection: unknown): boolean {
+    return !(connection instanceof ThreadedSqliteConnection) || connection.alive;
+  }
+}
+
+/** A knex instance on SQLite whose connection runs on its own thread. */
+export function threadedSqliteKnex(config: Omit<Knex.Config, 'client'>): Knex {
+  return knexFactory({ ...config, client: ThreadedSqliteClient as unknown as typeof Knex.Client });
+}
+
+/** The connection's batch entry point, when the connection is one of ours. */
+export function asThreadedConnection(connection: unknown): ThreadedSqliteConnection | null {
+  return connection instanceof ThreadedSqliteConnection ? connection : null;
+}
