@@ -10,6 +10,9 @@ import type { Store } from '../store/index.ts';
 import { TransformError, type SendResult } from '../connectors/types.ts';
 import type { ConnectorRuntime } from './runtime.ts';
 
+/** Longest time between two reclaims of expired leases (and offline-hold releases) by one instance. */
+const HOUSEKEEPING_INTERVAL_MS = 1000;
+
 export interface WorkerOptions {
   /** How long to wait for new work when there is none. */
   pollIntervalMs: number;
@@ -51,6 +54,10 @@ export class DeliveryWorker extends EventEmitter {
   readonly #deps: WorkerDeps;
   readonly #inFlight = new Map<string, { connector: string }>();
   readonly #breakers = new Map<string, BreakerState>();
+  /** The admin state each connector had at this instance's last cycle (see cycle). */
+  readonly #adminStates = new Map<string, 'online' | 'offline'>();
+  /** When the next cycle reclaims expired leases and releases offline holds whatever it has seen. */
+  #housekeepingAt = -Infinity;
   #running = false;
   #wake: AbortController = new AbortController();
   #loop: Promise<void> | null = null;
@@ -129,7 +136,14 @@ export class DeliveryWorker extends EventEmitter {
   async cycle(): Promise<{ claimed: number; wakeAt: number | null }> {
     const { store, clock } = this.#deps;
     const now = clock.now();
-    await store.deliveries.reclaimExpired(now);
+    // Two statements that almost always change nothing, each taking SQLite's write lock: at most once
+    // per housekeeping interval instead of every cycle (a cycle runs for every batch of deliveries).
+    // A lease outlives the send by leaseMarginMs, so reclaiming within that interval is on time.
+    const housekeeping = now >= this.#housekeepingAt;
+    if (housekeeping) {
+      await store.deliveries.reclaimExpired(now);
+      this.#housekeepingAt = now + Math.min(HOUSEKEEPING_INTERVAL_MS, this.#deps.options.leaseMarginMs);
+    }
     const states = new Map((await store.connectorStates.all()).map((s) => [s.connector, s]));
     let claimed = 0;
     let wakeAt: number | null = null;
@@ -138,9 +152,15 @@ export class DeliveryWorker extends EventEmitter {
       const state = states.get(name);
       if (state?.admin_state === 'offline') {
         await store.deliveries.hold(name, 'offline', now);
+        this.#adminStates.set(name, 'offline');
         continue;
       }
-      await store.deliveries.releaseHold(name, 'offline', now);
+      // Offline holds are released when this instance sees the connector come back online, and at
+      // housekeeping for holds another instance made while this one never saw the connector offline.
+      if (housekeeping || this.#adminStates.get(name) !== 'online') {
+        await store.deliveries.releaseHold(name, 'offline', now);
+        this.#adminStates.set(name, 'online');
+      }
 
       // The circuit: shared state in the store, this instance's counts in memory.
       let probeOnly = false;

@@ -1,0 +1,86 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Knex } from 'knex';
+import { openDatabase, type Database } from '../../../src/store/database.ts';
+import { asThreadedConnection } from '../../../src/store/sqlite/connection.ts';
+
+/**
+ * The SQLite connection lives on a thread of its own (src/store/sqlite/). What knex and the store
+ * rely on must survive the thread boundary: error codes, lastID/changes, BLOBs as Buffers, one
+ * statement at a time in order, and a closed connection replaced by the pool.
+ */
+describe('SQLite connection thread', () => {
+  let dir: string;
+  let db: Database;
+  let knex: Knex;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'omgw-thread-'));
+    db = openDatabase({ url: `sqlite:${join(dir, 'x.db')}` });
+    knex = db.knex;
+    await knex.schema.createTable('t', (t) => {
+      t.increments('id');
+      t.string('name').unique();
+      t.binary('data');
+    });
+  });
+  afterEach(async () => {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs the pragmas of every connection (WAL, synchronous FULL, foreign keys, busy timeout)', async () => {
+    const [mode] = (await knex.raw('pragma journal_mode')) as Array<{ journal_mode: string }>;
+    const [sync] = (await knex.raw('pragma synchronous')) as Array<{ synchronous: number }>;
+    const [fk] = (await knex.raw('pragma foreign_keys')) as Array<{ foreign_keys: number }>;
+    const [busy] = (await knex.raw('pragma busy_timeout')) as Array<{ timeout: number }>;
+    expect([mode?.journal_mode, sync?.synchronous, fk?.foreign_keys, busy?.timeout]).to.deep.equal(['wal', 2, 1, 5000]);
+  });
+
+  it('gives knex lastID and changes, and BLOBs back as Buffers', async () => {
+    const [id] = await knex('t').insert({ name: 'a', data: Buffer.from([0, 1, 2, 255]) });
+    expect(id).to.equal(1);
+    await knex('t').insert({ name: 'b', data: null });
+    expect(await knex('t').update({ data: Buffer.from('xy') })).to.equal(2);
+    const row = (await knex('t').where({ name: 'a' }).first()) as { data: Buffer };
+    expect(Buffer.isBuffer(row.data)).to.equal(true);
+    expect([...row.data]).to.deep.equal([120, 121]);
+    expect(await knex('t').where({ name: 'zzz' }).del()).to.equal(0);
+  });
+
+  it('keeps the code of an SQLite error, and a failed transaction leaves nothing behind', async () => {
+    await knex('t').insert({ name: 'a' });
+    const err = await knex('t')
+      .insert({ name: 'a' })
+      .then(() => null, (e: unknown) => e as { code?: string; message: string });
+    expect(err?.code).to.equal('SQLITE_CONSTRAINT');
+    expect(err?.message).to.match(/UNIQUE constraint failed: t\.name/);
+    const failed = await knex
+      .transaction(async (trx) => {
+        await trx('t').insert({ name: 'b' });
+        await trx('t').insert({ name: 'a' });
+      })
+      .then(() => null, (e: unknown) => e as { code?: string });
+    expect(failed?.code).to.equal('SQLITE_CONSTRAINT');
+    expect(await knex('t').pluck('name')).to.deep.equal(['a']);
+  });
+
+  it('runs statements one at a time in the order they were issued', async () => {
+    const names = Array.from({ length: 200 }, (_, i) => `n${String(i).padStart(3, '0')}`);
+    await Promise.all(names.map((name) => knex('t').insert({ name })));
+    expect(await knex('t').orderBy('id').pluck('name')).to.deep.equal(names);
+  });
+
+  it('replaces a connection whose thread has stopped', async () => {
+    const conn: unknown = await knex.client.acquireConnection();
+    const threaded = asThreadedConnection(conn);
+    expect(threaded).to.not.equal(null);
+    await new Promise<void>((resolve, reject) => threaded?.close((err) => (err ? reject(err) : resolve())));
+    await knex.client.releaseConnection(conn);
+    expect(threaded?.alive).to.equal(false);
+    await knex('t').insert({ name: 'after' });
+    expect(await knex('t').pluck('name')).to.deep.equal(['after']);
+  });
+});
