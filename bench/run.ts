@@ -17,6 +17,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import knexFactory from 'knex';
+import { redactUrl } from '../src/store/database.ts';
 import { BENCH_DIR, sampleRss, startChild, type BenchChild } from './lib/child.ts';
 import { bigPushTemplate, PLACEHOLDER, PUSH_HEADERS, SOAP_PASSWORD, SOAP_PATH, SOAP_USER, smallPushTemplate } from './lib/push.ts';
 import type { LoadResult, LoadRun } from './children/load.ts';
@@ -172,7 +173,7 @@ async function ingest(): Promise<{ rows: IngestRow[]; skipped: string[] }> {
     { name: 'gateway (SQLite)', start: () => startGateway(sqliteTarget('ingest')), stored: true, unique: true },
   ];
   if (await postgresReachable()) servers.push({ name: 'gateway (PostgreSQL)', start: () => startGateway(pgTarget()), stored: true, unique: true });
-  else skipped.push('gateway (PostgreSQL): database not reachable');
+  else skipped.push(`gateway (PostgreSQL): ${NO_PG ? 'left out (--no-postgres)' : `database not reachable at ${redactUrl(PG_URL)}`}`);
 
   for (const s of servers) {
     log(`ingest: ${s.name}`);

@@ -35,7 +35,7 @@ export interface ParseLimits {
 export interface ParsedPush {
   soapVersion: SoapVersion;
   usernameToken: UsernameToken | null;
-  /** One entry per OrderHeader in document order. */
+  /** One entry per OrderHeader in document order (empty when parsePush was given `onHeader`). */
   headers: XmlRecord[];
   /** The whole envelope as text, with the content of every wsse:Password element replaced by "***". */
   redactedXml: string;
@@ -102,15 +102,21 @@ const ENTITY_MARK = '<!ENTITY';
 /** Characters of the previous chunk kept to find a mark split across chunks. */
 const CARRY = DOCTYPE_MARK.length - 1;
 const MAX_DETAIL = 160;
+/** Longest stretch of parsing (and event building, through onHeader) between two turns of the event loop. */
+const SLICE_MS = 2;
 
 /**
  * Parses a pushPayload request body as it streams in. Throws GatewayError with codes
  * PAYLOAD_TOO_LARGE, XML_INVALID_ENCODING, XML_DOCTYPE_FORBIDDEN, XML_MALFORMED, XML_TOO_DEEP,
  * XML_TOO_MANY_ELEMENTS, SOAP_NOT_ENVELOPE, SOAP_EMPTY_BODY or SOAP_UNKNOWN_OPERATION.
+ *
+ * With `onHeader`, each OrderHeader goes to it as soon as it has been parsed (with its position)
+ * and `headers` stays empty: a push of hundreds of headers then never holds all their trees at once.
  */
 export async function parsePush(
   body: AsyncIterable<Buffer | Uint8Array | string>,
   limits: ParseLimits,
+  onHeader?: (header: XmlRecord, position: number) => void,
 ): Promise<ParsedPush> {
   const { maxBytes, maxDepth, maxElements } = limits;
   const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -129,6 +135,7 @@ export async function parsePush(
   let bodyChildSeen = false;
   let token: TokenBuilder | null = null;
   const headers: XmlRecord[] = [];
+  let headerCount = 0;
 
   // Password redaction: [contentStart, closeTagEnd] pairs of positions in the decoded text.
   const redactions: number[] = [];
@@ -288,7 +295,8 @@ export async function parsePush(
           break;
         }
         case C_ORDER_HEADER:
-          headers.push(asComplex(valueOf(f)));
+          if (onHeader) onHeader(asComplex(valueOf(f)), headerCount++);
+          else headers.push(asComplex(valueOf(f)));
           break;
         case C_USERNAME:
           if (token !== null && token.username === null) token.username = f.text;
@@ -338,6 +346,9 @@ export async function parsePush(
     writeToParser(parser, text);
   };
 
+  // A body that has already arrived comes out of the iterator without a turn of the event loop in
+  // between chunks: give other requests one whenever this one has held the thread for a slice.
+  let sliceStart = performance.now();
   for await (const chunk of body) {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     byteLength += bytes.byteLength;
@@ -346,6 +357,10 @@ export async function parsePush(
       throw new GatewayError('PAYLOAD_TOO_LARGE', `request body exceeds the limit of ${maxBytes} bytes`);
     }
     feed(decodeChunk(decoder, bytes));
+    if (performance.now() - sliceStart >= SLICE_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
   }
   feed(decodeChunk(decoder, undefined));
   writeToParser(parser, null);

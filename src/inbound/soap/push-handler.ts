@@ -26,9 +26,6 @@ export interface PushHandlerDeps {
   onStored?: () => void;
 }
 
-/** OrderHeaders turned into events between two turns of the event loop. */
-const YIELD_EVERY = 32;
-
 /** Headers that carry credentials or session state: never stored. */
 const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
 
@@ -41,40 +38,21 @@ export function storableHeaders(headers: Record<string, string | string[] | unde
   return out;
 }
 
+/** What is fixed for the whole of one push: the config, its receipt time and where it came in. */
+export interface PushScope {
+  config: GatewayConfig;
+  now: number;
+}
+
 /**
- * Accepts one parsed push: authenticates it, turns each OrderHeader into an event, routes it by the
- * trigger points and stores push, events, deliveries and audit records in one transaction. It returns
- * only after the commit; the caller acknowledges then. Throws GatewayError for every refusal.
+ * Turns each OrderHeader of a push into an event as the parser hands it over (identity, routes,
+ * canonical payload and content hash), so that only the events are kept, not the parsed trees.
  */
-export async function acceptPush(deps: PushHandlerDeps, parsed: ParsedPush, ctx: PushContext): Promise<IngestOutcome & { accepted: true }> {
-  const config = deps.config();
-  const soap = config.gateway.inbound.soap;
-  const now = deps.now();
-  const auth = authenticate(
-    {
-      methods: soap.auth,
-      passwordTypes: soap.passwordTypes,
-      createdWindowMs: soap.createdWindow,
-      users: soap.users,
-    },
-    parsed.usernameToken,
-    ctx.authorization,
-    now,
-  );
-  if (!auth.ok) {
-    await recordRejection(deps, ctx, 'auth_failed', auth.reason, parsed.usernameToken?.username ?? null);
-    throw new GatewayError('AUTH_FAILED', `authentication failed: ${auth.reason}`);
-  }
-
+export function eventBuilder(deps: Pick<PushHandlerDeps, 'newId'>, scope: PushScope, ctx: Pick<PushContext, 'path' | 'connectorScope'>): (header: XmlRecord, position: number) => IngestEvent {
+  const { config, now } = scope;
   const dedupeScope = `oracle-om:${ctx.path}`;
-  const events: IngestEvent[] = [];
-  for (const [position, header] of parsed.headers.entries()) {
-    // A push of hundreds of OrderHeaders: let other requests run between slices of this work.
-    if (position > 0 && position % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-    events.push(toEvent(header, position));
-  }
-
-  function toEvent(header: XmlRecord, position: number): IngestEvent {
+  const dedupeSince = now - config.gateway.inbound.soap.dedupeWindow;
+  return (header, position) => {
     const identity = identifyOmEvent(header);
     const routes = route({ source: 'oracle-om', eventCode: identity.eventCode, payload: header }, config.triggerPoints, ctx.connectorScope);
     const payload = canonicalJson(header);
@@ -90,7 +68,7 @@ export async function acceptPush(deps: PushHandlerDeps, parsed: ParsedPush, ctx:
       raw: null,
       contentHash: hashOfCanonicalJson(payload),
       dedupeScope,
-      dedupeSince: now - soap.dedupeWindow,
+      dedupeSince,
       deliveries: routes.map((r) => ({
         id: deps.newId(),
         connector: r.connector,
@@ -99,6 +77,37 @@ export async function acceptPush(deps: PushHandlerDeps, parsed: ParsedPush, ctx:
         idempotencyKey: null,
       })),
     };
+  };
+}
+
+/**
+ * Accepts one parsed push whose OrderHeaders eventBuilder has turned into `events`: authenticates
+ * it and stores push, events, deliveries and audit records in one transaction. It returns only after
+ * the commit; the caller acknowledges then. Throws GatewayError for every refusal.
+ */
+export async function acceptPush(
+  deps: PushHandlerDeps,
+  parsed: ParsedPush,
+  ctx: PushContext,
+  scope: PushScope,
+  events: IngestEvent[],
+): Promise<IngestOutcome & { accepted: true }> {
+  const { config, now } = scope;
+  const soap = config.gateway.inbound.soap;
+  const auth = authenticate(
+    {
+      methods: soap.auth,
+      passwordTypes: soap.passwordTypes,
+      createdWindowMs: soap.createdWindow,
+      users: soap.users,
+    },
+    parsed.usernameToken,
+    ctx.authorization,
+    now,
+  );
+  if (!auth.ok) {
+    await recordRejection(deps, ctx, 'auth_failed', auth.reason, parsed.usernameToken?.username ?? null);
+    throw new GatewayError('AUTH_FAILED', `authentication failed: ${auth.reason}`);
   }
 
   const item: IngestItem = {

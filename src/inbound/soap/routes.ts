@@ -4,7 +4,8 @@ import { GatewayError, isGatewayError } from '../../domain/errors.ts';
 import type { Logger } from '../../log.ts';
 import { parsePush, type SoapVersion } from './envelope.ts';
 import { buildFault, faultStatus, soapContentType } from './fault.ts';
-import { acceptPush, recordRejection, storableHeaders, type PushHandlerDeps } from './push-handler.ts';
+import type { IngestEvent } from '../../store/index.ts';
+import { acceptPush, eventBuilder, recordRejection, storableHeaders, type PushHandlerDeps } from './push-handler.ts';
 import { requestBaseUrl, type WsdlDocument } from './wsdl.ts';
 
 export const SOAP_PATH = '/soap/business-events';
@@ -64,17 +65,21 @@ async function handlePush(ctx: Context, deps: SoapRouteDeps, connectorScope: str
     if (declared > limits.maxBodySize) {
       throw new GatewayError('PAYLOAD_TOO_LARGE', `body of ${declared} bytes is over the limit of ${limits.maxBodySize} bytes`);
     }
-    const parsed = await parsePush(ctx.req, {
-      maxBytes: limits.maxBodySize,
-      maxDepth: limits.maxDepth,
-      maxElements: limits.maxElements,
-    });
-    const outcome = await acceptPush(deps, parsed, {
-      ...base,
-      contentType: contentType || null,
-      headers: storableHeaders(ctx.req.headers),
-      authorization: ctx.get('authorization') || undefined,
-    });
+    const scope = { config, now: deps.now() };
+    const events: IngestEvent[] = [];
+    const toEvent = eventBuilder(deps, scope, base);
+    const parsed = await parsePush(
+      ctx.req,
+      { maxBytes: limits.maxBodySize, maxDepth: limits.maxDepth, maxElements: limits.maxElements },
+      (header, position) => events.push(toEvent(header, position)),
+    );
+    const outcome = await acceptPush(
+      deps,
+      parsed,
+      { ...base, contentType: contentType || null, headers: storableHeaders(ctx.req.headers), authorization: ctx.get('authorization') || undefined },
+      scope,
+      events,
+    );
     ctx.state.logFields = {
       events: outcome.events.length,
       statuses: outcome.events.map((e) => e.status),

@@ -22,13 +22,17 @@ interface RunContext {
 
 type RowsCallback = (this: RunContext, err: Error | null, rows?: unknown[]) => void;
 
+const THREAD_YOUNG_GENERATION_MB = 8;
+
 /**
  * Starts the thread running thread.js next to this file; from the TypeScript source (tests, tsx),
  * thread-tsx.mjs, which loads thread.ts.
  */
 function startThread(options: OpenOptions): Worker {
   const entry = import.meta.url.endsWith('.ts') ? './thread-tsx.mjs' : './thread.js';
-  return new Worker(new URL(entry, import.meta.url), { workerData: { omgwSqlite: options } });
+  // A small young generation: what the thread allocates (a batch's rows, a query's results) dies
+  // within the request, and V8's default nursery (up to 48 MB per thread) would only add to the RSS.
+  return new Worker(new URL(entry, import.meta.url), { workerData: { omgwSqlite: options }, resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB } });
 }
 
 export class ThreadedSqliteConnection {

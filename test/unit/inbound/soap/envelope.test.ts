@@ -838,6 +838,48 @@ describe('inbound/soap/envelope parsePush', () => {
     });
   });
 
+  describe('headers handed over as they are parsed (onHeader)', () => {
+    const header = (n: number): string =>
+      leaves({ EventCode: 'FlineStatusUpdate', SourceOrderSystem: 'LEG', SourceOrderNumber: `SO-${String(n).padStart(5, '0')}` }) +
+      q('OrderLine', q('OrderFulfillmentLine', leaves({ FulfillLineId: String(n), StatusCode: 'SHIPPED' })));
+
+    it('gives each OrderHeader with its position, in document order, and keeps none of them', async () => {
+      const xml = env({ header: security(), body: results([header(1), header(2), header(3)]) });
+      const seen: Array<{ position: number; number: unknown }> = [];
+      const r = await parsePush(chunksOf(xml, 7), LIMITS, (h, position) => seen.push({ position, number: h.SourceOrderNumber }));
+      expect(seen).to.deep.equal([
+        { position: 0, number: 'SO-00001' },
+        { position: 1, number: 'SO-00002' },
+        { position: 2, number: 'SO-00003' },
+      ]);
+      expect(r.headers).to.deep.equal([]);
+      const plain = await parse(xml);
+      expect(plain.headers.map((h) => h.SourceOrderNumber)).to.deep.equal(['SO-00001', 'SO-00002', 'SO-00003']);
+      expect(r.redactedXml).to.equal(plain.redactedXml);
+    });
+
+    it('lets other work run while it parses a large body that has already arrived', async () => {
+      const xml = Buffer.from(env({ header: security(), body: results(Array.from({ length: 3000 }, (_, i) => header(i))) }));
+      // Every chunk is there at once, as when a big push has arrived before the parser reads it.
+      const body = {
+        async *[Symbol.asyncIterator]() {
+          for (let i = 0; i < xml.length; i += 65_536) yield xml.subarray(i, i + 65_536);
+        },
+      };
+      let otherWorkRan = false;
+      let headersAfterOtherWork = 0;
+      setImmediate(() => {
+        otherWorkRan = true;
+      });
+      const r = await parsePush(body, { ...LIMITS, maxBytes: 10_000_000, maxElements: 100_000 }, () => {
+        if (otherWorkRan) headersAfterOtherWork++;
+      });
+      expect(r.byteLength).to.equal(xml.length);
+      expect(otherWorkRan).to.equal(true);
+      expect(headersAfterOtherWork).to.be.greaterThan(0);
+    });
+  });
+
   describe('streaming and chunk boundaries', () => {
     const small = env({
       header: security({ password: 'pässwörd', nonce: 'bm9uY2U=', created: '2025-01-01T00:00:00Z' }),
