@@ -58,6 +58,7 @@ export class DeliveryWorker extends EventEmitter {
   readonly #adminStates = new Map<string, 'online' | 'offline'>();
   /** When the next cycle reclaims expired leases and releases offline holds whatever it has seen. */
   #housekeepingAt = -Infinity;
+  readonly #failures: FailureLog;
   #running = false;
   #wake: AbortController = new AbortController();
   #loop: Promise<void> | null = null;
@@ -66,6 +67,7 @@ export class DeliveryWorker extends EventEmitter {
   constructor(deps: WorkerDeps) {
     super();
     this.#deps = deps;
+    this.#failures = new FailureLog(deps.logger);
   }
 
   start(): void {
@@ -110,8 +112,9 @@ export class DeliveryWorker extends EventEmitter {
         const result = await this.cycle();
         claimed = result.claimed;
         wakeAt = result.wakeAt;
+        this.#failures.succeeded(this.#deps.clock.now());
       } catch (err) {
-        this.#deps.logger.error({ err }, 'delivery cycle failed; retrying after the poll interval');
+        this.#failures.failed(err, this.#deps.clock.now());
       }
       // A cycle that started at or after the pending wake time has looked at what was due by then.
       if (pendingWakeAt !== null && pendingWakeAt <= cycleAt) pendingWakeAt = null;
@@ -396,4 +399,41 @@ function errorClassOf(err: unknown): FailureInfo['errorClass'] {
   const cls = (err as { errorClass?: unknown } | null)?.errorClass;
   if (cls === 'network' || cls === 'timeout' || cls === 'auth' || cls === 'config') return cls;
   return 'network';
+}
+
+/** How often a cycle that keeps failing is logged again. */
+const FAILURE_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * Logs the delivery cycle failing: the first failure, then at most one line a minute with how many
+ * failed since, and one line when a cycle works again. While the store is down the worker retries
+ * every poll interval (100 ms by default), which would otherwise write ten error lines a second.
+ */
+export class FailureLog {
+  readonly #logger: Logger;
+  #failures = 0;
+  #since = 0;
+  #loggedAt = 0;
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  failed(err: unknown, now: number): void {
+    this.#failures++;
+    if (this.#failures === 1) {
+      this.#since = now;
+      this.#loggedAt = now;
+      this.#logger.error({ err }, 'delivery cycle failed; retrying after the poll interval');
+    } else if (now - this.#loggedAt >= FAILURE_LOG_INTERVAL_MS) {
+      this.#loggedAt = now;
+      this.#logger.error({ err, failures: this.#failures, failingSince: new Date(this.#since).toISOString() }, 'delivery cycle still failing');
+    }
+  }
+
+  succeeded(now: number): void {
+    if (this.#failures === 0) return;
+    this.#logger.info({ failures: this.#failures, failedForMs: now - this.#since }, 'delivery cycles work again');
+    this.#failures = 0;
+  }
 }
