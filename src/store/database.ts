@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
+import { WalCheckpointer } from './sqlite/checkpointer.ts';
 import { threadedSqliteKnex } from './sqlite/connection.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -44,13 +45,20 @@ export function openDatabase(options: DatabaseOptions): Database {
         max: 1,
         afterCreate: (conn: SqliteConnection, done: (err: Error | null, conn: SqliteConnection) => void) => {
           conn.exec(
-            `PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = ${LOCK_TIMEOUT_MS};`,
+            `PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = ${LOCK_TIMEOUT_MS}; PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES};`,
             (err) => done(err, conn),
           );
         },
       },
     });
-    return { knex, dialect: 'sqlite', describe: `sqlite:${filename}`, close: () => knex.destroy() };
+    // The WAL is checkpointed from a connection of its own, beside the writes (see checkpointer.ts).
+    const checkpointer = filename === ':memory:' ? null : new WalCheckpointer(filename);
+    checkpointer?.start();
+    const close = async (): Promise<void> => {
+      await checkpointer?.close();
+      await knex.destroy();
+    };
+    return { knex, dialect: 'sqlite', describe: `sqlite:${filename}`, close };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     // int8 (counts, epoch milliseconds) as numbers: every value the gateway stores there fits in 2^53.
@@ -74,6 +82,13 @@ export function openDatabase(options: DatabaseOptions): Database {
   }
   throw new Error(`database url must start with sqlite: or postgres:// (got ${redactUrl(url)})`);
 }
+
+/**
+ * The WAL size (in 4 KB pages) at which the gateway's SQLite connection checkpoints by itself, in a
+ * COMMIT: only a bound for when the WalCheckpointer falls behind, which normally keeps the WAL far
+ * smaller (SQLite's default of 1,000 pages made every few dozen push batches wait for a checkpoint).
+ */
+const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 
 /** How long a statement waits for a lock held by another connection (SQLite busy_timeout, PostgreSQL lock_timeout). */
 const LOCK_TIMEOUT_MS = 5000;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
@@ -82,5 +82,20 @@ describe('SQLite connection thread', () => {
     expect(threaded?.alive).to.equal(false);
     await knex('t').insert({ name: 'after' });
     expect(await knex('t').pluck('name')).to.deep.equal(['after']);
+  });
+
+  it('copies the WAL into the database file from its own connection, not in the writers\' commits', async () => {
+    const file = join(dir, 'x.db');
+    const before = statSync(file).size;
+    // 6 MB in 1,500 pages: under the gateway connection's own automatic checkpoint (10,000 pages),
+    // so only the checkpointer can have put them into the database file.
+    const chunk = 'x'.repeat(4000);
+    for (let i = 0; i < 30; i++) await knex('t').insert(Array.from({ length: 50 }, (_, j) => ({ name: `r${i}-${j}`, data: Buffer.from(chunk) })));
+    const deadline = Date.now() + 10_000;
+    while (statSync(file).size < before + 5_000_000) {
+      if (Date.now() > deadline) throw new Error(`the database file stayed at ${statSync(file).size} bytes`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await knex('t').count({ n: '*' }).first()).to.deep.equal({ n: 1500 });
   });
 });
