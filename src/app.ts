@@ -120,6 +120,9 @@ export class Gateway {
     if (applied.length > 0) this.logger.info({ applied }, 'database migrated');
     const metrics = new GatewayMetrics({ store: this.store, clock: this.clock, logger: this.logger, connectors: () => this.#config.connectors.map((c) => c.name) });
     this.#metrics = metrics;
+    // Operator actions on deliveries, for the recovery job and the admin API alike.
+    const notify = (): void => this.#worker?.notify();
+    const operations = new DeliveryOperations({ store: this.store, clock: this.clock, newId, notify });
     this.#jobs = createJobs({
       store: this.store,
       clock: this.clock,
@@ -127,7 +130,7 @@ export class Gateway {
       newId,
       instanceId: this.instanceId,
       config: () => this.#config,
-      operations: new DeliveryOperations({ store: this.store, clock: this.clock, newId, notify: () => this.#worker?.notify() }),
+      operations,
     });
     this.#jobs.recovery.on('run', (run: { trigger: string; state: string; selected: number; replayed: number; skipped: number }) => metrics.recordRecoveryRun(run));
     this.#jobs.retention.on('run', (removed: Record<string, number>) => metrics.recordRetention(removed));
@@ -184,12 +187,11 @@ export class Gateway {
       },
     });
     // The admin API (off, answering 404, while no admin.token is configured; a reload applies).
-    const notify = (): void => this.#worker?.notify();
     registerAdminConsole(router);
     registerAdminApi(router, {
       token: () => this.#config.gateway.admin.token?.reveal() || null,
       maxBodyBytes: () => this.#config.gateway.admin.maxBodySize,
-      operations: new DeliveryOperations({ store: this.store, clock: this.clock, newId, notify }),
+      operations,
       connectors: new ConnectorOperations({ store: this.store, config: () => this.#config, clock: this.clock, newId, tokenStore: this.#tokenStore, notify }),
       billing: (filter) => this.store.shipbobWebhooks.listBilling(filter),
       recovery: () => this.#jobs?.recovery ?? null,

@@ -13,27 +13,11 @@
  * `crypto.randomBytes`, as they would for a real client.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { OM_EVENT_CODES, type OmEventCode } from '../domain/event.ts';
 
-export type PushEventCode =
-  | 'FlineStatusUpdate'
-  | 'FlineClosed'
-  | 'OrderHeaderStatusUpdate'
-  | 'OrderAttributeUpdate'
-  | 'HOLD'
-  | 'JEOPARDY'
-  | 'SPLIT'
-  | 'OcResponse';
-
-export const PUSH_EVENT_CODES: readonly PushEventCode[] = [
-  'FlineStatusUpdate',
-  'FlineClosed',
-  'OrderHeaderStatusUpdate',
-  'OrderAttributeUpdate',
-  'HOLD',
-  'JEOPARDY',
-  'SPLIT',
-  'OcResponse',
-];
+/** The event codes the sandbox can push: every code Oracle documents (src/domain/event.ts). */
+export type PushEventCode = OmEventCode;
+export const PUSH_EVENT_CODES: readonly PushEventCode[] = OM_EVENT_CODES;
 
 export interface PushOrder {
   /** Default `LEG`. */

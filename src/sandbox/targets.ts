@@ -1,5 +1,7 @@
 import type { Router } from '@koa/router';
 import type { Context } from 'koa';
+import { isGatewayError } from '../domain/errors.ts';
+import { readRawBody } from '../inbound/webhooks/body.ts';
 
 export const SANDBOX_PREFIX = '/sandbox';
 
@@ -74,19 +76,16 @@ export function registerSandboxTargets(router: Router): { received: () => readon
   return { received: () => received };
 }
 
+/** The body as text, or null after answering 413 in this peer's own error shape. */
 async function readBody(ctx: Context): Promise<string | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY) {
+  try {
+    return (await readRawBody(ctx.req, MAX_BODY)).toString('utf8');
+  } catch (err) {
+    if (!isGatewayError(err) || err.code !== 'PAYLOAD_TOO_LARGE') throw err;
       ctx.status = 413;
       ctx.body = { code: 'PAYLOAD_TOO_LARGE', message: 'sandbox targets take bodies up to 1 MB' };
-      return null;
-    }
-    chunks.push(chunk);
+    return null;
   }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function soapFault(party: 'Client' | 'Server', message: string): string {

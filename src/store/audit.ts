@@ -13,6 +13,19 @@ export class AuditRepository {
     await this.#knex('audit_records').insert(auditRow(record));
   }
 
+  /**
+   * Appends a record of a refusal, which must never turn into a different error: with the store
+   * down, it returns false (the refusal still goes back, and the sender tries again).
+   */
+  async appendRefusal(record: AuditInput): Promise<boolean> {
+    try {
+      await this.append(record);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async list(filter: { eventId?: string; action?: string; limit?: number } = {}): Promise<AuditRecordRow[]> {
     const q = this.#knex<AuditRecordRow>('audit_records').orderBy('id', 'asc').limit(filter.limit ?? 100);
     if (filter.eventId) q.where('event_id', filter.eventId);

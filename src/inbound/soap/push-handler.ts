@@ -153,19 +153,15 @@ export async function recordRejection(
   reason: string,
   username: string | null,
 ): Promise<void> {
-  try {
-    await deps.store.audit.append({
-      id: deps.newId(),
-      at: deps.now(),
-      direction: 'in',
-      action: 'push.rejected',
-      sourceSystem: 'oracle-om',
-      connector: ctx.connectorScope,
-      result,
-      detail: { reason, path: ctx.path, remoteAddr: ctx.remoteAddr, username },
-      requestId: ctx.requestId,
-    });
-  } catch {
-    // The store is down: the fault still goes back, and OM will send the push again.
-  }
+  await deps.store.audit.appendRefusal({
+    id: deps.newId(),
+    at: deps.now(),
+    direction: 'in',
+    action: 'push.rejected',
+    sourceSystem: 'oracle-om',
+    connector: ctx.connectorScope,
+    result,
+    detail: { reason, path: ctx.path, remoteAddr: ctx.remoteAddr, username },
+    requestId: ctx.requestId,
+  });
 }

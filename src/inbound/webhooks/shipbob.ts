@@ -231,27 +231,23 @@ export async function recordWebhookRejection(
   result: WebhookRefusal,
   reason: string,
 ): Promise<void> {
-  try {
-    await deps.store.audit.append({
-      id: deps.newId(),
-      at: deps.now(),
-      direction: 'in',
-      action: 'webhook.rejected',
-      sourceSystem: 'shipbob',
-      connector: null,
-      result,
-      detail: {
-        reason,
-        path: request.path,
-        remoteAddr: request.remoteAddr,
-        webhookId: request.webhookId ? clip(request.webhookId) : null,
-        topic: request.topicHeader ? clip(request.topicHeader) : null,
-      },
-      requestId: request.requestId || null,
-    });
-  } catch {
-    // The store is down: the refusal still goes back.
-  }
+  await deps.store.audit.appendRefusal({
+    id: deps.newId(),
+    at: deps.now(),
+    direction: 'in',
+    action: 'webhook.rejected',
+    sourceSystem: 'shipbob',
+    connector: null,
+    result,
+    detail: {
+      reason,
+      path: request.path,
+      remoteAddr: request.remoteAddr,
+      webhookId: request.webhookId ? clip(request.webhookId) : null,
+      topic: request.topicHeader ? clip(request.topicHeader) : null,
+    },
+    requestId: request.requestId || null,
+  });
 }
 
 function answer(ctx: Context, status: number, code: ErrorCode, message: string): void {

@@ -2,6 +2,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Router } from '@koa/router';
 import type { Context } from 'koa';
+import { isGatewayError } from '../../domain/errors.ts';
+import { readRawBody } from '../../inbound/webhooks/body.ts';
 import {
   DEFAULT_LOCATIONS,
   DEFAULT_PRODUCTS,
@@ -1178,17 +1180,14 @@ function trackingUrl(carrier: string, number: string): string {
   }
 }
 
+/** The body as text, or null after answering 413 in this peer's own error shape. */
 async function readBody(ctx: Context): Promise<string | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY) {
+  try {
+    return (await readRawBody(ctx.req, MAX_BODY)).toString('utf8');
+  } catch (err) {
+    if (!isGatewayError(err) || err.code !== 'PAYLOAD_TOO_LARGE') throw err;
       json(ctx, 413, { '': ['The request body is too large.'] });
-      return null;
-    }
-    chunks.push(chunk);
+    return null;
   }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
