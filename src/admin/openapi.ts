@@ -102,7 +102,7 @@ const operations = (action: string): Record<string, Schema> => ({
 });
 
 const schemas: Record<string, Schema> = {
-  Error: obj({ code: str('stable error code, e.g. BAD_REQUEST, AUTH_FAILED, NOT_FOUND, CONFLICT'), message: str('what went wrong, for a person') }),
+  Error: obj({ code: str('stable error code, e.g. BAD_REQUEST, AUTH_FAILED, NOT_FOUND, METHOD_NOT_ALLOWED, CONFLICT'), message: str('what went wrong, for a person') }),
   DeliverySummary: obj({
     id: ulid,
     eventId: ulid,

@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'STORE_UNAVAILABLE'
   | 'CONFIG_INVALID'
   | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
   | 'BAD_REQUEST'
   | 'CONFLICT'
   | 'INTERNAL';
@@ -45,6 +46,7 @@ const defaults: Record<ErrorCode, { status: number; party: FaultParty }> = {
   STORE_UNAVAILABLE: { status: 500, party: 'Server' },
   CONFIG_INVALID: { status: 500, party: 'Server' },
   NOT_FOUND: { status: 404, party: 'Client' },
+  METHOD_NOT_ALLOWED: { status: 405, party: 'Client' },
   BAD_REQUEST: { status: 400, party: 'Client' },
   CONFLICT: { status: 409, party: 'Client' },
   INTERNAL: { status: 500, party: 'Server' },

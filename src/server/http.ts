@@ -50,9 +50,17 @@ export function createKoaApp(logger: Logger, router: Router): Koa {
     }
   });
   app.use(router.routes());
-  app.use(router.allowedMethods());
+  // Nothing answered: a path served with other methods is a 405 (with Allow), anything else a 404,
+  // both as {code, message} like every other refusal of the JSON routes.
   app.use((ctx) => {
-    throw new GatewayError('NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`);
+    const allowed = allowedMethods(router, ctx.path);
+    if (allowed.length === 0) throw new GatewayError('NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`);
+    ctx.set('Allow', allowed.join(', '));
+    if (ctx.method === 'OPTIONS') {
+      ctx.status = 204;
+      return;
+    }
+    throw new GatewayError('METHOD_NOT_ALLOWED', `${ctx.method} is not served at ${ctx.path}; it takes ${allowed.join(', ')}`);
   });
   return app;
 }
@@ -105,4 +113,11 @@ export async function listen(app: Koa, options: HttpServerOptions): Promise<Runn
         server.closeIdleConnections();
       }),
   };
+}
+
+/** The methods the router's routes take at this path (middleware mounted with router.use has none). */
+function allowedMethods(router: Router, path: string): string[] {
+  const methods = new Set<string>();
+  for (const layer of router.match(path, 'GET').path) for (const method of layer.methods) methods.add(method);
+  return [...methods];
 }

@@ -225,6 +225,21 @@ describe(`admin API (${backendName()})`, () => {
       expect((await api('POST', '/admin/api/deliveries/01JAAAAAAAAAAAAAAAAAAAAAAA/replay', { body: {} })).status).to.equal(404);
     });
 
+    it('answers 405 with {code, message} and Allow for a method a route does not take', async () => {
+      const cases: Array<[string, string, string]> = [
+        ['DELETE', '/admin/api/deliveries', 'GET'],
+        ['PUT', '/admin/api/connectors/crm/online', 'POST'],
+        ['POST', '/admin/api/openapi.json', 'GET'],
+      ];
+      for (const [method, path, allowed] of cases) {
+        const res = await api(method, path);
+        expect(res.status, `${method} ${path}`).to.equal(405);
+        expect(res.json.code).to.equal('METHOD_NOT_ALLOWED');
+        expect(res.json.message).to.include(method).and.include(allowed);
+        expect(res.headers.get('allow')).to.include(allowed);
+      }
+    });
+
     it('refuses oversized (413), malformed (400), non-JSON (415) and non-UTF-8 (400) bodies', async () => {
       const path = '/admin/api/deliveries/replay';
       const big = JSON.stringify({ orderKey: 'x'.repeat(100 * 1024), connectors: ['crm'] });
