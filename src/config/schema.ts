@@ -353,6 +353,16 @@ export function buildSchemas(ctx: SchemaContext) {
     rateLimit: z
       .strictObject({ requests: num(z.number().int().min(1)), per: duration() })
       .optional(),
+    /** The circuit breaker (src/domain/breaker.ts); the defaults are DEFAULT_BREAKER's. */
+    breaker: z
+      .strictObject({
+        consecutiveFailures: num(z.number().int().min(1)).default(10),
+        failureRatio: num(z.number().gt(0).max(1)).default(0.5),
+        minimumRequests: num(z.number().int().min(1)).default(20),
+        window: duration().default(60_000),
+        coolDown: duration().default(30_000),
+      })
+      .prefault({}),
     concurrency: num(z.number().int().min(1).max(256)).default(4),
     ordering: z.enum(['strict', 'none']).default('strict'),
     state: z.enum(['online', 'offline']).default('online'),

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ConnectorConfig } from '../config/schema.ts';
 import type { Clock } from '../domain/clock.ts';
-import { breakerOutcome, DEFAULT_BREAKER, initialBreaker, recordResult, type BreakerState } from '../domain/breaker.ts';
+import { breakerOutcome, initialBreaker, recordResult, type BreakerPolicy, type BreakerState } from '../domain/breaker.ts';
 import type { XmlRecord } from '../domain/event.ts';
 import { decideRetry, type FailureInfo, type RetryDecision } from '../domain/retry.ts';
 import type { Logger } from '../log.ts';
@@ -362,14 +362,15 @@ export class DeliveryWorker extends EventEmitter {
     const ok = breakerOutcome(failure);
     if (ok === null) return;
     const name = config.name;
+    const policy = breakerPolicy(config);
     const before = this.#breaker(name);
-    const after = recordResult(DEFAULT_BREAKER, before, ok, now);
+    const after = recordResult(policy, before, ok, now);
     this.#breakers.set(name, after);
     const store = this.#deps.store;
     if (after.state === 'open' && before.state !== 'open') {
-      if (await store.connectorStates.transitionCircuit(name, ['closed', 'half_open'], 'open', now + DEFAULT_BREAKER.coolDownMs, now)) {
+      if (await store.connectorStates.transitionCircuit(name, ['closed', 'half_open'], 'open', now + policy.coolDownMs, now)) {
         await store.deliveries.hold(name, 'circuit_open', now);
-        this.#deps.logger.warn({ connector: name, coolDownMs: DEFAULT_BREAKER.coolDownMs }, 'circuit opened');
+        this.#deps.logger.warn({ connector: name, coolDownMs: policy.coolDownMs }, 'circuit opened');
       }
     } else if (after.state === 'closed' && before.state === 'half_open') {
       await store.connectorStates.transitionCircuit(name, ['half_open'], 'closed', null, now);
@@ -399,6 +400,18 @@ function errorClassOf(err: unknown): FailureInfo['errorClass'] {
   const cls = (err as { errorClass?: unknown } | null)?.errorClass;
   if (cls === 'network' || cls === 'timeout' || cls === 'auth' || cls === 'config') return cls;
   return 'network';
+}
+
+/** A connector's breaker settings as the pure state machine takes them. */
+function breakerPolicy(config: ConnectorConfig): BreakerPolicy {
+  const b = config.breaker;
+  return {
+    failureRatio: b.failureRatio,
+    minimumRequests: b.minimumRequests,
+    windowMs: b.window,
+    consecutiveFailures: b.consecutiveFailures,
+    coolDownMs: b.coolDown,
+  };
 }
 
 /** How often a cycle that keeps failing is logged again. */

@@ -298,6 +298,33 @@ retry:
     expect((await deliveryOf(gw, 'SO-C11')).attempt_count).to.equal(1);
   });
 
+  it('takes the breaker settings of the connector: fewer failures to open and a shorter cool-down', async () => {
+    let healthy = false;
+    target.answer = () => (healthy ? { status: 200 } : { status: 503 });
+    gw = await setup(target, clock, {
+      connector: `protocol: rest
+url: ${target.url}
+ordering: none
+retry:
+  maxAttempts: 50
+breaker:
+  consecutiveFailures: 3
+  coolDown: 5s
+`,
+    });
+    for (let i = 1; i <= 3; i++) await nextAttempt(gw, () => push(gw, `SO-B${i}`));
+    const state = (await gw.gateway.store.connectorStates.all()).find((s) => s.connector === 'crm');
+    expect(state?.circuit).to.equal('open');
+    expect((state?.circuit_until ?? 0) - clock.now()).to.be.within(0, 5_000);
+
+    healthy = true;
+    const delivered = attempts(gw, 3, (a) => a.outcome === 'delivered');
+    await advance(gw, clock, 6_000); // past the 5 s cool-down: one probe, then the rest
+    await delivered;
+    expect((await gw.gateway.store.connectorStates.all()).find((s) => s.connector === 'crm')?.circuit).to.equal('closed');
+    expect(target.requests).to.have.length(6);
+  });
+
   it('sends SOAP to an OTM-style target with WS-Security and parks a SOAP Client fault', async () => {
     target.answer = (req) =>
       req.body.includes('SO-FAULT')

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { ConfigError, formatProblems, loadConfig, type ConfigProblem, type GatewayConfig } from '../../../src/config/load.ts';
+import { DEFAULT_BREAKER } from '../../../src/domain/breaker.ts';
 import type { ConnectorConfig } from '../../../src/config/schema.ts';
 import { Secret } from '../../../src/config/secret.ts';
 
@@ -182,6 +183,14 @@ describe('config/load loadConfig', () => {
         maxRetryAfter: 3_600_000,
       });
       expect(crm.rateLimit).to.equal(undefined);
+      // The breaker defaults are the state machine's (src/domain/breaker.ts).
+      expect({
+        failureRatio: crm.breaker.failureRatio,
+        minimumRequests: crm.breaker.minimumRequests,
+        windowMs: crm.breaker.window,
+        consecutiveFailures: crm.breaker.consecutiveFailures,
+        coolDownMs: crm.breaker.coolDown,
+      }).to.deep.equal(DEFAULT_BREAKER);
       expect(crm.concurrency).to.equal(4);
       expect(crm.ordering).to.equal('strict');
       expect(crm.state).to.equal('online');
@@ -214,6 +223,9 @@ retry:
 rateLimit:
   requests: 10
   per: 1s
+breaker:
+  consecutiveFailures: 3
+  coolDown: 2m
 `,
       });
       const config = await loadConfig(dir, { ...MINIMAL_ENV, PORT: '9000' });
@@ -227,6 +239,7 @@ rateLimit:
       expect(crm.retry.schedule).to.deep.equal([1_000, 60_000, 3_600_000]);
       expect(crm.retry.maxRetryAfter).to.equal(600_000);
       expect(crm.rateLimit).to.deep.equal({ requests: 10, per: 1_000 });
+      expect(crm.breaker).to.deep.equal({ consecutiveFailures: 3, failureRatio: 0.5, minimumRequests: 20, window: 60_000, coolDown: 120_000 });
     });
   });
 
