@@ -7,6 +7,7 @@ import { backendName, createTestDatabase, type TestDatabase } from '../helpers/b
 import { spawnGateway, type ChildGateway } from '../helpers/child.ts';
 import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, TEST_ENV, writeConfig, type TestGateway } from '../helpers/gateway.ts';
 import { FakeTarget, type ReceivedRequest } from '../helpers/target.ts';
+import { seeded } from '../helpers/prng.ts';
 
 /**
  * Delivery semantics that only show under real concurrency, real time and real processes
@@ -22,18 +23,6 @@ const ALL_STATUS_EVENTS = `triggerPoints:
     eventCodes: [FlineStatusUpdate]
     connectors: [crm]
 `;
-
-/** mulberry32: a small seeded PRNG, so "random" failures and interleavings repeat run after run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** Lets other pending I/O callbacks run `n` times (a reordering point, not a timed wait). */
 async function yieldTurns(n: number): Promise<void> {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { backendName, type TestDatabase } from '../helpers/backend.ts';
 import { FakeTarget, type ReceivedRequest } from '../helpers/target.ts';
 import { authYaml, dumpDatabase, freePort, GatewayProcess, openStore, relDatabase, relEnv, relGatewayYaml } from './support/gateway.ts';
-import { Rng, RUN_SEED } from './support/prng.ts';
+import { Rng, RUN_SEED } from '../helpers/prng.ts';
 import { faultCode, PushClient, pushBody, sleep } from './support/push-client.ts';
 import { scan } from './support/secrets.ts';
 import { SIZE } from './support/size.ts';

@@ -5,7 +5,7 @@ import { backendName, type TestDatabase } from '../helpers/backend.ts';
 import { FakeTarget } from '../helpers/target.ts';
 import { fuzzCase } from './support/fuzz.ts';
 import { dumpDatabase, freePort, GatewayProcess, openStore, relDatabase, relEnv, relGatewayYaml } from './support/gateway.ts';
-import { Rng, RUN_SEED } from './support/prng.ts';
+import { Rng, RUN_SEED } from '../helpers/prng.ts';
 import { faultCode, PushClient, pushBody, security, sleep } from './support/push-client.ts';
 import { postChunks, rawExchange, type RawAnswer } from './support/raw-http.ts';
 import { scan } from './support/secrets.ts';

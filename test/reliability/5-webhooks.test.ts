@@ -4,7 +4,7 @@ import { signedHeaders } from '../../src/inbound/webhooks/signature.ts';
 import { webhookIdHash } from '../../src/domain/shipbob-webhook.ts';
 import { backendName, type TestDatabase } from '../helpers/backend.ts';
 import { dumpDatabase, freePort, GatewayProcess, openStore, relDatabase, relEnv, relGatewayYaml } from './support/gateway.ts';
-import { Rng, RUN_SEED } from './support/prng.ts';
+import { Rng, RUN_SEED } from '../helpers/prng.ts';
 import { rawExchange } from './support/raw-http.ts';
 import { scan, SECRETS } from './support/secrets.ts';
 import { SIZE } from './support/size.ts';

@@ -1,5 +1,5 @@
 import { buildPush, pushHttpHeaders, PUSH_EVENT_CODES, type PushHeaderInput } from '../../../src/sandbox/om-push.ts';
-import type { Rng } from './prng.ts';
+import type { Rng } from '../../helpers/prng.ts';
 import { security } from './push-client.ts';
 
 /**

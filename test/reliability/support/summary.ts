@@ -1,5 +1,5 @@
 import { SIZE } from './size.ts';
-import { RUN_SEED } from './prng.ts';
+import { RUN_SEED } from '../../helpers/prng.ts';
 
 /**
  * The figures the reliability suite reports. Each scenario records its rows as it finishes (before

@@ -1,4 +1,4 @@
-/** mulberry32: a small seeded PRNG, so every "random" choice of the suite repeats run after run. */
+/** mulberry32: a small seeded PRNG, so "random" failures, interleavings and fuzz cases repeat run after run. */
 export function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -37,5 +37,5 @@ export class Rng {
   }
 }
 
-/** The seed of this run: OMGW_RELIABILITY_SEED, or a fixed default so runs repeat. */
+/** The seed of a reliability run: OMGW_RELIABILITY_SEED, or a fixed default so runs repeat. */
 export const RUN_SEED = Number(process.env.OMGW_RELIABILITY_SEED ?? '20261123') >>> 0;
