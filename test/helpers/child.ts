@@ -28,7 +28,9 @@ export async function spawnGateway(configDir: string, env: NodeJS.ProcessEnv): P
   };
   child.stdout?.on('data', onData);
   child.stderr?.on('data', onData);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close' rather than 'exit': the output pipes are drained by then, so a process that dies at
+  // start has said why.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
 
   const waitFor = (needle: string): Promise<void> =>
     new Promise((resolve, reject) => {
@@ -38,9 +40,9 @@ export async function spawnGateway(configDir: string, env: NodeJS.ProcessEnv): P
         resolve();
       };
       changes.on('data', check);
-      void exited.then(() => {
+      void exited.then((code) => {
         changes.off('data', check);
-        if (!text.includes(needle)) reject(new Error(`gateway exited before printing "${needle}":\n${text}`));
+        if (!text.includes(needle)) reject(new Error(`gateway exited (${code ?? child.signalCode}) before printing "${needle}":\n${text}`));
       });
       check();
     });

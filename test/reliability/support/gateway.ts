@@ -3,10 +3,7 @@ import { createServer } from 'node:net';
 import knexFactory, { type Knex } from 'knex';
 import { Store } from '../../../src/store/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
-import { spawn } from 'node:child_process';
-import { EventEmitter } from 'node:events';
-import { fileURLToPath } from 'node:url';
-import type { ChildGateway } from '../../helpers/child.ts';
+import { spawnGateway, type ChildGateway } from '../../helpers/child.ts';
 import { writeConfig, type TestConfig } from '../../helpers/gateway.ts';
 import { SECRET_ENV, SECRETS, SOAP_USER, BI_USER, OAUTH_CLIENT, WS_USER } from './secrets.ts';
 
@@ -151,7 +148,7 @@ export class GatewayProcess {
   }
 
   async start(): Promise<this> {
-    const gw = await spawnChild(this.configDir, this.env);
+    const gw = await spawnGateway(this.configDir, this.env);
     this.#current = gw;
     this.#expectingExit = false;
     void gw.exited.then(() => {
@@ -212,42 +209,3 @@ export function adminKnex(url: string): Knex {
   return knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 2 } });
 }
 
-const RUN_CLI = fileURLToPath(new URL('../../helpers/run-cli.ts', import.meta.url));
-
-/**
- * Like test/helpers/child.ts spawnGateway, but `exited` settles on 'close' (after the output pipes
- * are drained), so a process that dies at start shows why.
- */
-async function spawnChild(configDir: string, env: NodeJS.ProcessEnv): Promise<ChildGateway> {
-  const child = spawn(process.execPath, ['--import', 'tsx', RUN_CLI, 'start', '--config', configDir], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let text = '';
-  const changes = new EventEmitter();
-  const onData = (chunk: Buffer): void => {
-    text += chunk.toString('utf8');
-    changes.emit('data');
-  };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  const waitFor = (needle: string): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (!text.includes(needle)) return;
-        changes.off('data', check);
-        resolve();
-      };
-      changes.on('data', check);
-      void exited.then((code) => {
-        changes.off('data', check);
-        if (!text.includes(needle)) reject(new Error(`gateway exited (${code ?? child.signalCode}) before printing "${needle}":\n${text}`));
-      });
-      check();
-    });
-  await waitFor('listening on');
-  const url = /listening on (https?:\/\/[^\s]+)/.exec(text)?.[1];
-  if (!url) throw new Error(`no URL in: ${text}`);
-  return { child, url, output: () => text, waitFor, exited };
-}
