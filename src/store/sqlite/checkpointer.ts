@@ -44,6 +44,8 @@ export class WalCheckpointer {
     try {
       const connection = await this.#open();
       if (!connection) return;
+      // A failed checkpoint (disk full, I/O error) is simply tried again at the next tick; meanwhile
+      // the gateway connection's own automatic checkpoint bounds the WAL.
       await new Promise<void>((resolve) => connection.exec('PRAGMA wal_checkpoint(PASSIVE)', () => resolve()));
     } finally {
       this.#busy = false;

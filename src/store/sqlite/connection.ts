@@ -149,18 +149,8 @@ function toBuffers(rows: unknown[]): unknown[] {
   return rows;
 }
 
-/** node-sqlite3's module as knex's client uses it: the open flags and the Database constructor. */
-const threadedDriver = {
-  ...sqlite3,
-  OPEN_READONLY: sqlite3.OPEN_READONLY,
-  OPEN_READWRITE: sqlite3.OPEN_READWRITE,
-  OPEN_CREATE: sqlite3.OPEN_CREATE,
-  OPEN_FULLMUTEX: sqlite3.OPEN_FULLMUTEX,
-  OPEN_SHAREDCACHE: sqlite3.OPEN_SHAREDCACHE,
-  OPEN_PRIVATECACHE: sqlite3.OPEN_PRIVATECACHE,
-  OPEN_URI: sqlite3.OPEN_URI,
-  Database: ThreadedSqliteConnection,
-};
+/** node-sqlite3's module as knex's client uses it (its OPEN_* flags), with our Database in its place. */
+const threadedDriver = { ...sqlite3, Database: ThreadedSqliteConnection };
 
 /** knex's sqlite3 client with its connections on their own threads. */
 class ThreadedSqliteClient extends Client_SQLite3 {
