@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Dialect } from './database.ts';
 import { auditRow, type AuditInput } from './ingest.ts';
+import { asThreadedConnection } from './sqlite/connection.ts';
 import type { DeliveryState } from '../domain/delivery.ts';
 
 export interface DeliveryRow {
@@ -90,12 +91,28 @@ const MAX_COMPLETION_BATCH = 500;
 /** Rows per statement (the update binds 11 values per row). */
 const COMPLETION_CHUNK = 100;
 
-/**
- * Writes a group of completions in the caller's transaction: the attempts, the state changes (one
- * statement per chunk, each row changed only while its worker still holds the lease) and the audit
- * records. Returns, per completion, whether the state change was applied.
- */
-async function writeCompletions(trx: Knex.Transaction, dialect: Dialect, inputs: CompletionInput[]): Promise<boolean[]> {
+/** The rows a group of completions writes, for either dialect's writer. */
+export interface CompletionRows {
+  attempts: Array<Record<string, string | number | null>>;
+  /** Per completion, the values of the state change, in the order of COMPLETION_COLUMNS. */
+  updates: Array<Array<string | number | null>>;
+  audits: Array<Record<string, string | number | null>>;
+}
+
+/** Columns of the state-change values (see completionUpdateSql), each with its SQL type. */
+export const COMPLETION_COLUMNS: ReadonlyArray<readonly [string, string]> = [
+  ['id', 'varchar(26)'],
+  ['owner', 'varchar(64)'],
+  ['state', 'varchar(20)'],
+  ['attempt_count', 'integer'],
+  ['attempts_in_cycle', 'integer'],
+  ['now', 'bigint'],
+  ['next_attempt_at', 'bigint'],
+  ['last_error', 'text'],
+  ['parked_reason', 'varchar(40)'],
+];
+
+export function completionRows(inputs: CompletionInput[]): CompletionRows {
   const attempts = inputs.map(({ delivery, attempt }) => ({
     id: attempt.id,
     delivery_id: delivery.id,
@@ -110,30 +127,29 @@ async function writeCompletions(trx: Knex.Transaction, dialect: Dialect, inputs:
     error_message: attempt.errorMessage,
     outcome: attempt.outcome,
   }));
-  for (let i = 0; i < attempts.length; i += COMPLETION_CHUNK) await trx('attempts').insert(attempts.slice(i, i + COMPLETION_CHUNK));
+  const updates = inputs.map(({ delivery, owner, transition, now }) => [
+    delivery.id,
+    owner,
+    transition.state,
+    delivery.attempt_count + 1,
+    delivery.attempts_in_cycle + 1,
+    now,
+    transition.state === 'retrying' ? transition.nextAttemptAt : null,
+    transition.state === 'delivered' ? null : transition.error,
+    transition.state === 'parked' ? transition.reason : null,
+  ]);
+  return { attempts, updates, audits: inputs.map((c) => auditRow(c.audit)) };
+}
 
-  const applied = new Set<string>();
-  for (let i = 0; i < inputs.length; i += COMPLETION_CHUNK) {
-    const chunk = inputs.slice(i, i + COMPLETION_CHUNK);
-    const bindings: Array<string | number | null> = [];
-    const rows = chunk.map(({ delivery, owner, transition, now }) => {
-      bindings.push(
-        delivery.id,
-        owner,
-        transition.state,
-        delivery.attempt_count + 1,
-        delivery.attempts_in_cycle + 1,
-        now,
-        transition.state === 'retrying' ? transition.nextAttemptAt : null,
-        transition.state === 'delivered' ? null : transition.error,
-        transition.state === 'parked' ? transition.reason : null,
-      );
-      return 'select cast(? as varchar(26)) as id, cast(? as varchar(64)) as owner, cast(? as varchar(20)) as state, cast(? as integer) as attempt_count, cast(? as integer) as attempts_in_cycle, cast(? as bigint) as now, cast(? as bigint) as next_attempt_at, cast(? as text) as last_error, cast(? as varchar(40)) as parked_reason';
-    });
-    // Each column as the single-delivery update wrote it: delivered clears the error and the parked
-    // reason and stamps delivered_at; retrying sets the next attempt and the error; parked sets the
-    // reason and the error. Columns a transition does not name keep their value.
-    const sql = `
+/**
+ * The state change of a group of completions, from `values`: one `select <value> as <column>, ...`
+ * per completion, joined by `union all`. Each column as the single-delivery update wrote it:
+ * delivered clears the error and the parked reason and stamps delivered_at; retrying sets the next
+ * attempt and the error; parked sets the reason and the error. Columns a transition does not name
+ * keep their value. A row changes only while its worker still holds the lease.
+ */
+export function completionUpdateSql(values: string): string {
+  return `
       update deliveries set
         state = v.state,
         attempt_count = v.attempt_count,
@@ -145,15 +161,29 @@ async function writeCompletions(trx: Knex.Transaction, dialect: Dialect, inputs:
         delivered_at = case when v.state = 'delivered' then v.now else deliveries.delivered_at end,
         last_error = v.last_error,
         parked_reason = case when v.state = 'delivered' then null when v.state = 'parked' then v.parked_reason else deliveries.parked_reason end
-      from (${rows.join(' union all ')}) as v
+      from (${values}) as v
       where deliveries.id = v.id and deliveries.lease_owner = v.owner and deliveries.state = 'in_flight'
       returning deliveries.id`;
-    const result: unknown = await trx.raw(sql, bindings);
+}
+
+/**
+ * Writes a group of completions in the caller's transaction through knex (PostgreSQL; SQLite runs
+ * them on its connection thread, sqlite/completions.ts). Returns, per completion, whether the state
+ * change was applied.
+ */
+async function writeCompletions(trx: Knex.Transaction, dialect: Dialect, inputs: CompletionInput[]): Promise<boolean[]> {
+  const rows = completionRows(inputs);
+  for (let i = 0; i < rows.attempts.length; i += COMPLETION_CHUNK) await trx('attempts').insert(rows.attempts.slice(i, i + COMPLETION_CHUNK));
+
+  const applied = new Set<string>();
+  const select = `select ${COMPLETION_COLUMNS.map(([name, type]) => `cast(? as ${type}) as ${name}`).join(', ')}`;
+  for (let i = 0; i < rows.updates.length; i += COMPLETION_CHUNK) {
+    const chunk = rows.updates.slice(i, i + COMPLETION_CHUNK);
+    const result: unknown = await trx.raw(completionUpdateSql(chunk.map(() => select).join(' union all ')), chunk.flat());
     for (const r of rowsOf<{ id: string }>(result, dialect)) applied.add(r.id);
   }
 
-  const audits = inputs.map((c) => auditRow(c.audit));
-  for (let i = 0; i < audits.length; i += COMPLETION_CHUNK) await trx('audit_records').insert(audits.slice(i, i + COMPLETION_CHUNK));
+  for (let i = 0; i < rows.audits.length; i += COMPLETION_CHUNK) await trx('audit_records').insert(rows.audits.slice(i, i + COMPLETION_CHUNK));
   return inputs.map((c) => applied.has(c.delivery.id));
 }
 
@@ -252,7 +282,7 @@ export class DeliveryRepository {
       while (this.#completions.length > 0) {
         const batch = this.#completions.splice(0, MAX_COMPLETION_BATCH);
         try {
-          const applied = await this.#knex.transaction((trx) => writeCompletions(trx, this.#dialect, batch.map((p) => p.input)));
+          const applied = await this.#write(batch.map((p) => p.input));
           batch.forEach((p, i) => p.resolve({ applied: applied[i] ?? false }));
         } catch (err) {
           if (batch.length === 1) {
@@ -261,7 +291,7 @@ export class DeliveryRepository {
           }
           for (const p of batch) {
             try {
-              const [applied] = await this.#knex.transaction((trx) => writeCompletions(trx, this.#dialect, [p.input]));
+              const [applied] = await this.#write([p.input]);
               p.resolve({ applied: applied ?? false });
             } catch (single) {
               p.reject(single);
@@ -271,6 +301,22 @@ export class DeliveryRepository {
       }
     } finally {
       this.#completing = false;
+    }
+  }
+
+  /**
+   * One group in one transaction: through knex on PostgreSQL; on SQLite whole on the connection's
+   * thread, the pooled connection held meanwhile so that no other query enters the transaction.
+   */
+  async #write(inputs: CompletionInput[]): Promise<boolean[]> {
+    if (this.#dialect !== 'sqlite') return this.#knex.transaction((trx) => writeCompletions(trx, this.#dialect, inputs));
+    const conn: unknown = await this.#knex.client.acquireConnection();
+    try {
+      const threaded = asThreadedConnection(conn);
+      if (!threaded) throw new Error('the SQLite connection is not a threaded connection');
+      return await threaded.complete(inputs);
+    } finally {
+      await this.#knex.client.releaseConnection(conn);
     }
   }
 

@@ -190,49 +190,83 @@ function isItemError(err: unknown): boolean {
   return ['SQLITE_CONSTRAINT', 'SQLITE_MISMATCH', 'SQLITE_TOOBIG', 'SQLITE_RANGE'].includes(code) || /^2[23][0-9A-Z]{3}$/.test(code);
 }
 
-const CHUNK = 200;
+/** Most rows one insert statement carries. */
+export const CHUNK = 200;
 
 async function insertChunked(knex: Knex, run: Runner, table: string, rows: object[]): Promise<void> {
   for (let i = 0; i < rows.length; i += CHUNK) await run.exec(knex(table).insert(rows.slice(i, i + CHUNK)));
 }
 
-/** Stores a batch of items with the statements `run` executes, inside the caller's transaction. */
-export async function writeBatch(knex: Knex, run: Runner, items: StoredPart[]): Promise<IngestOutcome[]> {
-  // 1. Nonces: an item whose nonce was already used is refused as a whole.
+/** The WS-Security nonces of a batch: the rows to claim, and the items that repeat a nonce within it. */
+export interface NonceClaims {
+  rows: Array<{ nonce_key: string; expires_at: number }>;
+  /** Index in the batch and nonce key of every item that carries a nonce. */
+  items: Array<{ index: number; key: string }>;
+  /** Items whose nonce an earlier item of the same batch carries. */
+  replayed: Set<number>;
+  /** The batch's time: a stored nonce that expires before it may be used again. */
+  now: number;
+}
+
+export function nonceClaims(items: StoredPart[]): NonceClaims {
   const replayed = new Set<number>();
-  const nonceItems = items.map((item, i) => ({ item, i })).filter(({ item }) => item.nonce !== null);
-  if (nonceItems.length > 0) {
-    const seenInBatch = new Set<string>();
-    const rows: Array<{ nonce_key: string; expires_at: number }> = [];
-    for (const { item, i } of nonceItems) {
-      const nonce = item.nonce as { key: string; expiresAt: number };
-      if (seenInBatch.has(nonce.key)) replayed.add(i);
-      else {
-        seenInBatch.add(nonce.key);
-        rows.push({ nonce_key: nonce.key, expires_at: nonce.expiresAt });
-      }
-    }
-    const now = Math.max(...nonceItems.map(({ item }) => itemTime(item)));
-    const fresh = new Set<string>();
-    for (let c = 0; c < rows.length; c += CHUNK) {
-      const inserted = await run.rows<{ nonce_key: string }>(
-        knex('ws_nonces').insert(rows.slice(c, c + CHUNK)).onConflict('nonce_key').merge(['expires_at']).where('ws_nonces.expires_at', '<', now).returning('nonce_key'),
-      );
-      for (const r of inserted) fresh.add(r.nonce_key);
-    }
-    for (const { item, i } of nonceItems) {
-      if (!fresh.has((item.nonce as { key: string }).key)) replayed.add(i);
+  const seen = new Set<string>();
+  const rows: Array<{ nonce_key: string; expires_at: number }> = [];
+  const withNonce: Array<{ index: number; key: string }> = [];
+  let now = 0;
+  for (const [index, item] of items.entries()) {
+    if (item.nonce === null) continue;
+    const { key, expiresAt } = item.nonce;
+    withNonce.push({ index, key });
+    now = Math.max(now, itemTime(item));
+    if (seen.has(key)) replayed.add(index);
+    else {
+      seen.add(key);
+      rows.push({ nonce_key: key, expires_at: expiresAt });
     }
   }
+  return { rows, items: withNonce, replayed, now };
+}
 
-  // 2. The pushes do not depend on the dedupe: their insert runs alongside it (one round trip
-  // less on the batch's critical path; the connection executes one statement at a time).
-  const live = items.map((item, i) => ({ item, i })).filter(({ i }) => !replayed.has(i));
-  const pushRows: object[] = [];
-  for (const { item } of live) {
+/** One (scope, hash) an event claims for the dedupe window. */
+export interface DedupeClaim {
+  scope: string;
+  hash: string;
+  event_id: string;
+  seen_at: number;
+  /** Start of the event's dedupe window: a claim seen before it has expired. */
+  since: number;
+}
+
+/**
+ * The dedupe keys the events of the live items claim. An event whose content an earlier event of the
+ * same batch has is a duplicate of that one and claims nothing.
+ */
+export function dedupeClaims(live: StoredPart[]): { claims: DedupeClaim[]; duplicateOf: Map<string, string> } {
+  const owners = new Map<string, string>(); // scope\0hash → event id that owns it in this batch
+  const duplicateOf = new Map<string, string>(); // event id → original event id
+  const claims: DedupeClaim[] = [];
+  for (const item of live) {
+    const seenAt = itemTime(item);
+    for (const ev of item.events) {
+      const key = `${ev.dedupeScope}\u0000${ev.contentHash}`;
+      const owner = owners.get(key);
+      if (owner) duplicateOf.set(ev.id, owner);
+      else {
+        owners.set(key, ev.id);
+        claims.push({ scope: ev.dedupeScope, hash: ev.contentHash, event_id: ev.id, seen_at: seenAt, since: ev.dedupeSince });
+      }
+    }
+  }
+  return { claims, duplicateOf };
+}
+
+export function pushRows(live: StoredPart[]): object[] {
+  const rows: object[] = [];
+  for (const item of live) {
     if (!item.push) continue;
     const p = item.push;
-    pushRows.push({
+    rows.push({
       id: p.id,
       received_at: p.receivedAt,
       path: p.path,
@@ -249,9 +283,18 @@ export async function writeBatch(knex: Knex, run: Runner, items: StoredPart[]): 
       request_id: p.requestId,
     });
   }
-  const [, duplicateOf] = await settleAll(insertChunked(knex, run, 'pushes', pushRows), claimDedupe(knex, run, live.map(({ item }) => item)));
+  return rows;
+}
 
-  // 3. Rows.
+export interface BatchRows {
+  events: object[];
+  deliveries: object[];
+  audit: object[];
+  outcomes: IngestOutcome[];
+}
+
+/** The event, delivery and audit rows of a batch, once its replayed nonces and duplicates are known. */
+export function batchRows(items: StoredPart[], replayed: ReadonlySet<number>, duplicateOf: ReadonlyMap<string, string>): BatchRows {
   const eventRows: object[] = [];
   const deliveryRows: object[] = [];
   const auditRows: object[] = [];
@@ -325,35 +368,51 @@ export async function writeBatch(knex: Knex, run: Runner, items: StoredPart[]): 
     }
     outcomes.push({ accepted: true, events: results });
   }
-  // Events reference pushes, deliveries reference events; the audit records reference nothing, so
-  // they go in alongside the deliveries.
-  await insertChunked(knex, run, 'events', eventRows);
-  await settleAll(insertChunked(knex, run, 'deliveries', deliveryRows), insertChunked(knex, run, 'audit_records', auditRows));
-  return outcomes;
+  return { events: eventRows, deliveries: deliveryRows, audit: auditRows, outcomes };
+}
+
+/**
+ * Stores a batch of items with the statements `run` executes, inside the caller's transaction (the
+ * PostgreSQL path; SQLite has its own in sqlite/batch.ts). Other instances may write the same nonces
+ * and dedupe keys at the same time, so each is claimed with one upsert whose RETURNING says who won.
+ */
+export async function writeBatch(knex: Knex, run: Runner, items: StoredPart[]): Promise<IngestOutcome[]> {
+  // 1. Nonces: an item whose nonce was already used is refused as a whole.
+  const nonces = nonceClaims(items);
+  const replayed = new Set(nonces.replayed);
+  if (nonces.items.length > 0) {
+    const fresh = new Set<string>();
+    for (let c = 0; c < nonces.rows.length; c += CHUNK) {
+      const inserted = await run.rows<{ nonce_key: string }>(
+        knex('ws_nonces').insert(nonces.rows.slice(c, c + CHUNK)).onConflict('nonce_key').merge(['expires_at']).where('ws_nonces.expires_at', '<', nonces.now).returning('nonce_key'),
+      );
+      for (const r of inserted) fresh.add(r.nonce_key);
+    }
+    for (const { index, key } of nonces.items) if (!fresh.has(key)) replayed.add(index);
+  }
+
+  // 2. The pushes do not depend on the dedupe: their insert runs alongside it (one round trip
+  // less on the batch's critical path; the connection executes one statement at a time).
+  const live = items.filter((_, i) => !replayed.has(i));
+  const [, duplicateOf] = await settleAll(insertChunked(knex, run, 'pushes', pushRows(live)), claimDedupe(knex, run, live));
+
+  // 3. Rows. Events reference pushes, deliveries reference events; the audit records reference
+  // nothing, so they go in alongside the deliveries.
+  const rows = batchRows(items, replayed, duplicateOf);
+  await insertChunked(knex, run, 'events', rows.events);
+  await settleAll(insertChunked(knex, run, 'deliveries', rows.deliveries), insertChunked(knex, run, 'audit_records', rows.audit));
+  return rows.outcomes;
 }
 
 /**
  * Dedupe: claims each (scope, hash); a claim that exists within the window makes a duplicate.
  * Returns event id → id of the event it duplicates.
  */
-async function claimDedupe(knex: Knex, run: Runner, live: IngestItem[]): Promise<Map<string, string>> {
-  const events = live.flatMap((item) => item.events);
-  const claimed = new Map<string, string>(); // scope\0hash → event id that owns it in this batch
-  const duplicateOf = new Map<string, string>(); // event id → original event id
-  const claimRows: Array<{ scope: string; hash: string; event_id: string; seen_at: number; since: number }> = [];
-  const eventTime = new Map(live.flatMap((item) => item.events.map((ev) => [ev.id, itemTime(item)] as const)));
-  for (const ev of events) {
-    const key = `${ev.dedupeScope}\u0000${ev.contentHash}`;
-    const owner = claimed.get(key);
-    if (owner) duplicateOf.set(ev.id, owner);
-    else {
-      claimed.set(key, ev.id);
-      claimRows.push({ scope: ev.dedupeScope, hash: ev.contentHash, event_id: ev.id, seen_at: eventTime.get(ev.id) ?? Date.now(), since: ev.dedupeSince });
-    }
-  }
+async function claimDedupe(knex: Knex, run: Runner, live: StoredPart[]): Promise<Map<string, string>> {
+  const { claims, duplicateOf } = dedupeClaims(live);
   // Rows are grouped by their window start so one statement has one cut-off.
-  const bySince = new Map<number, typeof claimRows>();
-  for (const row of claimRows) bySince.set(row.since, [...(bySince.get(row.since) ?? []), row]);
+  const bySince = new Map<number, DedupeClaim[]>();
+  for (const claim of claims) bySince.set(claim.since, [...(bySince.get(claim.since) ?? []), claim]);
   for (const [since, rows] of bySince) {
     for (let c = 0; c < rows.length; c += CHUNK) {
       const chunk = rows.slice(c, c + CHUNK);
@@ -373,7 +432,6 @@ async function claimDedupe(knex: Knex, run: Runner, live: IngestItem[]): Promise
       }
     }
   }
-
   return duplicateOf;
 }
 
@@ -405,7 +463,7 @@ async function settleAll<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
 }
 
 /** When the gateway received the item, by its own clock. */
-function itemTime(item: IngestItem): number {
+export function itemTime(item: IngestItem): number {
   return item.push?.receivedAt ?? item.receivedAt ?? Date.now();
 }
 
@@ -424,7 +482,7 @@ export interface AuditInput {
   actor?: string | null;
 }
 
-export function auditRow(a: AuditInput): Record<string, unknown> {
+export function auditRow(a: AuditInput): Record<string, string | number | null> {
   return {
     id: a.id,
     at: a.at,

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import knexFactory, { type Knex } from 'knex';
 import Client_SQLite3 from 'knex/lib/dialects/sqlite3/index.js';
 import sqlite3 from 'sqlite3';
+import type { CompletionInput } from '../deliveries.ts';
 import type { IngestOutcome, StoredPart } from '../ingest.ts';
 import { toError, type OpenOptions, type OpenResult, type Request, type Response } from './protocol.ts';
 
@@ -85,10 +86,16 @@ export class ThreadedSqliteConnection {
     );
   }
 
-  /** Stores one ingest batch in one transaction (writeBatch in src/store/ingest.ts, run on the thread). */
+  /** Stores one ingest batch in one transaction (batch.ts, run on the thread). */
   async ingest(items: StoredPart[]): Promise<IngestOutcome[]> {
     const res = await this.#call({ op: 'ingest', items });
     return res.outcomes ?? [];
+  }
+
+  /** Writes a group of delivery completions in one transaction (completions.ts, run on the thread). */
+  async complete(inputs: CompletionInput[]): Promise<boolean[]> {
+    const res = await this.#call({ op: 'complete', inputs });
+    return res.applied ?? [];
   }
 
   close(cb: (err: Error | null) => void): void {

@@ -3,6 +3,7 @@
  * (connection.ts and thread.ts). Each request carries an id; the thread answers every request, in
  * the order received, with a response of the same id.
  */
+import type { CompletionInput } from '../deliveries.ts';
 import type { IngestOutcome, StoredPart } from '../ingest.ts';
 
 export interface OpenOptions {
@@ -15,6 +16,7 @@ export type Request =
   | { id: number; op: 'all' | 'run'; sql: string; params: unknown[] }
   | { id: number; op: 'exec'; sql: string }
   | { id: number; op: 'ingest'; items: StoredPart[] }
+  | { id: number; op: 'complete'; inputs: CompletionInput[] }
   | { id: number; op: 'close' };
 
 /** What node-sqlite3 reports of an error, kept across the thread boundary (an Error loses `code` there). */
@@ -25,7 +27,7 @@ export interface ErrorInfo {
 }
 
 export type Response =
-  | { id: number; ok: true; rows?: unknown[]; lastID?: number; changes?: number; outcomes?: IngestOutcome[]; blobs?: boolean }
+  | { id: number; ok: true; rows?: unknown[]; lastID?: number; changes?: number; outcomes?: IngestOutcome[]; applied?: boolean[]; blobs?: boolean }
   | { id: number; ok: false; error: ErrorInfo };
 
 /** The first message of the thread: the database opened, or why it did not. */
