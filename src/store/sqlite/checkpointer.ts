@@ -1,8 +1,14 @@
 import sqlite3 from 'sqlite3';
 import { ThreadedSqliteConnection } from './connection.ts';
 
-/** How often the WAL is copied back into the database file. */
-const CHECKPOINT_INTERVAL_MS = 100;
+/**
+ * How often the WAL is copied back into the database file. A checkpoint ends with an fsync of the
+ * database file, and a commit's fsync of the WAL waits behind it on the same disk: the more pages a
+ * checkpoint copies, the longer that wait. Measured at about 3,700 pushes/s: every 100 ms, batch
+ * commits at p99 took 11-21 ms (max 32); every 25 ms, 6-8 ms (max 12), and the push p99 fell from
+ * 27-28 to 17-19 ms for about 5% fewer pushes per second.
+ */
+const CHECKPOINT_INTERVAL_MS = 25;
 
 /**
  * Copies the WAL back into the database file from a connection (and thread) of its own.
