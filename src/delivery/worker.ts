@@ -52,7 +52,10 @@ export interface AttemptReport {
  */
 export class DeliveryWorker extends EventEmitter {
   readonly #deps: WorkerDeps;
+  /** Claimed and not yet settled (sending, or its attempt being recorded): leases are renewed for these. */
   readonly #inFlight = new Map<string, { connector: string }>();
+  /** Requests to a target under way: what a connector's concurrency limits. */
+  readonly #sending = new Map<string, { connector: string }>();
   readonly #breakers = new Map<string, BreakerState>();
   /** The admin state each connector had at this instance's last cycle (see cycle). */
   readonly #adminStates = new Map<string, 'online' | 'offline'>();
@@ -185,14 +188,14 @@ export class DeliveryWorker extends EventEmitter {
         probeOnly = true;
       }
 
-      const busy = [...this.#inFlight.values()].filter((f) => f.connector === name).length;
+      const busy = [...this.#sending.values()].filter((f) => f.connector === name).length;
       const free = this.#deps.options.maxInFlight - this.#inFlight.size;
       let limit = Math.min(runtime.config.concurrency - busy, free);
       if (probeOnly) limit = Math.min(limit, 1);
       if (limit <= 0) continue;
 
       const leaseUntil = now + runtime.config.timeout + this.#deps.options.leaseMarginMs;
-      const rows = await store.deliveries.claim({
+      const { rows, events } = await store.deliveries.claimWithEvents({
         connector: name,
         strictOrdering: runtime.config.ordering === 'strict',
         limit,
@@ -215,10 +218,16 @@ export class DeliveryWorker extends EventEmitter {
       const sending = rows.slice(0, granted);
       if (sending.length === 0) continue;
       if (probeOnly) this.#breakers.set(name, { ...this.#breaker(name), probeInFlight: true });
-      const events = await store.deliveries.findEvents([...new Set(sending.map((r) => r.event_id))]);
       for (const row of sending) {
         this.#inFlight.set(row.id, { connector: name });
-        void this.#process(row, events.get(row.event_id) ?? null, runtime).finally(() => {
+        this.#sending.set(row.id, { connector: name });
+        // The target is done with a delivery once its answer is in: the next one may go while this
+        // attempt is recorded (maxInFlight still counts it until then).
+        const sent = (): void => {
+          if (this.#sending.delete(row.id) && this.#running) this.notify();
+        };
+        void this.#process(row, events.get(row.event_id) ?? null, runtime, sent).finally(() => {
+          sent();
           this.#inFlight.delete(row.id);
           this.emit('settled', row.id);
           if (this.#running) this.notify();
@@ -238,7 +247,7 @@ export class DeliveryWorker extends EventEmitter {
     return b;
   }
 
-  async #process(row: DeliveryRow, event: EventRow | null, runtime: ConnectorRuntime): Promise<void> {
+  async #process(row: DeliveryRow, event: EventRow | null, runtime: ConnectorRuntime, sent: () => void): Promise<void> {
     const { clock } = this.#deps;
     const startedAt = clock.now();
     const attemptNumber = row.attempts_in_cycle + 1;
@@ -278,6 +287,7 @@ export class DeliveryWorker extends EventEmitter {
       };
     }
 
+    sent();
     const now = clock.now();
     const decision: RetryDecision | null = failure ? decideRetry(runtime.retryPolicy, attemptNumber, failure, now, this.#deps.random) : null;
     const transition: Transition =

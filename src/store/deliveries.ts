@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Dialect } from './database.ts';
 import { auditRow, type AuditInput } from './ingest.ts';
-import { asThreadedConnection } from './sqlite/connection.ts';
+import { batchConnection } from './sqlite/connection.ts';
 import type { DeliveryState } from '../domain/delivery.ts';
 
 export interface DeliveryRow {
@@ -191,6 +191,37 @@ async function writeCompletions(trx: Knex.Transaction, dialect: Dialect, inputs:
 const BLOCKING = `('pending', 'in_flight', 'retrying', 'on_hold', 'parked')`;
 
 /**
+ * Up to `limit` due deliveries of one connector, oldest first, put in flight under the owner's lease.
+ * Under strict ordering only the first unfinished delivery of each order key can be claimed. On
+ * PostgreSQL, rows another instance is claiming at the same moment are skipped, not waited for.
+ */
+function claimQuery(req: ClaimRequest, dialect: Dialect): { sql: string; params: Array<string | number> } {
+  const ordering = req.strictOrdering
+    ? `and (d.order_key is null or not exists (
+         select 1 from deliveries e
+         where e.connector = d.connector and e.order_key = d.order_key and e.id < d.id
+           and e.state in ${BLOCKING}))`
+    : '';
+  const lock = dialect === 'postgres' ? 'for update skip locked' : '';
+  const sql = `
+    update deliveries set state = 'in_flight', lease_owner = ?, lease_expires_at = ?, updated_at = ?
+    where id in (
+      select d.id from deliveries d
+      where d.connector = ? and d.state in ('pending', 'retrying') and d.next_attempt_at <= ?
+      ${ordering}
+      order by d.next_attempt_at, d.id
+      limit ?
+      ${lock}
+    )
+    returning *`;
+  return { sql, params: [req.owner, req.leaseUntil, req.now, req.connector, req.now, req.limit] };
+}
+
+function byId(rows: DeliveryRow[]): DeliveryRow[] {
+  return rows.sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+
+/**
  * Deliveries: claiming with a lease, completing an attempt (attempt + state + audit in one
  * transaction), holds, and the ordering queries.
  */
@@ -212,27 +243,23 @@ export class DeliveryRepository {
    */
   async claim(req: ClaimRequest): Promise<DeliveryRow[]> {
     if (req.limit <= 0) return [];
-    const ordering = req.strictOrdering
-      ? `and (d.order_key is null or not exists (
-           select 1 from deliveries e
-           where e.connector = d.connector and e.order_key = d.order_key and e.id < d.id
-             and e.state in ${BLOCKING}))`
-      : '';
-    const lock = this.#dialect === 'postgres' ? 'for update skip locked' : '';
-    const sql = `
-      update deliveries set state = 'in_flight', lease_owner = ?, lease_expires_at = ?, updated_at = ?
-      where id in (
-        select d.id from deliveries d
-        where d.connector = ? and d.state in ('pending', 'retrying') and d.next_attempt_at <= ?
-        ${ordering}
-        order by d.next_attempt_at, d.id
-        limit ?
-        ${lock}
-      )
-      returning *`;
-    const result = await this.#knex.raw(sql, [req.owner, req.leaseUntil, req.now, req.connector, req.now, req.limit]);
-    const rows = rowsOf<DeliveryRow>(result, this.#dialect);
-    return rows.sort((a, b) => (a.id < b.id ? -1 : 1));
+    const { sql, params } = claimQuery(req, this.#dialect);
+    return byId(rowsOf<DeliveryRow>(await this.#knex.raw(sql, params), this.#dialect));
+  }
+
+  /**
+   * claim, and the events of the claimed deliveries. On SQLite both queries run as one request on
+   * the connection's thread (the worker's cycle waits for one turn of this thread instead of two).
+   */
+  async claimWithEvents(req: ClaimRequest): Promise<{ rows: DeliveryRow[]; events: Map<string, EventRow> }> {
+    if (req.limit <= 0) return { rows: [], events: new Map() };
+    if (this.#dialect === 'sqlite') {
+      const { sql, params } = claimQuery(req, this.#dialect);
+      const claimed = await (await batchConnection(this.#knex)).claim(sql, params);
+      return { rows: byId(claimed.rows as DeliveryRow[]), events: new Map((claimed.events as EventRow[]).map((e) => [e.id, e])) };
+    }
+    const rows = await this.claim(req);
+    return { rows, events: rows.length === 0 ? new Map() : await this.findEvents([...new Set(rows.map((r) => r.event_id))]) };
   }
 
   /** Keeps the lease of deliveries still being sent. */
@@ -304,20 +331,10 @@ export class DeliveryRepository {
     }
   }
 
-  /**
-   * One group in one transaction: through knex on PostgreSQL; on SQLite whole on the connection's
-   * thread, the pooled connection held meanwhile so that no other query enters the transaction.
-   */
+  /** One group in one transaction: through knex on PostgreSQL; on SQLite whole on the connection's thread. */
   async #write(inputs: CompletionInput[]): Promise<boolean[]> {
     if (this.#dialect !== 'sqlite') return this.#knex.transaction((trx) => writeCompletions(trx, this.#dialect, inputs));
-    const conn: unknown = await this.#knex.client.acquireConnection();
-    try {
-      const threaded = asThreadedConnection(conn);
-      if (!threaded) throw new Error('the SQLite connection is not a threaded connection');
-      return await threaded.complete(inputs);
-    } finally {
-      await this.#knex.client.releaseConnection(conn);
-    }
+    return (await batchConnection(this.#knex)).complete(inputs);
   }
 
   /** Puts due deliveries of the given connectors on hold (maintenance or open circuit); no attempt is spent. */

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Database } from './database.ts';
-import { asThreadedConnection } from './sqlite/connection.ts';
+import { batchConnection } from './sqlite/connection.ts';
 import type { EventSource, EventStatus } from '../domain/event.ts';
 import type { AuditDirection } from '../domain/delivery.ts';
 
@@ -131,21 +131,13 @@ export class IngestWriter {
 
   /**
    * Writes one batch in one transaction. On PostgreSQL through knex. On SQLite the whole batch goes
-   * to the thread that owns the connection (src/store/sqlite/thread.ts), which runs BEGIN, the
-   * statements and COMMIT without waiting for turns of this thread's event loop; holding the pooled
-   * connection meanwhile keeps every other query out of the transaction.
+   * to the thread that owns the connection (sqlite/batch.ts), which runs BEGIN, the statements and
+   * COMMIT without waiting for turns of this thread's event loop, between any other queries.
    */
   async #write(items: StoredPart[]): Promise<IngestOutcome[]> {
     const knex = this.#db.knex;
     if (this.#db.dialect !== 'sqlite') return knex.transaction((trx) => writeBatch(knex, knexRunner(trx), items));
-    const conn: unknown = await knex.client.acquireConnection();
-    try {
-      const threaded = asThreadedConnection(conn);
-      if (!threaded) throw new Error('the SQLite connection is not a threaded connection');
-      return await threaded.ingest(items);
-    } finally {
-      await knex.client.releaseConnection(conn);
-    }
+    return (await batchConnection(knex)).ingest(items);
   }
 
   async #drain(): Promise<void> {

@@ -9,7 +9,7 @@ import Client_SQLite3 from 'knex/lib/dialects/sqlite3/index.js';
 import sqlite3 from 'sqlite3';
 import type { CompletionInput } from '../deliveries.ts';
 import type { IngestOutcome, StoredPart } from '../ingest.ts';
-import { toError, type OpenOptions, type OpenResult, type Request, type Response } from './protocol.ts';
+import { toError, type ClaimResult, type OpenOptions, type OpenResult, type Request, type Response } from './protocol.ts';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 type Call = DistributiveOmit<Request, 'id'>;
@@ -98,6 +98,12 @@ export class ThreadedSqliteConnection {
     return res.applied ?? [];
   }
 
+  /** Runs a claim and reads the events of the claimed deliveries, as one request (thread.ts). */
+  async claim(sql: string, params: unknown[]): Promise<ClaimResult> {
+    const res = await this.#call({ op: 'claim', sql, params });
+    return res.claimed ?? { rows: [], events: [] };
+  }
+
   close(cb: (err: Error | null) => void): void {
     if (!this.#alive) {
       cb(null);
@@ -178,4 +184,23 @@ export function threadedSqliteKnex(config: Omit<Knex.Config, 'client'>): Knex {
 /** The connection's batch entry point, when the connection is one of ours. */
 export function asThreadedConnection(connection: unknown): ThreadedSqliteConnection | null {
   return connection instanceof ThreadedSqliteConnection ? connection : null;
+}
+
+const batchConnections = new WeakMap<Knex, ThreadedSqliteConnection>();
+
+/**
+ * The connection of knex's pool, for ingest batches and completion groups: each runs whole on the
+ * connection's thread, which keeps it out of any transaction knex has open there, so it is sent
+ * without waiting for the pool (a wait that cost turns of the busy main thread before and after).
+ * The pool is asked again only when the connection's thread has stopped, to get its replacement.
+ */
+export async function batchConnection(knex: Knex): Promise<ThreadedSqliteConnection> {
+  const known = batchConnections.get(knex);
+  if (known?.alive) return known;
+  const conn: unknown = await knex.client.acquireConnection();
+  await knex.client.releaseConnection(conn);
+  const threaded = asThreadedConnection(conn);
+  if (!threaded) throw new Error('the SQLite connection is not a threaded connection');
+  batchConnections.set(knex, threaded);
+  return threaded;
 }

@@ -17,7 +17,15 @@ export type Request =
   | { id: number; op: 'exec'; sql: string }
   | { id: number; op: 'ingest'; items: StoredPart[] }
   | { id: number; op: 'complete'; inputs: CompletionInput[] }
+  /** A claim (`update ... returning *`), then the events of the claimed deliveries. */
+  | { id: number; op: 'claim'; sql: string; params: unknown[] }
   | { id: number; op: 'close' };
+
+/** Rows of a claim and of the events it refers to (typed by the caller, src/store/deliveries.ts). */
+export interface ClaimResult {
+  rows: unknown[];
+  events: unknown[];
+}
 
 /** What node-sqlite3 reports of an error, kept across the thread boundary (an Error loses `code` there). */
 export interface ErrorInfo {
@@ -27,7 +35,7 @@ export interface ErrorInfo {
 }
 
 export type Response =
-  | { id: number; ok: true; rows?: unknown[]; lastID?: number; changes?: number; outcomes?: IngestOutcome[]; applied?: boolean[]; blobs?: boolean }
+  | { id: number; ok: true; rows?: unknown[]; lastID?: number; changes?: number; outcomes?: IngestOutcome[]; applied?: boolean[]; claimed?: ClaimResult; blobs?: boolean }
   | { id: number; ok: false; error: ErrorInfo };
 
 /** The first message of the thread: the database opened, or why it did not. */

@@ -9,18 +9,43 @@
  * COMMIT) runs here whole (batch.ts), and so does a group of delivery completions (completions.ts);
  * building their SQL happens here too, off the main thread.
  *
- * Requests are handled one at a time in the order received, as on one connection.
+ * Requests are handled one at a time in the order received, as on one connection, except that an
+ * ingest batch, a completion group or a claim that arrives while a transaction of knex's is open waits for
+ * it to end (they come without knex's pool, which would otherwise have kept them out).
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import sqlite3 from 'sqlite3';
 import type { IngestOutcome, StoredPart } from '../ingest.ts';
 import { writeSqliteBatch, type BatchConnection } from './batch.ts';
 import { writeSqliteCompletions } from './completions.ts';
+import { literal } from './sql.ts';
 import { errorInfo, type OpenOptions, type OpenResult, type Request, type Response } from './protocol.ts';
+
+/**
+ * Whether a statement knex sent opens or ends its transaction. knex runs a transaction as separate
+ * statements (`BEGIN;`, ..., `COMMIT;` or `ROLLBACK`, savepoints inside), each a request of its own.
+ */
+function transactionEffect(sql: string): 'begin' | 'end' | null {
+  const head = sql.trimStart().slice(0, 40).toUpperCase();
+  if (/^BEGIN\b/.test(head)) return 'begin';
+  if (/^(COMMIT|END)\b/.test(head)) return 'end';
+  if (/^ROLLBACK\b/.test(head) && !/^ROLLBACK(\s+TRANSACTION)?\s+TO\b/.test(head)) return 'end';
+  return null;
+}
 
 class ConnectionThread {
   readonly #db: sqlite3.Database;
   readonly #batch: BatchConnection;
+  /**
+   * Whether a transaction knex began is open. Ingest batches, completion groups and claims are sent here
+   * without going through knex's pool (so they do not wait for its turn on the main thread); they
+   * run only between knex's transactions, never inside one (see serve).
+   */
+  #knexTransaction = false;
+
+  get inKnexTransaction(): boolean {
+    return this.#knexTransaction;
+  }
 
   constructor(db: sqlite3.Database) {
     this.#db = db;
@@ -31,6 +56,15 @@ class ConnectionThread {
   }
 
   async handle(req: Request): Promise<Response> {
+    const effect = req.op === 'all' || req.op === 'run' || req.op === 'exec' ? transactionEffect(req.sql) : null;
+    const res = await this.#handle(req);
+    // A failed COMMIT can leave the transaction open; knex then sends ROLLBACK, which always ends it.
+    if (effect === 'begin' && res.ok) this.#knexTransaction = true;
+    else if (effect === 'end' && (res.ok || /^\s*ROLLBACK/i.test((req as { sql: string }).sql))) this.#knexTransaction = false;
+    return res;
+  }
+
+  async #handle(req: Request): Promise<Response> {
     try {
       switch (req.op) {
         case 'all': {
@@ -53,6 +87,12 @@ class ConnectionThread {
           return { id: req.id, ok: true, outcomes: await writeSqliteBatch(this.#batch, req.items) };
         case 'complete':
           return { id: req.id, ok: true, applied: await writeSqliteCompletions(this.#batch, req.inputs) };
+        case 'claim': {
+          const rows = await new Promise<Array<Record<string, unknown>>>((resolve, reject) => this.#db.all(req.sql, req.params, (err, r: Array<Record<string, unknown>>) => (err ? reject(err) : resolve(r))));
+          const ids = [...new Set(rows.map((r) => String(r.event_id)))];
+          const events = ids.length === 0 ? [] : await this.#batch.all<Record<string, unknown>>(`SELECT * FROM "events" WHERE "id" IN (${ids.map(literal).join(', ')})`);
+          return { id: req.id, ok: true, claimed: { rows, events } };
+        }
         case 'close':
           await new Promise<void>((resolve, reject) => this.#db.close((err) => (err ? reject(err) : resolve())));
           return { id: req.id, ok: true };
@@ -83,12 +123,22 @@ function serve(port: MessagePort, options: OpenOptions): void {
       return;
     }
     const thread = new ConnectionThread(db);
+    // Batches that arrived while a knex transaction was open, run as soon as it has ended.
+    const waiting: Request[] = [];
+    const respond = async (req: Request): Promise<void> => {
+      const res = await thread.handle(req);
+      port.postMessage(res);
+      if (req.op === 'close' && res.ok) port.close();
+    };
     let queue = Promise.resolve();
     port.on('message', (req: Request) => {
       queue = queue.then(async () => {
-        const res = await thread.handle(req);
-        port.postMessage(res);
-        if (req.op === 'close' && res.ok) port.close();
+        if ((req.op === 'ingest' || req.op === 'complete' || req.op === 'claim') && thread.inKnexTransaction) {
+          waiting.push(req);
+          return;
+        }
+        await respond(req);
+        while (waiting.length > 0 && !thread.inKnexTransaction) await respond(waiting.shift() as Request);
       });
     });
     port.postMessage({ ok: true } satisfies OpenResult);

@@ -76,6 +76,26 @@ describe(`delivery store: claim and completion (${backendName()})`, () => {
     expect(unordered.map((r) => r.id)).not.to.include(later);
   });
 
+  it('claims with the events of the claimed deliveries in one request, and nothing when nothing is due', async () => {
+    const a = await seed.delivery({ connector: 'crm', state: 'pending', orderKey: 'LEG:A' });
+    seed.tick();
+    const b = await seed.delivery({ connector: 'crm', state: 'pending', orderKey: 'LEG:B' });
+    seed.tick();
+    const req = { connector: 'crm', strictOrdering: true, limit: 10, owner: OWNER, now: seed.now, leaseUntil: seed.now + 60_000 };
+    const { rows, events } = await store.deliveries.claimWithEvents(req);
+    expect(rows.map((r) => r.id)).to.deep.equal([a, b]);
+    expect(rows.map((r) => [r.state, r.lease_owner, Number(r.lease_expires_at)])).to.deep.equal([
+      ['in_flight', OWNER, seed.now + 60_000],
+      ['in_flight', OWNER, seed.now + 60_000],
+    ]);
+    expect([...events.keys()].sort()).to.deep.equal(rows.map((r) => r.event_id).sort());
+    for (const row of rows) expect(events.get(row.event_id)?.id).to.equal(row.event_id);
+    expect(typeof events.get(rows[0]?.event_id ?? '')?.payload).to.equal('string');
+    const again = await store.deliveries.claimWithEvents(req);
+    expect(again.rows).to.deep.equal([]);
+    expect(again.events.size).to.equal(0);
+  });
+
   it('reads the claim index instead of sorting every due delivery (SQLite query plan)', async function () {
     if (store.db.dialect !== 'sqlite') this.skip();
     const plan = (await store.knex.raw(

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
 import { openDatabase, type Database } from '../../../src/store/database.ts';
-import { asThreadedConnection } from '../../../src/store/sqlite/connection.ts';
+import { migrateLatest } from '../../../src/store/migrations/index.ts';
+import type { IngestItem } from '../../../src/store/ingest.ts';
+import { asThreadedConnection, batchConnection } from '../../../src/store/sqlite/connection.ts';
 
 /**
  * The SQLite connection lives on a thread of its own (src/store/sqlite/). What knex and the store
@@ -67,6 +69,33 @@ describe('SQLite connection thread', () => {
     expect(await knex('t').pluck('name')).to.deep.equal(['a']);
   });
 
+  it('keeps an ingest batch (sent without the pool) out of a transaction knex has open, and runs it once that ends', async () => {
+    await migrate(db);
+    const conn = await batchConnection(knex);
+    let stored = false;
+    let batch: Promise<unknown> | null = null;
+    await knex
+      .transaction(async (trx) => {
+        await trx('t').insert({ name: 'inside' });
+        batch = conn.ingest([ingestItem()]).then((outcomes) => {
+          stored = true;
+          return outcomes;
+        });
+        // The batch waits on the thread while this transaction is open, whatever it does meanwhile.
+        await trx('t').insert({ name: 'inside 2' });
+        expect(await trx('pushes').count({ n: '*' })).to.deep.equal([{ n: 0 }]);
+        expect(stored).to.equal(false);
+        throw new Error('roll back');
+      })
+      .catch((err: Error) => expect(err.message).to.equal('roll back'));
+    const outcomes = (await batch) as Array<{ accepted: boolean }>;
+    expect(outcomes.map((o) => o.accepted)).to.deep.equal([true]);
+    // The rolled-back transaction took nothing of the batch with it.
+    expect(await knex('t').pluck('name')).to.deep.equal([]);
+    expect(await knex('pushes').count({ n: '*' })).to.deep.equal([{ n: 1 }]);
+    expect(await knex('events').count({ n: '*' })).to.deep.equal([{ n: 1 }]);
+  });
+
   it('runs statements one at a time in the order they were issued', async () => {
     const names = Array.from({ length: 200 }, (_, i) => `n${String(i).padStart(3, '0')}`);
     await Promise.all(names.map((name) => knex('t').insert({ name })));
@@ -99,3 +128,47 @@ describe('SQLite connection thread', () => {
     expect(await knex('t').count({ n: '*' }).first()).to.deep.equal({ n: 1500 });
   });
 });
+
+async function migrate(db: Database): Promise<void> {
+  await migrateLatest(db.knex);
+}
+
+function ingestItem(): IngestItem {
+  const at = Date.UTC(2026, 11, 1);
+  return {
+    push: {
+      id: '01JDPUSH000000000000000001',
+      receivedAt: at,
+      path: '/soap/business-events',
+      connectorScope: null,
+      soapVersion: '1.1',
+      contentType: 'text/xml',
+      headers: {},
+      raw: '<Envelope/>',
+      rawSize: 11,
+      authMethod: null,
+      authUser: null,
+      remoteAddr: null,
+      requestId: null,
+    },
+    nonce: null,
+    events: [
+      {
+        id: '01JDEVENT00000000000000001',
+        source: 'oracle-om',
+        eventCode: 'HOLD',
+        orderKey: 'GPR:1',
+        sourceSystem: 'GPR',
+        connectorScope: null,
+        position: 0,
+        payload: '{}',
+        raw: null,
+        contentHash: 'h',
+        dedupeScope: 'oracle-om:/soap/business-events',
+        dedupeSince: at - 60_000,
+        deliveries: [],
+      },
+    ],
+    requestId: null,
+  };
+}
