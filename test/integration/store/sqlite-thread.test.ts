@@ -73,7 +73,7 @@ describe('SQLite connection thread', () => {
     await migrate(db);
     const conn = await batchConnection(knex);
     let stored = false;
-    let batch: Promise<unknown> | null = null;
+    let batch: Promise<Array<{ accepted: boolean }>> = Promise.resolve([]);
     await knex
       .transaction(async (trx) => {
         await trx('t').insert({ name: 'inside' });
@@ -88,7 +88,7 @@ describe('SQLite connection thread', () => {
         throw new Error('roll back');
       })
       .catch((err: Error) => expect(err.message).to.equal('roll back'));
-    const outcomes = (await batch) as Array<{ accepted: boolean }>;
+    const outcomes = await batch;
     expect(outcomes.map((o) => o.accepted)).to.deep.equal([true]);
     // The rolled-back transaction took nothing of the batch with it.
     expect(await knex('t').pluck('name')).to.deep.equal([]);
