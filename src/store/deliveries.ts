@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Dialect } from './database.ts';
-import { auditRow, type AuditInput } from './ingest.ts';
+import { auditRow, type AuditInput, type Row } from './ingest.ts';
 import { batchConnection } from './sqlite/connection.ts';
 import type { DeliveryState } from '../domain/delivery.ts';
 
@@ -93,10 +93,10 @@ const COMPLETION_CHUNK = 100;
 
 /** The rows a group of completions writes, for either dialect's writer. */
 export interface CompletionRows {
-  attempts: Array<Record<string, string | number | null>>;
+  attempts: Row[];
   /** Per completion, the values of the state change, in the order of COMPLETION_COLUMNS. */
   updates: Array<Array<string | number | null>>;
-  audits: Array<Record<string, string | number | null>>;
+  audits: Row[];
 }
 
 /** Columns of the state-change values (see completionUpdateSql), each with its SQL type. */

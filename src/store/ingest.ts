@@ -253,8 +253,8 @@ export function dedupeClaims(live: StoredPart[]): { claims: DedupeClaim[]; dupli
   return { claims, duplicateOf };
 }
 
-export function pushRows(live: StoredPart[]): object[] {
-  const rows: object[] = [];
+export function pushRows(live: StoredPart[]): Row[] {
+  const rows: Row[] = [];
   for (const item of live) {
     if (!item.push) continue;
     const p = item.push;
@@ -278,18 +278,21 @@ export function pushRows(live: StoredPart[]): object[] {
   return rows;
 }
 
+/** A row as the store writes it: text, numbers (times, counts) and nulls. */
+export type Row = Record<string, string | number | null>;
+
 export interface BatchRows {
-  events: object[];
-  deliveries: object[];
-  audit: object[];
+  events: Row[];
+  deliveries: Row[];
+  audit: Row[];
   outcomes: IngestOutcome[];
 }
 
 /** The event, delivery and audit rows of a batch, once its replayed nonces and duplicates are known. */
 export function batchRows(items: StoredPart[], replayed: ReadonlySet<number>, duplicateOf: ReadonlyMap<string, string>): BatchRows {
-  const eventRows: object[] = [];
-  const deliveryRows: object[] = [];
-  const auditRows: object[] = [];
+  const eventRows: Row[] = [];
+  const deliveryRows: Row[] = [];
+  const auditRows: Row[] = [];
   const outcomes: IngestOutcome[] = [];
   for (const [i, item] of items.entries()) {
     if (replayed.has(i)) {
@@ -474,7 +477,7 @@ export interface AuditInput {
   actor?: string | null;
 }
 
-export function auditRow(a: AuditInput): Record<string, string | number | null> {
+export function auditRow(a: AuditInput): Row {
   return {
     id: a.id,
     at: a.at,

@@ -13,7 +13,7 @@
  * several instances, claims each with an upsert instead: writeBatch in ../ingest.ts.)
  */
 import { batchRows, CHUNK, dedupeClaims, nonceClaims, pushRows, type IngestOutcome, type StoredPart } from '../ingest.ts';
-import { insertSql, literal, type SqlValue } from './sql.ts';
+import { insertScript, literal, type SqlValue } from './sql.ts';
 
 /** The two node-sqlite3 calls a batch needs, on the connection that runs it. */
 export interface BatchConnection {
@@ -79,12 +79,12 @@ async function writeInTransaction(conn: BatchConnection, items: StoredPart[]): P
   const rows = batchRows(items, replayed, duplicateOf);
   // Events reference pushes and deliveries reference events (foreign keys are on): this order.
   const script =
-    chunked('ws_nonces', freshNonces, 'ON CONFLICT ("nonce_key") DO UPDATE SET "expires_at" = excluded."expires_at"') +
-    chunked('pushes', pushRows(live)) +
-    chunked('dedupe_keys', won, 'ON CONFLICT ("scope", "hash") DO UPDATE SET "event_id" = excluded."event_id", "seen_at" = excluded."seen_at"') +
-    chunked('events', rows.events) +
-    chunked('deliveries', rows.deliveries) +
-    chunked('audit_records', rows.audit) +
+    insertScript('ws_nonces', freshNonces, CHUNK, 'ON CONFLICT ("nonce_key") DO UPDATE SET "expires_at" = excluded."expires_at"') +
+    insertScript('pushes', pushRows(live), CHUNK) +
+    insertScript('dedupe_keys', won, CHUNK, 'ON CONFLICT ("scope", "hash") DO UPDATE SET "event_id" = excluded."event_id", "seen_at" = excluded."seen_at"') +
+    insertScript('events', rows.events, CHUNK) +
+    insertScript('deliveries', rows.deliveries, CHUNK) +
+    insertScript('audit_records', rows.audit, CHUNK) +
     'COMMIT;';
   await conn.exec(script);
   return rows.outcomes;
@@ -113,10 +113,4 @@ async function storedKeys(conn: BatchConnection, nonceKeys: string[], items: Sto
   const rows: StoredKey[] = [];
   for (let i = 0; i < parts.length; i += 400) rows.push(...(await conn.all<StoredKey>(parts.slice(i, i + 400).join(' UNION ALL '))));
   return rows;
-}
-
-function chunked(table: string, rows: object[], suffix?: string): string {
-  let sql = '';
-  for (let i = 0; i < rows.length; i += CHUNK) sql += insertSql(table, rows.slice(i, i + CHUNK) as Array<Record<string, SqlValue>>, suffix);
-  return sql;
 }

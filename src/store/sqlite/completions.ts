@@ -7,7 +7,7 @@
  */
 import { COMPLETION_COLUMNS, completionRows, completionUpdateSql, type CompletionInput } from '../deliveries.ts';
 import type { BatchConnection } from './batch.ts';
-import { insertSql, literal } from './sql.ts';
+import { insertScript, literal } from './sql.ts';
 
 /** Completions per update statement (SQLite takes at most 500 terms in one compound SELECT). */
 const UPDATE_CHUNK = 400;
@@ -26,10 +26,7 @@ export async function writeSqliteCompletions(conn: BatchConnection, inputs: Comp
         .join(' union all ');
       for (const r of await conn.all<{ id: string }>(completionUpdateSql(values))) applied.add(r.id);
     }
-    let script = '';
-    for (let i = 0; i < rows.attempts.length; i += INSERT_CHUNK) script += insertSql('attempts', rows.attempts.slice(i, i + INSERT_CHUNK));
-    for (let i = 0; i < rows.audits.length; i += INSERT_CHUNK) script += insertSql('audit_records', rows.audits.slice(i, i + INSERT_CHUNK));
-    await conn.exec(`${script}COMMIT;`);
+    await conn.exec(`${insertScript('attempts', rows.attempts, INSERT_CHUNK)}${insertScript('audit_records', rows.audits, INSERT_CHUNK)}COMMIT;`);
     return inputs.map((c) => applied.has(c.delivery.id));
   } catch (err) {
     await conn.exec('ROLLBACK').catch(() => undefined);

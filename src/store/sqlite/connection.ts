@@ -189,7 +189,7 @@ export function asThreadedConnection(connection: unknown): ThreadedSqliteConnect
 const batchConnections = new WeakMap<Knex, ThreadedSqliteConnection>();
 
 /**
- * The connection of knex's pool, for ingest batches and completion groups: each runs whole on the
+ * The connection of knex's pool, for ingest batches, completion groups and claims: each runs whole on the
  * connection's thread, which keeps it out of any transaction knex has open there, so it is sent
  * without waiting for the pool (a wait that cost turns of the busy main thread before and after).
  * The pool is asked again only when the connection's thread has stopped, to get its replacement.

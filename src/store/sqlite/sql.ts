@@ -43,3 +43,10 @@ export function insertSql(table: string, rows: ReadonlyArray<Record<string, SqlV
   }
   return suffix ? `${sql} ${suffix};\n` : `${sql};\n`;
 }
+
+/** insertSql for any number of rows, as one statement per `chunk` rows. */
+export function insertScript(table: string, rows: ReadonlyArray<Record<string, SqlValue>>, chunk: number, suffix = ''): string {
+  let sql = '';
+  for (let i = 0; i < rows.length; i += chunk) sql += insertSql(table, rows.slice(i, i + chunk), suffix);
+  return sql;
+}

@@ -15,7 +15,6 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import sqlite3 from 'sqlite3';
-import type { IngestOutcome, StoredPart } from '../ingest.ts';
 import { writeSqliteBatch, type BatchConnection } from './batch.ts';
 import { writeSqliteCompletions } from './completions.ts';
 import { literal } from './sql.ts';
@@ -25,11 +24,11 @@ import { errorInfo, type OpenOptions, type OpenResult, type Request, type Respon
  * Whether a statement knex sent opens or ends its transaction. knex runs a transaction as separate
  * statements (`BEGIN;`, ..., `COMMIT;` or `ROLLBACK`, savepoints inside), each a request of its own.
  */
-function transactionEffect(sql: string): 'begin' | 'end' | null {
+function transactionEffect(sql: string): 'begin' | 'commit' | 'rollback' | null {
   const head = sql.trimStart().slice(0, 40).toUpperCase();
   if (/^BEGIN\b/.test(head)) return 'begin';
-  if (/^(COMMIT|END)\b/.test(head)) return 'end';
-  if (/^ROLLBACK\b/.test(head) && !/^ROLLBACK(\s+TRANSACTION)?\s+TO\b/.test(head)) return 'end';
+  if (/^(COMMIT|END)\b/.test(head)) return 'commit';
+  if (/^ROLLBACK\b/.test(head) && !/^ROLLBACK(\s+TRANSACTION)?\s+TO\b/.test(head)) return 'rollback';
   return null;
 }
 
@@ -60,7 +59,7 @@ class ConnectionThread {
     const res = await this.#handle(req);
     // A failed COMMIT can leave the transaction open; knex then sends ROLLBACK, which always ends it.
     if (effect === 'begin' && res.ok) this.#knexTransaction = true;
-    else if (effect === 'end' && (res.ok || /^\s*ROLLBACK/i.test((req as { sql: string }).sql))) this.#knexTransaction = false;
+    else if ((effect === 'commit' && res.ok) || effect === 'rollback') this.#knexTransaction = false;
     return res;
   }
 
