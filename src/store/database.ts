@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
-import { WalCheckpointer } from './sqlite/checkpointer.ts';
 import { threadedSqliteKnex } from './sqlite/connection.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -51,14 +50,8 @@ export function openDatabase(options: DatabaseOptions): Database {
         },
       },
     });
-    // The WAL is checkpointed from a connection of its own, beside the writes (see checkpointer.ts).
-    const checkpointer = filename === ':memory:' ? null : new WalCheckpointer(filename);
-    checkpointer?.start();
-    const close = async (): Promise<void> => {
-      await checkpointer?.close();
-      await knex.destroy();
-    };
-    return { knex, dialect: 'sqlite', describe: `sqlite:${filename}`, close };
+    // The connection's thread also checkpoints the WAL, from a second connection (sqlite/checkpointer.ts).
+    return { knex, dialect: 'sqlite', describe: `sqlite:${filename}`, close: () => knex.destroy() };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     // int8 (counts, epoch milliseconds) as numbers: every value the gateway stores there fits in 2^53.

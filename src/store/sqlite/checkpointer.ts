@@ -1,5 +1,4 @@
 import sqlite3 from 'sqlite3';
-import { ThreadedSqliteConnection } from './connection.ts';
 
 /**
  * How often the WAL is copied back into the database file. A checkpoint ends with an fsync of the
@@ -8,69 +7,73 @@ import { ThreadedSqliteConnection } from './connection.ts';
  * commits at p99 took 11-21 ms (max 32); every 25 ms, 6-8 ms (max 12), and the push p99 fell from
  * 27-28 to 17-19 ms for about 5% fewer pushes per second.
  */
-const CHECKPOINT_INTERVAL_MS = 25;
+export const CHECKPOINT_INTERVAL_MS = 25;
 
 /**
- * Copies the WAL back into the database file from a connection (and thread) of its own.
+ * Copies the WAL back into the database file from a second connection, run by the thread that owns
+ * the gateway's connection (thread.ts).
  *
  * By default SQLite checkpoints inside the COMMIT that makes the WAL pass 1,000 pages: under a
  * stream of pushes that is every few dozen milliseconds, and each time the push batch committing
  * waits while a thousand pages are written to the database file and it is fsynced. A PASSIVE
  * checkpoint from another connection does the same work alongside the writer, which goes on
- * appending to the WAL meanwhile. The gateway's own connection keeps a large automatic checkpoint
- * (see database.ts) as a bound on the WAL should this one fall behind or fail.
+ * appending to the WAL meanwhile (node-sqlite3 runs both in libuv's pool; the thread only starts
+ * them). The gateway's own connection keeps a large automatic checkpoint (see database.ts) as a
+ * bound on the WAL should this one fall behind or fail. It shares the thread rather than having one
+ * of its own: a thread costs about 10 MB of memory, and this one would only ever start a statement.
  */
 export class WalCheckpointer {
   readonly #filename: string;
-  #connection: ThreadedSqliteConnection | null = null;
+  readonly #intervalMs: number;
+  #db: sqlite3.Database | null = null;
   #timer: NodeJS.Timeout | null = null;
   #busy = false;
 
-  constructor(filename: string) {
+  constructor(filename: string, intervalMs = CHECKPOINT_INTERVAL_MS) {
     this.#filename = filename;
+    this.#intervalMs = intervalMs;
   }
 
   start(): void {
     if (this.#timer) return;
-    this.#timer = setInterval(() => void this.#tick(), CHECKPOINT_INTERVAL_MS);
-    this.#timer.unref();
+    this.#timer = setInterval(() => void this.#tick(), this.#intervalMs);
   }
 
+  /** Stops the timer and closes the connection (after a checkpoint under way has ended). */
   async close(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
-    const connection = this.#connection;
-    this.#connection = null;
-    if (connection) await new Promise<void>((resolve) => connection.close(() => resolve()));
+    const db = this.#db;
+    this.#db = null;
+    // node-sqlite3 closes a connection once the statements queued on it have run.
+    if (db) await new Promise<void>((resolve) => db.close(() => resolve()));
   }
 
   async #tick(): Promise<void> {
     if (this.#busy) return;
     this.#busy = true;
     try {
-      const connection = await this.#open();
-      if (!connection) return;
+      const db = await this.#open();
       // A failed checkpoint (disk full, I/O error) is simply tried again at the next tick; meanwhile
       // the gateway connection's own automatic checkpoint bounds the WAL.
-      await new Promise<void>((resolve) => connection.exec('PRAGMA wal_checkpoint(PASSIVE)', () => resolve()));
+      if (db) await new Promise<void>((resolve) => db.exec('PRAGMA wal_checkpoint(PASSIVE)', () => resolve()));
     } finally {
       this.#busy = false;
     }
   }
 
-  /** The connection, opened on first use (once the gateway's connection has created the file). */
-  async #open(): Promise<ThreadedSqliteConnection | null> {
-    if (this.#connection?.alive) return this.#connection;
-    this.#connection = null;
-    const connection = await new Promise<ThreadedSqliteConnection | null>((resolve) => {
-      const c: ThreadedSqliteConnection = new ThreadedSqliteConnection(this.#filename, sqlite3.OPEN_READWRITE, (err) => resolve(err ? null : c));
+  /** The connection, opened on first use (the gateway's connection has created the file by then). */
+  async #open(): Promise<sqlite3.Database | null> {
+    if (this.#db) return this.#db;
+    const db = await new Promise<sqlite3.Database | null>((resolve) => {
+      const c: sqlite3.Database = new sqlite3.Database(this.#filename, sqlite3.OPEN_READWRITE, (err) => resolve(err ? null : c));
     });
     // Closed meanwhile: do not keep a connection nobody will close.
-    if (connection && !this.#timer) {
-      connection.close(() => undefined);
+    if (db && !this.#timer) {
+      db.close(() => undefined);
       return null;
     }
-    this.#connection = connection;
-    return connection;
+    this.#db = db;
+    return db;
   }
 }

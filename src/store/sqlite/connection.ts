@@ -44,7 +44,9 @@ export class ThreadedSqliteConnection {
 
   /** Same signature as node-sqlite3's Database, which knex's client constructs. */
   constructor(filename: string, flags: number, callback: (err: Error | null) => void) {
-    this.#worker = startThread({ filename, flags });
+    // An in-memory or temporary database ('' as filename) has no WAL; nor does a read-only one need checkpointing.
+    const checkpoint = filename !== ':memory:' && filename !== '' && (flags & sqlite3.OPEN_READWRITE) !== 0;
+    this.#worker = startThread({ filename, flags, checkpoint });
     this.#worker.once('message', (open: OpenResult) => {
       if (!open.ok) {
         this.#alive = false;

@@ -10,6 +10,8 @@ export interface OpenOptions {
   filename: string;
   /** node-sqlite3 open flags (OPEN_READWRITE | OPEN_CREATE ...). */
   flags: number;
+  /** Whether the thread checkpoints the WAL from a second connection (a database file opened for writing). */
+  checkpoint: boolean;
 }
 
 export type Request =

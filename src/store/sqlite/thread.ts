@@ -7,7 +7,8 @@
  * a batch of pushes took several times its own work. Here the event loop does nothing else, so a
  * statement's callback runs as soon as the statement ends; an ingest batch (BEGIN, the statements,
  * COMMIT) runs here whole (batch.ts), and so does a group of delivery completions (completions.ts);
- * building their SQL happens here too, off the main thread.
+ * building their SQL happens here too, off the main thread. The thread also checkpoints the WAL of
+ * its database file from a second connection (checkpointer.ts).
  *
  * Requests are handled one at a time in the order received, as on one connection, except that an
  * ingest batch, a completion group or a claim that arrives while a transaction of knex's is open waits for
@@ -16,6 +17,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import sqlite3 from 'sqlite3';
 import { writeSqliteBatch, type BatchConnection } from './batch.ts';
+import { WalCheckpointer } from './checkpointer.ts';
 import { writeSqliteCompletions } from './completions.ts';
 import { literal } from './sql.ts';
 import { errorInfo, type OpenOptions, type OpenResult, type Request, type Response } from './protocol.ts';
@@ -35,6 +37,7 @@ function transactionEffect(sql: string): 'begin' | 'commit' | 'rollback' | null 
 class ConnectionThread {
   readonly #db: sqlite3.Database;
   readonly #batch: BatchConnection;
+  readonly #checkpointer: WalCheckpointer | null;
   /**
    * Whether a transaction knex began is open. Ingest batches, completion groups and claims are sent here
    * without going through knex's pool (so they do not wait for its turn on the main thread); they
@@ -46,8 +49,9 @@ class ConnectionThread {
     return this.#knexTransaction;
   }
 
-  constructor(db: sqlite3.Database) {
+  constructor(db: sqlite3.Database, checkpointer: WalCheckpointer | null) {
     this.#db = db;
+    this.#checkpointer = checkpointer;
     this.#batch = {
       exec: (sql) => this.#exec(sql),
       all: <T>(sql: string) => new Promise<T[]>((resolve, reject) => db.all(sql, (err: Error | null, rows: T[]) => (err ? reject(err) : resolve(rows)))),
@@ -93,6 +97,7 @@ class ConnectionThread {
           return { id: req.id, ok: true, claimed: { rows, events } };
         }
         case 'close':
+          await this.#checkpointer?.close();
           await new Promise<void>((resolve, reject) => this.#db.close((err) => (err ? reject(err) : resolve())));
           return { id: req.id, ok: true };
       }
@@ -121,7 +126,10 @@ function serve(port: MessagePort, options: OpenOptions): void {
       port.postMessage({ ok: false, error: errorInfo(err) } satisfies OpenResult);
       return;
     }
-    const thread = new ConnectionThread(db);
+    // The WAL of a database file is checkpointed from a second connection on this thread (checkpointer.ts).
+    const checkpointer = options.checkpoint ? new WalCheckpointer(options.filename) : null;
+    checkpointer?.start();
+    const thread = new ConnectionThread(db, checkpointer);
     // Batches that arrived while a knex transaction was open, run as soon as it has ended.
     const waiting: Request[] = [];
     const respond = async (req: Request): Promise<void> => {

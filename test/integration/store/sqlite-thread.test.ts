@@ -113,7 +113,7 @@ describe('SQLite connection thread', () => {
     expect(await knex('t').pluck('name')).to.deep.equal(['after']);
   });
 
-  it('copies the WAL into the database file from its own connection, not in the writers\' commits', async () => {
+  it('copies the WAL into the database file from a second connection on its thread, not in the writers\' commits', async () => {
     const file = join(dir, 'x.db');
     const before = statSync(file).size;
     // 6 MB in 1,500 pages: under the gateway connection's own automatic checkpoint (10,000 pages),
