@@ -1,12 +1,14 @@
 // The gateway under test, in its own process and run from dist/ with plain node, as `omgw start` runs
-// it: Gateway.create/start on a config folder written here, one REST connector ("sink") that every
-// OM event routes to, logs at info level to this process's stdout (the orchestrator sends them to a
-// file). Parameters and answers: GatewayParams and DeliveryStats in bench/lib/types.ts.
+// it (with its V8 heap setting, src/cli/heap.ts): Gateway.create/start on a config folder written
+// here, one REST connector ("sink") that every OM event routes to, logs at info level to this
+// process's stdout (the orchestrator sends them to a file). Parameters and answers: GatewayParams and
+// DeliveryStats in bench/lib/types.ts.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knexFactory from 'knex';
 import { Gateway } from '../../dist/app.js';
+import { applyHeapSettings } from '../../dist/cli/heap.js';
 import { childParams, serveParent } from './serve-parent.mjs';
 
 const params = childParams();
@@ -53,6 +55,8 @@ writeFileSync(
 `,
 );
 
+// What `omgw start` does before it creates the gateway.
+applyHeapSettings();
 const gateway = await Gateway.create({
   configDir,
   env: { ...process.env, BENCH_DATABASE_URL: params.databaseUrl, BENCH_SOAP_PASSWORD: params.soapPassword },

@@ -5,6 +5,7 @@ import { Store } from '../store/index.ts';
 import { redactUrl } from '../store/database.ts';
 import { createIdGenerator } from '../domain/ids.ts';
 import { table, type Io } from './output.ts';
+import { applyHeapSettings } from './heap.ts';
 import { pushSandboxEvents } from '../sandbox/om-pusher.ts';
 import { PUSH_EVENT_CODES, type PushEventCode } from '../sandbox/om-push.ts';
 
@@ -129,6 +130,8 @@ export async function status(ctx: CommandContext): Promise<number> {
 
 /** Runs the gateway until SIGINT/SIGTERM; SIGHUP reloads the config folder. */
 export async function start(ctx: CommandContext): Promise<number> {
+  // A long-running service: full collections before the old generation grows far (heap.ts).
+  applyHeapSettings(process.execArgv, ctx.env.NODE_OPTIONS);
   const gateway = await Gateway.create({ configDir: ctx.configDir, env: ctx.env });
   try {
     await gateway.start();
