@@ -18,12 +18,12 @@ export const HEAP_GROWING_PERCENT = 100;
 const FLAG = '--heap-growing-percent';
 
 /**
- * The V8 flag `omgw start` sets, or null when the operator chose a value themselves (in the node
- * command line or NODE_OPTIONS), which then stands.
+ * The V8 flag `omgw start` sets, or null when the operator gave one on the node command line
+ * (`node --heap-growing-percent=N bin/omgw.js start`; 0 keeps V8's own), which then stands. Node
+ * does not accept this flag in NODE_OPTIONS.
  */
-export function heapFlag(execArgv: readonly string[], nodeOptions: string | undefined): string | null {
-  const given = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)];
-  if (given.some((arg) => arg === FLAG || arg.startsWith(`${FLAG}=`) || arg === '--heap_growing_percent' || arg.startsWith('--heap_growing_percent='))) return null;
+export function heapFlag(execArgv: readonly string[]): string | null {
+  if (execArgv.some((arg) => /^--heap[-_]growing[-_]percent(=|$)/.test(arg))) return null;
   return `${FLAG}=${HEAP_GROWING_PERCENT}`;
 }
 
@@ -32,8 +32,8 @@ export function heapFlag(execArgv: readonly string[], nodeOptions: string | unde
  * time it sets the next full-collection limit, so setting it once the process runs takes effect at
  * the next collection; it changes when V8 collects, never what a collection keeps.
  */
-export function applyHeapSettings(execArgv: readonly string[] = process.execArgv, nodeOptions: string | undefined = process.env.NODE_OPTIONS): string | null {
-  const flag = heapFlag(execArgv, nodeOptions);
+export function applyHeapSettings(execArgv: readonly string[] = process.execArgv): string | null {
+  const flag = heapFlag(execArgv);
   if (flag) v8.setFlagsFromString(flag);
   return flag;
 }
