@@ -1,7 +1,8 @@
 /**
  * One ingest batch on SQLite, run by the connection's own thread (thread.ts) in three trips to
  * SQLite: `BEGIN IMMEDIATE`; one query for the nonces and dedupe keys the batch already finds
- * stored; every insert and the `COMMIT` as one script.
+ * stored; every insert and the `COMMIT` as one script (plus one trip per push with a large envelope,
+ * see BOUND_RAW_CHARS).
  *
  * node-sqlite3 runs each call in libuv's thread pool and calls back on this thread. Each such trip
  * waits for two thread wake-ups, and on a machine whose cores are busy with HTTP requests a wake-up
@@ -13,7 +14,7 @@
  * several instances, claims each with an upsert instead: writeBatch in ../ingest.ts.)
  */
 import { batchRows, CHUNK, dedupeClaims, nonceClaims, pushRows, type IngestOutcome, type StoredPart } from '../ingest.ts';
-import { insertScript, literal, type SqlValue } from './sql.ts';
+import { identifier, insertScript, literal, type SqlValue } from './sql.ts';
 
 /** The two node-sqlite3 calls a batch needs, on the connection that runs it. */
 export interface BatchConnection {
@@ -21,7 +22,16 @@ export interface BatchConnection {
   exec(sql: string): Promise<void>;
   /** Runs one query and returns its rows. */
   all<T>(sql: string): Promise<T[]>;
+  /** Runs one statement with bound parameters (no results). */
+  run(sql: string, params: SqlValue[]): Promise<void>;
 }
+
+/**
+ * A push whose envelope is longer than this is inserted on its own with the envelope bound as a
+ * parameter, not written into the script: a 2 MB envelope as a literal is copied with its quotes
+ * doubled, then tokenised by SQLite, while the single writer holds every small push behind it.
+ */
+export const BOUND_RAW_CHARS = 64 * 1024;
 
 interface StoredKey {
   kind: 'nonce' | 'dedupe';
@@ -77,10 +87,16 @@ async function writeInTransaction(conn: BatchConnection, items: StoredPart[]): P
   }
 
   const rows = batchRows(items, replayed, duplicateOf);
+  const pushes = pushRows(live);
+  const large = pushes.filter((p) => typeof p.raw === 'string' && p.raw.length > BOUND_RAW_CHARS);
+  for (const push of large) {
+    const columns = Object.keys(push);
+    await conn.run(`INSERT INTO "pushes" (${columns.map(identifier).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`, Object.values(push));
+  }
   // Events reference pushes and deliveries reference events (foreign keys are on): this order.
   const script =
     insertScript('ws_nonces', freshNonces, CHUNK, 'ON CONFLICT ("nonce_key") DO UPDATE SET "expires_at" = excluded."expires_at"') +
-    insertScript('pushes', pushRows(live), CHUNK) +
+    insertScript('pushes', large.length === 0 ? pushes : pushes.filter((p) => !large.includes(p)), CHUNK) +
     insertScript('dedupe_keys', won, CHUNK, 'ON CONFLICT ("scope", "hash") DO UPDATE SET "event_id" = excluded."event_id", "seen_at" = excluded."seen_at"') +
     insertScript('events', rows.events, CHUNK) +
     insertScript('deliveries', rows.deliveries, CHUNK) +

@@ -55,6 +55,7 @@ class ConnectionThread {
     this.#batch = {
       exec: (sql) => this.#exec(sql),
       all: <T>(sql: string) => new Promise<T[]>((resolve, reject) => db.all(sql, (err: Error | null, rows: T[]) => (err ? reject(err) : resolve(rows)))),
+      run: (sql, params) => new Promise<void>((resolve, reject) => db.run(sql, params, (err: Error | null) => (err ? reject(err) : resolve()))),
     };
   }
 

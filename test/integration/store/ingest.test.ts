@@ -152,6 +152,23 @@ describe(`ingest writer: nonces, dedupe and stored values (${backendName()})`, (
     expect(JSON.parse(String(push?.headers))).to.deep.equal({ 'content-type': 'text/xml' });
   });
 
+  it('stores small and large envelopes of one batch exactly, each with its events (a large one is bound, not written into the SQL)', async () => {
+    const t = seed.now;
+    const nul = database.kind === 'sqlite' ? '\u0000' : '';
+    const small = `<a b='1'>it's${nul} small</a>`;
+    const large = `<a b="it's">${nul}${'€'.repeat(70_000)}</a>`;
+    const items = [item(t, [event('s1', t)], null, small), item(t, [event('l1', t)], null, large), item(t, [event('s2', t)], null, small)];
+    // Submitted together, so that they are written in one batch.
+    const outcomes = await Promise.all(items.map((i) => store.ingest.submit(i)));
+    expect(outcomes.map(statuses)).to.deep.equal([['routed'], ['routed'], ['routed']]);
+    for (const i of items) {
+      const push = await store.knex('pushes').where({ id: i.push?.id }).first('raw', 'raw_size');
+      expect(push).to.deep.equal({ raw: i.push?.raw, raw_size: i.push?.rawSize });
+      const ev = await store.knex('events').where({ id: i.events[0]?.id }).first('push_id');
+      expect(ev?.push_id).to.equal(i.push?.id);
+    }
+  });
+
   it('stores a batch larger than one statement takes (several hundred events in one push)', async () => {
     const t = seed.now;
     const events = Array.from({ length: 450 }, (_, i) => event(`h${i}`, t, { position: i }));
