@@ -131,7 +131,7 @@ export async function status(ctx: CommandContext): Promise<number> {
 /** Runs the gateway until SIGINT/SIGTERM; SIGHUP reloads the config folder. */
 export async function start(ctx: CommandContext): Promise<number> {
   // A long-running service: full collections before the old generation grows far (heap.ts).
-  applyHeapSettings(process.execArgv);
+  applyHeapSettings();
   const gateway = await Gateway.create({ configDir: ctx.configDir, env: ctx.env });
   try {
     await gateway.start();

@@ -13,10 +13,10 @@
  * else can store a nonce or a dedupe key between the query and the inserts. (PostgreSQL, shared by
  * several instances, claims each with an upsert instead: writeBatch in ../ingest.ts.)
  */
-import { batchRows, CHUNK, dedupeClaims, nonceClaims, pushRows, type IngestOutcome, type StoredPart } from '../ingest.ts';
+import { batchRows, CHUNK, dedupeClaims, nonceClaims, pushRows, type IngestOutcome, type Row, type StoredPart } from '../ingest.ts';
 import { identifier, insertScript, literal, type SqlValue } from './sql.ts';
 
-/** The two node-sqlite3 calls a batch needs, on the connection that runs it. */
+/** The node-sqlite3 calls a batch needs, on the connection that runs it. */
 export interface BatchConnection {
   /** Runs a script of statements (no results). */
   exec(sql: string): Promise<void>;
@@ -87,8 +87,9 @@ async function writeInTransaction(conn: BatchConnection, items: StoredPart[]): P
   }
 
   const rows = batchRows(items, replayed, duplicateOf);
-  const pushes = pushRows(live);
-  const large = pushes.filter((p) => typeof p.raw === 'string' && p.raw.length > BOUND_RAW_CHARS);
+  const inline: Row[] = [];
+  const large: Row[] = [];
+  for (const p of pushRows(live)) (typeof p.raw === 'string' && p.raw.length > BOUND_RAW_CHARS ? large : inline).push(p);
   for (const push of large) {
     const columns = Object.keys(push);
     await conn.run(`INSERT INTO "pushes" (${columns.map(identifier).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`, Object.values(push));
@@ -96,7 +97,7 @@ async function writeInTransaction(conn: BatchConnection, items: StoredPart[]): P
   // Events reference pushes and deliveries reference events (foreign keys are on): this order.
   const script =
     insertScript('ws_nonces', freshNonces, CHUNK, 'ON CONFLICT ("nonce_key") DO UPDATE SET "expires_at" = excluded."expires_at"') +
-    insertScript('pushes', large.length === 0 ? pushes : pushes.filter((p) => !large.includes(p)), CHUNK) +
+    insertScript('pushes', inline, CHUNK) +
     insertScript('dedupe_keys', won, CHUNK, 'ON CONFLICT ("scope", "hash") DO UPDATE SET "event_id" = excluded."event_id", "seen_at" = excluded."seen_at"') +
     insertScript('events', rows.events, CHUNK) +
     insertScript('deliveries', rows.deliveries, CHUNK) +
