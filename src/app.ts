@@ -17,7 +17,7 @@ import { DeliveryWorker, type AttemptReport } from './delivery/worker.ts';
 import { DeliveryOperations } from './delivery/operations.ts';
 import { ConnectorOperations } from './delivery/connector-operations.ts';
 import { registerAdminApi } from './admin/api.ts';
-import { createJobs, type Jobs } from './jobs/index.ts';
+import { createJobs, type Jobs, type PollReport } from './jobs/index.ts';
 import { GatewayMetrics, registerMetricsRoute } from './observability/metrics.ts';
 import { registerSandboxTargets } from './sandbox/targets.ts';
 import { registerFusionSandbox } from './sandbox/fusion.ts';
@@ -103,7 +103,7 @@ export class Gateway {
     return this.#worker;
   }
 
-  /** Scheduler, recovery run and retention job (null until started). */
+  /** Scheduler, recovery run, retention job and purchase-order poller (null until started). */
   get jobs(): Jobs | null {
     return this.#jobs;
   }
@@ -131,9 +131,12 @@ export class Gateway {
       instanceId: this.instanceId,
       config: () => this.#config,
       operations,
+      connector: (name) => this.#runtimes.get(name)?.parts,
+      onStored: notify,
     });
     this.#jobs.recovery.on('run', (run: { trigger: string; state: string; selected: number; replayed: number; skipped: number }) => metrics.recordRecoveryRun(run));
     this.#jobs.retention.on('run', (removed: Record<string, number>) => metrics.recordRetention(removed));
+    this.#jobs.poller.on('run', (report: PollReport) => metrics.recordPoll(report));
 
     const router = new Router();
     registerMetricsRoute(router, metrics);

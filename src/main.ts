@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, formatProblems } from './config/load.ts';
 import { checkConfig, EXIT, migrate, sandboxPush, setConnectorState, start, status, type CommandContext } from './cli/commands.ts';
 import { processIo, type Io } from './cli/output.ts';
+import { poll } from './cli/poll.ts';
 import { recover } from './cli/recover.ts';
 import { connectorTestCommand, deliveriesCommand, eventsCommand, operationCommand } from './cli/operations.ts';
 
@@ -17,6 +18,8 @@ commands:
   recover --now    a recovery run now: replay parked deliveries (filters default to gateway.yaml's)
                    [--connector NAME]... [--event-code CODE]... [--max-age 7d] [--limit N]
   recover          the latest recovery runs
+  poll --now       a purchase-order poll now: read changed POs from Fusion (schedules.poller)
+  poll             the poller's cursor and latest runs
   deliveries list [filters] [--limit N] [--cursor C] | deliveries show ID
                    find deliveries (newest first) and why they failed (attempts, audit)
   events show ID   one event: parsed form, raw push (passwords redacted), deliveries, attempts
@@ -121,6 +124,8 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
           maxAge: parsed.values['max-age'],
           limit: parsed.values.limit,
         });
+      case 'poll':
+        return await poll(ctx, { now: parsed.values.now ?? false });
       case 'deliveries':
         return await deliveriesCommand(ctx, sub, target, parsed.values);
       case 'events':

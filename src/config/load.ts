@@ -140,6 +140,15 @@ export async function loadConfig(dirArg: string, env: NodeJS.ProcessEnv = proces
     }
   }
 
+  const poller = gateway?.schedules.poller;
+  if (poller?.enabled) {
+    const source = connectors.find((x) => x.name === poller.connector);
+    if (poller.connector === undefined) problems.push({ file: 'gateway.yaml', key: 'schedules.poller.connector', reason: 'is required when the poller is enabled' });
+    else if (!source || source.kind !== 'oracle-fusion') {
+      problems.push({ file: 'gateway.yaml', key: 'schedules.poller.connector', reason: `no oracle-fusion connector named "${poller.connector}"` });
+    }
+  }
+
   if (gateway && !gateway.database.encryptionKey) {
     for (const c of connectors) {
       if (c.auth.type === 'oauth2-refresh-token') {

@@ -185,6 +185,32 @@ export function buildSchemas(ctx: SchemaContext) {
             maxAge: duration().optional(),
           })
           .prefault({}),
+        /**
+         * The purchase-order poller: reads Fusion's purchaseOrders changed since its cursor through an
+         * oracle-fusion connector and stores each change as a PurchaseOrderChanged event (src/inbound/poller/).
+         */
+        poller: z
+          .strictObject({
+            enabled: bool().default(false),
+            cron: str().refine((v) => cronProblem(v) === null, { error: (i) => cronProblem(String(i.input)) ?? 'not a cron expression' }).default('*/5 * * * *'),
+            timezone: str().refine((v) => timezoneProblem(v) === null, { error: (i) => timezoneProblem(String(i.input)) ?? 'not a time zone' }).default('UTC'),
+            /** The oracle-fusion connector to read through (its URL, auth, restBase and REST-Framework-Version). */
+            connector: nonEmpty().optional(),
+            /** A row-match condition ANDed to the LastUpdateDate one, e.g. `StatusCode = 'OPEN'`. */
+            filter: str().optional(),
+            /** Children to read with each purchase order (`lines.schedules` carries the ship-to). */
+            expand: str().default('lines.schedules'),
+            pageSize: num(z.number().int().min(1).max(500)).default(100),
+            /** Pages per run at most; a run that stops there leaves the rest to the next one. */
+            maxPages: num(z.number().int().min(1).max(10_000)).default(50),
+            /** Each run reads again this far before its cursor: Fusion commits a change after stamping it. */
+            overlap: duration().default(10 * 60_000),
+            /** How far back the first run reads (no cursor yet). */
+            initialLookback: duration().default(86_400_000),
+            /** A (POHeaderId, LastUpdateDate) seen within this window is a duplicate, not a new event. */
+            dedupeWindow: duration().default(7 * 86_400_000),
+          })
+          .prefault({}),
         /** The retention job: removes finished history older than the configured ages, in batches. */
         retention: z
           .strictObject({
@@ -421,6 +447,7 @@ type Schemas = ReturnType<typeof buildSchemas>;
 export type GatewaySettings = z.output<Schemas['gateway']>;
 export type InboundSoapSettings = GatewaySettings['inbound']['soap'];
 export type ShipBobWebhookSettings = NonNullable<GatewaySettings['inbound']['webhooks']['shipbob']>;
+export type PollerSettings = GatewaySettings['schedules']['poller'];
 export type ConnectorConfig = z.output<Schemas['connector']>;
 export type ConnectorAuthConfig = ConnectorConfig['auth'];
 export type TriggerPointConfig = z.output<Schemas['triggerPoints']>['triggerPoints'][number];

@@ -11,7 +11,7 @@ import type { OutboundRequest } from './types.ts';
  * timeout). Error messages name the host and the cause, never a header, a query string or a body.
  */
 
-/** Response bodies are read up to this many bytes; the rest is discarded. */
+/** Response bodies are read up to this many bytes (unless the request asks for more); the rest is discarded. */
 export const MAX_RESPONSE_BODY_BYTES = 64 * 1024;
 
 export interface CreateDispatcherOptions {
@@ -55,7 +55,7 @@ export interface HttpResponse {
   status: number;
   /** Lower-case names; repeated headers joined with ", ". */
   headers: Record<string, string>;
-  /** The first 64 KB of the body as UTF-8 text; the rest is discarded. */
+  /** The first 64 KB (or the request's maxResponseBytes) of the body as UTF-8 text; the rest is discarded. */
   body: string;
   durationMs: number;
 }
@@ -130,8 +130,9 @@ export async function httpRequest(
     });
     const chunks: Buffer[] = [];
     let size = 0;
+    const limit = req.maxResponseBytes ?? MAX_RESPONSE_BODY_BYTES;
     for await (const chunk of response.body as AsyncIterable<Buffer>) {
-      const room = MAX_RESPONSE_BODY_BYTES - size;
+      const room = limit - size;
       if (chunk.length >= room) {
         chunks.push(chunk.subarray(0, room));
         size += room;

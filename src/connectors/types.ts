@@ -15,6 +15,8 @@ export interface OutboundRequest {
   url: URL;
   headers: Record<string, string>;
   body: string | null;
+  /** Read this much of the response body instead of the default 64 KB (a page of purchase orders). */
+  maxResponseBytes?: number;
 }
 
 export interface AuthProvider {

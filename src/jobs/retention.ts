@@ -11,8 +11,8 @@ import type { Store } from '../store/index.ts';
  *   change since the cut-off), with those deliveries and their attempts; unrouted and duplicate
  *   events by age alone. A parked or unfinished delivery keeps its event, however old;
  * - pushes older than `deliveredAfter` that have no events left;
- * - audit records (and recovery/retention run records) older than `auditAfter`, kept longer on purpose;
- * - expired WS-Security nonces, and dedupe keys older than the dedupe window.
+ * - audit records (and recovery, retention and poller run records) older than `auditAfter`, kept longer on purpose;
+ * - expired WS-Security nonces, and dedupe keys older than the longest dedupe window (SOAP, webhooks, poller).
  *
  * A scheduled run claims its slot in `retention_runs`, so several instances run it once per slot.
  * Each run records what it removed there, in an audit record (`retention.run`) and in the log.
@@ -77,7 +77,8 @@ export class RetentionJob extends EventEmitter {
     const cutoffs = {
       delivered: startedAt - settings.deliveredAfter,
       audit: startedAt - settings.auditAfter,
-      dedupe: startedAt - gateway.inbound.soap.dedupeWindow,
+      // Dedupe keys of every inbound path share one table: keep them for the longest window.
+      dedupe: startedAt - Math.max(gateway.inbound.soap.dedupeWindow, gateway.inbound.webhooks.shipbob?.dedupeWindow ?? 0, gateway.schedules.poller.dedupeWindow),
     };
     const removed: RetentionRemoved = { events: 0, deliveries: 0, attempts: 0, pushes: 0, auditRecords: 0, jobRuns: 0, nonces: 0, dedupeKeys: 0 };
     let error: string | null = null;

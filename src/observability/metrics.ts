@@ -40,6 +40,16 @@ export interface RecoveryObservation {
   skipped: number;
 }
 
+/** What a poller run reports (src/inbound/poller/). */
+export interface PollObservation {
+  poller: string;
+  state: string;
+  source: string;
+  eventCode: string;
+  lagSeconds: number | null;
+  summary: { routed: number; unrouted: number; duplicates: number };
+}
+
 export interface MetricsDeps {
   store: Store;
   clock: Clock;
@@ -79,6 +89,7 @@ export class GatewayMetrics {
   readonly #lastRunAt: Gauge;
   readonly #lastRun: Gauge<'kind'>;
   readonly #pollerLag: Gauge<'poller'>;
+  readonly #pollRuns: Counter<'poller' | 'state'>;
 
   constructor(deps: MetricsDeps) {
     this.#deps = deps;
@@ -118,7 +129,8 @@ export class GatewayMetrics {
       registers,
       collect: fromStore,
     });
-    this.#pollerLag = new Gauge({ name: 'omgw_poller_lag_seconds', help: 'How far a poller is behind (now minus the newest change it has read), by poller', labelNames: ['poller'], registers });
+    this.#pollerLag = new Gauge({ name: 'omgw_poller_lag_seconds', help: 'How far a poller is behind (now minus the newest change it has read, at its latest run), by poller', labelNames: ['poller'], registers });
+    this.#pollRuns = new Counter({ name: 'omgw_poll_runs_total', help: 'Poller runs this instance ended, by poller and state (ok, failed)', labelNames: ['poller', 'state'], registers });
 
     if (deps.processMetrics ?? true) collectDefaultMetrics({ register: registry });
   }
@@ -161,6 +173,17 @@ export class GatewayMetrics {
   /** For the pollers: seconds behind the source. */
   setPollerLag(poller: string, seconds: number): void {
     this.#pollerLag.set({ poller }, seconds);
+  }
+
+  /** One poller run: its state, the events it stored, how far behind it is. */
+  recordPoll(report: PollObservation): void {
+    this.#pollRuns.inc({ poller: report.poller, state: report.state });
+    const s = report.summary;
+    for (const [status, n] of [['routed', s.routed], ['unrouted', s.unrouted], ['duplicate', s.duplicates]] as const) {
+      if (n > 0) this.#events.inc({ source: report.source, event_code: report.eventCode, status }, n);
+    }
+    if (report.lagSeconds !== null) this.setPollerLag(report.poller, report.lagSeconds);
+    this.#refreshedAt = Number.NEGATIVE_INFINITY;
   }
 
   /** Forget cached store reads (tests, after a change they want to see at once). */

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Router as KoaRouter, type Router } from '@koa/router';
 import Koa, { type Context } from 'koa';
+import { registerFusionPurchaseOrders, SANDBOX_SHIP_TO, SandboxPurchaseOrderBook } from './fusion-purchase-orders.ts';
 import { sandboxOrderIds } from './om-push.ts';
 
 export const FUSION_PREFIX = '/sandbox/fusion';
@@ -24,6 +25,8 @@ export interface FusionSandboxOptions {
   password: string;
   /** Lines per emulated sales order (default 3). */
   linesPerOrder?: number;
+  /** Epoch ms; stamps the emulated purchase orders' CreationDate and LastUpdateDate (default Date.now). */
+  now?: () => number;
 }
 
 /**
@@ -35,7 +38,10 @@ export interface FusionSandboxOptions {
  * OrderedQuantity); the ship-to child `shipToCustomer` and its address fields are this sandbox's
  * model of what a tenant returns and should be checked against `describe` on a real instance.
  */
-export function registerFusionSandbox(router: Router, options: FusionSandboxOptions): { received: () => readonly FusionRecord[] } {
+export function registerFusionSandbox(
+  router: Router,
+  options: FusionSandboxOptions,
+): { received: () => readonly FusionRecord[]; purchaseOrders: SandboxPurchaseOrderBook } {
   const received: FusionRecord[] = [];
   const base = `${FUSION_PREFIX}${FUSION_REST_BASE}`;
 
@@ -73,7 +79,9 @@ export function registerFusionSandbox(router: Router, options: FusionSandboxOpti
   router.get(`${FUSION_PREFIX}/received`, (ctx) => {
     ctx.body = received;
   });
-  return { received: () => received };
+  const purchaseOrders = new SandboxPurchaseOrderBook(options.now ?? Date.now);
+  registerFusionPurchaseOrders(router, purchaseOrders, authorized);
+  return { received: () => received, purchaseOrders };
 }
 
 function salesOrder(system: string, number: string, lineCount: number, withLines: boolean): Record<string, unknown> {
@@ -89,19 +97,7 @@ function salesOrder(system: string, number: string, lineCount: number, withLines
     CustomerPONumber: `PO-${number}`,
     StatusCode: 'OPEN',
     TransactionOn: '2026-11-20T09:30:00+00:00',
-    shipToCustomer: [
-      {
-        PartyName: 'Jamie Rivera',
-        Address1: '1200 Harbor Way',
-        Address2: 'Suite 4',
-        City: 'Oakland',
-        State: 'CA',
-        PostalCode: '94607',
-        Country: 'US',
-        Email: 'jamie.rivera@example.com',
-        Phone: '+1 510 555 0142',
-      },
-    ],
+    shipToCustomer: [{ ...SANDBOX_SHIP_TO }],
   };
   if (withLines) {
     header.lines = ids.lines.map((l, i) => ({
@@ -122,7 +118,8 @@ function salesOrder(system: string, number: string, lineCount: number, withLines
   return header;
 }
 
-async function readJson(ctx: Context): Promise<unknown> {
+/** Reads a JSON body of at most 1 MB; on failure answers 413 or 400 itself and returns undefined. */
+export async function readJson(ctx: Context): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
@@ -147,13 +144,15 @@ export interface RunningFusionSandbox {
   /** The base URL a connector points at: `${url}/fscmRestApi/resources/11.13.18.05/...`. */
   url: string;
   received: () => readonly FusionRecord[];
+  /** The purchase orders `GET …/purchaseOrders` serves; add and touch them here or over HTTP. */
+  purchaseOrders: SandboxPurchaseOrderBook;
   close(): Promise<void>;
 }
 
 /** Serves the emulated Fusion REST on its own port (for tests that keep Fusion apart from the gateway). */
 export async function startFusionSandboxServer(options: FusionSandboxOptions & { port?: number }): Promise<RunningFusionSandbox> {
   const router = new KoaRouter();
-  const { received } = registerFusionSandbox(router, options);
+  const { received, purchaseOrders } = registerFusionSandbox(router, options);
   const app = new Koa();
   app.silent = true;
   app.use(router.routes());
@@ -166,6 +165,7 @@ export async function startFusionSandboxServer(options: FusionSandboxOptions & {
   return {
     url: `http://127.0.0.1:${port}${FUSION_PREFIX}`,
     received,
+    purchaseOrders,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -11,11 +11,13 @@ import { RecoveryRunRepository } from './recovery.ts';
 import { RetentionRepository } from './retention.ts';
 import { MetricsQueries } from './metrics.ts';
 import { ShipBobWebhookRepository } from './webhooks.ts';
+import { PollerRepository } from './pollers.ts';
 import type { Knex } from 'knex';
 
 export type { Database, DatabaseOptions } from './database.ts';
 export type { IngestItem, IngestEvent, IngestOutcome } from './ingest.ts';
 export type { StatusReport } from './status.ts';
+export type { PollerCursor, PollerRunRow, PollerRunState } from './pollers.ts';
 
 /**
  * The gateway's one narrow port to its database. Every SQL statement lives behind it, in src/store/.
@@ -36,6 +38,8 @@ export class Store {
   readonly metrics: MetricsQueries;
   /** ShipBob webhook events: billing reconciliation, lookup by webhook-id. */
   readonly shipbobWebhooks: ShipBobWebhookRepository;
+  /** The purchase-order poller's cursor and runs. */
+  readonly pollers: PollerRepository;
   readonly #schema: string | undefined;
 
   constructor(options: DatabaseOptions) {
@@ -47,6 +51,7 @@ export class Store {
     this.retention = new RetentionRepository(this.db.knex, this.db.dialect);
     this.metrics = new MetricsQueries(this.db.knex);
     this.shipbobWebhooks = new ShipBobWebhookRepository(this.db.knex);
+    this.pollers = new PollerRepository(this.db.knex);
     this.deliveries = new DeliveryRepository(this.db.knex, this.db.dialect);
     this.connectorStates = new ConnectorStateRepository(this.db.knex, this.db.dialect);
     this.operations = new DeliveryOperationsRepository(this.db.knex, this.db.dialect);

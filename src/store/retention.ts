@@ -147,6 +147,7 @@ export class RetentionRepository {
       });
     }
     removed += await this.#deleteBatch('retention_runs', 'id', (q) => q.where('started_at', '<', cutoff).whereNotNull('finished_at'), batchSize);
+    removed += await this.#deleteBatch('poller_runs', 'id', (q) => q.where('started_at', '<', cutoff).whereNotNull('finished_at'), batchSize);
     return removed;
   }
 

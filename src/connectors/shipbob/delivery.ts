@@ -1,7 +1,7 @@
 import { readSalesOrder, parseJsonKeepingIds } from '../fusion/sales-orders.ts';
 import type { ConnectorParts, KindDelivery, OutboundRequest, SendResult } from '../types.ts';
 import { TransformError } from '../types.ts';
-import { buildShipBobOrders, type ShipBobOrderRequest } from './order.ts';
+import { buildShipBobOrders, buildShipBobOrdersFromPurchaseOrder, type ShipBobOrderRequest } from './order.ts';
 
 interface Created {
   reference_id: string;
@@ -12,7 +12,8 @@ interface Created {
 /**
  * kind: shipbob. One OM event becomes one ShipBob order per fulfilment line: the sales order is read
  * from Fusion (the events carry internal ids only), items and organizations are mapped, and each
- * order is created with `POST /{version}/order`. ShipBob has no idempotency header and keeps
+ * order is created with `POST /{version}/order`. A polled purchase order (source fusion-po) becomes
+ * one order per open schedule, from the lines and schedules the event carries. ShipBob has no idempotency header and keeps
  * reference ids unique for ever, so a 422 for a duplicate reference id, or a timeout whose outcome is
  * unknown, is settled by looking the order up by `ReferenceIds`: a match counts as created, and an
  * order is never created twice.
@@ -20,16 +21,22 @@ interface Created {
 export const shipBobDelivery: KindDelivery = (shipbob, context) => async (input) => {
   const settings = shipbob.config.shipbob;
   if (!settings) throw configError(`connector ${shipbob.config.name} has no shipbob settings`);
-  const fusion = context.connector(settings.enrichFrom);
-  if (!fusion) throw configError(`connector ${settings.enrichFrom} (shipbob.enrichFrom) is not configured`);
   const orderKey = input.event.orderKey;
-  if (!orderKey) throw new TransformError('the event has no order key to read the sales order with');
-
-  const lookup = await readSalesOrder(fusion, orderKey);
-  if (!lookup.found) {
-    return { ...lookup.result, errorMessage: `reading sales order ${orderKey} from Fusion: ${lookup.result.errorMessage ?? 'failed'}` };
+  let orders: ShipBobOrderRequest[];
+  if (input.event.source === 'fusion-po') {
+    // A polled purchase order carries its lines and schedules: nothing to read first.
+    if (!orderKey) throw new TransformError('the purchase order event has no order key (PO number)');
+    orders = buildShipBobOrdersFromPurchaseOrder(settings, orderKey, input.event.payload, context.mappings);
+  } else {
+    const fusion = context.connector(settings.enrichFrom);
+    if (!fusion) throw configError(`connector ${settings.enrichFrom} (shipbob.enrichFrom) is not configured`);
+    if (!orderKey) throw new TransformError('the event has no order key to read the sales order with');
+    const lookup = await readSalesOrder(fusion, orderKey);
+    if (!lookup.found) {
+      return { ...lookup.result, errorMessage: `reading sales order ${orderKey} from Fusion: ${lookup.result.errorMessage ?? 'failed'}` };
+    }
+    orders = buildShipBobOrders(settings, lookup.order, input.event.payload, context.mappings);
   }
-  const orders = buildShipBobOrders(settings, lookup.order, input.event.payload, context.mappings);
 
   const created: Created[] = [];
   let last: SendResult | null = null;

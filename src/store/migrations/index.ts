@@ -5,6 +5,7 @@ import * as oauthTokens from './003_oauth_tokens.ts';
 import * as operations from './004_operations.ts';
 import * as adminReason from './005_admin_reason.ts';
 import * as claimIndex from './006_claim_index.ts';
+import * as pollers from './007_pollers.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -19,6 +20,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['004_operations', operations],
   ['005_admin_reason', adminReason],
   ['006_claim_index', claimIndex],
+  ['007_pollers', pollers],
 ];
 
 const source: Knex.MigrationSource<string> = {

@@ -28,6 +28,7 @@ const DOCUMENTED = [
   ['omgw_recovery_last_run_deliveries', 'gauge'],
   ['omgw_retention_removed_total', 'counter'],
   ['omgw_poller_lag_seconds', 'gauge'],
+  ['omgw_poll_runs_total', 'counter'],
   ['omgw_metrics_store_errors_total', 'counter'],
 ] as const;
 

@@ -108,8 +108,10 @@ describe('config/load loadConfig', () => {
         ['status-to-crm', ['FlineStatusUpdate', 'OrderHeaderStatusUpdate', 'FlineClosed'], ['order-status-crm']],
         ['shipped-lines-to-crm', ['OrderAttributeUpdate'], ['order-status-crm']],
         ['exceptions-to-otm', ['HOLD', 'JEOPARDY', 'SPLIT'], ['otm']],
+        ['open-purchase-orders-to-shipbob', ['PurchaseOrderChanged'], ['shipbob']],
         ['shipments-to-fusion', ['order.shipped'], ['fusion']],
       ]);
+      expect(config.gateway.schedules.poller).to.deep.include({ enabled: true, cron: '*/5 * * * *', connector: 'fusion', expand: 'lines.schedules', overlap: 10 * 60_000 });
       expect(config.triggerPoints[2]?.when).to.deep.equal([
         { field: 'OrderLine.OrderFulfillmentLine.StatusCodeNewValue', in: ['SHIPPED', 'PARTIALLY_SHIPPED'] },
       ]);
@@ -399,6 +401,25 @@ auth:
       mkdirSync(join(dir, 'connectors', 'crm.yaml'), { recursive: true });
       const problems = await problemsOf(dir, MINIMAL_ENV);
       expect(problems).to.deep.equal([{ file: 'connectors/crm.yaml', key: '', reason: 'cannot be read (EISDIR)' }]);
+    });
+  });
+
+  describe('schedules.poller', () => {
+    const withPoller = (poller: string): string => `${MINIMAL_GATEWAY}schedules:\n  poller:\n${poller}`;
+
+    it('needs an oracle-fusion connector to read through, once enabled', async () => {
+      expect(await problemsOf(configDir({ 'gateway.yaml': withPoller('    enabled: true\n') }), MINIMAL_ENV)).to.deep.equal([
+        { file: 'gateway.yaml', key: 'schedules.poller.connector', reason: 'is required when the poller is enabled' },
+      ]);
+      const crm = 'protocol: rest\nurl: https://crm.example.com/orders\n';
+      expect(await problemsOf(configDir({ 'gateway.yaml': withPoller('    enabled: true\n    connector: crm\n'), 'connectors/crm.yaml': crm }), MINIMAL_ENV)).to.deep.equal([
+        { file: 'gateway.yaml', key: 'schedules.poller.connector', reason: 'no oracle-fusion connector named "crm"' },
+      ]);
+      // Disabled, it is not checked (omgw poll --now then says what is missing).
+      const disabled = await loadConfig(configDir({ 'gateway.yaml': withPoller('    enabled: false\n    pageSize: 500\n') }), MINIMAL_ENV);
+      expect(disabled.gateway.schedules.poller).to.include({ enabled: false, pageSize: 500 });
+      const tooBig = await problemsOf(configDir({ 'gateway.yaml': withPoller('    pageSize: 501\n') }), MINIMAL_ENV);
+      expect(tooBig.map((p) => p.key)).to.deep.equal(['schedules.poller.pageSize']);
     });
   });
 

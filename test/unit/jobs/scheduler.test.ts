@@ -94,6 +94,17 @@ describe('cron expression → next slot', () => {
     expect(defaults).to.deep.equal({
       recovery: { enabled: true, cron: '0 2 * * *', timezone: 'UTC', batchCap: 1000, connectors: [], eventCodes: [] },
       retention: { enabled: true, cron: '30 3 * * *', timezone: 'UTC', deliveredAfter: 30 * 86_400_000, auditAfter: 365 * 86_400_000, batchSize: 1000 },
+      poller: {
+        enabled: false,
+        cron: '*/5 * * * *',
+        timezone: 'UTC',
+        expand: 'lines.schedules',
+        pageSize: 100,
+        maxPages: 50,
+        overlap: 10 * 60_000,
+        initialLookback: 86_400_000,
+        dedupeWindow: 7 * 86_400_000,
+      },
     });
     const bad = gateway.safeParse({ inbound, schedules: { recovery: { cron: '61 * * * *', timezone: 'Mars/Olympus', maxAge: '7d' }, retention: { auditAfter: 'forever' } } });
     expect(bad.success).to.equal(false);

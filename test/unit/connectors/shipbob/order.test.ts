@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { createMappingSet } from '../../../../src/config/mappings.ts';
 import { parseJsonKeepingIds, type FusionSalesOrder } from '../../../../src/connectors/fusion/sales-orders.ts';
-import { buildShipBobOrders, eventFulfillLineIds, referenceId } from '../../../../src/connectors/shipbob/order.ts';
+import { buildShipBobOrders, buildShipBobOrdersFromPurchaseOrder, eventFulfillLineIds, referenceId } from '../../../../src/connectors/shipbob/order.ts';
+import type { XmlRecord } from '../../../../src/domain/event.ts';
 import { TransformError } from '../../../../src/connectors/types.ts';
 
 const settings = { productMap: 'products', locationMap: 'locations', shippingMethod: 'Standard', orderType: 'DTC' as const, referencePrefix: '' };
@@ -88,5 +89,56 @@ describe('ShipBob orders from a Fusion sales order', () => {
     expect(doc.lines).to.deep.equal(['12345678901234567', 1]);
     expect(doc.n).to.equal(42);
     expect(doc.s).to.equal('x:1234567890123456789');
+  });
+});
+
+describe('ShipBob orders from a polled Fusion purchase order', () => {
+  const shipTo = { PartyName: 'Ada Moreno', Address1: '55 Pier St', City: 'Seattle', State: 'WA', PostalCode: '98101', Country: 'US', Email: 'ada@example.com' };
+  const schedule = (id: string, overrides: XmlRecord = {}): XmlRecord => ({ LineLocationId: id, ScheduleNumber: '1', Quantity: '2', ShipToOrganizationCode: 'M1', StatusCode: 'OPEN', shipToCustomer: [shipTo], ...overrides });
+  const po = (lines: XmlRecord[]): XmlRecord => ({ POHeaderId: '30010020000000123', OrderNumber: 'PO-1001', StatusCode: 'OPEN', lines });
+
+  it('builds one order per open schedule, the reference id from the PO number and LineLocationId', () => {
+    const orders = buildShipBobOrdersFromPurchaseOrder(
+      settings,
+      'PO-1001',
+      po([
+        { LineNumber: '1', Item: 'TSHIRT-M', Description: 'T-shirt', Quantity: '3', StatusCode: 'OPEN', schedules: [schedule('9001'), schedule('9002', { Quantity: '1' })] },
+        { LineNumber: '2', Item: 'MUG', Quantity: '1', StatusCode: 'OPEN', schedules: { items: [schedule('9003', { StatusCode: 'CANCELED' }), schedule('9004', { Quantity: null })] } },
+        { LineNumber: '3', Item: 'UNMAPPED', Quantity: '1', StatusCode: 'CLOSED', schedules: [schedule('9005')] },
+      ]),
+      mappings,
+    );
+    expect(orders.map((o) => [o.reference_id, o.products[0]?.reference_id, o.products[0]?.quantity])).to.deep.equal([
+      ['PO-1001:9001', 'SB-TSHIRT-M', 2],
+      ['PO-1001:9002', 'SB-TSHIRT-M', 1],
+      ['PO-1001:9004', 'SB-MUG', 1], // no schedule quantity: the line's
+    ]);
+    expect(orders[0]).to.deep.include({ order_number: 'PO-1001', location_id: 156, shipping_method: 'Standard', type: 'DTC' });
+    expect(orders[0]?.recipient).to.deep.equal({ name: 'Ada Moreno', email: 'ada@example.com', address: { address1: '55 Pier St', city: 'Seattle', state: 'WA', zip_code: '98101', country: 'US' } });
+    expect(orders[0]?.tags).to.deep.equal([
+      { name: 'oracle_po_number', value: 'PO-1001' },
+      { name: 'oracle_po_line_number', value: '1' },
+      { name: 'oracle_po_schedule_number', value: '1' },
+      { name: 'oracle_line_location_id', value: '9001' },
+    ]);
+  });
+
+  it('refuses, before anything is sent, a PO without lines, without open schedules, without a ship-to or with an unmapped item', () => {
+    const attempt = (payload: XmlRecord): string => {
+      try {
+        buildShipBobOrdersFromPurchaseOrder(settings, 'PO-1', payload, mappings);
+        return 'built';
+      } catch (err) {
+        expect(err).to.be.instanceOf(TransformError);
+        return (err as Error).message;
+      }
+    };
+    expect(attempt({ OrderNumber: 'PO-1' })).to.equal('purchase order PO-1 has no lines in the event (schedules.poller.expand must include lines.schedules)');
+    expect(attempt(po([{ Item: 'MUG', schedules: [schedule('1', { StatusCode: 'CLOSED' })] }]))).to.equal('purchase order PO-1 has no open schedules to fulfil');
+    expect(attempt(po([{ Item: 'MUG', schedules: [schedule('1', { shipToCustomer: [{ PartyName: 'No Address' }] })] }]))).to.equal(
+      'schedule 1 of purchase order PO-1 has no complete ship-to address (name, address line 1, city, country)',
+    );
+    expect(attempt(po([{ Item: 'MUG', schedules: [schedule('1')] }, { Item: 'HAT', schedules: [schedule('2')] }]))).to.equal('no product mapping for item "HAT" in mappings/products.yaml');
+    expect(attempt(po([{ Item: 'MUG', schedules: [schedule('1', { Quantity: '0.5' })] }]))).to.include('needs a whole number of at least 1');
   });
 });

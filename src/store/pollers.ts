@@ -1,0 +1,85 @@
+import type { Knex } from 'knex';
+import { auditRow, type AuditInput } from './ingest.ts';
+
+/** Where a poller has read up to: LastUpdateDate as Fusion wrote it, and as epoch ms. */
+export interface PollerCursor {
+  cursor: string;
+  cursorAt: number;
+  /** False while the last run stopped at its page limit with more to read. */
+  caughtUp: boolean;
+  /** Then: how many changes within the cursor's second it read (the next run skips them). */
+  resumeSkip: number;
+  updatedAt: number;
+}
+
+export type PollerRunState = 'running' | 'ok' | 'failed';
+
+export interface PollerRunRow {
+  id: string;
+  poller: string;
+  slot_key: string;
+  owner: string | null;
+  started_at: number;
+  finished_at: number | null;
+  state: PollerRunState;
+  cursor_before: string | null;
+  cursor_after: string | null;
+  summary: string | null;
+  error: string | null;
+}
+
+/** The poller's cursor and its runs (src/inbound/poller/). */
+export class PollerRepository {
+  readonly #knex: Knex;
+
+  constructor(knex: Knex) {
+    this.#knex = knex;
+  }
+
+  /** Claims a run's slot; false when another instance has it already. */
+  async claimRun(run: { id: string; poller: string; slotKey: string; owner: string; now: number; cursorBefore: string | null }): Promise<boolean> {
+    const inserted = (await this.#knex('poller_runs')
+      .insert({ id: run.id, poller: run.poller, slot_key: run.slotKey, owner: run.owner, started_at: run.now, state: 'running', cursor_before: run.cursorBefore })
+      .onConflict('slot_key')
+      .ignore()
+      .returning('id')) as Array<{ id: string }>;
+    return inserted.length === 1;
+  }
+
+  async cursor(poller: string): Promise<PollerCursor | null> {
+    const row = (await this.#knex('poller_cursors').where({ poller }).first()) as
+      | { cursor: string; cursor_at: number | string; caught_up: boolean | number; resume_skip: number | string; updated_at: number | string }
+      | undefined;
+    if (!row) return null;
+    return { cursor: row.cursor, cursorAt: Number(row.cursor_at), caughtUp: Boolean(row.caught_up), resumeSkip: Number(row.resume_skip), updatedAt: Number(row.updated_at) };
+  }
+
+  /**
+   * Moves the cursor to `cursorAt`, never back: of two instances polling at once, the one that read
+   * less must not make the next run read again what the other stored.
+   */
+  async advance(poller: string, to: { cursor: string; cursorAt: number; caughtUp: boolean; resumeSkip: number }, now: number): Promise<void> {
+    const row = { cursor: to.cursor, cursor_at: to.cursorAt, caught_up: to.caughtUp, resume_skip: to.resumeSkip, updated_at: now };
+    await this.#knex('poller_cursors')
+      .insert({ poller, ...row })
+      .onConflict('poller')
+      .merge(row)
+      .where('poller_cursors.cursor_at', '<=', to.cursorAt);
+  }
+
+  /** Records how a run ended, with its audit record, in one transaction. */
+  async finishRun(id: string, end: { now: number; state: Exclude<PollerRunState, 'running'>; cursorAfter: string | null; summary: unknown; error: string | null }, audit: AuditInput): Promise<void> {
+    await this.#knex.transaction(async (trx) => {
+      await trx('poller_runs')
+        .where({ id })
+        .update({ finished_at: end.now, state: end.state, cursor_after: end.cursorAfter, summary: JSON.stringify(end.summary), error: end.error });
+      await trx('audit_records').insert(auditRow(audit));
+    });
+  }
+
+  /** The latest runs, newest first. */
+  async runs(poller: string, limit: number): Promise<PollerRunRow[]> {
+    const rows = (await this.#knex('poller_runs').where({ poller }).orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit)) as PollerRunRow[];
+    return rows.map((r) => ({ ...r, started_at: Number(r.started_at), finished_at: r.finished_at === null ? null : Number(r.finished_at) }));
+  }
+}

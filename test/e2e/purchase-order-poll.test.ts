@@ -1,0 +1,285 @@
+import { expect } from 'chai';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AttemptReport } from '../../src/delivery/worker.ts';
+import type { PollOutcome } from '../../src/inbound/poller/purchase-orders.ts';
+import { startFusionSandboxServer, type RunningFusionSandbox } from '../../src/sandbox/fusion.ts';
+import { startShipBobSandboxServer, type RunningShipBobSandbox } from '../../src/sandbox/shipbob/index.ts';
+import { main } from '../../src/main.ts';
+import { backendName } from '../helpers/backend.ts';
+import { gatewayYaml, startGateway, testEnv, type TestGateway } from '../helpers/gateway.ts';
+import { shipbobSpecAvailable, SHIPBOB_SPEC_SKIP_MESSAGE, validateRequest } from '../helpers/shipbob-openapi.ts';
+
+const TOKEN = 'shipbob-pat-7d21aa';
+const FUSION_PASSWORD = 'fusion-pw-3b9c';
+const CHANNEL = 100001;
+const WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+/** The example config's write-back template: a shipment notice, an ASN for orders made from a PO. */
+const SHIPMENT_NOTICE = readFileSync(new URL('../../config/mappings/shipment-notice.jsonata', import.meta.url), 'utf8');
+
+/** A gateway polling the emulated Fusion's purchase orders, routing open ones to the emulated ShipBob. */
+async function pollingGateway(fusion: RunningFusionSandbox, shipbob: RunningShipBobSandbox, poller: string): Promise<TestGateway> {
+  return startGateway(
+    {
+      // The schedule never fires by itself in a test (1 January); the tests run its slots.
+      gateway: gatewayYaml('', { delivery: '  enabled: true\n  pollInterval: 50ms' }).replace(
+        'logging:',
+        `  webhooks:\n    shipbob:\n      secrets: ['\${env:TEST_WEBHOOK_SECRET}']\nschedules:\n  poller:\n    enabled: true\n    cron: '0 0 1 1 *'\n    connector: fusion\n${poller}logging:`,
+      ),
+      connectors: {
+        'fusion.yaml': `protocol: rest
+kind: oracle-fusion
+url: ${fusion.url}
+path: /fscmRestApi/resources/11.13.18.05/receivingReceiptRequests
+auth: { type: basic, username: omgw.integration, password: '\${env:TEST_FUSION_PASSWORD}' }
+transform: jsonata:shipment-notice
+`,
+        'shipbob.yaml': `protocol: rest
+kind: shipbob
+url: ${shipbob.url}
+timeout: 5s
+headers:
+  shipbob_channel_id: '${CHANNEL}'
+auth: { type: bearer, token: '\${env:TEST_SHIPBOB_TOKEN}' }
+shipbob: { enrichFrom: fusion, productMap: products, locationMap: locations, orderType: DropShip }
+`,
+      },
+      triggerPoints: `triggerPoints:
+  - name: open-purchase-orders
+    source: fusion-po
+    eventCodes: [PurchaseOrderChanged]
+    when: [{ field: StatusCode, in: [OPEN] }]
+    connectors: [shipbob]
+  - name: shipped
+    source: shipbob
+    eventCodes: [order.shipped]
+    connectors: [fusion]
+`,
+      mappings: {
+        'products.yaml': 'kind: product-map\nentries:\n  OMGW-TSHIRT-M: TShirtBlueM\n  OMGW-MUG-12OZ: LIGHT-ROAST\n',
+        'locations.yaml': "kind: location-map\nentries:\n  M1: '156'\n",
+        'shipment-notice.jsonata': SHIPMENT_NOTICE,
+      },
+    },
+    { env: { TEST_FUSION_PASSWORD: FUSION_PASSWORD, TEST_SHIPBOB_TOKEN: TOKEN, TEST_WEBHOOK_SECRET: WEBHOOK_SECRET } },
+  );
+}
+
+/** Resolves with the next `n` attempts at a connector. */
+function attempts(gw: TestGateway, connector: string, n: number): Promise<AttemptReport[]> {
+  return new Promise((resolve) => {
+    const seen: AttemptReport[] = [];
+    const on = (a: AttemptReport): void => {
+      if (a.connector !== connector) return;
+      seen.push(a);
+      if (seen.length < n) return;
+      gw.gateway.worker?.off('attempt', on);
+      resolve(seen);
+    };
+    gw.gateway.worker?.on('attempt', on);
+  });
+}
+
+function ran(outcome: PollOutcome): Extract<PollOutcome, { status: 'ran' }> {
+  if (outcome.status !== 'ran') throw new Error(`the poll did not run: ${outcome.reason}`);
+  return outcome;
+}
+
+describe(`Fusion purchase-order poller → ShipBob orders (${backendName()})`, function () {
+  this.timeout(30_000);
+  let shipbob: RunningShipBobSandbox;
+  let fusion: RunningFusionSandbox;
+  let fusionNow = Date.now() - 3_600_000;
+
+  before(async () => {
+    shipbob = await startShipBobSandboxServer({ token: TOKEN, channelId: CHANNEL, webhookSecret: WEBHOOK_SECRET, webhookRetrySchedule: [0, 20, 50] });
+    fusion = await startFusionSandboxServer({ username: 'omgw.integration', password: FUSION_PASSWORD, now: () => fusionNow });
+  });
+  after(async () => {
+    await shipbob?.close();
+    await fusion?.close();
+  });
+
+  describe('a changed purchase order', () => {
+    let gw: TestGateway;
+    before(async () => {
+      gw = await pollingGateway(fusion, shipbob, '');
+      shipbob.sandbox.subscribe(`${gw.url}/webhooks/shipbob`, ['order.shipped']);
+    });
+    after(async () => gw?.stop());
+
+    it('becomes one event, routed by the trigger points, and one ShipBob order per open schedule, once', async () => {
+      const po = fusion.purchaseOrders.add({ orderNumber: 'PO-2001' });
+      fusionNow += 1_000;
+      fusion.purchaseOrders.add({ orderNumber: 'PO-2002', lines: [{ item: 'OMGW-MUG-12OZ', quantity: 4 }] });
+      fusionNow += 1_000;
+      fusion.purchaseOrders.add({ orderNumber: 'PO-2003', statusCode: 'CANCELED' });
+
+      const delivered = attempts(gw, 'shipbob', 2);
+      const first = ran((await gw.gateway.jobs?.scheduler.runSlot('poller', Date.now())) as PollOutcome);
+      expect(first.state, first.error ?? '').to.equal('ok');
+      expect(first.summary).to.deep.include({ pages: 1, read: 3, routed: 2, unrouted: 1, duplicates: 0, skipped: 0, caughtUp: true });
+      expect((await delivered).map((a) => a.outcome)).to.deep.equal(['delivered', 'delivered']);
+
+      const events = await gw.gateway.store.knex('events').where({ source: 'fusion-po' }).orderBy('order_key');
+      expect(events.map((e: { order_key: string; event_code: string; status: string }) => [e.order_key, e.event_code, e.status])).to.deep.equal([
+        ['PO-2001', 'PurchaseOrderChanged', 'routed'],
+        ['PO-2002', 'PurchaseOrderChanged', 'routed'],
+        ['PO-2003', 'PurchaseOrderChanged', 'unrouted'],
+      ]);
+      // Fusion ids above 2^53 keep every digit.
+      expect(JSON.parse(events[0].payload).POHeaderId).to.equal(po.POHeaderId);
+
+      const schedules = po.lines.flatMap((l) => l.schedules.map((s) => `PO-2001:${s.LineLocationId}`));
+      const orders = [...shipbob.sandbox.state.orders.values()];
+      expect(orders.map((o) => o.reference_id).filter((r) => r.startsWith('PO-2001:')).sort()).to.deep.equal(schedules.sort());
+      const mug = orders.find((o) => o.reference_id.startsWith('PO-2002:'));
+      expect(mug?.products.map((p) => [p.reference_id, p.quantity])).to.deep.equal([['LIGHT-ROAST', 4]]);
+      expect(mug?.recipient.address.city).to.equal('Oakland');
+      expect(mug?.type).to.equal('DropShip');
+
+      // The next poll reads the same changes again (the overlap) and stores nothing new.
+      const again = ran(await gw.gateway.jobs!.poller.runNow('test'));
+      expect(again.summary).to.deep.include({ read: 3, routed: 0, unrouted: 0, duplicates: 3 });
+      expect(Number((await gw.gateway.store.knex('deliveries').count({ n: '*' }).first())?.n)).to.equal(2);
+
+      // A later change of PO-2001 is a new event; ShipBob already has its orders, so none is created twice.
+      fusionNow += 5_000;
+      fusion.purchaseOrders.touch('PO-2001');
+      const before = shipbob.sandbox.state.orders.size;
+      const redelivered = attempts(gw, 'shipbob', 1);
+      const third = ran(await gw.gateway.jobs!.poller.runNow('test'));
+      expect(third.summary).to.deep.include({ routed: 1, duplicates: 2 });
+      expect((await redelivered)[0]?.outcome).to.equal('delivered');
+      expect(shipbob.sandbox.state.orders.size).to.equal(before);
+      expect(third.cursorAfter).to.equal(fusion.purchaseOrders.get('PO-2001')?.LastUpdateDate);
+
+      // ShipBob ships the PO-2002 order: the write-back is an ASN against that purchase order's schedule.
+      const written = attempts(gw, 'fusion', 1);
+      const shipped = await shipbob.sandbox.ship(Number(mug?.id), { carrier: 'UPS', tracking: '1Z999AA10123456784' });
+      expect((await written)[0]?.outcome).to.equal('delivered');
+      const notice = fusion.received().at(-1)?.body as { PackingSlip: string; lines: unknown[] };
+      expect(notice.PackingSlip).to.equal('PO-2002');
+      expect(notice.lines).to.deep.equal([
+        {
+          TransactionType: 'SHIP',
+          ReceiptSourceCode: 'VENDOR',
+          DocumentNumber: 'PO-2002',
+          DocumentLineNumber: 1,
+          DocumentScheduleNumber: 1,
+          Quantity: 4,
+          ShippedDate: shipped.shipment.tracking?.shipping_date,
+          Carrier: 'UPS',
+          TrackingNumber: '1Z999AA10123456784',
+        },
+      ]);
+    });
+
+    it('records every run with an audit record, and keeps the cursor when Fusion refuses', async () => {
+      const audit = await gw.gateway.store.knex('audit_records').where({ action: 'poll.run' }).orderBy('id');
+      expect(audit.map((a: { result: string; direction: string; connector: string }) => [a.result, a.direction, a.connector])).to.deep.equal([
+        ['ok', 'in', 'fusion'],
+        ['ok', 'in', 'fusion'],
+        ['ok', 'in', 'fusion'],
+      ]);
+      const status = await gw.gateway.jobs!.poller.status();
+      const cursor = status.cursor;
+      expect(status.runs.map((r) => r.state)).to.deep.equal(['ok', 'ok', 'ok']);
+
+      // A wrong password: Fusion answers 401, the run fails with that reason, the cursor stays.
+      const config = gw.gateway.config;
+      const fusionConnector = config.connectors.find((c) => c.name === 'fusion');
+      if (!fusionConnector || fusionConnector.auth.type !== 'basic') throw new Error('fusion connector not as written');
+      writeFileSync(
+        join(gw.configDir, 'connectors', 'fusion.yaml'),
+        `protocol: rest\nkind: oracle-fusion\nurl: ${fusion.url}\nauth: { type: basic, username: omgw.integration, password: '\${env:TEST_WRONG_PASSWORD:-not-the-password}' }\n`,
+      );
+      expect(await gw.gateway.reload()).to.deep.equal({ ok: true });
+      const failed = ran(await gw.gateway.jobs!.poller.runNow('test'));
+      expect(failed.state).to.equal('failed');
+      expect(failed.error).to.match(/^Fusion purchaseOrders: HTTP 401/);
+      expect(failed.error).to.not.include('not-the-password');
+      expect((await gw.gateway.jobs!.poller.status()).cursor).to.equal(cursor);
+      const last = await gw.gateway.store.knex('audit_records').where({ action: 'poll.run' }).orderBy('id', 'desc').first();
+      expect(last.result).to.equal('failed');
+
+      const metrics = (await gw.gateway.metrics!.scrape()).body;
+      expect(metrics).to.include('omgw_poll_runs_total{poller="fusion-po",state="ok"} 3');
+      expect(metrics).to.include('omgw_poll_runs_total{poller="fusion-po",state="failed"} 1');
+      expect(metrics).to.include('omgw_events_received_total{source="fusion-po",event_code="PurchaseOrderChanged",status="routed"} 3');
+      expect(metrics).to.include('omgw_events_received_total{source="fusion-po",event_code="PurchaseOrderChanged",status="duplicate"} 5');
+      expect(metrics).to.match(/omgw_poller_lag_seconds\{poller="fusion-po"\} \d/);
+    });
+  });
+
+  describe('omgw poll', () => {
+    let gw: TestGateway;
+    before(async () => {
+      gw = await pollingGateway(fusion, shipbob, '');
+    });
+    after(async () => gw?.stop());
+
+    const cli = async (args: string[]): Promise<{ code: number; out: string }> => {
+      const out: string[] = [];
+      const env = testEnv(gw.database, { TEST_FUSION_PASSWORD: FUSION_PASSWORD, TEST_SHIPBOB_TOKEN: TOKEN, TEST_WEBHOOK_SECRET: WEBHOOK_SECRET });
+      const code = await main([...args, '--config', gw.configDir], { out: (t) => out.push(t), err: (t) => out.push(t) }, env);
+      return { code, out: out.join('\n') };
+    };
+
+    it('--now polls through the configured connector and records the run; alone it lists the runs', async () => {
+      expect((await cli(['poll'])).out).to.include('cursor (none yet)');
+      const run = await cli(['poll', '--now']);
+      expect(run.code, run.out).to.equal(0);
+      const all = fusion.purchaseOrders.all();
+      const open = all.filter((p) => p.StatusCode === 'OPEN').length;
+      expect(run.out).to.match(new RegExp(`: ${all.length} read in 1 page\\(s\\) since .*; ${open} routed, ${all.length - open} unrouted, 0 duplicates, 0 skipped; cursor `));
+      const listed = await cli(['poll', '--json']);
+      const status = JSON.parse(listed.out) as { cursor: string; runs: Array<{ state: string; slot_key: string }> };
+      expect(status.cursor).to.equal(all.map((p) => p.LastUpdateDate).sort().at(-1));
+      expect(status.runs.map((r) => [r.state, r.slot_key.startsWith('manual:')])).to.deep.equal([['ok', true]]);
+      const audit = await gw.gateway.store.knex('audit_records').where({ action: 'poll.run' }).first();
+      expect(audit.actor).to.match(/^cli:/);
+    });
+  });
+
+  describe('more changes than one run reads', () => {
+    let gw: TestGateway;
+    before(async () => {
+      gw = await pollingGateway(fusion, shipbob, '    pageSize: 2\n    maxPages: 2\n');
+    });
+    after(async () => gw?.stop());
+
+    it('pages through changes stamped within one second and goes on where the last run stopped, missing none', async () => {
+      // Seven changes in the same instant (a mass update), more than a run of 2 pages of 2 reads.
+      fusionNow += 60_000;
+      const added = Array.from({ length: 7 }, (_, i) => fusion.purchaseOrders.add({ orderNumber: `PO-31${i}`, statusCode: 'CANCELED' }));
+      const summaries = [];
+      for (let run = 0; run < 4; run++) summaries.push(ran(await gw.gateway.jobs!.poller.runNow('test')).summary);
+      // The first run reads every earlier PO of this sandbox as well (they are within the initial lookback).
+      expect(summaries.map((s) => s.caughtUp)).to.include(true);
+      const stored = await gw.gateway.store.knex('events').where({ source: 'fusion-po' }).whereIn('order_key', added.map((p) => p.OrderNumber)).whereNot({ status: 'duplicate' }).select('order_key');
+      expect(stored.map((e: { order_key: string }) => e.order_key).sort()).to.deep.equal(added.map((p) => p.OrderNumber).sort());
+      const events = await gw.gateway.store.knex('events').where({ source: 'fusion-po', status: 'unrouted' }).count({ n: '*' }).first();
+      // Each PO change once: the runs after the backlog continue, they do not start over.
+      const all = fusion.purchaseOrders.all().filter((p) => p.StatusCode !== 'OPEN');
+      expect(Number(events?.n)).to.equal(all.length);
+    });
+  });
+
+
+  describe('the requests to ShipBob', () => {
+    it('sent ShipBob only requests that validate against the published 2026-01 OpenAPI document', function () {
+      if (!shipbobSpecAvailable) {
+        console.log(`    (${SHIPBOB_SPEC_SKIP_MESSAGE})`);
+        this.skip();
+      }
+      const requests = shipbob.sandbox.requests();
+      expect(requests.length).to.be.greaterThan(2);
+      for (const r of requests) {
+        const headers = { ...r.headers, authorization: 'Bearer recorded-without-it' };
+        const problems = validateRequest(r.method, r.path, headers, r.body === '' ? undefined : JSON.parse(r.body));
+        expect(problems, `${r.method} ${r.path}`).to.deep.equal([]);
+      }
+    });
+  });
+});
