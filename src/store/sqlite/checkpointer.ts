@@ -27,7 +27,8 @@ export class WalCheckpointer {
   readonly #intervalMs: number;
   #db: sqlite3.Database | null = null;
   #timer: NodeJS.Timeout | null = null;
-  #busy = false;
+  /** The tick under way (opening the connection, or a checkpoint), which close() waits for. */
+  #tick: Promise<void> | null = null;
 
   constructor(filename: string, intervalMs = CHECKPOINT_INTERVAL_MS) {
     this.#filename = filename;
@@ -36,30 +37,33 @@ export class WalCheckpointer {
 
   start(): void {
     if (this.#timer) return;
-    this.#timer = setInterval(() => void this.#tick(), this.#intervalMs);
+    this.#timer = setInterval(() => {
+      if (this.#tick) return;
+      this.#tick = this.#checkpoint().finally(() => {
+        this.#tick = null;
+      });
+    }, this.#intervalMs);
   }
 
-  /** Stops the timer and closes the connection (after a checkpoint under way has ended). */
+  /**
+   * Stops the timer and closes the connection, after the tick under way has ended. Nothing of this
+   * connection may still be running when the thread reports its close: the thread is terminated
+   * then, and a node-sqlite3 callback arriving after that aborts the whole process.
+   */
   async close(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
+    await this.#tick;
     const db = this.#db;
     this.#db = null;
-    // node-sqlite3 closes a connection once the statements queued on it have run.
-    if (db) await new Promise<void>((resolve) => db.close(() => resolve()));
+    if (db) await closeConnection(db);
   }
 
-  async #tick(): Promise<void> {
-    if (this.#busy) return;
-    this.#busy = true;
-    try {
-      const db = await this.#open();
-      // A failed checkpoint (disk full, I/O error) is simply tried again at the next tick; meanwhile
-      // the gateway connection's own automatic checkpoint bounds the WAL.
-      if (db) await new Promise<void>((resolve) => db.exec('PRAGMA wal_checkpoint(PASSIVE)', () => resolve()));
-    } finally {
-      this.#busy = false;
-    }
+  async #checkpoint(): Promise<void> {
+    const db = await this.#open();
+    // A failed checkpoint (disk full, I/O error) is simply tried again at the next tick; meanwhile
+    // the gateway connection's own automatic checkpoint bounds the WAL.
+    if (db) await new Promise<void>((resolve) => db.exec('PRAGMA wal_checkpoint(PASSIVE)', () => resolve()));
   }
 
   /** The connection, opened on first use (the gateway's connection has created the file by then). */
@@ -68,12 +72,12 @@ export class WalCheckpointer {
     const db = await new Promise<sqlite3.Database | null>((resolve) => {
       const c: sqlite3.Database = new sqlite3.Database(this.#filename, sqlite3.OPEN_READWRITE, (err) => resolve(err ? null : c));
     });
-    // Closed meanwhile: do not keep a connection nobody will close.
-    if (db && !this.#timer) {
-      db.close(() => undefined);
-      return null;
-    }
     this.#db = db;
     return db;
   }
+}
+
+function closeConnection(db: sqlite3.Database): Promise<void> {
+  // node-sqlite3 closes a connection once the statements queued on it have run.
+  return new Promise<void>((resolve) => db.close(() => resolve()));
 }
