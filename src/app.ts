@@ -198,6 +198,7 @@ export class Gateway {
       connectors: new ConnectorOperations({ store: this.store, config: () => this.#config, clock: this.clock, newId, tokenStore: this.#tokenStore, notify }),
       billing: (filter) => this.store.shipbobWebhooks.listBilling(filter),
       recovery: () => this.#jobs?.recovery ?? null,
+      poller: () => this.#jobs?.poller ?? null,
       logger: this.logger,
     });
     if (!this.#config.gateway.admin.token?.reveal()) this.logger.warn('admin API is off: set admin.token in gateway.yaml to enable /admin/api');

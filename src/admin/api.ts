@@ -5,6 +5,7 @@ import type { ConnectorOperations } from '../delivery/connector-operations.ts';
 import type { DeliveryFilter, DeliveryOperations, OperationKind, OperationResult } from '../delivery/operations.ts';
 import { GatewayError } from '../domain/errors.ts';
 import type { RecoverNowOptions, RecoveryOutcome, RecoveryRunSummary } from '../jobs/recovery.ts';
+import type { PollerStatus, PollOutcome } from '../inbound/poller/purchase-orders.ts';
 import type { Logger } from '../log.ts';
 import type { BillingEvent, BillingFilter } from '../store/webhooks.ts';
 import { bearerAuth, readJsonBody, validate } from './http.ts';
@@ -21,14 +22,14 @@ import {
   idParam,
   operationBody,
   recoveryRunBody,
-  recoveryRunsQuery,
+  runHistoryQuery,
   singleOperationBody,
 } from './schemas.ts';
 
 /**
  * The admin REST API under /admin/api: browse events, deliveries, attempts and the audit trail;
  * replay, discard, hold and release deliveries; connectors (overview, maintenance, live test);
- * recovery runs; ShipBob billing records. Every route needs `Authorization: Bearer <admin.token>`;
+ * recovery runs; the purchase-order poller; ShipBob billing records. Every route needs `Authorization: Bearer <admin.token>`;
  * without a configured token the API is off (404). Errors are `{code, message}`. Every change is
  * audited with actor `admin-api`. The routes are described by src/admin/openapi.ts, served at
  * GET /admin/api/openapi.json (a test checks the two agree).
@@ -36,6 +37,12 @@ import {
 
 export const ADMIN_PREFIX = '/admin/api';
 export const ADMIN_ACTOR = 'admin-api';
+
+/** The purchase-order poller (src/inbound/poller/), as far as the admin API uses it. */
+export interface PollerApi {
+  runNow(actor: string): Promise<PollOutcome>;
+  status(limit?: number): Promise<PollerStatus>;
+}
 
 /** The recovery run service (src/jobs/recovery.ts), as far as the admin API uses it. */
 export interface RecoveryApi {
@@ -54,6 +61,8 @@ export interface AdminApiDeps {
   billing: (filter: BillingFilter) => Promise<BillingEvent[]>;
   /** The recovery run service, or null when this gateway has none. */
   recovery: () => RecoveryApi | null;
+  /** The purchase-order poller, or null when this gateway has none. */
+  poller: () => PollerApi | null;
   logger: Logger;
 }
 
@@ -248,7 +257,7 @@ function adminRoutes(deps: AdminApiDeps): AdminRoute[] {
       method: 'GET',
       path: '/recovery/runs',
       handle: async (ctx) => {
-        const q = query(ctx, recoveryRunsQuery);
+        const q = query(ctx, runHistoryQuery);
         return { items: await recovery(deps).history(q.limit) };
       },
     },
@@ -258,6 +267,23 @@ function adminRoutes(deps: AdminApiDeps): AdminRoute[] {
       handle: async (ctx) => {
         const b = await body(ctx, recoveryRunBody);
         return recovery(deps).runNow({ ...stripUndefined(b), actor: ADMIN_ACTOR });
+      },
+    },
+
+    {
+      method: 'GET',
+      path: '/poller',
+      handle: async (ctx) => {
+        const q = query(ctx, runHistoryQuery);
+        return poller(deps).status(q.limit);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/poller/runs',
+      handle: async (ctx) => {
+        await body(ctx, emptyBody);
+        return poller(deps).runNow(ADMIN_ACTOR);
       },
     },
 
@@ -302,6 +328,12 @@ async function run(
 function recovery(deps: AdminApiDeps): RecoveryApi {
   const service = deps.recovery();
   if (!service) throw new GatewayError('NOT_FOUND', 'recovery runs are not set up in this gateway');
+  return service;
+}
+
+function poller(deps: AdminApiDeps): PollerApi {
+  const service = deps.poller();
+  if (!service) throw new GatewayError('NOT_FOUND', 'the purchase-order poller is not set up in this gateway');
   return service;
 }
 

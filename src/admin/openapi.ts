@@ -298,6 +298,50 @@ const schemas: Record<string, Schema> = {
     ['status', 'run', 'resumed'],
   ),
   RecoveryRunList: obj({ items: arrayOf(ref('RecoveryRun')) }),
+  PollSummary: obj({
+    since: time('the first page asked for changes at or after this instant'),
+    pages: int(),
+    read: int('purchase orders read'),
+    routed: int('new events routed to at least one connector'),
+    unrouted: int('new events no trigger point selected'),
+    duplicates: int('changes stored before (an overlapping poll)'),
+    skipped: int('items without POHeaderId or a readable LastUpdateDate'),
+    caughtUp: { type: 'boolean', description: 'false when the run stopped at maxPages with more to read' },
+  }),
+  PollRun: obj({
+    id: ulid,
+    trigger: { type: 'string', enum: ['schedule', 'manual'] },
+    slot: nullableTime('the scheduled slot of a scheduled run'),
+    state: { type: 'string', enum: ['running', 'ok', 'failed'] },
+    startedAt: time(),
+    finishedAt: nullableTime(),
+    cursorBefore: nullable('string'),
+    cursorAfter: nullable('string'),
+    summary: { oneOf: [ref('PollSummary'), { type: 'null' }] },
+    error: nullable('string'),
+  }),
+  PollerStatus: obj({
+    poller: str('fusion-po'),
+    enabled: { type: 'boolean', description: 'schedules.poller.enabled' },
+    connector: nullable('string', 'the oracle-fusion connector it reads through'),
+    cursor: nullable('string', 'the newest LastUpdateDate stored, as Fusion wrote it'),
+    cursorAt: nullableTime(),
+    caughtUp: { type: 'boolean' },
+    runs: arrayOf(ref('PollRun')),
+  }),
+  PollOutcome: obj(
+    {
+      status: { type: 'string', enum: ['ran', 'skipped'] },
+      reason: { type: 'string', enum: ['disabled', 'already_ran', 'busy'], description: 'when skipped' },
+      runId: ulid,
+      state: { type: 'string', enum: ['ok', 'failed'] },
+      summary: ref('PollSummary'),
+      cursorBefore: nullable('string'),
+      cursorAfter: nullable('string'),
+      error: nullable('string', 'why the run failed (Fusion refused or did not answer, a page was not JSON, the store failed)'),
+    },
+    ['status'],
+  ),
   BillingRecord: obj(
     {
       eventId: ulid,
@@ -327,10 +371,10 @@ export const openApiDocument = {
     title: 'OM Connector Gateway admin API',
     version: '1',
     description:
-      'Operate the gateway: browse events, deliveries, attempts and the audit trail; replay, discard, hold and release deliveries; connectors; recovery runs; ShipBob billing records. Every route needs `Authorization: Bearer <admin.token>`. Lists are newest first with cursor paging. Errors are `{code, message}`.',
+      'Operate the gateway: browse events, deliveries, attempts and the audit trail; replay, discard, hold and release deliveries; connectors; recovery runs; the purchase-order poller; ShipBob billing records. Every route needs `Authorization: Bearer <admin.token>`. Lists are newest first with cursor paging. Errors are `{code, message}`.',
   },
   security: [{ bearer: [] }],
-  tags: ['events', 'deliveries', 'attempts', 'audit', 'connectors', 'recovery', 'billing', 'meta'].map((name) => ({ name })),
+  tags: ['events', 'deliveries', 'attempts', 'audit', 'connectors', 'recovery', 'poller', 'billing', 'meta'].map((name) => ({ name })),
   paths: {
     '/admin/api/openapi.json': { get: op('this document', { type: 'object' }, { tag: 'meta' }) },
     '/admin/api/events': {
@@ -446,6 +490,19 @@ export const openApiDocument = {
         params: [q('limit', 'how many runs, 1 to 500 (default 20)', int(undefined, { minimum: 1, maximum: 500, default: 20 }))],
       }),
       post: op('run the recovery run now (replays the parking lot)', ref('RecoveryOutcome'), { tag: 'recovery', body: ref('RecoveryRunRequest') }),
+    },
+    '/admin/api/poller': {
+      get: op("the purchase-order poller: its cursor and latest runs, newest first", ref('PollerStatus'), {
+        tag: 'poller',
+        params: [q('limit', 'how many runs, 1 to 500 (default 20)', int(undefined, { minimum: 1, maximum: 500, default: 20 }))],
+      }),
+    },
+    '/admin/api/poller/runs': {
+      post: op('poll Fusion for changed purchase orders now', ref('PollOutcome'), {
+        tag: 'poller',
+        body: { type: 'object', additionalProperties: false },
+        description: 'Answers 200 whether the run succeeded or not: see `state` and `error`. 400 when no connector is configured (schedules.poller.connector).',
+      }),
     },
     '/admin/api/billing': {
       get: op('ShipBob billing webhooks (charges, refunds, credits), oldest first', ref('BillingPage'), {

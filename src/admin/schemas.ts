@@ -122,7 +122,8 @@ export const billingQuery = z.strictObject({
   cursor: cursor.optional(),
 });
 
-export const recoveryRunsQuery = z.strictObject({
+/** GET /recovery/runs and GET /poller: how many runs to show. */
+export const runHistoryQuery = z.strictObject({
   limit: z
     .string()
     .regex(/^\d{1,3}$/, 'must be a whole number')

@@ -6,7 +6,7 @@ import { createConnectorRuntime, type ConnectorRuntime } from '../delivery/runti
 import { systemClock } from '../domain/clock.ts';
 import { isGatewayError } from '../domain/errors.ts';
 import { createIdGenerator } from '../domain/ids.ts';
-import { PurchaseOrderPoller } from '../inbound/poller/purchase-orders.ts';
+import { PurchaseOrderPoller, type PollRunView } from '../inbound/poller/purchase-orders.ts';
 import { createLogger } from '../log.ts';
 import { Store } from '../store/index.ts';
 import { OAuthTokenRepository } from '../store/tokens.ts';
@@ -96,23 +96,20 @@ export async function poll(ctx: PollContext, opts: { now: boolean }): Promise<nu
   }
 }
 
-function runTable(runs: Awaited<ReturnType<PurchaseOrderPoller['status']>>['runs']): string {
+function runTable(runs: PollRunView[]): string {
   return table(
-    ['RUN', 'SLOT', 'STARTED', 'STATE', 'READ', 'ROUTED', 'UNROUTED', 'DUPLICATES', 'CURSOR AFTER', 'ERROR'],
-    runs.map((r) => {
-      const s = (r.summary ? JSON.parse(r.summary) : {}) as { read?: number; routed?: number; unrouted?: number; duplicates?: number };
-      return [
-        r.id,
-        r.slot_key.startsWith('manual:') ? 'manual' : r.slot_key.replace(/^schedule:/, ''),
-        new Date(r.started_at).toISOString(),
-        r.state,
-        s.read ?? '-',
-        s.routed ?? '-',
-        s.unrouted ?? '-',
-        s.duplicates ?? '-',
-        r.cursor_after ?? '-',
-        r.error ? r.error.slice(0, 80) : '-',
-      ];
-    }),
+    ['RUN', 'TRIGGER', 'STARTED', 'STATE', 'READ', 'ROUTED', 'UNROUTED', 'DUPLICATES', 'CURSOR AFTER', 'ERROR'],
+    runs.map((r) => [
+      r.id,
+      r.trigger,
+      r.startedAt,
+      r.state,
+      r.summary?.read ?? '-',
+      r.summary?.routed ?? '-',
+      r.summary?.unrouted ?? '-',
+      r.summary?.duplicates ?? '-',
+      r.cursorAfter ?? '-',
+      r.error ? r.error.slice(0, 80) : '-',
+    ]),
   );
 }

@@ -234,9 +234,9 @@ describe(`Fusion purchase-order poller → ShipBob orders (${backendName()})`, f
       const open = all.filter((p) => p.StatusCode === 'OPEN').length;
       expect(run.out).to.match(new RegExp(`: ${all.length} read in 1 page\\(s\\) since .*; ${open} routed, ${all.length - open} unrouted, 0 duplicates, 0 skipped; cursor `));
       const listed = await cli(['poll', '--json']);
-      const status = JSON.parse(listed.out) as { cursor: string; runs: Array<{ state: string; slot_key: string }> };
+      const status = JSON.parse(listed.out) as { cursor: string; runs: Array<{ state: string; trigger: string }> };
       expect(status.cursor).to.equal(all.map((p) => p.LastUpdateDate).sort().at(-1));
-      expect(status.runs.map((r) => [r.state, r.slot_key.startsWith('manual:')])).to.deep.equal([['ok', true]]);
+      expect(status.runs.map((r) => [r.state, r.trigger])).to.deep.equal([['ok', 'manual']]);
       const audit = await gw.gateway.store.knex('audit_records').where({ action: 'poll.run' }).first();
       expect(audit.actor).to.match(/^cli:/);
     });

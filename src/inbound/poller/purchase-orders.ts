@@ -17,7 +17,7 @@ import {
 } from '../../domain/purchase-order.ts';
 import type { Logger } from '../../log.ts';
 import { route } from '../../routing/trigger-points.ts';
-import type { IngestEvent, PollerCursor, PollerRunRow, Store } from '../../store/index.ts';
+import type { IngestEvent, PollerCursor, PollerRunRow, PollerRunState, Store } from '../../store/index.ts';
 import { JsonSyntaxError, parseJsonRecord } from '../webhooks/json.ts';
 
 /** The poller's name: its cursor, its runs and the `poller` label of omgw_poller_lag_seconds. */
@@ -60,6 +60,33 @@ export interface PollSummary {
 export type PollOutcome =
   | { status: 'ran'; runId: string; state: 'ok' | 'failed'; summary: PollSummary; cursorBefore: string | null; cursorAfter: string | null; error: string | null }
   | { status: 'skipped'; reason: 'disabled' | 'already_ran' | 'busy' };
+
+/** One run as the CLI and the admin API show it. */
+export interface PollRunView {
+  id: string;
+  trigger: 'schedule' | 'manual';
+  /** The scheduled slot (ISO time) of a scheduled run. */
+  slot: string | null;
+  state: PollerRunState;
+  startedAt: string;
+  finishedAt: string | null;
+  cursorBefore: string | null;
+  cursorAfter: string | null;
+  summary: PollSummary | null;
+  error: string | null;
+}
+
+export interface PollerStatus {
+  poller: string;
+  enabled: boolean;
+  connector: string | null;
+  /** The newest LastUpdateDate stored (as Fusion wrote it, and as an ISO time). */
+  cursor: string | null;
+  cursorAt: string | null;
+  /** False while the last run stopped at maxPages with more to read. */
+  caughtUp: boolean;
+  runs: PollRunView[];
+}
 
 /** Emitted as 'run' after each run (metrics). */
 export interface PollReport {
@@ -111,15 +138,18 @@ export class PurchaseOrderPoller extends EventEmitter {
   }
 
   /** The cursor and the latest runs, newest first. */
-  async status(limit = 20): Promise<{ poller: string; cursor: string | null; cursorAt: string | null; caughtUp: boolean; runs: PollerRunRow[] }> {
+  async status(limit = 20): Promise<PollerStatus> {
     const { store } = this.#deps;
+    const settings = this.#settings();
     const [cursor, runs] = await Promise.all([store.pollers.cursor(PO_POLLER), store.pollers.runs(PO_POLLER, limit)]);
     return {
       poller: PO_POLLER,
+      enabled: settings.enabled,
+      connector: settings.connector ?? null,
       cursor: cursor?.cursor ?? null,
       cursorAt: cursor ? new Date(cursor.cursorAt).toISOString() : null,
       caughtUp: cursor?.caughtUp ?? true,
-      runs,
+      runs: runs.map(runView),
     };
   }
 
@@ -290,6 +320,22 @@ export function startPosition(cursor: PollerCursor | null, settings: Pick<Poller
   if (cursor === null) return { second: wholeSecond(now - settings.initialLookback), skip: 0 };
   if (!cursor.caughtUp) return { second: wholeSecond(cursor.cursorAt), skip: cursor.resumeSkip };
   return { second: wholeSecond(cursor.cursorAt - settings.overlap), skip: 0 };
+}
+
+function runView(row: PollerRunRow): PollRunView {
+  const scheduled = row.slot_key.startsWith('schedule:');
+  return {
+    id: row.id,
+    trigger: scheduled ? 'schedule' : 'manual',
+    slot: scheduled ? row.slot_key.slice('schedule:'.length) : null,
+    state: row.state,
+    startedAt: new Date(row.started_at).toISOString(),
+    finishedAt: row.finished_at === null ? null : new Date(row.finished_at).toISOString(),
+    cursorBefore: row.cursor_before,
+    cursorAfter: row.cursor_after,
+    summary: row.summary === null ? null : (JSON.parse(row.summary) as PollSummary),
+    error: row.error,
+  };
 }
 
 function records(v: XmlValue | undefined): XmlRecord[] {

@@ -50,9 +50,11 @@ describe(`admin API (${backendName()})`, () => {
     target.answer = (req) => (req.path === '/crm' ? { status: 200, body: '{"ok":true}' } : { status: 404 });
     gw = await startGateway(
       {
-        gateway: ADMIN(),
+        // The poller reads through a Fusion that refuses connections: its runs fail, and say why.
+        gateway: ADMIN('schedules:\n  poller:\n    connector: fusion\n'),
         connectors: {
           'crm.yaml': `protocol: rest\nurl: ${target.url}/crm\n`,
+          'fusion.yaml': 'protocol: rest\nkind: oracle-fusion\nurl: http://127.0.0.1:9/fusion\ntimeout: 2s\n',
           'otm.yaml': 'protocol: soap\nurl: http://127.0.0.1:9/otm\n',
           'shipbob.yaml': 'protocol: rest\nurl: http://127.0.0.1:9/shipbob\npath: /2026-01/order\nrateLimit:\n  requests: 150\n  per: 1m\n',
         },
@@ -112,6 +114,8 @@ describe(`admin API (${backendName()})`, () => {
     { method: 'POST', route: '/connectors/:name/test', path: '/admin/api/connectors/crm/test' },
     { method: 'GET', route: '/recovery/runs', path: '/admin/api/recovery/runs' },
     { method: 'POST', route: '/recovery/runs', path: '/admin/api/recovery/runs', body: { connectors: ['otm'], limit: 5 } },
+    { method: 'GET', route: '/poller', path: '/admin/api/poller?limit=5' },
+    { method: 'POST', route: '/poller/runs', path: '/admin/api/poller/runs' },
     { method: 'GET', route: '/billing', path: '/admin/api/billing' },
   ];
 
@@ -202,6 +206,8 @@ describe(`admin API (${backendName()})`, () => {
       ['POST', '/admin/api/recovery/runs', { limit: 0 }],
       ['POST', '/admin/api/recovery/runs', { maxAge: 'forever' }],
       ['POST', '/admin/api/recovery/runs', { connectors: ['ghost'] }],
+      ['GET', '/admin/api/poller?limit=0'],
+      ['POST', '/admin/api/poller/runs', { connector: 'other' }],
       ['GET', '/admin/api/billing?includeDuplicates=maybe'],
       ['GET', '/admin/api/billing?limit=5000'],
     ];
@@ -391,12 +397,12 @@ describe(`admin API (${backendName()})`, () => {
     it('lists connectors with state, circuit, rate, queue depth, parked count and blocked keys; sets them offline and online', async () => {
       const list = await api('GET', '/admin/api/connectors');
       const items = (list.json.items ?? []) as Array<Record<string, unknown> & { counts: Record<string, number>; blockedKeys: unknown[] }>;
-      expect(items.map((c) => c.name)).to.deep.equal(['crm', 'otm', 'shipbob']);
+      expect(items.map((c) => c.name)).to.deep.equal(['crm', 'fusion', 'otm', 'shipbob']);
       const crm = items[0];
       expect(crm).to.include({ adminState: 'online', circuit: 'closed', protocol: 'rest' });
       expect(crm?.counts.parked).to.be.a('number');
       expect(crm?.queueDepth).to.equal((crm?.counts.pending ?? 0) + (crm?.counts.retrying ?? 0));
-      expect(items[2]?.rateLimit).to.deep.equal({ requests: 150, perMs: 60_000 });
+      expect(items.find((c) => c.name === 'shipbob')?.rateLimit).to.deep.equal({ requests: 150, perMs: 60_000 });
       const off = await api('POST', '/admin/api/connectors/otm/offline', { body: { reason: 'OTM upgrade' } });
       expect(off.json).to.include({ name: 'otm', adminState: 'offline', stateUpdatedBy: 'admin-api' });
       const on = await api('POST', '/admin/api/connectors/otm/online');
@@ -431,6 +437,21 @@ describe(`admin API (${backendName()})`, () => {
       expect(history.json.items?.[0]).to.include({ actor: 'admin-api', trigger: 'manual' });
     });
 
+    it('polls Fusion for purchase orders now and shows the cursor and the runs', async () => {
+      const run = await api('POST', '/admin/api/poller/runs');
+      expect(run.status).to.equal(200);
+      expect(run.json).to.include({ status: 'ran', state: 'failed', cursorBefore: null, cursorAfter: null });
+      expect(run.json.error).to.match(/^Fusion purchaseOrders: request to 127\.0\.0\.1:9 failed/);
+      const status = await api('GET', '/admin/api/poller?limit=1');
+      expect(status.json).to.include({ poller: 'fusion-po', enabled: false, connector: 'fusion', cursor: null, caughtUp: true });
+      const runs = status.json.runs as Array<Record<string, unknown>>;
+      expect(runs).to.have.length(1);
+      expect(runs[0]).to.include({ id: run.json.runId, trigger: 'manual', slot: null, state: 'failed', error: run.json.error });
+      expect(runs[0]?.summary).to.deep.include({ pages: 0, read: 0 });
+      const audit = await gw.gateway.store.knex('audit_records').where({ action: 'poll.run' }).orderBy('id', 'desc').first();
+      expect(audit).to.include({ actor: 'admin-api', result: 'failed', connector: 'fusion' });
+    });
+
     it('lists ShipBob billing records', async () => {
       const res = await api('GET', '/admin/api/billing?topic=billing.charge.created');
       expect(res.json.items).to.have.length(1);
@@ -454,6 +475,7 @@ describe(`admin API (${backendName()})`, () => {
         logger: gw.gateway.logger,
         billing: async () => [],
         recovery: () => null,
+        poller: () => null,
       } as unknown as AdminApiDeps;
       registerAdminApi(router, deps);
       const registered = new Set<string>();
