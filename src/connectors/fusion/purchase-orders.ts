@@ -1,3 +1,4 @@
+import type { XmlRecord, XmlValue } from '../../domain/event.ts';
 import type { ConnectorParts, SendResult } from '../types.ts';
 
 /** One page of Fusion's purchaseOrders collection, as the poller asks for it. */
@@ -59,4 +60,17 @@ export async function readPurchaseOrderPage(fusion: ConnectorParts, req: Purchas
   }));
   if (!result.ok || body === null) return { ok: false, result };
   return { ok: true, body, result };
+}
+
+/**
+ * The records of a Fusion collection or child collection in the gateway's parsed form: an array, or
+ * with REST-Framework-Version 3 and higher an object wrapping it as `{ items: [...] }`.
+ */
+export function fusionRecords(v: XmlValue | undefined): XmlRecord[] {
+  if (Array.isArray(v)) return v;
+  if (v !== null && typeof v === 'object') {
+    const items = v.items;
+    return Array.isArray(items) ? items : [v];
+  }
+  return [];
 }

@@ -1,5 +1,6 @@
 import type { MappingSet } from '../../config/mappings.ts';
 import type { XmlRecord, XmlValue } from '../../domain/event.ts';
+import { fusionRecords } from '../fusion/purchase-orders.ts';
 import type { FusionSalesOrder, FusionSalesOrderLine } from '../fusion/sales-orders.ts';
 import { TransformError } from '../types.ts';
 
@@ -104,16 +105,16 @@ const OPEN_SCHEDULE = new Set(['OPEN']);
  */
 export function buildShipBobOrdersFromPurchaseOrder(settings: ShipBobSettings, orderKey: string, po: XmlRecord, mappings: MappingSet): ShipBobOrderRequest[] {
   const document = `purchase order ${orderKey}`;
-  const lines = records(po.lines);
+  const lines = fusionRecords(po.lines);
   if (lines.length === 0) throw new TransformError(`${document} has no lines in the event (schedules.poller.expand must include lines.schedules)`);
   const orders: ShipBobOrderRequest[] = [];
   for (const line of lines) {
     if (!isOpen(line.StatusCode)) continue;
-    for (const schedule of records(line.schedules)) {
+    for (const schedule of fusionRecords(line.schedules)) {
       if (!isOpen(schedule.StatusCode)) continue;
       const lineId = leaf(schedule.LineLocationId);
       if (lineId === null) throw new TransformError(`a schedule of line ${leaf(line.LineNumber) ?? '?'} of ${document} has no LineLocationId`);
-      const shipTo = completeShipTo(fusionAddress(records(schedule.shipToCustomer)[0]), `schedule ${lineId} of ${document}`);
+      const shipTo = completeShipTo(fusionAddress(fusionRecords(schedule.shipToCustomer)[0]), `schedule ${lineId} of ${document}`);
       const quantity = Number(leaf(schedule.Quantity) ?? leaf(line.Quantity) ?? NaN);
       orders.push(
         orderFor(settings, mappings, {
@@ -242,10 +243,6 @@ function leaf(v: XmlValue | undefined): string | null {
 
 function records(v: XmlValue | undefined): XmlRecord[] {
   if (Array.isArray(v)) return v;
-  if (v !== null && typeof v === 'object') {
-    // REST-Framework-Version 3+ wraps a child collection: { items: [...] }.
-    const items = v.items;
-    return Array.isArray(items) ? items : [v];
-  }
+  if (v !== null && typeof v === 'object') return [v];
   return [];
 }

@@ -1,11 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { GatewayConfig } from '../../config/load.ts';
 import type { PollerSettings } from '../../config/schema.ts';
-import { MAX_PAGE_BYTES, readPurchaseOrderPage } from '../../connectors/fusion/purchase-orders.ts';
+import { fusionRecords, MAX_PAGE_BYTES, readPurchaseOrderPage } from '../../connectors/fusion/purchase-orders.ts';
 import type { ConnectorParts } from '../../connectors/types.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { GatewayError } from '../../domain/errors.ts';
-import type { XmlRecord, XmlValue } from '../../domain/event.ts';
+import type { XmlRecord } from '../../domain/event.ts';
 import {
   nextPagePosition,
   PO_DEDUPE_SCOPE,
@@ -261,7 +261,7 @@ export class PurchaseOrderPoller extends EventEmitter {
       throw new Error(`Fusion purchaseOrders answered with a body that is not JSON${err instanceof JsonSyntaxError ? `: ${err.message}` : ''}`);
     }
     if (!('items' in doc)) throw new Error('Fusion purchaseOrders answered without an items collection');
-    return { items: records(doc.items), hasMore: doc.hasMore === 'true' };
+    return { items: fusionRecords(doc.items), hasMore: doc.hasMore === 'true' };
   }
 
   /** Stores a page's purchase orders as events, in one ingest item (group commit, split if large). */
@@ -336,14 +336,4 @@ function runView(row: PollerRunRow): PollRunView {
     summary: row.summary === null ? null : (JSON.parse(row.summary) as PollSummary),
     error: row.error,
   };
-}
-
-function records(v: XmlValue | undefined): XmlRecord[] {
-  if (Array.isArray(v)) return v;
-  if (v !== null && typeof v === 'object') {
-    // REST-Framework-Version 3+ may wrap a collection: { items: [...] }.
-    const inner = v.items;
-    return Array.isArray(inner) ? inner : [v];
-  }
-  return [];
 }
