@@ -312,7 +312,7 @@ const schemas: Record<string, Schema> = {
     id: ulid,
     trigger: { type: 'string', enum: ['schedule', 'manual'] },
     slot: nullableTime('the scheduled slot of a scheduled run'),
-    state: { type: 'string', enum: ['running', 'ok', 'failed'] },
+    state: { type: 'string', enum: ['running', 'ok', 'failed', 'interrupted'] },
     startedAt: time(),
     finishedAt: nullableTime(),
     cursorBefore: nullable('string'),

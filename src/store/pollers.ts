@@ -12,7 +12,7 @@ export interface PollerCursor {
   updatedAt: number;
 }
 
-export type PollerRunState = 'running' | 'ok' | 'failed';
+export type PollerRunState = 'running' | 'ok' | 'failed' | 'interrupted';
 
 export interface PollerRunRow {
   id: string;
@@ -21,6 +21,7 @@ export interface PollerRunRow {
   owner: string | null;
   started_at: number;
   finished_at: number | null;
+  lease_until: number | null;
   state: PollerRunState;
   cursor_before: string | null;
   cursor_after: string | null;
@@ -36,14 +37,30 @@ export class PollerRepository {
     this.#knex = knex;
   }
 
-  /** Claims a run's slot; false when another instance has it already. */
-  async claimRun(run: { id: string; poller: string; slotKey: string; owner: string; now: number; cursorBefore: string | null }): Promise<boolean> {
+  /** Claims a run's slot, leased until `leaseUntil`; false when another instance has it already. */
+  async claimRun(run: { id: string; poller: string; slotKey: string; owner: string; now: number; leaseUntil: number; cursorBefore: string | null }): Promise<boolean> {
     const inserted = (await this.#knex('poller_runs')
-      .insert({ id: run.id, poller: run.poller, slot_key: run.slotKey, owner: run.owner, started_at: run.now, state: 'running', cursor_before: run.cursorBefore })
+      .insert({ id: run.id, poller: run.poller, slot_key: run.slotKey, owner: run.owner, started_at: run.now, lease_until: run.leaseUntil, state: 'running', cursor_before: run.cursorBefore })
       .onConflict('slot_key')
       .ignore()
       .returning('id')) as Array<{ id: string }>;
     return inserted.length === 1;
+  }
+
+  /** A run going on renews its lease (with each page). */
+  async renewRun(id: string, leaseUntil: number): Promise<void> {
+    await this.#knex('poller_runs').where({ id, state: 'running' }).update({ lease_until: leaseUntil });
+  }
+
+  /**
+   * Marks the runs still `running` whose lease has run out as interrupted: their instance stopped
+   * (killed, crashed) before it could record how they ended. What they stored, and the cursor, stay.
+   */
+  async markInterrupted(poller: string, now: number): Promise<number> {
+    return this.#knex('poller_runs')
+      .where({ poller, state: 'running' })
+      .andWhere('lease_until', '<', now)
+      .update({ state: 'interrupted', finished_at: now, error: 'the instance running it stopped before the run ended' });
   }
 
   async cursor(poller: string): Promise<PollerCursor | null> {
@@ -80,6 +97,11 @@ export class PollerRepository {
   /** The latest runs, newest first. */
   async runs(poller: string, limit: number): Promise<PollerRunRow[]> {
     const rows = (await this.#knex('poller_runs').where({ poller }).orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit)) as PollerRunRow[];
-    return rows.map((r) => ({ ...r, started_at: Number(r.started_at), finished_at: r.finished_at === null ? null : Number(r.finished_at) }));
+    return rows.map((r) => ({
+      ...r,
+      started_at: Number(r.started_at),
+      finished_at: r.finished_at === null ? null : Number(r.finished_at),
+      lease_until: r.lease_until === null ? null : Number(r.lease_until),
+    }));
   }
 }

@@ -242,6 +242,29 @@ describe(`Fusion purchase-order poller → ShipBob orders (${backendName()})`, f
     });
   });
 
+  describe('a run whose instance died', () => {
+    let gw: TestGateway;
+    before(async () => {
+      gw = await pollingGateway(fusion, shipbob, '');
+    });
+    after(async () => gw?.stop());
+
+    it('is marked interrupted by the next run once its lease has run out; a run still leased is left alone', async () => {
+      const pollers = gw.gateway.store.pollers;
+      const now = Date.now();
+      const run = (id: string, leaseUntil: number) => ({ id, poller: 'fusion-po', slotKey: `schedule:${id}`, owner: 'dead-instance', now: now - 120_000, leaseUntil, cursorBefore: null });
+      expect(await pollers.claimRun(run('01KDEAD0000000000000000000', now - 1_000))).to.equal(true);
+      expect(await pollers.claimRun(run('01KALIVE000000000000000000', now + 60_000))).to.equal(true);
+      const next = ran(await gw.gateway.jobs!.poller.runNow('test'));
+      expect(next.state).to.equal('ok');
+      const runs = (await gw.gateway.jobs!.poller.status()).runs;
+      const byId = new Map(runs.map((r) => [r.id, r]));
+      expect(byId.get('01KDEAD0000000000000000000')).to.include({ state: 'interrupted', error: 'the instance running it stopped before the run ended' });
+      expect(byId.get('01KALIVE000000000000000000')).to.include({ state: 'running', finishedAt: null });
+      expect(byId.get(next.runId)?.state).to.equal('ok');
+    });
+  });
+
   describe('more changes than one run reads', () => {
     let gw: TestGateway;
     before(async () => {

@@ -23,6 +23,9 @@ import { JsonSyntaxError, parseJsonRecord } from '../webhooks/json.ts';
 /** The poller's name: its cursor, its runs and the `poller` label of omgw_poller_lag_seconds. */
 export const PO_POLLER = 'fusion-po';
 
+/** Added to the time one page may take (two requests at the connector's timeout) to make a run's lease. */
+const RUN_LEASE_MARGIN_MS = 60_000;
+
 /** JSON nesting accepted in a page (items > lines > schedules > ship-to, with room to spare). */
 const MAX_JSON_DEPTH = 32;
 
@@ -113,6 +116,8 @@ export interface PollReport {
  *   overlap applies again once a run has reached the end.
  * - A scheduled run claims its slot in `poller_runs`, so several instances poll once per slot; a run
  *   still going on this instance makes the next slot skip.
+ * - A run holds a lease it renews with each page. A run whose instance died (the lease ran out while
+ *   it was still `running`) is marked `interrupted` when the next run starts.
  * - A run that fails (Fusion refuses or does not answer, a page is not JSON, the store is down) keeps
  *   what it stored and its cursor; the next run starts there. Its error is in the run, the audit
  *   record (`poll.run`) and the log.
@@ -178,10 +183,21 @@ export class PurchaseOrderPoller extends EventEmitter {
     if (!fusion) throw new GatewayError('BAD_REQUEST', `connector "${settings.connector}" (schedules.poller.connector) is not configured`);
 
     const startedAt = clock.now();
+    await store.pollers.markInterrupted(PO_POLLER, startedAt);
     const cursor = await store.pollers.cursor(PO_POLLER);
     const position = startPosition(cursor, settings, startedAt);
     const runId = this.#deps.newId();
-    const claimed = await store.pollers.claimRun({ id: runId, poller: PO_POLLER, slotKey: slotKey ?? `manual:${runId}`, owner: this.#deps.instanceId, now: startedAt, cursorBefore: cursor?.cursor ?? null });
+    // Longer than one page can take: a request, its retry after a 401, and storing the page.
+    const lease = 2 * fusion.config.timeout + RUN_LEASE_MARGIN_MS;
+    const claimed = await store.pollers.claimRun({
+      id: runId,
+      poller: PO_POLLER,
+      slotKey: slotKey ?? `manual:${runId}`,
+      owner: this.#deps.instanceId,
+      now: startedAt,
+      leaseUntil: startedAt + lease,
+      cursorBefore: cursor?.cursor ?? null,
+    });
     if (!claimed) {
       logger.info({ slot: slotKey }, 'poll skipped: another instance has this slot');
       return { status: 'skipped', reason: 'already_ran' };
@@ -210,6 +226,7 @@ export class PurchaseOrderPoller extends EventEmitter {
           const resumeSkip = !done && at.second === wholeSecond(newest.cursorAt) ? at.skip : 0;
           await store.pollers.advance(PO_POLLER, { ...newest, caughtUp: done, resumeSkip }, clock.now());
         }
+        await store.pollers.renewRun(runId, clock.now() + lease);
         if (done) {
           summary.caughtUp = true;
           break;

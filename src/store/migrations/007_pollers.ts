@@ -5,7 +5,8 @@ import type { Knex } from 'knex';
  * - `poller_cursors`: per poller, the newest LastUpdateDate it has stored events up to, as Fusion
  *   wrote it and as epoch ms. It only moves forward, whichever instance ran the poll.
  * - `poller_runs`: one row per run. `slot_key` is unique (the scheduled slot, or `manual:<id>`), so a
- *   slot runs on one instance only; what each run read and stored is kept with it.
+ *   slot runs on one instance only; what each run read and stored is kept with it. A run whose lease
+ *   ran out while it was still `running` is marked `interrupted` by the next run.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('poller_cursors', (t) => {
@@ -25,6 +26,8 @@ export async function up(knex: Knex): Promise<void> {
     t.string('owner', 64).nullable();
     t.bigInteger('started_at').notNullable();
     t.bigInteger('finished_at').nullable();
+    /** A running run renews this with each page; past it, the run's instance is taken to have died. */
+    t.bigInteger('lease_until').nullable();
     t.string('state', 12).notNullable();
     t.string('cursor_before', 64).nullable();
     t.string('cursor_after', 64).nullable();
