@@ -10,7 +10,8 @@ export const PURCHASE_ORDER_STATUS_CODES: readonly PurchaseOrderStatusCode[] = [
 /**
  * A schedule's `shipToCustomer`: this sandbox's model of a drop-ship ship-to, with the fields of the
  * sales order's `shipToCustomer` in fusion.ts. Not a documented Fusion child: a tenant carries the
- * ship-to on the schedule (ShipToLocation and friends, NOTES 4.2); check `describe` on a real one.
+ * ship-to on the schedule (ShipToLocation and friends, specs/oracle-om/NOTES.md §4.2); check
+ * `describe` on a real one.
  */
 export interface SandboxShipTo {
   PartyName: string;
@@ -119,7 +120,8 @@ export function fusionTimestamp(ms: number): string {
 
 /**
  * The purchase orders the emulated Fusion serves. Header, line and schedule field names follow
- * NOTES 4.2 (several are UNCONFIRMED there); `shipToCustomer` on each schedule is the sandbox's own.
+ * specs/oracle-om/NOTES.md §4.2 (several are UNCONFIRMED there); `shipToCustomer` on each
+ * schedule is the sandbox's own.
  * Ids come from counters, so a run is repeatable; timestamps come from `now`, which need not move
  * between two changes (two POs may share a LastUpdateDate, as they do on a tenant when a mass update
  * runs). Callers get copies: changing a PO goes through touch() so its LastUpdateDate moves with it.
@@ -326,7 +328,8 @@ function attributeNamed(name: string): PurchaseOrderAttribute {
   throw new FusionQueryError(`The attribute ${JSON.stringify(name)} is not a queryable attribute of purchaseOrders.`, 'OMGW-SANDBOX-ATTRIBUTE');
 }
 
-// The literal forms the brief allows; Date.parse alone would also take forms a tenant may refuse.
+// The literal forms accepted here (whole seconds or milliseconds, Z or an offset); Date.parse alone
+// would also take forms a tenant may refuse.
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})$/;
 
 function literalFor(attribute: PurchaseOrderAttribute, text: string, quoted: boolean): Comparable {
