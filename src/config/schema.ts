@@ -56,6 +56,9 @@ export function buildSchemas(ctx: SchemaContext) {
       }
       return ms;
     });
+  /** A node-cron expression, and the IANA time zone it is evaluated in (the scheduled jobs). */
+  const cron = () => str().refine((v) => cronProblem(v) === null, { error: (i) => cronProblem(String(i.input)) ?? 'not a cron expression' });
+  const timezone = () => str().refine((v) => timezoneProblem(v) === null, { error: (i) => timezoneProblem(String(i.input)) ?? 'not a time zone' }).default('UTC');
   /** "10MB", "512KB", or a number of bytes. */
   const size = () =>
     z.union([
@@ -174,8 +177,8 @@ export function buildSchemas(ctx: SchemaContext) {
         recovery: z
           .strictObject({
             enabled: bool().default(true),
-            cron: str().refine((v) => cronProblem(v) === null, { error: (i) => cronProblem(String(i.input)) ?? 'not a cron expression' }).default('0 2 * * *'),
-            timezone: str().refine((v) => timezoneProblem(v) === null, { error: (i) => timezoneProblem(String(i.input)) ?? 'not a time zone' }).default('UTC'),
+            cron: cron().default('0 2 * * *'),
+            timezone: timezone(),
             /** At most this many deliveries per run; the rest wait for the next run. */
             batchCap: num(z.number().int().min(1).max(100_000)).default(1000),
             /** Only these connectors / event codes (empty: all). */
@@ -192,8 +195,8 @@ export function buildSchemas(ctx: SchemaContext) {
         poller: z
           .strictObject({
             enabled: bool().default(false),
-            cron: str().refine((v) => cronProblem(v) === null, { error: (i) => cronProblem(String(i.input)) ?? 'not a cron expression' }).default('*/5 * * * *'),
-            timezone: str().refine((v) => timezoneProblem(v) === null, { error: (i) => timezoneProblem(String(i.input)) ?? 'not a time zone' }).default('UTC'),
+            cron: cron().default('*/5 * * * *'),
+            timezone: timezone(),
             /** The oracle-fusion connector to read through (its URL, auth, restBase and REST-Framework-Version). */
             connector: nonEmpty().optional(),
             /** A row-match condition ANDed to the LastUpdateDate one, e.g. `StatusCode = 'OPEN'`. */
@@ -215,8 +218,8 @@ export function buildSchemas(ctx: SchemaContext) {
         retention: z
           .strictObject({
             enabled: bool().default(true),
-            cron: str().refine((v) => cronProblem(v) === null, { error: (i) => cronProblem(String(i.input)) ?? 'not a cron expression' }).default('30 3 * * *'),
-            timezone: str().refine((v) => timezoneProblem(v) === null, { error: (i) => timezoneProblem(String(i.input)) ?? 'not a time zone' }).default('UTC'),
+            cron: cron().default('30 3 * * *'),
+            timezone: timezone(),
             /** Events whose deliveries all finished (and unrouted or duplicate events) older than this. */
             deliveredAfter: duration().default(30 * 86_400_000),
             /** Audit records older than this (keep it longer than deliveredAfter). */

@@ -80,20 +80,27 @@ function toSalesOrder(doc: unknown, orderKey: string): FusionSalesOrder {
     orderKey: text(header.OrderKey) ?? orderKey,
     orderNumber: text(header.OrderNumber) ?? text(header.SourceTransactionNumber),
     customerPoNumber: text(header.CustomerPONumber),
-    shipTo: Object.keys(shipTo).length === 0
-      ? null
-      : {
-          name: text(shipTo.PartyName),
-          address1: text(shipTo.Address1),
-          address2: text(shipTo.Address2),
-          city: text(shipTo.City),
-          state: text(shipTo.State),
-          postalCode: text(shipTo.PostalCode),
-          country: text(shipTo.Country),
-          email: text(shipTo.Email),
-          phone: text(shipTo.Phone),
-        },
+    shipTo: fusionShipTo(shipTo),
     lines,
+  };
+}
+
+/**
+ * A Fusion ship-to (PartyName, Address1, ...), as the sales order's `shipToCustomer` carries it and
+ * the sandbox's purchase-order schedules do; null when there is none.
+ */
+export function fusionShipTo(r: Record<string, unknown> | undefined): FusionSalesOrder['shipTo'] {
+  if (!r || Object.keys(r).length === 0) return null;
+  return {
+    name: text(r.PartyName),
+    address1: text(r.Address1),
+    address2: text(r.Address2),
+    city: text(r.City),
+    state: text(r.State),
+    postalCode: text(r.PostalCode),
+    country: text(r.Country),
+    email: text(r.Email),
+    phone: text(r.Phone),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { MappingSet } from '../../config/mappings.ts';
 import type { XmlRecord, XmlValue } from '../../domain/event.ts';
 import { fusionRecords } from '../fusion/purchase-orders.ts';
-import type { FusionSalesOrder, FusionSalesOrderLine } from '../fusion/sales-orders.ts';
+import { fusionShipTo, type FusionSalesOrder, type FusionSalesOrderLine } from '../fusion/sales-orders.ts';
 import { TransformError } from '../types.ts';
 
 export interface ShipBobSettings {
@@ -114,7 +114,7 @@ export function buildShipBobOrdersFromPurchaseOrder(settings: ShipBobSettings, o
       if (!isOpen(schedule.StatusCode)) continue;
       const lineId = leaf(schedule.LineLocationId);
       if (lineId === null) throw new TransformError(`a schedule of line ${leaf(line.LineNumber) ?? '?'} of ${document} has no LineLocationId`);
-      const shipTo = completeShipTo(fusionAddress(fusionRecords(schedule.shipToCustomer)[0]), `schedule ${lineId} of ${document}`);
+      const shipTo = completeShipTo(fusionShipTo(fusionRecords(schedule.shipToCustomer)[0]), `schedule ${lineId} of ${document}`);
       const quantity = Number(leaf(schedule.Quantity) ?? leaf(line.Quantity) ?? NaN);
       orders.push(
         orderFor(settings, mappings, {
@@ -150,22 +150,6 @@ function completeShipTo(ship: FusionSalesOrder['shipTo'], document: string): Com
     throw new TransformError(`${document} has no complete ship-to address (name, address line 1, city, country)`);
   }
   return { ...ship, name: ship.name, address1: ship.address1, city: ship.city, country: ship.country };
-}
-
-/** Fusion's ship-to fields (PartyName, Address1, ...), as the sales order and the PO schedule carry them. */
-function fusionAddress(r: XmlRecord | undefined): FusionSalesOrder['shipTo'] {
-  if (!r) return null;
-  return {
-    name: leaf(r.PartyName),
-    address1: leaf(r.Address1),
-    address2: leaf(r.Address2),
-    city: leaf(r.City),
-    state: leaf(r.State),
-    postalCode: leaf(r.PostalCode),
-    country: leaf(r.Country),
-    email: leaf(r.Email),
-    phone: leaf(r.Phone),
-  };
 }
 
 /** One line to fulfil, wherever it came from. */
