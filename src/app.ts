@@ -41,6 +41,24 @@ export interface GatewayOptions {
 }
 
 /**
+ * Settings read once, when the gateway starts (the database, the listener, the worker's options, the
+ * sandbox routes): a reload that changes one reports it as needing a restart. Each is read as a string
+ * so that a change is a plain comparison; secrets are compared, never logged.
+ */
+const RESTART_SETTINGS: ReadonlyArray<readonly [string, (g: GatewayConfig['gateway']) => string]> = [
+  ['database.url', (g) => g.database.url],
+  ['database.schema', (g) => g.database.schema ?? ''],
+  ['database.poolMax', (g) => String(g.database.poolMax)],
+  ['database.encryptionKey', (g) => g.database.encryptionKey?.reveal() ?? ''],
+  ['server.host', (g) => g.server.host],
+  ['server.port', (g) => String(g.server.port)],
+  ['server.tls', (g) => JSON.stringify(g.server.tls ?? null)],
+  ['server.requestTimeout', (g) => String(g.server.requestTimeout)],
+  ['delivery', (g) => JSON.stringify(g.delivery)],
+  ['sandbox', (g) => JSON.stringify(g.sandbox)],
+];
+
+/**
  * The composition root: the only place that builds the parts from config and wires them together.
  * Nothing starts at construction; start() migrates the store and opens the port, stop() closes them
  * in reverse order.
@@ -238,17 +256,15 @@ export class Gateway {
 
   /**
    * Loads the config folder again. A bad config is refused and the running one stays in force.
-   * Settings that need a restart (port, TLS, database) are reported, not applied.
+   * Settings read only at start (RESTART_SETTINGS) are reported, not applied.
    */
   async reload(): Promise<{ ok: true } | { ok: false; error: string }> {
     try {
       const next = await loadConfig(this.options.configDir, this.options.env ?? process.env);
       const before = this.#config.gateway;
-      const needRestart: string[] = [];
-      if (next.gateway.database.url !== before.database.url) needRestart.push('database.url');
-      if (next.gateway.server.port !== before.server.port) needRestart.push('server.port');
-      if (JSON.stringify(next.gateway.server.tls) !== JSON.stringify(before.server.tls)) needRestart.push('server.tls');
+      const needRestart = RESTART_SETTINGS.filter(([, read]) => read(next.gateway) !== read(before)).map(([name]) => name);
       this.#config = next;
+      this.logger.level = next.gateway.logging.level;
       await this.store.connectorStates.ensure(next.connectors.map((c) => ({ name: c.name, state: c.state })), this.clock.now());
       const previous = this.#runtimes;
       this.#runtimes = this.#buildRuntimes(next);

@@ -1,0 +1,39 @@
+import { expect } from 'chai';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { backendName } from '../helpers/backend.ts';
+import { gatewayYaml, startGateway, type TestGateway } from '../helpers/gateway.ts';
+
+describe(`Gateway.reload (${backendName()})`, () => {
+  let gw: TestGateway;
+  beforeEach(async () => {
+    gw = await startGateway({ gateway: gatewayYaml() });
+  });
+  afterEach(async () => {
+    await gw.stop();
+  });
+
+  const reloadedLine = (): { needRestart: string[] } => {
+    const line = gw.logs.find((l) => l.includes('"msg":"config reloaded'));
+    expect(line, gw.logs.slice(-5).join('\n')).to.be.a('string');
+    return JSON.parse(line as string) as { needRestart: string[] };
+  };
+
+  it('applies the log level at once and reports the settings that are read only at start', async () => {
+    expect(gw.gateway.logger.level).to.equal('info');
+    const changed = gatewayYaml('', { delivery: '  enabled: false\n  pollInterval: 2s' })
+      .replace('  host: 127.0.0.1\n', '  host: 127.0.0.1\n  requestTimeout: 30s\n')
+      .replace('level: info', 'level: debug');
+    writeFileSync(join(gw.configDir, 'gateway.yaml'), changed);
+
+    expect(await gw.gateway.reload()).to.deep.equal({ ok: true });
+    expect(gw.gateway.logger.level).to.equal('debug');
+    expect(reloadedLine().needRestart).to.deep.equal(['server.requestTimeout', 'delivery']);
+  });
+
+  it('reports nothing when only connectors, trigger points or mappings change', async () => {
+    writeFileSync(join(gw.configDir, 'connectors', 'extra.yaml'), 'protocol: rest\nurl: http://127.0.0.1:9/x\n');
+    expect(await gw.gateway.reload()).to.deep.equal({ ok: true });
+    expect(reloadedLine().needRestart).to.deep.equal([]);
+  });
+});
