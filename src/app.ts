@@ -14,6 +14,7 @@ import { createTransformRegistry } from './connectors/transforms/index.ts';
 import { shipBobDelivery } from './connectors/shipbob/delivery.ts';
 import { createConnectorRuntimes, type ConnectorRuntime } from './delivery/runtime.ts';
 import { DeliveryWorker, type AttemptReport } from './delivery/worker.ts';
+import { createRateGate } from './delivery/rate-gate.ts';
 import { DeliveryOperations } from './delivery/operations.ts';
 import { ConnectorOperations } from './delivery/connector-operations.ts';
 import { registerAdminApi } from './admin/api.ts';
@@ -291,6 +292,7 @@ export class Gateway {
       now: () => this.clock.now(),
       transforms: createTransformRegistry({ mappings: config.mappings }),
       kinds: { shipbob: shipBobDelivery },
+      rateGate: createRateGate(this.store.connectorStates, this.clock),
     });
   }
 

@@ -3,6 +3,7 @@ import { loadConfig } from '../config/load.ts';
 import { noTokenStore, type TokenStore } from '../connectors/auth/index.ts';
 import { createTransformRegistry } from '../connectors/transforms/index.ts';
 import { createConnectorRuntime, type ConnectorRuntime } from '../delivery/runtime.ts';
+import { createRateGate } from '../delivery/rate-gate.ts';
 import { systemClock } from '../domain/clock.ts';
 import { isGatewayError } from '../domain/errors.ts';
 import { createIdGenerator } from '../domain/ids.ts';
@@ -47,6 +48,7 @@ export async function poll(ctx: PollContext, opts: { now: boolean }): Promise<nu
         tokenStore,
         now: () => systemClock.now(),
         transforms: createTransformRegistry({ mappings: config.mappings }),
+        rateGate: createRateGate(store.connectorStates, systemClock),
       });
     }
     const parts = runtime?.parts;

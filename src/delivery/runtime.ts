@@ -8,12 +8,16 @@ import { createAuthProvider } from '../connectors/auth/index.ts';
 import { redactHeaders, redactUrl } from '../connectors/auth/redact.ts';
 import type { TokenStore } from '../connectors/auth/token-store.ts';
 import { createDispatcher, httpRequest } from '../connectors/http-client.ts';
-import { buildRestRequest, sendRest } from '../connectors/senders/rest.ts';
+import { buildRestRequest, sendRest, summarize } from '../connectors/senders/rest.ts';
 import { buildSoapRequest, sendSoap } from '../connectors/senders/soap.ts';
 import type { AuthProvider, ConnectorParts, KindContext, KindDelivery, OutboundRequest, SendResult, Transform } from '../connectors/types.ts';
 import { TransformError } from '../connectors/types.ts';
 import type { DeliveryRow } from '../store/deliveries.ts';
 import { scrubSecrets } from '../log.ts';
+import type { RateGate } from './rate-gate.ts';
+
+/** Whether a request may go now (null) or, when the rate limit gives it no token, the attempt's result. */
+type Admit = (build: () => OutboundRequest) => Promise<SendResult | null>;
 
 export interface DeliverInput {
   delivery: DeliveryRow;
@@ -41,6 +45,11 @@ export interface RuntimeDeps {
   kinds?: Partial<Record<ConnectorConfig['kind'], KindDelivery>>;
   /** What those kinds may use: other connectors (by name) and the mappings. */
   kindContext?: KindContext;
+  /**
+   * Tokens for the requests of a rate-limited connector beyond the one the worker takes per
+   * delivery. Without it only the worker's per-delivery token limits the rate.
+   */
+  rateGate?: RateGate;
 }
 
 export function defaultTransform(connector: ConnectorConfig): string {
@@ -92,9 +101,51 @@ export function createConnectorRuntime(connector: ConnectorConfig, deps: Runtime
     };
   };
 
+  /**
+   * Every request to a rate-limited connector takes a token of its bucket. The worker has taken
+   * one for each delivery it sends (`prepaid`); every further request (a ShipBob delivery creates
+   * one order per fulfilment line, and may look one up; a 401 is tried again) waits for its own,
+   * at most the connector's timeout, and ends the attempt as a timeout if none comes.
+   * Returns null when the request may go, or the attempt's result when it may not.
+   */
+  const admission = (prepaid: number): Admit => {
+    let paid = prepaid;
+    return async (build) => {
+      const limit = connector.rateLimit;
+      if (!limit || !deps.rateGate) return null;
+      if (paid > 0) {
+        paid--;
+        return null;
+      }
+      const started = deps.now();
+      const gate = await deps.rateGate(connector.name, limit, connector.timeout);
+      if (gate.granted) return null;
+      const request = build();
+      const now = deps.now();
+      return present(request, {
+        ok: false,
+        status: null,
+        headers: {},
+        bodySnippet: null,
+        durationMs: now - started,
+        errorClass: 'timeout',
+        errorMessage: `no request token of the rate limit (${limit.requests} per ${limit.per} ms) came within the timeout of ${connector.timeout} ms; the request was not sent`,
+        faultParty: null,
+        retryAfterMs: Math.max(0, gate.retryAt - now),
+        request: summarize(request),
+      });
+    };
+  };
+
   /** Sends with the connector's credentials; a 401 fetches fresh credentials and tries once more. */
-  const call = async (build: () => OutboundRequest, classify: (request: OutboundRequest) => Promise<SendResult>): Promise<SendResult> => {
+  const call = async (
+    build: () => OutboundRequest,
+    classify: (request: OutboundRequest) => Promise<SendResult>,
+    admit: Admit,
+  ): Promise<SendResult> => {
     const once = async (): Promise<SendResult> => {
+      const refused = await admit(build);
+      if (refused) return refused;
       const request = build();
       await auth.authorize(request);
       return present(request, await classify(request));
@@ -104,9 +155,9 @@ export function createConnectorRuntime(connector: ConnectorConfig, deps: Runtime
     return first;
   };
 
-  const parts: ConnectorParts = {
+  const partsWith = (admit: Admit): ConnectorParts => ({
     config: connector,
-    rest: (build) => call(build, (request) => sendRest({ connector, request, send })),
+    rest: (build) => call(build, (request) => sendRest({ connector, request, send }), admit),
     raw: async (build) => {
       const captured: { body: string | null } = { body: null };
       const keepBody = async (req: OutboundRequest) => {
@@ -114,10 +165,12 @@ export function createConnectorRuntime(connector: ConnectorConfig, deps: Runtime
         captured.body = response.body;
         return response;
       };
-      const result = await call(build, (request) => sendRest({ connector, request, send: keepBody }));
+      const result = await call(build, (request) => sendRest({ connector, request, send: keepBody }), admit);
       return { result, body: captured.body };
     },
-  };
+  });
+  /** For other code (the poller, another connector's delivery, the connector test): no token prepaid. */
+  const parts = partsWith(admission(0));
 
   const deliverGeneric = async (input: DeliverInput): Promise<SendResult> => {
     const transform = deps.transforms.get(transformName);
@@ -134,24 +187,28 @@ export function createConnectorRuntime(connector: ConnectorConfig, deps: Runtime
     };
     const idempotencyKey = input.delivery.idempotency_key ?? renderTemplate(connector.idempotencyKey.template, vars);
     const values = flatVars(vars, input.event.payload);
+    const admit = admission(1);
     if (connector.protocol === 'soap') {
       return call(
         () => buildSoapRequest(connector, output, auth.soapSecurityHeader(deps.now()), values),
         (request) => sendSoap({ connector, request, send }),
+        admit,
       );
     }
-    return parts.rest(() => buildRestRequest(connector, output, values, idempotencyKey));
+    return partsWith(admit).rest(() => buildRestRequest(connector, output, values, idempotencyKey));
   };
 
   const custom = deps.kinds?.[connector.kind];
-  const customDeliver = custom && deps.kindContext ? custom(parts, deps.kindContext) : null;
-  const deliver = customDeliver
-    ? (input: DeliverInput) =>
-        customDeliver({
-          delivery: { id: input.delivery.id, idempotencyKey: input.delivery.idempotency_key, attempt: input.attempt },
-          event: input.event,
-        })
-    : deliverGeneric;
+  const kindContext = deps.kindContext;
+  const deliver =
+    custom && kindContext
+      ? (input: DeliverInput) =>
+          // Parts of its own for each delivery: its first request uses the token the worker took.
+          custom(partsWith(admission(1)), kindContext)({
+            delivery: { id: input.delivery.id, idempotencyKey: input.delivery.idempotency_key, attempt: input.attempt },
+            event: input.event,
+          })
+      : deliverGeneric;
 
   return {
     config: connector,

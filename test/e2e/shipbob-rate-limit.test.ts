@@ -1,0 +1,125 @@
+import { expect } from 'chai';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AttemptReport } from '../../src/delivery/worker.ts';
+import { startFusionSandboxServer, type RunningFusionSandbox } from '../../src/sandbox/fusion.ts';
+import { buildPush } from '../../src/sandbox/om-push.ts';
+import { startShipBobSandboxServer, type RunningShipBobSandbox } from '../../src/sandbox/shipbob/index.ts';
+import { backendName } from '../helpers/backend.ts';
+import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { ManualClock } from '../helpers/manual-clock.ts';
+
+const TOKEN = 'shipbob-pat-7d21aa';
+const FUSION_PASSWORD = 'fusion-pw-90b1';
+const CHANNEL = 100001;
+
+/**
+ * A ShipBob delivery is several requests (one order per fulfilment line), and ShipBob's limit counts
+ * requests. Time is a manual clock shared by the gateway and the emulated ShipBob, so the test knows
+ * when each request was sent in the gateway's time.
+ */
+describe(`ShipBob's rate limit counts every request of a delivery (${backendName()})`, function () {
+  this.timeout(30_000);
+  let clock: ManualClock;
+  let shipbob: RunningShipBobSandbox;
+  let fusion: RunningFusionSandbox;
+  let gw: TestGateway;
+
+  beforeEach(async () => {
+    clock = new ManualClock();
+    shipbob = await startShipBobSandboxServer({ token: TOKEN, channelId: CHANNEL, webhookSecret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', now: () => clock.now() });
+    fusion = await startFusionSandboxServer({ username: 'omgw.integration', password: FUSION_PASSWORD });
+    gw = await startGateway(
+      {
+        gateway: gatewayYaml('', { delivery: '  enabled: true\n  pollInterval: 1s' }),
+        connectors: {
+          'fusion.yaml': `protocol: rest
+kind: oracle-fusion
+url: ${fusion.url}
+auth: { type: basic, username: omgw.integration, password: '\${env:TEST_FUSION_PASSWORD}' }
+`,
+          'shipbob.yaml': `protocol: rest
+kind: shipbob
+url: ${shipbob.url}
+timeout: 60s
+headers:
+  shipbob_channel_id: '${CHANNEL}'
+auth: { type: bearer, token: '\${env:TEST_SHIPBOB_TOKEN}' }
+shipbob: { enrichFrom: fusion, productMap: products, locationMap: locations }
+rateLimit: { requests: 2, per: 1m }
+`,
+        },
+        triggerPoints: `triggerPoints:
+  - name: to-shipbob
+    source: oracle-om
+    eventCodes: [FlineStatusUpdate]
+    when: [{ field: StatusCodeNewValue, in: [AWAIT_SHIPPING] }]
+    connectors: [shipbob]
+`,
+        mappings: {
+          'products.yaml': 'kind: product-map\nentries:\n  OMGW-TSHIRT-M: TShirtBlueM\n  OMGW-MUG-12OZ: LIGHT-ROAST\n  OMGW-CAP-BLK: DARK-ROAST\n',
+          'locations.yaml': "kind: location-map\nentries:\n  M1: '156'\n",
+        },
+      },
+      { clock, env: { TEST_FUSION_PASSWORD: FUSION_PASSWORD, TEST_SHIPBOB_TOKEN: TOKEN } },
+    );
+  });
+  afterEach(async () => {
+    await gw?.stop();
+    await shipbob?.close();
+    await fusion?.close();
+  });
+
+  const attempt = (): Promise<AttemptReport> =>
+    new Promise((resolve) => gw.gateway.worker?.once('attempt', (a: AttemptReport) => resolve(a)));
+
+  it('sends the orders of one delivery no faster than its tokens come, in one attempt', async () => {
+    const start = clock.now();
+    const creates: number[] = [];
+    shipbob.sandbox.on('request', (r: { method: string; path: string; at: string }) => {
+      if (r.method === 'POST' && r.path.endsWith('/order')) creates.push(Date.parse(r.at) - start);
+    });
+    const order = { sourceOrderNumber: 'SO-RL1', lines: 3, statusFrom: 'SCHEDULED', statusTo: 'AWAIT_SHIPPING' };
+    const push = buildPush([{ eventCode: 'FlineStatusUpdate', order }], { security: { kind: 'text', username: SOAP_USER, password: SOAP_PASSWORD } });
+    const done = attempt();
+    expect((await postSoap(`${gw.url}/soap/business-events`, push)).status).to.equal(202);
+
+    // Two tokens: the worker's for the delivery (its first order), one more for the second order.
+    // The third order's token comes 30 s later (2 a minute): the delivery waits for it.
+    const first = await Promise.race([clock.sleeping((ms) => ms === 30_000).then(() => 'waiting'), done.then(() => 'finished')]);
+    expect(first, `orders created at ${creates.join(', ')} ms`).to.equal('waiting');
+    expect(creates).to.deep.equal([0, 0]);
+    clock.advance(30_000);
+
+    const report = await done;
+    expect(report.outcome).to.equal('delivered');
+    expect(creates).to.deep.equal([0, 0, 30_000]);
+    expect(shipbob.sandbox.state.orders.size).to.equal(3);
+    const attempts = await gw.gateway.store.knex('attempts').select('outcome');
+    expect(attempts.map((a: { outcome: string }) => a.outcome)).to.deep.equal(['delivered']);
+  });
+
+  it('ends the attempt as a timeout, sending nothing more, when no token would come within the connector timeout', async () => {
+    writeShipBobTimeout(gw, '10s');
+    expect(await gw.gateway.reload()).to.deep.equal({ ok: true });
+    const order = { sourceOrderNumber: 'SO-RL2', lines: 3, statusFrom: 'SCHEDULED', statusTo: 'AWAIT_SHIPPING' };
+    const push = buildPush([{ eventCode: 'FlineStatusUpdate', order }], { security: { kind: 'text', username: SOAP_USER, password: SOAP_PASSWORD } });
+    const done = attempt();
+    expect((await postSoap(`${gw.url}/soap/business-events`, push)).status).to.equal(202);
+
+    const report = await done;
+    expect(report.outcome).to.equal('retry');
+    expect(report.errorClass).to.equal('timeout');
+    expect(shipbob.sandbox.state.orders.size).to.equal(2);
+    const delivery = await gw.gateway.store.knex('deliveries').where({ connector: 'shipbob' }).first();
+    expect(delivery.state).to.equal('retrying');
+    expect(delivery.last_error).to.match(/no request token of the rate limit \(2 per 60000 ms\) came within the timeout of 10000 ms/);
+    // The next attempt is not due before the token: the retry waits at least until then.
+    expect(Number(delivery.next_attempt_at) - clock.now()).to.be.at.least(30_000);
+  });
+});
+
+function writeShipBobTimeout(gw: TestGateway, timeout: string): void {
+  const path = join(gw.configDir, 'connectors', 'shipbob.yaml');
+  writeFileSync(path, readFileSync(path, 'utf8').replace('timeout: 60s', `timeout: ${timeout}`));
+}
