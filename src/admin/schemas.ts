@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from '../config/units.ts';
 import { DELIVERY_STATES } from '../domain/delivery.ts';
 import { parseInstant } from '../domain/time.ts';
+import { MAX_BILLING_PAGE } from '../store/webhooks.ts';
 
 /**
  * What the admin API accepts, as zod schemas. Query strings: a list parameter may be repeated or
@@ -117,7 +118,7 @@ export const billingQuery = z.strictObject({
     .string()
     .regex(/^\d{1,4}$/, 'must be a whole number')
     .transform(Number)
-    .pipe(z.number().int().min(1).max(1000))
+    .pipe(z.number().int().min(1).max(MAX_BILLING_PAGE))
     .default(100),
   cursor: cursor.optional(),
 });

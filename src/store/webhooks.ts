@@ -35,6 +35,12 @@ export interface BillingFilter {
  * listed, so the list always agrees with what was received, and a change to the reading rules
  * (ShipBob has not published billing payloads) applies to everything already stored.
  */
+/**
+ * The largest page of billing records the admin API serves. The store reads up to one row more, the
+ * row that tells the API whether there is a next page.
+ */
+export const MAX_BILLING_PAGE = 1000;
+
 export class ShipBobWebhookRepository {
   readonly #knex: Knex;
 
@@ -49,7 +55,7 @@ export class ShipBobWebhookRepository {
       .where('source', 'shipbob')
       .whereIn('event_code', topics)
       .orderBy('id', 'asc')
-      .limit(Math.min(Math.max(filter.limit ?? 100, 1), 1000));
+      .limit(Math.min(Math.max(filter.limit ?? 100, 1), MAX_BILLING_PAGE + 1));
     if (!filter.includeDuplicates) q.whereNot('status', 'duplicate');
     if (filter.from !== undefined) q.where('received_at', '>=', filter.from);
     if (filter.to !== undefined) q.where('received_at', '<', filter.to);
