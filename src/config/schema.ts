@@ -28,6 +28,8 @@ export function buildSchemas(ctx: SchemaContext) {
   /** A plain string that may contain references. */
   const str = () => z.string().transform((v, zctx) => resolve(v, zctx));
   const nonEmpty = () => str().pipe(z.string().min(1, 'must not be empty'));
+  /** Targets and token endpoints: only http and https are sent to. */
+  const httpUrl = () => nonEmpty().pipe(z.url({ protocol: /^https?$/, message: 'must be an absolute http(s) URL' }));
 
   /** A secret: must be a reference, so a secret never sits in a config file. */
   const secret = () =>
@@ -286,7 +288,7 @@ export function buildSchemas(ctx: SchemaContext) {
     }),
     z.strictObject({
       type: z.literal('oauth2-client-credentials'),
-      tokenUrl: nonEmpty(),
+      tokenUrl: httpUrl(),
       clientId: nonEmpty(),
       clientSecret: secret(),
       scope: str().optional(),
@@ -297,7 +299,7 @@ export function buildSchemas(ctx: SchemaContext) {
     }),
     z.strictObject({
       type: z.literal('oauth2-refresh-token'),
-      tokenUrl: nonEmpty(),
+      tokenUrl: httpUrl(),
       clientId: nonEmpty(),
       clientSecret: secret().optional(),
       /** The first refresh token; rotated tokens are kept in the database from then on. */
@@ -323,7 +325,7 @@ export function buildSchemas(ctx: SchemaContext) {
     protocol: z.enum(['rest', 'soap']),
     /** Built-in kinds add behaviour on top of the protocol (ShipBob order create, Fusion write-back). */
     kind: z.enum(['generic', 'shipbob', 'oracle-fusion']).default('generic'),
-    url: nonEmpty().pipe(z.url({ message: 'must be an absolute http(s) URL' })),
+    url: httpUrl(),
     method: z.enum(['POST', 'PUT', 'PATCH', 'DELETE', 'GET']).default('POST'),
     /** Appended to url; `{{field}}` placeholders are filled from the event. */
     path: str().default(''),

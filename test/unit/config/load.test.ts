@@ -361,6 +361,24 @@ auth:
       }
     });
 
+    it('refuses a connector URL or token endpoint that is not http(s)', async () => {
+      const dir = configDir({
+        'gateway.yaml': MINIMAL_GATEWAY,
+        'connectors/a.yaml': 'protocol: rest\nurl: file:///etc/passwd\n',
+        'connectors/b.yaml': 'protocol: rest\nurl: ftp://files.example/in\n',
+        'connectors/c.yaml': `protocol: rest
+url: https://crm.example/api
+auth: { type: oauth2-client-credentials, tokenUrl: not a url, clientId: omgw, clientSecret: '\${env:CRM_SECRET}' }
+`,
+      });
+      const problems = await problemsOf(dir, { ...MINIMAL_ENV, CRM_SECRET: 'client-secret-1' });
+      expect(problems.map((p) => [p.file, p.key, p.reason])).to.deep.equal([
+        ['connectors/a.yaml', 'url', 'must be an absolute http(s) URL'],
+        ['connectors/b.yaml', 'url', 'must be an absolute http(s) URL'],
+        ['connectors/c.yaml', 'auth.tokenUrl', 'must be an absolute http(s) URL'],
+      ]);
+    });
+
     it('reports an unset variable without default as a problem naming the variable and the key', async () => {
       const dir = configDir({
         'gateway.yaml': MINIMAL_GATEWAY,
