@@ -1,4 +1,4 @@
-import { DELIVERY_STATES } from '../domain/delivery.ts';
+import { ATTEMPT_OUTCOMES, DELIVERY_STATES } from '../domain/delivery.ts';
 
 /**
  * The OpenAPI 3.1 description of the admin API (src/admin/api.ts), served at
@@ -148,7 +148,7 @@ const schemas: Record<string, Schema> = {
     responseSnippet: nullable('string'),
     errorClass: nullable('string'),
     errorMessage: nullable('string'),
-    outcome: str('delivered, retry, parked or on_hold'),
+    outcome: str('delivered, retry or parked'),
   }),
   AuditView: obj({
     id: ulid,
@@ -431,7 +431,7 @@ export const openApiDocument = {
         params: [
           list('deliveryId', 'delivery ids', ulid),
           list('connector', 'connectors'),
-          list('outcome', 'outcomes', { type: 'string', enum: ['delivered', 'retry', 'parked', 'on_hold'] }),
+          list('outcome', 'outcomes', { type: 'string', enum: [...ATTEMPT_OUTCOMES] }),
           q('error', 'case-insensitive substring of the error message'),
           FROM('started'),
           TO('started'),

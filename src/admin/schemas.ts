@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../config/units.ts';
-import { DELIVERY_STATES } from '../domain/delivery.ts';
+import { ATTEMPT_OUTCOMES, DELIVERY_STATES } from '../domain/delivery.ts';
 import { parseInstant } from '../domain/time.ts';
 import { MAX_BILLING_PAGE } from '../store/webhooks.ts';
 
@@ -87,7 +87,7 @@ export const eventsQuery = z.strictObject({
 export const attemptsQuery = z.strictObject({
   deliveryId: list(ulid, MAX_IDS).optional(),
   connector: list(text(63)).optional(),
-  outcome: list(z.enum(['delivered', 'retry', 'parked', 'on_hold'])).optional(),
+  outcome: list(z.enum(ATTEMPT_OUTCOMES)).optional(),
   error: text(500).optional(),
   from: queryTime.optional(),
   to: queryTime.optional(),

@@ -102,7 +102,7 @@ export class GatewayMetrics {
     this.#pushes = new Counter({ name: 'omgw_pushes_received_total', help: 'SOAP pushes answered, by result (accepted, or the fault code)', labelNames: ['result'], registers });
     this.#webhooks = new Counter({ name: 'omgw_webhooks_received_total', help: 'Webhooks answered, by source and result', labelNames: ['source', 'result'], registers });
     this.#events = new Counter({ name: 'omgw_events_received_total', help: 'Events stored, by source, event code and status (routed, unrouted, duplicate)', labelNames: ['source', 'event_code', 'status'], registers });
-    this.#attempts = new Counter({ name: 'omgw_delivery_attempts_total', help: 'Delivery attempts, by connector and outcome (delivered, retry, parked, on_hold)', labelNames: ['connector', 'outcome'], registers });
+    this.#attempts = new Counter({ name: 'omgw_delivery_attempts_total', help: 'Delivery attempts, by connector and outcome (delivered, retry, parked)', labelNames: ['connector', 'outcome'], registers });
     this.#attemptSeconds = new Histogram({
       name: 'omgw_delivery_attempt_duration_seconds',
       help: 'Duration of delivery attempts (request to the target and its answer), by connector and outcome',

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Dialect } from './database.ts';
 import { auditRow, type AuditInput, type Row } from './ingest.ts';
 import { batchConnection } from './sqlite/connection.ts';
-import type { DeliveryState } from '../domain/delivery.ts';
+import type { AttemptOutcome, DeliveryState } from '../domain/delivery.ts';
 
 export interface DeliveryRow {
   id: string;
@@ -54,7 +54,7 @@ export interface AttemptInput {
   responseSnippet: string | null;
   errorClass: string | null;
   errorMessage: string | null;
-  outcome: 'delivered' | 'retry' | 'parked' | 'on_hold';
+  outcome: AttemptOutcome;
 }
 
 /** The new state of a delivery after an attempt, decided by the worker. */

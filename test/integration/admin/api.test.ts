@@ -197,6 +197,7 @@ describe(`admin API (${backendName()})`, () => {
       ['POST', '/admin/api/deliveries/bad-id/replay', {}],
       ['POST', '/admin/api/deliveries/01JAAAAAAAAAAAAAAAAAAAAAAA/discard', {}],
       ['GET', '/admin/api/attempts?outcome=maybe'],
+      ['GET', '/admin/api/attempts?outcome=on_hold'], // a hold sends nothing: no attempt has that outcome
       ['GET', '/admin/api/audit?direction=sideways'],
       ['GET', '/admin/api/audit?eventId=1'],
       ['GET', '/admin/api/connectors/Not_A!Name'],
