@@ -174,7 +174,8 @@ export class DeliveryWorker extends EventEmitter {
         if (state.circuit_until !== null && now >= state.circuit_until) {
           if (await store.connectorStates.transitionCircuit(name, ['open'], 'half_open', null, now)) {
             this.#breakers.set(name, { ...this.#breaker(name), state: 'half_open', probeInFlight: false });
-            await store.deliveries.releaseHold(name, 'circuit_open', now);
+            const released = await store.deliveries.releaseHold(name, 'circuit_open', now);
+            await this.#auditCircuit(name, 'half_open', now, { released });
             probeOnly = true;
           } else continue;
         } else {
@@ -379,13 +380,33 @@ export class DeliveryWorker extends EventEmitter {
     const store = this.#deps.store;
     if (after.state === 'open' && before.state !== 'open') {
       if (await store.connectorStates.transitionCircuit(name, ['closed', 'half_open'], 'open', now + policy.coolDownMs, now)) {
-        await store.deliveries.hold(name, 'circuit_open', now);
+        const held = await store.deliveries.hold(name, 'circuit_open', now);
+        await this.#auditCircuit(name, 'open', now, { held, coolDownMs: policy.coolDownMs, after: failure?.message ?? null });
         this.#deps.logger.warn({ connector: name, coolDownMs: policy.coolDownMs }, 'circuit opened');
       }
     } else if (after.state === 'closed' && before.state === 'half_open') {
-      await store.connectorStates.transitionCircuit(name, ['half_open'], 'closed', null, now);
+      if (await store.connectorStates.transitionCircuit(name, ['half_open'], 'closed', null, now)) {
+        await this.#auditCircuit(name, 'closed', now, {});
+      }
       this.#deps.logger.info({ connector: name }, 'circuit closed');
     }
+  }
+
+  /**
+   * A circuit transition in the audit trail, written by the instance whose transition took effect:
+   * why a connector's deliveries stopped and when they went again, next to the admin's actions.
+   */
+  async #auditCircuit(connector: string, to: 'open' | 'half_open' | 'closed', now: number, detail: Record<string, unknown>): Promise<void> {
+    await this.#deps.store.audit.append({
+      id: this.#deps.newId(),
+      at: now,
+      direction: 'out',
+      action: `connector.circuit_${to}`,
+      connector,
+      result: to,
+      detail,
+      actor: 'gateway',
+    });
   }
 
   async #renewLoop(signal: AbortSignal): Promise<void> {

@@ -295,6 +295,16 @@ retry:
     expect(after?.circuit).to.equal('closed');
     const delivered = await gw.gateway.store.knex('deliveries').where({ state: 'delivered' });
     expect(delivered).to.have.length(11);
+    // Each transition is in the audit trail once, with what it held and released.
+    const transitions = await gw.gateway.store.knex('audit_records').where('action', 'like', 'connector.circuit_%').orderBy('id');
+    expect(transitions.map((a: { action: string; connector: string; direction: string }) => [a.action, a.connector, a.direction])).to.deep.equal([
+      ['connector.circuit_open', 'crm', 'out'],
+      ['connector.circuit_half_open', 'crm', 'out'],
+      ['connector.circuit_closed', 'crm', 'out'],
+    ]);
+    const details = transitions.map((a: { detail: string | null }) => JSON.parse(a.detail ?? 'null') as Record<string, unknown>);
+    expect(details[0]).to.deep.include({ held: 10, coolDownMs: 30_000, after: 'HTTP 503' });
+    expect(details[1]).to.deep.equal({ released: 11 });
     expect((await deliveryOf(gw, 'SO-C11')).attempt_count).to.equal(1);
   });
 
