@@ -364,6 +364,22 @@ export function batchRows(items: StoredPart[], replayed: ReadonlySet<number>, du
       );
       results.push({ id: ev.id, eventCode: ev.eventCode, status, duplicateOf: dupOf, deliveries: status === 'routed' ? ev.deliveries.length : 0 });
     }
+    if (item.push && item.events.length === 0) {
+      // A push without OrderHeaders stores no event; its audit record says it came.
+      auditRows.push(
+        auditRow({
+          id: item.push.id,
+          at: now,
+          direction: 'in',
+          action: 'push.received',
+          sourceSystem: 'oracle-om',
+          connector: item.push.connectorScope,
+          result: 'empty',
+          detail: { pushId: item.push.id, path: item.push.path, events: 0 },
+          requestId: item.requestId,
+        }),
+      );
+    }
     outcomes.push({ accepted: true, events: results });
   }
   return { events: eventRows, deliveries: deliveryRows, audit: auditRows, outcomes };

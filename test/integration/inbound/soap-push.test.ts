@@ -40,6 +40,19 @@ describe(`SOAP pushes stored before the acknowledgement (${backendName()})`, () 
     });
   }
 
+  it('stores a push without OrderHeaders with an audit record of its own, and no event', async () => {
+    const res = await postSoap(endpoint(), buildPush([], { security: text }), pushHttpHeaders());
+    expect(res.status, res.body).to.equal(202);
+    expect(await gw.gateway.store.knex('events').select()).to.have.length(0);
+    const [stored] = await gw.gateway.store.knex('pushes').select('id', 'event_count');
+    expect(Number(stored.event_count)).to.equal(0);
+    const audit = await gw.gateway.store.knex('audit_records').select('id', 'action', 'result', 'direction', 'detail');
+    expect(audit.map((a: { id: string; action: string; result: string; direction: string }) => [a.id, a.action, a.result, a.direction])).to.deep.equal([
+      [stored.id, 'push.received', 'empty', 'in'],
+    ]);
+    expect(JSON.parse(audit[0].detail)).to.deep.equal({ pushId: stored.id, path: '/soap/business-events', events: 0 });
+  });
+
   it('routes by trigger points: one pending delivery per selected connector, unrouted otherwise', async () => {
     const shipping = buildPush(
       [{ eventCode: 'FlineStatusUpdate', order: { sourceOrderNumber: 'SO-1', statusFrom: 'SCHEDULED', statusTo: 'AWAIT_SHIPPING' } }],
