@@ -169,7 +169,7 @@ export function createConnectorRuntime(connector: ConnectorConfig, deps: Runtime
       return { result, body: captured.body };
     },
   });
-  /** For other code (the poller, another connector's delivery, the connector test): no token prepaid. */
+  /** For other code (the poller, another connector's deliveries reading through this one): no token prepaid. */
   const parts = partsWith(admission(0));
 
   const deliverGeneric = async (input: DeliverInput): Promise<SendResult> => {
