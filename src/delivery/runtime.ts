@@ -8,7 +8,7 @@ import { createAuthProvider } from '../connectors/auth/index.ts';
 import { redactHeaders, redactUrl } from '../connectors/auth/redact.ts';
 import type { TokenStore } from '../connectors/auth/token-store.ts';
 import { createDispatcher, httpRequest } from '../connectors/http-client.ts';
-import { buildRestRequest, sendRest, summarize } from '../connectors/senders/rest.ts';
+import { buildRestRequest, sendRest, unanswered } from '../connectors/senders/rest.ts';
 import { buildSoapRequest, sendSoap } from '../connectors/senders/soap.ts';
 import type { AuthProvider, ConnectorParts, KindContext, KindDelivery, OutboundRequest, SendResult, Transform } from '../connectors/types.ts';
 import { TransformError } from '../connectors/types.ts';
@@ -122,18 +122,8 @@ export function createConnectorRuntime(connector: ConnectorConfig, deps: Runtime
       if (gate.granted) return null;
       const request = build();
       const now = deps.now();
-      return present(request, {
-        ok: false,
-        status: null,
-        headers: {},
-        bodySnippet: null,
-        durationMs: now - started,
-        errorClass: 'timeout',
-        errorMessage: `no request token of the rate limit (${limit.requests} per ${limit.per} ms) came within the timeout of ${connector.timeout} ms; the request was not sent`,
-        faultParty: null,
-        retryAfterMs: Math.max(0, gate.retryAt - now),
-        request: summarize(request),
-      });
+      const message = `no request token of the rate limit (${limit.requests} per ${limit.per} ms) came within the timeout of ${connector.timeout} ms; the request was not sent`;
+      return present(request, unanswered(request, 'timeout', message, now - started, Math.max(0, gate.retryAt - now)));
     };
   };
 
@@ -195,7 +185,7 @@ export function createConnectorRuntime(connector: ConnectorConfig, deps: Runtime
         admit,
       );
     }
-    return partsWith(admit).rest(() => buildRestRequest(connector, output, values, idempotencyKey));
+    return call(() => buildRestRequest(connector, output, values, idempotencyKey), (request) => sendRest({ connector, request, send }), admit);
   };
 
   const custom = deps.kinds?.[connector.kind];

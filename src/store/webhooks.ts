@@ -30,17 +30,17 @@ export interface BillingFilter {
 }
 
 /**
- * ShipBob webhook events. Billing webhooks are kept as ordinary events (source shipbob, event code =
- * topic, raw body kept); their amount, currency and reference are read from the stored payload when
- * listed, so the list always agrees with what was received, and a change to the reading rules
- * (ShipBob has not published billing payloads) applies to everything already stored.
- */
-/**
  * The largest page of billing records the admin API serves. The store reads up to one row more, the
  * row that tells the API whether there is a next page.
  */
 export const MAX_BILLING_PAGE = 1000;
 
+/**
+ * ShipBob webhook events. Billing webhooks are kept as ordinary events (source shipbob, event code =
+ * topic, raw body kept); their amount, currency and reference are read from the stored payload when
+ * listed, so the list always agrees with what was received, and a change to the reading rules
+ * (ShipBob has not published billing payloads) applies to everything already stored.
+ */
 export class ShipBobWebhookRepository {
   readonly #knex: Knex;
 

@@ -95,23 +95,31 @@ export async function attempt(
     return { response: await send(request) };
   } catch (err) {
     const durationMs = Math.max(0, Math.round(performance.now() - started));
-    const errorClass = transportErrorClass(err);
     const message = err instanceof Error && err.message !== '' ? err.message : String(err);
-    return {
-      error: {
-        ok: false,
-        status: null,
-        headers: {},
-        bodySnippet: null,
-        durationMs,
-        errorClass,
-        errorMessage: clipText(message, ERROR_MESSAGE_CHARS),
-        faultParty: null,
-        retryAfterMs: null,
-        request: summarize(request),
-      },
-    };
+    return { error: unanswered(request, transportErrorClass(err), message, durationMs) };
   }
+}
+
+/** The result of a request that got no answer: the transport failed, or it was never sent. */
+export function unanswered(
+  request: OutboundRequest,
+  errorClass: ErrorClass,
+  message: string,
+  durationMs: number,
+  retryAfterMs: number | null = null,
+): SendResult {
+  return {
+    ok: false,
+    status: null,
+    headers: {},
+    bodySnippet: null,
+    durationMs,
+    errorClass,
+    errorMessage: clipText(message, ERROR_MESSAGE_CHARS),
+    faultParty: null,
+    retryAfterMs,
+    request: summarize(request),
+  };
 }
 
 export function responseResult(
