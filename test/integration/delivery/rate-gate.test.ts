@@ -1,36 +1,34 @@
 import { expect } from 'chai';
-import { createRateGate, type TokenBuckets } from '../../../src/delivery/rate-gate.ts';
-import { fullBucket, refill, take, type Bucket, type RateLimit } from '../../../src/domain/rate.ts';
+import { createRateGate } from '../../../src/delivery/rate-gate.ts';
+import type { RateLimit } from '../../../src/domain/rate.ts';
+import { Store } from '../../../src/store/index.ts';
+import { backendName, createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
 import { ManualClock } from '../../helpers/manual-clock.ts';
 
-/** The store's takeTokens, in memory: the same bucket arithmetic, one bucket per connector. */
-class MemoryBuckets implements TokenBuckets {
-  readonly #buckets = new Map<string, Bucket>();
-  calls = 0;
-  async takeTokens(connector: string, limit: RateLimit, want: number, now: number): Promise<{ granted: number; retryAt: number }> {
-    this.calls++;
-    const bucket = refill(limit, this.#buckets.get(connector) ?? fullBucket(limit, now), now);
-    const n = Math.min(want, Math.floor(bucket.tokens));
-    const taken = take(limit, bucket, now, Math.max(n, 1));
-    this.#buckets.set(connector, n > 0 ? taken.bucket : bucket);
-    return n > 0 ? { granted: n, retryAt: now } : { granted: 0, retryAt: taken.retryAt };
-  }
-}
-
-describe('createRateGate', () => {
+describe(`createRateGate over the store's shared buckets (${backendName()})`, () => {
   const limit: RateLimit = { requests: 2, per: 60_000 };
+  let database: TestDatabase;
+  let store: Store;
+  beforeEach(async () => {
+    database = createTestDatabase();
+    store = new Store({ url: database.url, ...(database.schema ? { schema: database.schema } : {}) });
+    await store.migrate();
+  });
+  afterEach(async () => {
+    await store.close();
+    await database.dispose();
+  });
 
   it('grants at once while the bucket has tokens', async () => {
     const clock = new ManualClock();
-    const gate = createRateGate(new MemoryBuckets(), clock);
+    const gate = createRateGate(store.connectorStates, clock);
     expect(await gate('shipbob', limit, 5_000)).to.deep.equal({ granted: true });
     expect(await gate('shipbob', limit, 5_000)).to.deep.equal({ granted: true });
   });
 
   it('waits on the clock for the next token and grants it then, not before', async () => {
     const clock = new ManualClock();
-    const buckets = new MemoryBuckets();
-    const gate = createRateGate(buckets, clock);
+    const gate = createRateGate(store.connectorStates, clock);
     await gate('shipbob', limit, 60_000);
     await gate('shipbob', limit, 60_000);
     let settled = false;
@@ -49,7 +47,7 @@ describe('createRateGate', () => {
 
   it('refuses with the time of the next token when it would come after maxWaitMs, without waiting', async () => {
     const clock = new ManualClock();
-    const gate = createRateGate(new MemoryBuckets(), clock);
+    const gate = createRateGate(store.connectorStates, clock);
     await gate('shipbob', limit, 5_000);
     await gate('shipbob', limit, 5_000);
     expect(await gate('shipbob', limit, 5_000)).to.deep.equal({ granted: false, retryAt: clock.now() + 30_000 });
@@ -57,7 +55,7 @@ describe('createRateGate', () => {
 
   it('keeps one bucket per connector', async () => {
     const clock = new ManualClock();
-    const gate = createRateGate(new MemoryBuckets(), clock);
+    const gate = createRateGate(store.connectorStates, clock);
     await gate('shipbob', limit, 0);
     await gate('shipbob', limit, 0);
     expect(await gate('fusion', limit, 0)).to.deep.equal({ granted: true });
