@@ -7,6 +7,7 @@ import { registerShipBobWebhookRoutes } from './inbound/webhooks/shipbob.ts';
 import { registerAdminConsole } from './admin/console.ts';
 import { loadWsdl } from './inbound/soap/wsdl.ts';
 import { createKoaApp, listen, type RunningServer } from './server/http.ts';
+import { BodyBudget } from './server/body-budget.ts';
 import { Store } from './store/index.ts';
 import { OAuthTokenRepository } from './store/tokens.ts';
 import { noTokenStore, type TokenStore } from './connectors/auth/index.ts';
@@ -182,6 +183,7 @@ export class Gateway {
       store: this.store,
       newId,
       now,
+      bodies: new BodyBudget(() => this.#config.gateway.inbound.soap.bodyBudget, this.clock),
       wsdl: await loadWsdl(),
       logger: this.logger,
       onStored: () => this.#worker?.notify(),

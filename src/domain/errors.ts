@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'XML_TOO_DEEP'
   | 'XML_INVALID_ENCODING'
   | 'XML_TOO_MANY_ELEMENTS'
+  | 'XML_TOO_MANY_ATTRIBUTES'
+  | 'XML_TOO_LONG'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'SOAP_NOT_ENVELOPE'
@@ -21,7 +23,11 @@ export type ErrorCode =
   | 'SOAP_UNKNOWN_OPERATION'
   | 'AUTH_FAILED'
   | 'UNKNOWN_CONNECTOR'
+  /** The client hung up before its request was read: nobody is left to answer. */
+  | 'CLIENT_ABORTED'
   // gateway side
+  /** Too many request bodies are held at once; the sender should try again shortly. */
+  | 'GATEWAY_BUSY'
   | 'STORE_UNAVAILABLE'
   | 'CONFIG_INVALID'
   | 'NOT_FOUND'
@@ -36,6 +42,8 @@ const defaults: Record<ErrorCode, { status: number; party: FaultParty }> = {
   XML_TOO_DEEP: { status: 400, party: 'Client' },
   XML_INVALID_ENCODING: { status: 400, party: 'Client' },
   XML_TOO_MANY_ELEMENTS: { status: 400, party: 'Client' },
+  XML_TOO_MANY_ATTRIBUTES: { status: 400, party: 'Client' },
+  XML_TOO_LONG: { status: 400, party: 'Client' },
   PAYLOAD_TOO_LARGE: { status: 413, party: 'Client' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, party: 'Client' },
   SOAP_NOT_ENVELOPE: { status: 400, party: 'Client' },
@@ -43,6 +51,8 @@ const defaults: Record<ErrorCode, { status: number; party: FaultParty }> = {
   SOAP_UNKNOWN_OPERATION: { status: 400, party: 'Client' },
   AUTH_FAILED: { status: 401, party: 'Client' },
   UNKNOWN_CONNECTOR: { status: 404, party: 'Client' },
+  CLIENT_ABORTED: { status: 400, party: 'Client' },
+  GATEWAY_BUSY: { status: 503, party: 'Server' },
   STORE_UNAVAILABLE: { status: 500, party: 'Server' },
   CONFIG_INVALID: { status: 500, party: 'Server' },
   NOT_FOUND: { status: 404, party: 'Client' },

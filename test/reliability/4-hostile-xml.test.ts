@@ -7,6 +7,8 @@ import { fuzzCase } from './support/fuzz.ts';
 import { dumpDatabase, freePort, GatewayProcess, openStore, relDatabase, relEnv, relGatewayYaml } from './support/gateway.ts';
 import { Rng, RUN_SEED } from '../helpers/prng.ts';
 import { faultCode, PushClient, pushBody, security, sleep } from './support/push-client.ts';
+import { SECRETS } from './support/secrets.ts';
+import { HealthProbe } from './support/health-probe.ts';
 import { postChunks, rawExchange, type RawAnswer } from './support/raw-http.ts';
 import { scan } from './support/secrets.ts';
 import { SIZE } from './support/size.ts';
@@ -69,6 +71,7 @@ describe(`reliability 4: hostile XML and fuzzing (${backendName()}, ${SIZE.label
     await db?.dispose();
   });
 
+  const basic = (password: string): string => `Basic ${Buffer.from(`${security.username}:${password}`).toString('base64')}`;
   const push = (n: string): string => pushBody([{ eventCode: 'HOLD', order: { sourceOrderNumber: n } }]);
   const soapHeaders = pushHttpHeaders();
   const post = (body: string | Buffer, headers: Record<string, string> = soapHeaders, agent?: Agent): Promise<RawAnswer> =>
@@ -167,9 +170,23 @@ describe(`reliability 4: hostile XML and fuzzing (${backendName()}, ${SIZE.label
         check: (a) => (a.sent < 20 * MB ? [] : [`${a.sent} bytes were read before the refusal`]),
       },
       {
-        name: '100 MB body streamed (chunked)',
+        name: '100 MB body streamed (chunked), no credentials in the first 64 KB',
         send: () =>
           postChunks(endpoint, soapHeaders, function* () {
+            const piece = Buffer.alloc(64 * 1024, 0x61);
+            yield Buffer.from(push('SO-BIG3').slice(0, 400));
+            for (let i = 0; i < 1600; i++) yield piece;
+          }),
+        status: 401,
+        code: 'AUTH_FAILED',
+        maxMs: 1_000,
+        maxGrowthMb: 32,
+        check: (a) => (a.sent < 30 * MB ? [] : [`${a.sent} bytes were sent before the refusal`]),
+      },
+      {
+        name: '100 MB body streamed (chunked), authenticated by HTTP Basic',
+        send: () =>
+          postChunks(endpoint, { ...soapHeaders, authorization: basic(SECRETS.soapPassword) }, function* () {
             const piece = Buffer.alloc(64 * 1024, 0x61);
             yield Buffer.from(push('SO-BIG2').slice(0, 400));
             for (let i = 0; i < 1600; i++) yield piece;
@@ -190,7 +207,14 @@ describe(`reliability 4: hostile XML and fuzzing (${backendName()}, ${SIZE.label
       { name: 'UTF-16 body', send: () => post(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(push('SO-U16'), 'utf16le')])), status: FAULT, code: 'XML_INVALID_ENCODING', maxMs: 1_000 },
       { name: 'declared ISO-8859-1', send: () => post(`<?xml version="1.0" encoding="ISO-8859-1"?>${push('SO-LATIN')}`), status: FAULT, code: 'XML_INVALID_ENCODING', maxMs: 1_000 },
       { name: 'NUL character', send: () => post(spliceBytes(push('SO-NUL'), 'SO-NUL', [0x00])), status: FAULT, code: 'XML_INVALID_ENCODING', maxMs: 1_000 },
-      validWith('huge attribute (9 MB, within the body limit)', () => push('SO-ATTR').replace('<ns1:OrderHeader>', `<ns1:OrderHeader note="${'x'.repeat(9 * MB)}">`)),
+      {
+        name: 'huge attribute (9 MB, within the body limit)',
+        send: () => post(push('SO-ATTR').replace('<ns1:OrderHeader>', `<ns1:OrderHeader note="${'x'.repeat(9 * MB)}">`)),
+        status: FAULT,
+        code: 'XML_TOO_LONG',
+        maxMs: 3_000,
+        maxGrowthMb: 64,
+      },
       {
         name: 'huge attribute (20 MB)',
         send: () => post(push('SO-ATTR2').replace('<ns1:OrderHeader>', `<ns1:OrderHeader note="${'x'.repeat(20 * MB)}">`)),
@@ -198,9 +222,52 @@ describe(`reliability 4: hostile XML and fuzzing (${backendName()}, ${SIZE.label
         code: 'PAYLOAD_TOO_LARGE',
         maxMs: 3_000,
       },
-      validWith('100,000 attributes on one element', () =>
-        push('SO-ATTRS').replace('<ns1:OrderHeader>', `<ns1:OrderHeader ${Array.from({ length: 100_000 }, (_, i) => `a${i}="v"`).join(' ')}>`),
-      ),
+      {
+        name: '100,000 attributes on one element',
+        send: () => post(push('SO-ATTRS').replace('<ns1:OrderHeader>', `<ns1:OrderHeader ${Array.from({ length: 100_000 }, (_, i) => `a${i}="v"`).join(' ')}>`)),
+        status: FAULT,
+        code: 'XML_TOO_MANY_ATTRIBUTES',
+        maxMs: 1_000,
+        maxGrowthMb: 32,
+      },
+      {
+        // Each body: 700,000 attributes (8 MB) and a wrong password. Refused when the Header closes.
+        name: '8 concurrent 8 MB pushes with a wrong password',
+        send: async () => {
+          const attrs = Array.from({ length: 700_000 }, (_, i) => `a${i.toString(36)}="v"`).join(' ').slice(0, 8 * MB - 4096);
+          // One Buffer for all eight: the test process must not be busy encoding while it times /healthz.
+          const body = Buffer.from(
+            buildPush([{ eventCode: 'HOLD', order: { sourceOrderNumber: 'SO-FLOOD' } }], { security: { ...security, password: 'not-the-password' } }).replace(
+              '<ns1:OrderHeader>',
+              `<ns1:OrderHeader ${attrs.slice(0, attrs.lastIndexOf(' '))}>`,
+            ),
+          );
+          const probe = await HealthProbe.start(`${gw.url}/healthz`);
+          const answers = await Promise.all(Array.from({ length: 8 }, () => post(body)));
+          const health = await probe.stop();
+          const wrong = answers.filter((a) => a.status !== 401 || faultCode(a.body) !== 'AUTH_FAILED' || a.ms > 1_000);
+          const slowestHealth = Math.max(...health);
+          if (process.env.OMGW_RELIABILITY_DEBUG) console.log(`/healthz during the flood (ms): ${health.join(' ')}`);
+          const problems = [
+            ...wrong.map((a) => `answered ${a.status} ${faultCode(a.body)} after ${a.ms} ms`),
+            ...(slowestHealth <= 100 ? [] : [`/healthz took ${slowestHealth} ms during the flood`]),
+            ...(gw.rss() < 300 * MB ? [] : [`RSS ${Math.round(gw.rss() / MB)} MB`]),
+          ];
+          return {
+            status: wrong.length === 0 ? 401 : (wrong[0]?.status ?? 0),
+            headers: {},
+            body: answers[0]?.body ?? '',
+            sent: answers.reduce((n, a) => n + a.sent, 0),
+            ms: Math.max(...answers.map((a) => a.ms)),
+            ...(problems.length > 0 ? { error: problems.join('; ') } : {}),
+          };
+        },
+        status: 401,
+        code: 'AUTH_FAILED',
+        maxMs: 1_000,
+        maxGrowthMb: 64,
+        check: (a) => (a.error ? [a.error] : []),
+      },
       validWith('9 MB comment', () => push('SO-COMMENT').replace('<ns1:HoldCode>', `<!--${'c'.repeat(9 * MB)}--><ns1:HoldCode>`)),
       {
         name: '5,000 headers',

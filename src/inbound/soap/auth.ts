@@ -19,19 +19,28 @@ export type AuthResult =
   | { ok: false; reason: string };
 
 /**
- * Checks a push's credentials: a WS-Security UsernameToken (PasswordText or PasswordDigest) or,
- * when allowed, HTTP Basic. Comparisons are constant-time. Reasons are for the audit trail and the
- * fault text; they name what was wrong, never a password. A digest's nonce is returned so the store
- * can refuse it the second time (across instances).
+ * The first half of checking a push's credentials, from the HTTP headers alone, before any of the
+ * body is read: an Authorization header on an endpoint that accepts Basic decides (accepted or
+ * refused). Null means the credentials must come in the SOAP Header: authenticateToken decides then.
  */
-export function authenticate(
+export function authenticateHttp(policy: InboundAuthPolicy, authorizationHeader: string | undefined): AuthResult | null {
+  if (authorizationHeader && policy.methods.includes('basic')) return checkBasic(policy, authorizationHeader);
+  return null;
+}
+
+/**
+ * The second half: the WS-Security UsernameToken (PasswordText or PasswordDigest) of the SOAP Header,
+ * for a push that authenticateHttp did not decide. Comparisons are constant-time. Reasons are for the
+ * audit trail and the fault text; they name what was wrong, never a password. A token's nonce is
+ * returned so the store can refuse it the second time (across instances).
+ */
+export function authenticateToken(
   policy: InboundAuthPolicy,
   token: UsernameToken | null,
   authorizationHeader: string | undefined,
   now: number,
 ): AuthResult {
   if (token && policy.methods.includes('ws-security')) return checkUsernameToken(policy, token, now);
-  if (authorizationHeader && policy.methods.includes('basic')) return checkBasic(policy, authorizationHeader);
   if (token) return { ok: false, reason: 'WS-Security is not accepted on this endpoint' };
   if (authorizationHeader) return { ok: false, reason: 'HTTP Basic is not accepted on this endpoint' };
   return {
@@ -41,26 +50,27 @@ export function authenticate(
 }
 
 function checkUsernameToken(policy: InboundAuthPolicy, token: UsernameToken, now: number): AuthResult {
-  const type = token.passwordType ?? 'text';
-  if (!policy.passwordTypes.includes(type)) return { ok: false, reason: `password type ${type} is not accepted` };
   if (token.password === null) return { ok: false, reason: 'UsernameToken has no Password' };
+  const type = token.passwordType;
+  if (type === null) return { ok: false, reason: 'the Password Type is neither the PasswordText nor the PasswordDigest URI' };
+  if (!policy.passwordTypes.includes(type)) return { ok: false, reason: `password type ${type} is not accepted` };
   const user = findUser(policy.users, token.username);
 
-  let nonce: { key: string; expiresAt: number } | null = null;
   if (token.created !== null || type === 'digest') {
     if (token.created === null) return { ok: false, reason: 'PasswordDigest needs wsu:Created' };
-    const created = Date.parse(token.created);
-    if (Number.isNaN(created)) return { ok: false, reason: 'wsu:Created is not a valid timestamp' };
+    const created = parseUtcDateTime(token.created);
+    if (created === null) return { ok: false, reason: 'wsu:Created is not an xsd:dateTime in UTC (such as 2026-01-31T12:00:00Z)' };
     if (Math.abs(now - created) > policy.createdWindowMs) {
       return { ok: false, reason: 'wsu:Created is outside the accepted time window' };
     }
   }
+
+  // A nonce is known by its bytes, and only one spelling of those bytes is accepted: otherwise a
+  // captured token replayed with "=" appended, or a space inside, would be a nonce never seen.
+  let nonceBytes: Buffer | null = null;
   if (token.nonce !== null) {
-    // The nonce must be remembered at least as long as a token with its Created is accepted.
-    nonce = {
-      key: createHash('sha256').update(`${token.username}\u0000${token.nonce}`).digest('hex'),
-      expiresAt: now + 2 * policy.createdWindowMs,
-    };
+    nonceBytes = decodeStrictBase64(token.nonce);
+    if (nonceBytes === null) return { ok: false, reason: 'wsse:Nonce is not canonical base64 of 1 to 64 bytes' };
   } else if (type === 'digest') {
     return { ok: false, reason: 'PasswordDigest needs a Nonce' };
   }
@@ -69,16 +79,45 @@ function checkUsernameToken(policy: InboundAuthPolicy, token: UsernameToken, now
   if (type === 'text') {
     matches = user !== null && matchesConfigured(token.password, user.password.reveal());
   } else {
-    const nonceBytes = Buffer.from(token.nonce ?? '', 'base64');
     const expected = user
       ? createHash('sha1')
-          .update(Buffer.concat([nonceBytes, Buffer.from(token.created ?? '', 'utf8'), Buffer.from(user.password.reveal(), 'utf8')]))
+          .update(Buffer.concat([nonceBytes ?? Buffer.alloc(0), Buffer.from(token.created ?? '', 'utf8'), Buffer.from(user.password.reveal(), 'utf8')]))
           .digest('base64')
       : '';
     matches = user !== null && safeEqual(token.password, expected);
   }
   if (!matches) return { ok: false, reason: 'unknown user or wrong password' };
+  // The nonce must be remembered at least as long as a token with its Created is accepted.
+  const nonce = nonceBytes
+    ? { key: createHash('sha256').update(token.username, 'utf8').update('\u0000').update(nonceBytes).digest('hex'), expiresAt: now + 2 * policy.createdWindowMs }
+    : null;
   return { ok: true, method: 'ws-security', username: token.username, nonce };
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** The bytes of canonical base64 (padded, no white space, unused bits zero), or null. */
+export function decodeStrictBase64(text: string): Buffer | null {
+  if (text.length === 0 || text.length > 88 || !BASE64.test(text)) return null;
+  const bytes = Buffer.from(text, 'base64');
+  return bytes.toString('base64') === text ? bytes : null;
+}
+
+const UTC_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|[+-]00:00)$/;
+
+/**
+ * Milliseconds of an xsd:dateTime in UTC (Z or a zero offset), or null. WS-Security's Created is an
+ * xsd:dateTime; other date forms (RFC 1123, local times) are refused rather than guessed at.
+ */
+export function parseUtcDateTime(text: string): number | null {
+  const m = UTC_DATE_TIME.exec(text);
+  if (!m) return null;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const ms = Math.floor(Number(`0.${m[7] ?? '0'}`) * 1000);
+  const at = Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  const d = new Date(at);
+  const same = d.getUTCFullYear() === year && d.getUTCMonth() === month - 1 && d.getUTCDate() === day && d.getUTCHours() === hour && d.getUTCMinutes() === minute && d.getUTCSeconds() === second;
+  return same ? at : null;
 }
 
 function checkBasic(policy: InboundAuthPolicy, header: string): AuthResult {

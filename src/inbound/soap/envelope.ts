@@ -18,7 +18,10 @@ export interface UsernameToken {
   username: string;
   /** Text content of wsse:Password (null when the token has no Password element). */
   password: string | null;
-  /** From the Password Type attribute (#PasswordText / #PasswordDigest); missing Type means 'text'; unknown Type means null. */
+  /**
+   * From the Password's Type attribute: 'text' or 'digest' for the two OASIS URIs, 'text' without a
+   * Type (the profile's default), null for anything else (refused: never guessed).
+   */
   passwordType: 'text' | 'digest' | null;
   /** Text of wsse:Nonce as sent (base64). */
   nonce: string | null;
@@ -30,7 +33,35 @@ export interface ParseLimits {
   maxBytes: number;
   maxDepth: number;
   maxElements: number;
+  /**
+   * Bytes that may arrive before the credentials have been checked (the Envelope's start and its
+   * Header). Until `onCredentials` has returned, a sender is a stranger: what it can make the
+   * gateway read and hold is this much.
+   */
+  maxBytesBeforeCredentials?: number;
+  /** Attributes on one element, and in the whole document. */
+  maxAttributes?: number;
+  maxTotalAttributes?: number;
+  /** Characters in an element or attribute name, and in one text node or attribute value. */
+  maxNameLength?: number;
+  maxTextLength?: number;
 }
+
+/** Limits that a caller leaves out: generous for OM payloads, small next to maxBytes' default. */
+export const DEFAULT_PARSE_LIMITS = {
+  maxBytesBeforeCredentials: 64 * 1024,
+  maxAttributes: 64,
+  maxTotalAttributes: 100_000,
+  maxNameLength: 256,
+  maxTextLength: 1024 * 1024,
+} as const;
+
+/**
+ * Told the credentials when the SOAP Header closes or, in an Envelope without a Header, when the Body
+ * opens: before any element of the Body is parsed or any event built. It throws to refuse the push,
+ * and parsing stops there. A UsernameToken that comes after the Body is never seen.
+ */
+export type CredentialsCheck = (token: UsernameToken | null) => void;
 
 export interface ParsedPush {
   soapVersion: SoapVersion;
@@ -48,6 +79,9 @@ export const OM_RESULTS_NS =
   'http://xmlns.oracle.com/apps/scm/doo/decomposition/DooDecompositionOrderStatusUpdateComposite';
 export const WSSE_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd';
 export const WSU_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd';
+const TOKEN_PROFILE = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0';
+export const PASSWORD_TEXT_URI = `${TOKEN_PROFILE}#PasswordText`;
+export const PASSWORD_DIGEST_URI = `${TOKEN_PROFILE}#PasswordDigest`;
 export const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
 
 /** Key under which non-whitespace text is kept when it cannot be the value itself (mixed content, repeated leaves). */
@@ -117,8 +151,14 @@ export async function parsePush(
   body: AsyncIterable<Buffer | Uint8Array | string>,
   limits: ParseLimits,
   onHeader?: (header: XmlRecord, position: number) => void,
+  onCredentials?: CredentialsCheck,
 ): Promise<ParsedPush> {
   const { maxBytes, maxDepth, maxElements } = limits;
+  const maxBytesBeforeCredentials = limits.maxBytesBeforeCredentials ?? DEFAULT_PARSE_LIMITS.maxBytesBeforeCredentials;
+  const maxAttributes = limits.maxAttributes ?? DEFAULT_PARSE_LIMITS.maxAttributes;
+  const maxTotalAttributes = limits.maxTotalAttributes ?? DEFAULT_PARSE_LIMITS.maxTotalAttributes;
+  const maxNameLength = limits.maxNameLength ?? DEFAULT_PARSE_LIMITS.maxNameLength;
+  const maxTextLength = limits.maxTextLength ?? DEFAULT_PARSE_LIMITS.maxTextLength;
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const parser = new SaxesParser({ xmlns: true });
 
@@ -137,12 +177,22 @@ export async function parsePush(
   const headers: XmlRecord[] = [];
   let headerCount = 0;
 
+  // Whether the credentials have been checked; without a check to call, a caller has done it already.
+  let credentialsChecked = onCredentials === undefined;
+  const checkCredentials = (): void => {
+    if (credentialsChecked) return;
+    credentialsChecked = true;
+    onCredentials?.(tokenOf(token));
+  };
+  let elementAttributes = 0;
+  let totalAttributes = 0;
+
   // Password redaction: [contentStart, closeTagEnd] pairs of positions in the decoded text.
   const redactions: number[] = [];
   let passwordDepth = 0;
   let passwordStart = 0;
 
-  // Only four handlers are registered, on purpose. saxes stores handlers with computed-key writes
+  // Only five handlers are registered, on purpose. saxes stores handlers with computed-key writes
   // (`this[name] = handler`) on an object that already has many fields; from the seventh handler on,
   // V8 turns the parser into a dictionary-mode object and every `this.i` / `this.chunk` read in the
   // tokenizer becomes a hash lookup (measured: about 5x slower). So: no 'error' handler (saxes then
@@ -152,13 +202,32 @@ export async function parsePush(
   // Text of a leaf is kept exactly. Once an element has children, only non-whitespace text is kept
   // (indentation is dropped without building strings); it ends up under TEXT_KEY.
   const onText = (t: string): void => {
+    if (t.length > maxTextLength) throw tooLong('text', maxTextLength, parser.line);
     const f = frames[depth - 1];
-    if (f !== undefined && f.collect && (f.rec === null || !isWhitespace(t))) f.text += t;
+    if (f !== undefined && f.collect && (f.rec === null || !isWhitespace(t))) {
+      f.text += t;
+      if (f.text.length > maxTextLength) throw tooLong('text', maxTextLength, parser.line);
+    }
   };
   parser.on('text', onText);
   parser.on('cdata', onText);
 
+  // Attributes arrive one by one before their element's opentag: counted as they come, so an element
+  // with a million attributes is refused at the first one over the limit, not after saxes holds them all.
+  parser.on('attribute', (attr) => {
+    if (++elementAttributes > maxAttributes) {
+      throw new GatewayError('XML_TOO_MANY_ATTRIBUTES', `an element has more than the limit of ${maxAttributes} attributes (at line ${parser.line})`);
+    }
+    if (++totalAttributes > maxTotalAttributes) {
+      throw new GatewayError('XML_TOO_MANY_ATTRIBUTES', `XML has more than the limit of ${maxTotalAttributes} attributes (at line ${parser.line})`);
+    }
+    if (attr.name.length > maxNameLength) throw tooLong('name', maxNameLength, parser.line);
+    if (attr.value.length > maxTextLength) throw tooLong('attribute value', maxTextLength, parser.line);
+  });
+
   parser.on('opentag', (tag: SaxesTagNS) => {
+    elementAttributes = 0;
+    if (tag.name.length > maxNameLength) throw tooLong('name', maxNameLength, parser.line);
     depth++;
     if (depth > maxDepth) {
       throw new GatewayError(
@@ -218,6 +287,8 @@ export async function parsePush(
                 throw new GatewayError('SOAP_NOT_ENVELOPE', 'the SOAP Envelope has more than one Body');
               }
               sawBody = true;
+              // Without a Header, the credentials (if any) came by HTTP: checked before the Body is read.
+              checkCredentials();
               ctx = C_BODY;
             } else if (local === 'Header' && !sawHeader && !sawBody) {
               sawHeader = true;
@@ -310,10 +381,14 @@ export async function parsePush(
         case C_CREATED:
           if (token !== null && token.created === null) token.created = f.text;
           break;
+        case C_HEADER:
+          checkCredentials();
+          break;
         case C_BODY:
           if (!bodyChildSeen) throw new GatewayError('SOAP_EMPTY_BODY', 'the SOAP Body is empty');
           break;
         case C_ENVELOPE:
+          checkCredentials();
           if (!sawBody) throw new GatewayError('SOAP_EMPTY_BODY', 'the SOAP Envelope has no Body');
           break;
         default:
@@ -356,7 +431,20 @@ export async function parsePush(
       // Leaving the loop by throwing calls the iterator's return(): nothing more is read.
       throw new GatewayError('PAYLOAD_TOO_LARGE', `request body exceeds the limit of ${maxBytes} bytes`);
     }
-    feed(decodeChunk(decoder, bytes));
+    if (!credentialsChecked && byteLength > maxBytesBeforeCredentials) {
+      // Read no further than the allowance until the credentials have been checked.
+      const allowed = bytes.byteLength - (byteLength - maxBytesBeforeCredentials);
+      feed(decodeChunk(decoder, bytes.subarray(0, allowed)));
+      if (!credentialsChecked) {
+        throw new GatewayError(
+          'AUTH_FAILED',
+          `no credentials within the first ${maxBytesBeforeCredentials} bytes: the SOAP Header with its UsernameToken must come before the Body`,
+        );
+      }
+      feed(decodeChunk(decoder, bytes.subarray(allowed)));
+    } else {
+      feed(decodeChunk(decoder, bytes));
+    }
     if (performance.now() - sliceStart >= SLICE_MS) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       sliceStart = performance.now();
@@ -365,22 +453,13 @@ export async function parsePush(
   feed(decodeChunk(decoder, undefined));
   writeToParser(parser, null);
 
+  checkCredentials();
   if (!sawBody) throw new GatewayError('SOAP_EMPTY_BODY', 'the SOAP Envelope has no Body');
 
   const xml = parts.length === 1 ? (parts[0] ?? '') : parts.join('');
-  const t = token as TokenBuilder | null;
   return {
     soapVersion: soapNs === SOAP12_NS ? '1.2' : '1.1',
-    usernameToken:
-      t === null
-        ? null
-        : {
-            username: t.username ?? '',
-            password: t.password,
-            passwordType: t.password === null ? null : t.passwordType,
-            nonce: t.nonce,
-            created: t.created,
-          },
+    usernameToken: tokenOf(token),
     headers,
     redactedXml: redact(xml, redactions),
     byteLength,
@@ -401,6 +480,15 @@ export function chunksOf(body: Buffer | string, chunkSize = 64 * 1024): AsyncIte
 }
 
 // ---------------------------------------------------------------------------------------------------------
+
+function tokenOf(t: TokenBuilder | null): UsernameToken | null {
+  if (t === null) return null;
+  return { username: t.username ?? '', password: t.password, passwordType: t.passwordType, nonce: t.nonce, created: t.created };
+}
+
+function tooLong(what: 'name' | 'text' | 'attribute value', max: number, line: number): GatewayError {
+  return new GatewayError('XML_TOO_LONG', `an XML ${what} is longer than the limit of ${max} characters (at line ${line})`);
+}
 
 function decodeChunk(decoder: TextDecoder, bytes: Uint8Array | undefined): string {
   try {
@@ -487,11 +575,8 @@ function passwordTypeOf(tag: SaxesTagNS): 'text' | 'digest' | null {
   }
   if (type === undefined) return 'text';
   const v = type.trim();
-  // "…#PasswordText" (the OASIS URI), or the QName form "wsse:PasswordText" some older clients send.
-  const hash = v.lastIndexOf('#');
-  const frag = hash !== -1 ? v.slice(hash + 1) : v.slice(v.lastIndexOf(':') + 1);
-  if (frag === 'PasswordText') return 'text';
-  if (frag === 'PasswordDigest') return 'digest';
+  if (v === PASSWORD_TEXT_URI) return 'text';
+  if (v === PASSWORD_DIGEST_URI) return 'digest';
   return null;
 }
 

@@ -40,11 +40,11 @@ export function soapContentType(version: SoapVersion): string {
 }
 
 /**
- * The HTTP status of a fault: statuses with their own meaning (401, 404, 413, 415) are kept; other
+ * The HTTP status of a fault: statuses with their own meaning (401, 404, 413, 415, 503) are kept; other
  * sender faults are 500 in SOAP 1.1 (its HTTP binding answers every fault with 500) and 400 in 1.2.
  */
 export function faultStatus(version: SoapVersion, party: FaultParty, status: number): number {
-  if ([401, 404, 413, 415].includes(status)) return status;
+  if ([401, 404, 413, 415, 503].includes(status)) return status;
   if (party === 'Server') return 500;
   return version === '1.2' ? 400 : 500;
 }

@@ -4,7 +4,7 @@ import type { XmlRecord } from '../../domain/event.ts';
 import { canonicalJson, hashOfCanonicalJson, identifyOmEvent } from '../../domain/om-event.ts';
 import { route } from '../../routing/trigger-points.ts';
 import type { IngestEvent, IngestItem, IngestOutcome, Store } from '../../store/index.ts';
-import { authenticate } from './auth.ts';
+import type { AuthResult } from './auth.ts';
 import type { ParsedPush } from './envelope.ts';
 
 export interface PushContext {
@@ -12,7 +12,6 @@ export interface PushContext {
   connectorScope: string | null;
   contentType: string | null;
   headers: Record<string, string>;
-  authorization: string | undefined;
   remoteAddr: string | null;
   requestId: string;
 }
@@ -81,39 +80,23 @@ export function eventBuilder(deps: Pick<PushHandlerDeps, 'newId'>, scope: PushSc
 }
 
 /**
- * Accepts one parsed push whose OrderHeaders eventBuilder has turned into `events`: authenticates
- * it and stores push, events, deliveries and audit records in one transaction. It returns only after
- * the commit; the caller acknowledges then. Throws GatewayError for every refusal.
+ * Stores one parsed, authenticated push whose OrderHeaders eventBuilder has turned into `events`:
+ * push, events, deliveries and audit records in one transaction. It returns only after the commit;
+ * the caller acknowledges then. Throws GatewayError for every refusal (a nonce used before is found
+ * in that transaction, across instances).
  */
 export async function acceptPush(
   deps: PushHandlerDeps,
   parsed: ParsedPush,
+  auth: Extract<AuthResult, { ok: true }>,
   ctx: PushContext,
   scope: PushScope,
   events: IngestEvent[],
 ): Promise<IngestOutcome & { accepted: true }> {
-  const { config, now } = scope;
-  const soap = config.gateway.inbound.soap;
-  const auth = authenticate(
-    {
-      methods: soap.auth,
-      passwordTypes: soap.passwordTypes,
-      createdWindowMs: soap.createdWindow,
-      users: soap.users,
-    },
-    parsed.usernameToken,
-    ctx.authorization,
-    now,
-  );
-  if (!auth.ok) {
-    await recordRejection(deps, ctx, 'auth_failed', auth.reason, parsed.usernameToken?.username ?? null);
-    throw new GatewayError('AUTH_FAILED', `authentication failed: ${auth.reason}`);
-  }
-
   const item: IngestItem = {
     push: {
       id: deps.newId(),
-      receivedAt: now,
+      receivedAt: scope.now,
       path: ctx.path,
       connectorScope: ctx.connectorScope,
       soapVersion: parsed.soapVersion,
@@ -137,10 +120,7 @@ export async function acceptPush(
   } catch (err) {
     throw new GatewayError('STORE_UNAVAILABLE', 'the push could not be stored; send it again later', { cause: err });
   }
-  if (!outcome.accepted) {
-    await recordRejection(deps, ctx, 'auth_failed', 'the nonce was used before', auth.username);
-    throw new GatewayError('AUTH_FAILED', 'authentication failed: the nonce was used before');
-  }
+  if (!outcome.accepted) throw new GatewayError('AUTH_FAILED', 'authentication failed: the nonce was used before');
   if (outcome.events.some((e) => e.deliveries > 0)) deps.onStored?.();
   return outcome;
 }

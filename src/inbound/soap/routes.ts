@@ -6,12 +6,17 @@ import { parsePush, type SoapVersion } from './envelope.ts';
 import { buildFault, faultStatus, soapContentType } from './fault.ts';
 import type { IngestEvent } from '../../store/index.ts';
 import { acceptPush, eventBuilder, recordRejection, storableHeaders, type PushHandlerDeps } from './push-handler.ts';
+import { authenticateHttp, authenticateToken, type AuthResult } from './auth.ts';
+import type { BodyBudget, BodyReservation } from '../../server/body-budget.ts';
+import { discardRestOfBody, isClientAbort } from '../../server/drain.ts';
 import { requestBaseUrl, type WsdlDocument } from './wsdl.ts';
 
 export const SOAP_PATH = '/soap/business-events';
 
 export interface SoapRouteDeps extends PushHandlerDeps {
   wsdl: WsdlDocument;
+  /** The bytes of push bodies held at once (shared by every push). */
+  bodies: BodyBudget;
   logger: Logger;
   /** Told of every push answered: `accepted` with its stored events, or the fault code (metrics). Must not throw. */
   onPush?: (report: { result: string; events: ReadonlyArray<{ eventCode: string; status: string }> }) => void;
@@ -54,6 +59,9 @@ async function handlePush(ctx: Context, deps: SoapRouteDeps, connectorScope: str
     remoteAddr: ctx.request.ip || null,
     requestId,
   };
+  let reservation: BodyReservation | null = null;
+  // The username the push gave (refused or accepted), for the audit record of a refusal.
+  let username: string | null = null;
   try {
     const config = deps.config();
     if (connectorScope !== null && !config.connectors.some((c) => c.name === connectorScope)) {
@@ -61,22 +69,57 @@ async function handlePush(ctx: Context, deps: SoapRouteDeps, connectorScope: str
     }
     checkContentType(contentType);
     const limits = config.gateway.inbound.soap;
-    const declared = Number(ctx.get('content-length') || '0');
-    if (declared > limits.maxBodySize) {
+    const declared = declaredLength(ctx.get('content-length'));
+    if (declared !== null && declared > limits.maxBodySize) {
       throw new GatewayError('PAYLOAD_TOO_LARGE', `body of ${declared} bytes is over the limit of ${limits.maxBodySize} bytes`);
     }
-    const scope = { config, now: deps.now() };
+    const now = deps.now();
+    const policy = { methods: limits.auth, passwordTypes: limits.passwordTypes, createdWindowMs: limits.createdWindow, users: limits.users };
+    const authorization = ctx.get('authorization') || undefined;
+
+    // Credentials before work: HTTP Basic is decided here, before a byte of the body is read; a
+    // WS-Security token when the SOAP Header closes, before any of the Body is parsed.
+    let auth: AuthResult | null = authenticateHttp(policy, authorization);
+    if (auth !== null && !auth.ok) throw new GatewayError('AUTH_FAILED', `authentication failed: ${auth.reason}`);
+    const allowance = limits.maxBytesBeforeCredentials;
+    reservation = deps.bodies.reserveNow(auth !== null ? 0 : Math.min(declared ?? allowance, allowance));
+    const held = reservation;
+    const fullSize = declared ?? limits.maxBodySize;
+    const body = budgeted(ctx.req, () => auth !== null, () => held.growTo(fullSize, limits.bodyWait));
+
+    const scope = { config, now };
     const events: IngestEvent[] = [];
     const toEvent = eventBuilder(deps, scope, base);
     const parsed = await parsePush(
-      ctx.req,
-      { maxBytes: limits.maxBodySize, maxDepth: limits.maxDepth, maxElements: limits.maxElements },
+      body,
+      {
+        maxBytes: limits.maxBodySize,
+        maxDepth: limits.maxDepth,
+        maxElements: limits.maxElements,
+        maxBytesBeforeCredentials: allowance,
+        maxAttributes: limits.maxAttributes,
+        maxTotalAttributes: limits.maxTotalAttributes,
+        maxNameLength: limits.maxNameLength,
+        maxTextLength: limits.maxTextLength,
+      },
       (header, position) => events.push(toEvent(header, position)),
+      // Decided by HTTP Basic already: no token to wait for, and no allowance before it.
+      auth !== null ? undefined : (token) => {
+        const result = authenticateToken(policy, token, authorization, now);
+        if (!result.ok) {
+          username = token?.username ?? null;
+          throw new GatewayError('AUTH_FAILED', `authentication failed: ${result.reason}`);
+        }
+        auth = result;
+      },
     );
+    if (auth === null || !auth.ok) throw new GatewayError('AUTH_FAILED', 'authentication failed: no credentials');
+    username = auth.username;
     const outcome = await acceptPush(
       deps,
       parsed,
-      { ...base, contentType: contentType || null, headers: storableHeaders(ctx.req.headers), authorization: ctx.get('authorization') || undefined },
+      auth,
+      { ...base, contentType: contentType || null, headers: storableHeaders(ctx.req.headers) },
       scope,
       events,
     );
@@ -90,20 +133,50 @@ async function handlePush(ctx: Context, deps: SoapRouteDeps, connectorScope: str
     ctx.status = 202;
     deps.onPush?.({ result: 'accepted', events: outcome.events });
   } catch (err) {
-    const error = isGatewayError(err) ? err : new GatewayError('INTERNAL', 'internal error; send the push again later', { cause: err });
-    if (error.code !== 'AUTH_FAILED' && error.party === 'Client') {
-      await recordRejection(deps, base, error.code.toLowerCase(), error.message, null);
+    if (isClientAbort(ctx.req, err)) {
+      // Nobody is left to answer: a client event, not a fault of the gateway.
+      deps.logger.info({ requestId, remoteAddr: base.remoteAddr }, 'client closed the connection before its push was read');
+      ctx.state.logFields = { error: 'CLIENT_ABORTED' };
+      ctx.status = 400;
+      deps.onPush?.({ result: 'client_aborted', events: [] });
+      return;
     }
+    const error = isGatewayError(err) ? err : new GatewayError('INTERNAL', 'internal error; send the push again later', { cause: err });
+    if (error.party === 'Client') await recordRejection(deps, base, error.code.toLowerCase(), error.message, username);
     if (error.party === 'Server') deps.logger.error({ err: error.cause ?? error, requestId }, error.message);
     ctx.state.logFields = { error: error.code };
     ctx.status = faultStatus(version, error.party, error.status);
     ctx.type = soapContentType(version);
+    if (error.code === 'GATEWAY_BUSY') ctx.set('Retry-After', '1');
     ctx.body = buildFault(version, error.party, error.code, error.message);
-    // A refusal before the whole body was read leaves the rest of it on the connection: close it, or
-    // the client's next request on this keep-alive connection would hang behind those bytes.
-    if (error.code === 'PAYLOAD_TOO_LARGE' || !ctx.req.complete) ctx.set('Connection', 'close');
+    // The client may still be sending: read and discard the rest for a while, so it reads this answer.
+    discardRestOfBody(ctx.req, ctx.res);
     deps.onPush?.({ result: error.code.toLowerCase(), events: [] });
+  } finally {
+    reservation?.release();
   }
+}
+
+/**
+ * The request body as the parser reads it: chunks pass through as they come; before the first chunk
+ * read after the credentials were accepted, the push's share of the body budget grows to its full
+ * size (waiting in line if need be). The stream is not destroyed when the parser stops early, so a
+ * refusal can still be answered.
+ */
+async function* budgeted(req: Context['req'], authenticated: () => boolean, grow: () => Promise<void>): AsyncGenerator<Buffer> {
+  let grown = false;
+  for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    if (!grown && authenticated()) {
+      await grow();
+      grown = true;
+    }
+    yield chunk;
+  }
+}
+
+function declaredLength(header: string): number | null {
+  if (!/^\d{1,15}$/.test(header)) return null;
+  return Number(header);
 }
 
 function checkContentType(contentType: string): void {

@@ -22,7 +22,7 @@ import {
   TimeoutError,
 } from '../../../src/connectors/http-client.ts';
 import type { AuthProvider, OutboundRequest } from '../../../src/connectors/types.ts';
-import { authenticate } from '../../../src/inbound/soap/auth.ts';
+import { authenticateToken } from '../../../src/inbound/soap/auth.ts';
 import { Secret } from '../../../src/config/secret.ts';
 import { Store } from '../../../src/store/index.ts';
 import { OAuthTokenRepository } from '../../../src/store/tokens.ts';
@@ -756,7 +756,7 @@ describe('ws-security', () => {
     expect(passwordDigest(Buffer.from(b.nonce, 'base64'), b.created, SECRETS.WS_PASSWORD)).to.equal(b.digest);
 
     // And the gateway's own inbound verifier accepts the token.
-    const result = authenticate(
+    const result = authenticateToken(
       { methods: ['ws-security'], passwordTypes: ['digest'], createdWindowMs: 300_000, users: [{ username: user, password: new Secret(SECRETS.WS_PASSWORD) }] },
       { username: a.username, password: a.digest, passwordType: 'digest', nonce: a.nonce, created: a.created },
       undefined,

@@ -144,6 +144,23 @@ describe(`SOAP pushes stored before the acknowledgement (${backendName()})`, () 
     expect(await gw.gateway.store.knex('events')).to.have.length(1);
   });
 
+  it('refuses a captured digest token replayed with any textual variant of its nonce, whatever the body', async () => {
+    const captured = push('HOLD', 'SO-R', {
+      security: { kind: 'digest', username: SOAP_USER, password: SOAP_PASSWORD, nonce: Buffer.from('0123456789abcdef'), created: new Date().toISOString() },
+    });
+    expect((await postSoap(endpoint(), captured)).status).to.equal(202);
+    const nonce = /<wsse:Nonce[^>]*>([^<]+)<\/wsse:Nonce>/.exec(captured)?.[1] ?? '';
+    expect(nonce).to.equal('MDEyMzQ1Njc4OWFiY2RlZg==');
+    const variants = [`${nonce}=`, nonce.replace(/=+$/, ''), `${nonce} `, `\n${nonce}`, `${nonce.slice(0, 8)}\r\n${nonce.slice(8)}`, nonce.replace(/g==$/, 'h==')];
+    for (const variant of variants) {
+      const replay = captured.replace(nonce, variant).replace('SO-R', `SO-R-${variants.indexOf(variant)}`);
+      const res = await postSoap(endpoint(), replay);
+      expect(res.status, JSON.stringify(variant)).to.equal(401);
+      expect(res.body).to.include('AUTH_FAILED');
+    }
+    expect(await gw.gateway.store.knex('events')).to.have.length(1);
+  });
+
   it('records the same event content on the same path as a duplicate, with no new deliveries', async () => {
     const body = push('FlineStatusUpdate', 'SO-DUP');
     expect((await postSoap(endpoint(), body)).status).to.equal(202);

@@ -5,14 +5,15 @@ import { backendName } from '../../helpers/backend.ts';
 import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, type TestGateway } from '../../helpers/gateway.ts';
 
 const security = { kind: 'text', username: SOAP_USER, password: SOAP_PASSWORD } as const;
+const basic = (password: string) => `Basic ${Buffer.from(`${SOAP_USER}:${password}`).toString('base64')}`;
 const goodPush = () => buildPush([{ eventCode: 'HOLD', order: { sourceOrderNumber: 'SO-1' } }], { security });
 
 /** Sends a body in chunks without Content-Length, stopping when the server answers. */
-function postChunked(url: string, chunks: () => Generator<Buffer>): Promise<{ status: number; body: string; sent: number }> {
+function postChunked(url: string, chunks: () => Generator<Buffer>, headers: Record<string, string> = {}): Promise<{ status: number; body: string; sent: number }> {
   return new Promise((resolve, reject) => {
     let sent = 0;
     let answered = false;
-    const req = request(url, { method: 'POST', headers: { 'content-type': 'text/xml' } }, (res) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'text/xml', ...headers } }, (res) => {
       answered = true;
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString('utf8')));
@@ -44,7 +45,7 @@ describe(`SOAP refusals: clear faults, nothing stored, process unharmed (${backe
   const endpoint = () => `${gw.url}/soap/business-events`;
 
   before(async () => {
-    gw = await startGateway({ gateway: gatewayYaml('    maxBodySize: 64KB\n    maxDepth: 32') });
+    gw = await startGateway({ gateway: gatewayYaml('    maxBodySize: 64KB\n    maxBytesBeforeCredentials: 16KB\n    bodyBudget: 1MB\n    maxDepth: 32') });
   });
   after(async () => {
     await gw.stop();
@@ -74,13 +75,44 @@ describe(`SOAP refusals: clear faults, nothing stored, process unharmed (${backe
     await expectFault(goodPush().replaceAll('ns1:results', 'ns1:result'), 'SOAP_UNKNOWN_OPERATION', 500);
   });
 
-  it('an empty request body and an empty SOAP Body', async () => {
+  it('an empty request body and an empty SOAP Body (credentials first: without them, AUTH_FAILED)', async () => {
     await expectFault('', 'XML_MALFORMED', 500);
-    await expectFault(
-      '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body/></soapenv:Envelope>',
-      'SOAP_EMPTY_BODY',
-      500,
+    const empty = '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body/></soapenv:Envelope>';
+    await expectFault(empty, 'SOAP_EMPTY_BODY', 500, { authorization: basic(SOAP_PASSWORD) });
+    await expectFault(empty, 'AUTH_FAILED', 401);
+  });
+
+  it('decides HTTP Basic before reading the body: a wrong password is answered while the client still sends, and it reads the 401', async () => {
+    const res = await postChunked(
+      endpoint(),
+      function* () {
+        for (let i = 0; i < 100 * 1024; i++) yield Buffer.alloc(1024, 0x61); // up to 100 MB, never all sent
+      },
+      { authorization: basic('wrong password') },
     );
+    expect(res.status).to.equal(401);
+    expect(res.body).to.include('AUTH_FAILED');
+    expect(res.sent).to.be.lessThan(20 * 1024 * 1024);
+  });
+
+  it('refuses a push whose credentials do not come within maxBytesBeforeCredentials, having read no more than that', async () => {
+    const padded = goodPush().replace('<wsse:Security', `<x:Pad xmlns:x="urn:pad">${'p'.repeat(60 * 1024)}</x:Pad><wsse:Security`);
+    expect(padded).to.include('urn:pad');
+    const res = await expectFault(padded, 'AUTH_FAILED', 401);
+    expect(res.body).to.include('first 16384 bytes');
+  });
+
+  it('a body declared and sent whole over the limit: the client reads the 413, not a reset', async () => {
+    const big = Buffer.alloc(20 * 1024 * 1024, 0x61);
+    const res = await postSoap(endpoint(), big);
+    expect(res.status).to.equal(413);
+    expect(res.body).to.include('PAYLOAD_TOO_LARGE');
+  });
+
+  it('too many attributes, and names and texts over their limits', async () => {
+    const attrs = Array.from({ length: 65 }, (_, i) => ` a${i}="1"`).join('');
+    await expectFault(goodPush().replace('<ns1:HoldCode>', `<ns1:X${attrs}/><ns1:HoldCode>`), 'XML_TOO_MANY_ATTRIBUTES', 500);
+    await expectFault(goodPush().replace('<ns1:HoldCode>', `<ns1:${'N'.repeat(300)}/><ns1:HoldCode>`), 'XML_TOO_LONG', 500);
   });
 
   it('any DOCTYPE: plain, billion laughs, external entity to a file and to a URL', async () => {
@@ -100,10 +132,15 @@ describe(`SOAP refusals: clear faults, nothing stored, process unharmed (${backe
   it('a body over the size limit, with Content-Length and streamed without it', async () => {
     const big = goodPush().replace('<ns1:HoldComments>', `<ns1:HoldComments>${'x'.repeat(70 * 1024)}`);
     await expectFault(big, 'PAYLOAD_TOO_LARGE', 413);
-    const res = await postChunked(endpoint(), function* () {
-      yield Buffer.from(goodPush().slice(0, 300));
-      for (let i = 0; i < 100 * 1024; i++) yield Buffer.alloc(1024, 0x61); // up to 100 MB, never all sent
-    });
+    // Authenticated by HTTP Basic, so the body is read on to the size limit.
+    const res = await postChunked(
+      endpoint(),
+      function* () {
+        yield Buffer.from(goodPush().slice(0, 300));
+        for (let i = 0; i < 100 * 1024; i++) yield Buffer.alloc(1024, 0x61); // up to 100 MB, never all sent
+      },
+      { authorization: basic(SOAP_PASSWORD) },
+    );
     expect(res.status).to.equal(413);
     expect(res.body).to.include('PAYLOAD_TOO_LARGE');
     expect(res.sent).to.be.lessThan(20 * 1024 * 1024);

@@ -4,8 +4,11 @@ import type { XmlRecord } from '../../../../src/domain/event.ts';
 import {
   chunksOf,
   parsePush,
+  PASSWORD_DIGEST_URI,
+  PASSWORD_TEXT_URI,
   type ParseLimits,
   type ParsedPush,
+  type UsernameToken,
 } from '../../../../src/inbound/soap/envelope.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -725,12 +728,15 @@ describe('inbound/soap/envelope parsePush', () => {
       expect(r.redactedXml).to.not.include('tuOSpGlFlIXsozq4HFNeeGeFLEI=');
     });
 
-    it('treats a missing Type as text, the QName form as its kind, an unknown Type as null', async () => {
+    it('treats a missing Type as text, the two OASIS URIs as their kinds, anything else (the QName form too) as null', async () => {
       const tokenOf = async (type: string | null): Promise<string | null | undefined> =>
         (await parse(env({ header: security({ type }), body: results([]) }))).usernameToken?.passwordType;
       expect(await tokenOf(null)).to.equal('text');
-      expect(await tokenOf('wsse:PasswordDigest')).to.equal('digest');
-      expect(await tokenOf('urn:example#Something')).to.equal(null);
+      expect(await tokenOf(PASSWORD_TEXT_URI)).to.equal('text');
+      expect(await tokenOf(PASSWORD_DIGEST_URI)).to.equal('digest');
+      expect(await tokenOf('wsse:PasswordDigest')).to.equal(null);
+      expect(await tokenOf('PasswordText')).to.equal(null);
+      expect(await tokenOf('urn:example#PasswordText')).to.equal(null);
     });
 
     it('accepts Oracle-style headers (WS-Addressing, wsu:Timestamp, WorkContext, Nonce and Created with PasswordText)', async () => {
@@ -941,7 +947,7 @@ describe('inbound/soap/envelope parsePush', () => {
       await expectCode(parse(''), 'XML_MALFORMED');
       await expectCode(parse('<a b="1" b="2"/>'), 'XML_MALFORMED');
       const longName = 'X'.repeat(50_000);
-      const e2 = await expectCode(parse(env({ body: results([`<${longName}>`]) })), 'XML_MALFORMED');
+      const e2 = await expectCode(parse(env({ body: results([`<${longName}>`]) })), 'XML_TOO_LONG');
       expect(e2.message.length).to.be.lessThan(400);
       await expectCode(parse(env({ body: `<u:results xmlns:ns1="${OM}"/>` })), 'XML_MALFORMED'); // unbound prefix
       await expectCode(parse(env({ body: results([]) }) + '<trailing/>'), 'XML_MALFORMED');
@@ -1154,3 +1160,102 @@ function twoChunks(buf: Buffer, cut: number): AsyncIterable<Buffer> {
     },
   };
 }
+
+describe('inbound/soap/envelope parsePush: credentials before work, and limits', () => {
+  /** Records, in order, when the credentials were checked and when each OrderHeader was built. */
+  async function trace(xml: string, check: (t: UsernameToken | null) => void = () => undefined) {
+    const seen: string[] = [];
+    const result = await parsePush(
+      chunksOf(xml, 16),
+      LIMITS,
+      (h) => seen.push(`header ${String(h.EventCode)}`),
+      (t) => {
+        seen.push(`credentials ${t?.username ?? 'none'}`);
+        check(t);
+      },
+    );
+    return { seen, result };
+  }
+
+  it('checks the token when the Header closes, before any OrderHeader is built', async () => {
+    const xml = env({ header: security({ user: 'u1' }), body: results([leaves({ EventCode: 'A' }), leaves({ EventCode: 'B' })]) });
+    const { seen } = await trace(xml);
+    expect(seen).to.deep.equal(['credentials u1', 'header A', 'header B']);
+  });
+
+  it('a refusal from the check stops the parse: no OrderHeader is built', async () => {
+    const xml = env({ header: security({ user: 'u1' }), body: results([leaves({ EventCode: 'A' })]) });
+    const seen: string[] = [];
+    const refused = parsePush(chunksOf(xml, 16), LIMITS, () => seen.push('header'), () => {
+      throw new GatewayError('AUTH_FAILED', 'no');
+    });
+    await expectCode(refused, 'AUTH_FAILED');
+    expect(seen).to.deep.equal([]);
+  });
+
+  it('without a Header the check runs when the Body opens, with no token', async () => {
+    const { seen } = await trace(env({ body: results([leaves({ EventCode: 'A' })]) }));
+    expect(seen).to.deep.equal(['credentials none', 'header A']);
+  });
+
+  it('a UsernameToken after the Body is never seen', async () => {
+    const xml = env({ body: results([leaves({ EventCode: 'A' })]) }).replace(
+      /<\/(\w+):Body>/,
+      (m, p: string) => `${m}<${p}:Header>${security({ user: 'late' })}</${p}:Header>`,
+    );
+    const tokens: Array<UsernameToken | null> = [];
+    await parsePush(chunksOf(xml, 16), LIMITS, undefined, (t) => tokens.push(t));
+    expect(tokens).to.deep.equal([null]);
+  });
+
+  it('reads no more than maxBytesBeforeCredentials before the credentials come', async () => {
+    const padding = `<x:Pad xmlns:x="urn:pad">${'p'.repeat(200_000)}</x:Pad>`;
+    const xml = env({ header: padding + security(), body: results([]) });
+    let pulled = 0;
+    async function* counted() {
+      for await (const c of chunksOf(xml, 1024)) {
+        pulled += c.length;
+        yield c;
+      }
+    }
+    const e = await expectCode(
+      parsePush(counted(), { ...LIMITS, maxBytesBeforeCredentials: 8 * 1024 }, undefined, () => undefined),
+      'AUTH_FAILED',
+    );
+    expect(e.message).to.include('8192');
+    expect(pulled).to.be.at.most(8 * 1024 + 1024);
+    // The same Header within the allowance is read.
+    const ok = await parsePush(chunksOf(xml, 1024), { ...LIMITS, maxBytesBeforeCredentials: 512 * 1024 }, undefined, () => undefined);
+    expect(ok.usernameToken?.username).to.equal('OM_CONNECTOR_USER');
+  });
+
+  it('limits attributes per element and in total, name and text lengths', async () => {
+    const attrs = (n: number) => Array.from({ length: n }, (_, i) => ` a${i}="v"`).join('');
+    const withTag = (tag: string) => env({ header: `<x:H xmlns:x="urn:x">${tag}</x:H>`, body: results([]) });
+    await expectCode(parse(withTag(`<x:E${attrs(65)}/>`)), 'XML_TOO_MANY_ATTRIBUTES');
+    expect((await parse(withTag(`<x:E${attrs(64)}/>`))).soapVersion).to.equal('1.1');
+    const many = Array.from({ length: 40 }, () => `<x:E${attrs(30)}/>`).join('');
+    await expectCode(parse(withTag(many), undefined, { ...LIMITS, maxTotalAttributes: 1_000 }), 'XML_TOO_MANY_ATTRIBUTES');
+    await expectCode(parse(withTag(`<x:E ${'n'.repeat(300)}="v"/>`)), 'XML_TOO_LONG');
+    const short = { ...LIMITS, maxTextLength: 4_096 };
+    await expectCode(parse(withTag(`<x:E a="${'v'.repeat(5_000)}"/>`), undefined, short), 'XML_TOO_LONG');
+    await expectCode(parse(withTag(`<x:E>${'t'.repeat(5_000)}</x:E>`), undefined, short), 'XML_TOO_LONG');
+    await expectCode(parse(env({ body: results([leaves({ EventCode: 'A', Note: 't'.repeat(5_000) })]) }), 7, short), 'XML_TOO_LONG');
+    expect((await parse(env({ body: results([leaves({ EventCode: 'A', Note: 't'.repeat(4_000) })]) }), 7, short)).headers).to.have.length(1);
+  });
+
+  it('a million attributes on one element are refused at the 65th, not after they are all held', async () => {
+    const head = env({ header: '<x:H xmlns:x="urn:x">CUT', body: results([]) }).split('CUT')[0] ?? '';
+    let pulled = 0;
+    async function* hostile() {
+      yield Buffer.from(`${head}<x:E`);
+      for (let i = 0; i < 1_000_000; i += 1000) {
+        const chunk = Buffer.from(Array.from({ length: 1000 }, (_, k) => ` a${i + k}="1"`).join(''));
+        pulled += chunk.length;
+        yield chunk;
+      }
+    }
+    await expectCode(parsePush(hostile(), { ...LIMITS, maxBytes: 1e9 }), 'XML_TOO_MANY_ATTRIBUTES');
+    expect(pulled).to.be.lessThan(100_000);
+  });
+});
