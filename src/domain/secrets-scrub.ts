@@ -27,7 +27,7 @@ export interface Scrubber {
 
 /**
  * Every form a secret may be echoed in: as is; JSON-escaped (also with `\/` and `\uXXXX`, as PHP
- * writes it); percent-encoded as encodeURIComponent and RFC 3986 do, and form-encoded (spaces as
+ * writes it); XML-escaped; percent-encoded as encodeURIComponent and RFC 3986 do, and form-encoded (spaces as
  * '+', what URLSearchParams sends), each with upper- and lower-case hex; base64 (with and without
  * padding) and base64url; and the part of its base64 that does not depend on neighbouring bytes when it
  * sits at byte offset 1 or 2 of a longer encoded text (a Basic credential whose user is not
@@ -39,6 +39,10 @@ export function secretForms(secret: string): string[] {
   const json = JSON.stringify(secret).slice(1, -1);
   forms.add(json);
   forms.add(json.replace(/\//g, '\\/').replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  // XML and HTML text (a SOAP fault quoting what it received) and attribute values.
+  const xmlText = secret.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  forms.add(xmlText);
+  forms.add(xmlText.replace(/"/g, '&quot;').replace(/'/g, '&apos;'));
   const uri = uriEncoded(secret);
   const strict = uri.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   const form = new URLSearchParams({ v: secret }).toString().slice(2);

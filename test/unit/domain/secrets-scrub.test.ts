@@ -50,6 +50,7 @@ describe('domain/secrets-scrub', () => {
     const cases: Array<[string, string]> = [
       ['raw', `key ${KEY} end`],
       ['JSON-escaped', json],
+      ['XML-escaped', `<faultstring>bad key ${KEY.replace(/&/g, '&amp;')}</faultstring>`],
       ['encodeURIComponent', `GET /x?api_key=${encodeURIComponent(KEY)}&b=1`],
       ['lower-case hex', `GET /x?api_key=${lowerHex(encodeURIComponent(KEY))}&b=1`],
       ['form-encoded', `body api_key=${new URLSearchParams({ k: KEY }).toString().slice(2)}&b=1`],
