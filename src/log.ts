@@ -1,4 +1,5 @@
 import { pino, type Logger, type LevelWithSilent, type DestinationStream } from 'pino';
+import { scrubberFor } from './domain/secrets-scrub.ts';
 
 export type { Logger };
 
@@ -20,8 +21,9 @@ const REDACT_PATHS = [
 
 /**
  * Creates the process logger: one JSON line per entry. Besides key-based redaction, every line is
- * scrubbed of the configured secret values themselves, so a secret that slips into a message or an
- * error text is still not written.
+ * scrubbed of the configured secret values themselves, in every form a target may echo them
+ * (src/domain/secrets-scrub.ts, the same rule as for what the store keeps), so a secret that slips
+ * into a message or an error text is still not written.
  */
 export function createLogger(options: {
   level: LevelWithSilent;
@@ -34,21 +36,10 @@ export function createLogger(options: {
       base: { service: 'omgw' },
       redact: { paths: REDACT_PATHS, censor: '***' },
       hooks: {
-        streamWrite: (line: string) => scrubSecrets(line, options.secrets()),
+        // The scrubber is cached per secrets list: a reload brings a new list, every other line reuses it.
+        streamWrite: (line: string) => scrubberFor(options.secrets()).scrub(line),
       },
     },
     options.destination ?? pino.destination({ dest: 1, sync: false }),
   );
-}
-
-/** Replaces each secret (and its JSON-escaped form) with ***. */
-export function scrubSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret.length < 4) continue; // too short to search for without destroying ordinary text
-    out = out.split(secret).join('***');
-    const escaped = JSON.stringify(secret).slice(1, -1);
-    if (escaped !== secret) out = out.split(escaped).join('***');
-  }
-  return out;
 }

@@ -26,7 +26,10 @@ export interface GatewayConfig {
   triggerPoints: TriggerPointConfig[];
   /** mappings/: JSONata templates and product/location maps. */
   mappings: MappingSet;
-  /** Every resolved secret value, so logs and messages can be scrubbed of them. */
+  /**
+   * Every resolved secret value, with the `user:password` pairs of credentials, so logs and what is
+   * stored of a target's answers can be scrubbed of them (src/domain/secrets-scrub.ts).
+   */
   secrets: string[];
 }
 
@@ -251,14 +254,33 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * Every secret value, and the forms of it that a target may echo which scrubbing cannot derive
+ * from the value alone: the `user:password` pair of Basic credentials (its base64 is what an
+ * Authorization header carries; OAuth2 client ids and secrets are form-encoded first, RFC 6749
+ * §2.3.1), and the key of a `whsec_` webhook secret without its prefix.
+ */
 function collectSecrets(value: unknown, out: string[] = []): string[] {
   if (value instanceof Secret) {
     const s = value.reveal();
     if (s.length > 0) out.push(s);
+    if (s.startsWith('whsec_')) out.push(s.slice('whsec_'.length));
   } else if (Array.isArray(value)) {
     for (const v of value) collectSecrets(v, out);
   } else if (isRecord(value)) {
+    const pair = (user: unknown, secret: unknown): void => {
+      if (typeof user !== 'string' || !(secret instanceof Secret) || secret.reveal() === '') return;
+      out.push(`${user}:${secret.reveal()}`);
+      const formEncoded = `${formEncode(user)}:${formEncode(secret.reveal())}`;
+      if (formEncoded !== `${user}:${secret.reveal()}`) out.push(formEncoded);
+    };
+    pair(value.username, value.password);
+    pair(value.clientId, value.clientSecret);
     for (const v of Object.values(value)) collectSecrets(v, out);
   }
   return out;
+}
+
+function formEncode(text: string): string {
+  return new URLSearchParams({ v: text }).toString().slice(2);
 }

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { ConnectorConfig } from '../config/schema.ts';
 import type { Secret } from '../config/secret.ts';
-import { scrubSecrets } from '../log.ts';
+import { scrubSecrets } from '../domain/secrets-scrub.ts';
 import { createAuthProvider } from './auth/index.ts';
 import { redactUrl } from './auth/redact.ts';
 import type { TokenStore } from './auth/token-store.ts';

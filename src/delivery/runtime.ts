@@ -8,12 +8,12 @@ import { createAuthProvider } from '../connectors/auth/index.ts';
 import { redactHeaders, redactUrl } from '../connectors/auth/redact.ts';
 import type { TokenStore } from '../connectors/auth/token-store.ts';
 import { createDispatcher, httpRequest } from '../connectors/http-client.ts';
-import { buildRestRequest, sendRest, unanswered } from '../connectors/senders/rest.ts';
+import { BODY_SNIPPET_BYTES, buildRestRequest, ERROR_MESSAGE_CHARS, sendRest, unanswered } from '../connectors/senders/rest.ts';
 import { buildSoapRequest, sendSoap } from '../connectors/senders/soap.ts';
 import type { AuthProvider, ConnectorParts, KindContext, KindDelivery, OutboundRequest, SendResult, Transform } from '../connectors/types.ts';
 import { TransformError } from '../connectors/types.ts';
 import type { DeliveryRow } from '../store/deliveries.ts';
-import { scrubSecrets } from '../log.ts';
+import { scrubberFor, type Scrubber } from '../domain/secrets-scrub.ts';
 import type { RateGate } from './rate-gate.ts';
 
 /** Whether a request may go now (null) or, when the rate limit gives it no token, the attempt's result. */
@@ -84,22 +84,23 @@ export function createConnectorRuntime(connector: ConnectorConfig, deps: Runtime
   const send = async (req: OutboundRequest) => httpRequest(dispatcher, req, connector.timeout);
   const transformName = defaultTransform(connector);
 
+  /** The configured secrets and the credentials `request` carries. */
+  const scrubberOf = (request: OutboundRequest): Scrubber => scrubberFor(deps.secrets()).with(credentialsSent(request, connector));
+
   /**
    * What a target sends back may echo what it received (an Authorization header, a token in an
    * error text): the credentials just sent and every configured secret are scrubbed from it, and the
-   * request summary keeps no credential.
+   * request summary keeps no credential. The senders already scrubbed the snippet and the message
+   * before cutting them (with the same scrubber); doing it here again keeps the promise for any
+   * result, and costs one pass over 2 KB.
    */
-  const present = (request: OutboundRequest, result: SendResult): SendResult => {
-    const sent = credentialsSent(request, connector);
-    const scrub = (text: string): string => scrubSecrets(text, [...sent, ...deps.secrets()]);
-    return {
-      ...result,
-      headers: Object.fromEntries(Object.entries(redactHeaders(result.headers, connector)).map(([k, v]) => [k, scrub(v)])),
-      bodySnippet: result.bodySnippet === null ? null : scrub(result.bodySnippet),
-      errorMessage: result.errorMessage === null ? null : scrub(result.errorMessage),
-      request: { ...result.request, url: redactUrl(result.request.url, connector), headers: redactHeaders(result.request.headers, connector) },
-    };
-  };
+  const present = (request: OutboundRequest, result: SendResult, scrubber: Scrubber = scrubberOf(request)): SendResult => ({
+    ...result,
+    headers: Object.fromEntries(Object.entries(redactHeaders(result.headers, connector)).map(([k, v]) => [k, scrubber.scrub(v)])),
+    bodySnippet: result.bodySnippet === null ? null : scrubber.clipBytes(result.bodySnippet, BODY_SNIPPET_BYTES),
+    errorMessage: result.errorMessage === null ? null : scrubber.clipChars(result.errorMessage, ERROR_MESSAGE_CHARS),
+    request: { ...result.request, url: redactUrl(result.request.url, connector), headers: redactHeaders(result.request.headers, connector) },
+  });
 
   /**
    * Every request to a rate-limited connector takes a token of its bucket. The worker has taken
@@ -130,7 +131,7 @@ export function createConnectorRuntime(connector: ConnectorConfig, deps: Runtime
   /** Sends with the connector's credentials; a 401 fetches fresh credentials and tries once more. */
   const call = async (
     build: () => OutboundRequest,
-    classify: (request: OutboundRequest) => Promise<SendResult>,
+    classify: (request: OutboundRequest, scrubber: Scrubber) => Promise<SendResult>,
     admit: Admit,
   ): Promise<SendResult> => {
     const once = async (): Promise<SendResult> => {
@@ -138,7 +139,8 @@ export function createConnectorRuntime(connector: ConnectorConfig, deps: Runtime
       if (refused) return refused;
       const request = build();
       await auth.authorize(request);
-      return present(request, await classify(request));
+      const scrubber = scrubberOf(request);
+      return present(request, await classify(request, scrubber), scrubber);
     };
     const first = await once();
     if (first.status === 401 && (await auth.invalidate())) return once();
@@ -147,7 +149,7 @@ export function createConnectorRuntime(connector: ConnectorConfig, deps: Runtime
 
   const partsWith = (admit: Admit): ConnectorParts => ({
     config: connector,
-    rest: (build) => call(build, (request) => sendRest({ connector, request, send }), admit),
+    rest: (build) => call(build, (request, scrubber) => sendRest({ connector, request, send, scrubber }), admit),
     raw: async (build) => {
       const captured: { body: string | null } = { body: null };
       const keepBody = async (req: OutboundRequest) => {
@@ -155,7 +157,7 @@ export function createConnectorRuntime(connector: ConnectorConfig, deps: Runtime
         captured.body = response.body;
         return response;
       };
-      const result = await call(build, (request) => sendRest({ connector, request, send: keepBody }), admit);
+      const result = await call(build, (request, scrubber) => sendRest({ connector, request, send: keepBody, scrubber }), admit);
       return { result, body: captured.body };
     },
   });
@@ -181,16 +183,20 @@ export function createConnectorRuntime(connector: ConnectorConfig, deps: Runtime
     if (connector.protocol === 'soap') {
       return call(
         () => buildSoapRequest(connector, output, auth.soapSecurityHeader(deps.now()), values),
-        (request) => sendSoap({ connector, request, send }),
+        (request, scrubber) => sendSoap({ connector, request, send, scrubber }),
         admit,
       );
     }
-    return call(() => buildRestRequest(connector, output, values, idempotencyKey), (request) => sendRest({ connector, request, send }), admit);
+    return call(
+      () => buildRestRequest(connector, output, values, idempotencyKey),
+      (request, scrubber) => sendRest({ connector, request, send, scrubber }),
+      admit,
+    );
   };
 
   const custom = deps.kinds?.[connector.kind];
   const kindContext = deps.kindContext;
-  const deliver =
+  const deliverAny =
     custom && kindContext
       ? (input: DeliverInput) =>
           // Parts of its own for each delivery: its first request uses the token the worker took.
@@ -199,6 +205,27 @@ export function createConnectorRuntime(connector: ConnectorConfig, deps: Runtime
             event: input.event,
           })
       : deliverGeneric;
+
+  /**
+   * What is stored of an attempt, whoever built it: a kind's own summary may quote a body that was
+   * read whole (an order id the target chose), and a thrown error's message becomes the attempt's
+   * error, the delivery's last error and the audit detail.
+   */
+  const deliver = async (input: DeliverInput): Promise<SendResult> => {
+    const scrubber = scrubberFor(deps.secrets());
+    try {
+      const result = await deliverAny(input);
+      return {
+        ...result,
+        bodySnippet: result.bodySnippet === null ? null : scrubber.clipBytes(result.bodySnippet, BODY_SNIPPET_BYTES),
+        errorMessage: result.errorMessage === null ? null : scrubber.clipChars(result.errorMessage, ERROR_MESSAGE_CHARS),
+      };
+    } catch (err) {
+      // Scrubbed in place: the worker tells failures apart by the error's class.
+      if (err instanceof Error) err.message = scrubber.scrub(err.message);
+      throw err;
+    }
+  };
 
   return {
     config: connector,

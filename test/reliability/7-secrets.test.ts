@@ -178,7 +178,7 @@ describe(`reliability 7: secrets (${backendName()}, ${SIZE.label})`, function ()
         leaked: all.length,
         crashed: gw.crashLines().length + gw.unexpectedExits,
         notes:
-          `${Object.keys(SECRETS).length + 1} secrets, each in up to 5 forms, searched in ${evidence.pieces} pieces of evidence (${(evidence.bytes / 1024 / 1024).toFixed(1)} MB: databases, logs, answers, CLI output) ` +
+          `${Object.keys(SECRETS).length + 1} secrets, each in up to 9 forms, searched in ${evidence.pieces} pieces of evidence (${(evidence.bytes / 1024 / 1024).toFixed(1)} MB: databases, logs, answers, CLI output) ` +
           `from ${reportedRows().length} scenario rows; targets echoed credentials back ${echoedAtTarget} times, the token endpoint quoted the client secret once; ` +
           `bad config exit ${badConfig}, unreachable database exit ${unreachable}; leaks here: ${leaks.length}, in the whole run: ${all.length}`,
       });

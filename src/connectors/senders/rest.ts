@@ -1,4 +1,5 @@
 import type { ConnectorConfig } from '../../config/schema.ts';
+import { scrubberFor, utf8Prefix, type Scrubber } from '../../domain/secrets-scrub.ts';
 import {
   TransformError,
   type ErrorClass,
@@ -29,7 +30,16 @@ export interface SendInput {
   connector: ConnectorConfig;
   request: OutboundRequest;
   send: SendFn;
+  /**
+   * The secrets to keep out of the result (the request's credentials and every configured one).
+   * The snippet and the error message are scrubbed whole before they are cut, so that no part of a
+   * secret is kept at the cut. Without it nothing is scrubbed.
+   */
+  scrubber?: Scrubber;
 }
+
+/** Scrubs nothing: for callers that hold no secrets. */
+export const NO_SECRETS: Scrubber = scrubberFor([]);
 
 export const USER_AGENT = 'om-connector-gateway';
 /** SendResult.bodySnippet is at most this many bytes of UTF-8. */
@@ -70,16 +80,17 @@ export function buildRestRequest(
 /** Sends and classifies: 2xx is ok; any other status is errorClass 'http'; no answer is 'network' or 'timeout'. */
 export async function sendRest(input: SendInput): Promise<SendResult> {
   const { request, send } = input;
-  const outcome = await attempt(request, send);
+  const scrubber = input.scrubber ?? NO_SECRETS;
+  const outcome = await attempt(request, send, scrubber);
   if ('error' in outcome) return outcome.error;
   const response = outcome.response;
   const ok = response.status >= 200 && response.status < 300;
-  return responseResult(request, response, {
-    ok,
-    errorClass: ok ? null : 'http',
-    errorMessage: ok ? null : httpErrorMessage(response.status),
-    faultParty: null,
-  });
+  return responseResult(
+    request,
+    response,
+    { ok, errorClass: ok ? null : 'http', errorMessage: ok ? null : httpErrorMessage(response.status), faultParty: null },
+    scrubber,
+  );
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -89,6 +100,7 @@ export async function sendRest(input: SendInput): Promise<SendResult> {
 export async function attempt(
   request: OutboundRequest,
   send: SendFn,
+  scrubber: Scrubber = NO_SECRETS,
 ): Promise<{ response: RawResponse } | { error: SendResult }> {
   const started = performance.now();
   try {
@@ -96,7 +108,7 @@ export async function attempt(
   } catch (err) {
     const durationMs = Math.max(0, Math.round(performance.now() - started));
     const message = err instanceof Error && err.message !== '' ? err.message : String(err);
-    return { error: unanswered(request, transportErrorClass(err), message, durationMs) };
+    return { error: unanswered(request, transportErrorClass(err), message, durationMs, null, scrubber) };
   }
 }
 
@@ -107,6 +119,7 @@ export function unanswered(
   message: string,
   durationMs: number,
   retryAfterMs: number | null = null,
+  scrubber: Scrubber = NO_SECRETS,
 ): SendResult {
   return {
     ok: false,
@@ -115,23 +128,26 @@ export function unanswered(
     bodySnippet: null,
     durationMs,
     errorClass,
-    errorMessage: clipText(message, ERROR_MESSAGE_CHARS),
+    errorMessage: scrubber.clipChars(message, ERROR_MESSAGE_CHARS),
     faultParty: null,
     retryAfterMs,
     request: summarize(request),
   };
 }
 
+/** `outcome.errorMessage` may be the target's whole text: it is scrubbed, then cut to ERROR_MESSAGE_CHARS. */
 export function responseResult(
   request: OutboundRequest,
   response: RawResponse,
   outcome: Pick<SendResult, 'ok' | 'errorClass' | 'errorMessage' | 'faultParty'>,
+  scrubber: Scrubber = NO_SECRETS,
 ): SendResult {
   return {
     ...outcome,
+    errorMessage: outcome.errorMessage === null ? null : scrubber.clipChars(outcome.errorMessage, ERROR_MESSAGE_CHARS),
     status: response.status,
     headers: { ...response.headers },
-    bodySnippet: response.body === '' ? null : snippet(response.body, BODY_SNIPPET_BYTES),
+    bodySnippet: response.body === '' ? null : scrubber.clipBytes(response.body, BODY_SNIPPET_BYTES),
     durationMs: response.durationMs,
     retryAfterMs: retryAfterOf(response.headers),
     request: summarize(request),
@@ -264,17 +280,9 @@ export function parseRetryAfterHeader(value: string, now: number = Date.now()): 
   return Math.max(0, at - now);
 }
 
-/** At most `maxBytes` of UTF-8, never cutting a character in two. */
+/** At most `maxBytes` of UTF-8, never cutting a character in two (scrubs nothing: see Scrubber.clipBytes). */
 export function snippet(text: string, maxBytes: number): string {
-  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
-  let end = Math.min(text.length, maxBytes);
-  while (end > 0 && Buffer.byteLength(text.slice(0, end), 'utf8') > maxBytes) {
-    end = Math.max(0, end - Math.ceil((Buffer.byteLength(text.slice(0, end), 'utf8') - maxBytes) / 4));
-  }
-  // Do not end on the first half of a surrogate pair.
-  const last = text.charCodeAt(end - 1);
-  if (end > 0 && last >= 0xd800 && last <= 0xdbff) end -= 1;
-  return text.slice(0, end);
+  return utf8Prefix(text, maxBytes);
 }
 
 export function clipText(text: string, max: number): string {

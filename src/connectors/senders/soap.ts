@@ -8,6 +8,7 @@ import {
   clipText,
   ERROR_MESSAGE_CHARS,
   httpErrorMessage,
+  NO_SECRETS,
   responseResult,
   setHeader,
   type SendInput,
@@ -79,37 +80,30 @@ export function buildSoapRequest(
 
 export async function sendSoap(input: SendInput): Promise<SendResult> {
   const { request, send } = input;
-  const outcome = await attempt(request, send);
+  const scrubber = input.scrubber ?? NO_SECRETS;
+  const outcome = await attempt(request, send, scrubber);
   if ('error' in outcome) return outcome.error;
   const response = outcome.response;
   const { status } = response;
   const success = status >= 200 && status < 300;
+  const result = (o: Parameters<typeof responseResult>[2]): SendResult => responseResult(request, response, o, scrubber);
 
   if (hasDoctype(response.body)) {
-    return responseResult(request, response, {
+    return result({
       ok: false,
       errorClass: 'http',
       errorMessage: `${success ? '' : `${httpErrorMessage(status)}: `}the response has a DOCTYPE declaration; refused without parsing it`,
       faultParty: null,
     });
   }
-  const fault = parseSoapFault(response.body);
+  // The fault text uncut: responseResult scrubs it before it cuts it.
+  const fault = readSoapFault(response.body);
   if (fault !== null && (success || status === 500 || status === 400)) {
-    return responseResult(request, response, {
-      ok: false,
-      errorClass: 'soap_fault',
-      errorMessage: fault.message,
-      faultParty: fault.party,
-    });
+    return result({ ok: false, errorClass: 'soap_fault', errorMessage: fault.message, faultParty: fault.party });
   }
-  if (success) return responseResult(request, response, { ok: true, errorClass: null, errorMessage: null, faultParty: null });
+  if (success) return result({ ok: true, errorClass: null, errorMessage: null, faultParty: null });
   const message = fault === null ? httpErrorMessage(status) : `${httpErrorMessage(status)}: ${fault.message}`;
-  return responseResult(request, response, {
-    ok: false,
-    errorClass: 'http',
-    errorMessage: clipText(message, ERROR_MESSAGE_CHARS),
-    faultParty: null,
-  });
+  return result({ ok: false, errorClass: 'http', errorMessage: message, faultParty: null });
 }
 
 export function hasDoctype(body: string): boolean {
@@ -122,6 +116,12 @@ export function hasDoctype(body: string): boolean {
  * Never call it on a body with a DOCTYPE (see hasDoctype); it returns null for one.
  */
 export function parseSoapFault(body: string): SoapFault | null {
+  const fault = readSoapFault(body);
+  return fault === null ? null : { ...fault, message: clipText(fault.message, ERROR_MESSAGE_CHARS) };
+}
+
+/** parseSoapFault with the message uncut. */
+function readSoapFault(body: string): SoapFault | null {
   if (body.length > MAX_PARSE_CHARS || !body.includes('Fault') || hasDoctype(body)) return null;
   let doc: unknown;
   try {
@@ -159,7 +159,7 @@ function makeFault(version: SoapVersion, code: string | null, reason: string | n
   const local = written.slice(written.lastIndexOf(':') + 1).split('.')[0] ?? '';
   const party = local === 'Client' || local === 'Sender' ? 'Client' : 'Server';
   const message = reason !== null && reason !== '' ? reason : written !== '' ? written : 'SOAP Fault';
-  return { version, code: written, party, message: clipText(message, ERROR_MESSAGE_CHARS) };
+  return { version, code: written, party, message };
 }
 
 // ------------------------------------------------------------------------------------------------

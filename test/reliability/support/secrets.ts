@@ -42,9 +42,16 @@ export const SECRET_ENV: Record<string, string> = {
   REL_ENCRYPTION_KEY: SECRETS.encryptionKey,
 };
 
-/** The forms a secret could be written in: as is, JSON-escaped, URL-encoded, inside Basic credentials. */
+/**
+ * The forms a secret could be written in: as is, JSON-escaped, percent-encoded (either hex case)
+ * and form-encoded, base64 (with and without padding), inside Basic credentials.
+ */
 function formsOf(name: SecretName, value: string): string[] {
-  const forms = new Set<string>([value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)]);
+  const lowerHex = (text: string): string => text.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase());
+  const form = new URLSearchParams({ v: value }).toString().slice(2);
+  const b64 = Buffer.from(value).toString('base64');
+  const forms = new Set<string>([value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value), lowerHex(encodeURIComponent(value))]);
+  for (const f of [form, lowerHex(form), b64, b64.replace(/=+$/, '')]) forms.add(f);
   if (name === 'webhookSecret') forms.add(value.slice('whsec_'.length));
   if (name === 'soapPassword') forms.add(Buffer.from(`${SOAP_USER}:${value}`).toString('base64'));
   if (name === 'biPassword') forms.add(Buffer.from(`${BI_USER}:${value}`).toString('base64'));

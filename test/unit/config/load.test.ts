@@ -122,9 +122,13 @@ describe('config/load loadConfig', () => {
           'sandbox-secret',
           'sandbox-encryption-key',
           'whsec_b21ndy1zYW5kYm94LXNoaXBib2Ita2V5',
+          'b21ndy1zYW5kYm94LXNoaXBib2Ita2V5',
           'sandbox-shipbob-token',
           'sandbox-fusion-secret',
           'sandbox-admin-token-change-me',
+          'ATL.INTEGRATION:sandbox-otm-secret',
+          'om-connector:sandbox-secret',
+          'omgw.integration:sandbox-fusion-secret',
         ].sort(),
       );
     });
@@ -199,7 +203,7 @@ describe('config/load loadConfig', () => {
       expect(crm.idempotencyKey).to.deep.equal({ template: '{{delivery.id}}', header: 'Idempotency-Key' });
 
       expect(config.triggerPoints).to.deep.equal([]);
-      expect(config.secrets).to.deep.equal(['inbound-pw-1']);
+      expect(config.secrets).to.deep.equal(['om-connector:inbound-pw-1', 'inbound-pw-1']);
     });
 
     it('converts written durations and sizes, also when they come from the environment', async () => {
@@ -466,7 +470,7 @@ auth: { type: oauth2-client-credentials, tokenUrl: not a url, clientId: omgw, cl
       expect(fromEnv.secrets).to.include('env-db-pass');
 
       const noPassword = await loadConfig(configDir({ 'gateway.yaml': gatewayWithDb('postgres://omgw@db.example/omgw') }), MINIMAL_ENV);
-      expect(noPassword.secrets).to.deep.equal(['inbound-pw-1']);
+      expect(noPassword.secrets).to.deep.equal(['om-connector:inbound-pw-1', 'inbound-pw-1']);
     });
 
     it('refuses a database URL the store cannot open, without echoing it', async () => {
@@ -543,7 +547,11 @@ tls:
     });
     const config = await loadConfig(dir, env);
     expect([...config.secrets].sort()).to.deep.equal(
-      ['in-pw-1', 'in-pw-2', 'basic-pw', 'bearer-tok', 'api-key-val', 'cc-secret', 'rt-client-secret', 'rt-refresh-token', 'wss-pw', 'tls-passphrase', 'db-pw', 'encryption-key-1'].sort(),
+      [
+        ...['in-pw-1', 'in-pw-2', 'basic-pw', 'bearer-tok', 'api-key-val', 'cc-secret', 'rt-client-secret', 'rt-refresh-token', 'wss-pw', 'tls-passphrase', 'db-pw', 'encryption-key-1'],
+        // Credential pairs, whose base64 an Authorization header carries.
+        ...['first-user:in-pw-1', 'second-user:in-pw-2', 'basic-user:basic-pw', 'd-client:cc-secret', 'e-client:rt-client-secret', 'wss-user:wss-pw'],
+      ].sort(),
     );
   });
 
