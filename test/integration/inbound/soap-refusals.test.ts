@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { request } from 'node:http';
 import { buildPush } from '../../../src/sandbox/om-push.ts';
 import { backendName } from '../../helpers/backend.ts';
+import { until } from '../../helpers/until.ts';
 import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, type TestGateway } from '../../helpers/gateway.ts';
 
 const security = { kind: 'text', username: SOAP_USER, password: SOAP_PASSWORD } as const;
@@ -167,6 +168,30 @@ describe(`SOAP refusals: clear faults, nothing stored, process unharmed (${backe
     expect(res.status).to.equal(400);
     expect(res.headers.get('content-type')).to.include('application/soap+xml');
     expect(res.body).to.include('<env:Value>env:Sender</env:Value>');
+  });
+
+  it('a client that hangs up mid-body is a client event: logged at info, counted as client_aborted, no stack trace', async () => {
+    const body = Buffer.from(goodPush());
+    const counted = async () => {
+      const text = await (await fetch(`${gw.url}/metrics`)).text();
+      return Number(/omgw_pushes_received_total\{result="client_aborted"\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    const before = await counted();
+    const logged = gw.logs.length;
+    await new Promise<void>((resolve) => {
+      const req = request(endpoint(), { method: 'POST', headers: { 'content-type': 'text/xml', 'content-length': String(body.length), authorization: basic(SOAP_PASSWORD) } });
+      req.on('error', () => resolve());
+      req.write(body.subarray(0, 200), () => setImmediate(() => req.destroy()));
+      req.on('close', () => resolve());
+    });
+    const read = () => gw.logs.slice(logged).map((l) => JSON.parse(l) as { level: number; msg: string; err?: unknown });
+    await until('the log line of the abort', () => read().some((l) => l.msg.includes('client closed the connection')));
+    const lines = read();
+    const line = lines.find((l) => l.msg.includes('client closed the connection'));
+    expect(line?.level).to.equal(30); // info
+    expect(lines.filter((l) => l.level >= 50)).to.deep.equal([]);
+    expect(JSON.stringify(lines)).to.not.include('stack');
+    expect(await counted()).to.equal(before + 1);
   });
 
   it('records each refusal in the audit trail', async () => {
