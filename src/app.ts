@@ -112,9 +112,16 @@ export class Gateway {
     return this.#config;
   }
 
+  /** Where clients on this host reach the gateway (127.0.0.1 when it listens on every interface). */
   get url(): string {
     if (!this.#server) throw new Error('gateway is not started');
     return this.#server.url;
+  }
+
+  /** The address and port actually bound (`0.0.0.0:8080` when it listens on every interface). */
+  get bound(): { address: string; allInterfaces: boolean } {
+    if (!this.#server) throw new Error('gateway is not started');
+    return { address: this.#server.bound, allInterfaces: this.#server.allInterfaces };
   }
 
   /** The delivery worker (null when delivery is disabled or the gateway is not started). */
@@ -249,9 +256,10 @@ export class Gateway {
     }
     this.#jobs.scheduler.start();
 
+    const { url, bound, allInterfaces } = this.#server;
     this.logger.info(
-      { url: this.#server.url, database: this.store.db.describe, connectors: this.#config.connectors.length },
-      'gateway started',
+      { url, bound, database: this.store.db.describe, connectors: this.#config.connectors.length },
+      allInterfaces ? `gateway started, listening on all interfaces (${bound}); clients on this host use ${url}` : `gateway started, listening on ${bound}`,
     );
   }
 

@@ -142,7 +142,10 @@ export async function start(ctx: CommandContext): Promise<number> {
   // Before the line that tells a supervisor the gateway is up: a SIGHUP right after it must reload, not kill.
   const onHup = (): void => void gateway.reload();
   process.on('SIGHUP', onHup);
-  ctx.io.err(`omgw listening on ${gateway.url} (WSDL: ${gateway.url}/soap/business-events?wsdl)`);
+  // The URL first (supervisors and tests read it after "listening on"), then what is really bound.
+  const { address, allInterfaces } = gateway.bound;
+  const where = allInterfaces ? `bound to ${address}: all interfaces` : `bound to ${address}`;
+  ctx.io.err(`omgw listening on ${gateway.url} (${where}; WSDL: ${gateway.url}/soap/business-events?wsdl)`);
   ctx.io.err(
     gateway.config.gateway.admin.token?.reveal()
       ? `admin API on ${gateway.url}/admin/api (OpenAPI: ${gateway.url}/admin/api/openapi.json)`
