@@ -20,7 +20,8 @@ import { ConnectorOperations } from './delivery/connector-operations.ts';
 import { registerAdminApi } from './admin/api.ts';
 import { createJobs, type Jobs, type PollReport } from './jobs/index.ts';
 import { GatewayMetrics, registerMetricsRoute } from './observability/metrics.ts';
-import { registerSandboxTargets } from './sandbox/targets.ts';
+import { registerSandboxTargets, SANDBOX_PREFIX } from './sandbox/targets.ts';
+import { sandboxLoopbackOnly } from './sandbox/loopback-guard.ts';
 import { registerFusionSandbox } from './sandbox/fusion.ts';
 import { mountShipBobSandbox } from './sandbox/shipbob/index.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
@@ -180,6 +181,8 @@ export class Gateway {
     });
     const sandbox = this.#config.gateway.sandbox;
     if (sandbox.enabled) {
+      // Registered before the sandbox routes, so it runs ahead of each of them.
+      router.use(SANDBOX_PREFIX, sandboxLoopbackOnly());
       registerSandboxTargets(router);
       if (sandbox.fusion) registerFusionSandbox(router, { username: sandbox.fusion.username, password: sandbox.fusion.password.reveal() });
       if (sandbox.shipbob) mountShipBobSandbox(router, sandbox.shipbob, () => this.url);
