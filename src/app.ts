@@ -183,7 +183,7 @@ export class Gateway {
     if (sandbox.enabled) {
       // Registered before the sandbox routes, so it runs ahead of each of them.
       router.use(SANDBOX_PREFIX, sandboxLoopbackOnly());
-      registerSandboxTargets(router);
+      registerSandboxTargets(router, { secrets: () => this.#config.secrets });
       if (sandbox.fusion) registerFusionSandbox(router, { username: sandbox.fusion.username, password: sandbox.fusion.password.reveal() });
       if (sandbox.shipbob) mountShipBobSandbox(router, sandbox.shipbob, () => this.url);
     }
