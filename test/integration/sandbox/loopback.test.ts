@@ -84,6 +84,11 @@ describe('sandbox: loopback peers only', function () {
       expect(started).to.include({ url: `http://127.0.0.1:${port}`, bound: `0.0.0.0:${port}` });
       expect(started?.msg).to.match(/listening on all interfaces \(0\.0\.0\.0:\d+\)/);
     });
+
+    it('warns at start that the sandbox answers only loopback peers', function () {
+      const warning = gw!.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => /sandbox routes .* answer only clients on this host/.test(String(l.msg)));
+      expect(warning, gw!.logs.join('\n')).to.include({ level: 40, host: '0.0.0.0' });
+    });
   });
 
   describe('bound to 127.0.0.1', function () {
