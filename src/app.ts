@@ -21,7 +21,10 @@ import { ConnectorOperations } from './delivery/connector-operations.ts';
 import { registerAdminApi } from './admin/api.ts';
 import { createJobs, type Jobs, type PollReport } from './jobs/index.ts';
 import { GatewayMetrics, registerMetricsRoute } from './observability/metrics.ts';
-import { registerSandboxTargets } from './sandbox/targets.ts';
+import { registerSandboxTargets, SANDBOX_PREFIX } from './sandbox/targets.ts';
+import { sandboxLoopbackOnly } from './sandbox/loopback-guard.ts';
+import { describeSetting, exposureProblems, publishedDefaultsInUse } from './config/published-defaults.ts';
+import { isLoopbackHost } from './server/loopback.ts';
 import { registerFusionSandbox } from './sandbox/fusion.ts';
 import { mountShipBobSandbox } from './sandbox/shipbob/index.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
@@ -56,6 +59,7 @@ const RESTART_SETTINGS: ReadonlyArray<readonly [string, (g: GatewayConfig['gatew
   ['server.port', (g) => String(g.server.port)],
   ['server.tls', (g) => JSON.stringify(g.server.tls ?? null)],
   ['server.requestTimeout', (g) => String(g.server.requestTimeout)],
+  ['server.allowPublishedSecrets', (g) => String(g.server.allowPublishedSecrets)],
   ['delivery', (g) => JSON.stringify(g.delivery)],
   ['sandbox', (g) => JSON.stringify(g.sandbox)],
 ];
@@ -113,9 +117,16 @@ export class Gateway {
     return this.#config;
   }
 
+  /** Where clients on this host reach the gateway (127.0.0.1 when it listens on every interface). */
   get url(): string {
     if (!this.#server) throw new Error('gateway is not started');
     return this.#server.url;
+  }
+
+  /** The address and port actually bound (`0.0.0.0:8080` when it listens on every interface). */
+  get bound(): { address: string; allInterfaces: boolean } {
+    if (!this.#server) throw new Error('gateway is not started');
+    return { address: this.#server.bound, allInterfaces: this.#server.allInterfaces };
   }
 
   /** The delivery worker (null when delivery is disabled or the gateway is not started). */
@@ -134,6 +145,11 @@ export class Gateway {
   }
 
   async start(): Promise<void> {
+    // Before anything opens: a refused exposure leaves no database migrated and no port taken.
+    const host = this.options.host ?? this.#config.gateway.server.host;
+    const exposure = exposureProblems(this.#config, host);
+    if (exposure.length > 0) throw new ConfigError(exposure);
+    this.#warnAboutDemoSettings(host);
     const now = () => this.clock.now();
     const newId = createIdGenerator(now);
     const { applied } = await this.store.migrate();
@@ -174,7 +190,9 @@ export class Gateway {
     });
     const sandbox = this.#config.gateway.sandbox;
     if (sandbox.enabled) {
-      registerSandboxTargets(router);
+      // Registered before the sandbox routes, so it runs ahead of each of them.
+      router.use(SANDBOX_PREFIX, sandboxLoopbackOnly());
+      registerSandboxTargets(router, { secrets: () => this.#config.secrets });
       if (sandbox.fusion) registerFusionSandbox(router, { username: sandbox.fusion.username, password: sandbox.fusion.password.reveal() });
       if (sandbox.shipbob) mountShipBobSandbox(router, sandbox.shipbob, () => this.url);
     }
@@ -226,7 +244,7 @@ export class Gateway {
 
     const server = this.#config.gateway.server;
     this.#server = await listen(createKoaApp(this.logger, router), {
-      host: this.options.host ?? server.host,
+      host,
       port: this.options.port ?? server.port,
       tls: server.tls,
       requestTimeoutMs: server.requestTimeout,
@@ -251,10 +269,33 @@ export class Gateway {
     }
     this.#jobs.scheduler.start();
 
+    const { url, bound, allInterfaces } = this.#server;
     this.logger.info(
-      { url: this.#server.url, database: this.store.db.describe, connectors: this.#config.connectors.length },
-      'gateway started',
+      { url, bound, database: this.store.db.describe, connectors: this.#config.connectors.length },
+      allInterfaces ? `gateway started, listening on all interfaces (${bound}); clients on this host use ${url}` : `gateway started, listening on ${bound}`,
     );
+  }
+
+  /**
+   * Says at start what makes this gateway a demo: the settings (never the values) that use a
+   * published default secret, and the sandbox being on; and, on a host other than loopback, that
+   * the sandbox answers only local clients.
+   */
+  #warnAboutDemoSettings(host: string): void {
+    const defaults = publishedDefaultsInUse(this.#config).map(describeSetting);
+    const sandbox = this.#config.gateway.sandbox.enabled;
+    if (defaults.length > 0 || sandbox) {
+      const parts = [
+        ...(defaults.length > 0 ? [`published default secrets in use (from the example config or README; set your own): ${defaults.join(', ')}`] : []),
+        ...(sandbox ? ['the sandbox is on (sandbox.enabled: emulated Fusion, ShipBob and targets under /sandbox; turn it off in production)'] : []),
+      ];
+      this.logger.warn({ publishedDefaults: defaults, sandbox }, parts.join('; '));
+    }
+    if (isLoopbackHost(host)) return;
+    if (defaults.length > 0 && this.#config.gateway.server.allowPublishedSecrets) {
+      this.logger.warn({ host }, `server.allowPublishedSecrets is on: listening on ${host}, not loopback, with published default secrets (a lab only)`);
+    }
+    if (sandbox) this.logger.warn({ host }, `server.host ${host} is not loopback: the sandbox routes (/sandbox) answer only clients on this host`);
   }
 
   /**
@@ -265,6 +306,9 @@ export class Gateway {
     try {
       const next = await loadConfig(this.options.configDir, this.options.env ?? process.env);
       const before = this.#config.gateway;
+      // The listener stays where it is: a published default credential is refused on it as at start.
+      const exposure = exposureProblems({ ...next, gateway: { ...next.gateway, server: before.server } }, this.options.host ?? before.server.host);
+      if (exposure.length > 0) throw new ConfigError(exposure);
       const needRestart = RESTART_SETTINGS.filter(([, read]) => read(next.gateway) !== read(before)).map(([name]) => name);
       this.#config = next;
       this.logger.level = next.gateway.logging.level;

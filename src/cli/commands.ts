@@ -1,5 +1,6 @@
 import { loadConfig, ConfigError, formatProblems, type GatewayConfig } from '../config/load.ts';
 import { formatDuration } from '../config/units.ts';
+import { describeSetting, exposureProblems, publishedDefaultsInUse } from '../config/published-defaults.ts';
 import { Gateway } from '../app.ts';
 import { Store } from '../store/index.ts';
 import { redactUrl } from '../store/database.ts';
@@ -23,6 +24,9 @@ export async function checkConfig(ctx: CommandContext): Promise<number> {
   let config: GatewayConfig;
   try {
     config = await loadConfig(ctx.configDir, ctx.env);
+    // What `start` would refuse is a problem here too.
+    const exposure = exposureProblems(config, config.gateway.server.host);
+    if (exposure.length > 0) throw new ConfigError(exposure);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     if (ctx.json) ctx.io.out(JSON.stringify({ ok: false, problems: err.problems }, null, 2));
@@ -37,6 +41,7 @@ export async function checkConfig(ctx: CommandContext): Promise<number> {
           dir: config.dir,
           connectors: config.connectors.map((c) => ({ name: c.name, protocol: c.protocol, kind: c.kind, url: c.url, state: c.state })),
           triggerPoints: config.triggerPoints.map((t) => ({ name: t.name, eventCodes: t.eventCodes, connectors: t.connectors })),
+          publishedDefaults: publishedDefaultsInUse(config).map(describeSetting),
         },
         null,
         2,
@@ -50,6 +55,8 @@ export async function checkConfig(ctx: CommandContext): Promise<number> {
     `server ${g.server.tls ? 'https' : 'http'}://${g.server.host}:${g.server.port}   database ${redactUrl(g.database.url)}   ` +
       `inbound users ${g.inbound.soap.users.length} (${g.inbound.soap.auth.join(', ')})   dedupe window ${formatDuration(g.inbound.soap.dedupeWindow)}`,
   );
+  const defaults = publishedDefaultsInUse(config).map(describeSetting);
+  if (defaults.length > 0) ctx.io.out(`published default secrets in use (set your own): ${defaults.join(', ')}`);
   ctx.io.out('');
   ctx.io.out(
     table(
@@ -142,7 +149,10 @@ export async function start(ctx: CommandContext): Promise<number> {
   // Before the line that tells a supervisor the gateway is up: a SIGHUP right after it must reload, not kill.
   const onHup = (): void => void gateway.reload();
   process.on('SIGHUP', onHup);
-  ctx.io.err(`omgw listening on ${gateway.url} (WSDL: ${gateway.url}/soap/business-events?wsdl)`);
+  // The URL first (supervisors and tests read it after "listening on"), then what is really bound.
+  const { address, allInterfaces } = gateway.bound;
+  const where = allInterfaces ? `bound to ${address}: all interfaces` : `bound to ${address}`;
+  ctx.io.err(`omgw listening on ${gateway.url} (${where}; WSDL: ${gateway.url}/soap/business-events?wsdl)`);
   ctx.io.err(
     gateway.config.gateway.admin.token?.reveal()
       ? `admin API on ${gateway.url}/admin/api (OpenAPI: ${gateway.url}/admin/api/openapi.json)`

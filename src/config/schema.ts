@@ -159,6 +159,11 @@ export function buildSchemas(ctx: SchemaContext) {
         trustProxy: bool().default(false),
         tls: tls.optional(),
         requestTimeout: duration().default(60_000),
+        /**
+         * Start on a host other than loopback even while the admin token or an inbound credential is
+         * a published default (src/config/published-defaults.ts). For a lab only.
+         */
+        allowPublishedSecrets: bool().default(false),
       })
       .prefault({}),
     database: z

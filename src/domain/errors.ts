@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'METHOD_NOT_ALLOWED'
   | 'BAD_REQUEST'
   | 'CONFLICT'
+  | 'SANDBOX_LOOPBACK_ONLY'
   | 'INTERNAL';
 
 const defaults: Record<ErrorCode, { status: number; party: FaultParty }> = {
@@ -59,6 +60,7 @@ const defaults: Record<ErrorCode, { status: number; party: FaultParty }> = {
   METHOD_NOT_ALLOWED: { status: 405, party: 'Client' },
   BAD_REQUEST: { status: 400, party: 'Client' },
   CONFLICT: { status: 409, party: 'Client' },
+  SANDBOX_LOOPBACK_ONLY: { status: 403, party: 'Client' },
   INTERNAL: { status: 500, party: 'Server' },
 };
 

@@ -2,6 +2,7 @@ import type { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { isGatewayError } from '../domain/errors.ts';
 import { readRawBody } from '../inbound/webhooks/body.ts';
+import { redactBody, redactHeaders } from './redact.ts';
 
 export const SANDBOX_PREFIX = '/sandbox';
 
@@ -11,7 +12,15 @@ export interface SandboxRecord {
   method: string;
   path: string;
   idempotencyKey: string | null;
+  /** As received, credential headers (Authorization, Cookie, X-API-Key...) shown as ***. */
+  headers: Record<string, string>;
+  /** As received, WS-Security passwords and configured secret values shown as ***. */
   body: string;
+}
+
+export interface SandboxTargetOptions {
+  /** The configured secret values (config.secrets), scrubbed from what the targets keep. */
+  secrets: () => readonly string[];
 }
 
 const MAX_BODY = 1024 * 1024;
@@ -21,19 +30,21 @@ const KEEP = 200;
  * Sandbox targets served by the gateway itself, so the example config delivers somewhere with no
  * outside account: a REST sink that accepts anything and an OTM-style TransmissionService that
  * answers `publish` with a TransmissionAck. Enabled by `sandbox.enabled` in gateway.yaml; what they
- * received is listed at GET /sandbox/received.
+ * received is listed at GET /sandbox/received, with credentials redacted as it is recorded (so no
+ * path, in memory or out, holds them).
  */
-export function registerSandboxTargets(router: Router): { received: () => readonly SandboxRecord[] } {
+export function registerSandboxTargets(router: Router, options: SandboxTargetOptions): { received: () => readonly SandboxRecord[] } {
   const received: SandboxRecord[] = [];
-  const record = (entry: SandboxRecord): void => {
-    received.push(entry);
+  const record = (ctx: Context, entry: Omit<SandboxRecord, 'headers'>): void => {
+    const secrets = options.secrets();
+    received.push({ ...entry, headers: redactHeaders(ctx.req.headers, secrets), body: redactBody(entry.body, secrets) });
     if (received.length > KEEP) received.shift();
   };
 
   router.all(`${SANDBOX_PREFIX}/rest-sink{/*path}`, async (ctx) => {
     const body = await readBody(ctx);
     if (body === null) return;
-    record({
+    record(ctx, {
       at: new Date().toISOString(),
       target: 'rest-sink',
       method: ctx.method,
@@ -60,7 +71,7 @@ export function registerSandboxTargets(router: Router): { received: () => readon
       return;
     }
     const sender = /<(?:\w+:)?SenderTransmissionNo>([^<]*)</.exec(body)?.[1] ?? null;
-    record({ at: new Date().toISOString(), target: 'otm', method: 'POST', path: ctx.path, idempotencyKey: sender, body });
+    record(ctx, { at: new Date().toISOString(), target: 'otm', method: 'POST', path: ctx.path, idempotencyKey: sender, body });
     ctx.status = 200;
     ctx.body =
       '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>' +

@@ -7,6 +7,7 @@ import Koa from 'koa';
 import { Router } from '@koa/router';
 import { GatewayError, isGatewayError } from '../domain/errors.ts';
 import type { Logger } from '../log.ts';
+import { isWildcardAddress } from './loopback.ts';
 
 export interface HttpServerOptions {
   host: string;
@@ -67,7 +68,15 @@ export function createKoaApp(logger: Logger, router: Router): Koa {
 
 export interface RunningServer {
   server: http.Server;
+  /**
+   * Where clients on this host reach the gateway: the bound address, or 127.0.0.1 when bound to
+   * every interface (0.0.0.0 or ::), which cannot be connected to as such.
+   */
   url: string;
+  /** The address and port actually bound, e.g. `0.0.0.0:8080`, `[::]:8080`, `127.0.0.1:8080`. */
+  bound: string;
+  /** Bound to the wildcard address: reachable on every interface of the host. */
+  allInterfaces: boolean;
   close(): Promise<void>;
 }
 
@@ -102,11 +111,13 @@ export async function listen(app: Koa, options: HttpServerOptions): Promise<Runn
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const shownHost = host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host;
-  const url = `${options.tls ? 'https' : 'http'}://${shownHost}:${address.port}`;
+  const allInterfaces = isWildcardAddress(address.address);
+  const url = `${options.tls ? 'https' : 'http'}://${allInterfaces ? '127.0.0.1' : host}:${address.port}`;
   return {
     server,
     url,
+    bound: `${host}:${address.port}`,
+    allInterfaces,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

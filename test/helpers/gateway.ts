@@ -117,7 +117,7 @@ export interface TestGateway {
 /** A real gateway on a real port (0) with a real database, and its log lines captured. */
 export async function startGateway(
   config: TestConfig = {},
-  options: { database?: TestDatabase; keepDatabase?: boolean; clock?: Clock; random?: () => number; env?: Record<string, string> } = {},
+  options: { database?: TestDatabase; keepDatabase?: boolean; clock?: Clock; random?: () => number; env?: Record<string, string>; host?: string } = {},
 ): Promise<TestGateway> {
   const database = options.database ?? createTestDatabase();
   const configDir = writeConfig(config);
@@ -132,7 +132,7 @@ export async function startGateway(
     configDir,
     env: testEnv(database, options.env),
     port: 0,
-    host: '127.0.0.1',
+    host: options.host ?? '127.0.0.1',
     ...(database.schema ? { dbSchema: database.schema } : {}),
     logDestination: destination,
     ...(options.clock ? { clock: options.clock } : {}),

@@ -1,4 +1,5 @@
 import type { Router } from '@koa/router';
+import { isLoopbackHost } from '../../server/loopback.ts';
 import { SANDBOX_PREFIX } from '../targets.ts';
 import { ShipBobSandbox } from './sandbox.ts';
 import { topicsFor } from './types.ts';
@@ -46,7 +47,9 @@ export interface ShipBobSandboxSettings {
  * Mounts the emulated ShipBob on the gateway's router under /sandbox/shipbob and subscribes the
  * webhook target (default: the gateway's own /webhooks/shipbob, resolved when a webhook is sent)
  * to every topic of the API version, signed with the configured webhookSecret, as a merchant would
- * in ShipBob's dashboard.
+ * in ShipBob's dashboard. Subscriptions made through its API may only name the gateway's own
+ * /webhooks/shipbob: the sandbox runs with a published token, and a subscription to any other URL
+ * would make the gateway fetch it (an internal address, say) on the caller's behalf.
  */
 export function mountShipBobSandbox(router: Router, settings: ShipBobSandboxSettings, gatewayUrl: () => string): ShipBobSandbox {
   const reveal = (v: string | { reveal(): string }) => (typeof v === 'string' ? v : v.reveal());
@@ -55,6 +58,7 @@ export function mountShipBobSandbox(router: Router, settings: ShipBobSandboxSett
     webhookSecret: reveal(settings.webhookSecret),
     channelId: settings.channelId,
     prefix: SHIPBOB_SANDBOX_PREFIX,
+    checkWebhookUrl: (url) => checkGatewayWebhookUrl(url, gatewayUrl()),
   });
   router.use(sandbox.router.routes());
   if (settings.webhookTarget !== '') {
@@ -64,4 +68,33 @@ export function mountShipBobSandbox(router: Router, settings: ShipBobSandboxSett
     });
   }
   return sandbox;
+}
+
+/** The path the gateway takes ShipBob webhooks on (src/inbound/webhooks/shipbob.ts). */
+const GATEWAY_WEBHOOK_PATH = '/webhooks/shipbob';
+
+/**
+ * Null when `raw` is the gateway's own webhook URL: `${gateway}/webhooks/shipbob` with the same
+ * origin as the URL the gateway gives its clients, or any loopback name or address with the
+ * gateway's scheme and port (127.0.0.1, localhost, [::1]). Otherwise the reason, in the words a
+ * ShipBob field error would use.
+ */
+export function checkGatewayWebhookUrl(raw: string, gatewayUrl: string): string | null {
+  const own = `${new URL(gatewayUrl).origin}${GATEWAY_WEBHOOK_PATH}`;
+  const refusal = `The sandbox ShipBob delivers webhooks only to this gateway: the url must be ${own}.`;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return refusal;
+  }
+  const gateway = new URL(gatewayUrl);
+  if (url.pathname !== GATEWAY_WEBHOOK_PATH || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') return refusal;
+  if (url.origin === gateway.origin) return null;
+  const loopback = url.protocol === gateway.protocol && isLoopbackHost(url.hostname) && portOf(url) === portOf(gateway);
+  return loopback ? null : refusal;
+}
+
+function portOf(url: URL): string {
+  return url.port || (url.protocol === 'https:' ? '443' : '80');
 }

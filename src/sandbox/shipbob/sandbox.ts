@@ -76,6 +76,12 @@ export interface ShipBobSandboxOptions {
   webhookTimeoutMs?: number;
   /** Length of a "minute" of simulation delays (default 60 000 ms; tests make it short). */
   simulationMinuteMs?: number;
+  /**
+   * Which URLs POST /webhook may subscribe: null for a URL allowed, else why not (answered as a
+   * 422). Also decides whose answers a webhook attempt shows: an attempt to a URL refused here
+   * keeps no response body. Without it, every URL is allowed.
+   */
+  checkWebhookUrl?: (url: string) => string | null;
 }
 
 export interface ShipOptions {
@@ -201,6 +207,7 @@ export class ShipBobSandbox extends EventEmitter {
       schedule: options.webhookRetrySchedule ?? SHIPBOB_RETRY_SCHEDULE,
       timeoutMs: options.webhookTimeoutMs ?? SHIPBOB_WEBHOOK_TIMEOUT_MS,
       subscription: (id) => this.state.subscriptions.get(id),
+      ...(options.checkWebhookUrl ? { showResponse: (url: string) => options.checkWebhookUrl?.(url) === null } : {}),
     });
     this.#dispatcher.on('attempt', (a: WebhookAttempt) => this.emit('webhook-attempt', a));
     this.#routes = this.#buildRoutes();
@@ -830,6 +837,11 @@ export class ShipBobSandbox extends EventEmitter {
     if (!checked.ok) {
       // The spec's 422 for POST /webhook is a serialized ASP.NET ObjectResult.
       objectResult(ctx, 422, checked.errors);
+      return;
+    }
+    const refusal = this.#options.checkWebhookUrl?.(checked.value.url) ?? null;
+    if (refusal !== null) {
+      objectResult(ctx, 422, { url: [refusal] });
       return;
     }
     const sub = this.subscribe(checked.value.url, checked.value.topics, {

@@ -63,6 +63,8 @@ export interface DispatcherOptions {
   schedule: readonly number[];
   timeoutMs: number;
   subscription: (id: string) => WebhookSubscription | undefined;
+  /** Whether an attempt records the answer's body (default yes); false keeps a foreign answer out of sight. */
+  showResponse?: (url: string) => boolean;
 }
 
 /** `v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>`, key = base64-decoded part after `whsec_`. */
@@ -175,7 +177,9 @@ export class WebhookDispatcher extends EventEmitter {
         redirect: 'manual',
         signal: abort.signal,
       });
-      const text = await res.text();
+      const shown = this.#options.showResponse?.(url) ?? true;
+      const text = shown ? await res.text() : '';
+      if (!shown) await res.body?.cancel();
       const delivered = res.status >= 200 && res.status < 300;
       return record({ status: res.status, error: null, responseSnippet: text.slice(0, 500), outcome: delivered ? 'delivered' : 'failed' });
     } catch (err) {

@@ -160,7 +160,7 @@ describe('config/load loadConfig', () => {
       const config = await loadConfig(dir, MINIMAL_ENV);
 
       const g = config.gateway;
-      expect(g.server).to.deep.equal({ host: '0.0.0.0', port: 8080, trustProxy: false, requestTimeout: 60_000 });
+      expect(g.server).to.deep.equal({ host: '0.0.0.0', port: 8080, trustProxy: false, requestTimeout: 60_000, allowPublishedSecrets: false });
       expect(g.database.url).to.equal('sqlite:./data/omgw.db');
       expect(g.database.poolMax).to.equal(10);
       expect(g.logging.level).to.equal('info');
