@@ -1,4 +1,4 @@
-import { scrubSecrets } from '../log.ts';
+import { scrubSecrets } from '../domain/secrets-scrub.ts';
 
 const REDACTED = '***';
 
@@ -13,12 +13,11 @@ const PASSWORD_ELEMENT = /(<(?:[\w.-]+:)?Password\b[^>]*>)[\s\S]*?(<\/(?:[\w.-]+
 
 /**
  * What a sandbox target shows of a received body: WS-Security passwords blanked and every
- * configured secret value scrubbed (as written, JSON-escaped or XML-escaped), so GET
+ * configured secret value scrubbed (in every form the gateway's scrubbing knows), so GET
  * /sandbox/received never shows a connector's credentials.
  */
 export function redactBody(body: string, secrets: readonly string[]): string {
-  const withoutPasswords = body.replace(PASSWORD_ELEMENT, `$1${REDACTED}$2`);
-  return scrubSecrets(scrubSecrets(withoutPasswords, secrets), secrets.map(xmlEscape));
+  return scrubSecrets(body.replace(PASSWORD_ELEMENT, `$1${REDACTED}$2`), secrets);
 }
 
 /** Request headers as a sandbox target shows them: credential headers blanked, secrets scrubbed. */
@@ -32,6 +31,3 @@ export function redactHeaders(headers: NodeJS.Dict<string | string[]>, secrets: 
   return out;
 }
 
-function xmlEscape(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
-}
