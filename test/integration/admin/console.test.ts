@@ -17,9 +17,36 @@ describe(`the operator console page (${backendName()})`, () => {
     expect(res.headers.get('content-type')).to.include('text/html');
     expect(res.headers.get('content-security-policy')).to.include("default-src 'none'").and.include("connect-src 'self'");
     expect(res.headers.get('cache-control')).to.equal('no-store');
+    expect(res.headers.get('x-content-type-options')).to.equal('nosniff');
     const html = await res.text();
-    expect(html).to.include("const api = '/admin/api'");
-    expect(html).to.include('sessionStorage');
+    expect(html).to.include('<script src="/admin/console.js" defer></script>');
     expect((await fetch(`${gw.url}/admin`)).status).to.equal(200);
+  });
+
+  it('allows script and styles only from its own files: no inline script, style or handler on the page', async () => {
+    const res = await fetch(`${gw.url}/admin`);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).to.include("script-src 'self'").and.include("style-src 'self'");
+    expect(csp).to.not.include('unsafe-inline').and.not.include('unsafe-eval');
+    const html = await res.text();
+    // Everything the CSP would refuse: an inline <script> body, a <style> element, style="" or on*="" attributes.
+    expect(html).to.not.match(/<script(?![^>]*\bsrc=)[^>]*>/i);
+    expect(html).to.not.match(/<style\b/i);
+    expect(html).to.not.match(/\sstyle\s*=|\son[a-z]+\s*=/i);
+  });
+
+  it('serves its script and style sheet with their own content types, nosniff, and no inline styles built', async () => {
+    const script = await fetch(`${gw.url}/admin/console.js`);
+    expect(script.status).to.equal(200);
+    expect(script.headers.get('content-type')).to.match(/^text\/javascript/);
+    expect(script.headers.get('x-content-type-options')).to.equal('nosniff');
+    const js = await script.text();
+    expect(js).to.include("const api = '/admin/api'").and.include('sessionStorage');
+    // Rows built by the script would be refused by style-src 'self' if they carried style attributes or handlers.
+    expect(js).to.not.match(/style=|\son[a-z]+=/i);
+    const css = await fetch(`${gw.url}/admin/console.css`);
+    expect(css.status).to.equal(200);
+    expect(css.headers.get('content-type')).to.match(/^text\/css/);
+    expect(await css.text()).to.include('font-variant-numeric');
   });
 });
