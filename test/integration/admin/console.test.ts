@@ -1,6 +1,19 @@
 import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { backendName } from '../../helpers/backend.ts';
 import { startGateway, type TestGateway } from '../../helpers/gateway.ts';
+
+/** Debian's Chromium, when installed: the page is then loaded in a real browser as well. */
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+
+/** Loads `url` in headless Chromium: the DOM after its scripts ran, and what the browser logged. */
+function loadInChromium(binary: string, url: string): Promise<{ dom: string; log: string }> {
+  const args = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--enable-logging=stderr', '--v=0', '--virtual-time-budget=3000', '--dump-dom', url];
+  return new Promise((resolve, reject) => {
+    execFile(binary, args, { timeout: 60_000, maxBuffer: 8 * 1024 * 1024 }, (err, stdout, stderr) => (err ? reject(err) : resolve({ dom: stdout, log: stderr })));
+  });
+}
 
 describe(`the operator console page (${backendName()})`, () => {
   let gw: TestGateway;
@@ -48,5 +61,15 @@ describe(`the operator console page (${backendName()})`, () => {
     expect(css.status).to.equal(200);
     expect(css.headers.get('content-type')).to.match(/^text\/css/);
     expect(await css.text()).to.include('font-variant-numeric');
+  });
+
+  it('runs in a real browser with no Content-Security-Policy violation', async function () {
+    if (!CHROMIUM) this.skip();
+    this.timeout(90_000);
+    const { dom, log } = await loadInChromium(CHROMIUM!, `${gw.url}/admin/`);
+    // The script ran: without a token it asks for one.
+    expect(dom).to.include('Enter the admin token');
+    // Chromium logs every refused script, style or connection as a console error naming the policy.
+    expect(log).to.not.match(/Content Security Policy|Refused to (execute|apply|load|connect)/i);
   });
 });
