@@ -8,6 +8,8 @@ import { registerAdminConsole } from './admin/console.ts';
 import { loadWsdl } from './inbound/soap/wsdl.ts';
 import { createKoaApp, listen, type RunningServer } from './server/http.ts';
 import { BodyBudget } from './server/body-budget.ts';
+import { LoginThrottle } from './server/login-throttle.ts';
+import { flushEachMinute } from './store/refusals.ts';
 import { Store } from './store/index.ts';
 import { OAuthTokenRepository } from './store/tokens.ts';
 import { noTokenStore, type TokenStore } from './connectors/auth/index.ts';
@@ -82,6 +84,10 @@ export class Gateway {
   #tokenStore: TokenStore;
   #jobs: Jobs | null = null;
   #metrics: GatewayMetrics | null = null;
+  /** Failed logins per source, one count for OM's pushes and one for the admin API. */
+  #logins: { soap: LoginThrottle; admin: LoginThrottle } | null = null;
+  /** Stops the once-a-minute write of folded refusal counts. */
+  #refusalFlush: AbortController | null = null;
 
   private constructor(options: GatewayOptions, config: GatewayConfig) {
     this.options = options;
@@ -174,6 +180,11 @@ export class Gateway {
     this.#jobs.retention.on('run', (removed: Record<string, number>) => metrics.recordRetention(removed));
     this.#jobs.poller.on('run', (report: PollReport) => metrics.recordPoll(report));
 
+    const logins = { soap: new LoginThrottle(this.clock), admin: new LoginThrottle(this.clock) };
+    this.#logins = logins;
+    this.#refusalFlush = new AbortController();
+    void flushEachMinute(this.store.audit.refusals, this.clock, this.#refusalFlush.signal);
+
     const router = new Router();
     registerMetricsRoute(router, metrics);
     router.get('/healthz', (ctx) => {
@@ -204,6 +215,7 @@ export class Gateway {
       bodies: new BodyBudget(() => this.#config.gateway.inbound.soap.bodyBudget, this.clock),
       wsdl: await loadWsdl(),
       logger: this.logger,
+      logins: logins.soap,
       onStored: () => this.#worker?.notify(),
       onPush: (report) => {
         try {
@@ -239,6 +251,7 @@ export class Gateway {
       recovery: () => this.#jobs?.recovery ?? null,
       poller: () => this.#jobs?.poller ?? null,
       logger: this.logger,
+      logins: logins.admin,
     });
     if (!this.#config.gateway.admin.token?.reveal()) this.logger.warn('admin API is off: set admin.token in gateway.yaml to enable /admin/api');
 
@@ -347,6 +360,10 @@ export class Gateway {
       await this.#jobs.scheduler.stop();
       this.#jobs = null;
     }
+    // Delayed answers to failed logins go out now rather than hold the shutdown.
+    this.#logins?.soap.close();
+    this.#logins?.admin.close();
+    this.#refusalFlush?.abort();
     if (this.#server) {
       await this.#server.close();
       this.#server = null;

@@ -7,6 +7,7 @@ import { GatewayError } from '../domain/errors.ts';
 import type { RecoverNowOptions, RecoveryOutcome, RecoveryRunSummary } from '../jobs/recovery.ts';
 import type { PollerStatus, PollOutcome } from '../inbound/poller/purchase-orders.ts';
 import type { Logger } from '../log.ts';
+import type { LoginGuard } from '../server/login-throttle.ts';
 import type { BillingEvent, BillingFilter } from '../store/webhooks.ts';
 import { bearerAuth, readJsonBody, validate } from './http.ts';
 import { openApiDocument } from './openapi.ts';
@@ -64,6 +65,8 @@ export interface AdminApiDeps {
   /** The purchase-order poller, or null when this gateway has none. */
   poller: () => PollerApi | null;
   logger: Logger;
+  /** Delays the answers to repeated wrong tokens from one source (src/server/login-throttle.ts). */
+  logins?: LoginGuard;
 }
 
 type Method = 'GET' | 'POST';
@@ -78,7 +81,7 @@ export interface AdminRoute {
 /** Registers every admin route on `router` (with the full /admin/api prefix). Returns the route table. */
 export function registerAdminApi(router: Router, deps: AdminApiDeps): AdminRoute[] {
   const routes = adminRoutes(deps);
-  const auth = bearerAuth(deps.token);
+  const auth = bearerAuth(deps.token, deps.logins);
   for (const route of routes) {
     const handler = async (ctx: Context): Promise<void> => {
       ctx.set('Cache-Control', 'no-store');

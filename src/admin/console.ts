@@ -1,4 +1,5 @@
 import type { Router } from '@koa/router';
+import { CONSOLE_SCRIPT, CONSOLE_STYLE } from './console-assets.ts';
 
 /**
  * The operator console: one static page that talks to the admin REST API with the bearer token the
@@ -8,17 +9,25 @@ import type { Router } from '@koa/router';
  * them, with a dry run first. Everything it does goes through /admin/api, so it is audited there.
  */
 export function registerAdminConsole(router: Router): void {
-  const serve = (ctx: Parameters<Parameters<Router['get']>[1]>[0]): void => {
-    ctx.type = 'text/html; charset=utf-8';
-    ctx.set('Content-Security-Policy', "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
-    ctx.set('X-Content-Type-Options', 'nosniff');
+  const serve = (type: string, body: string) => (ctx: Parameters<Parameters<Router['get']>[1]>[0]): void => {
+    ctx.type = type;
+    ctx.set('Content-Security-Policy', CONSOLE_CSP);
     ctx.set('Referrer-Policy', 'no-referrer');
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = CONSOLE_HTML;
+    ctx.body = body;
   };
   // The router is not strict about a trailing slash: this serves /admin and /admin/.
-  router.get('/admin', serve);
+  router.get('/admin', serve('text/html; charset=utf-8', CONSOLE_HTML));
+  router.get('/admin/console.js', serve('text/javascript; charset=utf-8', CONSOLE_SCRIPT));
+  router.get('/admin/console.css', serve('text/css; charset=utf-8', CONSOLE_STYLE));
 }
+
+/**
+ * Script and styles come only from the gateway's own files (no 'unsafe-inline'): markup injected into
+ * the page (a connector name, an error text) can neither run script nor restyle the page. The
+ * console's script builds rows with class names only, never style attributes or inline handlers.
+ */
+export const CONSOLE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const CONSOLE_HTML = `<!doctype html>
 <html lang="en">
@@ -26,29 +35,8 @@ const CONSOLE_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>OM Connector Gateway · console</title>
-<style>
-  :root { font: 14px/1.4 system-ui, sans-serif; color: #1d2433; background: #f5f6f8; }
-  body { margin: 0; }
-  header { background: #1d2433; color: #fff; padding: 10px 20px; display: flex; gap: 16px; align-items: center; }
-  header h1 { font-size: 16px; margin: 0; flex: 1; }
-  header input { width: 260px; }
-  main { padding: 16px 20px; display: grid; gap: 16px; }
-  section { background: #fff; border: 1px solid #dde1e7; border-radius: 6px; padding: 12px 16px; }
-  h2 { font-size: 15px; margin: 0 0 10px; }
-  table { border-collapse: collapse; width: 100%; }
-  th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eef0f3; vertical-align: top; }
-  th { font-weight: 600; color: #545d6e; }
-  td.num { text-align: right; font-variant-numeric: tabular-nums; }
-  .state { padding: 1px 6px; border-radius: 8px; font-size: 12px; background: #eef0f3; }
-  .parked, .offline, .open { background: #fde2e1; color: #8a1c17; }
-  .delivered, .online, .closed { background: #def5e5; color: #16602f; }
-  .retrying, .on_hold, .half_open { background: #fff1d6; color: #7a4b00; }
-  form.filters { display: flex; flex-wrap: wrap; gap: 8px; margin-bottom: 10px; }
-  button { cursor: pointer; }
-  pre { background: #f5f6f8; padding: 8px; overflow: auto; max-height: 320px; margin: 6px 0; }
-  #message { min-height: 1.4em; color: #8a1c17; }
-  .muted { color: #6b7485; }
-</style>
+<link rel="stylesheet" href="/admin/console.css">
+<script src="/admin/console.js" defer></script>
 </head>
 <body>
 <header>
@@ -86,117 +74,6 @@ const CONSOLE_HTML = `<!doctype html>
     <div id="detailBody"></div>
   </section>
 </main>
-<script>
-'use strict';
-const $ = (id) => document.getElementById(id);
-const api = '/admin/api';
-let cursor = null;
-const selected = new Set();
-
-$('token').value = sessionStorage.getItem('omgw-token') || '';
-$('save').onclick = () => { sessionStorage.setItem('omgw-token', $('token').value); refresh(); };
-
-function say(text) { $('message').textContent = text || ''; }
-function esc(v) { return String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c])); }
-function badge(v) { return '<span class="state ' + esc(v) + '">' + esc(v) + '</span>'; }
-
-async function call(method, path, body) {
-  const res = await fetch(api + path, {
-    method,
-    headers: { authorization: 'Bearer ' + (sessionStorage.getItem('omgw-token') || ''), ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const data = res.status === 204 ? null : await res.json().catch(() => null);
-  if (!res.ok) throw new Error((data && data.message) || ('HTTP ' + res.status));
-  return data;
-}
-
-async function loadConnectors() {
-  const { items } = await call('GET', '/connectors');
-  $('connectors').innerHTML = items.map((c) => '<tr><td>' + esc(c.name) + '<div class="muted">' + esc(c.kind) + ' · ' + esc(c.protocol) + '</div></td><td>' + esc(c.targetSystem) +
-    '</td><td>' + badge(c.adminState) + '</td><td>' + badge(c.circuit) + '</td><td class="num">' + c.queueDepth + '</td><td class="num">' + c.counts.inFlight +
-    '</td><td class="num">' + c.counts.onHold + '</td><td class="num">' + c.counts.parked + '</td><td>' + esc(c.oldestDueAt || '') + '</td><td>' +
-    c.blockedKeys.map((b) => esc(b.orderKey) + ' <span class="muted">(' + esc(b.blockerState) + ', ' + b.waiting + ' waiting)</span>').join('<br>') +
-    '</td><td><button data-connector="' + esc(c.name) + '" data-to="' + (c.adminState === 'online' ? 'offline' : 'online') + '">' + (c.adminState === 'online' ? 'Take offline' : 'Bring online') + '</button></td></tr>').join('');
-}
-
-$('connectors').onclick = async (e) => {
-  const b = e.target.closest('button[data-connector]');
-  if (!b) return;
-  const reason = prompt('Reason for taking ' + b.dataset.connector + ' ' + b.dataset.to + ':', 'maintenance');
-  if (reason === null) return;
-  try { await call('POST', '/connectors/' + encodeURIComponent(b.dataset.connector) + '/' + b.dataset.to, { reason }); say(''); await loadConnectors(); } catch (err) { say(err.message); }
-};
-
-function filterValues() {
-  const f = new FormData($('filters'));
-  const out = {};
-  for (const [k, v] of f.entries()) if (v) out[k] = v;
-  return out;
-}
-
-async function loadDeliveries(more) {
-  const q = new URLSearchParams({ ...filterValues(), limit: '50', ...(more && cursor ? { cursor } : {}) });
-  const page = await call('GET', '/deliveries?' + q);
-  if (!more) { $('deliveries').innerHTML = ''; selected.clear(); }
-  cursor = page.nextCursor;
-  $('more').hidden = !cursor;
-  $('deliveries').insertAdjacentHTML('beforeend', page.items.map((d) => '<tr><td><input type="checkbox" data-id="' + esc(d.id) + '"></td><td><a href="#" data-show="' + esc(d.id) + '">' + esc(d.id) +
-    '</a></td><td>' + esc(d.connector) + '</td><td>' + esc(d.orderKey) + '</td><td>' + esc(d.eventCode) + '</td><td>' + badge(d.state) + '<div class="muted">' + esc(d.parkedReason || d.holdReason || '') +
-    '</div></td><td class="num">' + d.attemptCount + '</td><td>' + esc(d.lastError || '') + '</td><td>' + esc(d.updatedAt) + '</td></tr>').join(''));
-  $('count').textContent = selected.size;
-}
-
-$('filters').onsubmit = (e) => { e.preventDefault(); loadDeliveries(false).catch((err) => say(err.message)); };
-$('more').onclick = () => loadDeliveries(true).catch((err) => say(err.message));
-$('all').onchange = () => { for (const box of $('deliveries').querySelectorAll('input[data-id]')) { box.checked = $('all').checked; box.dispatchEvent(new Event('change', { bubbles: true })); } };
-$('deliveries').onchange = (e) => { const id = e.target.dataset.id; if (!id) return; if (e.target.checked) selected.add(id); else selected.delete(id); $('count').textContent = selected.size; };
-$('deliveries').onclick = async (e) => {
-  const link = e.target.closest('a[data-show]');
-  if (!link) return;
-  e.preventDefault();
-  try {
-    const d = await call('GET', '/deliveries/' + encodeURIComponent(link.dataset.show));
-    $('detail').hidden = false;
-    $('detailId').textContent = d.delivery.id;
-    $('detailBody').innerHTML = '<p>' + badge(d.delivery.state) + ' ' + esc(d.delivery.connector) + ' · ' + esc(d.delivery.orderKey) + ' · ' + esc(d.delivery.eventCode) + '</p>' +
-      '<table><thead><tr><th>#</th><th>Started</th><th>Outcome</th><th>Status</th><th>Error</th><th class="num">ms</th></tr></thead><tbody>' +
-      d.attempts.map((a) => '<tr><td>' + a.number + '</td><td>' + esc(a.startedAt) + '</td><td>' + badge(a.outcome) + '</td><td>' + esc(a.responseStatus ?? '') + '</td><td>' + esc(a.errorMessage || '') + '<pre>' + esc(a.responseSnippet || '') + '</pre></td><td class="num">' + a.durationMs + '</td></tr>').join('') +
-      '</tbody></table><h2>Event</h2><pre>' + esc(JSON.stringify(d.event, null, 2)) + '</pre>';
-  } catch (err) { say(err.message); }
-};
-
-for (const button of document.querySelectorAll('button[data-action]')) {
-  button.onclick = async () => {
-    const action = button.dataset.action;
-    const filter = selected.size > 0 ? { ids: [...selected] } : toFilter(filterValues());
-    if (Object.keys(filter).length === 0) { say('Select deliveries or set a filter first.'); return; }
-    try {
-      const reason = action === 'discard' || action === 'hold' ? prompt('Reason for ' + action + ':') : 'console';
-      if (reason === null) return;
-      const dry = await call('POST', '/deliveries/' + action, { ...filter, dryRun: true, reason });
-      if (!confirm(action + ' ' + dry.changed + ' of ' + dry.matched + ' matching deliveries?')) return;
-      const done = await call('POST', '/deliveries/' + action, { ...filter, dryRun: false, reason });
-      say(action + ': ' + done.changed + ' changed');
-      await refresh();
-    } catch (err) { say(err.message); }
-  };
-}
-
-function toFilter(v) {
-  const f = {};
-  if (v.state) f.states = [v.state];
-  if (v.connector) f.connectors = [v.connector];
-  if (v.orderKey) f.orderKey = v.orderKey;
-  if (v.error) f.errorContains = v.error;
-  return f;
-}
-
-async function refresh() {
-  try { say(''); await loadConnectors(); await loadDeliveries(false); } catch (err) { say(err.message); }
-}
-if (sessionStorage.getItem('omgw-token')) refresh(); else say('Enter the admin token (admin.token in gateway.yaml).');
-</script>
 </body>
 </html>
 `;

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { z } from 'zod';
 import { GatewayError } from '../domain/errors.ts';
+import type { LoginGuard } from '../server/login-throttle.ts';
 
 /**
  * The admin API's HTTP plumbing: bearer-token check, JSON bodies with a size limit, and zod
@@ -17,9 +18,9 @@ export function tokenMatches(given: string, expected: string): boolean {
 
 /**
  * Requires `Authorization: Bearer <admin token>`. Without a configured token the admin API is off:
- * every route answers 404.
+ * every route answers 404. Repeated wrong tokens from one source get slower answers (`logins`).
  */
-export function bearerAuth(token: () => string | null) {
+export function bearerAuth(token: () => string | null, logins?: LoginGuard) {
   return async (ctx: Context, next: Next): Promise<void> => {
     const expected = token();
     if (!expected) throw new GatewayError('NOT_FOUND', 'the admin API is off: set admin.token in gateway.yaml');
@@ -27,8 +28,10 @@ export function bearerAuth(token: () => string | null) {
     const m = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(header);
     if (!m?.[1] || !tokenMatches(m[1], expected)) {
       ctx.set('WWW-Authenticate', 'Bearer realm="omgw-admin"');
+      await logins?.failed(ctx.request.ip || null);
       throw new GatewayError('AUTH_FAILED', header ? 'the bearer token is not valid' : 'send Authorization: Bearer <admin token>');
     }
+    logins?.succeeded(ctx.request.ip || null);
     await next();
   };
 }

@@ -2,6 +2,9 @@ import type { Router } from '@koa/router';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Clock } from '../domain/clock.ts';
 import { DELIVERY_STATES } from '../domain/delivery.ts';
+import { OM_EVENT_CODES } from '../domain/om-event.ts';
+import { PO_EVENT_CODE } from '../domain/purchase-order.ts';
+import { SHIPBOB_TOPICS } from '../domain/shipbob-webhook.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/index.ts';
 
@@ -16,6 +19,17 @@ import type { Store } from '../store/index.ts';
  *   the last recovery run) are read from the shared store when scraped, cached for `cacheMs`, so
  *   every instance reports the same, cluster-wide, values.
  */
+
+/**
+ * The event codes the `event_code` label may take. The code comes from the client's payload, and
+ * each distinct label value is a time series held for the life of the process: anything else is
+ * counted as `other`.
+ */
+const KNOWN_EVENT_CODES: ReadonlySet<string> = new Set([...OM_EVENT_CODES, ...SHIPBOB_TOPICS, PO_EVENT_CODE]);
+
+export function eventCodeLabel(code: string): string {
+  return KNOWN_EVENT_CODES.has(code) ? code : 'other';
+}
 
 /** What the SOAP route reports for each push it answers. */
 export interface PushReport {
@@ -142,13 +156,13 @@ export class GatewayMetrics {
 
   recordPush(report: PushReport): void {
     this.#pushes.inc({ result: report.result });
-    for (const e of report.events) this.#events.inc({ source: 'oracle-om', event_code: e.eventCode, status: e.status });
+    for (const e of report.events) this.#events.inc({ source: 'oracle-om', event_code: eventCodeLabel(e.eventCode), status: e.status });
   }
 
   /** For the webhook receivers: one call per webhook answered, and per event it stored. */
   recordWebhook(source: string, result: string, events: ReadonlyArray<{ eventCode: string; status: string }> = []): void {
     this.#webhooks.inc({ source, result });
-    for (const e of events) this.#events.inc({ source, event_code: e.eventCode, status: e.status });
+    for (const e of events) this.#events.inc({ source, event_code: eventCodeLabel(e.eventCode), status: e.status });
   }
 
   recordAttempt(a: AttemptObservation): void {
@@ -180,7 +194,7 @@ export class GatewayMetrics {
     this.#pollRuns.inc({ poller: report.poller, state: report.state });
     const s = report.summary;
     for (const [status, n] of [['routed', s.routed], ['unrouted', s.unrouted], ['duplicate', s.duplicates]] as const) {
-      if (n > 0) this.#events.inc({ source: report.source, event_code: report.eventCode, status }, n);
+      if (n > 0) this.#events.inc({ source: report.source, event_code: eventCodeLabel(report.eventCode), status }, n);
     }
     if (report.lagSeconds !== null) this.setPollerLag(report.poller, report.lagSeconds);
     this.#refreshedAt = Number.NEGATIVE_INFINITY;

@@ -5,6 +5,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { Router } from '@koa/router';
+import { clip } from '../domain/clip.ts';
 import { GatewayError, isGatewayError } from '../domain/errors.ts';
 import type { Logger } from '../log.ts';
 import { isWildcardAddress } from './loopback.ts';
@@ -17,7 +18,11 @@ export interface HttpServerOptions {
   logger: Logger;
 }
 
-/** Builds the Koa application: request ids, one log line per request, JSON errors for non-SOAP routes. */
+/**
+ * Builds the Koa application: request ids, one log line per request, JSON errors for non-SOAP routes,
+ * and `X-Content-Type-Options: nosniff` on every answer (JSON, SOAP, WSDL, metrics, the console), so
+ * that no browser reads a body as another type than the one it was sent as.
+ */
 export function createKoaApp(logger: Logger, router: Router): Koa {
   const app = new Koa({ proxy: false });
   app.silent = true;
@@ -27,6 +32,7 @@ export function createKoaApp(logger: Logger, router: Router): Koa {
     const requestId = /^[A-Za-z0-9._:-]{1,64}$/.test(incoming) ? incoming : randomUUID();
     ctx.state.requestId = requestId;
     ctx.set('X-Request-Id', requestId);
+    ctx.set('X-Content-Type-Options', 'nosniff');
     try {
       await next();
     } catch (err) {
@@ -40,7 +46,8 @@ export function createKoaApp(logger: Logger, router: Router): Koa {
         {
           requestId,
           method: ctx.method,
-          path: ctx.path,
+          // The client chose the path: a megabyte of it must not become a megabyte of log.
+          path: clip(ctx.path),
           status: ctx.status,
           durationMs: Math.round(durationMs * 100) / 100,
           remoteAddr: ctx.request.ip,

@@ -76,6 +76,8 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    // Folded refusals of the minute still open get their counts before the pool goes.
+    await this.audit.flushRefusals();
     await this.db.close();
   }
 }

@@ -3,6 +3,7 @@ import { GatewayError } from '../../domain/errors.ts';
 import type { XmlRecord } from '../../domain/event.ts';
 import { canonicalJson, hashOfCanonicalJson, identifyOmEvent } from '../../domain/om-event.ts';
 import { route } from '../../routing/trigger-points.ts';
+import type { LoginGuard } from '../../server/login-throttle.ts';
 import type { IngestEvent, IngestItem, IngestOutcome, Store } from '../../store/index.ts';
 import type { AuthResult } from './auth.ts';
 import type { ParsedPush } from './envelope.ts';
@@ -23,6 +24,8 @@ export interface PushHandlerDeps {
   now: () => number;
   /** Called after a commit that created deliveries (wakes the delivery worker). */
   onStored?: () => void;
+  /** Delays the answers to repeated failed logins from one source (src/server/login-throttle.ts). */
+  logins?: LoginGuard;
 }
 
 /** Headers that carry credentials or session state: never stored. */
@@ -121,11 +124,15 @@ export async function acceptPush(
     throw new GatewayError('STORE_UNAVAILABLE', 'the push could not be stored; send it again later', { cause: err });
   }
   if (!outcome.accepted) throw new GatewayError('AUTH_FAILED', 'authentication failed: the nonce was used before');
+  deps.logins?.succeeded(ctx.remoteAddr);
   if (outcome.events.some((e) => e.deliveries > 0)) deps.onStored?.();
   return outcome;
 }
 
-/** An audit record for a refused push. It must never turn a refusal into a different error. */
+/**
+ * An audit record for a refused push. It must never turn a refusal into a different error. The store
+ * clips what the client chose (username, path, connector) and folds repeats per source and minute.
+ */
 export async function recordRejection(
   deps: Pick<PushHandlerDeps, 'store' | 'newId' | 'now'>,
   ctx: Pick<PushContext, 'path' | 'connectorScope' | 'remoteAddr' | 'requestId'>,
@@ -141,6 +148,7 @@ export async function recordRejection(
     sourceSystem: 'oracle-om',
     connector: ctx.connectorScope,
     result,
+    source: ctx.remoteAddr,
     detail: { reason, path: ctx.path, remoteAddr: ctx.remoteAddr, username },
     requestId: ctx.requestId,
   });

@@ -143,6 +143,8 @@ async function handlePush(ctx: Context, deps: SoapRouteDeps, connectorScope: str
     }
     const error = isGatewayError(err) ? err : new GatewayError('INTERNAL', 'internal error; send the push again later', { cause: err });
     if (error.party === 'Client') await recordRejection(deps, base, error.code.toLowerCase(), error.message, username);
+    // Guessing credentials gets slower with each failure from the same source (never a lockout).
+    if (error.code === 'AUTH_FAILED') await deps.logins?.failed(base.remoteAddr);
     if (error.party === 'Server') deps.logger.error({ err: error.cause ?? error, requestId }, error.message);
     ctx.state.logFields = { error: error.code };
     ctx.status = faultStatus(version, error.party, error.status);

@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import type { Router } from '@koa/router';
 import type { GatewayConfig } from '../../config/load.ts';
 import type { ShipBobWebhookSettings } from '../../config/schema.ts';
+import { clip } from '../../domain/clip.ts';
 import { GatewayError, isGatewayError, type ErrorCode } from '../../domain/errors.ts';
 import type { XmlRecord } from '../../domain/event.ts';
 import {
@@ -22,8 +23,6 @@ export const SHIPBOB_WEBHOOK_PATH = '/webhooks/shipbob';
 
 /** JSON nesting accepted in a webhook body (ShipBob's order payloads are a few levels deep). */
 const MAX_JSON_DEPTH = 64;
-/** How much of an untrusted header value goes into an audit record or a log line. */
-const MAX_SHOWN = 200;
 
 export interface ShipBobWebhookDeps {
   config: () => GatewayConfig;
@@ -239,6 +238,7 @@ export async function recordWebhookRejection(
     sourceSystem: 'shipbob',
     connector: null,
     result,
+    source: request.remoteAddr,
     detail: {
       reason,
       path: request.path,
@@ -253,8 +253,4 @@ export async function recordWebhookRejection(
 function answer(ctx: Context, status: number, code: ErrorCode, message: string): void {
   ctx.status = status;
   ctx.body = { code, message };
-}
-
-function clip(value: string): string {
-  return value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN)}…` : value;
 }
