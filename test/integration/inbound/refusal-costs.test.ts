@@ -53,6 +53,17 @@ describe(`refusals cost the sender more than the gateway (${backendName()})`, ()
     const rows = await refusals();
     expect(rows).to.have.length(1);
     expect(textLength(rows)).to.be.lessThan(1_024);
+    // Refused before the token was read whole: no credentials within maxBytesBeforeCredentials.
+    expect(JSON.parse(rows[0]!.detail ?? '{}')).to.include({ username: null, count: 1 });
+  });
+
+  it('a username within maxBytesBeforeCredentials is kept clipped to 200 characters', async () => {
+    const res = await postSoap(endpoint(), wrong('u'.repeat(50_000)));
+    expect(res.status).to.equal(401);
+    await gw.gateway.store.audit.flushRefusals();
+    const rows = await refusals();
+    expect(rows).to.have.length(1);
+    expect(textLength(rows)).to.be.lessThan(1_024);
     expect(JSON.parse(rows[0]!.detail ?? '{}')).to.include({ username: `${'u'.repeat(200)}…`, count: 1 });
   });
 
