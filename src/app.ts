@@ -160,7 +160,14 @@ export class Gateway {
     const newId = createIdGenerator(now);
     const { applied } = await this.store.migrate();
     if (applied.length > 0) this.logger.info({ applied }, 'database migrated');
-    const metrics = new GatewayMetrics({ store: this.store, clock: this.clock, logger: this.logger, connectors: () => this.#config.connectors.map((c) => c.name) });
+    const pushBodies = new BodyBudget(() => this.#config.gateway.inbound.soap.bodyBudget, this.clock);
+    const metrics = new GatewayMetrics({
+      store: this.store,
+      clock: this.clock,
+      logger: this.logger,
+      connectors: () => this.#config.connectors.map((c) => c.name),
+      pushBodies: () => ({ held: pushBodies.inUse, capacity: pushBodies.capacity }),
+    });
     this.#metrics = metrics;
     // Operator actions on deliveries, for the recovery job and the admin API alike.
     const notify = (): void => this.#worker?.notify();
@@ -212,7 +219,7 @@ export class Gateway {
       store: this.store,
       newId,
       now,
-      bodies: new BodyBudget(() => this.#config.gateway.inbound.soap.bodyBudget, this.clock),
+      bodies: pushBodies,
       wsdl: await loadWsdl(),
       logger: this.logger,
       logins: logins.soap,

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { z } from 'zod';
 import { GatewayError } from '../domain/errors.ts';
+import { discardRestOfBody } from '../server/drain.ts';
 import type { LoginGuard } from '../server/login-throttle.ts';
 
 /**
@@ -28,7 +29,8 @@ export function bearerAuth(token: () => string | null, logins?: LoginGuard) {
     const m = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(header);
     if (!m?.[1] || !tokenMatches(m[1], expected)) {
       ctx.set('WWW-Authenticate', 'Bearer realm="omgw-admin"');
-      await logins?.failed(ctx.request.ip || null);
+      // Only a credential that was offered is a guess; a request without one is not slowed down.
+      if (header) await logins?.failed(ctx.request.ip || null);
       throw new GatewayError('AUTH_FAILED', header ? 'the bearer token is not valid' : 'send Authorization: Bearer <admin token>');
     }
     logins?.succeeded(ctx.request.ip || null);
@@ -49,7 +51,7 @@ export async function readJsonBody(ctx: Context, maxBytes: number): Promise<unkn
     throw new GatewayError('UNSUPPORTED_MEDIA_TYPE', `send the body as application/json${type ? ` (got ${type.slice(0, 80)})` : ''}`);
   }
   if (Number(declared) > maxBytes) {
-    ctx.set('Connection', 'close');
+    discardRestOfBody(ctx.req, ctx.res);
     throw new GatewayError('PAYLOAD_TOO_LARGE', `body of ${declared} bytes is over the limit of ${maxBytes} bytes`);
   }
   const body = await readLimited(ctx, maxBytes);
@@ -68,8 +70,8 @@ export async function readJsonBody(ctx: Context, maxBytes: number): Promise<unkn
 }
 
 /**
- * Reads the request body up to `maxBytes`. Over the limit it stops reading (the request is paused,
- * not destroyed, so the 413 still goes out; `Connection: close` then ends the connection).
+ * Reads the request body up to `maxBytes`. Over the limit it stops keeping what it reads: the rest is
+ * read and discarded for a bounded time, so the 413 reaches a client that is still sending.
  */
 function readLimited(ctx: Context, maxBytes: number): Promise<Buffer> {
   const req = ctx.req;
@@ -85,8 +87,7 @@ function readLimited(ctx: Context, maxBytes: number): Promise<Buffer> {
       size += chunk.length;
       if (size > maxBytes) {
         cleanup();
-        req.pause();
-        ctx.set('Connection', 'close');
+        discardRestOfBody(req, ctx.res);
         reject(new GatewayError('PAYLOAD_TOO_LARGE', `body is over the limit of ${maxBytes} bytes`));
         return;
       }

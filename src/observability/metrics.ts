@@ -74,6 +74,8 @@ export interface MetricsDeps {
   cacheMs?: number;
   /** Node.js process metrics (CPU, memory, event loop) in the same registry (default true). */
   processMetrics?: boolean;
+  /** Bytes of SOAP push bodies held now, and how many may be (the body budget). */
+  pushBodies?: () => { held: number; capacity: number };
 }
 
 const CIRCUIT_VALUE: Record<string, number> = { closed: 0, half_open: 1, open: 2 };
@@ -127,6 +129,20 @@ export class GatewayMetrics {
     this.#recoveryRuns = new Counter({ name: 'omgw_recovery_runs_total', help: 'Recovery runs this instance ended, by trigger (schedule, manual) and state (finished, interrupted)', labelNames: ['trigger', 'state'], registers });
     this.#recoveryDeliveries = new Counter({ name: 'omgw_recovery_deliveries_total', help: 'Deliveries of recovery runs this instance ended, by result (selected, replayed, skipped)', labelNames: ['result'], registers });
     this.#retentionRemoved = new Counter({ name: 'omgw_retention_removed_total', help: 'Rows removed by the retention job, by kind', labelNames: ['kind'], registers });
+    const pushBodies = deps.pushBodies;
+    if (pushBodies) {
+      new Gauge({
+        name: 'omgw_push_body_bytes',
+        help: 'Bytes of SOAP push bodies this instance holds now (held) and may hold at once (capacity, inbound.soap.bodyBudget)',
+        labelNames: ['kind'],
+        registers,
+        collect() {
+          const { held, capacity } = pushBodies();
+          this.set({ kind: 'held' }, held);
+          this.set({ kind: 'capacity' }, capacity);
+        },
+      });
+    }
     this.#storeErrors = new Counter({ name: 'omgw_metrics_store_errors_total', help: 'Scrapes whose store-read gauges could not be refreshed (the last values are kept)', registers });
 
     this.#deliveries = new Gauge({ name: 'omgw_deliveries', help: 'Deliveries in the store, by connector and state', labelNames: ['connector', 'state'], registers, collect: fromStore });

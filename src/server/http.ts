@@ -8,6 +8,7 @@ import { Router } from '@koa/router';
 import { clip } from '../domain/clip.ts';
 import { GatewayError, isGatewayError } from '../domain/errors.ts';
 import type { Logger } from '../log.ts';
+import { isClientAbort } from './drain.ts';
 import { isWildcardAddress } from './loopback.ts';
 
 export interface HttpServerOptions {
@@ -36,7 +37,13 @@ export function createKoaApp(logger: Logger, router: Router): Koa {
     try {
       await next();
     } catch (err) {
-      const error = isGatewayError(err) ? err : new GatewayError('INTERNAL', 'internal error', { cause: err });
+      // A client that hung up while its body was read is a client event, not a gateway fault.
+      const aborted = !isGatewayError(err) && isClientAbort(ctx.req, err);
+      const error = isGatewayError(err)
+        ? err
+        : aborted
+          ? new GatewayError('CLIENT_ABORTED', 'the client closed the connection before its request was read')
+          : new GatewayError('INTERNAL', 'internal error', { cause: err });
       if (error.status >= 500) logger.error({ err: error.cause ?? error, requestId }, error.message);
       ctx.status = error.status;
       ctx.body = { code: error.code, message: error.message };

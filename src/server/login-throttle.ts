@@ -20,7 +20,7 @@ export interface LoginThrottleOptions {
 }
 
 export const DEFAULT_LOGIN_THROTTLE: LoginThrottleOptions = {
-  freeFailures: 5,
+  freeFailures: 10,
   quietMs: 15 * 60_000,
   baseDelayMs: 250,
   maxDelayMs: 10_000,

@@ -47,8 +47,9 @@ export async function spawnGateway(configDir: string, env: NodeJS.ProcessEnv): P
       check();
     });
 
-  await waitFor('listening on');
-  const url = /listening on (https?:\/\/[^\s]+)/.exec(text)?.[1];
+  // The CLI's banner (the log line before it says what is bound, without a scheme).
+  await waitFor('omgw listening on');
+  const url = /omgw listening on (https?:\/\/[^\s]+)/.exec(text)?.[1];
   if (!url) throw new Error(`no URL in: ${text}`);
   return { child, url, output: () => text, waitFor, exited };
 }

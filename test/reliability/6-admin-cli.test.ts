@@ -253,6 +253,8 @@ describe(`reliability 6: admin API and CLI (${backendName()}, ${SIZE.label})`, f
           judge(`${r.method} ${r.path} with ${name}`, await call(r.method, r.path, { token: null, headers, ...(r.method === 'POST' ? { body: '{"dryRun":true}' } : {}) }), [401]);
         }
         for (const q of ['access_token', 'token']) judge(`${r.method} ${r.path}?${q}=<token>`, await call(r.method, `${r.path}?${q}=${encodeURIComponent(SECRETS.adminToken)}`, { token: null }), [401]);
+        // The right token between routes: fewer wrong ones in a row than the login delay lets through.
+        judge('the right token after wrong ones', await call('GET', '/admin/api/connectors'), [200]);
       }
 
       // 6. The CLI, in-process (the same code `omgw` runs) for every option, and once as a real process.

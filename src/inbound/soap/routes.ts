@@ -62,6 +62,7 @@ async function handlePush(ctx: Context, deps: SoapRouteDeps, connectorScope: str
   let reservation: BodyReservation | null = null;
   // The username the push gave (refused or accepted), for the audit record of a refusal.
   let username: string | null = null;
+  let credentialsOffered = ctx.get('authorization') !== '';
   try {
     const config = deps.config();
     if (connectorScope !== null && !config.connectors.some((c) => c.name === connectorScope)) {
@@ -105,6 +106,7 @@ async function handlePush(ctx: Context, deps: SoapRouteDeps, connectorScope: str
       (header, position) => events.push(toEvent(header, position)),
       // Decided by HTTP Basic already: no token to wait for, and no allowance before it.
       auth !== null ? undefined : (token) => {
+        if (token !== null) credentialsOffered = true;
         const result = authenticateToken(policy, token, authorization, now);
         if (!result.ok) {
           username = token?.username ?? null;
@@ -144,7 +146,8 @@ async function handlePush(ctx: Context, deps: SoapRouteDeps, connectorScope: str
     const error = isGatewayError(err) ? err : new GatewayError('INTERNAL', 'internal error; send the push again later', { cause: err });
     if (error.party === 'Client') await recordRejection(deps, base, error.code.toLowerCase(), error.message, username);
     // Guessing credentials gets slower with each failure from the same source (never a lockout).
-    if (error.code === 'AUTH_FAILED') await deps.logins?.failed(base.remoteAddr);
+    // A push that offered no credentials guesses nothing: it is refused without a delay.
+    if (error.code === 'AUTH_FAILED' && credentialsOffered) await deps.logins?.failed(base.remoteAddr);
     if (error.party === 'Server') deps.logger.error({ err: error.cause ?? error, requestId }, error.message);
     ctx.state.logFields = { error: error.code };
     ctx.status = faultStatus(version, error.party, error.status);

@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { discardRestOfBody, isClientAbort } from '../../server/drain.ts';
 import type { Router } from '@koa/router';
 import type { GatewayConfig } from '../../config/load.ts';
 import type { ShipBobWebhookSettings } from '../../config/schema.ts';
@@ -133,7 +134,8 @@ async function handleShipBobWebhook(ctx: Context, deps: ShipBobWebhookDeps): Pro
       deps.onWebhook?.(err.result, []);
       answer(ctx, err.status, err.code, err.message);
       ctx.state.logFields = { error: err.code, reason: err.result };
-      if (err.result === 'payload_too_large') ctx.set('Connection', 'close');
+      // The sender may still be sending: read and discard the rest for a while, so it reads this answer.
+      discardRestOfBody(ctx.req, ctx.res);
       return;
     }
     const error = isGatewayError(err) ? err : new GatewayError('INTERNAL', 'internal error; send the webhook again later', { cause: err });
@@ -146,9 +148,13 @@ async function handleShipBobWebhook(ctx: Context, deps: ShipBobWebhookDeps): Pro
 
 async function readBody(ctx: Context, maxBytes: number): Promise<Buffer> {
   try {
-    return await readRawBody(ctx.req, maxBytes);
+    // Not destroyed when reading stops at the limit, so that the 413 can still be answered.
+    return await readRawBody(ctx.req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>, maxBytes);
   } catch (err) {
     if (isGatewayError(err) && err.code === 'PAYLOAD_TOO_LARGE') throw new Refusal('payload_too_large', err.code, 413, err.message);
+    if (isClientAbort(ctx.req, err instanceof GatewayError ? err.cause : err)) {
+      throw new GatewayError('CLIENT_ABORTED', 'the client closed the connection before its webhook was read', { cause: err });
+    }
     throw new Refusal('body_unreadable', 'BAD_REQUEST', 400, 'the request body could not be read');
   }
 }

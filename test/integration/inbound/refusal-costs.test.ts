@@ -103,8 +103,8 @@ describe(`refusals cost the sender more than the gateway (${backendName()})`, ()
     expect(JSON.parse(rows[0]!.detail ?? '{}')).to.include({ count: 50, lastAt: Date.UTC(2026, 10, 23, 12, 0, 49) });
   });
 
-  it('delays a SOAP 401 after 5 failures from one source, 250 ms doubling, and a good push resets it', async () => {
-    for (let i = 0; i < 5; i++) expect((await postSoap(endpoint(), wrong())).status).to.equal(401);
+  it('delays a SOAP 401 after 10 failures from one source, 250 ms doubling, and a good push resets it', async () => {
+    for (let i = 0; i < 10; i++) expect((await postSoap(endpoint(), wrong())).status).to.equal(401);
     for (const ms of [250, 500, 1_000]) {
       const answer = postSoap(endpoint(), wrong());
       await clock.sleeping((d) => d === ms);
@@ -114,20 +114,29 @@ describe(`refusals cost the sender more than the gateway (${backendName()})`, ()
     }
     expect((await postSoap(endpoint(), good())).status).to.equal(202);
     const before = clock.now();
-    for (let i = 0; i < 5; i++) expect((await postSoap(endpoint(), wrong())).status).to.equal(401);
+    for (let i = 0; i < 10; i++) expect((await postSoap(endpoint(), wrong())).status).to.equal(401);
     expect(clock.now()).to.equal(before);
   });
 
-  it('delays an admin API 401 after 5 wrong tokens from one source, and the right token resets it', async () => {
+  it('does not delay pushes and admin calls that offer no credentials at all (they guess nothing)', async () => {
+    const bare = good().replace(/<wsse:Security[\s\S]*<\/wsse:Security>/, '');
+    expect(bare).to.not.include('UsernameToken');
+    const before = clock.now();
+    for (let i = 0; i < 20; i++) expect((await postSoap(endpoint(), bare)).status).to.equal(401);
+    for (let i = 0; i < 20; i++) expect((await fetch(`${gw.url}/admin/api/connectors`)).status).to.equal(401);
+    expect(clock.now()).to.equal(before);
+  });
+
+  it('delays an admin API 401 after 10 wrong tokens from one source, and the right token resets it', async () => {
     const call = (token: string) => fetch(`${gw.url}/admin/api/connectors`, { headers: { authorization: `Bearer ${token}` } });
-    for (let i = 0; i < 5; i++) expect((await call('wrong-token')).status).to.equal(401);
+    for (let i = 0; i < 10; i++) expect((await call('wrong-token')).status).to.equal(401);
     const answer = call('wrong-token');
     await clock.sleeping((d) => d === 250);
     expect(await settled(answer)).to.equal(false);
     clock.advance(250);
     expect((await answer).status).to.equal(401);
     expect((await call(TOKEN)).status).to.equal(200);
-    for (let i = 0; i < 5; i++) expect((await call('wrong-token')).status).to.equal(401);
+    for (let i = 0; i < 10; i++) expect((await call('wrong-token')).status).to.equal(401);
   });
 
   it('sends X-Content-Type-Options: nosniff with JSON, SOAP faults, the WSDL, metrics and the console', async () => {

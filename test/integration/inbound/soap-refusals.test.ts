@@ -103,11 +103,23 @@ describe(`SOAP refusals: clear faults, nothing stored, process unharmed (${backe
     expect(res.body).to.include('first 16384 bytes');
   });
 
-  it('a body declared and sent whole over the limit: the client reads the 413, not a reset', async () => {
+  it('a body declared and sent whole over the limit: the client reads the 413, not a reset (keep-alive and Connection: close)', async () => {
     const big = Buffer.alloc(20 * 1024 * 1024, 0x61);
     const res = await postSoap(endpoint(), big);
     expect(res.status).to.equal(413);
     expect(res.body).to.include('PAYLOAD_TOO_LARGE');
+    // A client that asked for close and writes everything before it reads.
+    const closing = await new Promise<{ status: number; body: string; error?: string }>((resolve) => {
+      const req = request(endpoint(), { method: 'POST', agent: false, headers: { 'content-type': 'text/xml', 'content-length': String(big.length), connection: 'close' } }, (r) => {
+        let body = '';
+        r.on('data', (c: Buffer) => (body += c.toString('utf8')));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => resolve({ status: 0, body: '', error: err.code ?? err.message }));
+      req.end(big);
+    });
+    expect(closing.status, closing.error).to.equal(413);
+    expect(closing.body).to.include('PAYLOAD_TOO_LARGE');
   });
 
   it('too many attributes, and names and texts over their limits', async () => {
@@ -230,5 +242,43 @@ describe(`SOAP: a store failure before commit is a Server Fault, and the gateway
     const events = await knex('events');
     expect(events).to.have.length(1);
     expect(events[0].status).to.equal('routed');
+  });
+});
+
+describe(`SOAP: push bodies held at once are bounded by bodyBudget (${backendName()})`, () => {
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startGateway({ gateway: gatewayYaml('    maxBodySize: 64KB\n    maxBytesBeforeCredentials: 16KB\n    bodyBudget: 64KB\n    bodyWait: 300ms') });
+  });
+  after(async () => {
+    await gw.stop();
+  });
+
+  it('a push that finds no room waits bodyWait, then GATEWAY_BUSY (503, Retry-After); a stranger without room is refused at once', async () => {
+    const endpoint = `${gw.url}/soap/business-events`;
+    const body = Buffer.from(goodPush().replace('<ns1:HoldComments>', `<ns1:HoldComments>${'x'.repeat(50 * 1024)}`));
+    // An authenticated push that holds 50 KB of the 64 KB while it is slowly sent.
+    let release = (): void => undefined;
+    const slow = new Promise<number>((resolve, reject) => {
+      const req = request(endpoint, { method: 'POST', headers: { 'content-type': 'text/xml', 'content-length': String(body.length), authorization: basic(SOAP_PASSWORD) } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.write(body.subarray(0, 1000));
+      release = () => req.end(body.subarray(1000));
+    });
+    const held = async () => Number(/omgw_push_body_bytes\{kind="held"\} (\d+)/.exec(await (await fetch(`${gw.url}/metrics`)).text())?.[1] ?? 0);
+    await until('the slow push to hold its share', async () => (await held()) >= body.length);
+    const busy = await postSoap(endpoint, body, { authorization: basic(SOAP_PASSWORD) });
+    expect(busy.status).to.equal(503);
+    expect(busy.headers.get('retry-after')).to.equal('1');
+    expect(busy.body).to.include('GATEWAY_BUSY').and.include('soap:Server');
+    const stranger = await postSoap(endpoint, body);
+    expect(stranger.status).to.equal(503);
+    expect(stranger.body).to.include('GATEWAY_BUSY');
+    release();
+    expect(await slow).to.equal(202);
+    expect((await postSoap(endpoint, body, { authorization: basic(SOAP_PASSWORD) })).status).to.equal(202);
   });
 });
