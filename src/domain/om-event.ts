@@ -1,21 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { XmlRecord, XmlValue } from './event.ts';
 
-/**
- * The EventCode values Oracle OM sends (specs/oracle-om/NOTES.md, section 2.2): one per trigger point.
- * JEOPARDY's sits on the OrderLine.
- */
-export const OM_EVENT_CODES: readonly string[] = [
-  'FlineStatusUpdate',
-  'FlineClosed',
-  'OrderHeaderStatusUpdate',
-  'OrderAttributeUpdate',
-  'HOLD',
-  'JEOPARDY',
-  'SPLIT',
-  'OcResponse',
-];
-
 /** What identifies an OM event: its code, the order it belongs to and the system that sent the order. */
 export interface OmEventIdentity {
   eventCode: string;

@@ -2,7 +2,7 @@ import type { Router } from '@koa/router';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Clock } from '../domain/clock.ts';
 import { DELIVERY_STATES } from '../domain/delivery.ts';
-import { OM_EVENT_CODES } from '../domain/om-event.ts';
+import { OM_EVENT_CODES } from '../domain/event.ts';
 import { PO_EVENT_CODE } from '../domain/purchase-order.ts';
 import { SHIPBOB_TOPICS } from '../domain/shipbob-webhook.ts';
 import type { Logger } from '../log.ts';
