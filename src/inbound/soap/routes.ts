@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import type { Router } from '@koa/router';
+import { clip } from '../../domain/clip.ts';
 import { GatewayError, isGatewayError } from '../../domain/errors.ts';
 import type { Logger } from '../../log.ts';
 import { parsePush, type SoapVersion } from './envelope.ts';
@@ -66,7 +67,7 @@ async function handlePush(ctx: Context, deps: SoapRouteDeps, connectorScope: str
   try {
     const config = deps.config();
     if (connectorScope !== null && !config.connectors.some((c) => c.name === connectorScope)) {
-      throw new GatewayError('UNKNOWN_CONNECTOR', `no connector named "${connectorScope}" is configured`);
+      throw new GatewayError('UNKNOWN_CONNECTOR', `no connector named "${clip(connectorScope, 80)}" is configured`);
     }
     checkContentType(contentType);
     const limits = config.gateway.inbound.soap;

@@ -75,6 +75,7 @@ describe(`refusals cost the sender more than the gateway (${backendName()})`, ()
     const name = 'c'.repeat(15_000);
     const res = await postSoap(`${endpoint()}/${name}`, good());
     expect(res.status).to.equal(404);
+    expect(res.body.length, 'the fault quotes the name clipped').to.be.lessThan(1_024);
     await gw.gateway.store.audit.flushRefusals();
     const rows = await refusals();
     expect(rows).to.have.length(1);
