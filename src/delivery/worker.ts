@@ -3,7 +3,7 @@ import type { ConnectorConfig } from '../config/schema.ts';
 import type { Clock } from '../domain/clock.ts';
 import { breakerOutcome, initialBreaker, recordResult, type BreakerPolicy, type BreakerState } from '../domain/breaker.ts';
 import type { XmlRecord } from '../domain/event.ts';
-import { decideRetry, type FailureInfo, type RetryDecision } from '../domain/retry.ts';
+import { decideRetry, failureFromError, failureFromSendResult, type FailureInfo, type RetryDecision } from '../domain/retry.ts';
 import type { Logger } from '../log.ts';
 import type { AttemptInput, DeliveryRow, EventRow, Transition } from '../store/deliveries.ts';
 import type { Store } from '../store/index.ts';
@@ -269,23 +269,9 @@ export class DeliveryWorker extends EventEmitter {
         },
         attempt: attemptNumber,
       });
-      if (!result.ok) {
-        failure = {
-          errorClass: result.errorClass ?? 'http',
-          status: result.status,
-          faultParty: result.faultParty,
-          retryAfterMs: result.retryAfterMs,
-          message: result.errorMessage ?? `HTTP ${result.status ?? '?'}`,
-        };
-      }
+      if (!result.ok) failure = failureFromSendResult(result);
     } catch (err) {
-      failure = {
-        errorClass: err instanceof TransformError ? 'transform' : errorClassOf(err),
-        status: null,
-        faultParty: null,
-        retryAfterMs: null,
-        message: err instanceof Error ? err.message : String(err),
-      };
+      failure = failureFromError(err instanceof TransformError ? 'transform' : errorClassOf(err), err instanceof Error ? err.message : String(err));
     }
 
     sent();
