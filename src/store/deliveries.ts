@@ -14,6 +14,7 @@ import {
   type DeliveryField,
   type DeliveryState,
   type FieldWrite,
+  type HoldReason,
 } from '../domain/delivery.ts';
 
 export interface DeliveryRow {
@@ -409,7 +410,7 @@ export class DeliveryRepository {
   }
 
   /** Puts due deliveries of the given connectors on hold (maintenance or open circuit); no attempt is spent. */
-  async hold(connector: string, reason: 'offline' | 'circuit_open', now: number): Promise<number> {
+  async hold(connector: string, reason: Exclude<HoldReason, 'admin'>, now: number): Promise<number> {
     return this.#knex('deliveries')
       .where('connector', connector)
       .whereIn('state', appliesFrom('connector_hold'))
@@ -417,7 +418,7 @@ export class DeliveryRepository {
   }
 
   /** Releases held deliveries of a connector, in their original order (ids are time-ordered). */
-  async releaseHold(connector: string, reason: 'offline' | 'circuit_open' | null, now: number): Promise<number> {
+  async releaseHold(connector: string, reason: Exclude<HoldReason, 'admin'> | null, now: number): Promise<number> {
     const q = this.#knex('deliveries').where({ connector }).whereIn('state', appliesFrom('connector_release'));
     if (reason) q.andWhere('hold_reason', reason);
     return q.update(patchOf('connector_release', {}, now));
