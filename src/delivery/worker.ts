@@ -176,7 +176,7 @@ export class DeliveryWorker extends EventEmitter {
       const gate = canSend(policy, view, now);
       if (!gate.allowed) {
         // Open: due deliveries wait on hold, charged nothing, until the cool-down ends. Half open:
-        // the probe is out (here or on another instance); the held deliveries wait for its result.
+        // the probe is out (here or on another instance); nothing else goes until its result.
         if (view.state === 'open') {
           await store.deliveries.hold(name, 'circuit_open', now);
           if (gate.reopensAt !== null) wakeAt = Math.min(wakeAt ?? Infinity, gate.reopensAt);
