@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { DEFAULT_BREAKER } from '../domain/breaker.ts';
+import { DEFAULT_RETRY } from '../domain/retry.ts';
 import { Secret, containsReference, isWholeReference, resolveReferences } from './secret.ts';
 import { parseDuration, parseSize } from './units.ts';
 import { cronProblem, timezoneProblem } from './schedule.ts';
@@ -395,13 +397,14 @@ export function buildSchemas(ctx: SchemaContext) {
       })
       .optional(),
     timeout: duration().default(30_000),
+    /** The retry rules (src/domain/retry.ts); the defaults are DEFAULT_RETRY's. */
     retry: z
       .strictObject({
-        schedule: z.array(duration()).min(1).default([5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000]),
-        jitter: num(z.number().min(0).max(1)).default(0.2),
-        maxAttempts: num(z.number().int().min(1).max(100)).default(9),
-        retryOn: z.array(retryOn).default(['network', 'timeout', 408, 425, 429, '5xx']),
-        maxRetryAfter: duration().default(3_600_000),
+        schedule: z.array(duration()).min(1).default(() => [...DEFAULT_RETRY.schedule]),
+        jitter: num(z.number().min(0).max(1)).default(DEFAULT_RETRY.jitter),
+        maxAttempts: num(z.number().int().min(1).max(100)).default(DEFAULT_RETRY.maxAttempts),
+        retryOn: z.array(retryOn).default(() => [...DEFAULT_RETRY.retryOn]),
+        maxRetryAfter: duration().default(DEFAULT_RETRY.maxRetryAfter),
       })
       .prefault({}),
     rateLimit: z
@@ -410,11 +413,11 @@ export function buildSchemas(ctx: SchemaContext) {
     /** The circuit breaker (src/domain/breaker.ts); the defaults are DEFAULT_BREAKER's. */
     breaker: z
       .strictObject({
-        consecutiveFailures: num(z.number().int().min(1)).default(10),
-        failureRatio: num(z.number().gt(0).max(1)).default(0.5),
-        minimumRequests: num(z.number().int().min(1)).default(20),
-        window: duration().default(60_000),
-        coolDown: duration().default(30_000),
+        consecutiveFailures: num(z.number().int().min(1)).default(DEFAULT_BREAKER.consecutiveFailures),
+        failureRatio: num(z.number().gt(0).max(1)).default(DEFAULT_BREAKER.failureRatio),
+        minimumRequests: num(z.number().int().min(1)).default(DEFAULT_BREAKER.minimumRequests),
+        window: duration().default(DEFAULT_BREAKER.windowMs),
+        coolDown: duration().default(DEFAULT_BREAKER.coolDownMs),
       })
       .prefault({}),
     concurrency: num(z.number().int().min(1).max(256)).default(4),

@@ -1,6 +1,9 @@
 import type { ConnectorConfig } from '../config/schema.ts';
 import type { MappingSet } from '../config/mappings.ts';
 import type { EventSource, XmlRecord } from '../domain/event.ts';
+import type { ErrorClass } from '../domain/retry.ts';
+
+export type { ErrorClass };
 
 /**
  * The contracts between the delivery worker and the parts that talk to targets: auth providers,
@@ -31,9 +34,6 @@ export interface AuthProvider {
   soapSecurityHeader(now: number): string | null;
 }
 
-/** Why an attempt failed, as the retry rules see it. */
-export type ErrorClass = 'network' | 'timeout' | 'http' | 'soap_fault' | 'transform' | 'auth' | 'config';
-
 export interface RequestSummary {
   method: HttpMethod;
   /** Without query parameters that carry credentials. */
@@ -55,7 +55,7 @@ export interface SendResult {
   errorMessage: string | null;
   /** SOAP faults: Client faults are permanent, Server faults retry. */
   faultParty: 'Client' | 'Server' | null;
-  /** From Retry-After (or x-retry-after), in milliseconds from now. */
+  /** From Retry-After (or x-retry-after), in milliseconds from now (domain/retry.ts retryAfterFromHeaders). */
   retryAfterMs: number | null;
   request: RequestSummary;
 }

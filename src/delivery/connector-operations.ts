@@ -3,6 +3,7 @@ import type { ConnectorConfig } from '../config/schema.ts';
 import { redactUrl } from '../connectors/auth/redact.ts';
 import type { TokenStore } from '../connectors/auth/token-store.ts';
 import { probeConnector, type ProbeReport } from '../connectors/probe.ts';
+import type { CircuitState } from '../domain/breaker.ts';
 import type { Clock } from '../domain/clock.ts';
 import { GatewayError } from '../domain/errors.ts';
 import type { Store } from '../store/index.ts';
@@ -35,7 +36,7 @@ export interface ConnectorOverview {
   rateLimit: { requests: number; perMs: number } | null;
   /** Maintenance: offline connectors hold their due deliveries. */
   adminState: 'online' | 'offline';
-  circuit: 'closed' | 'open' | 'half_open';
+  circuit: CircuitState;
   circuitUntil: string | null;
   stateUpdatedAt: string | null;
   stateUpdatedBy: string | null;

@@ -1,26 +1,21 @@
 import type { Clock } from '../domain/clock.ts';
-import { DELIVERY_STATES, type DeliveryState } from '../domain/delivery.ts';
+import { DELIVERY_STATES, DELIVERY_TRANSITIONS, appliesFrom, patchOf, type DeliveryState, type OperatorAction } from '../domain/delivery.ts';
 import { GatewayError } from '../domain/errors.ts';
 import type { AuditRecordRow } from '../store/audit.ts';
 import type { AttemptRow, AttemptCriteria, AuditCriteria, EventCriteria, PushRow } from '../store/browse.ts';
 import type { EventRow } from '../store/deliveries.ts';
 import type { Store } from '../store/index.ts';
-import type { DeliveryCriteria, OperationAction, OpsDeliveryRow } from '../store/operations.ts';
+import type { DeliveryCriteria, OpsDeliveryRow } from '../store/operations.ts';
 
 /**
  * Operator actions on deliveries and the views behind them. The admin API, the CLI and the recovery
  * run all go through this one service, so an action means the same wherever it comes from.
  *
- * Actions (each changed delivery gets one audit record, direction `admin`, written in the same
- * transaction as its state change; deliveries in flight are never touched):
- *
- * | action  | applies to                                                      | result                          |
- * | ------- | --------------------------------------------------------------- | ------------------------------- |
- * | replay  | parked, on_hold, discarded, retrying; delivered only when chosen | pending, due now, new retry     |
- * |         | by delivery id or event id                                      | cycle (attempts_in_cycle = 0)   |
- * | discard | pending, retrying, on_hold, parked                              | discarded, with the reason      |
- * | hold    | pending, retrying                                               | on_hold (hold_reason `admin`)   |
- * | release | on_hold (any hold reason)                                       | pending, due now                |
+ * Which states each action (replay, discard, hold, release) applies to, the state it leads to and
+ * what it writes are the domain's delivery state machine: DELIVERY_TRANSITIONS in
+ * src/domain/delivery.ts (replay takes delivered deliveries only when they are chosen by delivery
+ * id or event id). Each changed delivery gets one audit record, direction `admin`, written in the
+ * same transaction as its state change; deliveries in flight are never touched.
  *
  * Replay keeps attempt_count and every earlier attempt row, clears parked_reason and last_error.
  * Ordering needs nothing special: deliveries keep their ids, and the worker claims per connector
@@ -46,7 +41,8 @@ export interface DeliveryFilter {
   to?: number;
 }
 
-export type OperationKind = OperationAction;
+/** An operator action: OPERATOR_ACTIONS of the domain. */
+export type OperationKind = OperatorAction;
 
 export interface OperationOptions {
   /** Count and sample only; change nothing. */
@@ -233,14 +229,6 @@ export interface DeliveryOperationsDeps {
   notify: () => void;
 }
 
-/** Applicable states per action (replay adds `delivered` when deliveries are chosen by id). */
-const APPLIES_TO: Record<OperationKind, readonly DeliveryState[]> = {
-  replay: ['parked', 'on_hold', 'discarded', 'retrying'],
-  discard: ['pending', 'retrying', 'on_hold', 'parked'],
-  hold: ['pending', 'retrying'],
-  release: ['on_hold'],
-};
-
 const AUDIT_ACTION: Record<OperationKind, string> = {
   replay: 'delivery.replayed',
   discard: 'delivery.discarded',
@@ -366,8 +354,7 @@ export class DeliveryOperations {
     }
     if (!opts.actor) throw new GatewayError('BAD_REQUEST', 'an actor is required');
     const chosen = criteria.ids !== undefined || criteria.eventIds !== undefined;
-    const applies = new Set<DeliveryState>(APPLIES_TO[action]);
-    if (action === 'replay' && chosen) applies.add('delivered');
+    const applies = new Set<DeliveryState>(appliesFrom(action, chosen));
 
     const { store, clock } = this.#deps;
     const counts = await store.operations.countByState(criteria);
@@ -387,7 +374,8 @@ export class DeliveryOperations {
       const changed = Math.min(eligible, cap);
       const now = clock.now();
       const rows = await store.operations.inStates(criteria, states, Math.min(SAMPLE, changed));
-      const after = (row: OpsDeliveryRow): OpsDeliveryRow => ({ ...row, ...previewPatch(action, now, reason) });
+      const patch = patchOf(action, { reason }, now);
+      const after = (row: OpsDeliveryRow): OpsDeliveryRow => ({ ...row, ...patch }) as OpsDeliveryRow;
       return { action, dryRun, matched, eligible, changed, skipped, sample: rows.map((r) => deliverySummary(after(r))) };
     }
 
@@ -403,7 +391,7 @@ export class DeliveryOperations {
         afterId,
         limit: Math.min(BATCH, cap - changed),
         now,
-        reason: action === 'hold' || action === 'discard' ? reason : null,
+        reason,
         audit: (before) => ({
           id: this.#deps.newId(),
           at: now,
@@ -412,7 +400,7 @@ export class DeliveryOperations {
           connector: before.connector,
           eventId: before.event_id,
           deliveryId: before.id,
-          result: RESULT_STATE[action],
+          result: DELIVERY_TRANSITIONS[action].to,
           actor: opts.actor,
           detail: {
             from: before.state,
@@ -431,27 +419,6 @@ export class DeliveryOperations {
     // `changed` counts what was really changed.
     if (changed > 0 && (action === 'replay' || action === 'release')) this.#deps.notify();
     return { action, dryRun, matched, eligible, changed, skipped, sample };
-  }
-}
-
-const RESULT_STATE: Record<OperationKind, DeliveryState> = {
-  replay: 'pending',
-  discard: 'discarded',
-  hold: 'on_hold',
-  release: 'pending',
-};
-
-/** What a dry run shows as the state after the action (no write). */
-function previewPatch(action: OperationKind, now: number, reason: string | null): Partial<OpsDeliveryRow> {
-  switch (action) {
-    case 'replay':
-      return { state: 'pending', next_attempt_at: now, attempts_in_cycle: 0, parked_reason: null, last_error: null, hold_reason: null, admin_reason: null, delivered_at: null };
-    case 'release':
-      return { state: 'pending', next_attempt_at: now, hold_reason: null, admin_reason: null };
-    case 'hold':
-      return { state: 'on_hold', hold_reason: 'admin', admin_reason: reason };
-    case 'discard':
-      return { state: 'discarded', hold_reason: null, admin_reason: reason };
   }
 }
 

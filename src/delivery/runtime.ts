@@ -149,7 +149,7 @@ export function createConnectorRuntime(connector: ConnectorConfig, deps: Runtime
 
   const partsWith = (admit: Admit): ConnectorParts => ({
     config: connector,
-    rest: (build) => call(build, (request, scrubber) => sendRest({ connector, request, send, scrubber }), admit),
+    rest: (build) => call(build, (request, scrubber) => sendRest({ connector, request, send, scrubber, now: deps.now }), admit),
     raw: async (build) => {
       const captured: { body: string | null } = { body: null };
       const keepBody = async (req: OutboundRequest) => {
@@ -157,7 +157,7 @@ export function createConnectorRuntime(connector: ConnectorConfig, deps: Runtime
         captured.body = response.body;
         return response;
       };
-      const result = await call(build, (request, scrubber) => sendRest({ connector, request, send: keepBody, scrubber }), admit);
+      const result = await call(build, (request, scrubber) => sendRest({ connector, request, send: keepBody, scrubber, now: deps.now }), admit);
       return { result, body: captured.body };
     },
   });
@@ -183,13 +183,13 @@ export function createConnectorRuntime(connector: ConnectorConfig, deps: Runtime
     if (connector.protocol === 'soap') {
       return call(
         () => buildSoapRequest(connector, output, auth.soapSecurityHeader(deps.now()), values),
-        (request, scrubber) => sendSoap({ connector, request, send, scrubber }),
+        (request, scrubber) => sendSoap({ connector, request, send, scrubber, now: deps.now }),
         admit,
       );
     }
     return call(
       () => buildRestRequest(connector, output, values, idempotencyKey),
-      (request, scrubber) => sendRest({ connector, request, send, scrubber }),
+      (request, scrubber) => sendRest({ connector, request, send, scrubber, now: deps.now }),
       admit,
     );
   };

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { ConnectorConfig } from '../config/schema.ts';
 import type { Clock } from '../domain/clock.ts';
-import { breakerOutcome, initialBreaker, recordResult, type BreakerPolicy, type BreakerState } from '../domain/breaker.ts';
+import { breakerOutcome, canSend, initialBreaker, recordResult, sharedBreaker, type BreakerPolicy, type BreakerState } from '../domain/breaker.ts';
 import type { XmlRecord } from '../domain/event.ts';
-import { decideRetry, type FailureInfo, type RetryDecision } from '../domain/retry.ts';
+import { decideRetry, failureFromError, failureFromSendResult, type FailureInfo, type RetryDecision } from '../domain/retry.ts';
 import type { Logger } from '../log.ts';
 import type { AttemptInput, DeliveryRow, EventRow, Transition } from '../store/deliveries.ts';
 import type { Store } from '../store/index.ts';
@@ -168,25 +168,28 @@ export class DeliveryWorker extends EventEmitter {
         this.#adminStates.set(name, 'online');
       }
 
-      // The circuit: shared state in the store, this instance's counts in memory.
-      let probeOnly = false;
-      if (state?.circuit === 'open') {
-        if (state.circuit_until !== null && now >= state.circuit_until) {
-          if (await store.connectorStates.transitionCircuit(name, ['open'], 'half_open', null, now)) {
-            this.#breakers.set(name, { ...this.#breaker(name), state: 'half_open', probeInFlight: false });
-            const released = await store.deliveries.releaseHold(name, 'circuit_open', now);
-            await this.#auditCircuit(name, 'half_open', now, { released });
-            probeOnly = true;
-          } else continue;
-        } else {
+      // The circuit: shared state in the store, this instance's counts in memory; the domain's
+      // canSend decides whether anything may go, and whether only the probe may.
+      const policy = breakerPolicy(runtime.config);
+      const until = state?.circuit_until ?? null;
+      const view = sharedBreaker(policy, { circuit: state?.circuit ?? 'closed', until: until === null ? null : Number(until) }, this.#breaker(name));
+      const gate = canSend(policy, view, now);
+      if (!gate.allowed) {
+        // Open: due deliveries wait on hold, charged nothing, until the cool-down ends. Half open:
+        // the probe is out (here or on another instance); nothing else goes until its result.
+        if (view.state === 'open') {
           await store.deliveries.hold(name, 'circuit_open', now);
-          if (state.circuit_until !== null) wakeAt = Math.min(wakeAt ?? Infinity, state.circuit_until);
-          continue;
+          if (gate.reopensAt !== null) wakeAt = Math.min(wakeAt ?? Infinity, gate.reopensAt);
         }
-      } else if (state?.circuit === 'half_open') {
-        const local = this.#breaker(name);
-        if (local.state !== 'half_open' || local.probeInFlight) continue;
-        probeOnly = true;
+        continue;
+      }
+      const probeOnly = gate.state.state === 'half_open';
+      if (view.state === 'open') {
+        // The cool-down is over: of all instances, the one that moves the shared circuit sends the probe.
+        if (!(await store.connectorStates.transitionCircuit(name, ['open'], 'half_open', null, now))) continue;
+        this.#breakers.set(name, { ...gate.state, probeInFlight: false });
+        const released = await store.deliveries.releaseHold(name, 'circuit_open', now);
+        await this.#auditCircuit(name, 'half_open', now, { released });
       }
 
       const busy = [...this.#sending.values()].filter((f) => f.connector === name).length;
@@ -218,7 +221,8 @@ export class DeliveryWorker extends EventEmitter {
       }
       const sending = rows.slice(0, granted);
       if (sending.length === 0) continue;
-      if (probeOnly) this.#breakers.set(name, { ...this.#breaker(name), probeInFlight: true });
+      // The probe is out only once something was sent: canSend's state, probeInFlight set.
+      if (probeOnly) this.#breakers.set(name, gate.state);
       for (const row of sending) {
         this.#inFlight.set(row.id, { connector: name });
         this.#sending.set(row.id, { connector: name });
@@ -269,23 +273,9 @@ export class DeliveryWorker extends EventEmitter {
         },
         attempt: attemptNumber,
       });
-      if (!result.ok) {
-        failure = {
-          errorClass: result.errorClass ?? 'http',
-          status: result.status,
-          faultParty: result.faultParty,
-          retryAfterMs: result.retryAfterMs,
-          message: result.errorMessage ?? `HTTP ${result.status ?? '?'}`,
-        };
-      }
+      if (!result.ok) failure = failureFromSendResult(result);
     } catch (err) {
-      failure = {
-        errorClass: err instanceof TransformError ? 'transform' : errorClassOf(err),
-        status: null,
-        faultParty: null,
-        retryAfterMs: null,
-        message: err instanceof Error ? err.message : String(err),
-      };
+      failure = failureFromError(err instanceof TransformError ? 'transform' : errorClassOf(err), err instanceof Error ? err.message : String(err));
     }
 
     sent();

@@ -38,7 +38,9 @@ export const DEFAULT_BREAKER: BreakerPolicy = {
   coolDownMs: 30_000,
 };
 
-export type CircuitState = 'closed' | 'open' | 'half_open';
+/** The states of a circuit; the store keeps the one every instance shares (connector_states.circuit). */
+export const CIRCUIT_STATES = ['closed', 'open', 'half_open'] as const;
+export type CircuitState = (typeof CIRCUIT_STATES)[number];
 
 export interface BreakerState {
   state: CircuitState;
@@ -135,6 +137,36 @@ export function canSend(
     case 'half_open':
       if (state.probeInFlight) return { allowed: false, state, reopensAt: null };
       return { allowed: true, state: { ...state, probeInFlight: true }, reopensAt: null };
+  }
+}
+
+/** The circuit every instance of a cluster shares (kept in the store), and until when it stays open. */
+export interface SharedCircuit {
+  circuit: CircuitState;
+  /** open: the end of the cool-down; otherwise null. */
+  until: number | null;
+}
+
+/**
+ * The breaker as one instance of a cluster sees it, for canSend: the circuit all instances share
+ * with this instance's own counts and probe (`local`).
+ *
+ * - closed: closed, whatever this instance saw last (another instance closed it).
+ * - open until T: open since T - coolDownMs, so canSend refuses until T (reopensAt = T) and from T
+ *   lets one probe through, turning it half_open; the caller then moves the shared circuit to
+ *   half_open (compare-and-set: one instance wins and sends the probe). An open circuit without an
+ *   end has no cool-down left.
+ * - half_open: this instance's own state while it holds the probe (it moved the circuit there);
+ *   otherwise the probe belongs to another instance and counts as in flight, so canSend refuses.
+ */
+export function sharedBreaker(policy: BreakerPolicy, shared: SharedCircuit, local: BreakerState): BreakerState {
+  switch (shared.circuit) {
+    case 'closed':
+      return { ...local, state: 'closed', openedAt: null, probeInFlight: false };
+    case 'open':
+      return { ...local, state: 'open', openedAt: shared.until === null ? null : shared.until - policy.coolDownMs, probeInFlight: false };
+    case 'half_open':
+      return local.state === 'half_open' ? local : { ...local, state: 'half_open', probeInFlight: true };
   }
 }
 

@@ -1,11 +1,13 @@
 /**
  * Deliveries: one event for one connector, the unit that is sent, retried, held, parked and replayed.
  *
- *   pending ──claim──▶ in_flight ──2xx──▶ delivered
- *      ▲                  │ retryable failure ──▶ retrying ──due──▶ (claimed again)
- *      │                  │ permanent failure / attempts used up ──▶ parked ──replay──▶ pending
- *      │                  └ connector offline or circuit open ──▶ on_hold ──online──▶ pending
- *      └──────────────── replay / release
+ *   pending ──claim──▶ in_flight ──deliver──▶ delivered
+ *      ▲                  │ retry ──▶ retrying ──due: claim──▶ in_flight
+ *      │                  │ park (permanent failure / attempts used up) ──▶ parked ──replay──▶ pending
+ *      │                  │ give_back (no rate token: no attempt) ──▶ pending
+ *      │                  └ reclaim (lease expired: the worker died) ──▶ retrying
+ *      │   pending, retrying ──connector_hold (offline / circuit open) or hold (operator)──▶ on_hold
+ *      └── on_hold ──connector_release / release──▶ pending;  replay, discard: see DELIVERY_TRANSITIONS
  */
 export const DELIVERY_STATES = ['pending', 'in_flight', 'retrying', 'on_hold', 'parked', 'delivered', 'discarded'] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
@@ -18,3 +20,280 @@ export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 export const UNFINISHED_STATES: readonly DeliveryState[] = ['pending', 'in_flight', 'retrying', 'on_hold', 'parked'];
 
 export type AuditDirection = 'in' | 'out' | 'admin';
+
+/** Why a delivery is on hold: its connector is offline, its circuit is open, or an operator held it. */
+export const HOLD_REASONS = ['offline', 'circuit_open', 'admin'] as const;
+export type HoldReason = (typeof HOLD_REASONS)[number];
+
+/** The operator actions on deliveries (CLI, admin API, recovery run): the events an operator causes. */
+export const OPERATOR_ACTIONS = ['replay', 'discard', 'hold', 'release'] as const;
+export type OperatorAction = (typeof OPERATOR_ACTIONS)[number];
+
+/** Everything that changes a delivery's state: the worker's events, then the operator actions. */
+export const DELIVERY_EVENTS = [
+  'claim',
+  'deliver',
+  'retry',
+  'park',
+  'give_back',
+  'reclaim',
+  'connector_hold',
+  'connector_release',
+  ...OPERATOR_ACTIONS,
+] as const;
+export type DeliveryEvent = (typeof DELIVERY_EVENTS)[number];
+
+/** The fields of a delivery a transition may write, besides `state` and `updated_at` (always written). */
+export const DELIVERY_FIELDS = [
+  'attempt_count',
+  'attempts_in_cycle',
+  'next_attempt_at',
+  'lease_owner',
+  'lease_expires_at',
+  'last_error',
+  'parked_reason',
+  'hold_reason',
+  'admin_reason',
+  'delivered_at',
+] as const;
+export type DeliveryField = (typeof DELIVERY_FIELDS)[number];
+
+/** Values the caller of a transition supplies (which ones a transition reads: see its `writes`). */
+export interface TransitionArgs {
+  /** The instance taking (claim) or holding (deliver, retry, park, give_back) the lease. */
+  owner?: string;
+  /** claim: when the lease ends. */
+  leaseUntil?: number;
+  /** retry: when the next attempt is due; give_back: when the delivery is due again. */
+  nextAttemptAt?: number;
+  /** retry, park: the attempt's error. */
+  error?: string;
+  /** park: why it parked; connector_hold: why it is held; hold, discard: the operator's reason. */
+  reason?: string | null;
+}
+
+/**
+ * How a transition writes one field. A field the transition does not name keeps its value.
+ * - 'clear': null; 'now': the transition's time; 'zero': 0; 'increment': one more than before;
+ * - { arg }: the caller's value (TransitionArgs); { value }: this constant.
+ */
+export type FieldWrite = 'clear' | 'now' | 'zero' | 'increment' | { readonly arg: keyof TransitionArgs } | { readonly value: string };
+
+export interface DeliveryTransition {
+  /** The states the event applies from; a delivery in any other state is left alone (refused). */
+  readonly from: readonly DeliveryState[];
+  /** States it applies from only to deliveries chosen one by one (by delivery or event id). */
+  readonly fromWhenChosen?: readonly DeliveryState[];
+  /**
+   * A condition on the lease besides the state: 'held' while the caller (args.owner) holds it,
+   * 'expired' once lease_expires_at is before the transition's time.
+   */
+  readonly lease?: 'held' | 'expired';
+  readonly to: DeliveryState;
+  readonly writes: Readonly<Partial<Record<DeliveryField, FieldWrite>>>;
+}
+
+const CLEAR_LEASE = { lease_owner: 'clear', lease_expires_at: 'clear' } as const;
+
+/**
+ * The delivery state machine: for each event, the states it applies from, the state it leads to and
+ * what it writes. This table is the reference; the store builds its updates from it (which rows an
+ * update touches, and what it sets), the worker names the events it causes, and operator actions
+ * (delivery/operations.ts) take their applicable states from it. Every transition also sets
+ * `updated_at` to its time. An event in a state it does not list is refused: the row is not changed.
+ *
+ * | event             | from                                                | to         | writes (all other fields are kept)                                      |
+ * | ----------------- | --------------------------------------------------- | ---------- | ----------------------------------------------------------------------- |
+ * | claim             | pending, retrying (due; first of its order key)      | in_flight  | lease_owner, lease_expires_at                                           |
+ * | deliver           | in_flight, lease held                               | delivered  | attempts +1 (both counters), lease cleared, delivered_at now, last_error and parked_reason cleared |
+ * | retry             | in_flight, lease held                               | retrying   | attempts +1, lease cleared, next_attempt_at, last_error (parked_reason kept) |
+ * | park              | in_flight, lease held                               | parked     | attempts +1, lease cleared, last_error, parked_reason                   |
+ * | give_back         | in_flight, lease held                               | pending    | lease cleared, next_attempt_at (no attempt: counters kept)              |
+ * | reclaim           | in_flight, lease expired                            | retrying   | lease cleared, next_attempt_at now (last_error kept)                    |
+ * | connector_hold    | pending, retrying                                   | on_hold    | hold_reason offline / circuit_open (next_attempt_at kept)               |
+ * | connector_release | on_hold (of that hold reason)                       | pending    | hold_reason cleared, next_attempt_at now                                |
+ * | replay            | parked, on_hold, discarded, retrying; delivered when chosen by id | pending | next_attempt_at now, attempts_in_cycle 0 (attempt_count kept), last_error, parked_reason, hold_reason, admin_reason, delivered_at cleared |
+ * | discard           | pending, retrying, on_hold, parked                  | discarded  | hold_reason cleared, admin_reason                                       |
+ * | hold              | pending, retrying                                   | on_hold    | hold_reason admin, admin_reason                                         |
+ * | release           | on_hold (any hold reason)                           | pending    | next_attempt_at now, hold_reason and admin_reason cleared               |
+ *
+ * Operator actions also clear the lease (none of their states has one). Nothing leaves `in_flight`
+ * but the worker's events: an operator never touches a delivery being sent. Which due deliveries a
+ * claim picks (next_attempt_at, strict ordering) and which holds a connector_release lifts (its
+ * hold reason) are selections the store makes on top of this table.
+ */
+export const DELIVERY_TRANSITIONS: Readonly<Record<DeliveryEvent, DeliveryTransition>> = {
+  claim: {
+    from: ['pending', 'retrying'],
+    to: 'in_flight',
+    writes: { lease_owner: { arg: 'owner' }, lease_expires_at: { arg: 'leaseUntil' } },
+  },
+  deliver: {
+    from: ['in_flight'],
+    lease: 'held',
+    to: 'delivered',
+    writes: {
+      attempt_count: 'increment',
+      attempts_in_cycle: 'increment',
+      ...CLEAR_LEASE,
+      delivered_at: 'now',
+      last_error: 'clear',
+      parked_reason: 'clear',
+    },
+  },
+  retry: {
+    from: ['in_flight'],
+    lease: 'held',
+    to: 'retrying',
+    writes: {
+      attempt_count: 'increment',
+      attempts_in_cycle: 'increment',
+      ...CLEAR_LEASE,
+      next_attempt_at: { arg: 'nextAttemptAt' },
+      last_error: { arg: 'error' },
+    },
+  },
+  park: {
+    from: ['in_flight'],
+    lease: 'held',
+    to: 'parked',
+    writes: {
+      attempt_count: 'increment',
+      attempts_in_cycle: 'increment',
+      ...CLEAR_LEASE,
+      last_error: { arg: 'error' },
+      parked_reason: { arg: 'reason' },
+    },
+  },
+  give_back: {
+    from: ['in_flight'],
+    lease: 'held',
+    to: 'pending',
+    writes: { ...CLEAR_LEASE, next_attempt_at: { arg: 'nextAttemptAt' } },
+  },
+  reclaim: {
+    from: ['in_flight'],
+    lease: 'expired',
+    to: 'retrying',
+    writes: { ...CLEAR_LEASE, next_attempt_at: 'now' },
+  },
+  connector_hold: {
+    from: ['pending', 'retrying'],
+    to: 'on_hold',
+    writes: { hold_reason: { arg: 'reason' } },
+  },
+  connector_release: {
+    from: ['on_hold'],
+    to: 'pending',
+    writes: { hold_reason: 'clear', next_attempt_at: 'now' },
+  },
+  replay: {
+    from: ['parked', 'on_hold', 'discarded', 'retrying'],
+    fromWhenChosen: ['delivered'],
+    to: 'pending',
+    writes: {
+      ...CLEAR_LEASE,
+      next_attempt_at: 'now',
+      attempts_in_cycle: 'zero',
+      parked_reason: 'clear',
+      last_error: 'clear',
+      hold_reason: 'clear',
+      admin_reason: 'clear',
+      delivered_at: 'clear',
+    },
+  },
+  discard: {
+    from: ['pending', 'retrying', 'on_hold', 'parked'],
+    to: 'discarded',
+    writes: { ...CLEAR_LEASE, hold_reason: 'clear', admin_reason: { arg: 'reason' } },
+  },
+  hold: {
+    from: ['pending', 'retrying'],
+    to: 'on_hold',
+    writes: { ...CLEAR_LEASE, hold_reason: { value: 'admin' }, admin_reason: { arg: 'reason' } },
+  },
+  release: {
+    from: ['on_hold'],
+    to: 'pending',
+    writes: { ...CLEAR_LEASE, next_attempt_at: 'now', hold_reason: 'clear', admin_reason: 'clear' },
+  },
+};
+
+/** The worker's events that end an attempt, by the state they lead to. */
+export const ATTEMPT_EVENTS = { delivered: 'deliver', retrying: 'retry', parked: 'park' } as const satisfies Partial<Record<DeliveryState, DeliveryEvent>>;
+
+/** The states an event applies from; `chosen`: the deliveries were chosen one by one (by id). */
+export function appliesFrom(event: DeliveryEvent, chosen = false): DeliveryState[] {
+  const t = DELIVERY_TRANSITIONS[event];
+  return chosen && t.fromWhenChosen ? [...t.from, ...t.fromWhenChosen] : [...t.from];
+}
+
+/** The fields of a delivery `patchOf` reads: the counters an increment starts from. */
+export type DeliveryCounters = { attempt_count: number | string; attempts_in_cycle: number | string };
+
+/** The values a transition writes: the new state, updated_at and each field it names. */
+export type DeliveryPatch = { state: DeliveryState; updated_at: number } & Partial<Record<DeliveryField, string | number | null>>;
+
+/**
+ * What `event` writes at `now`, as plain values. `current` (the delivery before) is needed only by
+ * events that increment a counter. Throws when an argument the event reads is missing: that is a
+ * programming error, not a refusal.
+ */
+export function patchOf(event: DeliveryEvent, args: TransitionArgs, now: number, current?: DeliveryCounters): DeliveryPatch {
+  const t = DELIVERY_TRANSITIONS[event];
+  const patch: DeliveryPatch = { state: t.to, updated_at: now };
+  for (const field of DELIVERY_FIELDS) {
+    const write = t.writes[field];
+    if (write === undefined) continue;
+    patch[field] = valueOf(event, field, write, args, now, current);
+  }
+  return patch;
+}
+
+function valueOf(
+  event: DeliveryEvent,
+  field: DeliveryField,
+  write: FieldWrite,
+  args: TransitionArgs,
+  now: number,
+  current: DeliveryCounters | undefined,
+): string | number | null {
+  if (write === 'clear') return null;
+  if (write === 'now') return now;
+  if (write === 'zero') return 0;
+  if (write === 'increment') {
+    if (current === undefined) throw new Error(`${event} increments ${field}: the delivery's counters are needed`);
+    return Number(current[field as keyof DeliveryCounters]) + 1;
+  }
+  if ('value' in write) return write.value;
+  const value = args[write.arg];
+  if (value === undefined) throw new Error(`${event} writes ${field} from ${write.arg}, which was not given`);
+  return value;
+}
+
+/** A delivery as the state machine sees it. */
+export interface DeliveryStateView extends DeliveryCounters {
+  state: DeliveryState;
+  lease_owner: string | null;
+  lease_expires_at: number | string | null;
+}
+
+export type TransitionResult = { allowed: true; to: DeliveryState; patch: DeliveryPatch } | { allowed: false; reason: string };
+
+/**
+ * Whether `event` applies to this delivery at `now` (its state, and the lease condition), and if so
+ * what it writes. `chosen`: the delivery was chosen by id (replay may then take a delivered one).
+ */
+export function transition(event: DeliveryEvent, delivery: DeliveryStateView, args: TransitionArgs, now: number, chosen = false): TransitionResult {
+  const t = DELIVERY_TRANSITIONS[event];
+  if (!appliesFrom(event, chosen).includes(delivery.state)) {
+    return { allowed: false, reason: `${event} does not apply to a delivery that is ${delivery.state}` };
+  }
+  if (t.lease === 'held' && (delivery.lease_owner === null || delivery.lease_owner !== args.owner)) {
+    return { allowed: false, reason: `${event} needs the delivery's lease` };
+  }
+  if (t.lease === 'expired' && !(delivery.lease_expires_at !== null && Number(delivery.lease_expires_at) < now)) {
+    return { allowed: false, reason: `${event} needs an expired lease` };
+  }
+  return { allowed: true, to: t.to, patch: patchOf(event, args, now, delivery) };
+}

@@ -1,5 +1,3 @@
-import type { ErrorClass } from '../connectors/types.ts';
-
 /**
  * Retry rules, as data plus pure functions: which failures retry, after how long, and when a
  * delivery parks. No I/O and no clock: time comes in as epoch milliseconds and randomness as a
@@ -8,6 +6,9 @@ import type { ErrorClass } from '../connectors/types.ts';
  * The policy has the shape of a connector's `retry` config (src/config/schema.ts), whose durations
  * are already milliseconds, so `connector.retry` can be passed as a RetryPolicy directly.
  */
+
+/** Why an attempt failed, as the retry rules see it (the senders classify; see SendResult). */
+export type ErrorClass = 'network' | 'timeout' | 'http' | 'soap_fault' | 'transform' | 'auth' | 'config';
 
 export interface RetryPolicy {
   /** Delay after the 1st, 2nd, ... failed attempt (ms). Past its end the last entry repeats. */
@@ -37,7 +38,7 @@ export type RetryDecision =
   | { action: 'retry'; at: number; delayMs: number }
   | { action: 'park'; reason: ParkReason; message: string };
 
-/** The defaults of a connector's `retry` block (src/config/schema.ts), for callers and tests. */
+/** The defaults of a connector's `retry` block: src/config/schema.ts takes them from here. */
 export const DEFAULT_RETRY: RetryPolicy = {
   schedule: [5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000],
   jitter: 0.2,
@@ -191,22 +192,37 @@ export function decideRetry(
 }
 
 /** The retry-relevant part of a sender's result (SendResult in src/connectors/types.ts). */
-export function failureFromSendResult(result: {
+export interface SendOutcome {
   status: number | null;
   errorClass: ErrorClass | null;
   errorMessage: string | null;
   faultParty: 'Client' | 'Server' | null;
   retryAfterMs: number | null;
-}): FailureInfo {
-  // A result without an error class but not ok is judged by its status (an unexpected 4xx/5xx).
+}
+
+/**
+ * The failure the retry rules and the breaker judge, from a sender's result that is not ok. The one
+ * place a result becomes a failure:
+ *
+ * - error class: the sender's; a result without one is judged by its status ('http'), and one
+ *   with neither (no answer, no class) as 'network'.
+ * - message: the sender's error message; without one "HTTP <status>", or '' when there is no status.
+ * - Retry-After: as the sender read it (retryAfterFromHeaders, on the injected clock).
+ */
+export function failureFromSendResult(result: SendOutcome): FailureInfo {
   const errorClass: ErrorClass = result.errorClass ?? (result.status !== null ? 'http' : 'network');
   return {
     errorClass,
     status: result.status,
     faultParty: result.faultParty,
     retryAfterMs: result.retryAfterMs,
-    message: result.errorMessage ?? '',
+    message: result.errorMessage ?? (result.status !== null ? `HTTP ${result.status}` : ''),
   };
+}
+
+/** The failure of an attempt that ended in a thrown error (no result): its class and message. */
+export function failureFromError(errorClass: ErrorClass, message: string): FailureInfo {
+  return { errorClass, status: null, faultParty: null, retryAfterMs: null, message };
 }
 
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
@@ -241,19 +257,42 @@ function parseHttpDate(text: string, now: number): number | null {
 }
 
 /**
- * A Retry-After header value as milliseconds from `now`: delay-seconds ("120", tolerated with a
- * fraction or a sign) or an HTTP-date. Null when absent or unreadable; a negative delay or a date
- * in the past gives 0.
+ * A Retry-After header value as milliseconds from `now` (RFC 9110 §10.2.3), the one reading of it:
+ *
+ * - delay-seconds: digits ("120"), tolerated with a fraction ("1.5"), rounded up to whole
+ *   milliseconds. Very large values are read as given; decideRetry caps them at maxRetryAfter.
+ * - an HTTP-date in any of its three forms (see parseHttpDate); a date in the past gives 0.
+ * - anything else is null, as if the header were absent: a sign ("-5", "+5") is not delay-seconds,
+ *   and garbage ("soon", "12abc", "2025-01-15", a date that does not exist) is not a date. The
+ *   schedule alone then decides the delay.
+ *
+ * `now` is the caller's clock (the gateway's injected one), never the wall clock.
  */
 export function parseRetryAfter(value: string | undefined | null, now: number): number | null {
   if (value === undefined || value === null) return null;
   const text = value.trim();
   if (text === '') return null;
-  if (/^[+-]?\d+(\.\d+)?$/.test(text)) {
+  if (/^\d+(\.\d+)?$/.test(text)) {
     const ms = Math.ceil(Number(text) * 1000);
-    return Number.isFinite(ms) ? Math.max(0, ms) : null;
+    return Number.isFinite(ms) ? ms : null;
   }
   const at = parseHttpDate(text, now);
   if (at === null) return null;
   return Math.max(0, at - now);
+}
+
+/** The response headers that may carry a retry hint, in the order they are read. */
+export const RETRY_AFTER_HEADERS = ['retry-after', 'x-retry-after'] as const;
+
+/**
+ * The retry hint of a response: the first of Retry-After and X-Retry-After (names in any letter
+ * case) that parseRetryAfter can read, as milliseconds from `now`; null when there is none.
+ */
+export function retryAfterFromHeaders(headers: Readonly<Record<string, string>>, now: number): number | null {
+  for (const wanted of RETRY_AFTER_HEADERS) {
+    const key = Object.keys(headers).find((k) => k.toLowerCase() === wanted);
+    const ms = key === undefined ? null : parseRetryAfter(headers[key], now);
+    if (ms !== null) return ms;
+  }
+  return null;
 }

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { AuditRecordRow } from './audit.ts';
 import type { EventRow } from './deliveries.ts';
 import { applyDeliveryCriteria, likePattern, type DeliveryCriteria, type OpsDeliveryRow } from './operations.ts';
+import { appliesFrom } from '../domain/delivery.ts';
 
 /**
  * Read-only queries for the operator surface (admin API, CLI): events, pushes, deliveries, attempts
@@ -200,12 +201,12 @@ export class BrowseRepository {
     return rows.map((r) => ({ connector: r.connector, state: r.state, count: Number(r.n) }));
   }
 
-  /** The time the oldest due delivery of each connector has been waiting since (pending or retrying). */
+  /** The time the oldest due delivery of each connector has been waiting since (in a state a claim takes). */
   async oldestDue(now: number): Promise<Map<string, number>> {
     const rows = (await this.#knex('deliveries')
       .select('connector')
       .min({ due: 'next_attempt_at' })
-      .whereIn('state', ['pending', 'retrying'])
+      .whereIn('state', appliesFrom('claim'))
       .andWhere('next_attempt_at', '<=', now)
       .groupBy('connector')) as Array<{ connector: string; due: number | string | null }>;
     return new Map(rows.filter((r) => r.due !== null).map((r) => [r.connector, Number(r.due)]));

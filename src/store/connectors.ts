@@ -1,11 +1,11 @@
 import type { Knex } from 'knex';
 import type { Dialect } from './database.ts';
 import { auditRow, type AuditInput } from './ingest.ts';
+import type { CircuitState } from '../domain/breaker.ts';
 import { fullBucket, refill, take, type Bucket, type RateLimit } from '../domain/rate.ts';
 import { rowsOf } from './deliveries.ts';
 
 export type AdminState = 'online' | 'offline';
-export type CircuitState = 'closed' | 'open' | 'half_open';
 
 export interface ConnectorStateRow {
   connector: string;

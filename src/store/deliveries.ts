@@ -2,7 +2,20 @@ import type { Knex } from 'knex';
 import type { Dialect } from './database.ts';
 import { auditRow, type AuditInput, type Row } from './ingest.ts';
 import { batchConnection } from './sqlite/connection.ts';
-import type { AttemptOutcome, DeliveryState } from '../domain/delivery.ts';
+import {
+  ATTEMPT_EVENTS,
+  DELIVERY_FIELDS,
+  DELIVERY_STATES,
+  DELIVERY_TRANSITIONS,
+  UNFINISHED_STATES,
+  appliesFrom,
+  patchOf,
+  type AttemptOutcome,
+  type DeliveryField,
+  type DeliveryState,
+  type FieldWrite,
+  type HoldReason,
+} from '../domain/delivery.ts';
 
 export interface DeliveryRow {
   id: string;
@@ -57,7 +70,7 @@ export interface AttemptInput {
   outcome: AttemptOutcome;
 }
 
-/** The new state of a delivery after an attempt, decided by the worker. */
+/** The new state of a delivery after an attempt, decided by the worker (events: ATTEMPT_EVENTS). */
 export type Transition =
   | { state: 'delivered' }
   | { state: 'retrying'; nextAttemptAt: number; error: string }
@@ -99,17 +112,41 @@ export interface CompletionRows {
   audits: Row[];
 }
 
+/** A list of states as SQL text, for conditions that must stay literal (the claim's plan). */
+export function sqlStates(states: readonly DeliveryState[]): string {
+  for (const state of states) if (!(DELIVERY_STATES as readonly string[]).includes(state)) throw new Error(`not a delivery state: ${state}`);
+  return `(${states.map((state) => `'${state}'`).join(', ')})`;
+}
+
+/** The events that end an attempt, with the state each leads to (the completion's `v.state`). */
+const COMPLETION_EVENTS = Object.entries(ATTEMPT_EVENTS).map(([state, event]) => ({ state, transition: DELIVERY_TRANSITIONS[event] }));
+
+/** SQL types of the fields a completion carries as values. */
+const FIELD_TYPES: Partial<Record<DeliveryField, string>> = {
+  attempt_count: 'integer',
+  attempts_in_cycle: 'integer',
+  next_attempt_at: 'bigint',
+  last_error: 'text',
+  parked_reason: 'varchar(40)',
+};
+
+/** A write whose value differs per completion, so it travels in the values (the others are SQL). */
+const carried = (write: FieldWrite | undefined): boolean => write !== undefined && write !== 'clear' && write !== 'now';
+
+/** The fields an attempt's end writes with a value of its own (a counter, a time, an error, a reason). */
+const VALUE_FIELDS = DELIVERY_FIELDS.filter((field) => COMPLETION_EVENTS.some((e) => carried(e.transition.writes[field])));
+
 /** Columns of the state-change values (see completionUpdateSql), each with its SQL type. */
 export const COMPLETION_COLUMNS: ReadonlyArray<readonly [string, string]> = [
   ['id', 'varchar(26)'],
   ['owner', 'varchar(64)'],
   ['state', 'varchar(20)'],
-  ['attempt_count', 'integer'],
-  ['attempts_in_cycle', 'integer'],
   ['now', 'bigint'],
-  ['next_attempt_at', 'bigint'],
-  ['last_error', 'text'],
-  ['parked_reason', 'varchar(40)'],
+  ...VALUE_FIELDS.map((field): readonly [string, string] => {
+    const type = FIELD_TYPES[field];
+    if (type === undefined) throw new Error(`no SQL type for the completion value ${field}`);
+    return [field, type];
+  }),
 ];
 
 export function completionRows(inputs: CompletionInput[]): CompletionRows {
@@ -127,42 +164,68 @@ export function completionRows(inputs: CompletionInput[]): CompletionRows {
     error_message: attempt.errorMessage,
     outcome: attempt.outcome,
   }));
-  const updates = inputs.map(({ delivery, owner, transition, now }) => [
-    delivery.id,
-    owner,
-    transition.state,
-    delivery.attempt_count + 1,
-    delivery.attempts_in_cycle + 1,
-    now,
-    transition.state === 'retrying' ? transition.nextAttemptAt : null,
-    transition.state === 'delivered' ? null : transition.error,
-    transition.state === 'parked' ? transition.reason : null,
-  ]);
+  const updates = inputs.map(({ delivery, owner, transition, now }) => {
+    const patch = patchOf(
+      ATTEMPT_EVENTS[transition.state],
+      {
+        owner,
+        ...(transition.state === 'retrying' ? { nextAttemptAt: transition.nextAttemptAt } : {}),
+        ...(transition.state === 'parked' ? { reason: transition.reason } : {}),
+        ...(transition.state === 'delivered' ? {} : { error: transition.error }),
+      },
+      now,
+      delivery,
+    );
+    return [delivery.id, owner, patch.state, now, ...VALUE_FIELDS.map((field) => patch[field] ?? null)];
+  });
   return { attempts, updates, audits: inputs.map((c) => auditRow(c.audit)) };
 }
 
 /**
+ * The SET and WHERE of a completion, built once from DELIVERY_TRANSITIONS: per field, what each
+ * attempt-ending event writes (`case v.state when ...`), the field kept where an event does not
+ * name it; the row must be in a state those events apply from, under the completing worker's lease.
+ */
+function completionClauses(): { set: string; where: string } {
+  const sql = (field: DeliveryField, write: FieldWrite): string => (write === 'clear' ? 'null' : write === 'now' ? 'v.now' : `v.${field}`);
+  const sets = ['state = v.state', 'updated_at = v.now'];
+  for (const field of DELIVERY_FIELDS) {
+    const cases = COMPLETION_EVENTS.flatMap((e) => {
+      const write = e.transition.writes[field];
+      return write === undefined ? [] : [{ state: e.state, sql: sql(field, write) }];
+    });
+    if (cases.length === 0) continue;
+    const first = cases[0]?.sql;
+    if (cases.length === COMPLETION_EVENTS.length && cases.every((c) => c.sql === first)) {
+      sets.push(`${field} = ${first}`);
+    } else {
+      sets.push(`${field} = case v.state ${cases.map((c) => `when '${c.state}' then ${c.sql}`).join(' ')} else deliveries.${field} end`);
+    }
+  }
+  const [one, ...others] = COMPLETION_EVENTS.map((e) => e.transition);
+  if (!one || others.some((t) => t.lease !== one.lease || t.from.join() !== one.from.join())) {
+    throw new Error('the events that end an attempt must share their states and lease condition');
+  }
+  const lease = one.lease === 'held' ? ' and deliveries.lease_owner = v.owner' : '';
+  return { set: sets.join(',\n        '), where: `deliveries.id = v.id${lease} and deliveries.state in ${sqlStates(one.from)}` };
+}
+
+const COMPLETION = completionClauses();
+
+/**
  * The state change of a group of completions, from `values`: one `select <value> as <column>, ...`
- * per completion, joined by `union all`. Each column as the single-delivery update wrote it:
- * delivered clears the error and the parked reason and stamps delivered_at; retrying sets the next
- * attempt and the error; parked sets the reason and the error. Columns a transition does not name
- * keep their value. A row changes only while its worker still holds the lease.
+ * per completion, joined by `union all`. What each state writes comes from DELIVERY_TRANSITIONS
+ * (deliver, retry, park): delivered clears the error and the parked reason and stamps delivered_at;
+ * retrying sets the next attempt and the error; parked sets the reason and the error; each counts
+ * the attempt and clears the lease. Columns a transition does not name keep their value. A row
+ * changes only while its worker still holds the lease.
  */
 export function completionUpdateSql(values: string): string {
   return `
       update deliveries set
-        state = v.state,
-        attempt_count = v.attempt_count,
-        attempts_in_cycle = v.attempts_in_cycle,
-        lease_owner = null,
-        lease_expires_at = null,
-        updated_at = v.now,
-        next_attempt_at = case when v.state = 'retrying' then v.next_attempt_at else deliveries.next_attempt_at end,
-        delivered_at = case when v.state = 'delivered' then v.now else deliveries.delivered_at end,
-        last_error = v.last_error,
-        parked_reason = case when v.state = 'delivered' then null when v.state = 'parked' then v.parked_reason else deliveries.parked_reason end
+        ${COMPLETION.set}
       from (${values}) as v
-      where deliveries.id = v.id and deliveries.lease_owner = v.owner and deliveries.state = 'in_flight'
+      where ${COMPLETION.where}
       returning deliveries.id`;
 }
 
@@ -188,7 +251,13 @@ async function writeCompletions(trx: Knex.Transaction, dialect: Dialect, inputs:
 }
 
 /** Unfinished deliveries block later ones of the same connector and order key under strict ordering. */
-const BLOCKING = `('pending', 'in_flight', 'retrying', 'on_hold', 'parked')`;
+const BLOCKING = sqlStates(UNFINISHED_STATES);
+
+/** The claim's SET (values bound in this order: owner, lease end, time) and the states it takes. */
+const CLAIM_SET = Object.keys(patchOf('claim', { owner: '', leaseUntil: 0 }, 0))
+  .map((field) => `${field} = ?`)
+  .join(', ');
+const CLAIMABLE = sqlStates(appliesFrom('claim'));
 
 /**
  * Up to `limit` due deliveries of one connector, oldest first, put in flight under the owner's lease.
@@ -203,18 +272,20 @@ function claimQuery(req: ClaimRequest, dialect: Dialect): { sql: string; params:
            and e.state in ${BLOCKING}))`
     : '';
   const lock = dialect === 'postgres' ? 'for update skip locked' : '';
+  const claim = patchOf('claim', { owner: req.owner, leaseUntil: req.leaseUntil }, req.now);
   const sql = `
-    update deliveries set state = 'in_flight', lease_owner = ?, lease_expires_at = ?, updated_at = ?
+    update deliveries set ${CLAIM_SET}
     where id in (
       select d.id from deliveries d
-      where d.connector = ? and d.state in ('pending', 'retrying') and d.next_attempt_at <= ?
+      where d.connector = ? and d.state in ${CLAIMABLE} and d.next_attempt_at <= ?
       ${ordering}
       order by d.next_attempt_at, d.id
       limit ?
       ${lock}
     )
     returning *`;
-  return { sql, params: [req.owner, req.leaseUntil, req.now, req.connector, req.now, req.limit] };
+  const set = Object.values(claim) as Array<string | number>;
+  return { sql, params: [...set, req.connector, req.now, req.limit] };
 }
 
 function byId(rows: DeliveryRow[]): DeliveryRow[] {
@@ -274,16 +345,17 @@ export class DeliveryRepository {
    */
   async reclaimExpired(now: number): Promise<number> {
     return this.#knex('deliveries')
-      .where('state', 'in_flight')
+      .whereIn('state', appliesFrom('reclaim'))
       .andWhere('lease_expires_at', '<', now)
-      .update({ state: 'retrying', lease_owner: null, lease_expires_at: null, next_attempt_at: now, updated_at: now });
+      .update(patchOf('reclaim', {}, now));
   }
 
-  /** Gives a claimed delivery back without an attempt (rate limit, open circuit found after claiming). */
+  /** Gives a claimed delivery back without an attempt (event give_back: rate limit, open circuit found after claiming). */
   async release(id: string, owner: string, nextAttemptAt: number, now: number): Promise<void> {
     await this.#knex('deliveries')
-      .where({ id, lease_owner: owner, state: 'in_flight' })
-      .update({ state: 'pending', lease_owner: null, lease_expires_at: null, next_attempt_at: nextAttemptAt, updated_at: now });
+      .where({ id, lease_owner: owner })
+      .whereIn('state', appliesFrom('give_back'))
+      .update(patchOf('give_back', { owner, nextAttemptAt }, now));
   }
 
   /**
@@ -338,18 +410,18 @@ export class DeliveryRepository {
   }
 
   /** Puts due deliveries of the given connectors on hold (maintenance or open circuit); no attempt is spent. */
-  async hold(connector: string, reason: 'offline' | 'circuit_open', now: number): Promise<number> {
+  async hold(connector: string, reason: Exclude<HoldReason, 'admin'>, now: number): Promise<number> {
     return this.#knex('deliveries')
       .where('connector', connector)
-      .whereIn('state', ['pending', 'retrying'])
-      .update({ state: 'on_hold', hold_reason: reason, updated_at: now });
+      .whereIn('state', appliesFrom('connector_hold'))
+      .update(patchOf('connector_hold', { reason }, now));
   }
 
   /** Releases held deliveries of a connector, in their original order (ids are time-ordered). */
-  async releaseHold(connector: string, reason: 'offline' | 'circuit_open' | null, now: number): Promise<number> {
-    const q = this.#knex('deliveries').where({ connector, state: 'on_hold' });
+  async releaseHold(connector: string, reason: Exclude<HoldReason, 'admin'> | null, now: number): Promise<number> {
+    const q = this.#knex('deliveries').where({ connector }).whereIn('state', appliesFrom('connector_release'));
     if (reason) q.andWhere('hold_reason', reason);
-    return q.update({ state: 'pending', hold_reason: null, next_attempt_at: now, updated_at: now });
+    return q.update(patchOf('connector_release', {}, now));
   }
 
   async findEvents(ids: string[]): Promise<Map<string, EventRow>> {

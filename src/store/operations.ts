@@ -2,11 +2,11 @@ import type { Knex } from 'knex';
 import type { Dialect } from './database.ts';
 import type { DeliveryRow } from './deliveries.ts';
 import { auditRow, type AuditInput } from './ingest.ts';
-import type { DeliveryState } from '../domain/delivery.ts';
+import { patchOf, type DeliveryState, type OperatorAction } from '../domain/delivery.ts';
 
 /**
  * The queries behind operator actions on deliveries (replay, discard, hold, release) and behind
- * browsing deliveries. Every value a user gives goes into a bound parameter, never into SQL text.
+ * browsing deliveries. What an action writes comes from the domain's DELIVERY_TRANSITIONS. Every value a user gives goes into a bound parameter, never into SQL text.
  */
 
 /** A delivery row with the operator's reason (migration 005). */
@@ -28,34 +28,6 @@ export interface DeliveryCriteria {
   from?: number | undefined;
   /** created_at < to (epoch ms). */
   to?: number | undefined;
-}
-
-export type OperationAction = 'replay' | 'discard' | 'hold' | 'release';
-
-/** The new column values an action writes. */
-function patchFor(action: OperationAction, now: number, reason: string | null): Record<string, unknown> {
-  const base = { lease_owner: null, lease_expires_at: null, updated_at: now };
-  switch (action) {
-    case 'replay':
-      // Due now, a fresh retry cycle; attempt_count and the attempt rows stay as they are.
-      return {
-        ...base,
-        state: 'pending',
-        next_attempt_at: now,
-        attempts_in_cycle: 0,
-        parked_reason: null,
-        last_error: null,
-        hold_reason: null,
-        admin_reason: null,
-        delivered_at: null,
-      };
-    case 'release':
-      return { ...base, state: 'pending', next_attempt_at: now, hold_reason: null, admin_reason: null };
-    case 'hold':
-      return { ...base, state: 'on_hold', hold_reason: 'admin', admin_reason: reason };
-    case 'discard':
-      return { ...base, state: 'discarded', hold_reason: null, admin_reason: reason };
-  }
 }
 
 /** Escapes LIKE wildcards so that user text matches literally. */
@@ -80,15 +52,15 @@ export function applyDeliveryCriteria(q: Knex.QueryBuilder, c: DeliveryCriteria,
 }
 
 export interface ApplyBatchInput {
-  action: OperationAction;
+  action: OperatorAction;
   criteria: DeliveryCriteria;
-  /** Only deliveries in these states change (checked again at update time). */
+  /** Only deliveries in these states change (checked again at update time): appliesFrom(action). */
   states: DeliveryState[];
   /** Continue after this id (ids ascending). */
   afterId: string | null;
   limit: number;
   now: number;
-  /** Stored as admin_reason by hold and discard. */
+  /** The operator's reason: stored as admin_reason by hold and discard (DELIVERY_TRANSITIONS). */
   reason: string | null;
   /** The audit record for one changed delivery (`before` is the row as it was). */
   audit: (before: OpsDeliveryRow) => AuditInput;
@@ -145,7 +117,7 @@ export class DeliveryOperationsRepository {
           picked.map((r) => r.id),
         )
         .whereIn('state', input.states)
-        .update(patchFor(input.action, input.now, input.reason))
+        .update(patchOf(input.action, { reason: input.reason }, input.now))
         .returning('*')) as OpsDeliveryRow[];
       changed.sort((a, b) => (a.id < b.id ? -1 : 1));
       const before = new Map(picked.map((r) => [r.id, r]));

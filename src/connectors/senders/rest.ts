@@ -1,4 +1,5 @@
 import type { ConnectorConfig } from '../../config/schema.ts';
+import { retryAfterFromHeaders } from '../../domain/retry.ts';
 import { scrubberFor, utf8Prefix, type Scrubber } from '../../domain/secrets-scrub.ts';
 import {
   TransformError,
@@ -36,6 +37,8 @@ export interface SendInput {
    * secret is kept at the cut. Without it nothing is scrubbed.
    */
   scrubber?: Scrubber;
+  /** The gateway's clock: a Retry-After date is read against it (domain/retry.ts). */
+  now: () => number;
 }
 
 /** Scrubs nothing: for callers that hold no secrets. */
@@ -89,6 +92,7 @@ export async function sendRest(input: SendInput): Promise<SendResult> {
     request,
     response,
     { ok, errorClass: ok ? null : 'http', errorMessage: ok ? null : httpErrorMessage(response.status), faultParty: null },
+    input.now(),
     scrubber,
   );
 }
@@ -135,11 +139,15 @@ export function unanswered(
   };
 }
 
-/** `outcome.errorMessage` may be the target's whole text: it is scrubbed, then cut to ERROR_MESSAGE_CHARS. */
+/**
+ * `outcome.errorMessage` may be the target's whole text: it is scrubbed, then cut to ERROR_MESSAGE_CHARS.
+ * The retry hint is read from the headers at `now` (the gateway's clock).
+ */
 export function responseResult(
   request: OutboundRequest,
   response: RawResponse,
   outcome: Pick<SendResult, 'ok' | 'errorClass' | 'errorMessage' | 'faultParty'>,
+  now: number,
   scrubber: Scrubber = NO_SECRETS,
 ): SendResult {
   return {
@@ -149,7 +157,7 @@ export function responseResult(
     headers: { ...response.headers },
     bodySnippet: response.body === '' ? null : scrubber.clipBytes(response.body, BODY_SNIPPET_BYTES),
     durationMs: response.durationMs,
-    retryAfterMs: retryAfterOf(response.headers),
+    retryAfterMs: retryAfterFromHeaders(response.headers, now),
     request: summarize(request),
   };
 }
@@ -248,36 +256,6 @@ function transportErrorClass(err: unknown): ErrorClass {
     if (e.name === 'TimeoutError') return 'timeout';
   }
   return 'network';
-}
-
-function retryAfterOf(headers: Record<string, string>): number | null {
-  for (const wanted of ['retry-after', 'x-retry-after']) {
-    const key = Object.keys(headers).find((k) => k.toLowerCase() === wanted);
-    const value = key === undefined ? undefined : headers[key];
-    if (value !== undefined) {
-      const ms = parseRetryAfterHeader(value);
-      if (ms !== null) return ms;
-    }
-  }
-  return null;
-}
-
-/**
- * Retry-After: delay-seconds or an HTTP-date, as milliseconds from `now` (never negative); null
- * when unparseable. (Local to the senders; src/domain/retry.ts decides how it bounds the delay.)
- */
-export function parseRetryAfterHeader(value: string, now: number = Date.now()): number | null {
-  const v = value.trim();
-  if (v === '') return null;
-  if (/^\d+(?:\.\d+)?$/.test(v)) {
-    const ms = Math.round(Number(v) * 1000);
-    return Number.isFinite(ms) ? ms : null;
-  }
-  // An HTTP-date always names the weekday and the month; Date.parse alone accepts "1" or "2024".
-  if (!/^[A-Za-z]{3},?\s/.test(v)) return null;
-  const at = Date.parse(v);
-  if (Number.isNaN(at)) return null;
-  return Math.max(0, at - now);
 }
 
 /** At most `maxBytes` of UTF-8, never cutting a character in two (scrubs nothing: see Scrubber.clipBytes). */

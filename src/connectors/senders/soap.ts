@@ -86,7 +86,7 @@ export async function sendSoap(input: SendInput): Promise<SendResult> {
   const response = outcome.response;
   const { status } = response;
   const success = status >= 200 && status < 300;
-  const result = (o: Parameters<typeof responseResult>[2]): SendResult => responseResult(request, response, o, scrubber);
+  const result = (o: Parameters<typeof responseResult>[2]): SendResult => responseResult(request, response, o, input.now(), scrubber);
 
   if (hasDoctype(response.body)) {
     return result({

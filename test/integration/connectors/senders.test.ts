@@ -7,7 +7,6 @@ import { XMLParser } from 'fast-xml-parser';
 import { buildSchemas, type ConnectorConfig } from '../../../src/config/schema.ts';
 import {
   buildRestRequest,
-  parseRetryAfterHeader,
   sendRest,
   type RawResponse,
   type SendFn,
@@ -98,6 +97,10 @@ function fetchSend(timeoutMs = 5_000): SendFn {
   };
 }
 
+/** The gateway's clock, fixed: the senders read a Retry-After date against it, never the wall clock. */
+const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
+const now = (): number => NOW;
+
 const schemas = buildSchemas({ env: {}, baseDir: tmpdir() });
 
 function restConnector(url: string, overrides: Record<string, unknown> = {}): ConnectorConfig {
@@ -170,7 +173,7 @@ describe('connectors/senders (real local HTTP servers)', function () {
       target.answer = () => ({ status: 201, headers: { 'content-type': 'application/json', location: '/x/1' }, body: '{"id":1}' });
       const connector = restConnector(target.url, { path: '/order-status' });
       const request = buildRestRequest(connector, JSON_OUTPUT, VARS, 'dlv_01');
-      const result = await sendRest({ connector, request, send });
+      const result = await sendRest({ connector, request, send, now });
 
       expect(result).to.include({ ok: true, status: 201, errorClass: null, errorMessage: null, faultParty: null, retryAfterMs: null });
       expect(result.bodySnippet).to.equal('{"id":1}');
@@ -195,7 +198,7 @@ describe('connectors/senders (real local HTTP servers)', function () {
     it('4xx: errorClass http with the status, no retry hint', async () => {
       target.answer = () => ({ status: 422, headers: { 'content-type': 'application/json' }, body: '{"error":"unknown order"}' });
       const connector = restConnector(target.url);
-      const result = await sendRest({ connector, request: buildRestRequest(connector, JSON_OUTPUT, VARS, null), send });
+      const result = await sendRest({ connector, request: buildRestRequest(connector, JSON_OUTPUT, VARS, null), send, now });
       expect(result).to.include({ ok: false, status: 422, errorClass: 'http', errorMessage: 'HTTP 422', retryAfterMs: null, faultParty: null });
       expect(result.bodySnippet).to.equal('{"error":"unknown order"}');
       expect(target.received[0]?.headers).to.not.have.property('idempotency-key');
@@ -205,7 +208,7 @@ describe('connectors/senders (real local HTTP servers)', function () {
       const big = 'é'.repeat(3000); // 6000 bytes
       target.answer = () => ({ status: 503, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: big });
       const connector = restConnector(target.url);
-      const result = await sendRest({ connector, request: buildRestRequest(connector, JSON_OUTPUT, VARS, 'k'), send });
+      const result = await sendRest({ connector, request: buildRestRequest(connector, JSON_OUTPUT, VARS, 'k'), send, now });
       expect(result).to.include({ ok: false, status: 503, errorClass: 'http' });
       expect(Buffer.byteLength(result.bodySnippet ?? '', 'utf8')).to.equal(2048);
       expect(result.bodySnippet).to.equal('é'.repeat(1024));
@@ -214,20 +217,20 @@ describe('connectors/senders (real local HTTP servers)', function () {
     it('429 with Retry-After in seconds → retryAfterMs', async () => {
       target.answer = () => ({ status: 429, headers: { 'retry-after': '120' }, body: 'slow down' });
       const connector = restConnector(target.url);
-      const result = await sendRest({ connector, request: buildRestRequest(connector, JSON_OUTPUT, VARS, 'k'), send });
+      const result = await sendRest({ connector, request: buildRestRequest(connector, JSON_OUTPUT, VARS, 'k'), send, now });
       expect(result).to.include({ ok: false, status: 429, errorClass: 'http', retryAfterMs: 120_000 });
     });
 
     it('503 with Retry-After as an HTTP-date, and x-retry-after', async () => {
-      const at = new Date(Date.now() + 90_000).toUTCString();
+      const at = new Date(NOW + 90_000).toUTCString();
       target.answer = () => ({ status: 503, headers: { 'retry-after': at } });
       const connector = restConnector(target.url);
-      const dated = await sendRest({ connector, request: buildRestRequest(connector, JSON_OUTPUT, VARS, 'k'), send });
-      // HTTP-dates have whole seconds.
-      expect(dated.retryAfterMs).to.be.within(88_000, 90_000);
+      const dated = await sendRest({ connector, request: buildRestRequest(connector, JSON_OUTPUT, VARS, 'k'), send, now });
+      // Read against the injected clock, not the wall clock.
+      expect(dated.retryAfterMs).to.equal(90_000);
 
       target.answer = () => ({ status: 429, headers: { 'x-retry-after': '7' } });
-      const custom = await sendRest({ connector, request: buildRestRequest(connector, JSON_OUTPUT, VARS, 'k'), send });
+      const custom = await sendRest({ connector, request: buildRestRequest(connector, JSON_OUTPUT, VARS, 'k'), send, now });
       expect(custom.retryAfterMs).to.equal(7_000);
     });
 
@@ -240,7 +243,7 @@ describe('connectors/senders (real local HTTP servers)', function () {
       });
       const output: TransformOutput = { ...JSON_OUTPUT, pathVars: { tenant: 'acme & co', orderKey: 'ignored: event value wins' } };
       const request = buildRestRequest(connector, output, VARS, 'dlv_01');
-      const result = await sendRest({ connector, request, send });
+      const result = await sendRest({ connector, request, send, now });
       expect(result.ok).to.equal(true);
       const got = target.received[0];
       expect(got?.method).to.equal('PUT');
@@ -256,7 +259,7 @@ describe('connectors/senders (real local HTTP servers)', function () {
       const connector = restConnector(target.url, { method: 'GET', idempotencyKey: { header: '' } });
       const request = buildRestRequest(connector, JSON_OUTPUT, VARS, 'dlv_01');
       expect(request.body).to.equal(null);
-      const result = await sendRest({ connector, request, send });
+      const result = await sendRest({ connector, request, send, now });
       expect(result.ok).to.equal(true);
       expect(result.request.bodyBytes).to.equal(0);
       expect(target.received[0]?.headers).to.not.have.property('idempotency-key');
@@ -282,7 +285,7 @@ describe('connectors/senders (real local HTTP servers)', function () {
       const action = 'http://xmlns.oracle.com/apps/otm/TransmissionService/publish';
       const connector = soapConnector(target.url, '1.1', action);
       const request = buildSoapRequest(connector, XML_OUTPUT, SECURITY);
-      const result = await sendSoap({ connector, request, send });
+      const result = await sendSoap({ connector, request, send, now });
       expect(result).to.include({ ok: true, status: 200, errorClass: null, bodySnippet: null, faultParty: null });
 
       const got = target.received[0];
@@ -306,7 +309,7 @@ describe('connectors/senders (real local HTTP servers)', function () {
       target.answer = () => ({ status: 202 });
       const connector = soapConnector(target.url, '1.2', 'urn:publish');
       const request = buildSoapRequest(connector, { ...XML_OUTPUT, body: `<?xml version="1.0"?>\n${OTM_BODY}` }, null);
-      const result = await sendSoap({ connector, request, send });
+      const result = await sendSoap({ connector, request, send, now });
       expect(result).to.include({ ok: true, status: 202 });
       const got = target.received[0];
       expect(got?.headers['content-type']).to.equal('application/soap+xml; charset=utf-8; action="urn:publish"');
@@ -325,7 +328,7 @@ describe('connectors/senders (real local HTTP servers)', function () {
         body: `<S:Envelope xmlns:S="${SOAP11_ENV_NS}"><S:Body><otm:TransmissionAck xmlns:otm="${'http://xmlns.oracle.com/apps/otm/transmission/v6.4'}"><otm:ReferenceTransmissionNo>1234</otm:ReferenceTransmissionNo></otm:TransmissionAck></S:Body></S:Envelope>`,
       });
       const connector = soapConnector(target.url, '1.1', 'publish');
-      const result = await sendSoap({ connector, request: buildSoapRequest(connector, XML_OUTPUT, SECURITY), send });
+      const result = await sendSoap({ connector, request: buildSoapRequest(connector, XML_OUTPUT, SECURITY), send, now });
       expect(result).to.include({ ok: true, status: 200, errorClass: null });
       expect(result.bodySnippet).to.contain('ReferenceTransmissionNo');
     });
@@ -333,7 +336,7 @@ describe('connectors/senders (real local HTTP servers)', function () {
     it('500 with a Client fault: soap_fault, party Client, faultstring (entities decoded) as the message', async () => {
       target.answer = () => ({ status: 500, headers: { 'content-type': 'text/xml' }, body: fault11('Client', 'Order &lt;R13-10045&gt; &amp; release unknown') });
       const connector = soapConnector(target.url, '1.1', 'publish');
-      const result = await sendSoap({ connector, request: buildSoapRequest(connector, XML_OUTPUT, SECURITY), send });
+      const result = await sendSoap({ connector, request: buildSoapRequest(connector, XML_OUTPUT, SECURITY), send, now });
       expect(result).to.include({
         ok: false,
         status: 500,
@@ -346,15 +349,15 @@ describe('connectors/senders (real local HTTP servers)', function () {
     it('500 with a Server fault: party Server; a dotted or unknown code is Server too', async () => {
       target.answer = () => ({ status: 500, body: fault11('Server', 'database unavailable') });
       const connector = soapConnector(target.url, '1.1', 'publish');
-      const server = await sendSoap({ connector, request: buildSoapRequest(connector, XML_OUTPUT, SECURITY), send });
+      const server = await sendSoap({ connector, request: buildSoapRequest(connector, XML_OUTPUT, SECURITY), send, now });
       expect(server).to.include({ errorClass: 'soap_fault', faultParty: 'Server', errorMessage: 'database unavailable' });
 
       target.answer = () => ({ status: 500, body: fault11('Client.Authentication', 'bad password') });
-      const dotted = await sendSoap({ connector, request: buildSoapRequest(connector, XML_OUTPUT, SECURITY), send });
+      const dotted = await sendSoap({ connector, request: buildSoapRequest(connector, XML_OUTPUT, SECURITY), send, now });
       expect(dotted).to.include({ errorClass: 'soap_fault', faultParty: 'Client' });
 
       target.answer = () => ({ status: 500, body: fault11('MustUnderstand', 'header not understood') });
-      const other = await sendSoap({ connector, request: buildSoapRequest(connector, XML_OUTPUT, SECURITY), send });
+      const other = await sendSoap({ connector, request: buildSoapRequest(connector, XML_OUTPUT, SECURITY), send, now });
       expect(other).to.include({ errorClass: 'soap_fault', faultParty: 'Server' });
     });
 
@@ -364,11 +367,11 @@ describe('connectors/senders (real local HTTP servers)', function () {
         status: 500,
         body: fault12('Sender', '<env:Text xml:lang="de">Ungültig</env:Text><env:Text xml:lang="en">Invalid release</env:Text>'),
       });
-      const sender = await sendSoap({ connector, request: buildSoapRequest(connector, XML_OUTPUT, null), send });
+      const sender = await sendSoap({ connector, request: buildSoapRequest(connector, XML_OUTPUT, null), send, now });
       expect(sender).to.include({ errorClass: 'soap_fault', faultParty: 'Client', errorMessage: 'Invalid release' });
 
       target.answer = () => ({ status: 500, body: fault12('Receiver', `<env:Text xml:lang="en">${'x'.repeat(800)}</env:Text>`) });
-      const receiver = await sendSoap({ connector, request: buildSoapRequest(connector, XML_OUTPUT, null), send });
+      const receiver = await sendSoap({ connector, request: buildSoapRequest(connector, XML_OUTPUT, null), send, now });
       expect(receiver).to.include({ errorClass: 'soap_fault', faultParty: 'Server' });
       expect(receiver.errorMessage).to.have.length(500);
     });
@@ -376,7 +379,7 @@ describe('connectors/senders (real local HTTP servers)', function () {
     it('200 carrying a Fault is a fault, not a delivery', async () => {
       target.answer = () => ({ status: 200, headers: { 'content-type': 'text/xml' }, body: fault11('Client', 'duplicate transmission') });
       const connector = soapConnector(target.url, '1.1', 'publish');
-      const result = await sendSoap({ connector, request: buildSoapRequest(connector, XML_OUTPUT, SECURITY), send });
+      const result = await sendSoap({ connector, request: buildSoapRequest(connector, XML_OUTPUT, SECURITY), send, now });
       expect(result).to.include({ ok: false, status: 200, errorClass: 'soap_fault', faultParty: 'Client', errorMessage: 'duplicate transmission' });
     });
 
@@ -386,7 +389,7 @@ describe('connectors/senders (real local HTTP servers)', function () {
         body: `<S:Envelope xmlns:S="${SOAP11_ENV_NS}"><S:Body><x:Fault xmlns:x="urn:app"><faultcode>Client</faultcode></x:Fault></S:Body></S:Envelope>`,
       });
       const connector = soapConnector(target.url, '1.1', 'publish');
-      const result = await sendSoap({ connector, request: buildSoapRequest(connector, XML_OUTPUT, SECURITY), send });
+      const result = await sendSoap({ connector, request: buildSoapRequest(connector, XML_OUTPUT, SECURITY), send, now });
       expect(result).to.include({ ok: true, errorClass: null });
     });
 
@@ -396,7 +399,7 @@ describe('connectors/senders (real local HTTP servers)', function () {
         body: `<?xml version="1.0"?><!DOCTYPE e [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]><S:Envelope xmlns:S="${SOAP11_ENV_NS}"><S:Body><S:Fault><faultcode>S:Client</faultcode><faultstring>&b;</faultstring></S:Fault></S:Body></S:Envelope>`,
       });
       const connector = soapConnector(target.url, '1.1', 'publish');
-      const result = await sendSoap({ connector, request: buildSoapRequest(connector, XML_OUTPUT, SECURITY), send });
+      const result = await sendSoap({ connector, request: buildSoapRequest(connector, XML_OUTPUT, SECURITY), send, now });
       expect(result).to.include({ ok: false, status: 200, errorClass: 'http', faultParty: null });
       expect(result.errorMessage).to.match(/DOCTYPE/);
       expect(result.errorMessage).to.not.contain('aaaa');
@@ -405,11 +408,11 @@ describe('connectors/senders (real local HTTP servers)', function () {
     it('500 without a Fault, and 503 with one, are http errors', async () => {
       target.answer = () => ({ status: 500, headers: { 'content-type': 'text/html' }, body: '<html><body>Internal error</body></html>' });
       const connector = soapConnector(target.url, '1.1', 'publish');
-      const plain = await sendSoap({ connector, request: buildSoapRequest(connector, XML_OUTPUT, SECURITY), send });
+      const plain = await sendSoap({ connector, request: buildSoapRequest(connector, XML_OUTPUT, SECURITY), send, now });
       expect(plain).to.include({ ok: false, status: 500, errorClass: 'http', errorMessage: 'HTTP 500', faultParty: null });
 
       target.answer = () => ({ status: 503, headers: { 'retry-after': '30' }, body: fault11('Server', 'maintenance') });
-      const busy = await sendSoap({ connector, request: buildSoapRequest(connector, XML_OUTPUT, SECURITY), send });
+      const busy = await sendSoap({ connector, request: buildSoapRequest(connector, XML_OUTPUT, SECURITY), send, now });
       expect(busy).to.include({ errorClass: 'http', status: 503, retryAfterMs: 30_000, errorMessage: 'HTTP 503: maintenance' });
     });
 
@@ -425,13 +428,13 @@ describe('connectors/senders (real local HTTP servers)', function () {
       const url = closed.url;
       await closed.close();
       const connector = restConnector(url);
-      const result = await sendRest({ connector, request: buildRestRequest(connector, JSON_OUTPUT, VARS, 'k'), send });
+      const result = await sendRest({ connector, request: buildRestRequest(connector, JSON_OUTPUT, VARS, 'k'), send, now });
       expect(result).to.include({ ok: false, status: null, errorClass: 'network', bodySnippet: null, retryAfterMs: null });
       expect(result.errorMessage).to.match(/ECONNREFUSED/);
       expect(result.request.url).to.equal(`${url}/`);
 
       const soap = soapConnector(url, '1.1', 'publish');
-      const soapResult = await sendSoap({ connector: soap, request: buildSoapRequest(soap, XML_OUTPUT, SECURITY), send });
+      const soapResult = await sendSoap({ connector: soap, request: buildSoapRequest(soap, XML_OUTPUT, SECURITY), send, now });
       expect(soapResult).to.include({ ok: false, status: null, errorClass: 'network' });
     });
 
@@ -443,6 +446,7 @@ describe('connectors/senders (real local HTTP servers)', function () {
           connector,
           request: buildRestRequest(connector, JSON_OUTPUT, VARS, 'k'),
           send: fetchSend(300),
+          now,
         });
         expect(result).to.include({ ok: false, status: null, errorClass: 'timeout' });
         expect(result.durationMs).to.be.at.least(250);
@@ -455,28 +459,32 @@ describe('connectors/senders (real local HTTP servers)', function () {
     it('a transport error without errorClass counts as network; a TimeoutError as timeout', async () => {
       const connector = restConnector(target.url);
       const request = buildRestRequest(connector, JSON_OUTPUT, VARS, 'k');
-      const plain = await sendRest({ connector, request, send: () => Promise.reject(new Error('socket hang up')) });
+      const plain = await sendRest({ connector, request, send: () => Promise.reject(new Error('socket hang up')), now });
       expect(plain).to.include({ errorClass: 'network', errorMessage: 'socket hang up' });
       const dom = await sendRest({
         connector,
         request,
         send: () => Promise.reject(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+        now,
       });
       expect(dom.errorClass).to.equal('timeout');
     });
   });
 
-  describe('parseRetryAfterHeader', () => {
-    const now = Date.UTC(2026, 0, 15, 12, 0, 0);
-    it('reads seconds and HTTP-dates; a past date is 0; anything else is null', () => {
-      expect(parseRetryAfterHeader('0', now)).to.equal(0);
-      expect(parseRetryAfterHeader(' 30 ', now)).to.equal(30_000);
-      expect(parseRetryAfterHeader('Thu, 15 Jan 2026 12:02:00 GMT', now)).to.equal(120_000);
-      expect(parseRetryAfterHeader('Thu, 15 Jan 2026 11:00:00 GMT', now)).to.equal(0);
-      expect(parseRetryAfterHeader('', now)).to.equal(null);
-      expect(parseRetryAfterHeader('soon', now)).to.equal(null);
-      expect(parseRetryAfterHeader('-5', now)).to.equal(null);
-      expect(parseRetryAfterHeader('2026', now)).to.equal(2_026_000);
+  describe('Retry-After (read by domain/retry.ts on the injected clock)', () => {
+    it('a sign or garbage is no hint; the first readable of Retry-After and X-Retry-After counts', async () => {
+      const connector = restConnector(target.url);
+      const request = buildRestRequest(connector, JSON_OUTPUT, VARS, 'k');
+      for (const [headers, expected] of [
+        [{ 'retry-after': '-5' }, null],
+        [{ 'retry-after': 'soon' }, null],
+        [{ 'retry-after': 'Thu, 15 Jan 2026 11:00:00 GMT' }, 0],
+        [{ 'retry-after': 'garbage', 'x-retry-after': '3' }, 3_000],
+      ] as const) {
+        target.answer = () => ({ status: 503, headers: { ...headers } });
+        const result = await sendRest({ connector, request, send, now });
+        expect(result.retryAfterMs, JSON.stringify(headers)).to.equal(expected);
+      }
     });
   });
 });

@@ -6,6 +6,7 @@ import {
   canSend,
   initialBreaker,
   recordResult,
+  sharedBreaker,
   type BreakerPolicy,
   type BreakerState,
 } from '../../../src/domain/breaker.ts';
@@ -193,6 +194,41 @@ describe('domain/breaker', () => {
       expect(breakerOutcome({ errorClass: 'transform', status: null, faultParty: null })).to.equal(null);
       expect(breakerOutcome({ errorClass: 'config', status: null, faultParty: null })).to.equal(null);
       expect(breakerOutcome({ errorClass: 'auth', status: null, faultParty: null })).to.equal(null);
+    });
+  });
+
+  describe('sharedBreaker: the circuit every instance shares, with this instance\'s counts', () => {
+    const P = DEFAULT_BREAKER;
+
+    it('closed in the store is closed here, whatever this instance saw last', () => {
+      const local = openAtT0();
+      const view = sharedBreaker(P, { circuit: 'closed', until: null }, local);
+      expect(view).to.include({ state: 'closed', openedAt: null, probeInFlight: false });
+      expect(canSend(P, view, T0).allowed).to.equal(true);
+    });
+
+    it('open until T refuses until T (reopensAt T), then lets one probe through as half_open', () => {
+      const until = T0 + 30_000;
+      const view = sharedBreaker(P, { circuit: 'open', until }, initialBreaker());
+      expect(canSend(P, view, until - 1)).to.include({ allowed: false, reopensAt: until });
+      const probe = canSend(P, view, until);
+      expect(probe.allowed).to.equal(true);
+      expect(probe.state).to.include({ state: 'half_open', probeInFlight: true });
+    });
+
+    it('open until T keeps T even when the cool-down setting changed since', () => {
+      const until = T0 + 30_000;
+      const view = sharedBreaker({ ...P, coolDownMs: 5_000 }, { circuit: 'open', until }, initialBreaker());
+      expect(canSend({ ...P, coolDownMs: 5_000 }, view, T0 + 10_000)).to.include({ allowed: false, reopensAt: until });
+    });
+
+    it('half_open: this instance probes once when it holds the probe; another instance\'s probe refuses', () => {
+      const mine: BreakerState = { ...initialBreaker(), state: 'half_open', probeInFlight: false };
+      const first = canSend(P, sharedBreaker(P, { circuit: 'half_open', until: null }, mine), T0);
+      expect(first).to.include({ allowed: true, reopensAt: null });
+      expect(canSend(P, sharedBreaker(P, { circuit: 'half_open', until: null }, first.state), T0).allowed).to.equal(false);
+      const elsewhere = sharedBreaker(P, { circuit: 'half_open', until: null }, initialBreaker());
+      expect(canSend(P, elsewhere, T0)).to.include({ allowed: false, reopensAt: null });
     });
   });
 });

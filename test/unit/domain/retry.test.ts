@@ -4,9 +4,11 @@ import {
   DEFAULT_RETRY,
   MIN_DELAY_AFTER_429,
   decideRetry,
+  failureFromError,
   failureFromSendResult,
   isRetryable,
   parseRetryAfter,
+  retryAfterFromHeaders,
   scheduleDelay,
   type FailureInfo,
   type RetryPolicy,
@@ -222,9 +224,26 @@ describe('domain/retry', () => {
       ).to.deep.equal({ errorClass: 'http', status: 503, faultParty: null, retryAfterMs: 7_000, message: 'down' });
     });
 
-    it('classes a result without an error class by its status', () => {
+    it('classes a result without an error class by its status, and names the status when there is no message', () => {
       expect(failureFromSendResult({ status: 500, errorClass: null, errorMessage: null, faultParty: null, retryAfterMs: null }))
-        .to.include({ errorClass: 'http', message: '' });
+        .to.include({ errorClass: 'http', message: 'HTTP 500' });
+    });
+
+    it('reads a result with neither error class nor status as a network failure without a message', () => {
+      expect(failureFromSendResult({ status: null, errorClass: null, errorMessage: null, faultParty: null, retryAfterMs: null }))
+        .to.include({ errorClass: 'network', status: null, message: '' });
+    });
+  });
+
+  describe('failureFromError', () => {
+    it('is the failure of an attempt that threw: no status, no fault party, no retry hint', () => {
+      expect(failureFromError('transform', 'no mapping')).to.deep.equal({
+        errorClass: 'transform',
+        status: null,
+        faultParty: null,
+        retryAfterMs: null,
+        message: 'no mapping',
+      });
     });
   });
 
@@ -235,8 +254,10 @@ describe('domain/retry', () => {
       expect(parseRetryAfter('1.5', NOW)).to.equal(1_500);
     });
 
-    it('turns a negative delay into 0', () => {
-      expect(parseRetryAfter('-5', NOW)).to.equal(0);
+    it('reads a signed number as no hint (null): "-5" and "+5" are not delay-seconds', () => {
+      expect(parseRetryAfter('-5', NOW)).to.equal(null);
+      expect(parseRetryAfter('+5', NOW)).to.equal(null);
+      expect(parseRetryAfter('-0', NOW)).to.equal(null);
     });
 
     it('reads an IMF-fixdate relative to now', () => {
@@ -257,6 +278,67 @@ describe('domain/retry', () => {
       for (const value of [undefined, null, '', '   ', 'soon', '12abc', 'Wed, 31 Feb 2025 12:00:00 GMT', 'Wed, 15 Foo 2025 12:00:00 GMT', '2025-01-15']) {
         expect(parseRetryAfter(value, NOW), String(value)).to.equal(null);
       }
+    });
+  });
+
+  describe('retryAfterFromHeaders', () => {
+    it('reads Retry-After, then X-Retry-After, by names in any letter case', () => {
+      expect(retryAfterFromHeaders({ 'Retry-After': '7' }, NOW)).to.equal(7_000);
+      expect(retryAfterFromHeaders({ 'x-retry-after': '3' }, NOW)).to.equal(3_000);
+      expect(retryAfterFromHeaders({ 'retry-after': '7', 'x-retry-after': '3' }, NOW)).to.equal(7_000);
+    });
+
+    it('passes over an unreadable Retry-After to X-Retry-After, and gives null when neither reads', () => {
+      expect(retryAfterFromHeaders({ 'retry-after': '-5', 'x-retry-after': '3' }, NOW)).to.equal(3_000);
+      expect(retryAfterFromHeaders({ 'retry-after': 'soon' }, NOW)).to.equal(null);
+      expect(retryAfterFromHeaders({}, NOW)).to.equal(null);
+    });
+  });
+
+  describe('the retry decision from a response, on a fixed clock', () => {
+    /** A 503 answered with these headers at NOW, as the sender and the worker turn it into a decision. */
+    function decide(headers: Record<string, string>, attempt = 1, status = 503) {
+      const failure = failureFromSendResult({
+        status,
+        errorClass: 'http',
+        errorMessage: `HTTP ${status}`,
+        faultParty: null,
+        retryAfterMs: retryAfterFromHeaders(headers, NOW),
+      });
+      return decideRetry(policy(), attempt, failure, NOW, mid);
+    }
+
+    it('delay-seconds longer than the schedule push the attempt out; shorter ones leave the schedule', () => {
+      expect(decide({ 'retry-after': '120' })).to.deep.equal({ action: 'retry', at: NOW + 120_000, delayMs: 120_000 });
+      expect(decide({ 'retry-after': '1' })).to.deep.equal({ action: 'retry', at: NOW + 5_000, delayMs: 5_000 });
+      expect(decide({ 'retry-after': '1.0001' }, 1)).to.include({ delayMs: 5_000 });
+      expect(decide({ 'retry-after': '30.0001' }, 1)).to.include({ delayMs: 30_001 });
+    });
+
+    it('each HTTP-date form is read against the injected clock, not the wall clock', () => {
+      expect(decide({ 'retry-after': 'Wed, 15 Jan 2025 12:10:00 GMT' })).to.include({ at: NOW + 600_000 });
+      expect(decide({ 'retry-after': 'Wednesday, 15-Jan-25 12:10:00 GMT' })).to.include({ at: NOW + 600_000 });
+      expect(decide({ 'retry-after': 'Wed Jan 15 12:10:00 2025' })).to.include({ at: NOW + 600_000 });
+    });
+
+    it('a date in the past, a negative number and garbage all leave the schedule alone', () => {
+      for (const value of ['Tue, 14 Jan 2025 12:00:00 GMT', '-5', '-3600', '+120', 'soon', '12abc', '2025-01-15T13:00:00Z', 'Wed, 15 Jan 2025 13:00:00 +0000']) {
+        expect(decide({ 'retry-after': value }), value).to.deep.equal({ action: 'retry', at: NOW + 5_000, delayMs: 5_000 });
+      }
+    });
+
+    it('a hint beyond maxRetryAfter is capped at it', () => {
+      expect(decide({ 'retry-after': '86400' })).to.include({ delayMs: DEFAULT_RETRY.maxRetryAfter });
+      expect(decide({ 'retry-after': 'Thu, 15 Jan 2026 12:00:00 GMT' })).to.include({ delayMs: DEFAULT_RETRY.maxRetryAfter });
+    });
+
+    it('after a 429 a garbage or negative hint still waits at least MIN_DELAY_AFTER_429', () => {
+      expect(decide({ 'retry-after': '-5' }, 1, 429)).to.include({ delayMs: MIN_DELAY_AFTER_429 });
+      expect(decide({ 'retry-after': 'soon' }, 1, 429)).to.include({ delayMs: MIN_DELAY_AFTER_429 });
+    });
+
+    it('the last attempt parks whatever the hint says', () => {
+      expect(decide({ 'retry-after': '1' }, DEFAULT_RETRY.maxAttempts)).to.include({ action: 'park', reason: 'attempts_exhausted' });
     });
   });
 });
