@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Dialect } from './database.ts';
-import { auditRow, type AuditInput } from './ingest.ts';
+import { auditRow, type AuditInput } from './rows.ts';
 import { fullBucket, refill, take, type Bucket, type RateLimit } from '../domain/rate.ts';
 import { rowsOf } from './deliveries.ts';
 

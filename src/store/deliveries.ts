@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Dialect } from './database.ts';
-import { auditRow, type AuditInput, type Row } from './ingest.ts';
+import { auditRow, type AuditInput, type Row } from './rows.ts';
 import { batchConnection } from './sqlite/connection.ts';
 import type { AttemptOutcome, DeliveryState } from '../domain/delivery.ts';
 

@@ -8,7 +8,7 @@ import knexFactory, { type Knex } from 'knex';
 import Client_SQLite3 from 'knex/lib/dialects/sqlite3/index.js';
 import sqlite3 from 'sqlite3';
 import type { CompletionInput } from '../deliveries.ts';
-import type { IngestOutcome, StoredPart } from '../ingest.ts';
+import type { IngestOutcome, StoredPart } from '../ingest-rows.ts';
 import { toError, type ClaimResult, type OpenOptions, type OpenResult, type Request, type Response } from './protocol.ts';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
