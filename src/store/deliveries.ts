@@ -259,7 +259,7 @@ export class DeliveryRepository {
       return { rows: byId(claimed.rows as DeliveryRow[]), events: new Map((claimed.events as EventRow[]).map((e) => [e.id, e])) };
     }
     const rows = await this.claim(req);
-    return { rows, events: rows.length === 0 ? new Map() : await this.findEvents([...new Set(rows.map((r) => r.event_id))]) };
+    return { rows, events: rows.length === 0 ? new Map<string, EventRow>() : await this.findEvents([...new Set(rows.map((r) => r.event_id))]) };
   }
 
   /** Keeps the lease of deliveries still being sent. */
@@ -395,6 +395,6 @@ export class DeliveryRepository {
 
 /** knex.raw returns rows differently per driver. */
 export function rowsOf<T>(result: unknown, dialect: Dialect): T[] {
-  if (dialect === 'postgres') return ((result as { rows: T[] }).rows ?? []) as T[];
+  if (dialect === 'postgres') return ((result as { rows: T[] }).rows ?? []);
   return (Array.isArray(result) ? result : []) as T[];
 }
