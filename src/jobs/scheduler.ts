@@ -135,7 +135,7 @@ function cronLogger(logger: Logger, job: string) {
 
 interface Matcher {
   fields: ParsedFields;
-  match(date: Date): boolean;
+  match: (date: Date) => boolean;
 }
 
 const matchers = new Map<string, Matcher>();

@@ -96,7 +96,9 @@ export interface RunningServer {
 
 /** Listens on HTTP, or HTTPS when a certificate and key are configured (Oracle calls connectors over HTTPS). */
 export async function listen(app: Koa, options: HttpServerOptions): Promise<RunningServer> {
-  const handler = app.callback();
+  // Koa's callback answers every error itself (ctx.onerror): its promise never rejects.
+  const callback = app.callback();
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => void callback(req, res);
   // Node checks the request and header timeouts only every connectionsCheckingInterval (30 s by
   // default), so a slow-loris client would be cut off up to 30 s late: check every second.
   const timeouts = { connectionsCheckingInterval: Math.min(1_000, options.requestTimeoutMs) };

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { auditRow, type AuditInput } from './ingest.ts';
+import { auditRow, type AuditInput } from './rows.ts';
 import { RefusalFolder, type RefusalInput } from './refusals.ts';
 
 export type { RefusalInput } from './refusals.ts';

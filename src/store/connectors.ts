@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Dialect } from './database.ts';
-import { auditRow, type AuditInput } from './ingest.ts';
+import { auditRow, type AuditInput } from './rows.ts';
 import type { CircuitState } from '../domain/breaker.ts';
 import { fullBucket, refill, take, type Bucket, type RateLimit } from '../domain/rate.ts';
 import { rowsOf } from './deliveries.ts';
@@ -70,7 +70,7 @@ export class ConnectorStateRepository {
     return this.#knex.transaction(async (trx) => {
       const lock = this.#dialect === 'postgres' ? 'for update' : '';
       await trx('rate_buckets').insert({ connector, tokens: limit.requests, updated_at: now }).onConflict('connector').ignore();
-      const result = await trx.raw(`select tokens, updated_at from rate_buckets where connector = ? ${lock}`, [connector]);
+      const result: unknown = await trx.raw(`select tokens, updated_at from rate_buckets where connector = ? ${lock}`, [connector]);
       const row = rowsOf<{ tokens: number | string; updated_at: number | string }>(result, this.#dialect)[0];
       const stored: Bucket = row ? { tokens: Number(row.tokens), updatedAt: Number(row.updated_at) } : fullBucket(limit, now);
       const bucket = refill(limit, stored, now);

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Dialect } from './database.ts';
-import { auditRow, type AuditInput, type Row } from './ingest.ts';
+import { auditRow, type AuditInput, type Row } from './rows.ts';
 import { batchConnection } from './sqlite/connection.ts';
 import {
   ATTEMPT_EVENTS,
@@ -330,7 +330,7 @@ export class DeliveryRepository {
       return { rows: byId(claimed.rows as DeliveryRow[]), events: new Map((claimed.events as EventRow[]).map((e) => [e.id, e])) };
     }
     const rows = await this.claim(req);
-    return { rows, events: rows.length === 0 ? new Map() : await this.findEvents([...new Set(rows.map((r) => r.event_id))]) };
+    return { rows, events: rows.length === 0 ? new Map<string, EventRow>() : await this.findEvents([...new Set(rows.map((r) => r.event_id))]) };
   }
 
   /** Keeps the lease of deliveries still being sent. */
@@ -467,6 +467,6 @@ export class DeliveryRepository {
 
 /** knex.raw returns rows differently per driver. */
 export function rowsOf<T>(result: unknown, dialect: Dialect): T[] {
-  if (dialect === 'postgres') return ((result as { rows: T[] }).rows ?? []) as T[];
+  if (dialect === 'postgres') return ((result as { rows: T[] }).rows ?? []);
   return (Array.isArray(result) ? result : []) as T[];
 }

@@ -15,7 +15,7 @@ import { PollerRepository } from './pollers.ts';
 import type { Knex } from 'knex';
 
 export type { Database, DatabaseOptions } from './database.ts';
-export type { IngestItem, IngestEvent, IngestOutcome } from './ingest.ts';
+export type { IngestItem, IngestEvent, IngestOutcome } from './ingest-rows.ts';
 export type { StatusReport } from './status.ts';
 export type { PollerCursor, PollerRunRow, PollerRunState } from './pollers.ts';
 

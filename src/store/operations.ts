@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Dialect } from './database.ts';
 import type { DeliveryRow } from './deliveries.ts';
-import { auditRow, type AuditInput } from './ingest.ts';
+import { auditRow, type AuditInput } from './rows.ts';
 import { patchOf, type DeliveryState, type OperatorAction } from '../domain/delivery.ts';
 
 /**

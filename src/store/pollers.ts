@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { auditRow, type AuditInput } from './ingest.ts';
+import { auditRow, type AuditInput } from './rows.ts';
 
 /** Where a poller has read up to: LastUpdateDate as Fusion wrote it, and as epoch ms. */
 export interface PollerCursor {

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { auditRow, type AuditInput } from './ingest.ts';
+import { auditRow, type AuditInput } from './rows.ts';
 
 export type RecoveryRunState = 'running' | 'finished' | 'interrupted';
 export type RecoveryTrigger = 'schedule' | 'manual';

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Dialect } from './database.ts';
-import { auditRow, type AuditInput } from './ingest.ts';
+import { auditRow, type AuditInput } from './rows.ts';
 
 /** Delivery states after which a delivery is finished for good (nothing will send it again by itself). */
 const FINISHED = ['delivered', 'discarded'];
@@ -86,7 +86,7 @@ export class RetentionRepository {
       for (let i = 0; i < candidates.length; i += CHUNK) {
         const chunk = candidates.slice(i, i + CHUNK);
         const sql = `select id, event_id, state, updated_at from deliveries where event_id in (${chunk.map(() => '?').join(', ')})${lock}`;
-        const result = await trx.raw(sql, chunk);
+        const result: unknown = await trx.raw(sql, chunk);
         deliveries.push(...(this.#dialect === 'postgres' ? (result as { rows: typeof deliveries }).rows : (result as typeof deliveries)));
       }
       const blocked = new Set(deliveries.filter((d) => !FINISHED.includes(d.state) || Number(d.updated_at) >= cutoff).map((d) => d.event_id));

@@ -148,6 +148,7 @@ function readSoapFault(body: string): SoapFault | null {
   const code = codeEl && textOf(children(codeEl.node, codeEl.scope).find((c) => c.local === 'Value')?.node);
   const reasonEl = parts.find((c) => c.local === 'Reason' && c.ns === envNs);
   const texts = reasonEl ? children(reasonEl.node, reasonEl.scope).filter((c) => c.local === 'Text') : [];
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the parser gives attributes as text
   const english = texts.find((t) => isNode(t.node) && /^en\b/i.test(String(t.node['@_xml:lang'] ?? '')));
   const reason = textOf((english ?? texts[0])?.node);
   return makeFault('1.2', code ?? null, reason);

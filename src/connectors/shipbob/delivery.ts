@@ -78,6 +78,7 @@ async function findByReference(shipbob: ConnectorParts, version: string, referen
     const items = Array.isArray(doc) ? doc : Array.isArray((doc as { items?: unknown }).items) ? (doc as { items: unknown[] }).items : [];
     for (const item of items) {
       const o = item as { reference_id?: unknown; id?: unknown };
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- ShipBob's ids are numbers or strings
       if (o.reference_id === reference) return { id: o.id === undefined ? null : String(o.id), result };
     }
   } catch {
@@ -105,6 +106,7 @@ function orderId(body: string | null): string | null {
   if (!body) return null;
   try {
     const doc = parseJsonKeepingIds(body) as { id?: unknown };
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- ShipBob's ids are numbers or strings
     return doc.id === undefined ? null : String(doc.id);
   } catch {
     return null;

@@ -324,7 +324,6 @@ function jsonataTransform(name: string, source: string): Transform {
 
 /** An XML element local name (ASCII subset of NCName: OM element names are ASCII). */
 const XML_NAME = /^[A-Za-z_][A-Za-z0-9._-]*$/;
-// eslint-disable-next-line no-control-regex
 const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
 /** Escapes text content. Characters XML 1.0 cannot carry at all make the transform fail. */

@@ -125,6 +125,7 @@ const XML_ESCAPES: Record<string, string> = {
 
 /** Control characters cannot appear in XML 1.0 at all (not even escaped); percent-encode them. */
 function sanitizeUrl(value: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what it removes
   return value.replace(/[\u0000-\u001f\u007f\ufffe\uffff]/g, (c) => {
     const code = c.charCodeAt(0);
     return code <= 0xff ? `%${code.toString(16).toUpperCase().padStart(2, '0')}` : encodeURIComponent(c);

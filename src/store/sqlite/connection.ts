@@ -8,7 +8,7 @@ import knexFactory, { type Knex } from 'knex';
 import Client_SQLite3 from 'knex/lib/dialects/sqlite3/index.js';
 import sqlite3 from 'sqlite3';
 import type { CompletionInput } from '../deliveries.ts';
-import type { IngestOutcome, StoredPart } from '../ingest.ts';
+import type { IngestOutcome, StoredPart } from '../ingest-rows.ts';
 import { toError, type ClaimResult, type OpenOptions, type OpenResult, type Request, type Response } from './protocol.ts';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -127,7 +127,8 @@ export class ThreadedSqliteConnection {
       // The thread keeps the process alive only while it has work, as node-sqlite3 does.
       if (this.#pending.size === 0) this.#worker.ref();
       this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ ...call, id } as Request);
+      const request: Request = { ...call, id };
+      this.#worker.postMessage(request);
     });
   }
 
@@ -199,8 +200,10 @@ const batchConnections = new WeakMap<Knex, ThreadedSqliteConnection>();
 export async function batchConnection(knex: Knex): Promise<ThreadedSqliteConnection> {
   const known = batchConnections.get(knex);
   if (known?.alive) return known;
-  const conn: unknown = await knex.client.acquireConnection();
-  await knex.client.releaseConnection(conn);
+  // knex types its client as any; these are the two methods of it used here.
+  const client = knex.client as { acquireConnection(): Promise<unknown>; releaseConnection(conn: unknown): Promise<unknown> };
+  const conn = await client.acquireConnection();
+  await client.releaseConnection(conn);
   const threaded = asThreadedConnection(conn);
   if (!threaded) throw new Error('the SQLite connection is not a threaded connection');
   batchConnections.set(knex, threaded);

@@ -4,7 +4,7 @@
  * the order received, with a response of the same id.
  */
 import type { CompletionInput } from '../deliveries.ts';
-import type { IngestOutcome, StoredPart } from '../ingest.ts';
+import type { IngestOutcome, StoredPart } from '../ingest-rows.ts';
 
 export interface OpenOptions {
   filename: string;

@@ -247,7 +247,7 @@ describe(`ShipBob webhooks: signed, stored before the answer, deduped (${backend
       ['signature of another id', body, { ...headersFor(body), 'webhook-id': newId() }, 'no_matching_signature'],
       ['timestamp not a number', body, { ...good, 'webhook-timestamp': 'hello' }, 'malformed_headers'],
     ];
-    for (const [name, sentBody, headers, reason] of cases) {
+    for (const [name, sentBody, headers, _reason] of cases) {
       const res = await post(endpoint(), sentBody, headers);
       expect(res.status, `${name}: ${res.text}`).to.equal(401);
       expect(res.json, name).to.include({ code: 'AUTH_FAILED' });

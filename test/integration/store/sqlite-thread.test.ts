@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Knex } from 'knex';
 import { openDatabase, type Database } from '../../../src/store/database.ts';
 import { migrateLatest } from '../../../src/store/migrations/index.ts';
-import type { IngestItem } from '../../../src/store/ingest.ts';
+import type { IngestItem } from '../../../src/store/ingest-rows.ts';
 import { asThreadedConnection, batchConnection } from '../../../src/store/sqlite/connection.ts';
 
 /**
