@@ -1,16 +1,14 @@
 import { expect } from 'chai';
+import { SandboxPurchaseOrderBook, type SandboxPurchaseOrder } from '../../../src/sandbox/fusion/purchase-order-book.ts';
+import { parseExpand, purchaseOrderJson } from '../../../src/sandbox/fusion/purchase-order-json.ts';
 import {
   FusionQueryError,
   matchesPurchaseOrder,
-  parseExpand,
   parsePurchaseOrderOrderBy,
   parsePurchaseOrderQuery,
-  purchaseOrderJson,
   queryPurchaseOrders,
-  SandboxPurchaseOrderBook,
   sortPurchaseOrders,
-  type SandboxPurchaseOrder,
-} from '../../../src/sandbox/fusion-purchase-orders.ts';
+} from '../../../src/sandbox/fusion/purchase-order-query.ts';
 import { SANDBOX_ITEMS, SANDBOX_ORGANIZATION } from '../../../src/sandbox/fusion.ts';
 import { ManualClock } from '../../helpers/manual-clock.ts';
 
