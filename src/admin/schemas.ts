@@ -37,15 +37,15 @@ const list = <T extends z.ZodType<string, string>>(item: T, max = 100) =>
   );
 
 /**
- * A whole number in a query string, documented (and checked) as an integer from 1 to `max`. zod
- * leaves a default out of an input schema when a transform comes before it (a default is an output
- * value); this one is a valid input as well, so the metadata states it for the document.
+ * A whole number in a query string, documented (and checked) as an integer from 1 to `max`. The
+ * fallback is a prefault (an input put in place of a missing one) rather than a default: zod keeps a
+ * default out of an input schema when a transform comes before it, a prefault it shows.
  */
-const queryInt = (max: number, fallback: number) =>
+const queryInt = (max: number, fallback: number, description: string) =>
   z
     .preprocess((v) => (typeof v === 'string' && /^\d{1,6}$/.test(v) ? Number(v) : v), z.number({ error: 'must be a whole number' }).int().min(1).max(max))
-    .default(fallback)
-    .meta({ default: fallback });
+    .prefault(fallback)
+    .describe(description);
 
 const queryTime = z.string().transform((v, ctx) => {
   const ms = parseTime(v);
@@ -65,7 +65,7 @@ const bodyTime = z.union([z.number().int().min(0), z.string()]).transform((v, ct
   return ms;
 });
 
-const pageLimit = queryInt(500, 50).describe('page size');
+const pageLimit = queryInt(500, 50, 'page size');
 const cursor = z.string().regex(ULID, 'not a cursor this API gave out').describe('`nextCursor` of the previous page');
 const state = z.enum(DELIVERY_STATES);
 
@@ -126,13 +126,13 @@ export const billingQuery = z.strictObject({
   from: queryTime.describe('received at or after (ISO 8601 or epoch milliseconds)').optional(),
   to: queryTime.describe('received before (ISO 8601 or epoch milliseconds)').optional(),
   includeDuplicates: z.enum(['true', 'false']).transform((v) => v === 'true').describe('include replays of a webhook-id').optional(),
-  limit: queryInt(MAX_BILLING_PAGE, 100).describe('page size'),
+  limit: queryInt(MAX_BILLING_PAGE, 100, 'page size'),
   cursor: cursor.optional(),
 });
 
 /** GET /recovery/runs and GET /poller: how many runs to show. */
 export const runHistoryQuery = z.strictObject({
-  limit: queryInt(500, 20).describe('how many runs'),
+  limit: queryInt(500, 20, 'how many runs'),
 });
 
 /** POST /deliveries/{replay,discard,hold,release}: which deliveries, and how. */
