@@ -11,7 +11,7 @@ import type { LoginGuard } from '../server/login-throttle.ts';
 import type { BillingEvent, BillingFilter } from '../store/webhooks.ts';
 import { bearerAuth, readJsonBody, validate } from './http.ts';
 import { openApiDocument } from './openapi.ts';
-import { ADMIN_ROUTES, type AdminRouteSpec, type RouteSpec } from './routes.ts';
+import { ADMIN_PREFIX, ADMIN_ROUTES, type AdminRouteSpec, type RouteSpec } from './routes.ts';
 import type { idParam, operationBody, singleOperationBody } from './schemas.ts';
 
 /**
@@ -24,7 +24,6 @@ import type { idParam, operationBody, singleOperationBody } from './schemas.ts';
  * document served at GET /admin/api/openapi.json.
  */
 
-export const ADMIN_PREFIX = '/admin/api';
 export const ADMIN_ACTOR = 'admin-api';
 
 /** The purchase-order poller (src/inbound/poller/), as far as the admin API uses it. */

@@ -12,6 +12,7 @@ import type { PollerRunState } from '../store/pollers.ts';
 import type { OperationAction } from '../store/operations.ts';
 import type { RecoveryRunState, RecoveryTrigger } from '../store/recovery.ts';
 import type { AdminState } from '../store/connectors.ts';
+import type { DeliveryRepository } from '../store/deliveries.ts';
 
 /**
  * The closed value sets the admin API documents, for the unions the domain and the services declare
@@ -46,10 +47,10 @@ export const POLL_STATES = every<Extract<PollOutcome, { status: 'ran' }>['state'
 export const PROBE_STEPS = every<ProbeStepName>()(['credentials', 'token', 'probe']);
 
 /**
- * Why a delivery is on hold. The store types the worker's two reasons ('offline' | 'circuit_open')
- * and the operations write 'admin', with no union naming all three, so this list is the admin API's.
+ * Why a delivery is on hold: the worker's reasons are typed by the store's hold(), and an operator's
+ * hold writes 'admin' (src/store/operations.ts), which no type names.
  */
-export const HOLD_REASONS = ['offline', 'circuit_open', 'admin'] as const;
+export const HOLD_REASONS = every<Parameters<DeliveryRepository['hold']>[1] | 'admin'>()(['offline', 'circuit_open', 'admin']);
 
 /** The error codes an admin API answer can carry (a subset of ErrorCode, checked one way). */
 export const ADMIN_ERROR_CODES = [

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { components, errorBody } from './responses.ts';
-import { ADMIN_ROUTES, errorStatuses, type ErrorStatus, type RouteSpec } from './routes.ts';
+import { ADMIN_PREFIX, ADMIN_ROUTES, errorStatuses, type ErrorStatus, type RouteSpec } from './routes.ts';
 import { connectorStateBody, emptyBody, operationBody, recoveryRunBody, singleOperationBody } from './schemas.ts';
 
 /**
@@ -35,7 +35,6 @@ interface Operation {
   responses: Record<string, Content & { description: string }>;
 }
 
-const API_PREFIX = '/admin/api';
 const COMPONENT_URI = (id: string): string => `#/components/schemas/${id}`;
 
 /** Request bodies several routes share, each described once under components.schemas. */
@@ -124,7 +123,7 @@ function operation(route: RouteSpec): Operation {
 
 /** `/deliveries/:id` as OpenAPI writes it: `/admin/api/deliveries/{id}`. */
 export function openApiPath(koaPath: string): string {
-  return `${API_PREFIX}${koaPath.replace(/:(\w+)/g, '{$1}')}`;
+  return `${ADMIN_PREFIX}${koaPath.replace(/:(\w+)/g, '{$1}')}`;
 }
 
 export function buildOpenApiDocument(routes: readonly RouteSpec[] = ADMIN_ROUTES) {

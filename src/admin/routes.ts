@@ -23,6 +23,9 @@ import {
  * `response` (src/admin/responses.ts); the integration test checks each route's real answer against it.
  */
 
+/** Where the admin API lives; route paths below are relative to it. */
+export const ADMIN_PREFIX = '/admin/api';
+
 export type Tag = 'events' | 'deliveries' | 'attempts' | 'audit' | 'connectors' | 'recovery' | 'poller' | 'billing' | 'meta';
 
 /** HTTP statuses an operation may answer besides 200. 401 and 404 (the API is off) apply to every route. */
