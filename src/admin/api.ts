@@ -11,32 +11,19 @@ import type { LoginGuard } from '../server/login-throttle.ts';
 import type { BillingEvent, BillingFilter } from '../store/webhooks.ts';
 import { bearerAuth, readJsonBody, validate } from './http.ts';
 import { openApiDocument } from './openapi.ts';
-import {
-  attemptsQuery,
-  auditQuery,
-  billingQuery,
-  connectorParam,
-  connectorStateBody,
-  deliveriesQuery,
-  emptyBody,
-  eventsQuery,
-  idParam,
-  operationBody,
-  recoveryRunBody,
-  runHistoryQuery,
-  singleOperationBody,
-} from './schemas.ts';
+import { ADMIN_PREFIX, ADMIN_ROUTES, type AdminRouteSpec, type RouteSpec } from './routes.ts';
+import type { idParam, operationBody, singleOperationBody } from './schemas.ts';
 
 /**
  * The admin REST API under /admin/api: browse events, deliveries, attempts and the audit trail;
  * replay, discard, hold and release deliveries; connectors (overview, maintenance, live test);
  * recovery runs; the purchase-order poller; ShipBob billing records. Every route needs `Authorization: Bearer <admin.token>`;
  * without a configured token the API is off (404). Errors are `{code, message}`. Every change is
- * audited with actor `admin-api`. The routes are described by src/admin/openapi.ts, served at
- * GET /admin/api/openapi.json (a test checks the two agree).
+ * audited with actor `admin-api`. The routes are declared once, in src/admin/routes.ts: this file
+ * registers them and handles each; src/admin/openapi.ts turns the same table into the OpenAPI
+ * document served at GET /admin/api/openapi.json.
  */
 
-export const ADMIN_PREFIX = '/admin/api';
 export const ADMIN_ACTOR = 'admin-api';
 
 /** The purchase-order poller (src/inbound/poller/), as far as the admin API uses it. */
@@ -69,57 +56,60 @@ export interface AdminApiDeps {
   logins?: LoginGuard;
 }
 
-type Method = 'GET' | 'POST';
-
-export interface AdminRoute {
-  method: Method;
-  /** Koa path under ADMIN_PREFIX (`:name` parameters). */
-  path: string;
-  handle: (ctx: Context) => Promise<unknown>;
+/** What a handler gets: the request's query, path parameters and body, parsed by its route's schemas. */
+type Parsed<R, K extends 'query' | 'params' | 'body'> = R extends { [P in K]: infer S extends z.ZodType } ? z.output<S> : undefined;
+interface Input<R> {
+  query: Parsed<R, 'query'>;
+  params: Parsed<R, 'params'>;
+  body: Parsed<R, 'body'>;
 }
+type Handlers = { [R in AdminRouteSpec as R['operationId']]: (input: Input<R>) => Promise<unknown> };
+/** A handler as the registration loop sees it: the route is known only at run time there, so its input is opaque. */
+type OpaqueHandler = (input: { query: unknown; params: unknown; body: unknown }) => Promise<unknown>;
 
-/** Registers every admin route on `router` (with the full /admin/api prefix). Returns the route table. */
-export function registerAdminApi(router: Router, deps: AdminApiDeps): AdminRoute[] {
-  const routes = adminRoutes(deps);
+/**
+ * Registers every route of ADMIN_ROUTES on `router` (with the full /admin/api prefix): checks the
+ * token, then parses path parameters, query and body with the route's own schemas (400 naming each
+ * problem) before its handler runs. Returns the table.
+ */
+export function registerAdminApi(router: Router, deps: AdminApiDeps): readonly AdminRouteSpec[] {
+  const handlers = adminHandlers(deps);
   const auth = bearerAuth(deps.token, deps.logins);
-  for (const route of routes) {
+  for (const route of ADMIN_ROUTES) {
+    const spec: RouteSpec = route;
+    const handle = handlers[route.operationId] as unknown as OpaqueHandler;
     const handler = async (ctx: Context): Promise<void> => {
       ctx.set('Cache-Control', 'no-store');
       ctx.state.logFields = { admin: `${route.method} ${route.path}` };
-      const body = await route.handle(ctx);
+      const params = spec.params ? validate(spec.params, { ...ctx.params }, 'path') : undefined;
+      const query = spec.query ? validate(spec.query, { ...ctx.query }, 'query') : undefined;
+      const body = spec.body ? validate(spec.body, await readJsonBody(ctx, deps.maxBodyBytes()), 'body') : undefined;
+      const answer = await handle({ query, params, body });
       ctx.status = 200;
-      ctx.body = body;
+      ctx.body = answer;
     };
     const path = `${ADMIN_PREFIX}${route.path}`;
     if (route.method === 'GET') router.get(path, auth, handler);
     else router.post(path, auth, handler);
   }
-  return routes;
+  return ADMIN_ROUTES;
 }
 
-function adminRoutes(deps: AdminApiDeps): AdminRoute[] {
+function adminHandlers(deps: AdminApiDeps): Handlers {
   const ops = deps.operations;
-  const body = <S extends z.ZodType>(ctx: Context, schema: S): Promise<z.output<S>> =>
-    readJsonBody(ctx, deps.maxBodyBytes()).then((raw) => validate(schema, raw, 'body'));
-  const query = <S extends z.ZodType>(ctx: Context, schema: S): z.output<S> => validate(schema, { ...ctx.query }, 'query');
-  const id = (ctx: Context): string => validate(idParam, { ...ctx.params }, 'path').id;
-  const connectorName = (ctx: Context): string => validate(connectorParam, { ...ctx.params }, 'path').name;
 
-  const operate = (action: OperationKind): AdminRoute => ({
-    method: 'POST',
-    path: `/deliveries/${action}`,
-    handle: async (ctx) => {
-      const { dryRun, reason, limit, ...filter } = await body(ctx, operationBody);
+  const bulk =
+    (action: OperationKind) =>
+    async ({ body }: { body: z.output<typeof operationBody> }): Promise<OperationResult> => {
+      const { dryRun, reason, limit, ...filter } = body;
       return run(ops, action, stripUndefined(filter), { dryRun, actor: ADMIN_ACTOR, ...(reason !== undefined ? { reason } : {}), ...(limit !== undefined ? { limit } : {}) });
-    },
-  });
+    };
 
-  const operateOne = (action: OperationKind): AdminRoute => ({
-    method: 'POST',
-    path: `/deliveries/:id/${action}`,
-    handle: async (ctx) => {
-      const deliveryId = id(ctx);
-      const { dryRun, reason } = await body(ctx, singleOperationBody);
+  const single =
+    (action: OperationKind) =>
+    async ({ params, body }: { params: z.output<typeof idParam>; body: z.output<typeof singleOperationBody> }): Promise<OperationResult> => {
+      const deliveryId = params.id;
+      const { dryRun, reason } = body;
       if (action === 'discard' && reason === undefined) throw new GatewayError('BAD_REQUEST', 'discard needs a reason');
       const current = await ops.show(deliveryId);
       if (!current) throw new GatewayError('NOT_FOUND', `no delivery ${deliveryId}`);
@@ -132,181 +122,90 @@ function adminRoutes(deps: AdminApiDeps): AdminRoute[] {
         throw new GatewayError('CONFLICT', `delivery ${deliveryId} is ${state}: ${action} does not apply to it`);
       }
       return result;
-    },
-  });
+    };
 
-  return [
-    { method: 'GET', path: '/openapi.json', handle: async () => openApiDocument },
+  return {
+    getOpenApi: async () => openApiDocument(),
 
-    {
-      method: 'GET',
-      path: '/events',
-      handle: async (ctx) => {
-        const q = query(ctx, eventsQuery);
-        return ops.listEvents(
-          stripUndefined({ ids: q.id, eventCodes: q.eventCode, sources: q.source, statuses: q.status, orderKey: q.orderKey, pushId: q.pushId, from: q.from, to: q.to }),
-          page(q),
-        );
-      },
-    },
-    {
-      method: 'GET',
-      path: '/events/:id',
-      handle: async (ctx) => {
-        const eventId = id(ctx);
-        const detail = await ops.showEvent(eventId);
-        if (!detail) throw new GatewayError('NOT_FOUND', `no event ${eventId}`);
-        return detail;
-      },
+    listEvents: async ({ query: q }) =>
+      ops.listEvents(stripUndefined({ ids: q.id, eventCodes: q.eventCode, sources: q.source, statuses: q.status, orderKey: q.orderKey, pushId: q.pushId, from: q.from, to: q.to }), page(q)),
+    getEvent: async ({ params }) => {
+      const detail = await ops.showEvent(params.id);
+      if (!detail) throw new GatewayError('NOT_FOUND', `no event ${params.id}`);
+      return detail;
     },
 
-    {
-      method: 'GET',
-      path: '/deliveries',
-      handle: async (ctx) => {
-        const q = query(ctx, deliveriesQuery);
-        return ops.list(
-          stripUndefined({
-            ids: q.id,
-            eventIds: q.eventId,
-            connectors: q.connector,
-            states: q.state,
-            eventCodes: q.eventCode,
-            orderKey: q.orderKey,
-            errorContains: q.error,
-            from: q.from,
-            to: q.to,
-          }),
-          page(q),
-        );
-      },
+    listDeliveries: async ({ query: q }) =>
+      ops.list(
+        stripUndefined({
+          ids: q.id,
+          eventIds: q.eventId,
+          connectors: q.connector,
+          states: q.state,
+          eventCodes: q.eventCode,
+          orderKey: q.orderKey,
+          errorContains: q.error,
+          from: q.from,
+          to: q.to,
+        }),
+        page(q),
+      ),
+    getDelivery: async ({ params }) => {
+      const detail = await ops.show(params.id);
+      if (!detail) throw new GatewayError('NOT_FOUND', `no delivery ${params.id}`);
+      return detail;
     },
-    {
-      method: 'GET',
-      path: '/deliveries/:id',
-      handle: async (ctx) => {
-        const deliveryId = id(ctx);
-        const detail = await ops.show(deliveryId);
-        if (!detail) throw new GatewayError('NOT_FOUND', `no delivery ${deliveryId}`);
-        return detail;
-      },
-    },
-    operate('replay'),
-    operate('discard'),
-    operate('hold'),
-    operate('release'),
-    operateOne('replay'),
-    operateOne('discard'),
-    operateOne('hold'),
-    operateOne('release'),
+    replayDeliveries: bulk('replay'),
+    discardDeliveries: bulk('discard'),
+    holdDeliveries: bulk('hold'),
+    releaseDeliveries: bulk('release'),
+    replayDelivery: single('replay'),
+    discardDelivery: single('discard'),
+    holdDelivery: single('hold'),
+    releaseDelivery: single('release'),
 
-    {
-      method: 'GET',
-      path: '/attempts',
-      handle: async (ctx) => {
-        const q = query(ctx, attemptsQuery);
-        return ops.listAttempts(
-          stripUndefined({ deliveryIds: q.deliveryId, connectors: q.connector, outcomes: q.outcome, errorContains: q.error, from: q.from, to: q.to }),
-          page(q),
-        );
-      },
-    },
-    {
-      method: 'GET',
-      path: '/audit',
-      handle: async (ctx) => {
-        const q = query(ctx, auditQuery);
-        return ops.listAudit(
-          stripUndefined({
-            actions: q.action,
-            directions: q.direction,
-            connectors: q.connector,
-            results: q.result,
-            eventId: q.eventId,
-            deliveryId: q.deliveryId,
-            actor: q.actor,
-            from: q.from,
-            to: q.to,
-          }),
-          page(q),
-        );
-      },
-    },
+    listAttempts: async ({ query: q }) =>
+      ops.listAttempts(stripUndefined({ deliveryIds: q.deliveryId, connectors: q.connector, outcomes: q.outcome, errorContains: q.error, from: q.from, to: q.to }), page(q)),
+    listAudit: async ({ query: q }) =>
+      ops.listAudit(
+        stripUndefined({
+          actions: q.action,
+          directions: q.direction,
+          connectors: q.connector,
+          results: q.result,
+          eventId: q.eventId,
+          deliveryId: q.deliveryId,
+          actor: q.actor,
+          from: q.from,
+          to: q.to,
+        }),
+        page(q),
+      ),
 
-    { method: 'GET', path: '/connectors', handle: async () => ({ items: await deps.connectors.list() }) },
-    { method: 'GET', path: '/connectors/:name', handle: async (ctx) => deps.connectors.get(connectorName(ctx)) },
-    ...(['online', 'offline'] as const).map(
-      (state): AdminRoute => ({
-        method: 'POST',
-        path: `/connectors/:name/${state}`,
-        handle: async (ctx) => {
-          const name = connectorName(ctx);
-          const { reason } = await body(ctx, connectorStateBody);
-          return deps.connectors.setState(name, state, ADMIN_ACTOR, reason);
-        },
-      }),
-    ),
-    {
-      method: 'POST',
-      path: '/connectors/:name/test',
-      handle: async (ctx) => {
-        const name = connectorName(ctx);
-        await body(ctx, emptyBody);
-        return deps.connectors.test(name, ADMIN_ACTOR);
-      },
-    },
+    listConnectors: async () => ({ items: await deps.connectors.list() }),
+    getConnector: async ({ params }) => deps.connectors.get(params.name),
+    setConnectorOnline: async ({ params, body }) => deps.connectors.setState(params.name, 'online', ADMIN_ACTOR, body.reason),
+    setConnectorOffline: async ({ params, body }) => deps.connectors.setState(params.name, 'offline', ADMIN_ACTOR, body.reason),
+    testConnector: async ({ params }) => deps.connectors.test(params.name, ADMIN_ACTOR),
 
-    {
-      method: 'GET',
-      path: '/recovery/runs',
-      handle: async (ctx) => {
-        const q = query(ctx, runHistoryQuery);
-        return { items: await recovery(deps).history(q.limit) };
-      },
-    },
-    {
-      method: 'POST',
-      path: '/recovery/runs',
-      handle: async (ctx) => {
-        const b = await body(ctx, recoveryRunBody);
-        return recovery(deps).runNow({ ...stripUndefined(b), actor: ADMIN_ACTOR });
-      },
-    },
+    listRecoveryRuns: async ({ query }) => ({ items: await recovery(deps).history(query.limit) }),
+    runRecovery: async ({ body }) => recovery(deps).runNow({ ...stripUndefined(body), actor: ADMIN_ACTOR }),
 
-    {
-      method: 'GET',
-      path: '/poller',
-      handle: async (ctx) => {
-        const q = query(ctx, runHistoryQuery);
-        return poller(deps).status(q.limit);
-      },
-    },
-    {
-      method: 'POST',
-      path: '/poller/runs',
-      handle: async (ctx) => {
-        await body(ctx, emptyBody);
-        return poller(deps).runNow(ADMIN_ACTOR);
-      },
-    },
+    getPoller: async ({ query }) => poller(deps).status(query.limit),
+    runPoller: async () => poller(deps).runNow(ADMIN_ACTOR),
 
-    {
-      method: 'GET',
-      path: '/billing',
-      handle: async (ctx) => {
-        const q = query(ctx, billingQuery);
-        const rows = await deps.billing(
-          stripUndefined({ topics: q.topic, from: q.from, to: q.to, includeDuplicates: q.includeDuplicates, afterId: q.cursor, limit: q.limit + 1 }),
-        );
-        const more = rows.length > q.limit;
-        const items = more ? rows.slice(0, q.limit) : rows;
-        return {
-          items: items.map((r) => ({ ...r, receivedAt: new Date(r.receivedAt).toISOString() })),
-          nextCursor: more ? (items[items.length - 1]?.eventId ?? null) : null,
-        };
-      },
+    listBilling: async ({ query: q }) => {
+      const rows = await deps.billing(
+        stripUndefined({ topics: q.topic, from: q.from, to: q.to, includeDuplicates: q.includeDuplicates, afterId: q.cursor, limit: q.limit + 1 }),
+      );
+      const more = rows.length > q.limit;
+      const items = more ? rows.slice(0, q.limit) : rows;
+      return {
+        items: items.map((r) => ({ ...r, receivedAt: new Date(r.receivedAt).toISOString() })),
+        nextCursor: more ? (items[items.length - 1]?.eventId ?? null) : null,
+      };
     },
-  ];
+  };
 }
 
 async function run(

@@ -3,6 +3,7 @@ import { parseDuration } from '../config/units.ts';
 import { ATTEMPT_OUTCOMES, DELIVERY_STATES } from '../domain/delivery.ts';
 import { parseInstant } from '../domain/time.ts';
 import { MAX_BILLING_PAGE } from '../store/webhooks.ts';
+import { AUDIT_DIRECTIONS } from './enums.ts';
 
 /**
  * What the admin API accepts, as zod schemas. Query strings: a list parameter may be repeated or
@@ -18,17 +19,33 @@ export const parseTime = parseInstant;
 const ulid = z.string().regex(ULID, 'not an id (ids are 26-character ULIDs)');
 const text = (max: number) => z.string().min(1).max(max);
 
-/** A list in a query string: repeated and/or comma-separated. */
+/**
+ * A list in a query string: repeated and/or comma-separated. Written as a preprocess step before an
+ * array schema (not a transform after a string schema) so that the OpenAPI document, which shows
+ * what a client sends, shows an array of the items with their pattern or enum.
+ */
 const list = <T extends z.ZodType<string, string>>(item: T, max = 100) =>
+  z.preprocess(
+    (v) =>
+      typeof v === 'string' || Array.isArray(v)
+        ? (Array.isArray(v) ? v : [v])
+            .flatMap((s) => (typeof s === 'string' ? s.split(',') : [s]))
+            .map((s) => (typeof s === 'string' ? s.trim() : s))
+            .filter((s) => s !== '')
+        : v,
+    z.array(item).min(1, 'give at least one value').max(max),
+  );
+
+/**
+ * A whole number in a query string, documented (and checked) as an integer from 1 to `max`. The
+ * fallback is a prefault (an input put in place of a missing one) rather than a default: zod keeps a
+ * default out of an input schema when a transform comes before it, a prefault it shows.
+ */
+const queryInt = (max: number, fallback: number, description: string) =>
   z
-    .union([z.string(), z.array(z.string())])
-    .transform((v) =>
-      (Array.isArray(v) ? v : [v])
-        .flatMap((s) => s.split(','))
-        .map((s) => s.trim())
-        .filter((s) => s !== ''),
-    )
-    .pipe(z.array(item).min(1, 'give at least one value').max(max));
+    .preprocess((v) => (typeof v === 'string' && /^\d{1,6}$/.test(v) ? Number(v) : v), z.number({ error: 'must be a whole number' }).int().min(1).max(max))
+    .prefault(fallback)
+    .describe(description);
 
 const queryTime = z.string().transform((v, ctx) => {
   const ms = parseTime(v);
@@ -48,105 +65,90 @@ const bodyTime = z.union([z.number().int().min(0), z.string()]).transform((v, ct
   return ms;
 });
 
-const pageLimit = z
-  .string()
-  .regex(/^\d{1,4}$/, 'must be a whole number')
-  .transform(Number)
-  .pipe(z.number().int().min(1).max(500))
-  .default(50);
-const cursor = z.string().regex(ULID, 'not a cursor this API gave out');
+const pageLimit = queryInt(500, 50, 'page size');
+const cursor = z.string().regex(ULID, 'not a cursor this API gave out').describe('`nextCursor` of the previous page');
 const state = z.enum(DELIVERY_STATES);
 
 export const deliveriesQuery = z.strictObject({
-  id: list(ulid, MAX_IDS).optional(),
-  eventId: list(ulid, MAX_IDS).optional(),
-  connector: list(text(63)).optional(),
-  state: list(state).optional(),
-  eventCode: list(text(100)).optional(),
-  orderKey: text(300).optional(),
-  error: text(500).optional(),
-  from: queryTime.optional(),
-  to: queryTime.optional(),
+  id: list(ulid, MAX_IDS).describe('delivery ids').optional(),
+  eventId: list(ulid, MAX_IDS).describe('event ids: all deliveries of these events').optional(),
+  connector: list(text(63)).describe('connectors').optional(),
+  state: list(state).describe('states').optional(),
+  eventCode: list(text(100)).describe('event codes').optional(),
+  orderKey: text(300).describe('order key (exact)').optional(),
+  error: text(500).describe('case-insensitive substring of the last error').optional(),
+  from: queryTime.describe('created at or after (ISO 8601 or epoch milliseconds)').optional(),
+  to: queryTime.describe('created before (ISO 8601 or epoch milliseconds)').optional(),
   limit: pageLimit,
   cursor: cursor.optional(),
 });
 
 export const eventsQuery = z.strictObject({
-  id: list(ulid, MAX_IDS).optional(),
-  eventCode: list(text(100)).optional(),
-  source: list(text(100)).optional(),
-  status: list(text(100)).optional(),
-  orderKey: text(300).optional(),
-  pushId: ulid.optional(),
-  from: queryTime.optional(),
-  to: queryTime.optional(),
+  id: list(ulid, MAX_IDS).describe('event ids').optional(),
+  eventCode: list(text(100)).describe('event codes').optional(),
+  source: list(text(100)).describe('sources: oracle-om, shipbob, fusion-po').optional(),
+  status: list(text(100)).describe('statuses: routed, unrouted, duplicate').optional(),
+  orderKey: text(300).describe('order key (exact)').optional(),
+  pushId: ulid.describe('the push the events came in').optional(),
+  from: queryTime.describe('received at or after (ISO 8601 or epoch milliseconds)').optional(),
+  to: queryTime.describe('received before (ISO 8601 or epoch milliseconds)').optional(),
   limit: pageLimit,
   cursor: cursor.optional(),
 });
 
 export const attemptsQuery = z.strictObject({
-  deliveryId: list(ulid, MAX_IDS).optional(),
-  connector: list(text(63)).optional(),
-  outcome: list(z.enum(ATTEMPT_OUTCOMES)).optional(),
-  error: text(500).optional(),
-  from: queryTime.optional(),
-  to: queryTime.optional(),
+  deliveryId: list(ulid, MAX_IDS).describe('delivery ids').optional(),
+  connector: list(text(63)).describe('connectors').optional(),
+  outcome: list(z.enum(ATTEMPT_OUTCOMES)).describe('outcomes').optional(),
+  error: text(500).describe('case-insensitive substring of the error message').optional(),
+  from: queryTime.describe('started at or after (ISO 8601 or epoch milliseconds)').optional(),
+  to: queryTime.describe('started before (ISO 8601 or epoch milliseconds)').optional(),
   limit: pageLimit,
   cursor: cursor.optional(),
 });
 
 export const auditQuery = z.strictObject({
-  action: list(text(60)).optional(),
-  direction: list(z.enum(['in', 'out', 'admin'])).optional(),
-  connector: list(text(63)).optional(),
-  result: list(text(40)).optional(),
-  eventId: ulid.optional(),
-  deliveryId: ulid.optional(),
-  actor: text(200).optional(),
-  from: queryTime.optional(),
-  to: queryTime.optional(),
+  action: list(text(60)).describe('actions, e.g. event.received, delivery.attempt, delivery.replayed').optional(),
+  direction: list(z.enum(AUDIT_DIRECTIONS)).describe('directions').optional(),
+  connector: list(text(63)).describe('connectors').optional(),
+  result: list(text(40)).describe('results').optional(),
+  eventId: ulid.describe('event id').optional(),
+  deliveryId: ulid.describe('delivery id').optional(),
+  actor: text(200).describe('actor (exact), e.g. admin-api, recovery-run').optional(),
+  from: queryTime.describe('recorded at or after (ISO 8601 or epoch milliseconds)').optional(),
+  to: queryTime.describe('recorded before (ISO 8601 or epoch milliseconds)').optional(),
   limit: pageLimit,
   cursor: cursor.optional(),
 });
 
 export const billingQuery = z.strictObject({
-  topic: list(text(60)).optional(),
-  from: queryTime.optional(),
-  to: queryTime.optional(),
-  includeDuplicates: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
-  limit: z
-    .string()
-    .regex(/^\d{1,4}$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(MAX_BILLING_PAGE))
-    .default(100),
+  topic: list(text(60)).describe('billing topics').optional(),
+  from: queryTime.describe('received at or after (ISO 8601 or epoch milliseconds)').optional(),
+  to: queryTime.describe('received before (ISO 8601 or epoch milliseconds)').optional(),
+  includeDuplicates: z.enum(['true', 'false']).transform((v) => v === 'true').describe('include replays of a webhook-id').optional(),
+  limit: queryInt(MAX_BILLING_PAGE, 100, 'page size'),
   cursor: cursor.optional(),
 });
 
 /** GET /recovery/runs and GET /poller: how many runs to show. */
 export const runHistoryQuery = z.strictObject({
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(500))
-    .default(20),
+  limit: queryInt(500, 20, 'how many runs'),
 });
 
 /** POST /deliveries/{replay,discard,hold,release}: which deliveries, and how. */
 export const operationBody = z.strictObject({
-  ids: z.array(ulid).max(MAX_IDS).optional(),
-  eventIds: z.array(ulid).max(MAX_IDS).optional(),
+  ids: z.array(ulid).max(MAX_IDS).describe('delivery ids').optional(),
+  eventIds: z.array(ulid).max(MAX_IDS).describe('event ids: all deliveries of these events').optional(),
   connectors: z.array(text(63)).max(100).optional(),
   states: z.array(state).max(DELIVERY_STATES.length).optional(),
   eventCodes: z.array(text(100)).max(100).optional(),
   orderKey: text(300).optional(),
-  errorContains: text(500).optional(),
-  from: bodyTime.optional(),
-  to: bodyTime.optional(),
-  dryRun: z.boolean().default(false),
-  reason: z.string().trim().min(1).max(1000).optional(),
-  limit: z.number().int().min(1).max(100_000).optional(),
+  errorContains: text(500).describe('case-insensitive substring of the last error').optional(),
+  from: bodyTime.describe('created at or after (ISO 8601 or epoch milliseconds)').optional(),
+  to: bodyTime.describe('created before (ISO 8601 or epoch milliseconds)').optional(),
+  dryRun: z.boolean().default(false).describe('count and sample without changing anything'),
+  reason: z.string().trim().min(1).max(1000).describe('why (required for discard)').optional(),
+  limit: z.number().int().min(1).max(100_000).describe('change at most this many, oldest first').optional(),
 });
 
 /** POST /deliveries/{id}/{action}. */
@@ -167,12 +169,9 @@ export const emptyBody = z.strictObject({});
 export const recoveryRunBody = z.strictObject({
   connectors: z.array(text(63)).max(100).optional(),
   eventCodes: z.array(text(100)).max(100).optional(),
-  maxAge: z
-    .string()
-    .refine((v) => parseDuration(v) !== null, 'not a duration (use e.g. 12h, 7d)')
-    .optional(),
-  limit: z.number().int().min(1).max(100_000).optional(),
+  maxAge: z.string().refine((v) => parseDuration(v) !== null, 'not a duration (use e.g. 12h, 7d)').describe('only deliveries created within this age, e.g. 7d').optional(),
+  limit: z.number().int().min(1).max(100_000).describe('at most this many (default: the configured batchCap)').optional(),
 });
 
-export const idParam = z.strictObject({ id: ulid });
-export const connectorParam = z.strictObject({ name: z.string().regex(CONNECTOR_NAME, 'not a connector name') });
+export const idParam = z.strictObject({ id: ulid.describe('the id') });
+export const connectorParam = z.strictObject({ name: z.string().regex(CONNECTOR_NAME, 'not a connector name').describe('the connector name') });

@@ -232,7 +232,7 @@ describe(`reliability 6: admin API and CLI (${backendName()}, ${SIZE.label})`, f
       }
 
       // 5. Tokens, on every route.
-      const routes = Object.entries(openApiDocument.paths).flatMap(([path, methods]) =>
+      const routes = Object.entries(openApiDocument().paths).flatMap(([path, methods]) =>
         Object.keys(methods).map((m) => ({ method: m.toUpperCase(), path: path.replace('{id}', SAMPLE_ID).replace('{name}', 'crm') })),
       );
       const badTokens: Array<[string, Record<string, string>]> = [

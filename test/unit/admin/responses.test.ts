@@ -1,0 +1,80 @@
+import { expect } from 'chai';
+import type { z } from 'zod';
+import * as res from '../../../src/admin/responses.ts';
+import type { ProbeReport } from '../../../src/connectors/probe.ts';
+import type { ConnectorOverview } from '../../../src/delivery/connector-operations.ts';
+import type { AttemptView, AuditView, DeliveryDetail, DeliverySummary, EventDetail, EventSummary, OperationResult, PageResult } from '../../../src/delivery/operations.ts';
+import type { PollerStatus, PollOutcome } from '../../../src/inbound/poller/purchase-orders.ts';
+import type { RecoveryOutcome, RecoveryRunSummary } from '../../../src/jobs/recovery.ts';
+import type { BillingEvent } from '../../../src/store/webhooks.ts';
+
+/**
+ * The response schemas against the services' own types, at compile time: what a schema accepts must
+ * be a value of the type the service returns (every field the service has, with a type it allows).
+ * This catches a field a service adds or renames at `npm run typecheck`; a field a schema has and
+ * the service never writes is caught by the integration test, which parses the real answers.
+ */
+
+/** Compiles only when S's output is assignable to T. */
+const fits =
+  <T>() =>
+  <S extends z.ZodType<T>>(schema: S): S =>
+    schema;
+
+describe('admin response schemas', () => {
+  it("describe values of the services' types", () => {
+    const checked = [
+      fits<DeliverySummary>()(res.deliverySummary),
+      fits<EventSummary>()(res.eventSummary),
+      fits<AttemptView>()(res.attemptView),
+      fits<AuditView>()(res.auditView),
+      fits<DeliveryDetail>()(res.deliveryDetail),
+      fits<EventDetail>()(res.eventDetail),
+      fits<PageResult<EventSummary>>()(res.eventPage),
+      fits<PageResult<DeliverySummary>>()(res.deliveryPage),
+      fits<PageResult<AttemptView>>()(res.attemptPage),
+      fits<PageResult<AuditView>>()(res.auditPage),
+      fits<OperationResult>()(res.operationResult),
+      fits<ConnectorOverview>()(res.connectorOverview),
+      fits<{ items: ConnectorOverview[] }>()(res.connectorList),
+      fits<ProbeReport>()(res.probeReport),
+      fits<RecoveryRunSummary>()(res.recoveryRun),
+      fits<{ items: RecoveryRunSummary[] }>()(res.recoveryRunList),
+      fits<RecoveryOutcome>()(res.recoveryOutcome),
+      fits<PollerStatus>()(res.pollerStatus),
+      fits<PollOutcome>()(res.pollOutcome),
+      // The billing route writes receivedAt as an ISO time (the store keeps epoch milliseconds).
+      fits<Omit<BillingEvent, 'receivedAt'> & { receivedAt: string }>()(res.billingRecord),
+    ];
+    for (const schema of checked) expect(res.components.get(schema)?.id).to.be.a('string');
+  });
+
+  it('refuses an unknown field and a value outside an enum', () => {
+    const delivery = {
+      id: '01JAAAAAAAAAAAAAAAAAAAAAAA',
+      eventId: '01JAAAAAAAAAAAAAAAAAAAAAAB',
+      connector: 'crm',
+      triggerPoint: 'all',
+      orderKey: 'LEG:SO-1',
+      eventCode: 'HOLD',
+      state: 'parked',
+      attemptCount: 2,
+      attemptsInCycle: 2,
+      nextAttemptAt: '2026-11-23T12:00:00.000Z',
+      lastError: 'HTTP 503',
+      parkedReason: 'attempts_exhausted',
+      holdReason: null,
+      adminReason: null,
+      createdAt: '2026-11-23T12:00:00.000Z',
+      updatedAt: '2026-11-23T12:00:00.000Z',
+      deliveredAt: null,
+    };
+    expect(res.deliverySummary.safeParse(delivery).success).to.equal(true);
+    expect(res.deliverySummary.safeParse({ ...delivery, extra: 1 }).success).to.equal(false);
+    expect(res.deliverySummary.safeParse({ ...delivery, state: 'lost' }).success).to.equal(false);
+    expect(res.deliverySummary.safeParse({ ...delivery, holdReason: 'lunch' }).success).to.equal(false);
+    expect(res.deliverySummary.safeParse({ ...delivery, createdAt: 'yesterday' }).success).to.equal(false);
+    expect(res.errorBody.safeParse({ code: 'NOT_FOUND', message: 'no delivery' }).success).to.equal(true);
+    expect(res.errorBody.safeParse({ code: 'NOT_FOUND', message: 'no delivery', stack: 'x' }).success).to.equal(false);
+  });
+});
