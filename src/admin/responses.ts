@@ -10,7 +10,7 @@ import {
   EVENT_SOURCES,
   EVENT_STATUSES,
   HOLD_REASONS,
-  OPERATION_ACTIONS,
+  OPERATOR_ACTIONS,
   ORDERINGS,
   PARK_REASONS,
   POLL_RUN_STATES,
@@ -198,7 +198,7 @@ export const auditPage = component('AuditPage', pageOf(auditView));
 export const operationResult = component(
   'OperationResult',
   z.strictObject({
-    action: z.enum(OPERATION_ACTIONS),
+    action: z.enum(OPERATOR_ACTIONS),
     dryRun: z.boolean(),
     matched: count.describe('deliveries the selection matches, any state'),
     eligible: count.describe('of those, in a state the action applies to'),

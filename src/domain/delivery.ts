@@ -19,7 +19,8 @@ export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 /** States in which a delivery still blocks later deliveries of the same order key (strict ordering). */
 export const UNFINISHED_STATES: readonly DeliveryState[] = ['pending', 'in_flight', 'retrying', 'on_hold', 'parked'];
 
-export type AuditDirection = 'in' | 'out' | 'admin';
+export const AUDIT_DIRECTIONS = ['in', 'out', 'admin'] as const;
+export type AuditDirection = (typeof AUDIT_DIRECTIONS)[number];
 
 /** Why a delivery is on hold: its connector is offline, its circuit is open, or an operator held it. */
 export const HOLD_REASONS = ['offline', 'circuit_open', 'admin'] as const;

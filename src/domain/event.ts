@@ -16,7 +16,8 @@ export const OM_EVENT_CODES = [
 ] as const;
 export type OmEventCode = (typeof OM_EVENT_CODES)[number];
 
-export type EventSource = 'oracle-om' | 'shipbob' | 'fusion-po';
+export const EVENT_SOURCES = ['oracle-om', 'shipbob', 'fusion-po'] as const;
+export type EventSource = (typeof EVENT_SOURCES)[number];
 
 /** Leaf values keep their text: Fusion ids exceed 2^53 and decimals must not be rounded. */
 export type XmlValue = string | null | XmlRecord | XmlRecord[];
@@ -37,4 +38,5 @@ export interface InboundEvent {
 }
 
 /** Event states after ingest. */
-export type EventStatus = 'routed' | 'unrouted' | 'duplicate';
+export const EVENT_STATUSES = ['routed', 'unrouted', 'duplicate'] as const;
+export type EventStatus = (typeof EVENT_STATUSES)[number];

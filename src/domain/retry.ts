@@ -32,7 +32,8 @@ export interface FailureInfo {
   message: string;
 }
 
-export type ParkReason = 'attempts_exhausted' | 'permanent_error' | 'transform_error' | 'config_error';
+export const PARK_REASONS = ['attempts_exhausted', 'permanent_error', 'transform_error', 'config_error'] as const;
+export type ParkReason = (typeof PARK_REASONS)[number];
 
 export type RetryDecision =
   | { action: 'retry'; at: number; delayMs: number }

@@ -52,7 +52,9 @@ export async function startFusionSandboxServer(options: FusionSandboxOptions & {
   const app = new Koa();
   app.silent = true;
   app.use(router.routes());
-  const server = http.createServer(app.callback());
+  // Koa's callback answers every error itself (ctx.onerror): its promise never rejects.
+  const callback = app.callback();
+  const server = http.createServer((req, res) => void callback(req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());

@@ -84,7 +84,7 @@ function literalFor(attribute: PurchaseOrderAttribute, text: string, quoted: boo
 
 function valueOf(po: SandboxPurchaseOrder, attribute: PurchaseOrderAttribute): Comparable {
   const raw = po[attribute];
-  switch (PURCHASE_ORDER_ATTRIBUTES[attribute] as AttributeKind) {
+  switch (PURCHASE_ORDER_ATTRIBUTES[attribute]) {
     case 'instant':
       return Date.parse(String(raw));
     case 'bigint':

@@ -31,7 +31,9 @@ export async function startShipBobSandboxServer(options: ShipBobSandboxServerOpt
     ctx.status = 404;
     ctx.body = '';
   });
-  const server = http.createServer(app.callback());
+  // Koa's callback answers every error itself (ctx.onerror): its promise never rejects.
+  const callback = app.callback();
+  const server = http.createServer((req, res) => void callback(req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -143,7 +143,7 @@ class Checker {
       this.add(path, `The field ${leaf(path)} must have at most ${rules.maxItems} items.`);
       return null;
     }
-    return value;
+    return value as unknown[];
   }
 }
 

@@ -183,7 +183,7 @@ export class WebhookDispatcher extends EventEmitter {
       const delivered = res.status >= 200 && res.status < 300;
       return record({ status: res.status, error: null, responseSnippet: text.slice(0, 500), outcome: delivered ? 'delivered' : 'failed' });
     } catch (err) {
-      const reason = abort.signal.aborted ? abort.signal.reason : err;
+      const reason: unknown = abort.signal.aborted ? abort.signal.reason : err;
       const cause = (reason as { cause?: { code?: string } }).cause?.code;
       const error = cause ?? (reason instanceof Error ? reason.message : String(reason));
       return record({ status: null, error, responseSnippet: '', outcome: 'failed' });

@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import knexFactory, { type Knex } from 'knex';
 import Client_SQLite3 from 'knex/lib/dialects/sqlite3/index.js';
 import sqlite3 from 'sqlite3';
-import type { CompletionInput } from '../deliveries.ts';
+import type { CompletionInput } from '../delivery-rows.ts';
 import type { IngestOutcome, StoredPart } from '../ingest-rows.ts';
 import { toError, type ClaimResult, type OpenOptions, type OpenResult, type Request, type Response } from './protocol.ts';
 

@@ -3,7 +3,7 @@
  * (connection.ts and thread.ts). Each request carries an id; the thread answers every request, in
  * the order received, with a response of the same id.
  */
-import type { CompletionInput } from '../deliveries.ts';
+import type { CompletionInput } from '../delivery-rows.ts';
 import type { IngestOutcome, StoredPart } from '../ingest-rows.ts';
 
 export interface OpenOptions {
