@@ -26,11 +26,11 @@ const text = (max: number) => z.string().min(1).max(max);
  */
 const list = <T extends z.ZodType<string, string>>(item: T, max = 100) =>
   z.preprocess(
-    (v) =>
+    (v: unknown): unknown =>
       typeof v === 'string' || Array.isArray(v)
-        ? (Array.isArray(v) ? v : [v])
-            .flatMap((s) => (typeof s === 'string' ? s.split(',') : [s]))
-            .map((s) => (typeof s === 'string' ? s.trim() : s))
+        ? (Array.isArray(v) ? (v as unknown[]) : [v])
+            .flatMap((s): unknown[] => (typeof s === 'string' ? s.split(',') : [s]))
+            .map((s): unknown => (typeof s === 'string' ? s.trim() : s))
             .filter((s) => s !== '')
         : v,
     z.array(item).min(1, 'give at least one value').max(max),

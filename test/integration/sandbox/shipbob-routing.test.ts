@@ -25,7 +25,7 @@ const ORDER = {
  */
 describe('ShipBob sandbox: routing', function () {
   let running: RunningShipBobSandbox;
-  let now = Date.UTC(2026, 0, 15, 12, 0, 0);
+  const now = Date.UTC(2026, 0, 15, 12, 0, 0);
   let orderId = 0;
   let shipmentId = 0;
 
