@@ -18,8 +18,9 @@ import { shipBobDelivery } from './connectors/shipbob/delivery.ts';
 import { createConnectorRuntimes, type ConnectorRuntime } from './delivery/runtime.ts';
 import { DeliveryWorker, type AttemptReport } from './delivery/worker.ts';
 import { createRateGate } from './delivery/rate-gate.ts';
-import { DeliveryOperations } from './delivery/operations.ts';
-import { ConnectorOperations } from './delivery/connector-operations.ts';
+import { DeliveryActions } from './services/delivery-actions.ts';
+import { DeliveryViews } from './services/delivery-views.ts';
+import { ConnectorOperations } from './services/connectors.ts';
 import { registerAdminApi } from './admin/api.ts';
 import { createJobs, type Jobs, type PollReport } from './jobs/index.ts';
 import { GatewayMetrics, registerMetricsRoute } from './observability/metrics.ts';
@@ -171,7 +172,7 @@ export class Gateway {
     this.#metrics = metrics;
     // Operator actions on deliveries, for the recovery job and the admin API alike.
     const notify = (): void => this.#worker?.notify();
-    const operations = new DeliveryOperations({ store: this.store, clock: this.clock, newId, notify });
+    const operations = new DeliveryActions({ store: this.store, clock: this.clock, newId, notify });
     this.#jobs = createJobs({
       store: this.store,
       clock: this.clock,
@@ -252,7 +253,8 @@ export class Gateway {
     registerAdminApi(router, {
       token: () => this.#config.gateway.admin.token?.reveal() || null,
       maxBodyBytes: () => this.#config.gateway.admin.maxBodySize,
-      operations,
+      deliveries: operations,
+      views: new DeliveryViews({ store: this.store }),
       connectors: new ConnectorOperations({ store: this.store, config: () => this.#config, clock: this.clock, newId, tokenStore: this.#tokenStore, notify }),
       billing: (filter) => this.store.shipbobWebhooks.listBilling(filter),
       recovery: () => this.#jobs?.recovery ?? null,

@@ -3,7 +3,7 @@ import { loadConfig } from '../config/load.ts';
 import { systemClock } from '../domain/clock.ts';
 import { isGatewayError } from '../domain/errors.ts';
 import { createIdGenerator } from '../domain/ids.ts';
-import { DeliveryOperations } from '../delivery/operations.ts';
+import { DeliveryActions } from '../services/delivery-actions.ts';
 import { operationsReplayer, RecoveryService, type RecoveryRunSummary } from '../jobs/recovery.ts';
 import { createLogger } from '../log.ts';
 import { Store } from '../store/index.ts';
@@ -63,7 +63,7 @@ export async function recover(ctx: RecoverContext, opts: RecoverOptions): Promis
       newId,
       instanceId: `cli-${process.pid}-${randomUUID().slice(0, 8)}`,
       config: () => config,
-      replayer: operationsReplayer(new DeliveryOperations({ store, clock: systemClock, newId, notify: () => undefined })),
+      replayer: operationsReplayer(new DeliveryActions({ store, clock: systemClock, newId, notify: () => undefined })),
     });
     if (!opts.now) {
       const runs = await service.history(20);

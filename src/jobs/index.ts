@@ -1,7 +1,7 @@
 import type { GatewayConfig } from '../config/load.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { ConnectorParts } from '../connectors/types.ts';
-import type { DeliveryOperations } from '../delivery/operations.ts';
+import type { DeliveryActions } from '../services/delivery-actions.ts';
 import { PurchaseOrderPoller } from '../inbound/poller/purchase-orders.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/index.ts';
@@ -21,7 +21,7 @@ export interface JobsDeps {
   newId: () => string;
   instanceId: string;
   config: () => GatewayConfig;
-  operations: DeliveryOperations;
+  operations: DeliveryActions;
   /** The running connectors' parts, by name (the poller reads Fusion through one). */
   connector: (name: string) => ConnectorParts | undefined;
   /** New deliveries were stored (wakes the delivery worker). */

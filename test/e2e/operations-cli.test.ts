@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { rmSync } from 'node:fs';
 import type { Io } from '../../src/cli/output.ts';
-import type { DeliverySummary, OperationResult } from '../../src/delivery/operations.ts';
+import type { OperationResult } from '../../src/services/delivery-actions.ts';
+import type { DeliverySummary } from '../../src/services/delivery-views.ts';
 import { main } from '../../src/main.ts';
 import { Store } from '../../src/store/index.ts';
 import { backendName, createTestDatabase, type TestDatabase } from '../helpers/backend.ts';

@@ -2,17 +2,10 @@ import { loadConfig, type GatewayConfig } from '../config/load.ts';
 import { parseDuration } from '../config/units.ts';
 import { noTokenStore, type TokenStore } from '../connectors/auth/index.ts';
 import type { ProbeReport } from '../connectors/probe.ts';
-import { ConnectorOperations } from '../delivery/connector-operations.ts';
-import {
-  DeliveryOperations,
-  isUlid,
-  type AttemptView,
-  type AuditView,
-  type DeliveryFilter,
-  type DeliverySummary,
-  type OperationKind,
-  type OperationResult,
-} from '../delivery/operations.ts';
+import { ConnectorOperations } from '../services/connectors.ts';
+import { DeliveryActions, type OperationKind, type OperationResult } from '../services/delivery-actions.ts';
+import { isUlid, type DeliveryFilter } from '../services/delivery-filter.ts';
+import { DeliveryViews, type AttemptView, type AuditView, type DeliverySummary } from '../services/delivery-views.ts';
 import { systemClock } from '../domain/clock.ts';
 import { DELIVERY_STATES, type DeliveryState } from '../domain/delivery.ts';
 import { isGatewayError } from '../domain/errors.ts';
@@ -60,7 +53,8 @@ class UsageError extends Error {}
 
 interface Services {
   config: GatewayConfig;
-  operations: DeliveryOperations;
+  deliveries: DeliveryActions;
+  views: DeliveryViews;
   connectors: ConnectorOperations;
 }
 
@@ -77,7 +71,8 @@ async function withServices(ctx: CommandContext, fn: (s: Services) => Promise<nu
     const notify = (): void => undefined;
     return await fn({
       config,
-      operations: new DeliveryOperations({ store, clock: systemClock, newId, notify }),
+      deliveries: new DeliveryActions({ store, clock: systemClock, newId, notify }),
+      views: new DeliveryViews({ store }),
       connectors: new ConnectorOperations({ store, config: () => config, clock: systemClock, newId, tokenStore, notify }),
     });
   } catch (err) {
@@ -171,8 +166,8 @@ export async function deliveriesCommand(ctx: CommandContext, sub: string | undef
       if (err instanceof UsageError) return usage(ctx, err.message);
       throw err;
     }
-    return withServices(ctx, async ({ operations }) => {
-      const page = await operations.list(filter, { limit, ...(args.cursor !== undefined ? { cursor: args.cursor } : {}) });
+    return withServices(ctx, async ({ views }) => {
+      const page = await views.list(filter, { limit, ...(args.cursor !== undefined ? { cursor: args.cursor } : {}) });
       if (ctx.json) {
         ctx.io.out(JSON.stringify(page, null, 2));
         return EXIT.ok;
@@ -184,8 +179,8 @@ export async function deliveriesCommand(ctx: CommandContext, sub: string | undef
   }
   if (sub === 'show') {
     if (id === undefined) return usage(ctx, 'usage: omgw deliveries show ID');
-    return withServices(ctx, async ({ operations }) => {
-      const detail = await operations.show(id);
+    return withServices(ctx, async ({ views }) => {
+      const detail = await views.show(id);
       if (!detail) {
         ctx.io.err(`no delivery ${id.slice(0, 40)}`);
         return EXIT.failed;
@@ -223,8 +218,8 @@ export async function deliveriesCommand(ctx: CommandContext, sub: string | undef
 /** `omgw events show ID`. */
 export async function eventsCommand(ctx: CommandContext, sub: string | undefined, id: string | undefined): Promise<number> {
   if (sub !== 'show' || id === undefined) return usage(ctx, 'usage: omgw events show ID');
-  return withServices(ctx, async ({ operations }) => {
-    const detail = await operations.showEvent(id);
+  return withServices(ctx, async ({ views }) => {
+    const detail = await views.showEvent(id);
     if (!detail) {
       ctx.io.err(`no event ${id.slice(0, 40)}`);
       return EXIT.failed;
@@ -273,7 +268,7 @@ export async function operationCommand(ctx: CommandContext, action: OperationKin
     if (err instanceof UsageError) return usage(ctx, err.message);
     throw err;
   }
-  return withServices(ctx, async ({ operations }) => {
+  return withServices(ctx, async ({ deliveries }) => {
     const opts = {
       dryRun: args['dry-run'] ?? false,
       actor: actorOf(ctx),
@@ -282,12 +277,12 @@ export async function operationCommand(ctx: CommandContext, action: OperationKin
     };
     const result =
       action === 'replay'
-        ? await operations.replay(filter, opts)
+        ? await deliveries.replay(filter, opts)
         : action === 'discard'
-          ? await operations.discard(filter, { ...opts, reason: args.reason ?? '' })
+          ? await deliveries.discard(filter, { ...opts, reason: args.reason ?? '' })
           : action === 'hold'
-            ? await operations.hold(filter, opts)
-            : await operations.release(filter, opts);
+            ? await deliveries.hold(filter, opts)
+            : await deliveries.release(filter, opts);
     if (ctx.json) {
       ctx.io.out(JSON.stringify(result, null, 2));
       return EXIT.ok;
