@@ -1,20 +1,16 @@
-import { loadConfig, type GatewayConfig } from '../config/load.ts';
+import type { GatewayConfig } from '../config/load.ts';
 import { parseDuration } from '../config/units.ts';
-import { noTokenStore, type TokenStore } from '../connectors/auth/index.ts';
 import type { ProbeReport } from '../connectors/probe.ts';
-import { ConnectorOperations } from '../services/connectors.ts';
-import { DeliveryActions, type OperationKind, type OperationResult } from '../services/delivery-actions.ts';
+import type { ConnectorOperations } from '../services/connectors.ts';
+import type { DeliveryActions, OperationKind, OperationResult } from '../services/delivery-actions.ts';
 import { isUlid, type DeliveryFilter } from '../services/delivery-filter.ts';
-import { DeliveryViews, type AttemptView, type AuditView, type DeliverySummary } from '../services/delivery-views.ts';
-import { systemClock } from '../domain/clock.ts';
+import type { AttemptView, AuditView, DeliverySummary, DeliveryViews } from '../services/delivery-views.ts';
 import { DELIVERY_STATES, type DeliveryState } from '../domain/delivery.ts';
 import { isGatewayError } from '../domain/errors.ts';
-import { createIdGenerator } from '../domain/ids.ts';
 import { parseInstant } from '../domain/time.ts';
-import { Store } from '../store/index.ts';
-import { OAuthTokenRepository } from '../store/tokens.ts';
 import { EXIT, type CommandContext } from './commands.ts';
 import { table } from './output.ts';
+import { withServices as withCliServices } from './services.ts';
 
 /**
  * The operator's CLI commands, backed by the same services as the admin API (not by HTTP):
@@ -51,29 +47,20 @@ export interface OperationsArgs {
 
 class UsageError extends Error {}
 
-interface Services {
+/** What these commands use of the services (src/services/index.ts). */
+interface CommandServices {
   config: GatewayConfig;
   deliveries: DeliveryActions;
   views: DeliveryViews;
   connectors: ConnectorOperations;
 }
 
-async function withServices(ctx: CommandContext, fn: (s: Services) => Promise<number>): Promise<number> {
-  const config = await loadConfig(ctx.configDir, ctx.env);
-  const db = config.gateway.database;
-  const store = new Store({ url: db.url, poolMax: 2, ...(db.schema ? { schema: db.schema } : {}) });
+async function withServices(ctx: CommandContext, fn: (s: CommandServices) => Promise<number>): Promise<number> {
   try {
-    await store.migrate();
-    const newId = createIdGenerator();
-    const key = config.gateway.database.encryptionKey;
-    const tokenStore: TokenStore = key ? new OAuthTokenRepository(store.knex, key.reveal()) : noTokenStore;
-    // A running gateway's worker picks replayed and released deliveries up at its next poll.
-    const notify = (): void => undefined;
-    return await fn({
-      config,
-      deliveries: new DeliveryActions({ store, clock: systemClock, newId, notify }),
-      views: new DeliveryViews({ store }),
-      connectors: new ConnectorOperations({ store, config: () => config, clock: systemClock, newId, tokenStore, notify }),
+    return await withCliServices(ctx, async ({ config, store, services }) => {
+      await store.migrate();
+      // A running gateway's worker picks replayed and released deliveries up at its next poll.
+      return fn({ config, deliveries: services.deliveries, views: services.views, connectors: services.connectors });
     });
   } catch (err) {
     if (err instanceof UsageError) {
@@ -89,8 +76,6 @@ async function withServices(ctx: CommandContext, fn: (s: Services) => Promise<nu
       return EXIT.failed;
     }
     throw err;
-  } finally {
-    await store.close();
   }
 }
 
