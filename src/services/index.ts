@@ -6,7 +6,6 @@ import { operationsReplayer, RecoveryService } from '../jobs/recovery.ts';
 import { RetentionJob } from '../jobs/retention.ts';
 import type { Logger } from '../log.ts';
 import { Store } from '../store/index.ts';
-import { OAuthTokenRepository } from '../store/tokens.ts';
 import type { BillingEvent, BillingFilter } from '../store/webhooks.ts';
 import { ConnectorOperations } from './connectors.ts';
 import { DeliveryActions } from './delivery-actions.ts';
@@ -98,7 +97,7 @@ export function createServices(config: () => GatewayConfig, deps: ServicesDeps):
 function tokenStoreOf(config: GatewayConfig, store: Store, logger: Logger): TokenStore {
   const key = config.gateway.database.encryptionKey;
   if (!key) return noTokenStore;
-  return new OAuthTokenRepository(store.knex, key.reveal(), {
+  return store.oauthTokens(key.reveal(), {
     onUnreadable: (connector) => logger.warn({ connector }, 'stored refresh token cannot be decrypted (key changed?); using the configured one'),
   });
 }

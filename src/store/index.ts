@@ -12,6 +12,7 @@ import { RetentionRepository } from './retention.ts';
 import { MetricsQueries } from './metrics.ts';
 import { ShipBobWebhookRepository } from './webhooks.ts';
 import { PollerRepository } from './pollers.ts';
+import { OAuthTokenRepository, type OAuthTokenOptions } from './tokens.ts';
 import type { Knex } from 'knex';
 
 export type { Database, DatabaseOptions } from './database.ts';
@@ -59,8 +60,14 @@ export class Store {
     this.browse = new BrowseRepository(this.db.knex);
   }
 
+  /** The query builder, for tests and tools that inspect tables: src/ outside src/store goes through the repositories. */
   get knex(): Knex {
     return this.db.knex;
+  }
+
+  /** OAuth2 refresh tokens, encrypted at rest with `key` (database.encryptionKey; src/store/tokens.ts). */
+  oauthTokens(key: string, options: OAuthTokenOptions = {}): OAuthTokenRepository {
+    return new OAuthTokenRepository(this.db.knex, key, options);
   }
 
   migrate(): Promise<MigrateResult> {
