@@ -89,13 +89,11 @@ export async function migrate(ctx: CommandContext): Promise<number> {
 }
 
 export async function status(ctx: CommandContext): Promise<number> {
-  return withStore(ctx, async (store) => {
+  return withServices(ctx, async ({ store, services }) => {
     await store.migrate();
-    const report = await store.status();
+    const report = await services.status();
     if (ctx.json) {
-      const connectors = await store.connectorStates.all();
-      const blockedKeys = await store.deliveries.blockedKeys();
-      ctx.io.out(JSON.stringify({ ...report, connectors, blockedKeys }, null, 2));
+      ctx.io.out(JSON.stringify(report, null, 2));
       return EXIT.ok;
     }
     ctx.io.out(
@@ -105,12 +103,12 @@ export async function status(ctx: CommandContext): Promise<number> {
     ctx.io.out(table(['EVENT CODE', 'STATUS', 'COUNT'], report.events.map((e) => [e.eventCode, e.status, e.count])));
     ctx.io.out('');
     ctx.io.out(table(['CONNECTOR', 'STATE', 'COUNT'], report.deliveries.map((d) => [d.connector, d.state, d.count])));
-    const states = await store.connectorStates.all();
+    const states = report.connectors;
     if (states.length > 0) {
       ctx.io.out('');
       ctx.io.out(table(['CONNECTOR', 'ADMIN', 'CIRCUIT'], states.map((s) => [s.connector, s.admin_state, s.circuit])));
     }
-    const blocked = await store.deliveries.blockedKeys();
+    const blocked = report.blockedKeys;
     if (blocked.length > 0) {
       ctx.io.out('');
       ctx.io.out(

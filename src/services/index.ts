@@ -7,6 +7,8 @@ import { RetentionJob } from '../jobs/retention.ts';
 import type { Logger } from '../log.ts';
 import { Store } from '../store/index.ts';
 import type { BillingEvent, BillingFilter } from '../store/webhooks.ts';
+import type { ConnectorStateRow } from '../store/connectors.ts';
+import type { StatusReport } from '../store/status.ts';
 import { ConnectorOperations } from './connectors.ts';
 import { DeliveryActions } from './delivery-actions.ts';
 import { DeliveryViews } from './delivery-views.ts';
@@ -53,6 +55,12 @@ export interface ServicesDeps {
   notify?: () => void;
 }
 
+/** `omgw status`: counts of events and deliveries, the connectors' stored states, blocked order keys. */
+export interface GatewayStatus extends StatusReport {
+  connectors: ConnectorStateRow[];
+  blockedKeys: Array<{ connector: string; orderKey: string; blockedBy: string; blockerState: string; waiting: number }>;
+}
+
 export interface Services {
   /** Operator actions on deliveries: replay, discard, hold, release. */
   deliveries: DeliveryActions;
@@ -67,6 +75,8 @@ export interface Services {
   retention: RetentionJob;
   /** The purchase-order poller (the schedule's and by hand). */
   poller: PurchaseOrderPoller;
+  /** Counts of events and deliveries, the connectors' stored states, blocked order keys. */
+  status: () => Promise<GatewayStatus>;
   /** ShipBob billing webhooks, oldest first after `afterId`. */
   billing: (filter: BillingFilter) => Promise<BillingEvent[]>;
   /** Closes the connector runtimes (the store is the caller's). */
@@ -88,6 +98,10 @@ export function createServices(config: () => GatewayConfig, deps: ServicesDeps):
     recovery: new RecoveryService({ store, clock, logger, newId, instanceId, config, replayer: operationsReplayer(deliveries) }),
     retention: new RetentionJob({ store, clock, logger, newId, instanceId, config }),
     poller: new PurchaseOrderPoller({ store, clock, logger, newId, instanceId, config, connector: (name) => runtimes.parts(name), onStored: notify }),
+    status: async () => {
+      const [report, connectors, blockedKeys] = await Promise.all([store.status(), store.connectorStates.all(), store.deliveries.blockedKeys()]);
+      return { ...report, connectors, blockedKeys };
+    },
     billing: (filter) => store.shipbobWebhooks.listBilling(filter),
     close: () => runtimes.close(),
   };
