@@ -424,7 +424,7 @@ async function backlog(): Promise<BacklogResult> {
   return { sizes, ratio, ratioNone, memory };
 }
 
-/** Time for DeliveryOperations.replay to put every parked delivery back to pending. */
+/** Time for DeliveryActions.replay to put every parked delivery back to pending. */
 async function replay(): Promise<{ parked: number; fill: FillResult; result: ReplayResult }> {
   const store = await child('store');
   try {

@@ -10,16 +10,9 @@ import { createKoaApp, listen, type RunningServer } from './server/http.ts';
 import { BodyBudget } from './server/body-budget.ts';
 import { LoginThrottle } from './server/login-throttle.ts';
 import { flushEachMinute } from './store/refusals.ts';
-import { Store } from './store/index.ts';
-import { OAuthTokenRepository } from './store/tokens.ts';
-import { noTokenStore, type TokenStore } from './connectors/auth/index.ts';
-import { createTransformRegistry } from './connectors/transforms/index.ts';
-import { shipBobDelivery } from './connectors/shipbob/delivery.ts';
-import { createConnectorRuntimes, type ConnectorRuntime } from './delivery/runtime.ts';
+import type { Store } from './store/index.ts';
 import { DeliveryWorker, type AttemptReport } from './delivery/worker.ts';
-import { createRateGate } from './delivery/rate-gate.ts';
-import { DeliveryOperations } from './delivery/operations.ts';
-import { ConnectorOperations } from './delivery/connector-operations.ts';
+import { createServices, openStore, type Services } from './services/index.ts';
 import { registerAdminApi } from './admin/api.ts';
 import { createJobs, type Jobs, type PollReport } from './jobs/index.ts';
 import { GatewayMetrics, registerMetricsRoute } from './observability/metrics.ts';
@@ -67,9 +60,11 @@ const RESTART_SETTINGS: ReadonlyArray<readonly [string, (g: GatewayConfig['gatew
 ];
 
 /**
- * The composition root: the only place that builds the parts from config and wires them together.
- * Nothing starts at construction; start() migrates the store and opens the port, stop() closes them
- * in reverse order.
+ * The composition root: builds the parts from config and wires them together. The store and the
+ * services (delivery actions and views, connectors, runtimes, recovery, retention, poller) come from
+ * openStore and createServices (src/services/index.ts), as the CLI's do; around them this adds the
+ * HTTP edge, the delivery worker, the scheduler and the metrics. Nothing starts at construction;
+ * start() migrates the store and opens the port, stop() closes them in reverse order.
  */
 export class Gateway {
   readonly options: GatewayOptions;
@@ -79,9 +74,8 @@ export class Gateway {
   readonly instanceId: string;
   #config: GatewayConfig;
   #server: RunningServer | null = null;
-  #runtimes: Map<string, ConnectorRuntime> = new Map();
+  #services: Services | null = null;
   #worker: DeliveryWorker | null = null;
-  #tokenStore: TokenStore;
   #jobs: Jobs | null = null;
   #metrics: GatewayMetrics | null = null;
   /** Failed logins per source, one count for OM's pushes and one for the admin API. */
@@ -99,19 +93,7 @@ export class Gateway {
       secrets: () => this.#config.secrets,
       ...(options.logDestination ? { destination: options.logDestination } : {}),
     });
-    const schema = options.dbSchema ?? config.gateway.database.schema;
-    this.store = new Store({
-      url: config.gateway.database.url,
-      poolMax: config.gateway.database.poolMax,
-      baseDir: process.cwd(),
-      ...(schema ? { schema } : {}),
-    });
-    const key = config.gateway.database.encryptionKey;
-    this.#tokenStore = key
-      ? new OAuthTokenRepository(this.store.knex, key.reveal(), {
-          onUnreadable: (connector) => this.logger.warn({ connector }, 'stored refresh token cannot be decrypted (key changed?); using the configured one'),
-        })
-      : noTokenStore;
+    this.store = openStore(config, { schema: options.dbSchema });
   }
 
   static async create(options: GatewayOptions): Promise<Gateway> {
@@ -169,20 +151,17 @@ export class Gateway {
       pushBodies: () => ({ held: pushBodies.inUse, capacity: pushBodies.capacity }),
     });
     this.#metrics = metrics;
-    // Operator actions on deliveries, for the recovery job and the admin API alike.
-    const notify = (): void => this.#worker?.notify();
-    const operations = new DeliveryOperations({ store: this.store, clock: this.clock, newId, notify });
-    this.#jobs = createJobs({
+    // The services, for the schedules, the admin API and the worker alike (and the CLI: src/cli/services.ts).
+    const services = createServices(() => this.#config, {
       store: this.store,
       clock: this.clock,
       logger: this.logger,
       newId,
       instanceId: this.instanceId,
-      config: () => this.#config,
-      operations,
-      connector: (name) => this.#runtimes.get(name)?.parts,
-      onStored: notify,
+      notify: () => this.#worker?.notify(),
     });
+    this.#services = services;
+    this.#jobs = createJobs({ logger: this.logger, config: () => this.#config, recovery: services.recovery, retention: services.retention, poller: services.poller });
     this.#jobs.recovery.on('run', (run: { trigger: string; state: string; selected: number; replayed: number; skipped: number }) => metrics.recordRecoveryRun(run));
     this.#jobs.retention.on('run', (removed: Record<string, number>) => metrics.recordRetention(removed));
     this.#jobs.poller.on('run', (report: PollReport) => metrics.recordPoll(report));
@@ -252,9 +231,10 @@ export class Gateway {
     registerAdminApi(router, {
       token: () => this.#config.gateway.admin.token?.reveal() || null,
       maxBodyBytes: () => this.#config.gateway.admin.maxBodySize,
-      operations,
-      connectors: new ConnectorOperations({ store: this.store, config: () => this.#config, clock: this.clock, newId, tokenStore: this.#tokenStore, notify }),
-      billing: (filter) => this.store.shipbobWebhooks.listBilling(filter),
+      deliveries: services.deliveries,
+      views: services.views,
+      connectors: services.connectors,
+      billing: services.billing,
       recovery: () => this.#jobs?.recovery ?? null,
       poller: () => this.#jobs?.poller ?? null,
       logger: this.logger,
@@ -271,12 +251,12 @@ export class Gateway {
       logger: this.logger,
     });
     await this.store.connectorStates.ensure(this.#config.connectors.map((c) => ({ name: c.name, state: c.state })), now());
-    this.#runtimes = this.#buildRuntimes(this.#config);
+    services.runtimes.rebuild();
     const delivery = this.#config.gateway.delivery;
     if (delivery.enabled) {
       this.#worker = new DeliveryWorker({
         store: this.store,
-        connectors: () => this.#runtimes,
+        connectors: () => services.runtimes.all,
         clock: this.clock,
         logger: this.logger,
         newId,
@@ -333,10 +313,8 @@ export class Gateway {
       this.#config = next;
       this.logger.level = next.gateway.logging.level;
       await this.store.connectorStates.ensure(next.connectors.map((c) => ({ name: c.name, state: c.state })), this.clock.now());
-      const previous = this.#runtimes;
-      this.#runtimes = this.#buildRuntimes(next);
-      // Deliveries in flight keep their own runtime; close the old pools once they are idle.
-      for (const runtime of previous.values()) void runtime.close().catch(() => undefined);
+      // Deliveries in flight keep their own runtime; the old pools close once they are idle.
+      this.#services?.runtimes.rebuild();
       this.#worker?.notify();
       this.#jobs?.reconfigure();
       this.logger.info(
@@ -349,17 +327,6 @@ export class Gateway {
       this.logger.error({ error }, 'config reload refused; the running config stays in force');
       return { ok: false, error };
     }
-  }
-
-  #buildRuntimes(config: GatewayConfig): Map<string, ConnectorRuntime> {
-    return createConnectorRuntimes(config, {
-      secrets: () => this.#config.secrets,
-      tokenStore: this.#tokenStore,
-      now: () => this.clock.now(),
-      transforms: createTransformRegistry({ mappings: config.mappings }),
-      kinds: { shipbob: shipBobDelivery },
-      rateGate: createRateGate(this.store.connectorStates, this.clock),
-    });
   }
 
   async stop(): Promise<void> {
@@ -379,7 +346,8 @@ export class Gateway {
       await this.#worker.stop();
       this.#worker = null;
     }
-    await Promise.all([...this.#runtimes.values()].map((r) => r.close().catch(() => undefined)));
+    await this.#services?.close();
+    this.#services = null;
     await this.store.close();
     this.logger.info('gateway stopped');
     this.logger.flush();

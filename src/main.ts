@@ -4,7 +4,7 @@ import { checkConfig, EXIT, migrate, sandboxPush, setConnectorState, start, stat
 import { processIo, type Io } from './cli/output.ts';
 import { poll } from './cli/poll.ts';
 import { recover } from './cli/recover.ts';
-import { connectorTestCommand, deliveriesCommand, eventsCommand, operationCommand } from './cli/operations.ts';
+import { connectorTestCommand, deliveriesCommand, eventsCommand, operationCommand } from './cli/deliveries.ts';
 
 const USAGE = `usage: omgw <command> [options]
 

@@ -4,7 +4,7 @@
  * ingest path would take far longer to build a million rows and is measured elsewhere).
  */
 import { performance } from 'node:perf_hooks';
-import { DeliveryOperations } from '../../src/delivery/operations.ts';
+import { DeliveryActions } from '../../src/services/delivery-actions.ts';
 import { systemClock } from '../../src/domain/clock.ts';
 import { createIdGenerator } from '../../src/domain/ids.ts';
 import { Store } from '../../src/store/index.ts';
@@ -185,12 +185,12 @@ async function claim(args: ClaimArgs): Promise<ClaimResult> {
   }
 }
 
-/** Replays every parked delivery through DeliveryOperations.replay (what `omgw replay` and the admin API do). */
+/** Replays every parked delivery through DeliveryActions.replay (what `omgw replay` and the admin API do). */
 async function replay(args: ReplayArgs): Promise<ReplayResult> {
   const store = open(args.databaseUrl, args.schema);
   try {
     const [{ n } = { n: 0 }] = (await store.knex('deliveries').where('state', 'parked').count({ n: '*' })) as Array<{ n: number | string }>;
-    const ops = new DeliveryOperations({ store, clock: systemClock, newId: createIdGenerator(), notify: () => undefined });
+    const ops = new DeliveryActions({ store, clock: systemClock, newId: createIdGenerator(), notify: () => undefined });
     const t0 = performance.now();
     const result = await ops.replay({ states: ['parked'] }, { actor: 'bench' });
     const seconds = (performance.now() - t0) / 1000;

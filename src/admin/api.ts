@@ -1,8 +1,10 @@
 import type { Context } from 'koa';
 import type { Router } from '@koa/router';
 import type { z } from 'zod';
-import type { ConnectorOperations } from '../delivery/connector-operations.ts';
-import type { DeliveryFilter, DeliveryOperations, OperationKind, OperationResult } from '../delivery/operations.ts';
+import type { ConnectorOperations } from '../services/connectors.ts';
+import type { DeliveryActions, OperationKind, OperationResult } from '../services/delivery-actions.ts';
+import type { DeliveryFilter } from '../services/delivery-filter.ts';
+import type { DeliveryViews } from '../services/delivery-views.ts';
 import { GatewayError } from '../domain/errors.ts';
 import type { RecoverNowOptions, RecoveryOutcome, RecoveryRunSummary } from '../jobs/recovery.ts';
 import type { PollerStatus, PollOutcome } from '../inbound/poller/purchase-orders.ts';
@@ -43,7 +45,10 @@ export interface AdminApiDeps {
   token: () => string | null;
   /** The largest JSON body accepted, in bytes. */
   maxBodyBytes: () => number;
-  operations: DeliveryOperations;
+  /** Operator actions on deliveries (replay, discard, hold, release). */
+  deliveries: DeliveryActions;
+  /** Read views: deliveries, events, attempts, audit records. */
+  views: DeliveryViews;
   connectors: ConnectorOperations;
   /** ShipBob billing webhooks (src/store/webhooks.ts), oldest first after `afterId`. */
   billing: (filter: BillingFilter) => Promise<BillingEvent[]>;
@@ -96,7 +101,8 @@ export function registerAdminApi(router: Router, deps: AdminApiDeps): readonly A
 }
 
 function adminHandlers(deps: AdminApiDeps): Handlers {
-  const ops = deps.operations;
+  const ops = deps.deliveries;
+  const views = deps.views;
 
   const bulk =
     (action: OperationKind) =>
@@ -111,7 +117,7 @@ function adminHandlers(deps: AdminApiDeps): Handlers {
       const deliveryId = params.id;
       const { dryRun, reason } = body;
       if (action === 'discard' && reason === undefined) throw new GatewayError('BAD_REQUEST', 'discard needs a reason');
-      const current = await ops.show(deliveryId);
+      const current = await views.show(deliveryId);
       if (!current) throw new GatewayError('NOT_FOUND', `no delivery ${deliveryId}`);
       if (current.delivery.state === 'in_flight') {
         throw new GatewayError('CONFLICT', `delivery ${deliveryId} is in flight: try again when its attempt has finished`);
@@ -128,15 +134,15 @@ function adminHandlers(deps: AdminApiDeps): Handlers {
     getOpenApi: async () => openApiDocument(),
 
     listEvents: async ({ query: q }) =>
-      ops.listEvents(stripUndefined({ ids: q.id, eventCodes: q.eventCode, sources: q.source, statuses: q.status, orderKey: q.orderKey, pushId: q.pushId, from: q.from, to: q.to }), page(q)),
+      views.listEvents(stripUndefined({ ids: q.id, eventCodes: q.eventCode, sources: q.source, statuses: q.status, orderKey: q.orderKey, pushId: q.pushId, from: q.from, to: q.to }), page(q)),
     getEvent: async ({ params }) => {
-      const detail = await ops.showEvent(params.id);
+      const detail = await views.showEvent(params.id);
       if (!detail) throw new GatewayError('NOT_FOUND', `no event ${params.id}`);
       return detail;
     },
 
     listDeliveries: async ({ query: q }) =>
-      ops.list(
+      views.list(
         stripUndefined({
           ids: q.id,
           eventIds: q.eventId,
@@ -151,7 +157,7 @@ function adminHandlers(deps: AdminApiDeps): Handlers {
         page(q),
       ),
     getDelivery: async ({ params }) => {
-      const detail = await ops.show(params.id);
+      const detail = await views.show(params.id);
       if (!detail) throw new GatewayError('NOT_FOUND', `no delivery ${params.id}`);
       return detail;
     },
@@ -165,9 +171,9 @@ function adminHandlers(deps: AdminApiDeps): Handlers {
     releaseDelivery: single('release'),
 
     listAttempts: async ({ query: q }) =>
-      ops.listAttempts(stripUndefined({ deliveryIds: q.deliveryId, connectors: q.connector, outcomes: q.outcome, errorContains: q.error, from: q.from, to: q.to }), page(q)),
+      views.listAttempts(stripUndefined({ deliveryIds: q.deliveryId, connectors: q.connector, outcomes: q.outcome, errorContains: q.error, from: q.from, to: q.to }), page(q)),
     listAudit: async ({ query: q }) =>
-      ops.listAudit(
+      views.listAudit(
         stripUndefined({
           actions: q.action,
           directions: q.direction,
@@ -209,7 +215,7 @@ function adminHandlers(deps: AdminApiDeps): Handlers {
 }
 
 async function run(
-  ops: DeliveryOperations,
+  ops: DeliveryActions,
   action: OperationKind,
   filter: DeliveryFilter,
   opts: { dryRun: boolean; actor: string; reason?: string; limit?: number },

@@ -1,5 +1,5 @@
 import type { ErrorClass } from '../connectors/types.ts';
-import type { ConnectorOverview } from '../delivery/connector-operations.ts';
+import type { ConnectorOverview } from '../services/connectors.ts';
 import type { ProbeStepName } from '../connectors/probe.ts';
 import type { ErrorCode } from '../domain/errors.ts';
 import type { PollOutcome } from '../inbound/poller/purchase-orders.ts';

@@ -2,9 +2,9 @@ import { loadConfig, ConfigError, formatProblems, type GatewayConfig } from '../
 import { formatDuration } from '../config/units.ts';
 import { describeSetting, exposureProblems, publishedDefaultsInUse } from '../config/published-defaults.ts';
 import { Gateway } from '../app.ts';
-import { Store } from '../store/index.ts';
 import { redactUrl } from '../store/database.ts';
-import { createIdGenerator } from '../domain/ids.ts';
+import { isGatewayError } from '../domain/errors.ts';
+import { withServices, withStore } from './services.ts';
 import { table, type Io } from './output.ts';
 import { applyHeapSettings } from './heap.ts';
 import { pushSandboxEvents } from '../sandbox/om-pusher.ts';
@@ -79,17 +79,6 @@ export async function checkConfig(ctx: CommandContext): Promise<number> {
   return EXIT.ok;
 }
 
-async function withStore<T>(ctx: CommandContext, fn: (store: Store, config: GatewayConfig) => Promise<T>): Promise<T> {
-  const config = await loadConfig(ctx.configDir, ctx.env);
-  const db = config.gateway.database;
-  const store = new Store({ url: db.url, poolMax: 2, ...(db.schema ? { schema: db.schema } : {}) });
-  try {
-    return await fn(store, config);
-  } finally {
-    await store.close();
-  }
-}
-
 export async function migrate(ctx: CommandContext): Promise<number> {
   return withStore(ctx, async (store) => {
     const { applied } = await store.migrate();
@@ -100,13 +89,11 @@ export async function migrate(ctx: CommandContext): Promise<number> {
 }
 
 export async function status(ctx: CommandContext): Promise<number> {
-  return withStore(ctx, async (store) => {
+  return withServices(ctx, async ({ store, services }) => {
     await store.migrate();
-    const report = await store.status();
+    const report = await services.status();
     if (ctx.json) {
-      const connectors = await store.connectorStates.all();
-      const blockedKeys = await store.deliveries.blockedKeys();
-      ctx.io.out(JSON.stringify({ ...report, connectors, blockedKeys }, null, 2));
+      ctx.io.out(JSON.stringify(report, null, 2));
       return EXIT.ok;
     }
     ctx.io.out(
@@ -116,12 +103,12 @@ export async function status(ctx: CommandContext): Promise<number> {
     ctx.io.out(table(['EVENT CODE', 'STATUS', 'COUNT'], report.events.map((e) => [e.eventCode, e.status, e.count])));
     ctx.io.out('');
     ctx.io.out(table(['CONNECTOR', 'STATE', 'COUNT'], report.deliveries.map((d) => [d.connector, d.state, d.count])));
-    const states = await store.connectorStates.all();
+    const states = report.connectors;
     if (states.length > 0) {
       ctx.io.out('');
       ctx.io.out(table(['CONNECTOR', 'ADMIN', 'CIRCUIT'], states.map((s) => [s.connector, s.admin_state, s.circuit])));
     }
-    const blocked = await store.deliveries.blockedKeys();
+    const blocked = report.blockedKeys;
     if (blocked.length > 0) {
       ctx.io.out('');
       ctx.io.out(
@@ -208,29 +195,26 @@ export async function sandboxPush(ctx: CommandContext, opts: SandboxPushOptions)
   return results.every((r) => r.status === 202) ? EXIT.ok : EXIT.failed;
 }
 
-/** `omgw connector online|offline NAME`: persisted, so every instance follows within a poll interval. */
+/**
+ * `omgw connector online|offline NAME`: persisted, so every instance follows within a poll interval.
+ * Through ConnectorOperations.setState, as the admin API does (with its audit record).
+ */
 export async function setConnectorState(ctx: CommandContext, state: 'online' | 'offline', name: string | undefined): Promise<number> {
   if (!name) {
     ctx.io.err(`usage: omgw connector ${state} NAME`);
     return EXIT.usage;
   }
-  return withStore(ctx, async (store, config) => {
-    if (!config.connectors.some((c) => c.name === name)) {
-      ctx.io.err(`no connector named "${name}" (connectors: ${config.connectors.map((c) => c.name).join(', ') || 'none'})`);
-      return EXIT.failed;
-    }
+  return withServices(ctx, async ({ store, services }) => {
     await store.migrate();
-    const now = Date.now();
-    const newId = createIdGenerator();
-    await store.connectorStates.setAdminState(name, state, now, {
-      id: newId(),
-      at: now,
-      direction: 'admin',
-      action: `connector.${state}`,
-      connector: name,
-      result: 'ok',
-      actor: `cli:${ctx.env.USER ?? 'unknown'}`,
-    });
+    try {
+      await services.connectors.setState(name, state, `cli:${ctx.env.USER ?? 'unknown'}`);
+    } catch (err) {
+      if (isGatewayError(err) && err.code === 'NOT_FOUND') {
+        ctx.io.err(err.message);
+        return EXIT.failed;
+      }
+      throw err;
+    }
     if (ctx.json) ctx.io.out(JSON.stringify({ connector: name, state }));
     else ctx.io.out(`connector ${name} is ${state}${state === 'offline' ? ': due deliveries go on hold' : ': held deliveries are released in order'}`);
     return EXIT.ok;

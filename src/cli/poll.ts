@@ -1,17 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { loadConfig } from '../config/load.ts';
-import { noTokenStore, type TokenStore } from '../connectors/auth/index.ts';
-import { createTransformRegistry } from '../connectors/transforms/index.ts';
-import { createConnectorRuntime, type ConnectorRuntime } from '../delivery/runtime.ts';
-import { createRateGate } from '../delivery/rate-gate.ts';
-import { systemClock } from '../domain/clock.ts';
 import { isGatewayError } from '../domain/errors.ts';
-import { createIdGenerator } from '../domain/ids.ts';
-import { PurchaseOrderPoller, type PollRunView } from '../inbound/poller/purchase-orders.ts';
-import { createLogger } from '../log.ts';
-import { Store } from '../store/index.ts';
-import { OAuthTokenRepository } from '../store/tokens.ts';
+import type { PollRunView } from '../inbound/poller/purchase-orders.ts';
 import { table, type Io } from './output.ts';
+import { withServices } from './services.ts';
 
 /** Exit codes (the same as src/cli/commands.ts EXIT). */
 const OK = 0;
@@ -27,40 +17,15 @@ export interface PollContext {
 
 /**
  * `omgw poll --now`: one purchase-order poll by hand, through the same poller the schedule runs (the
- * connector, filter and cursor of gateway.yaml's schedules.poller). New deliveries are due at once; a
+ * connector, filter and cursor of gateway.yaml's schedules.poller, and the same connector runtimes as
+ * the gateway's, built by createServices). New deliveries are due at once; a
  * running gateway's worker picks them up at its next poll. `omgw poll` alone shows the cursor and the
  * latest runs.
  */
 export async function poll(ctx: PollContext, opts: { now: boolean }): Promise<number> {
-  const config = await loadConfig(ctx.configDir, ctx.env);
-  const db = config.gateway.database;
-  const store = new Store({ url: db.url, poolMax: 2, ...(db.schema ? { schema: db.schema } : {}) });
-  let runtime: ConnectorRuntime | null = null;
-  try {
+  return withServices(ctx, async ({ store, services }) => {
     await store.migrate();
-    const key = db.encryptionKey;
-    const tokenStore: TokenStore = key ? new OAuthTokenRepository(store.knex, key.reveal()) : noTokenStore;
-    const name = config.gateway.schedules.poller.connector;
-    const connector = config.connectors.find((c) => c.name === name);
-    if (opts.now && connector) {
-      runtime = createConnectorRuntime(connector, {
-        secrets: () => config.secrets,
-        tokenStore,
-        now: () => systemClock.now(),
-        transforms: createTransformRegistry({ mappings: config.mappings }),
-        rateGate: createRateGate(store.connectorStates, systemClock),
-      });
-    }
-    const parts = runtime?.parts;
-    const poller = new PurchaseOrderPoller({
-      store,
-      clock: systemClock,
-      logger: createLogger({ level: 'silent', secrets: () => config.secrets }),
-      newId: createIdGenerator(),
-      instanceId: `cli-${process.pid}-${randomUUID().slice(0, 8)}`,
-      config: () => config,
-      connector: (n) => (n === name ? parts : undefined),
-    });
+    const poller = services.poller;
     if (!opts.now) {
       const status = await poller.status(20);
       if (ctx.json) ctx.io.out(JSON.stringify(status, null, 2));
@@ -92,10 +57,7 @@ export async function poll(ctx: PollContext, opts: { now: boolean }): Promise<nu
       );
     }
     return outcome.status === 'ran' && outcome.state === 'failed' ? FAILED : OK;
-  } finally {
-    await runtime?.close();
-    await store.close();
-  }
+  });
 }
 
 function runTable(runs: PollRunView[]): string {

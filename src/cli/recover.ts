@@ -1,13 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { loadConfig } from '../config/load.ts';
-import { systemClock } from '../domain/clock.ts';
 import { isGatewayError } from '../domain/errors.ts';
-import { createIdGenerator } from '../domain/ids.ts';
-import { DeliveryOperations } from '../delivery/operations.ts';
-import { operationsReplayer, RecoveryService, type RecoveryRunSummary } from '../jobs/recovery.ts';
-import { createLogger } from '../log.ts';
-import { Store } from '../store/index.ts';
+import type { RecoveryRunSummary } from '../jobs/recovery.ts';
 import { table, type Io } from './output.ts';
+import { withServices } from './services.ts';
 
 /** Exit codes (the same as src/cli/commands.ts EXIT). */
 const OK = 0;
@@ -49,22 +43,9 @@ export async function recover(ctx: RecoverContext, opts: RecoverOptions): Promis
     ctx.io.err('filters apply to a run: add --now (omgw recover alone lists the latest runs)');
     return USAGE;
   }
-  const config = await loadConfig(ctx.configDir, ctx.env);
-  const db = config.gateway.database;
-  const store = new Store({ url: db.url, poolMax: 2, ...(db.schema ? { schema: db.schema } : {}) });
-  try {
+  return withServices(ctx, async ({ store, services }) => {
     await store.migrate();
-    const newId = createIdGenerator();
-    const logger = createLogger({ level: 'silent', secrets: () => config.secrets });
-    const service = new RecoveryService({
-      store,
-      clock: systemClock,
-      logger,
-      newId,
-      instanceId: `cli-${process.pid}-${randomUUID().slice(0, 8)}`,
-      config: () => config,
-      replayer: operationsReplayer(new DeliveryOperations({ store, clock: systemClock, newId, notify: () => undefined })),
-    });
+    const service = services.recovery;
     if (!opts.now) {
       const runs = await service.history(20);
       if (ctx.json) ctx.io.out(JSON.stringify(runs, null, 2));
@@ -101,9 +82,7 @@ export async function recover(ctx: RecoverContext, opts: RecoverOptions): Promis
       ctx.io.out(runTable(runs));
     }
     return runs.every((r) => r.state === 'finished') ? OK : FAILED;
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 function runTable(runs: RecoveryRunSummary[]): string {

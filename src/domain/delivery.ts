@@ -100,7 +100,7 @@ const CLEAR_LEASE = { lease_owner: 'clear', lease_expires_at: 'clear' } as const
  * The delivery state machine: for each event, the states it applies from, the state it leads to and
  * what it writes. This table is the reference; the store builds its updates from it (which rows an
  * update touches, and what it sets), the worker names the events it causes, and operator actions
- * (delivery/operations.ts) take their applicable states from it. Every transition also sets
+ * (services/delivery-actions.ts) take their applicable states from it. Every transition also sets
  * `updated_at` to its time. An event in a state it does not list is refused: the row is not changed.
  *
  * | event             | from                                                | to         | writes (all other fields are kept)                                      |

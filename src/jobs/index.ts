@@ -1,12 +1,8 @@
 import type { GatewayConfig } from '../config/load.ts';
-import type { Clock } from '../domain/clock.ts';
-import type { ConnectorParts } from '../connectors/types.ts';
-import type { DeliveryOperations } from '../delivery/operations.ts';
-import { PurchaseOrderPoller } from '../inbound/poller/purchase-orders.ts';
+import type { PurchaseOrderPoller } from '../inbound/poller/purchase-orders.ts';
 import type { Logger } from '../log.ts';
-import type { Store } from '../store/index.ts';
-import { operationsReplayer, RecoveryService } from './recovery.ts';
-import { RetentionJob } from './retention.ts';
+import type { RecoveryService } from './recovery.ts';
+import type { RetentionJob } from './retention.ts';
 import { Scheduler } from './scheduler.ts';
 
 export { nextRun, Scheduler, type ScheduledJob } from './scheduler.ts';
@@ -15,17 +11,12 @@ export { RetentionJob, type RetentionOutcome, type RetentionRemoved } from './re
 export { PurchaseOrderPoller, type PollOutcome, type PollReport } from '../inbound/poller/purchase-orders.ts';
 
 export interface JobsDeps {
-  store: Store;
-  clock: Clock;
   logger: Logger;
-  newId: () => string;
-  instanceId: string;
   config: () => GatewayConfig;
-  operations: DeliveryOperations;
-  /** The running connectors' parts, by name (the poller reads Fusion through one). */
-  connector: (name: string) => ConnectorParts | undefined;
-  /** New deliveries were stored (wakes the delivery worker). */
-  onStored: () => void;
+  /** The services the schedules run (built by createServices, src/services/index.ts). */
+  recovery: RecoveryService;
+  retention: RetentionJob;
+  poller: PurchaseOrderPoller;
 }
 
 /** The scheduled jobs of gateway.yaml's `schedules` block, and the scheduler that fires them. */
@@ -39,10 +30,7 @@ export interface Jobs {
 }
 
 export function createJobs(deps: JobsDeps): Jobs {
-  const { store, clock, logger, newId, instanceId, config } = deps;
-  const recovery = new RecoveryService({ store, clock, logger, newId, instanceId, config, replayer: operationsReplayer(deps.operations) });
-  const retention = new RetentionJob({ store, clock, logger, newId, instanceId, config });
-  const poller = new PurchaseOrderPoller({ store, clock, logger, newId, instanceId, config, connector: deps.connector, onStored: deps.onStored });
+  const { logger, config, recovery, retention, poller } = deps;
   const scheduler = new Scheduler({ logger });
   const reconfigure = (): void => {
     const s = config().gateway.schedules;

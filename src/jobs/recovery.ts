@@ -3,7 +3,7 @@ import type { GatewayConfig } from '../config/load.ts';
 import { formatDuration, parseDuration } from '../config/units.ts';
 import type { Clock } from '../domain/clock.ts';
 import { GatewayError } from '../domain/errors.ts';
-import type { DeliveryOperations } from '../delivery/operations.ts';
+import type { DeliveryActions } from '../services/delivery-actions.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/index.ts';
 import type { RecoveryFilters, RecoveryRunRow, RecoveryRunWithOutcome, RecoveryTrigger } from '../store/recovery.ts';
@@ -15,7 +15,7 @@ import type { RecoveryFilters, RecoveryRunRow, RecoveryRunWithOutcome, RecoveryT
  * - Once per slot: the run row's slot key is unique (`schedule:<slot time>`), so of several
  *   instances firing for the same slot exactly one creates the run; the others skip.
  * - The batch is chosen once, when the run is created, and recorded item by item in the same
- *   transaction. It is replayed in chunks through DeliveryOperations.replay (state change, attempt
+ *   transaction. It is replayed in chunks through DeliveryActions.replay (state change, attempt
  *   counters of the cycle reset, history kept, an audit record per delivery naming the run).
  * - A crash (or an error) mid-run leaves the remaining items open; the next run (or the same slot
  *   entered again) first takes over such runs and finishes them. A chunk that was being replayed when
@@ -24,16 +24,16 @@ import type { RecoveryFilters, RecoveryRunRow, RecoveryRunWithOutcome, RecoveryT
  *   admin). "Still failing" is counted when read: deliveries the run replayed that are parked again.
  */
 
-/** The audit action DeliveryOperations writes for each replayed delivery. */
+/** The audit action DeliveryActions writes for each replayed delivery. */
 export const REPLAY_AUDIT_ACTION = 'delivery.replayed';
 export const RECOVERY_ACTOR = 'recovery-run';
 
-/** Replays the given parked deliveries for a run. The real one is DeliveryOperations; tests wrap it. */
+/** Replays the given parked deliveries for a run. The real one is DeliveryActions; tests wrap it. */
 export interface Replayer {
   replay(deliveryIds: string[], run: { runId: string; reason: string }): Promise<void>;
 }
 
-export function operationsReplayer(operations: DeliveryOperations): Replayer {
+export function operationsReplayer(operations: DeliveryActions): Replayer {
   return {
     async replay(deliveryIds, run) {
       await operations.replay({ ids: deliveryIds, states: ['parked'] }, { actor: RECOVERY_ACTOR, runId: run.runId, reason: run.reason });

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { AuditRecordRow } from './audit.ts';
 import type { EventRow } from './deliveries.ts';
-import { applyDeliveryCriteria, likePattern, type DeliveryCriteria, type OpsDeliveryRow } from './operations.ts';
+import { applyDeliveryFilter, likePattern, type DeliveryFilter, type OpsDeliveryRow } from './delivery-actions.ts';
 import { appliesFrom } from '../domain/delivery.ts';
 
 /**
@@ -106,9 +106,9 @@ export class BrowseRepository {
     this.#knex = knex;
   }
 
-  async deliveries(criteria: DeliveryCriteria, page: PageRequest): Promise<Page<OpsDeliveryRow>> {
+  async deliveries(criteria: DeliveryFilter, page: PageRequest): Promise<Page<OpsDeliveryRow>> {
     const q = this.#knex('deliveries').select('*');
-    applyDeliveryCriteria(q, criteria);
+    applyDeliveryFilter(q, criteria);
     return this.#page<OpsDeliveryRow>(q, 'deliveries.id', page);
   }
 

@@ -5,18 +5,20 @@ import { AuditRepository } from './audit.ts';
 import { readStatus, type StatusReport } from './status.ts';
 import { DeliveryRepository } from './deliveries.ts';
 import { ConnectorStateRepository } from './connectors.ts';
-import { DeliveryOperationsRepository } from './operations.ts';
+import { DeliveryActionsRepository } from './delivery-actions.ts';
 import { BrowseRepository } from './browse.ts';
 import { RecoveryRunRepository } from './recovery.ts';
 import { RetentionRepository } from './retention.ts';
 import { MetricsQueries } from './metrics.ts';
 import { ShipBobWebhookRepository } from './webhooks.ts';
 import { PollerRepository } from './pollers.ts';
+import { OAuthTokenRepository, type OAuthTokenOptions } from './tokens.ts';
 import type { Knex } from 'knex';
 
 export type { Database, DatabaseOptions } from './database.ts';
 export type { IngestItem, IngestEvent, IngestOutcome } from './ingest-rows.ts';
 export type { StatusReport } from './status.ts';
+export type { DeliveryFilter } from './delivery-actions.ts';
 export type { PollerCursor, PollerRunRow, PollerRunState } from './pollers.ts';
 
 /**
@@ -29,7 +31,7 @@ export class Store {
   readonly deliveries: DeliveryRepository;
   readonly connectorStates: ConnectorStateRepository;
   /** Operator actions on deliveries (replay, discard, hold, release). */
-  readonly operations: DeliveryOperationsRepository;
+  readonly deliveryActions: DeliveryActionsRepository;
   /** Read-only listing for the admin API and the CLI. */
   readonly browse: BrowseRepository;
   /** Recovery runs (src/jobs/recovery.ts), retention (src/jobs/retention.ts), /metrics gauges. */
@@ -54,12 +56,18 @@ export class Store {
     this.pollers = new PollerRepository(this.db.knex);
     this.deliveries = new DeliveryRepository(this.db.knex, this.db.dialect);
     this.connectorStates = new ConnectorStateRepository(this.db.knex, this.db.dialect);
-    this.operations = new DeliveryOperationsRepository(this.db.knex, this.db.dialect);
+    this.deliveryActions = new DeliveryActionsRepository(this.db.knex, this.db.dialect);
     this.browse = new BrowseRepository(this.db.knex);
   }
 
+  /** The query builder, for tests and tools that inspect tables: src/ outside src/store goes through the repositories. */
   get knex(): Knex {
     return this.db.knex;
+  }
+
+  /** OAuth2 refresh tokens, encrypted at rest with `key` (database.encryptionKey; src/store/tokens.ts). */
+  oauthTokens(key: string, options: OAuthTokenOptions = {}): OAuthTokenRepository {
+    return new OAuthTokenRepository(this.db.knex, key, options);
   }
 
   migrate(): Promise<MigrateResult> {

@@ -11,21 +11,19 @@ import type { Knex } from 'knex';
  *
  * Satisfies `TokenStore` (src/connectors/auth/token-store.ts).
  */
+export interface OAuthTokenOptions {
+  now?: () => number;
+  /** Called (with the connector name only) when a stored token cannot be decrypted. */
+  onUnreadable?: (connector: string) => void;
+}
+
 export class OAuthTokenRepository {
   readonly #knex: Knex;
   readonly #key: Buffer;
   readonly #now: () => number;
   readonly #onUnreadable: ((connector: string) => void) | undefined;
 
-  constructor(
-    knex: Knex,
-    key: string,
-    options: {
-      now?: () => number;
-      /** Called (with the connector name only) when a stored token cannot be decrypted. */
-      onUnreadable?: (connector: string) => void;
-    } = {},
-  ) {
+  constructor(knex: Knex, key: string, options: OAuthTokenOptions = {}) {
     if (key.length === 0) throw new Error('the token encryption key must not be empty');
     this.#knex = knex;
     this.#key = deriveKey(key);

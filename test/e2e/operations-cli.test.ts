@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { rmSync } from 'node:fs';
 import type { Io } from '../../src/cli/output.ts';
-import type { DeliverySummary, OperationResult } from '../../src/delivery/operations.ts';
+import type { OperationResult } from '../../src/services/delivery-actions.ts';
+import type { DeliverySummary } from '../../src/services/delivery-views.ts';
 import { main } from '../../src/main.ts';
 import { Store } from '../../src/store/index.ts';
 import { backendName, createTestDatabase, type TestDatabase } from '../helpers/backend.ts';
@@ -214,6 +215,32 @@ describe(`omgw deliveries, events, replay, discard, hold, release (${backendName
       }
       expect(await store.knex('audit_records').where({ direction: 'admin' })).to.have.length(0);
       expect((await run(['replay', 'extra', '--id', ids.parked as string])).code).to.equal(2);
+    });
+  });
+
+  describe('connector online and offline', () => {
+    it('goes through the same service as the admin API: the state is stored with one audit record each, as cli:<user>', async () => {
+      const off = await run(['connector', 'offline', 'crm']);
+      expect(off.code, off.err).to.equal(0);
+      expect(off.out).to.equal('connector crm is offline: due deliveries go on hold');
+      expect(await store.knex('connector_states').where({ connector: 'crm' }).first()).to.include({ admin_state: 'offline', updated_by: 'cli:olivia' });
+      const on = await run(['connector', 'online', 'crm', '--json']);
+      expect(on.code, on.err).to.equal(0);
+      expect(json(on)).to.deep.equal({ connector: 'crm', state: 'online' });
+      expect(await store.knex('connector_states').where({ connector: 'crm' }).first()).to.include({ admin_state: 'online' });
+      const audit = (await store.knex('audit_records').where({ direction: 'admin' }).orderBy('id')) as Array<Record<string, unknown>>;
+      expect(audit.map((a) => [a.action, a.connector, a.result, a.actor])).to.deep.equal([
+        ['connector.offline', 'crm', 'ok', 'cli:olivia'],
+        ['connector.online', 'crm', 'ok', 'cli:olivia'],
+      ]);
+    });
+
+    it('exits 1 for a connector that is not configured, naming the ones that are, and exits 2 without a name', async () => {
+      const r = await run(['connector', 'offline', 'nope']);
+      expect(r.code).to.equal(1);
+      expect(r.err).to.match(/^no connector named "nope" \(connectors: .*crm/);
+      expect((await run(['connector', 'online'])).code).to.equal(2);
+      expect(await store.knex('audit_records').where({ direction: 'admin' })).to.have.length(0);
     });
   });
 

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
-import { DeliveryOperations, type DeliveryFilter } from '../../../src/delivery/operations.ts';
+import { DeliveryActions } from '../../../src/services/delivery-actions.ts';
+import type { DeliveryFilter } from '../../../src/services/delivery-filter.ts';
+import { DeliveryViews } from '../../../src/services/delivery-views.ts';
 import type { AttemptReport } from '../../../src/delivery/worker.ts';
 import { createIdGenerator } from '../../../src/domain/ids.ts';
 import { buildPush, type PushEventCode } from '../../../src/sandbox/om-push.ts';
@@ -27,7 +29,8 @@ describe(`delivery operations: replay, discard, hold, release (${backendName()})
   let database: TestDatabase;
   let store: Store;
   let seed: Seeder;
-  let ops: DeliveryOperations;
+  let ops: DeliveryActions;
+  let views: DeliveryViews;
   let notified: number;
   const clock = { now: () => seed.now, sleep: async () => undefined };
 
@@ -37,7 +40,8 @@ describe(`delivery operations: replay, discard, hold, release (${backendName()})
     await store.migrate();
     seed = new Seeder(store);
     notified = 0;
-    ops = new DeliveryOperations({ store, clock, newId: createIdGenerator(() => seed.now), notify: () => void notified++ });
+    ops = new DeliveryActions({ store, clock, newId: createIdGenerator(() => seed.now), notify: () => void notified++ });
+    views = new DeliveryViews({ store });
   });
   afterEach(async () => {
     await store.close();
@@ -183,8 +187,8 @@ describe(`delivery operations: replay, discard, hold, release (${backendName()})
     await bad(ops.hold({ states: ['bogus' as 'parked'] }, { actor: 't' }), 'unknown state');
     await bad(ops.release({ connector: 'crm' } as unknown as DeliveryFilter, { actor: 't' }), 'unknown filter');
     await bad(ops.replay({ connectors: ['crm'] }, { actor: 't', limit: 0 }), 'limit');
-    await bad(ops.list({}, { limit: 0 }), 'limit');
-    await bad(ops.list({}, { limit: 10, cursor: "' or 1=1 --" }), 'cursor');
+    await bad(views.list({}, { limit: 0 }), 'limit');
+    await bad(views.list({}, { limit: 10, cursor: "' or 1=1 --" }), 'cursor');
     // An empty id list is a selection that matches nothing.
     expect((await ops.replay({ ids: [] }, { actor: 't' })).matched).to.equal(0);
   });
@@ -250,20 +254,20 @@ describe(`delivery operations: replay, discard, hold, release (${backendName()})
     const seen: string[] = [];
     let cursor: string | undefined;
     for (;;) {
-      const page = await ops.list({}, { limit: 3, ...(cursor ? { cursor } : {}) });
+      const page = await views.list({}, { limit: 3, ...(cursor ? { cursor } : {}) });
       seen.push(...page.items.map((d) => d.id));
       if (!page.nextCursor) break;
       cursor = page.nextCursor;
     }
     expect(seen).to.deep.equal([...ids].reverse());
-    expect((await ops.list({ connectors: ['otm'] }, { limit: 10 })).items).to.have.length(3);
+    expect((await views.list({ connectors: ['otm'] }, { limit: 10 })).items).to.have.length(3);
 
-    const detail = await ops.show(ids[0] as string);
+    const detail = await views.show(ids[0] as string);
     expect(detail?.delivery).to.include({ id: ids[0], state: 'parked', connector: 'crm', attemptCount: 2, parkedReason: 'attempts_exhausted' });
     expect(detail?.attempts.map((a) => a.number)).to.deep.equal([1, 2]);
     expect(detail?.event?.orderKey).to.equal('LEG:0');
-    expect(await ops.show('01JAAAAAAAAAAAAAAAAAAAAAAA')).to.equal(null);
-    expect(await ops.show('not-an-id')).to.equal(null);
+    expect(await views.show('01JAAAAAAAAAAAAAAAAAAAAAAA')).to.equal(null);
+    expect(await views.show('not-an-id')).to.equal(null);
   });
 });
 
@@ -330,7 +334,7 @@ describe(`replay with the delivery worker (${backendName()})`, () => {
     expect(blocked).to.deep.equal([{ connector: 'crm', orderKey: 'LEG:SO-ORD', blockedBy: rows[0]?.id, blockerState: 'parked', waiting: 2 }]);
 
     fixed = true;
-    const ops = new DeliveryOperations({ store: gw.gateway.store, clock, newId: createIdGenerator(() => clock.now()), notify: () => worker.notify() });
+    const ops = new DeliveryActions({ store: gw.gateway.store, clock, newId: createIdGenerator(() => clock.now()), notify: () => worker.notify() });
     const dry = await ops.replay({ states: ['parked'], connectors: ['crm'] }, { dryRun: true, actor: 'test' });
     expect(dry.changed).to.equal(1);
     const delivered = attempts(3, (a) => a.outcome === 'delivered');

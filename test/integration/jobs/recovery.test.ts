@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
-import { DeliveryOperations } from '../../../src/delivery/operations.ts';
+import { DeliveryActions } from '../../../src/services/delivery-actions.ts';
 import { createIdGenerator } from '../../../src/domain/ids.ts';
 import { main } from '../../../src/main.ts';
 import { operationsReplayer, RecoveryService, type Replayer } from '../../../src/jobs/recovery.ts';
@@ -303,7 +303,7 @@ describe(`recovery run (${backendName()})`, () => {
     /** A second service on the same gateway (as another instance would be) whose replays fail from the given chunk on. */
     function crashingService(gw: TestGateway, failFrom: number, options: { afterCommit: boolean }): RecoveryService {
       const newId = createIdGenerator(() => clock.now());
-      const real = operationsReplayer(new DeliveryOperations({ store: gw.gateway.store, clock, newId, notify: () => gw.gateway.worker?.notify() }));
+      const real = operationsReplayer(new DeliveryActions({ store: gw.gateway.store, clock, newId, notify: () => gw.gateway.worker?.notify() }));
       let chunks = 0;
       const replayer: Replayer = {
         async replay(ids, run) {

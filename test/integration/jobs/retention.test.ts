@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DeliveryOperations } from '../../../src/delivery/operations.ts';
+import { DeliveryActions } from '../../../src/services/delivery-actions.ts';
 import { createIdGenerator } from '../../../src/domain/ids.ts';
 import { buildPush, type PushEventCode } from '../../../src/sandbox/om-push.ts';
 import { backendName } from '../../helpers/backend.ts';
@@ -89,7 +89,7 @@ describe(`retention (${backendName()})`, () => {
     Number(((await knex()(table).where(where).count({ n: '*' }).first()) as { n: number | string }).n);
 
   it('removes finished history older than the cut-off in batches, keeps parked and unfinished work, and records what it removed', async () => {
-    const ops = new DeliveryOperations({ store: gw.gateway.store, clock, newId: createIdGenerator(() => clock.now()), notify: () => gw.gateway.worker?.notify() });
+    const ops = new DeliveryActions({ store: gw.gateway.store, clock, newId: createIdGenerator(() => clock.now()), notify: () => gw.gateway.worker?.notify() });
     for (const f of ['crm:E1', 'crm:E2', 'erp:E3', 'crm:E7', 'crm:E8']) failing.add(f);
 
     // Day 0.

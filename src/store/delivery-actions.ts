@@ -6,7 +6,7 @@ import { patchOf, type DeliveryState, type OperatorAction } from '../domain/deli
 
 /**
  * The queries behind operator actions on deliveries (replay, discard, hold, release) and behind
- * browsing deliveries. What an action writes comes from the domain's DELIVERY_TRANSITIONS. Every value a user gives goes into a bound parameter, never into SQL text.
+ * browsing deliveries (the filter). What an action writes comes from the domain's DELIVERY_TRANSITIONS. Every value a user gives goes into a bound parameter, never into SQL text.
  */
 
 /** A delivery row with the operator's reason (migration 005). */
@@ -14,15 +14,20 @@ export interface OpsDeliveryRow extends DeliveryRow {
   admin_reason: string | null;
 }
 
-/** Which deliveries: every given criterion must hold (an empty list matches nothing). */
-export interface DeliveryCriteria {
+/**
+ * Which deliveries an operator action or a listing is about: every given criterion must hold (an
+ * empty list matches nothing). The one shape the admin API, the CLI, the services and these queries share.
+ */
+export interface DeliveryFilter {
+  /** Delivery ids. Choosing by id is what allows replaying a delivered delivery. */
   ids?: string[] | undefined;
+  /** Event ids: all deliveries of those events (every connector). */
   eventIds?: string[] | undefined;
   connectors?: string[] | undefined;
   states?: DeliveryState[] | undefined;
   eventCodes?: string[] | undefined;
   orderKey?: string | undefined;
-  /** Case-insensitive substring of last_error. */
+  /** Case-insensitive substring of the delivery's last error. */
   errorContains?: string | undefined;
   /** created_at >= from (epoch ms). */
   from?: number | undefined;
@@ -35,7 +40,7 @@ export function likePattern(text: string): string {
   return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-export function applyDeliveryCriteria(q: Knex.QueryBuilder, c: DeliveryCriteria, table = 'deliveries'): Knex.QueryBuilder {
+export function applyDeliveryFilter(q: Knex.QueryBuilder, c: DeliveryFilter, table = 'deliveries'): Knex.QueryBuilder {
   const col = (name: string) => `${table}.${name}`;
   if (c.ids !== undefined) q.whereIn(col('id'), c.ids);
   if (c.eventIds !== undefined) q.whereIn(col('event_id'), c.eventIds);
@@ -53,7 +58,7 @@ export function applyDeliveryCriteria(q: Knex.QueryBuilder, c: DeliveryCriteria,
 
 export interface ApplyBatchInput {
   action: OperatorAction;
-  criteria: DeliveryCriteria;
+  criteria: DeliveryFilter;
   /** Only deliveries in these states change (checked again at update time): appliesFrom(action). */
   states: DeliveryState[];
   /** Continue after this id (ids ascending). */
@@ -73,7 +78,7 @@ export interface ApplyBatchResult {
   changed: OpsDeliveryRow[];
 }
 
-export class DeliveryOperationsRepository {
+export class DeliveryActionsRepository {
   readonly #knex: Knex;
   readonly #dialect: Dialect;
 
@@ -83,17 +88,17 @@ export class DeliveryOperationsRepository {
   }
 
   /** How many deliveries match, per state. */
-  async countByState(criteria: DeliveryCriteria): Promise<Map<DeliveryState, number>> {
+  async countByState(criteria: DeliveryFilter): Promise<Map<DeliveryState, number>> {
     const q = this.#knex('deliveries').select('state').count({ n: '*' }).groupBy('state');
-    applyDeliveryCriteria(q, criteria);
+    applyDeliveryFilter(q, criteria);
     const rows = (await q) as Array<{ state: DeliveryState; n: number | string }>;
     return new Map(rows.map((r) => [r.state, Number(r.n)]));
   }
 
   /** Matching deliveries in the given states, oldest first. */
-  async inStates(criteria: DeliveryCriteria, states: DeliveryState[], limit: number): Promise<OpsDeliveryRow[]> {
+  async inStates(criteria: DeliveryFilter, states: DeliveryState[], limit: number): Promise<OpsDeliveryRow[]> {
     const q = this.#knex('deliveries').select('*').whereIn('state', states).orderBy('id', 'asc').limit(limit);
-    applyDeliveryCriteria(q, criteria);
+    applyDeliveryFilter(q, criteria);
     return (await q) as OpsDeliveryRow[];
   }
 
@@ -106,7 +111,7 @@ export class DeliveryOperationsRepository {
   async applyBatch(input: ApplyBatchInput): Promise<ApplyBatchResult> {
     return this.#knex.transaction(async (trx) => {
       const q = trx('deliveries').select('*').whereIn('state', input.states).orderBy('id', 'asc').limit(input.limit);
-      applyDeliveryCriteria(q, input.criteria);
+      applyDeliveryFilter(q, input.criteria);
       if (input.afterId !== null) q.where('id', '>', input.afterId);
       if (this.#dialect === 'postgres') q.forUpdate();
       const picked = (await q) as OpsDeliveryRow[];

@@ -1,27 +1,16 @@
-import { loadConfig, type GatewayConfig } from '../config/load.ts';
+import type { GatewayConfig } from '../config/load.ts';
 import { parseDuration } from '../config/units.ts';
-import { noTokenStore, type TokenStore } from '../connectors/auth/index.ts';
 import type { ProbeReport } from '../connectors/probe.ts';
-import { ConnectorOperations } from '../delivery/connector-operations.ts';
-import {
-  DeliveryOperations,
-  isUlid,
-  type AttemptView,
-  type AuditView,
-  type DeliveryFilter,
-  type DeliverySummary,
-  type OperationKind,
-  type OperationResult,
-} from '../delivery/operations.ts';
-import { systemClock } from '../domain/clock.ts';
+import type { ConnectorOperations } from '../services/connectors.ts';
+import type { DeliveryActions, OperationKind, OperationResult } from '../services/delivery-actions.ts';
+import { isUlid, type DeliveryFilter } from '../services/delivery-filter.ts';
+import type { AttemptView, AuditView, DeliverySummary, DeliveryViews } from '../services/delivery-views.ts';
 import { DELIVERY_STATES, type DeliveryState } from '../domain/delivery.ts';
 import { isGatewayError } from '../domain/errors.ts';
-import { createIdGenerator } from '../domain/ids.ts';
 import { parseInstant } from '../domain/time.ts';
-import { Store } from '../store/index.ts';
-import { OAuthTokenRepository } from '../store/tokens.ts';
 import { EXIT, type CommandContext } from './commands.ts';
 import { table } from './output.ts';
+import { withServices as withCliServices } from './services.ts';
 
 /**
  * The operator's CLI commands, backed by the same services as the admin API (not by HTTP):
@@ -58,27 +47,20 @@ export interface OperationsArgs {
 
 class UsageError extends Error {}
 
-interface Services {
+/** What these commands use of the services (src/services/index.ts). */
+interface CommandServices {
   config: GatewayConfig;
-  operations: DeliveryOperations;
+  deliveries: DeliveryActions;
+  views: DeliveryViews;
   connectors: ConnectorOperations;
 }
 
-async function withServices(ctx: CommandContext, fn: (s: Services) => Promise<number>): Promise<number> {
-  const config = await loadConfig(ctx.configDir, ctx.env);
-  const db = config.gateway.database;
-  const store = new Store({ url: db.url, poolMax: 2, ...(db.schema ? { schema: db.schema } : {}) });
+async function withServices(ctx: CommandContext, fn: (s: CommandServices) => Promise<number>): Promise<number> {
   try {
-    await store.migrate();
-    const newId = createIdGenerator();
-    const key = config.gateway.database.encryptionKey;
-    const tokenStore: TokenStore = key ? new OAuthTokenRepository(store.knex, key.reveal()) : noTokenStore;
-    // A running gateway's worker picks replayed and released deliveries up at its next poll.
-    const notify = (): void => undefined;
-    return await fn({
-      config,
-      operations: new DeliveryOperations({ store, clock: systemClock, newId, notify }),
-      connectors: new ConnectorOperations({ store, config: () => config, clock: systemClock, newId, tokenStore, notify }),
+    return await withCliServices(ctx, async ({ config, store, services }) => {
+      await store.migrate();
+      // A running gateway's worker picks replayed and released deliveries up at its next poll.
+      return fn({ config, deliveries: services.deliveries, views: services.views, connectors: services.connectors });
     });
   } catch (err) {
     if (err instanceof UsageError) {
@@ -94,8 +76,6 @@ async function withServices(ctx: CommandContext, fn: (s: Services) => Promise<nu
       return EXIT.failed;
     }
     throw err;
-  } finally {
-    await store.close();
   }
 }
 
@@ -171,8 +151,8 @@ export async function deliveriesCommand(ctx: CommandContext, sub: string | undef
       if (err instanceof UsageError) return usage(ctx, err.message);
       throw err;
     }
-    return withServices(ctx, async ({ operations }) => {
-      const page = await operations.list(filter, { limit, ...(args.cursor !== undefined ? { cursor: args.cursor } : {}) });
+    return withServices(ctx, async ({ views }) => {
+      const page = await views.list(filter, { limit, ...(args.cursor !== undefined ? { cursor: args.cursor } : {}) });
       if (ctx.json) {
         ctx.io.out(JSON.stringify(page, null, 2));
         return EXIT.ok;
@@ -184,8 +164,8 @@ export async function deliveriesCommand(ctx: CommandContext, sub: string | undef
   }
   if (sub === 'show') {
     if (id === undefined) return usage(ctx, 'usage: omgw deliveries show ID');
-    return withServices(ctx, async ({ operations }) => {
-      const detail = await operations.show(id);
+    return withServices(ctx, async ({ views }) => {
+      const detail = await views.show(id);
       if (!detail) {
         ctx.io.err(`no delivery ${id.slice(0, 40)}`);
         return EXIT.failed;
@@ -223,8 +203,8 @@ export async function deliveriesCommand(ctx: CommandContext, sub: string | undef
 /** `omgw events show ID`. */
 export async function eventsCommand(ctx: CommandContext, sub: string | undefined, id: string | undefined): Promise<number> {
   if (sub !== 'show' || id === undefined) return usage(ctx, 'usage: omgw events show ID');
-  return withServices(ctx, async ({ operations }) => {
-    const detail = await operations.showEvent(id);
+  return withServices(ctx, async ({ views }) => {
+    const detail = await views.showEvent(id);
     if (!detail) {
       ctx.io.err(`no event ${id.slice(0, 40)}`);
       return EXIT.failed;
@@ -273,7 +253,7 @@ export async function operationCommand(ctx: CommandContext, action: OperationKin
     if (err instanceof UsageError) return usage(ctx, err.message);
     throw err;
   }
-  return withServices(ctx, async ({ operations }) => {
+  return withServices(ctx, async ({ deliveries }) => {
     const opts = {
       dryRun: args['dry-run'] ?? false,
       actor: actorOf(ctx),
@@ -282,12 +262,12 @@ export async function operationCommand(ctx: CommandContext, action: OperationKin
     };
     const result =
       action === 'replay'
-        ? await operations.replay(filter, opts)
+        ? await deliveries.replay(filter, opts)
         : action === 'discard'
-          ? await operations.discard(filter, { ...opts, reason: args.reason ?? '' })
+          ? await deliveries.discard(filter, { ...opts, reason: args.reason ?? '' })
           : action === 'hold'
-            ? await operations.hold(filter, opts)
-            : await operations.release(filter, opts);
+            ? await deliveries.hold(filter, opts)
+            : await deliveries.release(filter, opts);
     if (ctx.json) {
       ctx.io.out(JSON.stringify(result, null, 2));
       return EXIT.ok;

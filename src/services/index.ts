@@ -1,0 +1,117 @@
+import type { GatewayConfig } from '../config/load.ts';
+import { noTokenStore, type TokenStore } from '../connectors/auth/index.ts';
+import type { Clock } from '../domain/clock.ts';
+import { PurchaseOrderPoller } from '../inbound/poller/purchase-orders.ts';
+import { operationsReplayer, RecoveryService } from '../jobs/recovery.ts';
+import { RetentionJob } from '../jobs/retention.ts';
+import type { Logger } from '../log.ts';
+import { Store } from '../store/index.ts';
+import type { BillingEvent, BillingFilter } from '../store/webhooks.ts';
+import type { ConnectorStateRow } from '../store/connectors.ts';
+import type { StatusReport } from '../store/status.ts';
+import { ConnectorOperations } from './connectors.ts';
+import { DeliveryActions } from './delivery-actions.ts';
+import { DeliveryViews } from './delivery-views.ts';
+import { ConnectorRuntimes } from './runtimes.ts';
+
+/**
+ * The service layer: the use cases the HTTP edge (src/app.ts: admin API, schedules, worker) and the
+ * CLI (src/cli/) both call, built in one place from the config, so a command means the same from
+ * either side: the same connector runtimes (with their delivery kinds), the same audit records.
+ */
+
+export { ConnectorRuntimes } from './runtimes.ts';
+
+export interface StoreOptions {
+  /** Connections in the pool (default: gateway.yaml's database.poolMax). */
+  poolMax?: number;
+  /** PostgreSQL schema (default: gateway.yaml's database.schema; tests give each suite its own). */
+  schema?: string | undefined;
+}
+
+/** The store of gateway.yaml's database block (not migrated: the caller migrates when it needs to). */
+export function openStore(config: GatewayConfig, options: StoreOptions = {}): Store {
+  const db = config.gateway.database;
+  const schema = options.schema ?? db.schema;
+  return new Store({
+    url: db.url,
+    poolMax: options.poolMax ?? db.poolMax,
+    baseDir: process.cwd(),
+    ...(schema ? { schema } : {}),
+  });
+}
+
+export interface ServicesDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  newId: () => string;
+  /** Who holds the leases of schedule runs (recovery, retention, poller) started here. */
+  instanceId: string;
+  /**
+   * Wakes the delivery worker (new, replayed or released deliveries are due). A CLI process has no
+   * worker: a running gateway's worker picks the work up at its next poll.
+   */
+  notify?: () => void;
+}
+
+/** `omgw status`: counts of events and deliveries, the connectors' stored states, blocked order keys. */
+export interface GatewayStatus extends StatusReport {
+  connectors: ConnectorStateRow[];
+  blockedKeys: Array<{ connector: string; orderKey: string; blockedBy: string; blockerState: string; waiting: number }>;
+}
+
+export interface Services {
+  /** Operator actions on deliveries: replay, discard, hold, release. */
+  deliveries: DeliveryActions;
+  /** Read views: deliveries, events, attempts, audit records. */
+  views: DeliveryViews;
+  /** Connector overview, maintenance on/off (with its audit record), live connector test. */
+  connectors: ConnectorOperations;
+  /** The connectors' runtimes for the config in force (worker, poller). */
+  runtimes: ConnectorRuntimes;
+  /** The recovery run (the schedule's and by hand). */
+  recovery: RecoveryService;
+  retention: RetentionJob;
+  /** The purchase-order poller (the schedule's and by hand). */
+  poller: PurchaseOrderPoller;
+  /** Counts of events and deliveries, the connectors' stored states, blocked order keys. */
+  status: () => Promise<GatewayStatus>;
+  /** ShipBob billing webhooks, oldest first after `afterId`. */
+  billing: (filter: BillingFilter) => Promise<BillingEvent[]>;
+  /** Closes the connector runtimes (the store is the caller's). */
+  close(): Promise<void>;
+}
+
+/** Builds every service from the config (read through `config`, so a reload applies). */
+export function createServices(config: () => GatewayConfig, deps: ServicesDeps): Services {
+  const { store, clock, logger, newId, instanceId } = deps;
+  const notify = deps.notify ?? ((): void => undefined);
+  const tokenStore = tokenStoreOf(config(), store, logger);
+  const runtimes = new ConnectorRuntimes({ config, store, clock, tokenStore });
+  const deliveries = new DeliveryActions({ store, clock, newId, notify });
+  return {
+    deliveries,
+    views: new DeliveryViews({ store }),
+    connectors: new ConnectorOperations({ store, config, clock, newId, tokenStore, notify }),
+    runtimes,
+    recovery: new RecoveryService({ store, clock, logger, newId, instanceId, config, replayer: operationsReplayer(deliveries) }),
+    retention: new RetentionJob({ store, clock, logger, newId, instanceId, config }),
+    poller: new PurchaseOrderPoller({ store, clock, logger, newId, instanceId, config, connector: (name) => runtimes.parts(name), onStored: notify }),
+    status: async () => {
+      const [report, connectors, blockedKeys] = await Promise.all([store.status(), store.connectorStates.all(), store.deliveries.blockedKeys()]);
+      return { ...report, connectors, blockedKeys };
+    },
+    billing: (filter) => store.shipbobWebhooks.listBilling(filter),
+    close: () => runtimes.close(),
+  };
+}
+
+/** Refresh tokens in the database when database.encryptionKey is set (a setting read at start). */
+function tokenStoreOf(config: GatewayConfig, store: Store, logger: Logger): TokenStore {
+  const key = config.gateway.database.encryptionKey;
+  if (!key) return noTokenStore;
+  return store.oauthTokens(key.reveal(), {
+    onUnreadable: (connector) => logger.warn({ connector }, 'stored refresh token cannot be decrypted (key changed?); using the configured one'),
+  });
+}
