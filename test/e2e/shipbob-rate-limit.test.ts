@@ -109,7 +109,7 @@ rateLimit: { requests: 2, per: 1m }
 
     const report = await done;
     expect(report.outcome).to.equal('retry');
-    expect(report.errorClass).to.equal('timeout');
+    expect(report.errorClass, JSON.stringify(report)).to.equal('timeout');
     expect(shipbob.sandbox.state.orders.size).to.equal(2);
     const delivery = await gw.gateway.store.knex('deliveries').where({ connector: 'shipbob' }).first();
     expect(delivery.state).to.equal('retrying');
