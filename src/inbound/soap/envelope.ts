@@ -11,6 +11,9 @@ import { TextDecoder } from 'node:util';
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { GatewayError } from '../../domain/errors.ts';
 import type { XmlRecord, XmlValue } from '../../domain/event.ts';
+import { addChild, asComplex, isWhitespace, TEXT_KEY } from './xml-record.ts';
+
+export { TEXT_KEY } from './xml-record.ts';
 
 export type SoapVersion = '1.1' | '1.2';
 
@@ -83,17 +86,6 @@ const TOKEN_PROFILE = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-u
 export const PASSWORD_TEXT_URI = `${TOKEN_PROFILE}#PasswordText`;
 export const PASSWORD_DIGEST_URI = `${TOKEN_PROFILE}#PasswordDigest`;
 export const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
-
-/** Key under which non-whitespace text is kept when it cannot be the value itself (mixed content, repeated leaves). */
-export const TEXT_KEY = '#text';
-
-/** Elements that are always arrays in the parsed form, even with a single occurrence. */
-const ALWAYS_ARRAY: ReadonlySet<string> = new Set([
-  'OrderLine',
-  'OrderFulfillmentLine',
-  'OrderFulfillmentLineDetails',
-  'OrderFulfillmentLineEFFs',
-]);
 
 const REDACTED = '***';
 
@@ -580,59 +572,12 @@ function passwordTypeOf(tag: SaxesTagNS): 'text' | 'digest' | null {
   return null;
 }
 
-function isWhitespace(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c !== 0x20 && c !== 0x0a && c !== 0x09 && c !== 0x0d) return false;
-  }
-  return true;
-}
-
 function valueOf(f: Frame): XmlValue {
   if (f.nil) return null;
   const rec = f.rec;
   if (rec === null) return f.text;
   if (f.text.length !== 0) rec[TEXT_KEY] = f.text;
   return rec;
-}
-
-/** Value of a complex element placed in an array: a record; text-only content kept under TEXT_KEY. */
-function asComplex(v: XmlValue): XmlRecord {
-  if (v === null) return {};
-  if (typeof v === 'string') return isWhitespace(v) ? {} : { [TEXT_KEY]: v };
-  if (Array.isArray(v)) return { [TEXT_KEY]: null }; // not produced by valueOf; keeps the type total
-  return v;
-}
-
-/** Value of a repeated element placed in an array: records stay, leaves become { '#text': value }. */
-function asItem(v: XmlValue): XmlRecord {
-  if (v === null || typeof v === 'string') return { [TEXT_KEY]: v };
-  if (Array.isArray(v)) return { [TEXT_KEY]: null };
-  return v;
-}
-
-function setKey(rec: XmlRecord, name: string, value: XmlValue): void {
-  if (name === '__proto__') {
-    Object.defineProperty(rec, name, { value, enumerable: true, writable: true, configurable: true });
-  } else {
-    rec[name] = value;
-  }
-}
-
-function addChild(rec: XmlRecord, name: string, value: XmlValue): void {
-  let existing = rec[name];
-  // Records are plain objects: 'constructor', 'toString'... are inherited, not children.
-  if (existing !== undefined && !Object.hasOwn(rec, name)) existing = undefined;
-  if (ALWAYS_ARRAY.has(name)) {
-    const item = asComplex(value);
-    if (Array.isArray(existing)) existing.push(item);
-    else if (existing === undefined) setKey(rec, name, [item]);
-    else setKey(rec, name, [asComplex(existing), item]);
-    return;
-  }
-  if (existing === undefined) setKey(rec, name, value);
-  else if (Array.isArray(existing)) existing.push(asItem(value));
-  else setKey(rec, name, [asItem(existing), asItem(value)]);
 }
 
 /**
