@@ -51,7 +51,7 @@ export interface ParseLimits {
 }
 
 /** Limits that a caller leaves out: generous for OM payloads, small next to maxBytes' default. */
-export const DEFAULT_PARSE_LIMITS = {
+const DEFAULT_PARSE_LIMITS = {
   maxBytesBeforeCredentials: 64 * 1024,
   maxAttributes: 64,
   maxTotalAttributes: 100_000,
