@@ -271,7 +271,7 @@ export class Gateway {
 
     const { url, bound, allInterfaces } = this.#server;
     this.logger.info(
-      { url, bound, database: this.store.db.describe, connectors: this.#config.connectors.length },
+      { url, bound, database: this.store.describe, connectors: this.#config.connectors.length },
       allInterfaces ? `gateway started, listening on all interfaces (${bound}); clients on this host use ${url}` : `gateway started, listening on ${bound}`,
     );
   }

@@ -149,7 +149,7 @@ function stats(samples: number[], claimed: number): LatencyStats {
   };
 }
 
-/** Times store.deliveries.claim (strict ordering and none); each claimed batch is put back afterwards. */
+/** Times store.deliveries.claimWithEvents (strict ordering and none); each claimed batch is put back afterwards. */
 async function claim(args: ClaimArgs): Promise<ClaimResult> {
   const store = open(args.databaseUrl, args.schema);
   try {
@@ -162,7 +162,7 @@ async function claim(args: ClaimArgs): Promise<ClaimResult> {
       for (let i = 0; i < args.iterations + 3; i++) {
         const now = Date.now();
         const t0 = performance.now();
-        const rows = await store.deliveries.claim({ connector: CONNECTOR, strictOrdering, limit: args.limit, owner: 'bench', now, leaseUntil: now + 60_000 });
+        const { rows } = await store.deliveries.claimWithEvents({ connector: CONNECTOR, strictOrdering, limit: args.limit, owner: 'bench', now, leaseUntil: now + 60_000 });
         const ms = performance.now() - t0;
         if (i >= 3) {
           samples.push(ms);

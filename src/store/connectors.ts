@@ -1,9 +1,8 @@
 import type { Knex } from 'knex';
-import type { Dialect } from './database.ts';
+import type { Backend } from './backend.ts';
 import { auditRow, type AuditInput } from './rows.ts';
 import type { CircuitState } from '../domain/breaker.ts';
 import { fullBucket, refill, take, type Bucket, type RateLimit } from '../domain/rate.ts';
-import { rowsOf } from './deliveries.ts';
 
 export type AdminState = 'online' | 'offline';
 
@@ -19,11 +18,11 @@ export interface ConnectorStateRow {
 /** Connector state that every instance shares: maintenance (online/offline), circuit, rate buckets. */
 export class ConnectorStateRepository {
   readonly #knex: Knex;
-  readonly #dialect: Dialect;
+  readonly #backend: Backend;
 
-  constructor(knex: Knex, dialect: Dialect) {
-    this.#knex = knex;
-    this.#dialect = dialect;
+  constructor(backend: Backend) {
+    this.#knex = backend.knex;
+    this.#backend = backend;
   }
 
   /** Adds a row for each configured connector not seen before, with its configured initial state. */
@@ -68,10 +67,9 @@ export class ConnectorStateRepository {
    */
   async takeTokens(connector: string, limit: RateLimit, want: number, now: number): Promise<{ granted: number; retryAt: number }> {
     return this.#knex.transaction(async (trx) => {
-      const lock = this.#dialect === 'postgres' ? 'for update' : '';
       await trx('rate_buckets').insert({ connector, tokens: limit.requests, updated_at: now }).onConflict('connector').ignore();
-      const result: unknown = await trx.raw(`select tokens, updated_at from rate_buckets where connector = ? ${lock}`, [connector]);
-      const row = rowsOf<{ tokens: number | string; updated_at: number | string }>(result, this.#dialect)[0];
+      const result: unknown = await trx.raw(`select tokens, updated_at from rate_buckets where connector = ? ${this.#backend.forUpdate}`, [connector]);
+      const row = this.#backend.rowsOf<{ tokens: number | string; updated_at: number | string }>(result)[0];
       const stored: Bucket = row ? { tokens: Number(row.tokens), updatedAt: Number(row.updated_at) } : fullBucket(limit, now);
       const bucket = refill(limit, stored, now);
       const n = Math.min(want, Math.floor(bucket.tokens));

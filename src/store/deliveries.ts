@@ -1,8 +1,7 @@
 import type { Knex } from 'knex';
-import type { Dialect } from './database.ts';
-import { batchConnection } from './sqlite/connection.ts';
+import type { Backend } from './backend.ts';
 import { UNFINISHED_STATES, appliesFrom, patchOf, type HoldReason } from '../domain/delivery.ts';
-import { COMPLETION_COLUMNS, completionRows, completionUpdateSql, sqlStates, type ClaimRequest, type CompletionInput, type DeliveryRow, type EventRow } from './delivery-rows.ts';
+import { sqlStates, type ClaimRequest, type CompletionInput, type DeliveryRow, type EventRow } from './delivery-rows.ts';
 
 export type { AttemptInput, ClaimRequest, CompletionInput, CompletionRows, DeliveryRow, EventRow, Transition } from './delivery-rows.ts';
 export { COMPLETION_COLUMNS, completionRows, completionUpdateSql, sqlStates } from './delivery-rows.ts';
@@ -14,29 +13,6 @@ interface PendingCompletion {
 }
 
 const MAX_COMPLETION_BATCH = 500;
-/** Rows per statement (the update binds 11 values per row). */
-const COMPLETION_CHUNK = 100;
-
-/**
- * Writes a group of completions in the caller's transaction through knex (PostgreSQL; SQLite runs
- * them on its connection thread, sqlite/completions.ts). Returns, per completion, whether the state
- * change was applied.
- */
-async function writeCompletions(trx: Knex.Transaction, dialect: Dialect, inputs: CompletionInput[]): Promise<boolean[]> {
-  const rows = completionRows(inputs);
-  for (let i = 0; i < rows.attempts.length; i += COMPLETION_CHUNK) await trx('attempts').insert(rows.attempts.slice(i, i + COMPLETION_CHUNK));
-
-  const applied = new Set<string>();
-  const select = `select ${COMPLETION_COLUMNS.map(([name, type]) => `cast(? as ${type}) as ${name}`).join(', ')}`;
-  for (let i = 0; i < rows.updates.length; i += COMPLETION_CHUNK) {
-    const chunk = rows.updates.slice(i, i + COMPLETION_CHUNK);
-    const result: unknown = await trx.raw(completionUpdateSql(chunk.map(() => select).join(' union all ')), chunk.flat());
-    for (const r of rowsOf<{ id: string }>(result, dialect)) applied.add(r.id);
-  }
-
-  for (let i = 0; i < rows.audits.length; i += COMPLETION_CHUNK) await trx('audit_records').insert(rows.audits.slice(i, i + COMPLETION_CHUNK));
-  return inputs.map((c) => applied.has(c.delivery.id));
-}
 
 /** Unfinished deliveries block later ones of the same connector and order key under strict ordering. */
 const BLOCKING = sqlStates(UNFINISHED_STATES);
@@ -52,14 +28,13 @@ const CLAIMABLE = sqlStates(appliesFrom('claim'));
  * Under strict ordering only the first unfinished delivery of each order key can be claimed. On
  * PostgreSQL, rows another instance is claiming at the same moment are skipped, not waited for.
  */
-function claimQuery(req: ClaimRequest, dialect: Dialect): { sql: string; params: Array<string | number> } {
+function claimQuery(req: ClaimRequest, skipLocked: string): { sql: string; params: Array<string | number> } {
   const ordering = req.strictOrdering
     ? `and (d.order_key is null or not exists (
          select 1 from deliveries e
          where e.connector = d.connector and e.order_key = d.order_key and e.id < d.id
            and e.state in ${BLOCKING}))`
     : '';
-  const lock = dialect === 'postgres' ? 'for update skip locked' : '';
   const claim = patchOf('claim', { owner: req.owner, leaseUntil: req.leaseUntil }, req.now);
   const sql = `
     update deliveries set ${CLAIM_SET}
@@ -69,7 +44,7 @@ function claimQuery(req: ClaimRequest, dialect: Dialect): { sql: string; params:
       ${ordering}
       order by d.next_attempt_at, d.id
       limit ?
-      ${lock}
+      ${skipLocked}
     )
     returning *`;
   const set = Object.values(claim) as Array<string | number>;
@@ -86,39 +61,26 @@ function byId(rows: DeliveryRow[]): DeliveryRow[] {
  */
 export class DeliveryRepository {
   readonly #knex: Knex;
-  readonly #dialect: Dialect;
+  readonly #backend: Backend;
   #completions: PendingCompletion[] = [];
   #completing = false;
 
-  constructor(knex: Knex, dialect: Dialect) {
-    this.#knex = knex;
-    this.#dialect = dialect;
+  constructor(backend: Backend) {
+    this.#knex = backend.knex;
+    this.#backend = backend;
   }
 
   /**
-   * Claims up to `limit` due deliveries of one connector, oldest first. Under strict ordering only
-   * the first unfinished delivery of each order key can be claimed. On PostgreSQL, rows another
-   * instance is claiming at the same moment are skipped, not waited for.
-   */
-  async claim(req: ClaimRequest): Promise<DeliveryRow[]> {
-    if (req.limit <= 0) return [];
-    const { sql, params } = claimQuery(req, this.#dialect);
-    return byId(rowsOf<DeliveryRow>(await this.#knex.raw(sql, params), this.#dialect));
-  }
-
-  /**
-   * claim, and the events of the claimed deliveries. On SQLite both queries run as one request on
-   * the connection's thread (the worker's cycle waits for one turn of this thread instead of two).
+   * Claims up to `limit` due deliveries of one connector, oldest first, with the events they deliver.
+   * Under strict ordering only the first unfinished delivery of each order key can be claimed. On
+   * PostgreSQL, rows another instance is claiming at the same moment are skipped, not waited for;
+   * on SQLite the claim and the read of its events are one request to the connection's thread.
    */
   async claimWithEvents(req: ClaimRequest): Promise<{ rows: DeliveryRow[]; events: Map<string, EventRow> }> {
     if (req.limit <= 0) return { rows: [], events: new Map() };
-    if (this.#dialect === 'sqlite') {
-      const { sql, params } = claimQuery(req, this.#dialect);
-      const claimed = await (await batchConnection(this.#knex)).claim(sql, params);
-      return { rows: byId(claimed.rows as DeliveryRow[]), events: new Map((claimed.events as EventRow[]).map((e) => [e.id, e])) };
-    }
-    const rows = await this.claim(req);
-    return { rows, events: rows.length === 0 ? new Map<string, EventRow>() : await this.findEvents([...new Set(rows.map((r) => r.event_id))]) };
+    const { sql, params } = claimQuery(req, this.#backend.skipLocked);
+    const claimed = await this.#backend.claim(sql, params);
+    return { rows: byId(claimed.rows as unknown as DeliveryRow[]), events: new Map((claimed.events as unknown as EventRow[]).map((e) => [e.id, e])) };
   }
 
   /** Keeps the lease of deliveries still being sent. */
@@ -169,7 +131,7 @@ export class DeliveryRepository {
       while (this.#completions.length > 0) {
         const batch = this.#completions.splice(0, MAX_COMPLETION_BATCH);
         try {
-          const applied = await this.#write(batch.map((p) => p.input));
+          const applied = await this.#backend.complete(batch.map((p) => p.input));
           batch.forEach((p, i) => p.resolve({ applied: applied[i] ?? false }));
         } catch (err) {
           if (batch.length === 1) {
@@ -178,7 +140,7 @@ export class DeliveryRepository {
           }
           for (const p of batch) {
             try {
-              const [applied] = await this.#write([p.input]);
+              const [applied] = await this.#backend.complete([p.input]);
               p.resolve({ applied: applied ?? false });
             } catch (single) {
               p.reject(single);
@@ -189,12 +151,6 @@ export class DeliveryRepository {
     } finally {
       this.#completing = false;
     }
-  }
-
-  /** One group in one transaction: through knex on PostgreSQL; on SQLite whole on the connection's thread. */
-  async #write(inputs: CompletionInput[]): Promise<boolean[]> {
-    if (this.#dialect !== 'sqlite') return this.#knex.transaction((trx) => writeCompletions(trx, this.#dialect, inputs));
-    return (await batchConnection(this.#knex)).complete(inputs);
   }
 
   /** Puts due deliveries of the given connectors on hold (maintenance or open circuit); no attempt is spent. */
@@ -245,16 +201,9 @@ export class DeliveryRepository {
            and w.id > h.id and w.state in ${BLOCKING})
       order by h.id
       limit ?`;
-    const rows = rowsOf<{ connector: string; order_key: string; blocked_by: string; blocker_state: string; waiting: number | string }>(
+    const rows = this.#backend.rowsOf<{ connector: string; order_key: string; blocked_by: string; blocker_state: string; waiting: number | string }>(
       await this.#knex.raw(sql, params),
-      this.#dialect,
     );
     return rows.map((r) => ({ connector: r.connector, orderKey: r.order_key, blockedBy: r.blocked_by, blockerState: r.blocker_state, waiting: Number(r.waiting) }));
   }
-}
-
-/** knex.raw returns rows differently per driver. */
-export function rowsOf<T>(result: unknown, dialect: Dialect): T[] {
-  if (dialect === 'postgres') return ((result as { rows: T[] }).rows ?? []);
-  return (Array.isArray(result) ? result : []) as T[];
 }

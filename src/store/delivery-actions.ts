@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Dialect } from './database.ts';
+import type { Backend } from './backend.ts';
 import type { DeliveryRow } from './deliveries.ts';
 import { auditRow, type AuditInput } from './rows.ts';
 import { patchOf, type DeliveryState, type OperatorAction } from '../domain/delivery.ts';
@@ -80,11 +80,11 @@ export interface ApplyBatchResult {
 
 export class DeliveryActionsRepository {
   readonly #knex: Knex;
-  readonly #dialect: Dialect;
+  readonly #backend: Backend;
 
-  constructor(knex: Knex, dialect: Dialect) {
-    this.#knex = knex;
-    this.#dialect = dialect;
+  constructor(backend: Backend) {
+    this.#knex = backend.knex;
+    this.#backend = backend;
   }
 
   /** How many deliveries match, per state. */
@@ -113,7 +113,8 @@ export class DeliveryActionsRepository {
       const q = trx('deliveries').select('*').whereIn('state', input.states).orderBy('id', 'asc').limit(input.limit);
       applyDeliveryFilter(q, input.criteria);
       if (input.afterId !== null) q.where('id', '>', input.afterId);
-      if (this.#dialect === 'postgres') q.forUpdate();
+      // PostgreSQL: other instances' workers claim at the same time (SQLite has one writer).
+      if (this.#backend.forUpdate !== '') q.forUpdate();
       const picked = (await q) as OpsDeliveryRow[];
       if (picked.length === 0) return { lastId: null, changed: [] };
       const changed = (await trx('deliveries')

@@ -1,4 +1,5 @@
-import { openDatabase, type Database, type DatabaseOptions } from './database.ts';
+import type { Backend } from './backend.ts';
+import { openBackend, type DatabaseOptions } from './database.ts';
 import { migrateLatest, type MigrateResult } from './migrations/index.ts';
 import { IngestWriter } from './ingest.ts';
 import { AuditRepository } from './audit.ts';
@@ -15,7 +16,8 @@ import { PollerRepository } from './pollers.ts';
 import { OAuthTokenRepository, type OAuthTokenOptions } from './tokens.ts';
 import type { Knex } from 'knex';
 
-export type { Database, DatabaseOptions } from './database.ts';
+export type { DatabaseOptions } from './database.ts';
+export type { Dialect } from './backend.ts';
 export type { IngestItem, IngestEvent, IngestOutcome } from './ingest-rows.ts';
 export type { StatusReport } from './status.ts';
 export type { DeliveryFilter } from './delivery-actions.ts';
@@ -25,7 +27,7 @@ export type { PollerCursor, PollerRunRow, PollerRunState } from './pollers.ts';
  * The gateway's one narrow port to its database. Every SQL statement lives behind it, in src/store/.
  */
 export class Store {
-  readonly db: Database;
+  readonly #backend: Backend;
   readonly ingest: IngestWriter;
   readonly audit: AuditRepository;
   readonly deliveries: DeliveryRepository;
@@ -45,47 +47,53 @@ export class Store {
   readonly #schema: string | undefined;
 
   constructor(options: DatabaseOptions) {
-    this.db = openDatabase(options);
+    const backend = openBackend(options);
+    this.#backend = backend;
     this.#schema = options.schema;
-    this.ingest = new IngestWriter(this.db);
-    this.audit = new AuditRepository(this.db.knex);
-    this.recoveryRuns = new RecoveryRunRepository(this.db.knex);
-    this.retention = new RetentionRepository(this.db.knex, this.db.dialect);
-    this.metrics = new MetricsQueries(this.db.knex);
-    this.shipbobWebhooks = new ShipBobWebhookRepository(this.db.knex);
-    this.pollers = new PollerRepository(this.db.knex);
-    this.deliveries = new DeliveryRepository(this.db.knex, this.db.dialect);
-    this.connectorStates = new ConnectorStateRepository(this.db.knex, this.db.dialect);
-    this.deliveryActions = new DeliveryActionsRepository(this.db.knex, this.db.dialect);
-    this.browse = new BrowseRepository(this.db.knex);
+    this.ingest = new IngestWriter(backend);
+    this.audit = new AuditRepository(backend.knex);
+    this.recoveryRuns = new RecoveryRunRepository(backend.knex);
+    this.retention = new RetentionRepository(backend);
+    this.metrics = new MetricsQueries(backend.knex);
+    this.shipbobWebhooks = new ShipBobWebhookRepository(backend.knex);
+    this.pollers = new PollerRepository(backend.knex);
+    this.deliveries = new DeliveryRepository(backend);
+    this.connectorStates = new ConnectorStateRepository(backend);
+    this.deliveryActions = new DeliveryActionsRepository(backend);
+    this.browse = new BrowseRepository(backend.knex);
+  }
+
+  /** Which database this is, safe to print (no password). */
+  get describe(): string {
+    return this.#backend.describe;
   }
 
   /** The query builder, for tests and tools that inspect tables: src/ outside src/store goes through the repositories. */
   get knex(): Knex {
-    return this.db.knex;
+    return this.#backend.knex;
   }
 
   /** OAuth2 refresh tokens, encrypted at rest with `key` (database.encryptionKey; src/store/tokens.ts). */
   oauthTokens(key: string, options: OAuthTokenOptions = {}): OAuthTokenRepository {
-    return new OAuthTokenRepository(this.db.knex, key, options);
+    return new OAuthTokenRepository(this.#backend.knex, key, options);
   }
 
   migrate(): Promise<MigrateResult> {
-    return migrateLatest(this.db.knex, this.#schema);
+    return migrateLatest(this.#backend.knex, this.#schema);
   }
 
   /** Readiness: the database answers a trivial query. */
   async ping(): Promise<void> {
-    await this.db.knex.raw('select 1');
+    await this.#backend.knex.raw('select 1');
   }
 
   status(): Promise<StatusReport> {
-    return readStatus(this.db.knex);
+    return readStatus(this.#backend.knex);
   }
 
   async close(): Promise<void> {
     // Folded refusals of the minute still open get their counts before the pool goes.
     await this.audit.flushRefusals();
-    await this.db.close();
+    await this.#backend.close();
   }
 }

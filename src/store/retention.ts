@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Dialect } from './database.ts';
+import type { Backend } from './backend.ts';
 import { auditRow, type AuditInput } from './rows.ts';
 
 /** Delivery states after which a delivery is finished for good (nothing will send it again by itself). */
@@ -31,11 +31,11 @@ export interface RetentionRunRow {
  */
 export class RetentionRepository {
   readonly #knex: Knex;
-  readonly #dialect: Dialect;
+  readonly #backend: Backend;
 
-  constructor(knex: Knex, dialect: Dialect) {
-    this.#knex = knex;
-    this.#dialect = dialect;
+  constructor(backend: Backend) {
+    this.#knex = backend.knex;
+    this.#backend = backend;
   }
 
   /** Claims a retention slot: true for exactly one caller per slot key across instances. */
@@ -81,13 +81,12 @@ export class RetentionRepository {
 
     return k.transaction(async (trx) => {
       // Lock the candidates' deliveries, then check again: a replay may have moved one since.
-      const lock = this.#dialect === 'postgres' ? ' for update' : '';
       const deliveries: Array<{ id: string; event_id: string; state: string; updated_at: number | string }> = [];
       for (let i = 0; i < candidates.length; i += CHUNK) {
         const chunk = candidates.slice(i, i + CHUNK);
-        const sql = `select id, event_id, state, updated_at from deliveries where event_id in (${chunk.map(() => '?').join(', ')})${lock}`;
+        const sql = `select id, event_id, state, updated_at from deliveries where event_id in (${chunk.map(() => '?').join(', ')}) ${this.#backend.forUpdate}`;
         const result: unknown = await trx.raw(sql, chunk);
-        deliveries.push(...(this.#dialect === 'postgres' ? (result as { rows: typeof deliveries }).rows : (result as typeof deliveries)));
+        deliveries.push(...this.#backend.rowsOf<(typeof deliveries)[number]>(result));
       }
       const blocked = new Set(deliveries.filter((d) => !FINISHED.includes(d.state) || Number(d.updated_at) >= cutoff).map((d) => d.event_id));
       const eventIds = candidates.filter((id) => !blocked.has(id));

@@ -9,7 +9,8 @@ import Client_SQLite3 from 'knex/lib/dialects/sqlite3/index.js';
 import sqlite3 from 'sqlite3';
 import type { CompletionInput } from '../delivery-rows.ts';
 import type { IngestOutcome, StoredPart } from '../ingest-rows.ts';
-import { toError, type ClaimResult, type OpenOptions, type OpenResult, type Request, type Response } from './protocol.ts';
+import type { ClaimedRows } from '../backend.ts';
+import { toError, type OpenOptions, type OpenResult, type Request, type Response } from './protocol.ts';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 type Call = DistributiveOmit<Request, 'id'>;
@@ -101,7 +102,7 @@ export class ThreadedSqliteConnection {
   }
 
   /** Runs a claim and reads the events of the claimed deliveries, as one request (thread.ts). */
-  async claim(sql: string, params: unknown[]): Promise<ClaimResult> {
+  async claim(sql: string, params: unknown[]): Promise<ClaimedRows> {
     const res = await this.#call({ op: 'claim', sql, params });
     return res.claimed ?? { rows: [], events: [] };
   }
@@ -184,11 +185,6 @@ export function threadedSqliteKnex(config: Omit<Knex.Config, 'client'>): Knex {
   return knexFactory({ ...config, client: ThreadedSqliteClient as unknown as typeof Knex.Client });
 }
 
-/** The connection's batch entry point, when the connection is one of ours. */
-export function asThreadedConnection(connection: unknown): ThreadedSqliteConnection | null {
-  return connection instanceof ThreadedSqliteConnection ? connection : null;
-}
-
 const batchConnections = new WeakMap<Knex, ThreadedSqliteConnection>();
 
 /**
@@ -204,7 +200,7 @@ export async function batchConnection(knex: Knex): Promise<ThreadedSqliteConnect
   const client = knex.client as { acquireConnection(): Promise<unknown>; releaseConnection(conn: unknown): Promise<unknown> };
   const conn = await client.acquireConnection();
   await client.releaseConnection(conn);
-  const threaded = asThreadedConnection(conn);
+  const threaded = conn instanceof ThreadedSqliteConnection ? conn : null;
   if (!threaded) throw new Error('the SQLite connection is not a threaded connection');
   batchConnections.set(knex, threaded);
   return threaded;

@@ -3,6 +3,7 @@
  * (connection.ts and thread.ts). Each request carries an id; the thread answers every request, in
  * the order received, with a response of the same id.
  */
+import type { ClaimedRows } from '../backend.ts';
 import type { CompletionInput } from '../delivery-rows.ts';
 import type { IngestOutcome, StoredPart } from '../ingest-rows.ts';
 
@@ -23,11 +24,6 @@ export type Request =
   | { id: number; op: 'claim'; sql: string; params: unknown[] }
   | { id: number; op: 'close' };
 
-/** Rows of a claim and of the events it refers to (typed by the caller, src/store/deliveries.ts). */
-export interface ClaimResult {
-  rows: unknown[];
-  events: unknown[];
-}
 
 /** What node-sqlite3 reports of an error, kept across the thread boundary (an Error loses `code` there). */
 export interface ErrorInfo {
@@ -37,7 +33,7 @@ export interface ErrorInfo {
 }
 
 export type Response =
-  | { id: number; ok: true; rows?: unknown[]; lastID?: number; changes?: number; outcomes?: IngestOutcome[]; applied?: boolean[]; claimed?: ClaimResult; blobs?: boolean }
+  | { id: number; ok: true; rows?: unknown[]; lastID?: number; changes?: number; outcomes?: IngestOutcome[]; applied?: boolean[]; claimed?: ClaimedRows; blobs?: boolean }
   | { id: number; ok: false; error: ErrorInfo };
 
 /** The first message of the thread: the database opened, or why it did not. */

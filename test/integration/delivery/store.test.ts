@@ -22,8 +22,8 @@ describe(`delivery store: claim and completion (${backendName()})`, () => {
   });
 
   const OWNER = 'worker-1';
-  const claim = (limit: number, strictOrdering = true) =>
-    store.deliveries.claim({ connector: 'crm', strictOrdering, limit, owner: OWNER, now: seed.now, leaseUntil: seed.now + 60_000 });
+  const claim = async (limit: number, strictOrdering = true) =>
+    (await store.deliveries.claimWithEvents({ connector: 'crm', strictOrdering, limit, owner: OWNER, now: seed.now, leaseUntil: seed.now + 60_000 })).rows;
 
   function completion(delivery: DeliveryRow, transition: Transition, n: number, owner = OWNER): CompletionInput {
     return {
@@ -97,7 +97,7 @@ describe(`delivery store: claim and completion (${backendName()})`, () => {
   });
 
   it('reads the claim index instead of sorting every due delivery (SQLite query plan)', async function () {
-    if (store.db.dialect !== 'sqlite') this.skip();
+    if (backendName() !== 'sqlite') this.skip();
     const plan = (await store.knex.raw(
       `explain query plan select d.id from deliveries d
        where d.connector = ? and d.state in ('pending', 'retrying') and d.next_attempt_at <= ?

@@ -3,10 +3,11 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
-import { openDatabase, type Database } from '../../../src/store/database.ts';
+import type { Backend } from '../../../src/store/backend.ts';
+import { openBackend } from '../../../src/store/database.ts';
 import { migrateLatest } from '../../../src/store/migrations/index.ts';
 import type { IngestItem } from '../../../src/store/ingest-rows.ts';
-import { asThreadedConnection, batchConnection } from '../../../src/store/sqlite/connection.ts';
+import { batchConnection } from '../../../src/store/sqlite/connection.ts';
 
 /**
  * The SQLite connection lives on a thread of its own (src/store/sqlite/). What knex and the store
@@ -15,12 +16,12 @@ import { asThreadedConnection, batchConnection } from '../../../src/store/sqlite
  */
 describe('SQLite connection thread', () => {
   let dir: string;
-  let db: Database;
+  let db: Backend;
   let knex: Knex;
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'omgw-thread-'));
-    db = openDatabase({ url: `sqlite:${join(dir, 'x.db')}` });
+    db = openBackend({ url: `sqlite:${join(dir, 'x.db')}` });
     knex = db.knex;
     await knex.schema.createTable('t', (t) => {
       t.increments('id');
@@ -103,12 +104,9 @@ describe('SQLite connection thread', () => {
   });
 
   it('replaces a connection whose thread has stopped', async () => {
-    const conn: unknown = await knex.client.acquireConnection();
-    const threaded = asThreadedConnection(conn);
-    expect(threaded).to.not.equal(null);
-    await new Promise<void>((resolve, reject) => threaded?.close((err) => (err ? reject(err) : resolve())));
-    await knex.client.releaseConnection(conn);
-    expect(threaded?.alive).to.equal(false);
+    const threaded = await batchConnection(knex);
+    await new Promise<void>((resolve, reject) => threaded.close((err) => (err ? reject(err) : resolve())));
+    expect(threaded.alive).to.equal(false);
     await knex('t').insert({ name: 'after' });
     expect(await knex('t').pluck('name')).to.deep.equal(['after']);
   });
@@ -129,7 +127,7 @@ describe('SQLite connection thread', () => {
   });
 });
 
-async function migrate(db: Database): Promise<void> {
+async function migrate(db: Backend): Promise<void> {
   await migrateLatest(db.knex);
 }
 

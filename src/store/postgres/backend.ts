@@ -1,0 +1,64 @@
+/**
+ * The store on PostgreSQL, shared by every instance of a cluster: batches and completion groups run
+ * in knex transactions, claims skip rows another instance is claiming.
+ */
+import knexFactory from 'knex';
+import pg from 'pg';
+import type { Backend, ClaimedRows } from '../backend.ts';
+import { writeCompletions } from './completions.ts';
+import { writeBatch } from './ingest.ts';
+
+export interface PostgresOptions {
+  url: string;
+  /** A description of the URL without its password. */
+  describe: string;
+  poolMax?: number;
+  /** The schema to use (tests give each suite its own). */
+  schema?: string;
+  /** How long a statement waits for a lock another session holds. */
+  lockTimeoutMs: number;
+  log: object;
+}
+
+interface PgConnection {
+  query(sql: string, cb: (err: Error | null) => void): void;
+}
+
+export function openPostgres(options: PostgresOptions): Backend {
+  // int8 (counts, epoch milliseconds) as numbers: every value the gateway stores there fits in 2^53.
+  pg.types.setTypeParser(20, (v: string) => Number.parseInt(v, 10));
+  const knex = knexFactory({
+    client: 'pg',
+    connection: options.url,
+    searchPath: options.schema ? [options.schema] : undefined,
+    pool: {
+      min: 0,
+      max: options.poolMax ?? 10,
+      // Like SQLite's busy timeout: a statement waits a bounded time for a lock another session
+      // holds, then fails (a push gets a Server Fault and is sent again) instead of hanging.
+      afterCreate: (conn: PgConnection, done: (err: Error | null, conn: PgConnection) => void) => {
+        conn.query(`set lock_timeout = ${options.lockTimeoutMs}`, (err) => done(err, conn));
+      },
+    },
+    log: options.log,
+  });
+  const rowsOf = <T>(result: unknown): T[] => (result as { rows?: T[] }).rows ?? [];
+  return {
+    dialect: 'postgres',
+    knex,
+    describe: options.describe,
+    forUpdate: 'for update',
+    skipLocked: 'for update skip locked',
+    ingest: (items) => knex.transaction((trx) => writeBatch(trx, items)),
+    complete: (inputs) => knex.transaction((trx) => writeCompletions(trx, inputs)),
+    async claim(sql, params): Promise<ClaimedRows> {
+      const rows = rowsOf<Record<string, unknown>>(await knex.raw(sql, params));
+      if (rows.length === 0) return { rows, events: [] };
+      const ids = [...new Set(rows.map((r) => String(r.event_id)))];
+      const events = (await knex('events').whereIn('id', ids)) as Array<Record<string, unknown>>;
+      return { rows, events };
+    },
+    rowsOf,
+    close: () => knex.destroy(),
+  };
+}
