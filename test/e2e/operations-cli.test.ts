@@ -28,7 +28,7 @@ describe(`omgw deliveries, events, replay, discard, hold, release (${backendName
     store = new Store({ url: database.url, ...(database.schema ? { schema: database.schema } : {}) });
     await store.migrate();
     // Seeded "now": the CLI reads the real clock for --since, so the rows are recent.
-    seed = new Seeder(store, Date.now() - 3_600_000);
+    seed = new Seeder(database.tables(), Date.now() - 3_600_000);
     ids.event = await seed.event({ withPush: true, orderKey: 'LEG:SO-1', eventCode: 'HOLD' });
     ids.parked = await seed.delivery({ connector: 'crm', state: 'parked', eventId: ids.event, orderKey: 'LEG:SO-1', lastError: 'HTTP 503 Service Unavailable' });
     ids.otmParked = await seed.delivery({ connector: 'otm', state: 'parked', eventId: ids.event, orderKey: 'LEG:SO-1', lastError: 'SOAP Client fault: Unknown release' });

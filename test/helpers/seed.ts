@@ -1,10 +1,10 @@
 import type { DeliveryState } from '../../src/domain/delivery.ts';
 import { createIdGenerator } from '../../src/domain/ids.ts';
-import type { Store } from '../../src/store/index.ts';
+import type { Knex } from 'knex';
 
 /**
- * Writes events, deliveries and attempts straight into a store, for tests of the operator surface
- * that need deliveries in every state without running pushes and a worker. Ids are ULIDs from the
+ * Writes events, deliveries and attempts straight into the tables (TestDatabase.tables()), for tests
+ * of the operator surface that need deliveries in every state without running pushes and a worker. Ids are ULIDs from the
  * given clock, so they sort in the order the rows are seeded.
  */
 export interface SeedDelivery {
@@ -22,12 +22,12 @@ export interface SeedDelivery {
 }
 
 export class Seeder {
-  readonly store: Store;
+  readonly #tables: Knex;
   now: number;
   readonly #newId: () => string;
 
-  constructor(store: Store, start = Date.UTC(2026, 10, 23, 12, 0, 0)) {
-    this.store = store;
+  constructor(tables: Knex, start = Date.UTC(2026, 10, 23, 12, 0, 0)) {
+    this.#tables = tables;
     this.now = start;
     this.#newId = createIdGenerator(() => this.now);
   }
@@ -46,7 +46,7 @@ export class Seeder {
     let pushId: string | null = null;
     if (opts.withPush) {
       pushId = this.newId();
-      await this.store.knex('pushes').insert({
+      await this.#tables('pushes').insert({
         id: pushId,
         received_at: this.now,
         path: '/soap/business-events',
@@ -63,7 +63,7 @@ export class Seeder {
         request_id: 'req-1',
       });
     }
-    await this.store.knex('events').insert({
+    await this.#tables('events').insert({
       id,
       push_id: pushId,
       source: opts.source ?? 'oracle-om',
@@ -89,7 +89,7 @@ export class Seeder {
     const id = this.newId();
     const created = d.createdAt ?? this.now;
     const attempts = d.attempts ?? (['parked', 'retrying', 'delivered'].includes(d.state) ? 2 : 0);
-    await this.store.knex('deliveries').insert({
+    await this.#tables('deliveries').insert({
       id,
       event_id: eventId,
       connector: d.connector,
@@ -111,7 +111,7 @@ export class Seeder {
       delivered_at: d.state === 'delivered' ? created : null,
     });
     for (let n = 1; n <= attempts; n++) {
-      await this.store.knex('attempts').insert({
+      await this.#tables('attempts').insert({
         id: this.newId(),
         delivery_id: id,
         number: n,

@@ -5,7 +5,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statfsSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import { backendName, type TestDatabase } from '../helpers/backend.ts';
+import { backendName, testDatabaseAt, type TestDatabase } from '../helpers/backend.ts';
 import { FakeTarget } from '../helpers/target.ts';
 import { adminKnex, dumpDatabase, freePort, GatewayProcess, openStore, relEnv, relGatewayYaml, authYaml } from './support/gateway.ts';
 import { faultCode, PushClient, pushBody, sleep } from './support/push-client.ts';
@@ -277,7 +277,7 @@ describe(`reliability 3: store trouble (${backendName()}, ${SIZE.label})`, funct
     const dataDir = join(dir, 'data');
     mkdirSync(dataDir);
     const dbFile = join(dataDir, 'omgw.db');
-    const db: TestDatabase = { url: `sqlite:${dbFile}`, schema: undefined, kind: 'sqlite', dispose: async () => undefined };
+    const db: TestDatabase = testDatabaseAt(`sqlite:${dbFile}`, undefined, 'sqlite');
     const other: Knex = knexFactory({ client: 'sqlite3', connection: { filename: dbFile }, useNullAsDefault: true, pool: { min: 1, max: 1 } });
     cleanups.push(() => other.destroy());
 
@@ -360,7 +360,7 @@ describe(`reliability 3: store trouble (${backendName()}, ${SIZE.label})`, funct
     }
     cleanups.push(() => fs.unmount());
     const dbFile = join(storeDir, 'omgw.db');
-    const db: TestDatabase = { url: `sqlite:${dbFile}`, schema: undefined, kind: 'sqlite', dispose: async () => undefined };
+    const db: TestDatabase = testDatabaseAt(`sqlite:${dbFile}`, undefined, 'sqlite');
 
     const roMs = FULL ? 30_000 : 3_000;
     const readOnly: Trouble = {
@@ -406,7 +406,7 @@ describe(`reliability 3: store trouble (${backendName()}, ${SIZE.label})`, funct
     const u = new URL(base);
     u.username = role;
     u.password = SECRETS.dbPassword;
-    const db: TestDatabase = { url: u.toString(), schema, kind: 'postgres', dispose: async () => undefined };
+    const db: TestDatabase = testDatabaseAt(u.toString(), schema, 'postgres');
     let killer: NodeJS.Timeout | undefined;
     const restart: Trouble = {
       name: 'PostgreSQL connections dropped and refused for 3 s',

@@ -64,7 +64,7 @@ describe(`admin API (${backendName()})`, () => {
       },
       { env: { TEST_ADMIN_TOKEN: TOKEN } },
     );
-    seed = new Seeder(gw.gateway.store);
+    seed = new Seeder(gw.database.tables());
     const event = await seed.event({ withPush: true, orderKey: 'LEG:SO-1' });
     ids.event = event;
     ids.parked = await seed.delivery({ connector: 'crm', state: 'parked', eventId: event, orderKey: 'LEG:SO-1' });
@@ -366,7 +366,7 @@ describe(`admin API (${backendName()})`, () => {
     });
 
     it('replays, discards, holds and releases through the API, audited as admin-api', async () => {
-      const s = new Seeder(gw.gateway.store, seed.now + 10_000);
+      const s = new Seeder(gw.database.tables(), seed.now + 10_000);
       const a = await s.delivery({ connector: 'crm', state: 'parked', orderKey: 'LEG:API-1' });
       const b = await s.delivery({ connector: 'crm', state: 'pending', orderKey: 'LEG:API-2' });
       const dry = await api('POST', '/admin/api/deliveries/replay', { body: { ids: [a, b], dryRun: true } });
@@ -500,7 +500,7 @@ describe(`admin API (${backendName()})`, () => {
       // Besides one valid request per route, the unfiltered lists: every row the tests above left
       // (deliveries in every state, replayed, held and discarded ones, admin audit records...).
       // The tests above moved the seeded deliveries on: fresh ones for the single-delivery actions.
-      const s = new Seeder(gw.gateway.store, seed.now + 100_000);
+      const s = new Seeder(gw.database.tables(), seed.now + 100_000);
       ids.parked = await s.delivery({ connector: 'crm', state: 'parked', orderKey: 'LEG:DOC-1' });
       ids.pending = await s.delivery({ connector: 'crm', state: 'pending', orderKey: 'LEG:DOC-2' });
       ids.held = await s.delivery({ connector: 'crm', state: 'on_hold', orderKey: 'LEG:DOC-3' });

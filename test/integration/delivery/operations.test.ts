@@ -38,7 +38,7 @@ describe(`delivery operations: replay, discard, hold, release (${backendName()})
     database = createTestDatabase();
     store = new Store({ url: database.url, ...(database.schema ? { schema: database.schema } : {}) });
     await store.migrate();
-    seed = new Seeder(store);
+    seed = new Seeder(database.tables());
     notified = 0;
     ops = new DeliveryActions({ store, clock, newId: createIdGenerator(() => seed.now), notify: () => void notified++ });
     views = new DeliveryViews({ store });

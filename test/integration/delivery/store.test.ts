@@ -14,7 +14,7 @@ describe(`delivery store: claim and completion (${backendName()})`, () => {
     database = createTestDatabase();
     store = new Store({ url: database.url, ...(database.schema ? { schema: database.schema } : {}) });
     await store.migrate();
-    seed = new Seeder(store);
+    seed = new Seeder(database.tables());
   });
   afterEach(async () => {
     await store.close();

@@ -19,7 +19,7 @@ describe(`ingest: arbitrary values round trip unchanged (${backendName()})`, () 
     database = createTestDatabase();
     store = new Store({ url: database.url, ...(database.schema ? { schema: database.schema } : {}) });
     await store.migrate();
-    seed = new Seeder(store);
+    seed = new Seeder(database.tables());
   });
   after(async () => {
     await store.close();

@@ -18,7 +18,7 @@ describe(`ingest writer: nonces, dedupe and stored values (${backendName()})`, (
     database = createTestDatabase();
     store = new Store({ url: database.url, ...(database.schema ? { schema: database.schema } : {}) });
     await store.migrate();
-    seed = new Seeder(store);
+    seed = new Seeder(database.tables());
   });
   afterEach(async () => {
     await store.close();

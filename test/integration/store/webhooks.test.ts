@@ -18,7 +18,7 @@ describe(`ShipBobWebhookRepository.listBilling (${backendName()})`, () => {
   });
 
   it('reads one row past the largest page, so that a full page still says whether there is a next one', async () => {
-    const seed = new Seeder(store);
+    const seed = new Seeder(database.tables());
     const rows = Array.from({ length: MAX_BILLING_PAGE + 2 }, (_, i) => ({
       id: seed.newId(),
       source: 'shipbob',
