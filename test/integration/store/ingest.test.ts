@@ -87,7 +87,7 @@ describe(`ingest writer: nonces, dedupe and stored values (${backendName()})`, (
     expect(statuses(expired)).to.deep.equal(['routed']);
 
     // A refused item stores nothing: not its push, its event or its dedupe key.
-    const knex = store.knex;
+    const knex = database.tables();
     expect(Number((await knex('pushes').count({ n: '*' }))[0]?.n)).to.equal(3);
     expect(await knex('events').where({ content_hash: 'h2' }).select('id')).to.deep.equal([]);
     expect(await knex('dedupe_keys').where({ hash: 'h2' }).select('hash')).to.deep.equal([]);
@@ -112,10 +112,10 @@ describe(`ingest writer: nonces, dedupe and stored values (${backendName()})`, (
     const fresh = event('same', t + WINDOW + 10);
     const d = await store.ingest.submit(item(t + WINDOW + 10, [fresh]));
     expect(statuses(d)).to.deep.equal(['routed']);
-    const key = await store.knex('dedupe_keys').where({ hash: 'same' }).first('event_id', 'seen_at');
+    const key = await database.tables()('dedupe_keys').where({ hash: 'same' }).first('event_id', 'seen_at');
     expect(key).to.deep.equal({ event_id: fresh.id, seen_at: t + WINDOW + 10 });
 
-    const knex = store.knex;
+    const knex = database.tables();
     const deliveries = await knex('deliveries').whereIn('event_id', [first.id, inBatch.id, across.id, fresh.id]).select('event_id');
     expect(deliveries.map((r: { event_id: string }) => r.event_id).sort()).to.deep.equal([first.id, fresh.id].sort());
     const duplicates = await knex('events').where({ status: 'duplicate' }).orderBy('id').select('id', 'duplicate_of');
@@ -145,9 +145,9 @@ describe(`ingest writer: nonces, dedupe and stored values (${backendName()})`, (
     const ev = event('awkward', t, { payload: JSON.stringify({ text: awkward }), orderKey: "O'Brien:1", raw: awkward });
     const outcome = await store.ingest.submit(item(t, [ev], null, awkward));
     expect(statuses(outcome)).to.deep.equal(['routed']);
-    const row = await store.knex('events').where({ id: ev.id }).first('payload', 'order_key', 'raw');
+    const row = await database.tables()('events').where({ id: ev.id }).first('payload', 'order_key', 'raw');
     expect(row).to.deep.equal({ payload: JSON.stringify({ text: awkward }), order_key: "O'Brien:1", raw: awkward });
-    const push = await store.knex('pushes').first('raw', 'headers');
+    const push = await database.tables()('pushes').first('raw', 'headers');
     expect(push?.raw).to.equal(awkward);
     expect(JSON.parse(String(push?.headers))).to.deep.equal({ 'content-type': 'text/xml' });
   });
@@ -162,9 +162,9 @@ describe(`ingest writer: nonces, dedupe and stored values (${backendName()})`, (
     const outcomes = await Promise.all(items.map((i) => store.ingest.submit(i)));
     expect(outcomes.map(statuses)).to.deep.equal([['routed'], ['routed'], ['routed']]);
     for (const i of items) {
-      const push = await store.knex('pushes').where({ id: i.push?.id }).first('raw', 'raw_size');
+      const push = await database.tables()('pushes').where({ id: i.push?.id }).first('raw', 'raw_size');
       expect(push).to.deep.equal({ raw: i.push?.raw, raw_size: i.push?.rawSize });
-      const ev = await store.knex('events').where({ id: i.events[0]?.id }).first('push_id');
+      const ev = await database.tables()('events').where({ id: i.events[0]?.id }).first('push_id');
       expect(ev?.push_id).to.equal(i.push?.id);
     }
   });
@@ -178,7 +178,7 @@ describe(`ingest writer: nonces, dedupe and stored values (${backendName()})`, (
     const all = statuses(outcome);
     expect(all.filter((s) => s === 'routed')).to.have.length(450);
     expect(all[450]).to.equal('duplicate');
-    expect(Number((await store.knex('deliveries').count({ n: '*' }))[0]?.n)).to.equal(450);
-    expect(Number((await store.knex('events').count({ n: '*' }))[0]?.n)).to.equal(451);
+    expect(Number((await database.tables()('deliveries').count({ n: '*' }))[0]?.n)).to.equal(450);
+    expect(Number((await database.tables()('events').count({ n: '*' }))[0]?.n)).to.equal(451);
   });
 });

@@ -29,7 +29,7 @@ describe(`ShipBobWebhookRepository.listBilling (${backendName()})`, () => {
       payload: JSON.stringify({ transaction_id: `tx-${i}`, amount: '1.00', currency_code: 'USD' }),
       content_hash: `h${i}`,
     }));
-    await store.knex.batchInsert('events', rows, 200);
+    await database.tables().batchInsert('events', rows, 200);
     const page = await store.shipbobWebhooks.listBilling({ limit: MAX_BILLING_PAGE + 1 });
     expect(page).to.have.length(MAX_BILLING_PAGE + 1);
     expect(await store.shipbobWebhooks.listBilling({ limit: 50_000 })).to.have.length(MAX_BILLING_PAGE + 1);
