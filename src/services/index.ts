@@ -16,9 +16,10 @@ import { DeliveryViews } from './delivery-views.ts';
 import { ConnectorRuntimes } from './runtimes.ts';
 
 /**
- * The service layer: the use cases the HTTP edge (src/app.ts: inbound paths, admin API, schedules, worker) and the
- * CLI (src/cli/) both call, built in one place from the config, so a command means the same from
- * either side: the same connector runtimes (with their delivery kinds), the same audit records.
+ * The service layer: the use cases the HTTP edge (src/app.ts: inbound paths, admin API, schedules,
+ * worker) and the CLI (src/cli/) both call, built in one place from the config, so a command means
+ * the same from either side: the same connector runtimes (with their delivery kinds), the same audit
+ * records.
  */
 
 export { ConnectorRuntimes } from './runtimes.ts';
@@ -64,7 +65,7 @@ export interface GatewayStatus extends StatusReport {
 }
 
 export interface Services {
-  /** What the three inbound paths (SOAP pushes, ShipBob webhooks, the poller) do with their events: route, store, wake the worker. */
+  /** Accepting the events of the inbound paths (SOAP pushes, ShipBob webhooks, the poller): route, store, wake the worker. */
   accept: AcceptEvents;
   /** Operator actions on deliveries: replay, discard, hold, release. */
   deliveries: DeliveryActions;
