@@ -160,7 +160,7 @@ export class EventBatch {
         connector: r.connector,
         triggerPoint: r.triggerPoint,
         orderKey: event.orderKey,
-        // Connectors that need one derive it at delivery time (ShipBob's reference_id).
+        // None stored: the runtime renders the connector's idempotencyKey template at delivery time.
         idempotencyKey: null,
       })),
     });
