@@ -61,7 +61,8 @@ const RESTART_SETTINGS: ReadonlyArray<readonly [string, (g: GatewayConfig['gatew
 
 /**
  * The composition root: builds the parts from config and wires them together. The store and the
- * services (delivery actions and views, connectors, runtimes, recovery, retention, poller) come from
+ * services (accepting inbound events, delivery actions and views, connectors, runtimes, recovery,
+ * retention, poller) come from
  * openStore and createServices (src/services/index.ts), as the CLI's do; around them this adds the
  * HTTP edge, the delivery worker, the scheduler and the metrics. Nothing starts at construction;
  * start() migrates the store and opens the port, stop() closes them in reverse order.
@@ -151,7 +152,7 @@ export class Gateway {
       pushBodies: () => ({ held: pushBodies.inUse, capacity: pushBodies.capacity }),
     });
     this.#metrics = metrics;
-    // The services, for the schedules, the admin API and the worker alike (and the CLI: src/cli/services.ts).
+    // The services, for the inbound paths, the schedules, the admin API and the worker alike (and the CLI: src/cli/services.ts).
     const services = createServices(() => this.#config, {
       store: this.store,
       clock: this.clock,
@@ -202,7 +203,7 @@ export class Gateway {
       wsdl: await loadWsdl(),
       logger: this.logger,
       logins: logins.soap,
-      onStored: () => this.#worker?.notify(),
+      accept: services.accept,
       onPush: (report) => {
         try {
           metrics.recordPush(report);
@@ -217,7 +218,7 @@ export class Gateway {
       newId,
       now,
       logger: this.logger,
-      onStored: () => this.#worker?.notify(),
+      accept: services.accept,
       onWebhook: (result, events) => {
         try {
           metrics.recordWebhook('shipbob', result, events);

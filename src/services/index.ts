@@ -9,18 +9,21 @@ import { Store } from '../store/index.ts';
 import type { BillingEvent, BillingFilter } from '../store/webhooks.ts';
 import type { ConnectorStateRow } from '../store/connectors.ts';
 import type { StatusReport } from '../store/status.ts';
+import { AcceptEvents } from './accept-events.ts';
 import { ConnectorOperations } from './connectors.ts';
 import { DeliveryActions } from './delivery-actions.ts';
 import { DeliveryViews } from './delivery-views.ts';
 import { ConnectorRuntimes } from './runtimes.ts';
 
 /**
- * The service layer: the use cases the HTTP edge (src/app.ts: admin API, schedules, worker) and the
- * CLI (src/cli/) both call, built in one place from the config, so a command means the same from
- * either side: the same connector runtimes (with their delivery kinds), the same audit records.
+ * The service layer: the use cases the HTTP edge (src/app.ts: inbound paths, admin API, schedules,
+ * worker) and the CLI (src/cli/) both call, built in one place from the config, so a command means
+ * the same from either side: the same connector runtimes (with their delivery kinds), the same audit
+ * records.
  */
 
 export { ConnectorRuntimes } from './runtimes.ts';
+export { AcceptEvents } from './accept-events.ts';
 
 export interface StoreOptions {
   /** Connections in the pool (default: gateway.yaml's database.poolMax). */
@@ -62,6 +65,8 @@ export interface GatewayStatus extends StatusReport {
 }
 
 export interface Services {
+  /** Accepting the events of the inbound paths (SOAP pushes, ShipBob webhooks, the poller): route, store, wake the worker. */
+  accept: AcceptEvents;
   /** Operator actions on deliveries: replay, discard, hold, release. */
   deliveries: DeliveryActions;
   /** Read views: deliveries, events, attempts, audit records. */
@@ -90,14 +95,16 @@ export function createServices(config: () => GatewayConfig, deps: ServicesDeps):
   const tokenStore = tokenStoreOf(config(), store, logger);
   const runtimes = new ConnectorRuntimes({ config, store, clock, tokenStore });
   const deliveries = new DeliveryActions({ store, clock, newId, notify });
+  const accept = new AcceptEvents({ store, config, newId, notify });
   return {
+    accept,
     deliveries,
     views: new DeliveryViews({ store }),
     connectors: new ConnectorOperations({ store, config, clock, newId, tokenStore, notify }),
     runtimes,
     recovery: new RecoveryService({ store, clock, logger, newId, instanceId, config, replayer: operationsReplayer(deliveries) }),
     retention: new RetentionJob({ store, clock, logger, newId, instanceId, config }),
-    poller: new PurchaseOrderPoller({ store, clock, logger, newId, instanceId, config, connector: (name) => runtimes.parts(name), onStored: notify }),
+    poller: new PurchaseOrderPoller({ store, clock, logger, newId, instanceId, config, connector: (name) => runtimes.parts(name), accept }),
     status: async () => {
       const [report, connectors, blockedKeys] = await Promise.all([store.status(), store.connectorStates.all(), store.deliveries.blockedKeys()]);
       return { ...report, connectors, blockedKeys };

@@ -265,6 +265,38 @@ describe(`Fusion purchase-order poller → ShipBob orders (${backendName()})`, f
     });
   });
 
+  describe('a page the store cannot take', () => {
+    let gw: TestGateway;
+    before(async () => {
+      gw = await pollingGateway(fusion, shipbob, '');
+    });
+    after(async () => gw?.stop());
+
+    it("fails the run with the store's own reason and keeps the cursor; the next run stores the page", async () => {
+      fusionNow += 1_000;
+      fusion.purchaseOrders.add({ orderNumber: 'PO-4001', statusCode: 'CANCELED' });
+      const knex = gw.gateway.store.knex;
+      await knex.schema.renameTable('events', 'events_away');
+      let failed: Extract<PollOutcome, { status: 'ran' }>;
+      try {
+        failed = ran(await gw.gateway.jobs!.poller.runNow('test'));
+      } finally {
+        await knex.schema.renameTable('events_away', 'events');
+      }
+      expect(failed.state).to.equal('failed');
+      // The run record is the operator's: the store's words, not the message a sender would get.
+      expect(failed.error).to.match(/events/).and.not.include('could not be stored');
+      expect(failed.cursorAfter).to.equal(null);
+      const audit = await knex('audit_records').where({ action: 'poll.run' }).first();
+      expect(audit.result).to.equal('failed');
+      expect(JSON.parse(audit.detail as string)).to.include({ error: failed.error });
+
+      const next = ran(await gw.gateway.jobs!.poller.runNow('test'));
+      expect(next.state).to.equal('ok');
+      expect(next.summary.routed + next.summary.unrouted).to.equal(fusion.purchaseOrders.all().length);
+    });
+  });
+
   describe('more changes than one run reads', () => {
     let gw: TestGateway;
     before(async () => {

@@ -4,7 +4,7 @@ import type { PollerSettings } from '../../config/schema.ts';
 import { fusionRecords, MAX_PAGE_BYTES, readPurchaseOrderPage } from '../../connectors/fusion/purchase-orders.ts';
 import type { ConnectorParts } from '../../connectors/types.ts';
 import type { Clock } from '../../domain/clock.ts';
-import { GatewayError } from '../../domain/errors.ts';
+import { GatewayError, isGatewayError } from '../../domain/errors.ts';
 import type { XmlRecord } from '../../domain/event.ts';
 import {
   nextPagePosition,
@@ -16,8 +16,8 @@ import {
   type PagePosition,
 } from '../../domain/purchase-order.ts';
 import type { Logger } from '../../log.ts';
-import { route } from '../../routing/trigger-points.ts';
-import type { IngestEvent, PollerCursor, PollerRunRow, PollerRunState, Store } from '../../store/index.ts';
+import type { AcceptEvents, EventToAccept } from '../../services/accept-events.ts';
+import type { PollerCursor, PollerRunRow, PollerRunState, Store } from '../../store/index.ts';
 import { JsonSyntaxError, parseJsonRecord } from '../webhooks/json.ts';
 
 /** The poller's name: its cursor, its runs and the `poller` label of omgw_poller_lag_seconds. */
@@ -38,8 +38,8 @@ export interface PurchaseOrderPollerDeps {
   config: () => GatewayConfig;
   /** The running connectors' parts (auth, TLS, timeout), by name. */
   connector: (name: string) => ConnectorParts | undefined;
-  /** Called after a page stored events that have deliveries (wakes the delivery worker). */
-  onStored?: () => void;
+  /** Routes and stores each page's events, wakes the delivery worker (src/services/accept-events.ts). */
+  accept: AcceptEvents;
 }
 
 /** What one run read and stored. */
@@ -212,7 +212,7 @@ export class PurchaseOrderPoller extends EventEmitter {
         const page = await this.#readPage(fusion, settings, at);
         summary.pages++;
         summary.read += page.items.length;
-        const stored = await this.#store(page.items, settings);
+        const stored = await this.#store(page.items);
         summary.routed += stored.routed;
         summary.unrouted += stored.unrouted;
         summary.duplicates += stored.duplicates;
@@ -233,7 +233,7 @@ export class PurchaseOrderPoller extends EventEmitter {
         }
       }
     } catch (err) {
-      error = err instanceof Error ? err.message : String(err);
+      error = runError(err);
       logger.error({ err, runId, summary }, 'purchase-order poll failed; what it stored stays, the next run goes on from the cursor');
     }
 
@@ -281,12 +281,11 @@ export class PurchaseOrderPoller extends EventEmitter {
     return { items: fusionRecords(doc.items), hasMore: doc.hasMore === 'true' };
   }
 
-  /** Stores a page's purchase orders as events, in one ingest item (group commit, split if large). */
-  async #store(items: XmlRecord[], settings: PollerSettings): Promise<{ routed: number; unrouted: number; duplicates: number; skipped: number; newest: { lastUpdateDate: string; at: number } | null }> {
-    const { store, clock, logger } = this.#deps;
+  /** Stores a page's purchase orders as events, in one request (group commit, split if large). */
+  async #store(items: XmlRecord[]): Promise<{ routed: number; unrouted: number; duplicates: number; skipped: number; newest: { lastUpdateDate: string; at: number } | null }> {
+    const { clock, logger } = this.#deps;
     const now = clock.now();
-    const triggerPoints = this.#deps.config().triggerPoints;
-    const events: IngestEvent[] = [];
+    const events: EventToAccept[] = [];
     let skipped = 0;
     let newest: { lastUpdateDate: string; at: number } | null = null;
     for (const [position, item] of items.entries()) {
@@ -297,34 +296,27 @@ export class PurchaseOrderPoller extends EventEmitter {
         continue;
       }
       if (newest === null || change.at > newest.at) newest = { lastUpdateDate: change.lastUpdateDate, at: change.at };
-      const routes = route({ source: 'fusion-po', eventCode: PO_EVENT_CODE, payload: item }, triggerPoints);
       events.push({
-        id: this.#deps.newId(),
-        source: 'fusion-po',
         eventCode: PO_EVENT_CODE,
         orderKey: change.orderKey,
         sourceSystem: null,
-        connectorScope: null,
         position,
+        fields: item,
         payload: JSON.stringify(item),
         // The payload keeps every field (numbers as Fusion wrote them); the page itself is not kept.
         raw: null,
-        contentHash: purchaseOrderChangeHash(change),
         dedupeScope: PO_DEDUPE_SCOPE,
-        dedupeSince: now - settings.dedupeWindow,
-        deliveries: routes.map((r) => ({ id: this.#deps.newId(), connector: r.connector, triggerPoint: r.triggerPoint, orderKey: change.orderKey, idempotencyKey: null })),
+        contentHash: purchaseOrderChangeHash(change),
       });
     }
     const counts = { routed: 0, unrouted: 0, duplicates: 0, skipped, newest };
     if (events.length === 0) return counts;
-    const outcome = await store.ingest.submit({ push: null, receivedAt: now, nonce: null, events, requestId: null });
-    if (!outcome.accepted) throw new Error('the store refused the page');
+    const outcome = await this.#deps.accept.accept({ source: 'fusion-po', receivedAt: now, requestId: null, events });
     for (const e of outcome.events) {
       if (e.status === 'duplicate') counts.duplicates++;
       else if (e.status === 'unrouted') counts.unrouted++;
       else counts.routed++;
     }
-    if (outcome.events.some((e) => e.deliveries > 0)) this.#deps.onStored?.();
     return counts;
   }
 }
@@ -337,6 +329,15 @@ export function startPosition(cursor: PollerCursor | null, settings: Pick<Poller
   if (cursor === null) return { second: wholeSecond(now - settings.initialLookback), skip: 0 };
   if (!cursor.caughtUp) return { second: wholeSecond(cursor.cursorAt), skip: cursor.resumeSkip };
   return { second: wholeSecond(cursor.cursorAt - settings.overlap), skip: 0 };
+}
+
+/**
+ * A failed run's error as the operator reads it in the run and its audit record: a store failure in
+ * the store's own words (the typed error's message is written for a sender, and a poll has none).
+ */
+function runError(err: unknown): string {
+  const shown = isGatewayError(err) && err.code === 'STORE_UNAVAILABLE' && err.cause !== undefined ? err.cause : err;
+  return shown instanceof Error ? shown.message : String(shown);
 }
 
 function runView(row: PollerRunRow): PollRunView {

@@ -1,10 +1,9 @@
 import type { GatewayConfig } from '../../config/load.ts';
-import { GatewayError } from '../../domain/errors.ts';
 import type { XmlRecord } from '../../domain/event.ts';
 import { canonicalJson, hashOfCanonicalJson, identifyOmEvent } from '../../domain/om-event.ts';
-import { route } from '../../routing/trigger-points.ts';
 import type { LoginGuard } from '../../server/login-throttle.ts';
-import type { IngestEvent, IngestItem, IngestOutcome, Store } from '../../store/index.ts';
+import type { AcceptEvents, AcceptOutcome, EventBatch } from '../../services/accept-events.ts';
+import type { Store } from '../../store/index.ts';
 import type { AuthResult } from './auth.ts';
 import type { ParsedPush } from './envelope.ts';
 
@@ -22,8 +21,8 @@ export interface PushHandlerDeps {
   store: Store;
   newId: () => string;
   now: () => number;
-  /** Called after a commit that created deliveries (wakes the delivery worker). */
-  onStored?: () => void;
+  /** Routes and stores the events, wakes the delivery worker (src/services/accept-events.ts). */
+  accept: AcceptEvents;
   /** Delays the answers to repeated failed logins from one source (src/server/login-throttle.ts). */
   logins?: LoginGuard;
 }
@@ -40,68 +39,49 @@ export function storableHeaders(headers: Record<string, string | string[] | unde
   return out;
 }
 
-/** What is fixed for the whole of one push: the config, its receipt time and where it came in. */
-export interface PushScope {
-  config: GatewayConfig;
-  now: number;
-}
-
 /**
- * Turns each OrderHeader of a push into an event as the parser hands it over (identity, routes,
- * canonical payload and content hash), so that only the events are kept, not the parsed trees.
+ * Starts the push's batch of events and gives the function that adds each OrderHeader to it as the
+ * parser hands it over (identity, canonical payload and content hash; the batch routes it), so that
+ * only the events are kept, not the parsed trees.
  */
-export function eventBuilder(deps: Pick<PushHandlerDeps, 'newId'>, scope: PushScope, ctx: Pick<PushContext, 'path' | 'connectorScope'>): (header: XmlRecord, position: number) => IngestEvent {
-  const { config, now } = scope;
+export function eventBuilder(deps: Pick<PushHandlerDeps, 'accept'>, receivedAt: number, ctx: Pick<PushContext, 'path' | 'connectorScope'>): { batch: EventBatch; add: (header: XmlRecord, position: number) => void } {
+  // OM re-sends a payload after an error with no message id: the same content on the same path is the same event.
   const dedupeScope = `oracle-om:${ctx.path}`;
-  const dedupeSince = now - config.gateway.inbound.soap.dedupeWindow;
-  return (header, position) => {
+  const batch = deps.accept.begin({ source: 'oracle-om', receivedAt, connectorScope: ctx.connectorScope });
+  const add = (header: XmlRecord, position: number): void => {
     const identity = identifyOmEvent(header);
-    const routes = route({ source: 'oracle-om', eventCode: identity.eventCode, payload: header }, config.triggerPoints, ctx.connectorScope);
     const payload = canonicalJson(header);
-    return {
-      id: deps.newId(),
-      source: 'oracle-om',
+    batch.add({
       eventCode: identity.eventCode,
       orderKey: identity.orderKey,
       sourceSystem: identity.sourceSystem,
-      connectorScope: ctx.connectorScope,
       position,
+      fields: header,
       payload,
       raw: null,
-      contentHash: hashOfCanonicalJson(payload),
       dedupeScope,
-      dedupeSince,
-      deliveries: routes.map((r) => ({
-        id: deps.newId(),
-        connector: r.connector,
-        triggerPoint: r.triggerPoint,
-        orderKey: identity.orderKey,
-        idempotencyKey: null,
-      })),
-    };
+      contentHash: hashOfCanonicalJson(payload),
+    });
   };
+  return { batch, add };
 }
 
 /**
- * Stores one parsed, authenticated push whose OrderHeaders eventBuilder has turned into `events`:
- * push, events, deliveries and audit records in one transaction. It returns only after the commit;
- * the caller acknowledges then. Throws GatewayError for every refusal (a nonce used before is found
- * in that transaction, across instances).
+ * Stores one parsed, authenticated push whose OrderHeaders are in `batch`: push, events, deliveries
+ * and audit records in one transaction. It returns only after the commit; the caller acknowledges
+ * then. Throws GatewayError for every refusal (a nonce used before is found in that transaction,
+ * across instances; a store failure is STORE_UNAVAILABLE).
  */
 export async function acceptPush(
-  deps: PushHandlerDeps,
+  deps: Pick<PushHandlerDeps, 'logins'>,
+  batch: EventBatch,
   parsed: ParsedPush,
   auth: Extract<AuthResult, { ok: true }>,
   ctx: PushContext,
-  scope: PushScope,
-  events: IngestEvent[],
-): Promise<IngestOutcome & { accepted: true }> {
-  const item: IngestItem = {
+): Promise<AcceptOutcome> {
+  const outcome = await batch.submit({
     push: {
-      id: deps.newId(),
-      receivedAt: scope.now,
       path: ctx.path,
-      connectorScope: ctx.connectorScope,
       soapVersion: parsed.soapVersion,
       contentType: ctx.contentType,
       headers: ctx.headers,
@@ -110,22 +90,11 @@ export async function acceptPush(
       authMethod: auth.method,
       authUser: auth.username,
       remoteAddr: ctx.remoteAddr,
-      requestId: ctx.requestId,
     },
     nonce: auth.nonce,
-    events,
     requestId: ctx.requestId,
-  };
-
-  let outcome: IngestOutcome;
-  try {
-    outcome = await deps.store.ingest.submit(item);
-  } catch (err) {
-    throw new GatewayError('STORE_UNAVAILABLE', 'the push could not be stored; send it again later', { cause: err });
-  }
-  if (!outcome.accepted) throw new GatewayError('AUTH_FAILED', 'authentication failed: the nonce was used before');
+  });
   deps.logins?.succeeded(ctx.remoteAddr);
-  if (outcome.events.some((e) => e.deliveries > 0)) deps.onStored?.();
   return outcome;
 }
 

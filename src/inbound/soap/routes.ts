@@ -5,7 +5,6 @@ import { GatewayError, isGatewayError } from '../../domain/errors.ts';
 import type { Logger } from '../../log.ts';
 import { parsePush, type SoapVersion } from './envelope.ts';
 import { buildFault, faultStatus, soapContentType } from './fault.ts';
-import type { IngestEvent } from '../../store/index.ts';
 import { acceptPush, eventBuilder, recordRejection, storableHeaders, type PushHandlerDeps } from './push-handler.ts';
 import { authenticateHttp, authenticateToken, type AuthResult } from './auth.ts';
 import type { BodyBudget, BodyReservation } from '../../server/body-budget.ts';
@@ -89,9 +88,7 @@ async function handlePush(ctx: Context, deps: SoapRouteDeps, connectorScope: str
     const fullSize = declared ?? limits.maxBodySize;
     const body = budgeted(ctx.req, () => auth !== null, () => held.growTo(fullSize, limits.bodyWait));
 
-    const scope = { config, now };
-    const events: IngestEvent[] = [];
-    const toEvent = eventBuilder(deps, scope, base);
+    const { batch, add: addHeader } = eventBuilder(deps, now, base);
     const parsed = await parsePush(
       body,
       {
@@ -104,7 +101,7 @@ async function handlePush(ctx: Context, deps: SoapRouteDeps, connectorScope: str
         maxNameLength: limits.maxNameLength,
         maxTextLength: limits.maxTextLength,
       },
-      (header, position) => events.push(toEvent(header, position)),
+      addHeader,
       // Decided by HTTP Basic already: no token to wait for, and no allowance before it.
       auth !== null ? undefined : (token) => {
         if (token !== null) credentialsOffered = true;
@@ -118,14 +115,7 @@ async function handlePush(ctx: Context, deps: SoapRouteDeps, connectorScope: str
     );
     if (auth === null || !auth.ok) throw new GatewayError('AUTH_FAILED', 'authentication failed: no credentials');
     username = auth.username;
-    const outcome = await acceptPush(
-      deps,
-      parsed,
-      auth,
-      { ...base, contentType: contentType || null, headers: storableHeaders(ctx.req.headers) },
-      scope,
-      events,
-    );
+    const outcome = await acceptPush(deps, batch, parsed, auth, { ...base, contentType: contentType || null, headers: storableHeaders(ctx.req.headers) });
     ctx.state.logFields = {
       events: outcome.events.length,
       statuses: outcome.events.map((e) => e.status),

@@ -14,8 +14,8 @@ import {
   webhookIdHash,
 } from '../../domain/shipbob-webhook.ts';
 import type { Logger } from '../../log.ts';
-import { route } from '../../routing/trigger-points.ts';
-import type { IngestEvent, IngestItem, IngestOutcome, Store } from '../../store/index.ts';
+import type { AcceptEvents, AcceptOutcome } from '../../services/accept-events.ts';
+import type { Store } from '../../store/index.ts';
 import { readRawBody } from './body.ts';
 import { JsonSyntaxError, parseJsonRecord } from './json.ts';
 import { WebhookVerifier, type VerifyFailure } from './signature.ts';
@@ -31,8 +31,8 @@ export interface ShipBobWebhookDeps {
   newId: () => string;
   now: () => number;
   logger: Logger;
-  /** Called after a commit that created deliveries (wakes the delivery worker). */
-  onStored?: () => void;
+  /** Routes and stores the event, wakes the delivery worker (src/services/accept-events.ts). */
+  accept: AcceptEvents;
   /** Called with every answer: `accepted`, or the refusal (metrics). */
   onWebhook?: (result: string, events: ReadonlyArray<{ eventCode: string; status: string }>) => void;
 }
@@ -113,7 +113,7 @@ async function handleShipBobWebhook(ctx: Context, deps: ShipBobWebhookDeps): Pro
     );
     if (!verdict.ok) throw new Refusal(verdict.reason, 'AUTH_FAILED', 401, `webhook signature refused: ${verdict.message}`);
     const { text, payload } = parseBody(body);
-    const outcome = await acceptShipBobWebhook(deps, settings, request, { raw: text, payload });
+    const outcome = await acceptShipBobWebhook(deps, request, { raw: text, payload });
     const event = outcome.events[0];
     ctx.state.logFields = {
       webhookId: clip(request.webhookId),
@@ -177,55 +177,35 @@ function parseBody(body: Buffer): { text: string; payload: XmlRecord } {
 }
 
 /**
- * Stores one verified webhook as one event (source shipbob, event code = topic), routed by the
- * trigger points, in one transaction with its deliveries and audit record. Returns after the commit.
- * Throws GatewayError STORE_UNAVAILABLE when the store fails (the webhook is then answered 500, and
- * ShipBob sends it again).
+ * Accepts one verified webhook as one event (source shipbob, event code = topic, known by its
+ * webhook-id), stored with its deliveries and audit record in one transaction. Returns after the
+ * commit. Throws GatewayError STORE_UNAVAILABLE when the store fails (the webhook is then answered
+ * 500, and ShipBob sends it again).
  */
 export async function acceptShipBobWebhook(
-  deps: Pick<ShipBobWebhookDeps, 'config' | 'store' | 'newId' | 'now' | 'onStored'>,
-  settings: Pick<ShipBobWebhookSettings, 'dedupeWindow'>,
+  deps: Pick<ShipBobWebhookDeps, 'accept' | 'now'>,
   request: Pick<WebhookRequest, 'webhookId' | 'topicHeader' | 'requestId'>,
   body: { raw: string; payload: XmlRecord },
-): Promise<Extract<IngestOutcome, { accepted: true }> & { topic: string }> {
-  const config = deps.config();
-  const now = deps.now();
+): Promise<AcceptOutcome & { topic: string }> {
   const topic = shipbobTopic(request.topicHeader, body.payload);
-  const orderKey = shipbobOrderKey(topic, body.payload);
-  const routes = route({ source: 'shipbob', eventCode: topic, payload: body.payload }, config.triggerPoints);
-  const event: IngestEvent = {
-    id: deps.newId(),
+  const outcome = await deps.accept.accept({
     source: 'shipbob',
-    eventCode: topic,
-    orderKey,
-    sourceSystem: null,
-    connectorScope: null,
-    position: 0,
-    payload: JSON.stringify(body.payload),
-    raw: body.raw,
-    contentHash: webhookIdHash(request.webhookId),
-    dedupeScope: SHIPBOB_DEDUPE_SCOPE,
-    dedupeSince: now - settings.dedupeWindow,
-    deliveries: routes.map((r) => ({
-      id: deps.newId(),
-      connector: r.connector,
-      triggerPoint: r.triggerPoint,
-      orderKey,
-      idempotencyKey: null,
-    })),
-  };
-  const item: IngestItem = { push: null, receivedAt: now, nonce: null, events: [event], requestId: request.requestId || null };
-  let outcome: IngestOutcome;
-  try {
-    outcome = await deps.store.ingest.submit(item);
-  } catch (err) {
-    throw new GatewayError('STORE_UNAVAILABLE', 'the webhook could not be stored; send it again later', { cause: err });
-  }
-  if (!outcome.accepted) {
-    // Only items with a nonce can be refused, and a webhook has none.
-    throw new GatewayError('INTERNAL', 'the webhook was not accepted by the store');
-  }
-  if (outcome.events.some((e) => e.deliveries > 0)) deps.onStored?.();
+    receivedAt: deps.now(),
+    requestId: request.requestId || null,
+    events: [
+      {
+        eventCode: topic,
+        orderKey: shipbobOrderKey(topic, body.payload),
+        sourceSystem: null,
+        position: 0,
+        fields: body.payload,
+        payload: JSON.stringify(body.payload),
+        raw: body.raw,
+        dedupeScope: SHIPBOB_DEDUPE_SCOPE,
+        contentHash: webhookIdHash(request.webhookId),
+      },
+    ],
+  });
   return { ...outcome, topic };
 }
 
