@@ -5,7 +5,7 @@ import type { ErrorCode } from '../domain/errors.ts';
 import type { PollOutcome } from '../inbound/poller/purchase-orders.ts';
 import type { RecoveryOutcome } from '../jobs/recovery.ts';
 import type { PollerRunState } from '../store/pollers.ts';
-import type { RecoveryRunState, RecoveryTrigger } from '../store/recovery.ts';
+import type { RecoveryRunState, RecoveryTrigger } from '../domain/recovery.ts';
 import type { AdminState } from '../store/connectors.ts';
 
 /**

@@ -275,15 +275,15 @@ export class GatewayMetrics {
     }
     const last = runs[0];
     this.#lastRun.reset();
-    this.#lastRunAt.set(last ? Number(last.started_at) / 1000 : 0);
+    this.#lastRunAt.set(last ? last.startedAt / 1000 : 0);
     for (const [kind, value] of [
       ['selected', last?.selected],
       ['replayed', last?.replayed],
       ['skipped', last?.skipped],
-      ['still_failing', last?.still_failing],
+      ['still_failing', last?.stillFailing],
       ['delivered', last?.delivered],
     ] as const) {
-      this.#lastRun.set({ kind }, Number(value ?? 0));
+      this.#lastRun.set({ kind }, value ?? 0);
     }
     this.#refreshedAt = Date.now();
   }

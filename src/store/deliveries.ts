@@ -1,10 +1,13 @@
 import type { Knex } from 'knex';
 import type { Dialect } from './database.ts';
 import { batchConnection } from './sqlite/connection.ts';
-import { UNFINISHED_STATES, appliesFrom, patchOf, type HoldReason } from '../domain/delivery.ts';
-import { COMPLETION_COLUMNS, completionRows, completionUpdateSql, sqlStates, type ClaimRequest, type CompletionInput, type DeliveryRow, type EventRow } from './delivery-rows.ts';
+import { UNFINISHED_STATES, appliesFrom, patchOf, type Delivery, type HoldReason } from '../domain/delivery.ts';
+import type { StoredEvent } from '../domain/event.ts';
+import { COMPLETION_COLUMNS, completionRows, completionUpdateSql, sqlStates, type ClaimRequest, type CompletionInput } from './delivery-rows.ts';
+import { deliveryUpdate, toDelivery, toStoredEvent, type DeliveryRow, type EventRow } from './row-mapping.ts';
 
-export type { AttemptInput, ClaimRequest, CompletionInput, CompletionRows, DeliveryRow, EventRow, Transition } from './delivery-rows.ts';
+export type { AttemptInput, ClaimRequest, CompletionInput, CompletionRows, Transition } from './delivery-rows.ts';
+export type { DeliveryRow, EventRow } from './row-mapping.ts';
 export { COMPLETION_COLUMNS, completionRows, completionUpdateSql, sqlStates } from './delivery-rows.ts';
 
 interface PendingCompletion {
@@ -42,7 +45,7 @@ async function writeCompletions(trx: Knex.Transaction, dialect: Dialect, inputs:
 const BLOCKING = sqlStates(UNFINISHED_STATES);
 
 /** The claim's SET (values bound in this order: owner, lease end, time) and the states it takes. */
-const CLAIM_SET = Object.keys(patchOf('claim', { owner: '', leaseUntil: 0 }, 0))
+const CLAIM_SET = Object.keys(deliveryUpdate(patchOf('claim', { owner: '', leaseUntil: 0 }, 0)))
   .map((field) => `${field} = ?`)
   .join(', ');
 const CLAIMABLE = sqlStates(appliesFrom('claim'));
@@ -52,7 +55,7 @@ const CLAIMABLE = sqlStates(appliesFrom('claim'));
  * Under strict ordering only the first unfinished delivery of each order key can be claimed. On
  * PostgreSQL, rows another instance is claiming at the same moment are skipped, not waited for.
  */
-function claimQuery(req: ClaimRequest, dialect: Dialect): { sql: string; params: Array<string | number> } {
+function claimQuery(req: ClaimRequest, dialect: Dialect): { sql: string; params: Array<string | number | null> } {
   const ordering = req.strictOrdering
     ? `and (d.order_key is null or not exists (
          select 1 from deliveries e
@@ -60,7 +63,7 @@ function claimQuery(req: ClaimRequest, dialect: Dialect): { sql: string; params:
            and e.state in ${BLOCKING}))`
     : '';
   const lock = dialect === 'postgres' ? 'for update skip locked' : '';
-  const claim = patchOf('claim', { owner: req.owner, leaseUntil: req.leaseUntil }, req.now);
+  const claim = deliveryUpdate(patchOf('claim', { owner: req.owner, leaseUntil: req.leaseUntil }, req.now));
   const sql = `
     update deliveries set ${CLAIM_SET}
     where id in (
@@ -72,12 +75,12 @@ function claimQuery(req: ClaimRequest, dialect: Dialect): { sql: string; params:
       ${lock}
     )
     returning *`;
-  const set = Object.values(claim) as Array<string | number>;
-  return { sql, params: [...set, req.connector, req.now, req.limit] };
+  return { sql, params: [...Object.values(claim), req.connector, req.now, req.limit] };
 }
 
-function byId(rows: DeliveryRow[]): DeliveryRow[] {
-  return rows.sort((a, b) => (a.id < b.id ? -1 : 1));
+/** Claimed deliveries in id order (the order an update's `returning` gives is not defined). */
+function claimed(rows: DeliveryRow[]): Delivery[] {
+  return rows.map(toDelivery).sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
 /**
@@ -100,25 +103,30 @@ export class DeliveryRepository {
    * the first unfinished delivery of each order key can be claimed. On PostgreSQL, rows another
    * instance is claiming at the same moment are skipped, not waited for.
    */
-  async claim(req: ClaimRequest): Promise<DeliveryRow[]> {
+  async claim(req: ClaimRequest): Promise<Delivery[]> {
     if (req.limit <= 0) return [];
     const { sql, params } = claimQuery(req, this.#dialect);
-    return byId(rowsOf<DeliveryRow>(await this.#knex.raw(sql, params), this.#dialect));
+    return claimed(rowsOf<DeliveryRow>(await this.#knex.raw(sql, params), this.#dialect));
   }
 
   /**
    * claim, and the events of the claimed deliveries. On SQLite both queries run as one request on
    * the connection's thread (the worker's cycle waits for one turn of this thread instead of two).
    */
-  async claimWithEvents(req: ClaimRequest): Promise<{ rows: DeliveryRow[]; events: Map<string, EventRow> }> {
-    if (req.limit <= 0) return { rows: [], events: new Map() };
+  async claimWithEvents(req: ClaimRequest): Promise<{ deliveries: Delivery[]; events: Map<string, StoredEvent> }> {
+    if (req.limit <= 0) return { deliveries: [], events: new Map() };
     if (this.#dialect === 'sqlite') {
       const { sql, params } = claimQuery(req, this.#dialect);
-      const claimed = await (await batchConnection(this.#knex)).claim(sql, params);
-      return { rows: byId(claimed.rows as DeliveryRow[]), events: new Map((claimed.events as EventRow[]).map((e) => [e.id, e])) };
+      // The thread sends the rows as SQLite gave them: they are mapped here, like every other query's.
+      const result = await (await batchConnection(this.#knex)).claim(sql, params);
+      const events = (result.events as EventRow[]).map(toStoredEvent);
+      return { deliveries: claimed(result.rows as DeliveryRow[]), events: new Map(events.map((e) => [e.id, e])) };
     }
-    const rows = await this.claim(req);
-    return { rows, events: rows.length === 0 ? new Map<string, EventRow>() : await this.findEvents([...new Set(rows.map((r) => r.event_id))]) };
+    const deliveries = await this.claim(req);
+    return {
+      deliveries,
+      events: deliveries.length === 0 ? new Map<string, StoredEvent>() : await this.findEvents([...new Set(deliveries.map((d) => d.eventId))]),
+    };
   }
 
   /** Keeps the lease of deliveries still being sent. */
@@ -135,7 +143,7 @@ export class DeliveryRepository {
     return this.#knex('deliveries')
       .whereIn('state', appliesFrom('reclaim'))
       .andWhere('lease_expires_at', '<', now)
-      .update(patchOf('reclaim', {}, now));
+      .update(deliveryUpdate(patchOf('reclaim', {}, now)));
   }
 
   /** Gives a claimed delivery back without an attempt (event give_back: rate limit, open circuit found after claiming). */
@@ -143,7 +151,7 @@ export class DeliveryRepository {
     await this.#knex('deliveries')
       .where({ id, lease_owner: owner })
       .whereIn('state', appliesFrom('give_back'))
-      .update(patchOf('give_back', { owner, nextAttemptAt }, now));
+      .update(deliveryUpdate(patchOf('give_back', { owner, nextAttemptAt }, now)));
   }
 
   /**
@@ -202,23 +210,24 @@ export class DeliveryRepository {
     return this.#knex('deliveries')
       .where('connector', connector)
       .whereIn('state', appliesFrom('connector_hold'))
-      .update(patchOf('connector_hold', { reason }, now));
+      .update(deliveryUpdate(patchOf('connector_hold', { reason }, now)));
   }
 
   /** Releases held deliveries of a connector, in their original order (ids are time-ordered). */
   async releaseHold(connector: string, reason: Exclude<HoldReason, 'admin'> | null, now: number): Promise<number> {
     const q = this.#knex('deliveries').where({ connector }).whereIn('state', appliesFrom('connector_release'));
     if (reason) q.andWhere('hold_reason', reason);
-    return q.update(patchOf('connector_release', {}, now));
+    return q.update(deliveryUpdate(patchOf('connector_release', {}, now)));
   }
 
-  async findEvents(ids: string[]): Promise<Map<string, EventRow>> {
+  async findEvents(ids: string[]): Promise<Map<string, StoredEvent>> {
     const rows = (await this.#knex('events').whereIn('id', ids)) as EventRow[];
-    return new Map(rows.map((r) => [r.id, r]));
+    return new Map(rows.map((r) => [r.id, toStoredEvent(r)]));
   }
 
-  async get(id: string): Promise<DeliveryRow | undefined> {
-    return (await this.#knex('deliveries').where({ id }).first()) as DeliveryRow | undefined;
+  async get(id: string): Promise<Delivery | undefined> {
+    const row = (await this.#knex('deliveries').where({ id }).first()) as DeliveryRow | undefined;
+    return row && toDelivery(row);
   }
 
   /**

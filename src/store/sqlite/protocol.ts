@@ -23,7 +23,7 @@ export type Request =
   | { id: number; op: 'claim'; sql: string; params: unknown[] }
   | { id: number; op: 'close' };
 
-/** Rows of a claim and of the events it refers to (typed by the caller, src/store/deliveries.ts). */
+/** Rows of a claim and of the events it refers to, as SQLite gave them (mapped to the domain's objects by the caller, src/store/deliveries.ts). */
 export interface ClaimResult {
   rows: unknown[];
   events: unknown[];
