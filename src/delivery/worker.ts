@@ -157,7 +157,7 @@ export class DeliveryWorker extends EventEmitter {
     for (const runtime of this.#deps.connectors().values()) {
       const name = runtime.config.name;
       const state = states.get(name);
-      if (state?.admin_state === 'offline') {
+      if (state?.adminState === 'offline') {
         await store.deliveries.hold(name, 'offline', now);
         this.#adminStates.set(name, 'offline');
         continue;
@@ -172,8 +172,7 @@ export class DeliveryWorker extends EventEmitter {
       // The circuit: shared state in the store, this instance's counts in memory; the domain's
       // canSend decides whether anything may go, and whether only the probe may.
       const policy = breakerPolicy(runtime.config);
-      const until = state?.circuit_until ?? null;
-      const view = sharedBreaker(policy, { circuit: state?.circuit ?? 'closed', until: until === null ? null : Number(until) }, this.#breaker(name));
+      const view = sharedBreaker(policy, { circuit: state?.circuit ?? 'closed', until: state?.circuitUntil ?? null }, this.#breaker(name));
       const gate = canSend(policy, view, now);
       if (!gate.allowed) {
         // Open: due deliveries wait on hold, charged nothing, until the cool-down ends. Half open:

@@ -271,7 +271,7 @@ export class GatewayMetrics {
     }
     for (const s of states) {
       this.#circuit.set({ connector: s.connector }, CIRCUIT_VALUE[s.circuit] ?? 0);
-      this.#online.set({ connector: s.connector }, s.admin_state === 'online' ? 1 : 0);
+      this.#online.set({ connector: s.connector }, s.adminState === 'online' ? 1 : 0);
     }
     const last = runs[0];
     this.#lastRun.reset();

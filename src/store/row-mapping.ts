@@ -1,7 +1,7 @@
 /**
  * Rows and the domain's objects, both ways, without I/O: the one place that knows which column holds
- * which field. Every repository that returns deliveries, events, attempts, audit records, pushes or
- * recovery runs maps its rows here (the SQLite thread's claimed rows too, on the main thread), and
+ * which field. Every repository that returns deliveries, events, attempts, audit records, pushes,
+ * recovery runs or connector states maps its rows here (the SQLite thread's claimed rows too, on the main thread), and
  * the delivery updates built from DELIVERY_TRANSITIONS name their columns through DELIVERY_COLUMNS.
  * Outside src/store/ nothing sees a column name.
  *
@@ -9,6 +9,8 @@
  * read with Number().
  */
 import type { AuditRecord } from '../domain/audit.ts';
+import type { CircuitState } from '../domain/breaker.ts';
+import type { AdminState, ConnectorState } from '../domain/connector-state.ts';
 import { DELIVERY_FIELDS, type Attempt, type Delivery, type DeliveryPatch, type DeliveryState } from '../domain/delivery.ts';
 import type { Push, StoredEvent } from '../domain/event.ts';
 import type { RecoveryItemState, RecoveryRun, RecoveryRunItem, RecoveryRunState, RecoveryTrigger } from '../domain/recovery.ts';
@@ -130,6 +132,15 @@ export interface RecoveryItemRow {
   seq: number;
   state: RecoveryItemState;
   marked_at: number | null;
+}
+
+export interface ConnectorStateRow {
+  connector: string;
+  admin_state: AdminState;
+  circuit: CircuitState;
+  circuit_until: number | null;
+  updated_at: number;
+  updated_by: string | null;
 }
 
 const orNull = (value: number | string | null): number | null => (value === null ? null : Number(value));
@@ -311,4 +322,15 @@ export function recoveryRunRow(run: RecoveryRun): RecoveryRunRow {
 
 export function toRecoveryRunItem(row: RecoveryItemRow): RecoveryRunItem {
   return { runId: row.run_id, deliveryId: row.delivery_id, seq: Number(row.seq), state: row.state, markedAt: orNull(row.marked_at) };
+}
+
+export function toConnectorState(row: ConnectorStateRow): ConnectorState {
+  return {
+    connector: row.connector,
+    adminState: row.admin_state,
+    circuit: row.circuit,
+    circuitUntil: orNull(row.circuit_until),
+    updatedAt: Number(row.updated_at),
+    updatedBy: row.updated_by,
+  };
 }

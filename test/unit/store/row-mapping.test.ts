@@ -1,7 +1,17 @@
 import { expect } from 'chai';
 import { DELIVERY_FIELDS, DELIVERY_TRANSITIONS, patchOf, type Delivery } from '../../../src/domain/delivery.ts';
 import { completionUpdateSql } from '../../../src/store/delivery-rows.ts';
-import { DELIVERY_COLUMNS, deliveryUpdate, recoveryRunRow, toDelivery, toRecoveryRun, type DeliveryRow, type RecoveryRunRow } from '../../../src/store/row-mapping.ts';
+import {
+  DELIVERY_COLUMNS,
+  deliveryUpdate,
+  recoveryRunRow,
+  toConnectorState,
+  toDelivery,
+  toRecoveryRun,
+  type ConnectorStateRow,
+  type DeliveryRow,
+  type RecoveryRunRow,
+} from '../../../src/store/row-mapping.ts';
 
 const ROW: DeliveryRow = {
   id: '01JD0000000000000000000000',
@@ -107,5 +117,12 @@ describe('store/row-mapping: rows and domain objects', () => {
       actor: null,
     };
     expect(recoveryRunRow(toRecoveryRun(row))).to.deep.equal(row);
+  });
+
+  it('a connector state row becomes a ConnectorState, its circuit time a number', () => {
+    const row = JSON.parse(
+      JSON.stringify({ connector: 'crm', admin_state: 'offline', circuit: 'open', circuit_until: '5000', updated_at: 4_000, updated_by: 'ops' }),
+    ) as ConnectorStateRow;
+    expect(toConnectorState(row)).to.deep.equal({ connector: 'crm', adminState: 'offline', circuit: 'open', circuitUntil: 5_000, updatedAt: 4_000, updatedBy: 'ops' });
   });
 });
