@@ -44,9 +44,9 @@ async function writeCompletions(trx: Knex.Transaction, dialect: Dialect, inputs:
 /** Unfinished deliveries block later ones of the same connector and order key under strict ordering. */
 const BLOCKING = sqlStates(UNFINISHED_STATES);
 
-/** The claim's SET (values bound in this order: owner, lease end, time) and the states it takes. */
+/** The claim's SET (its values bound in the order of deliveryUpdate's columns) and the states it takes. */
 const CLAIM_SET = Object.keys(deliveryUpdate(patchOf('claim', { owner: '', leaseUntil: 0 }, 0)))
-  .map((field) => `${field} = ?`)
+  .map((column) => `${column} = ?`)
   .join(', ');
 const CLAIMABLE = sqlStates(appliesFrom('claim'));
 
