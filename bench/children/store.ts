@@ -162,7 +162,7 @@ async function claim(args: ClaimArgs): Promise<ClaimResult> {
       for (let i = 0; i < args.iterations + 3; i++) {
         const now = Date.now();
         const t0 = performance.now();
-        const { rows } = await store.deliveries.claimWithEvents({ connector: CONNECTOR, strictOrdering, limit: args.limit, owner: 'bench', now, leaseUntil: now + 60_000 });
+        const { deliveries: rows } = await store.deliveries.claimWithEvents({ connector: CONNECTOR, strictOrdering, limit: args.limit, owner: 'bench', now, leaseUntil: now + 60_000 });
         const ms = performance.now() - t0;
         if (i >= 3) {
           samples.push(ms);

@@ -5,8 +5,8 @@ import type { ErrorCode } from '../domain/errors.ts';
 import type { PollOutcome } from '../inbound/poller/purchase-orders.ts';
 import type { RecoveryOutcome } from '../jobs/recovery.ts';
 import type { PollerRunState } from '../store/pollers.ts';
-import type { RecoveryRunState, RecoveryTrigger } from '../store/recovery.ts';
-import type { AdminState } from '../store/connectors.ts';
+import type { RecoveryRunState, RecoveryTrigger } from '../domain/recovery.ts';
+import type { AdminState } from '../domain/connector-state.ts';
 
 /**
  * The closed value sets the admin API documents. Those the domain declares as constants are taken

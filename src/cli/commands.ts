@@ -93,7 +93,16 @@ export async function status(ctx: CommandContext): Promise<number> {
     await store.migrate();
     const report = await services.status();
     if (ctx.json) {
-      ctx.io.out(JSON.stringify(report, null, 2));
+      // The connectors' states keep the shape `omgw status --json` has always printed.
+      const connectors = report.connectors.map((s) => ({
+        connector: s.connector,
+        admin_state: s.adminState,
+        circuit: s.circuit,
+        circuit_until: s.circuitUntil,
+        updated_at: s.updatedAt,
+        updated_by: s.updatedBy,
+      }));
+      ctx.io.out(JSON.stringify({ ...report, connectors }, null, 2));
       return EXIT.ok;
     }
     ctx.io.out(
@@ -106,7 +115,7 @@ export async function status(ctx: CommandContext): Promise<number> {
     const states = report.connectors;
     if (states.length > 0) {
       ctx.io.out('');
-      ctx.io.out(table(['CONNECTOR', 'ADMIN', 'CIRCUIT'], states.map((s) => [s.connector, s.admin_state, s.circuit])));
+      ctx.io.out(table(['CONNECTOR', 'ADMIN', 'CIRCUIT'], states.map((s) => [s.connector, s.adminState, s.circuit])));
     }
     const blocked = report.blockedKeys;
     if (blocked.length > 0) {

@@ -12,7 +12,7 @@ import { BODY_SNIPPET_BYTES, buildRestRequest, ERROR_MESSAGE_CHARS, sendRest, un
 import { buildSoapRequest, sendSoap } from '../connectors/senders/soap.ts';
 import type { AuthProvider, ConnectorParts, KindContext, KindDelivery, OutboundRequest, SendResult, Transform } from '../connectors/types.ts';
 import { TransformError } from '../connectors/types.ts';
-import type { DeliveryRow } from '../store/deliveries.ts';
+import type { Delivery } from '../domain/delivery.ts';
 import { scrubberFor, type Scrubber } from '../domain/secrets-scrub.ts';
 import type { RateGate } from './rate-gate.ts';
 
@@ -20,7 +20,7 @@ import type { RateGate } from './rate-gate.ts';
 type Admit = (build: () => OutboundRequest) => Promise<SendResult | null>;
 
 export interface DeliverInput {
-  delivery: DeliveryRow;
+  delivery: Delivery;
   event: { id: string; source: EventSource; eventCode: string; orderKey: string | null; receivedAt: number; payload: XmlRecord };
   attempt: number;
 }
@@ -169,7 +169,7 @@ export function createConnectorRuntime(connector: ConnectorConfig, deps: Runtime
     if (!transform) throw new TransformError(`transform "${transformName}" is not defined`);
     const output = await transform({
       event: input.event,
-      delivery: { id: input.delivery.id, idempotencyKey: input.delivery.idempotency_key, attempt: input.attempt },
+      delivery: { id: input.delivery.id, idempotencyKey: input.delivery.idempotencyKey, attempt: input.attempt },
       connector,
     });
     const vars = {
@@ -177,7 +177,7 @@ export function createConnectorRuntime(connector: ConnectorConfig, deps: Runtime
       event: { id: input.event.id, eventCode: input.event.eventCode, orderKey: input.event.orderKey ?? '', source: input.event.source },
       connector: { name: connector.name },
     };
-    const idempotencyKey = input.delivery.idempotency_key ?? renderTemplate(connector.idempotencyKey.template, vars);
+    const idempotencyKey = input.delivery.idempotencyKey ?? renderTemplate(connector.idempotencyKey.template, vars);
     const values = flatVars(vars, input.event.payload);
     const admit = admission(1);
     if (connector.protocol === 'soap') {
@@ -201,7 +201,7 @@ export function createConnectorRuntime(connector: ConnectorConfig, deps: Runtime
       ? (input: DeliverInput) =>
           // Parts of its own for each delivery: its first request uses the token the worker took.
           custom(partsWith(admission(1)), kindContext)({
-            delivery: { id: input.delivery.id, idempotencyKey: input.delivery.idempotency_key, attempt: input.attempt },
+            delivery: { id: input.delivery.id, idempotencyKey: input.delivery.idempotencyKey, attempt: input.attempt },
             event: input.event,
           })
       : deliverGeneric;

@@ -2,10 +2,11 @@ import { EventEmitter } from 'node:events';
 import type { ConnectorConfig } from '../config/schema.ts';
 import type { Clock } from '../domain/clock.ts';
 import { breakerOutcome, canSend, initialBreaker, recordResult, sharedBreaker, type BreakerPolicy, type BreakerState } from '../domain/breaker.ts';
-import type { XmlRecord } from '../domain/event.ts';
+import type { Delivery } from '../domain/delivery.ts';
+import type { StoredEvent, XmlRecord } from '../domain/event.ts';
 import { decideRetry, failureFromError, failureFromSendResult, type FailureInfo, type RetryDecision } from '../domain/retry.ts';
 import type { Logger } from '../log.ts';
-import type { AttemptInput, DeliveryRow, EventRow, Transition } from '../store/deliveries.ts';
+import type { AttemptInput, Transition } from '../store/deliveries.ts';
 import type { Store } from '../store/index.ts';
 import { TransformError, type SendResult } from '../connectors/types.ts';
 import type { ConnectorRuntime } from './runtime.ts';
@@ -156,7 +157,7 @@ export class DeliveryWorker extends EventEmitter {
     for (const runtime of this.#deps.connectors().values()) {
       const name = runtime.config.name;
       const state = states.get(name);
-      if (state?.admin_state === 'offline') {
+      if (state?.adminState === 'offline') {
         await store.deliveries.hold(name, 'offline', now);
         this.#adminStates.set(name, 'offline');
         continue;
@@ -171,8 +172,7 @@ export class DeliveryWorker extends EventEmitter {
       // The circuit: shared state in the store, this instance's counts in memory; the domain's
       // canSend decides whether anything may go, and whether only the probe may.
       const policy = breakerPolicy(runtime.config);
-      const until = state?.circuit_until ?? null;
-      const view = sharedBreaker(policy, { circuit: state?.circuit ?? 'closed', until: until === null ? null : Number(until) }, this.#breaker(name));
+      const view = sharedBreaker(policy, { circuit: state?.circuit ?? 'closed', until: state?.circuitUntil ?? null }, this.#breaker(name));
       const gate = canSend(policy, view, now);
       if (!gate.allowed) {
         // Open: due deliveries wait on hold, charged nothing, until the cool-down ends. Half open:
@@ -199,7 +199,7 @@ export class DeliveryWorker extends EventEmitter {
       if (limit <= 0) continue;
 
       const leaseUntil = now + runtime.config.timeout + this.#deps.options.leaseMarginMs;
-      const { rows, events } = await store.deliveries.claimWithEvents({
+      const { deliveries, events } = await store.deliveries.claimWithEvents({
         connector: name,
         strictOrdering: runtime.config.ordering === 'strict',
         limit,
@@ -207,34 +207,34 @@ export class DeliveryWorker extends EventEmitter {
         now,
         leaseUntil,
       });
-      if (rows.length === 0) continue;
+      if (deliveries.length === 0) continue;
 
-      let granted = rows.length;
+      let granted = deliveries.length;
       if (runtime.config.rateLimit) {
-        const tokens = await store.connectorStates.takeTokens(name, runtime.config.rateLimit, rows.length, now);
+        const tokens = await store.connectorStates.takeTokens(name, runtime.config.rateLimit, deliveries.length, now);
         granted = tokens.granted;
         // Deliveries over the rate go back unchanged, due when the next token is: no attempt is spent.
-        for (const row of rows.slice(granted)) {
-          await store.deliveries.release(row.id, this.#deps.instanceId, tokens.granted > 0 ? now : tokens.retryAt, now);
+        for (const delivery of deliveries.slice(granted)) {
+          await store.deliveries.release(delivery.id, this.#deps.instanceId, tokens.granted > 0 ? now : tokens.retryAt, now);
         }
-        if (granted < rows.length) wakeAt = Math.min(wakeAt ?? Infinity, tokens.granted > 0 ? now : tokens.retryAt);
+        if (granted < deliveries.length) wakeAt = Math.min(wakeAt ?? Infinity, tokens.granted > 0 ? now : tokens.retryAt);
       }
-      const sending = rows.slice(0, granted);
+      const sending = deliveries.slice(0, granted);
       if (sending.length === 0) continue;
       // The probe is out only once something was sent: canSend's state, probeInFlight set.
       if (probeOnly) this.#breakers.set(name, gate.state);
-      for (const row of sending) {
-        this.#inFlight.set(row.id, { connector: name });
-        this.#sending.set(row.id, { connector: name });
+      for (const delivery of sending) {
+        this.#inFlight.set(delivery.id, { connector: name });
+        this.#sending.set(delivery.id, { connector: name });
         // The target is done with a delivery once its answer is in: the next one may go while this
         // attempt is recorded (maxInFlight still counts it until then).
         const sent = (): void => {
-          if (this.#sending.delete(row.id) && this.#running) this.notify();
+          if (this.#sending.delete(delivery.id) && this.#running) this.notify();
         };
-        void this.#process(row, events.get(row.event_id) ?? null, runtime, sent).finally(() => {
+        void this.#process(delivery, events.get(delivery.eventId) ?? null, runtime, sent).finally(() => {
           sent();
-          this.#inFlight.delete(row.id);
-          this.emit('settled', row.id);
+          this.#inFlight.delete(delivery.id);
+          this.emit('settled', delivery.id);
           if (this.#running) this.notify();
         });
       }
@@ -252,23 +252,23 @@ export class DeliveryWorker extends EventEmitter {
     return b;
   }
 
-  async #process(row: DeliveryRow, event: EventRow | null, runtime: ConnectorRuntime, sent: () => void): Promise<void> {
+  async #process(delivery: Delivery, event: StoredEvent | null, runtime: ConnectorRuntime, sent: () => void): Promise<void> {
     const { clock } = this.#deps;
     const startedAt = clock.now();
-    const attemptNumber = row.attempts_in_cycle + 1;
+    const attemptNumber = delivery.attemptsInCycle + 1;
     let result: SendResult | null = null;
     let failure: FailureInfo | null = null;
     try {
-      if (!event) throw new TransformError(`event ${row.event_id} of this delivery is missing`);
+      if (!event) throw new TransformError(`event ${delivery.eventId} of this delivery is missing`);
       const payload = JSON.parse(event.payload) as XmlRecord;
       result = await runtime.deliver({
-        delivery: row,
+        delivery,
         event: {
           id: event.id,
           source: event.source as 'oracle-om',
-          eventCode: event.event_code,
-          orderKey: event.order_key,
-          receivedAt: Number(event.received_at),
+          eventCode: event.eventCode,
+          orderKey: event.orderKey,
+          receivedAt: event.receivedAt,
           payload,
         },
         attempt: attemptNumber,
@@ -292,13 +292,13 @@ export class DeliveryWorker extends EventEmitter {
     const attemptId = this.#deps.newId();
     try {
       const { applied } = await this.#deps.store.deliveries.complete({
-        delivery: row,
+        delivery,
         owner: this.#deps.instanceId,
         now,
         transition,
         attempt: {
           id: attemptId,
-          number: row.attempt_count + 1,
+          number: delivery.attemptCount + 1,
           startedAt,
           durationMs: result?.durationMs ?? now - startedAt,
           requestSummary: result?.request ?? null,
@@ -314,13 +314,13 @@ export class DeliveryWorker extends EventEmitter {
           at: now,
           direction: 'out',
           action: 'delivery.attempt',
-          sourceSystem: event?.source_system ?? event?.source ?? null,
-          connector: row.connector,
-          eventId: row.event_id,
-          deliveryId: row.id,
+          sourceSystem: event?.sourceSystem ?? event?.source ?? null,
+          connector: delivery.connector,
+          eventId: delivery.eventId,
+          deliveryId: delivery.id,
           result: outcome,
           detail: {
-            attempt: row.attempt_count + 1,
+            attempt: delivery.attemptCount + 1,
             status: result?.status ?? null,
             errorClass: failure?.errorClass ?? null,
             error: failure?.message ?? null,
@@ -329,22 +329,22 @@ export class DeliveryWorker extends EventEmitter {
           },
         },
       });
-      if (!applied) this.#deps.logger.warn({ deliveryId: row.id }, 'lease lost while sending; the attempt is recorded, the state is left to the new owner');
+      if (!applied) this.#deps.logger.warn({ deliveryId: delivery.id }, 'lease lost while sending; the attempt is recorded, the state is left to the new owner');
       // After the state is written, so that opening the circuit also holds this delivery.
       await this.#recordBreaker(runtime.config, failure, now);
     } catch (err) {
       // The attempt could not be recorded: the lease will expire and the delivery will be sent again.
-      this.#deps.logger.error({ err, deliveryId: row.id }, 'recording an attempt failed');
+      this.#deps.logger.error({ err, deliveryId: delivery.id }, 'recording an attempt failed');
       return;
     }
     this.#deps.logger.info(
-      { deliveryId: row.id, connector: row.connector, orderKey: row.order_key, outcome, status: result?.status ?? null, errorClass: failure?.errorClass ?? null },
+      { deliveryId: delivery.id, connector: delivery.connector, orderKey: delivery.orderKey, outcome, status: result?.status ?? null, errorClass: failure?.errorClass ?? null },
       'delivery attempt',
     );
     const report: AttemptReport = {
-      deliveryId: row.id,
-      connector: row.connector,
-      orderKey: row.order_key,
+      deliveryId: delivery.id,
+      connector: delivery.connector,
+      orderKey: delivery.orderKey,
       outcome,
       status: result?.status ?? null,
       errorClass: failure?.errorClass ?? null,

@@ -44,19 +44,48 @@ export const DELIVERY_EVENTS = [
 ] as const;
 export type DeliveryEvent = (typeof DELIVERY_EVENTS)[number];
 
-/** The fields of a delivery a transition may write, besides `state` and `updated_at` (always written). */
+/** A delivery as the gateway knows it: what the store returns for a row of `deliveries`. */
+export interface Delivery {
+  id: string;
+  eventId: string;
+  connector: string;
+  /** The trigger point that routed the event here (null: a delivery made another way). */
+  triggerPoint: string | null;
+  orderKey: string | null;
+  eventCode: string;
+  state: DeliveryState;
+  /** Attempts ever made. */
+  attemptCount: number;
+  /** Attempts since the last replay: what the retry policy counts. */
+  attemptsInCycle: number;
+  nextAttemptAt: number;
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+  /** A key the delivery was stored with; otherwise the connector's template makes one per send. */
+  idempotencyKey: string | null;
+  lastError: string | null;
+  parkedReason: string | null;
+  holdReason: string | null;
+  /** The operator's reason of a hold or a discard. */
+  adminReason: string | null;
+  createdAt: number;
+  updatedAt: number;
+  deliveredAt: number | null;
+}
+
+/** The fields of a delivery a transition may write, besides `state` and `updatedAt` (always written). */
 export const DELIVERY_FIELDS = [
-  'attempt_count',
-  'attempts_in_cycle',
-  'next_attempt_at',
-  'lease_owner',
-  'lease_expires_at',
-  'last_error',
-  'parked_reason',
-  'hold_reason',
-  'admin_reason',
-  'delivered_at',
-] as const;
+  'attemptCount',
+  'attemptsInCycle',
+  'nextAttemptAt',
+  'leaseOwner',
+  'leaseExpiresAt',
+  'lastError',
+  'parkedReason',
+  'holdReason',
+  'adminReason',
+  'deliveredAt',
+] as const satisfies ReadonlyArray<keyof Delivery>;
 export type DeliveryField = (typeof DELIVERY_FIELDS)[number];
 
 /** Values the caller of a transition supplies (which ones a transition reads: see its `writes`). */
@@ -87,59 +116,60 @@ export interface DeliveryTransition {
   readonly fromWhenChosen?: readonly DeliveryState[];
   /**
    * A condition on the lease besides the state: 'held' while the caller (args.owner) holds it,
-   * 'expired' once lease_expires_at is before the transition's time.
+   * 'expired' once leaseExpiresAt is before the transition's time.
    */
   readonly lease?: 'held' | 'expired';
   readonly to: DeliveryState;
   readonly writes: Readonly<Partial<Record<DeliveryField, FieldWrite>>>;
 }
 
-const CLEAR_LEASE = { lease_owner: 'clear', lease_expires_at: 'clear' } as const;
+const CLEAR_LEASE = { leaseOwner: 'clear', leaseExpiresAt: 'clear' } as const;
 
 /**
  * The delivery state machine: for each event, the states it applies from, the state it leads to and
- * what it writes. This table is the reference; the store builds its updates from it (which rows an
- * update touches, and what it sets), the worker names the events it causes, and operator actions
- * (services/delivery-actions.ts) take their applicable states from it. Every transition also sets
- * `updated_at` to its time. An event in a state it does not list is refused: the row is not changed.
+ * what it writes, by the fields of `Delivery`. This table is the reference; the store builds its
+ * updates from it (which rows an update touches, and what it sets, each field in its column), the
+ * worker names the events it causes, and operator actions (services/delivery-actions.ts) take their
+ * applicable states from it. Every transition also sets `updatedAt` to its time. An event in a state
+ * it does not list is refused: the delivery is not changed.
  *
  * | event             | from                                                | to         | writes (all other fields are kept)                                      |
  * | ----------------- | --------------------------------------------------- | ---------- | ----------------------------------------------------------------------- |
- * | claim             | pending, retrying (due; first of its order key)      | in_flight  | lease_owner, lease_expires_at                                           |
- * | deliver           | in_flight, lease held                               | delivered  | attempts +1 (both counters), lease cleared, delivered_at now, last_error and parked_reason cleared |
- * | retry             | in_flight, lease held                               | retrying   | attempts +1, lease cleared, next_attempt_at, last_error (parked_reason kept) |
- * | park              | in_flight, lease held                               | parked     | attempts +1, lease cleared, last_error, parked_reason                   |
- * | give_back         | in_flight, lease held                               | pending    | lease cleared, next_attempt_at (no attempt: counters kept)              |
- * | reclaim           | in_flight, lease expired                            | retrying   | lease cleared, next_attempt_at now (last_error kept)                    |
- * | connector_hold    | pending, retrying                                   | on_hold    | hold_reason offline / circuit_open (next_attempt_at kept)               |
- * | connector_release | on_hold (of that hold reason)                       | pending    | hold_reason cleared, next_attempt_at now                                |
- * | replay            | parked, on_hold, discarded, retrying; delivered when chosen by id | pending | next_attempt_at now, attempts_in_cycle 0 (attempt_count kept), last_error, parked_reason, hold_reason, admin_reason, delivered_at cleared |
- * | discard           | pending, retrying, on_hold, parked                  | discarded  | hold_reason cleared, admin_reason                                       |
- * | hold              | pending, retrying                                   | on_hold    | hold_reason admin, admin_reason                                         |
- * | release           | on_hold (any hold reason)                           | pending    | next_attempt_at now, hold_reason and admin_reason cleared               |
+ * | claim             | pending, retrying (due; first of its order key)     | in_flight  | leaseOwner, leaseExpiresAt                                              |
+ * | deliver           | in_flight, lease held                               | delivered  | attempts +1 (both counters), lease cleared, deliveredAt now, lastError and parkedReason cleared |
+ * | retry             | in_flight, lease held                               | retrying   | attempts +1, lease cleared, nextAttemptAt, lastError (parkedReason kept) |
+ * | park              | in_flight, lease held                               | parked     | attempts +1, lease cleared, lastError, parkedReason                     |
+ * | give_back         | in_flight, lease held                               | pending    | lease cleared, nextAttemptAt (no attempt: counters kept)                |
+ * | reclaim           | in_flight, lease expired                            | retrying   | lease cleared, nextAttemptAt now (lastError kept)                       |
+ * | connector_hold    | pending, retrying                                   | on_hold    | holdReason offline / circuit_open (nextAttemptAt kept)                  |
+ * | connector_release | on_hold (of that hold reason)                       | pending    | holdReason cleared, nextAttemptAt now                                   |
+ * | replay            | parked, on_hold, discarded, retrying; delivered when chosen by id | pending    | nextAttemptAt now, attemptsInCycle 0 (attemptCount kept), lastError, parkedReason, holdReason, adminReason, deliveredAt cleared |
+ * | discard           | pending, retrying, on_hold, parked                  | discarded  | holdReason cleared, adminReason                                         |
+ * | hold              | pending, retrying                                   | on_hold    | holdReason admin, adminReason                                           |
+ * | release           | on_hold (any hold reason)                           | pending    | nextAttemptAt now, holdReason and adminReason cleared                   |
  *
  * Operator actions also clear the lease (none of their states has one). Nothing leaves `in_flight`
  * but the worker's events: an operator never touches a delivery being sent. Which due deliveries a
- * claim picks (next_attempt_at, strict ordering) and which holds a connector_release lifts (its
+ * claim picks (nextAttemptAt, strict ordering) and which holds a connector_release lifts (its
  * hold reason) are selections the store makes on top of this table.
  */
 export const DELIVERY_TRANSITIONS: Readonly<Record<DeliveryEvent, DeliveryTransition>> = {
   claim: {
     from: ['pending', 'retrying'],
     to: 'in_flight',
-    writes: { lease_owner: { arg: 'owner' }, lease_expires_at: { arg: 'leaseUntil' } },
+    writes: { leaseOwner: { arg: 'owner' }, leaseExpiresAt: { arg: 'leaseUntil' } },
   },
   deliver: {
     from: ['in_flight'],
     lease: 'held',
     to: 'delivered',
     writes: {
-      attempt_count: 'increment',
-      attempts_in_cycle: 'increment',
+      attemptCount: 'increment',
+      attemptsInCycle: 'increment',
       ...CLEAR_LEASE,
-      delivered_at: 'now',
-      last_error: 'clear',
-      parked_reason: 'clear',
+      deliveredAt: 'now',
+      lastError: 'clear',
+      parkedReason: 'clear',
     },
   },
   retry: {
@@ -147,11 +177,11 @@ export const DELIVERY_TRANSITIONS: Readonly<Record<DeliveryEvent, DeliveryTransi
     lease: 'held',
     to: 'retrying',
     writes: {
-      attempt_count: 'increment',
-      attempts_in_cycle: 'increment',
+      attemptCount: 'increment',
+      attemptsInCycle: 'increment',
       ...CLEAR_LEASE,
-      next_attempt_at: { arg: 'nextAttemptAt' },
-      last_error: { arg: 'error' },
+      nextAttemptAt: { arg: 'nextAttemptAt' },
+      lastError: { arg: 'error' },
     },
   },
   park: {
@@ -159,34 +189,34 @@ export const DELIVERY_TRANSITIONS: Readonly<Record<DeliveryEvent, DeliveryTransi
     lease: 'held',
     to: 'parked',
     writes: {
-      attempt_count: 'increment',
-      attempts_in_cycle: 'increment',
+      attemptCount: 'increment',
+      attemptsInCycle: 'increment',
       ...CLEAR_LEASE,
-      last_error: { arg: 'error' },
-      parked_reason: { arg: 'reason' },
+      lastError: { arg: 'error' },
+      parkedReason: { arg: 'reason' },
     },
   },
   give_back: {
     from: ['in_flight'],
     lease: 'held',
     to: 'pending',
-    writes: { ...CLEAR_LEASE, next_attempt_at: { arg: 'nextAttemptAt' } },
+    writes: { ...CLEAR_LEASE, nextAttemptAt: { arg: 'nextAttemptAt' } },
   },
   reclaim: {
     from: ['in_flight'],
     lease: 'expired',
     to: 'retrying',
-    writes: { ...CLEAR_LEASE, next_attempt_at: 'now' },
+    writes: { ...CLEAR_LEASE, nextAttemptAt: 'now' },
   },
   connector_hold: {
     from: ['pending', 'retrying'],
     to: 'on_hold',
-    writes: { hold_reason: { arg: 'reason' } },
+    writes: { holdReason: { arg: 'reason' } },
   },
   connector_release: {
     from: ['on_hold'],
     to: 'pending',
-    writes: { hold_reason: 'clear', next_attempt_at: 'now' },
+    writes: { holdReason: 'clear', nextAttemptAt: 'now' },
   },
   replay: {
     from: ['parked', 'on_hold', 'discarded', 'retrying'],
@@ -194,29 +224,29 @@ export const DELIVERY_TRANSITIONS: Readonly<Record<DeliveryEvent, DeliveryTransi
     to: 'pending',
     writes: {
       ...CLEAR_LEASE,
-      next_attempt_at: 'now',
-      attempts_in_cycle: 'zero',
-      parked_reason: 'clear',
-      last_error: 'clear',
-      hold_reason: 'clear',
-      admin_reason: 'clear',
-      delivered_at: 'clear',
+      nextAttemptAt: 'now',
+      attemptsInCycle: 'zero',
+      parkedReason: 'clear',
+      lastError: 'clear',
+      holdReason: 'clear',
+      adminReason: 'clear',
+      deliveredAt: 'clear',
     },
   },
   discard: {
     from: ['pending', 'retrying', 'on_hold', 'parked'],
     to: 'discarded',
-    writes: { ...CLEAR_LEASE, hold_reason: 'clear', admin_reason: { arg: 'reason' } },
+    writes: { ...CLEAR_LEASE, holdReason: 'clear', adminReason: { arg: 'reason' } },
   },
   hold: {
     from: ['pending', 'retrying'],
     to: 'on_hold',
-    writes: { ...CLEAR_LEASE, hold_reason: { value: 'admin' }, admin_reason: { arg: 'reason' } },
+    writes: { ...CLEAR_LEASE, holdReason: { value: 'admin' }, adminReason: { arg: 'reason' } },
   },
   release: {
     from: ['on_hold'],
     to: 'pending',
-    writes: { ...CLEAR_LEASE, next_attempt_at: 'now', hold_reason: 'clear', admin_reason: 'clear' },
+    writes: { ...CLEAR_LEASE, nextAttemptAt: 'now', holdReason: 'clear', adminReason: 'clear' },
   },
 };
 
@@ -230,10 +260,10 @@ export function appliesFrom(event: DeliveryEvent, chosen = false): DeliveryState
 }
 
 /** The fields of a delivery `patchOf` reads: the counters an increment starts from. */
-export type DeliveryCounters = { attempt_count: number | string; attempts_in_cycle: number | string };
+export type DeliveryCounters = Pick<Delivery, 'attemptCount' | 'attemptsInCycle'>;
 
-/** The values a transition writes: the new state, updated_at and each field it names. */
-export type DeliveryPatch = { state: DeliveryState; updated_at: number } & Partial<Record<DeliveryField, string | number | null>>;
+/** The values a transition writes: the new state, updatedAt and each field it names. */
+export type DeliveryPatch = { state: DeliveryState; updatedAt: number } & Partial<Record<DeliveryField, string | number | null>>;
 
 /**
  * What `event` writes at `now`, as plain values. `current` (the delivery before) is needed only by
@@ -242,7 +272,7 @@ export type DeliveryPatch = { state: DeliveryState; updated_at: number } & Parti
  */
 export function patchOf(event: DeliveryEvent, args: TransitionArgs, now: number, current?: DeliveryCounters): DeliveryPatch {
   const t = DELIVERY_TRANSITIONS[event];
-  const patch: DeliveryPatch = { state: t.to, updated_at: now };
+  const patch: DeliveryPatch = { state: t.to, updatedAt: now };
   for (const field of DELIVERY_FIELDS) {
     const write = t.writes[field];
     if (write === undefined) continue;
@@ -264,7 +294,8 @@ function valueOf(
   if (write === 'zero') return 0;
   if (write === 'increment') {
     if (current === undefined) throw new Error(`${event} increments ${field}: the delivery's counters are needed`);
-    return Number(current[field as keyof DeliveryCounters]) + 1;
+    if (field !== 'attemptCount' && field !== 'attemptsInCycle') throw new Error(`${event} increments ${field}, which is not a counter`);
+    return current[field] + 1;
   }
   if ('value' in write) return write.value;
   const value = args[write.arg];
@@ -273,11 +304,7 @@ function valueOf(
 }
 
 /** A delivery as the state machine sees it. */
-export interface DeliveryStateView extends DeliveryCounters {
-  state: DeliveryState;
-  lease_owner: string | null;
-  lease_expires_at: number | string | null;
-}
+export type DeliveryStateView = Pick<Delivery, 'state' | 'attemptCount' | 'attemptsInCycle' | 'leaseOwner' | 'leaseExpiresAt'>;
 
 export type TransitionResult = { allowed: true; to: DeliveryState; patch: DeliveryPatch } | { allowed: false; reason: string };
 
@@ -290,11 +317,32 @@ export function transition(event: DeliveryEvent, delivery: DeliveryStateView, ar
   if (!appliesFrom(event, chosen).includes(delivery.state)) {
     return { allowed: false, reason: `${event} does not apply to a delivery that is ${delivery.state}` };
   }
-  if (t.lease === 'held' && (delivery.lease_owner === null || delivery.lease_owner !== args.owner)) {
+  if (t.lease === 'held' && (delivery.leaseOwner === null || delivery.leaseOwner !== args.owner)) {
     return { allowed: false, reason: `${event} needs the delivery's lease` };
   }
-  if (t.lease === 'expired' && !(delivery.lease_expires_at !== null && Number(delivery.lease_expires_at) < now)) {
+  if (t.lease === 'expired' && !(delivery.leaseExpiresAt !== null && delivery.leaseExpiresAt < now)) {
     return { allowed: false, reason: `${event} needs an expired lease` };
   }
   return { allowed: true, to: t.to, patch: patchOf(event, args, now, delivery) };
+}
+
+/** One attempt at sending a delivery, as stored, with the delivery's connector. */
+export interface Attempt {
+  id: string;
+  deliveryId: string;
+  connector: string;
+  /** Its place among the delivery's attempts, from 1. */
+  number: number;
+  startedAt: number;
+  durationMs: number;
+  /** What was sent (method, URL, redacted headers), as JSON text. */
+  requestSummary: string;
+  responseStatus: number | null;
+  /** The response's headers as JSON text. */
+  responseHeaders: string | null;
+  responseSnippet: string | null;
+  errorClass: string | null;
+  errorMessage: string | null;
+  /** One of ATTEMPT_OUTCOMES. */
+  outcome: string;
 }

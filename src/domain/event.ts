@@ -40,3 +40,47 @@ export interface InboundEvent {
 /** Event states after ingest. */
 export const EVENT_STATUSES = ['routed', 'unrouted', 'duplicate'] as const;
 export type EventStatus = (typeof EVENT_STATUSES)[number];
+
+/** An event as stored: what the store returns for a row of `events`. */
+export interface StoredEvent {
+  id: string;
+  /** The push it came in (null: a webhook or a poll). */
+  pushId: string | null;
+  source: string;
+  eventCode: string;
+  orderKey: string | null;
+  sourceSystem: string | null;
+  receivedAt: number;
+  /** One of EVENT_STATUSES. */
+  status: string;
+  /** The event this one repeats (status duplicate). */
+  duplicateOf: string | null;
+  contentHash: string;
+  /** The connector the push was limited to (`/soap/business-events/{connector}`), if any. */
+  connectorScope: string | null;
+  /** Its place within its push. */
+  position: number;
+  /** The canonical payload as JSON text. */
+  payload: string;
+  /** The bytes as received, when kept (a webhook's body). */
+  raw: string | null;
+}
+
+/** A SOAP push as stored: the envelope and how it was received. */
+export interface Push {
+  id: string;
+  receivedAt: number;
+  path: string;
+  connectorScope: string | null;
+  soapVersion: string;
+  contentType: string | null;
+  /** The request's headers as JSON text. */
+  headers: string;
+  raw: string;
+  rawSize: number;
+  eventCount: number;
+  authMethod: string | null;
+  authUser: string | null;
+  remoteAddr: string | null;
+  requestId: string | null;
+}

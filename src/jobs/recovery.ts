@@ -6,7 +6,7 @@ import { GatewayError } from '../domain/errors.ts';
 import type { DeliveryActions } from '../services/delivery-actions.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/index.ts';
-import type { RecoveryFilters, RecoveryRunRow, RecoveryRunWithOutcome, RecoveryTrigger } from '../store/recovery.ts';
+import type { RecoveryFilters, RecoveryRun, RecoveryRunWithOutcome, RecoveryTrigger } from '../domain/recovery.ts';
 
 /**
  * The recovery run: replays the parking lot on a schedule (and by hand), with a batch cap and
@@ -224,25 +224,25 @@ export class RecoveryService extends EventEmitter {
       const now = clock.now();
       const run = await store.recoveryRuns.takeOver(candidate.id, instanceId, now, now + this.#leaseMs);
       if (!run) continue; // another instance took it
-      logger.warn({ runId: run.id, slot: run.slot_key, previousOwner: candidate.owner, error: candidate.error }, 'recovery run resumed');
+      logger.warn({ runId: run.id, slot: run.slotKey, previousOwner: candidate.owner, error: candidate.error }, 'recovery run resumed');
       out.push(await this.#process(run));
     }
     return out;
   }
 
   /** Replays a run's open items chunk by chunk, then ends the run. Never throws for a replay failure: the run is left interrupted. */
-  async #process(run: RecoveryRunRow): Promise<RecoveryRunSummary> {
+  async #process(run: RecoveryRun): Promise<RecoveryRunSummary> {
     const { store, clock, instanceId, logger, replayer } = this.#deps;
-    const reason = `recovery run ${run.id} (${run.trigger === 'schedule' ? `slot ${new Date(Number(run.scheduled_for)).toISOString()}` : 'manual'})`;
+    const reason = `recovery run ${run.id} (${run.trigger === 'schedule' ? `slot ${new Date(run.scheduledFor).toISOString()}` : 'manual'})`;
     let error: string | null = null;
     let lost = false;
     try {
       for (;;) {
         const items = await store.recoveryRuns.openItems(run.id, this.#chunk);
         if (items.length === 0) break;
-        const ids = items.map((i) => i.delivery_id);
+        const ids = items.map((i) => i.deliveryId);
         // Items still marked 'replaying' come from a chunk that stopped midway: the audit trail says which went through.
-        const interrupted = items.filter((i) => i.state === 'replaying').map((i) => i.delivery_id);
+        const interrupted = items.filter((i) => i.state === 'replaying').map((i) => i.deliveryId);
         const already = await store.recoveryRuns.replayedByRun(run.id, interrupted, REPLAY_AUDIT_ACTION);
         const todo = ids.filter((id) => !already.has(id));
         const now = clock.now();
@@ -267,7 +267,7 @@ export class RecoveryService extends EventEmitter {
     if (lost) return summarise(await store.recoveryRuns.withOutcome(current));
     const state = error === null ? 'finished' : 'interrupted';
     const now = clock.now();
-    const ended: RecoveryRunRow = { ...current, state, finished_at: state === 'finished' ? now : null, error };
+    const ended: RecoveryRun = { ...current, state, finishedAt: state === 'finished' ? now : null, error };
     const summary = summarise(await store.recoveryRuns.withOutcome(ended));
     await store.recoveryRuns.end(run.id, instanceId, state, now, error, {
       id: this.#deps.newId(),
@@ -279,7 +279,7 @@ export class RecoveryService extends EventEmitter {
       detail: {
         runId: run.id,
         trigger: run.trigger,
-        slot: run.slot_key,
+        slot: run.slotKey,
         selected: summary.selected,
         replayed: summary.replayed,
         skipped: summary.skipped,
@@ -290,7 +290,7 @@ export class RecoveryService extends EventEmitter {
       },
     });
     logger.info(
-      { runId: run.id, slot: run.slot_key, state, selected: summary.selected, replayed: summary.replayed, skipped: summary.skipped, error },
+      { runId: run.id, slot: run.slotKey, state, selected: summary.selected, replayed: summary.replayed, skipped: summary.skipped, error },
       'recovery run ended',
     );
     this.emit('run', summary);
@@ -305,7 +305,7 @@ function toMs(value: string | number): number {
 }
 
 function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(Number(ms)).toISOString();
+  return ms === null ? null : new Date(ms).toISOString();
 }
 
 function summarise(r: RecoveryRunWithOutcome): RecoveryRunSummary {
@@ -318,19 +318,19 @@ function summarise(r: RecoveryRunWithOutcome): RecoveryRunSummary {
   return {
     id: r.id,
     trigger: r.trigger,
-    slot: r.slot_key,
-    scheduledFor: new Date(Number(r.scheduled_for)).toISOString(),
-    startedAt: new Date(Number(r.started_at)).toISOString(),
-    finishedAt: iso(r.finished_at),
+    slot: r.slotKey,
+    scheduledFor: new Date(r.scheduledFor).toISOString(),
+    startedAt: new Date(r.startedAt).toISOString(),
+    finishedAt: iso(r.finishedAt),
     state: r.state,
     filters: { connectors: filters.connectors, eventCodes: filters.eventCodes, maxAge: filters.maxAgeMs === null ? null : formatDuration(filters.maxAgeMs) },
-    batchCap: Number(r.batch_cap),
-    selected: Number(r.selected),
-    replayed: Number(r.replayed),
-    skipped: Number(r.skipped),
-    stillFailing: Number(r.still_failing),
-    delivered: Number(r.delivered),
-    resumes: Number(r.resumes),
+    batchCap: r.batchCap,
+    selected: r.selected,
+    replayed: r.replayed,
+    skipped: r.skipped,
+    stillFailing: r.stillFailing,
+    delivered: r.delivered,
+    resumes: r.resumes,
     error: r.error,
     actor: r.actor,
   };

@@ -271,19 +271,19 @@ export class GatewayMetrics {
     }
     for (const s of states) {
       this.#circuit.set({ connector: s.connector }, CIRCUIT_VALUE[s.circuit] ?? 0);
-      this.#online.set({ connector: s.connector }, s.admin_state === 'online' ? 1 : 0);
+      this.#online.set({ connector: s.connector }, s.adminState === 'online' ? 1 : 0);
     }
     const last = runs[0];
     this.#lastRun.reset();
-    this.#lastRunAt.set(last ? Number(last.started_at) / 1000 : 0);
+    this.#lastRunAt.set(last ? last.startedAt / 1000 : 0);
     for (const [kind, value] of [
       ['selected', last?.selected],
       ['replayed', last?.replayed],
       ['skipped', last?.skipped],
-      ['still_failing', last?.still_failing],
+      ['still_failing', last?.stillFailing],
       ['delivered', last?.delivered],
     ] as const) {
-      this.#lastRun.set({ kind }, Number(value ?? 0));
+      this.#lastRun.set({ kind }, value ?? 0);
     }
     this.#refreshedAt = Date.now();
   }

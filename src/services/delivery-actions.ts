@@ -1,7 +1,6 @@
 import type { Clock } from '../domain/clock.ts';
-import { DELIVERY_TRANSITIONS, appliesFrom, patchOf, type DeliveryState, type OperatorAction } from '../domain/delivery.ts';
+import { DELIVERY_TRANSITIONS, appliesFrom, patchOf, type Delivery, type DeliveryState, type OperatorAction } from '../domain/delivery.ts';
 import { GatewayError } from '../domain/errors.ts';
-import type { OpsDeliveryRow } from '../store/delivery-actions.ts';
 import type { Store } from '../store/index.ts';
 import { checkFilter, type DeliveryFilter } from './delivery-filter.ts';
 import { deliverySummary, type DeliverySummary } from './delivery-views.ts';
@@ -132,10 +131,11 @@ export class DeliveryActions {
     if (dryRun) {
       const changed = Math.min(eligible, cap);
       const now = clock.now();
-      const rows = await store.deliveryActions.inStates(criteria, states, Math.min(SAMPLE, changed));
+      const deliveries = await store.deliveryActions.inStates(criteria, states, Math.min(SAMPLE, changed));
       const patch = patchOf(action, { reason }, now);
-      const after = (row: OpsDeliveryRow): OpsDeliveryRow => ({ ...row, ...patch }) as OpsDeliveryRow;
-      return { action, dryRun, matched, eligible, changed, skipped, sample: rows.map((r) => deliverySummary(after(r))) };
+      // The patch names Delivery's fields; its values are the ones the transition table writes to them.
+      const after = (delivery: Delivery): Delivery => ({ ...delivery, ...patch }) as Delivery;
+      return { action, dryRun, matched, eligible, changed, skipped, sample: deliveries.map((d) => deliverySummary(after(d))) };
     }
 
     let changed = 0;
@@ -157,14 +157,14 @@ export class DeliveryActions {
           direction: 'admin',
           action: AUDIT_ACTION[action],
           connector: before.connector,
-          eventId: before.event_id,
+          eventId: before.eventId,
           deliveryId: before.id,
           result: DELIVERY_TRANSITIONS[action].to,
           actor: opts.actor,
           detail: {
             from: before.state,
             reason,
-            attemptCount: before.attempt_count,
+            attemptCount: before.attemptCount,
             ...(opts.runId !== undefined ? { runId: opts.runId } : {}),
           },
         }),
@@ -172,7 +172,7 @@ export class DeliveryActions {
       if (batch.lastId === null) break;
       afterId = batch.lastId;
       changed += batch.changed.length;
-      for (const row of batch.changed) if (sample.length < SAMPLE) sample.push(deliverySummary(row));
+      for (const delivery of batch.changed) if (sample.length < SAMPLE) sample.push(deliverySummary(delivery));
     }
     // A delivery eligible when counted may have moved on before its batch (claimed, delivered):
     // `changed` counts what was really changed.

@@ -1,9 +1,8 @@
-import type { AuditRecordRow } from '../store/audit.ts';
-import type { AttemptRow, AttemptCriteria, AuditCriteria, EventCriteria, PushRow } from '../store/browse.ts';
-import type { EventRow } from '../store/deliveries.ts';
-import type { OpsDeliveryRow } from '../store/delivery-actions.ts';
+import type { AuditRecord } from '../domain/audit.ts';
+import type { Attempt, Delivery, DeliveryState } from '../domain/delivery.ts';
+import type { Push, StoredEvent } from '../domain/event.ts';
+import type { AttemptCriteria, AuditCriteria, EventCriteria } from '../store/browse.ts';
 import type { Store } from '../store/index.ts';
-import type { DeliveryState } from '../domain/delivery.ts';
 import { checkFilter, checkLists, checkPage, isUlid, type DeliveryFilter, type PageRequest } from './delivery-filter.ts';
 
 /**
@@ -178,15 +177,15 @@ export class DeliveryViews {
   async show(id: string): Promise<DeliveryDetail | null> {
     if (!isUlid(id)) return null;
     const browse = this.#store.browse;
-    const row = await browse.delivery(id);
-    if (!row) return null;
-    const [event, attempts, audit] = await Promise.all([browse.event(row.event_id), browse.attemptsOf([id]), browse.auditAbout({ deliveryIds: [id] })]);
+    const delivery = await browse.delivery(id);
+    if (!delivery) return null;
+    const [event, attempts, audit] = await Promise.all([browse.event(delivery.eventId), browse.attemptsOf([id]), browse.auditAbout({ deliveryIds: [id] })]);
     return {
       delivery: {
-        ...deliverySummary(row),
-        idempotencyKey: row.idempotency_key,
-        leaseOwner: row.lease_owner,
-        leaseExpiresAt: iso(row.lease_expires_at),
+        ...deliverySummary(delivery),
+        idempotencyKey: delivery.idempotencyKey,
+        leaseOwner: delivery.leaseOwner,
+        leaseExpiresAt: iso(delivery.leaseExpiresAt),
       },
       event: event ? eventSummary(event) : null,
       attempts: attempts.map(attemptView),
@@ -203,7 +202,7 @@ export class DeliveryViews {
     const deliveries = await browse.deliveriesOfEvents([id]);
     const ids = deliveries.map((d) => d.id);
     const [push, attempts, audit] = await Promise.all([
-      event.push_id ? browse.push(event.push_id) : Promise.resolve(null),
+      event.pushId ? browse.push(event.pushId) : Promise.resolve(null),
       browse.attemptsOf(ids),
       browse.auditAbout({ eventId: id, deliveryIds: ids }),
     ]);
@@ -238,13 +237,12 @@ export class DeliveryViews {
   }
 }
 
-function iso(ms: number | string | null | undefined): string | null {
-  if (ms === null || ms === undefined) return null;
-  return new Date(Number(ms)).toISOString();
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
 }
 
-function isoRequired(ms: number | string): string {
-  return new Date(Number(ms)).toISOString();
+function isoRequired(ms: number): string {
+  return new Date(ms).toISOString();
 }
 
 function parseJson(text: string | null): unknown {
@@ -256,96 +254,96 @@ function parseJson(text: string | null): unknown {
   }
 }
 
-export function deliverySummary(row: OpsDeliveryRow): DeliverySummary {
+export function deliverySummary(delivery: Delivery): DeliverySummary {
   return {
-    id: row.id,
-    eventId: row.event_id,
-    connector: row.connector,
-    triggerPoint: row.trigger_point,
-    orderKey: row.order_key,
-    eventCode: row.event_code,
-    state: row.state,
-    attemptCount: Number(row.attempt_count),
-    attemptsInCycle: Number(row.attempts_in_cycle),
-    nextAttemptAt: isoRequired(row.next_attempt_at),
-    lastError: row.last_error,
-    parkedReason: row.parked_reason,
-    holdReason: row.hold_reason,
-    adminReason: row.admin_reason ?? null,
-    createdAt: isoRequired(row.created_at),
-    updatedAt: isoRequired(row.updated_at),
-    deliveredAt: iso(row.delivered_at),
+    id: delivery.id,
+    eventId: delivery.eventId,
+    connector: delivery.connector,
+    triggerPoint: delivery.triggerPoint,
+    orderKey: delivery.orderKey,
+    eventCode: delivery.eventCode,
+    state: delivery.state,
+    attemptCount: delivery.attemptCount,
+    attemptsInCycle: delivery.attemptsInCycle,
+    nextAttemptAt: isoRequired(delivery.nextAttemptAt),
+    lastError: delivery.lastError,
+    parkedReason: delivery.parkedReason,
+    holdReason: delivery.holdReason,
+    adminReason: delivery.adminReason,
+    createdAt: isoRequired(delivery.createdAt),
+    updatedAt: isoRequired(delivery.updatedAt),
+    deliveredAt: iso(delivery.deliveredAt),
   };
 }
 
-function eventSummary(row: EventRow): EventSummary {
+function eventSummary(event: StoredEvent): EventSummary {
   return {
-    id: row.id,
-    pushId: row.push_id,
-    source: row.source,
-    eventCode: row.event_code,
-    orderKey: row.order_key,
-    sourceSystem: row.source_system,
-    receivedAt: isoRequired(row.received_at),
-    status: row.status,
-    duplicateOf: row.duplicate_of,
-    connectorScope: row.connector_scope,
-    position: Number(row.position),
+    id: event.id,
+    pushId: event.pushId,
+    source: event.source,
+    eventCode: event.eventCode,
+    orderKey: event.orderKey,
+    sourceSystem: event.sourceSystem,
+    receivedAt: isoRequired(event.receivedAt),
+    status: event.status,
+    duplicateOf: event.duplicateOf,
+    connectorScope: event.connectorScope,
+    position: event.position,
   };
 }
 
-function attemptView(row: AttemptRow): AttemptView {
-  const headers = parseJson(row.response_headers);
+function attemptView(attempt: Attempt): AttemptView {
+  const headers = parseJson(attempt.responseHeaders);
   return {
-    id: row.id,
-    deliveryId: row.delivery_id,
-    connector: row.connector,
-    number: Number(row.number),
-    startedAt: isoRequired(row.started_at),
-    durationMs: Number(row.duration_ms),
-    request: parseJson(row.request_summary),
-    responseStatus: row.response_status === null ? null : Number(row.response_status),
+    id: attempt.id,
+    deliveryId: attempt.deliveryId,
+    connector: attempt.connector,
+    number: attempt.number,
+    startedAt: isoRequired(attempt.startedAt),
+    durationMs: attempt.durationMs,
+    request: parseJson(attempt.requestSummary),
+    responseStatus: attempt.responseStatus,
     responseHeaders: typeof headers === 'object' && headers !== null ? (headers as Record<string, string>) : null,
-    responseSnippet: row.response_snippet,
-    errorClass: row.error_class,
-    errorMessage: row.error_message,
-    outcome: row.outcome,
+    responseSnippet: attempt.responseSnippet,
+    errorClass: attempt.errorClass,
+    errorMessage: attempt.errorMessage,
+    outcome: attempt.outcome,
   };
 }
 
-function auditView(row: AuditRecordRow): AuditView {
+function auditView(record: AuditRecord): AuditView {
   return {
-    id: row.id,
-    at: isoRequired(row.at),
-    direction: row.direction,
-    action: row.action,
-    sourceSystem: row.source_system,
-    connector: row.connector,
-    eventId: row.event_id,
-    deliveryId: row.delivery_id,
-    result: row.result,
-    detail: parseJson(row.detail),
-    requestId: row.request_id,
-    actor: row.actor,
+    id: record.id,
+    at: isoRequired(record.at),
+    direction: record.direction,
+    action: record.action,
+    sourceSystem: record.sourceSystem,
+    connector: record.connector,
+    eventId: record.eventId,
+    deliveryId: record.deliveryId,
+    result: record.result,
+    detail: parseJson(record.detail),
+    requestId: record.requestId,
+    actor: record.actor,
   };
 }
 
-function pushView(row: PushRow): PushView {
-  const headers = parseJson(row.headers);
+function pushView(push: Push): PushView {
+  const headers = parseJson(push.headers);
   return {
-    id: row.id,
-    receivedAt: isoRequired(row.received_at),
-    path: row.path,
-    connectorScope: row.connector_scope,
-    soapVersion: row.soap_version,
-    contentType: row.content_type,
+    id: push.id,
+    receivedAt: isoRequired(push.receivedAt),
+    path: push.path,
+    connectorScope: push.connectorScope,
+    soapVersion: push.soapVersion,
+    contentType: push.contentType,
     headers: typeof headers === 'object' && headers !== null ? (headers as Record<string, string>) : {},
-    rawSize: Number(row.raw_size),
-    eventCount: Number(row.event_count),
-    authMethod: row.auth_method,
-    authUser: row.auth_user,
-    remoteAddr: row.remote_addr,
-    requestId: row.request_id,
-    raw: row.raw,
+    rawSize: push.rawSize,
+    eventCount: push.eventCount,
+    authMethod: push.authMethod,
+    authUser: push.authUser,
+    remoteAddr: push.remoteAddr,
+    requestId: push.requestId,
+    raw: push.raw,
   };
 }

@@ -7,7 +7,7 @@ import { RetentionJob } from '../jobs/retention.ts';
 import type { Logger } from '../log.ts';
 import { Store } from '../store/index.ts';
 import type { BillingEvent, BillingFilter } from '../store/webhooks.ts';
-import type { ConnectorStateRow } from '../store/connectors.ts';
+import type { ConnectorState } from '../domain/connector-state.ts';
 import type { StatusReport } from '../store/status.ts';
 import { AcceptEvents } from './accept-events.ts';
 import { ConnectorOperations } from './connectors.ts';
@@ -60,7 +60,7 @@ export interface ServicesDeps {
 
 /** `omgw status`: counts of events and deliveries, the connectors' stored states, blocked order keys. */
 export interface GatewayStatus extends StatusReport {
-  connectors: ConnectorStateRow[];
+  connectors: ConnectorState[];
   blockedKeys: Array<{ connector: string; orderKey: string; blockedBy: string; blockerState: string; waiting: number }>;
 }
 

@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import { auditRow, type AuditInput } from './rows.ts';
 import { RefusalFolder, type RefusalInput } from './refusals.ts';
+import { toAuditRecord, type AuditRecordRow } from './row-mapping.ts';
+import type { AuditRecord } from '../domain/audit.ts';
 
 export type { RefusalInput } from './refusals.ts';
 
@@ -45,25 +47,10 @@ export class AuditRepository {
     return this.#refusals;
   }
 
-  async list(filter: { eventId?: string; action?: string; limit?: number } = {}): Promise<AuditRecordRow[]> {
+  async list(filter: { eventId?: string; action?: string; limit?: number } = {}): Promise<AuditRecord[]> {
     const q = this.#knex<AuditRecordRow>('audit_records').orderBy('id', 'asc').limit(filter.limit ?? 100);
     if (filter.eventId) q.where('event_id', filter.eventId);
     if (filter.action) q.where('action', filter.action);
-    return q;
+    return (await q).map(toAuditRecord);
   }
-}
-
-export interface AuditRecordRow {
-  id: string;
-  at: number;
-  direction: string;
-  action: string;
-  source_system: string | null;
-  connector: string | null;
-  event_id: string | null;
-  delivery_id: string | null;
-  result: string;
-  detail: string | null;
-  request_id: string | null;
-  actor: string | null;
 }

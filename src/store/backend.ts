@@ -36,7 +36,7 @@ export interface Backend {
   /** Writes one group of completions in one transaction; per completion, whether its state change was applied. */
   complete(inputs: CompletionInput[]): Promise<boolean[]>;
   /** Runs a claim statement and reads the events of the deliveries it claimed. */
-  claim(sql: string, params: Array<string | number>): Promise<ClaimedRows>;
+  claim(sql: string, params: Array<string | number | null>): Promise<ClaimedRows>;
   /** The rows of a `knex.raw` result (each driver shapes it differently). */
   rowsOf<T>(result: unknown): T[];
   close(): Promise<void>;

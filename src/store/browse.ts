@@ -1,8 +1,20 @@
 import type { Knex } from 'knex';
-import type { AuditRecordRow } from './audit.ts';
-import type { EventRow } from './deliveries.ts';
-import { applyDeliveryFilter, likePattern, type DeliveryFilter, type OpsDeliveryRow } from './delivery-actions.ts';
-import { appliesFrom } from '../domain/delivery.ts';
+import { applyDeliveryFilter, likePattern, type DeliveryFilter } from './delivery-actions.ts';
+import {
+  toAttempt,
+  toAuditRecord,
+  toDelivery,
+  toPush,
+  toStoredEvent,
+  type AttemptRow,
+  type AuditRecordRow,
+  type DeliveryRow,
+  type EventRow,
+  type PushRow,
+} from './row-mapping.ts';
+import type { AuditRecord } from '../domain/audit.ts';
+import { appliesFrom, type Attempt, type Delivery } from '../domain/delivery.ts';
+import type { Push, StoredEvent } from '../domain/event.ts';
 
 /**
  * Read-only queries for the operator surface (admin API, CLI): events, pushes, deliveries, attempts
@@ -21,40 +33,6 @@ export interface Page<T> {
   rows: T[];
   /** The cursor of the next page, or null on the last page. */
   next: string | null;
-}
-
-export interface PushRow {
-  id: string;
-  received_at: number;
-  path: string;
-  connector_scope: string | null;
-  soap_version: string;
-  content_type: string | null;
-  headers: string;
-  raw: string;
-  raw_size: number;
-  event_count: number;
-  auth_method: string | null;
-  auth_user: string | null;
-  remote_addr: string | null;
-  request_id: string | null;
-}
-
-export interface AttemptRow {
-  id: string;
-  delivery_id: string;
-  number: number;
-  started_at: number;
-  duration_ms: number;
-  request_summary: string;
-  response_status: number | null;
-  response_headers: string | null;
-  response_snippet: string | null;
-  error_class: string | null;
-  error_message: string | null;
-  outcome: string;
-  /** From the delivery (joined). */
-  connector: string;
 }
 
 export interface EventCriteria {
@@ -106,23 +84,24 @@ export class BrowseRepository {
     this.#knex = knex;
   }
 
-  async deliveries(criteria: DeliveryFilter, page: PageRequest): Promise<Page<OpsDeliveryRow>> {
+  async deliveries(criteria: DeliveryFilter, page: PageRequest): Promise<Page<Delivery>> {
     const q = this.#knex('deliveries').select('*');
     applyDeliveryFilter(q, criteria);
-    return this.#page<OpsDeliveryRow>(q, 'deliveries.id', page);
+    return this.#page(q, 'deliveries.id', page, toDelivery);
   }
 
-  async delivery(id: string): Promise<OpsDeliveryRow | null> {
-    return ((await this.#knex('deliveries').where({ id }).first()) as OpsDeliveryRow | undefined) ?? null;
+  async delivery(id: string): Promise<Delivery | null> {
+    const row = (await this.#knex('deliveries').where({ id }).first()) as DeliveryRow | undefined;
+    return row ? toDelivery(row) : null;
   }
 
   /** Every delivery of these events, oldest first. */
-  async deliveriesOfEvents(eventIds: string[]): Promise<OpsDeliveryRow[]> {
+  async deliveriesOfEvents(eventIds: string[]): Promise<Delivery[]> {
     if (eventIds.length === 0) return [];
-    return (await this.#knex('deliveries').whereIn('event_id', eventIds).orderBy('id', 'asc')) as OpsDeliveryRow[];
+    return ((await this.#knex('deliveries').whereIn('event_id', eventIds).orderBy('id', 'asc')) as DeliveryRow[]).map(toDelivery);
   }
 
-  async events(criteria: EventCriteria, page: PageRequest): Promise<Page<EventRow>> {
+  async events(criteria: EventCriteria, page: PageRequest): Promise<Page<StoredEvent>> {
     const q = this.#knex('events').select('*');
     if (criteria.ids !== undefined) q.whereIn('id', criteria.ids);
     if (criteria.eventCodes !== undefined) q.whereIn('event_code', criteria.eventCodes);
@@ -132,18 +111,20 @@ export class BrowseRepository {
     if (criteria.pushId !== undefined) q.where('push_id', criteria.pushId);
     if (criteria.from !== undefined) q.where('received_at', '>=', criteria.from);
     if (criteria.to !== undefined) q.where('received_at', '<', criteria.to);
-    return this.#page<EventRow>(q, 'events.id', page);
+    return this.#page(q, 'events.id', page, toStoredEvent);
   }
 
-  async event(id: string): Promise<EventRow | null> {
-    return ((await this.#knex('events').where({ id }).first()) as EventRow | undefined) ?? null;
+  async event(id: string): Promise<StoredEvent | null> {
+    const row = (await this.#knex('events').where({ id }).first()) as EventRow | undefined;
+    return row ? toStoredEvent(row) : null;
   }
 
-  async push(id: string): Promise<PushRow | null> {
-    return ((await this.#knex('pushes').where({ id }).first()) as PushRow | undefined) ?? null;
+  async push(id: string): Promise<Push | null> {
+    const row = (await this.#knex('pushes').where({ id }).first()) as PushRow | undefined;
+    return row ? toPush(row) : null;
   }
 
-  async attempts(criteria: AttemptCriteria, page: PageRequest): Promise<Page<AttemptRow>> {
+  async attempts(criteria: AttemptCriteria, page: PageRequest): Promise<Page<Attempt>> {
     const q = this.#knex('attempts').join('deliveries', 'deliveries.id', 'attempts.delivery_id').select('attempts.*', 'deliveries.connector');
     if (criteria.deliveryIds !== undefined) q.whereIn('attempts.delivery_id', criteria.deliveryIds);
     if (criteria.connectors !== undefined) q.whereIn('deliveries.connector', criteria.connectors);
@@ -153,20 +134,21 @@ export class BrowseRepository {
     }
     if (criteria.from !== undefined) q.where('attempts.started_at', '>=', criteria.from);
     if (criteria.to !== undefined) q.where('attempts.started_at', '<', criteria.to);
-    return this.#page<AttemptRow>(q, 'attempts.id', page);
+    return this.#page(q, 'attempts.id', page, toAttempt);
   }
 
   /** Every attempt of these deliveries, in the order they were made. */
-  async attemptsOf(deliveryIds: string[]): Promise<AttemptRow[]> {
+  async attemptsOf(deliveryIds: string[]): Promise<Attempt[]> {
     if (deliveryIds.length === 0) return [];
-    return (await this.#knex('attempts')
+    const rows = (await this.#knex('attempts')
       .join('deliveries', 'deliveries.id', 'attempts.delivery_id')
       .select('attempts.*', 'deliveries.connector')
       .whereIn('attempts.delivery_id', deliveryIds)
       .orderBy('attempts.id', 'asc')) as AttemptRow[];
+    return rows.map(toAttempt);
   }
 
-  async audit(criteria: AuditCriteria, page: PageRequest): Promise<Page<AuditRecordRow>> {
+  async audit(criteria: AuditCriteria, page: PageRequest): Promise<Page<AuditRecord>> {
     const q = this.#knex('audit_records').select('*');
     if (criteria.actions !== undefined) q.whereIn('action', criteria.actions);
     if (criteria.directions !== undefined) q.whereIn('direction', criteria.directions);
@@ -177,18 +159,18 @@ export class BrowseRepository {
     if (criteria.actor !== undefined) q.where('actor', criteria.actor);
     if (criteria.from !== undefined) q.where('at', '>=', criteria.from);
     if (criteria.to !== undefined) q.where('at', '<', criteria.to);
-    return this.#page<AuditRecordRow>(q, 'audit_records.id', page);
+    return this.#page(q, 'audit_records.id', page, toAuditRecord);
   }
 
   /** The audit records about an event or about any of some deliveries, oldest first. */
-  async auditAbout(about: { eventId?: string; deliveryIds?: string[] }, limit = 500): Promise<AuditRecordRow[]> {
+  async auditAbout(about: { eventId?: string; deliveryIds?: string[] }, limit = 500): Promise<AuditRecord[]> {
     const q = this.#knex('audit_records').select('*').orderBy('id', 'asc').limit(limit);
     q.where((w) => {
       if (about.eventId !== undefined) w.orWhere('event_id', about.eventId);
       if (about.deliveryIds !== undefined && about.deliveryIds.length > 0) w.orWhereIn('delivery_id', about.deliveryIds);
     });
     if (about.eventId === undefined && (about.deliveryIds === undefined || about.deliveryIds.length === 0)) return [];
-    return (await q) as AuditRecordRow[];
+    return ((await q) as AuditRecordRow[]).map(toAuditRecord);
   }
 
   /** Deliveries per connector and state. */
@@ -212,12 +194,12 @@ export class BrowseRepository {
     return new Map(rows.filter((r) => r.due !== null).map((r) => [r.connector, Number(r.due)]));
   }
 
-  async #page<T extends { id: string }>(q: Knex.QueryBuilder, idColumn: string, page: PageRequest): Promise<Page<T>> {
+  async #page<R extends { id: string }, T>(q: Knex.QueryBuilder, idColumn: string, page: PageRequest, map: (row: R) => T): Promise<Page<T>> {
     if (page.cursor !== undefined) q.where(idColumn, '<', page.cursor);
     q.orderBy(idColumn, 'desc').limit(page.limit + 1);
-    const rows = (await q) as T[];
+    const rows = (await q) as R[];
     const more = rows.length > page.limit;
     const shown = more ? rows.slice(0, page.limit) : rows;
-    return { rows: shown, next: more ? (shown[shown.length - 1]?.id ?? null) : null };
+    return { rows: shown.map(map), next: more ? (shown[shown.length - 1]?.id ?? null) : null };
   }
 }

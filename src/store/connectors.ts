@@ -2,18 +2,9 @@ import type { Knex } from 'knex';
 import type { Backend } from './backend.ts';
 import { auditRow, type AuditInput } from './rows.ts';
 import type { CircuitState } from '../domain/breaker.ts';
+import type { AdminState, ConnectorState } from '../domain/connector-state.ts';
 import { fullBucket, refill, take, type Bucket, type RateLimit } from '../domain/rate.ts';
-
-export type AdminState = 'online' | 'offline';
-
-export interface ConnectorStateRow {
-  connector: string;
-  admin_state: AdminState;
-  circuit: CircuitState;
-  circuit_until: number | null;
-  updated_at: number;
-  updated_by: string | null;
-}
+import { toConnectorState, type ConnectorStateRow } from './row-mapping.ts';
 
 /** Connector state that every instance shares: maintenance (online/offline), circuit, rate buckets. */
 export class ConnectorStateRepository {
@@ -34,8 +25,8 @@ export class ConnectorStateRepository {
       .ignore();
   }
 
-  async all(): Promise<ConnectorStateRow[]> {
-    return (await this.#knex('connector_states').select()) as ConnectorStateRow[];
+  async all(): Promise<ConnectorState[]> {
+    return ((await this.#knex('connector_states').select()) as ConnectorStateRow[]).map(toConnectorState);
   }
 
   /** Sets a connector online or offline, with an audit record, in one transaction. */

@@ -1,9 +1,12 @@
 import type { Knex } from 'knex';
 import type { Backend } from './backend.ts';
-import { UNFINISHED_STATES, appliesFrom, patchOf, type HoldReason } from '../domain/delivery.ts';
-import { sqlStates, type ClaimRequest, type CompletionInput, type DeliveryRow, type EventRow } from './delivery-rows.ts';
+import { UNFINISHED_STATES, appliesFrom, patchOf, type Delivery, type HoldReason } from '../domain/delivery.ts';
+import type { StoredEvent } from '../domain/event.ts';
+import { sqlStates, type ClaimRequest, type CompletionInput } from './delivery-rows.ts';
+import { deliveryUpdate, toDelivery, toStoredEvent, type DeliveryRow, type EventRow } from './row-mapping.ts';
 
-export type { AttemptInput, ClaimRequest, CompletionInput, CompletionRows, DeliveryRow, EventRow, Transition } from './delivery-rows.ts';
+export type { AttemptInput, ClaimRequest, CompletionInput, CompletionRows, Transition } from './delivery-rows.ts';
+export type { DeliveryRow, EventRow } from './row-mapping.ts';
 export { COMPLETION_COLUMNS, completionRows, completionUpdateSql, sqlStates } from './delivery-rows.ts';
 
 interface PendingCompletion {
@@ -17,9 +20,9 @@ const MAX_COMPLETION_BATCH = 500;
 /** Unfinished deliveries block later ones of the same connector and order key under strict ordering. */
 const BLOCKING = sqlStates(UNFINISHED_STATES);
 
-/** The claim's SET (values bound in this order: owner, lease end, time) and the states it takes. */
-const CLAIM_SET = Object.keys(patchOf('claim', { owner: '', leaseUntil: 0 }, 0))
-  .map((field) => `${field} = ?`)
+/** The claim's SET (its values bound in the order of deliveryUpdate's columns) and the states it takes. */
+const CLAIM_SET = Object.keys(deliveryUpdate(patchOf('claim', { owner: '', leaseUntil: 0 }, 0)))
+  .map((column) => `${column} = ?`)
   .join(', ');
 const CLAIMABLE = sqlStates(appliesFrom('claim'));
 
@@ -28,14 +31,14 @@ const CLAIMABLE = sqlStates(appliesFrom('claim'));
  * Under strict ordering only the first unfinished delivery of each order key can be claimed. On
  * PostgreSQL, rows another instance is claiming at the same moment are skipped, not waited for.
  */
-function claimQuery(req: ClaimRequest, skipLocked: string): { sql: string; params: Array<string | number> } {
+function claimQuery(req: ClaimRequest, skipLocked: string): { sql: string; params: Array<string | number | null> } {
   const ordering = req.strictOrdering
     ? `and (d.order_key is null or not exists (
          select 1 from deliveries e
          where e.connector = d.connector and e.order_key = d.order_key and e.id < d.id
            and e.state in ${BLOCKING}))`
     : '';
-  const claim = patchOf('claim', { owner: req.owner, leaseUntil: req.leaseUntil }, req.now);
+  const claim = deliveryUpdate(patchOf('claim', { owner: req.owner, leaseUntil: req.leaseUntil }, req.now));
   const sql = `
     update deliveries set ${CLAIM_SET}
     where id in (
@@ -47,12 +50,12 @@ function claimQuery(req: ClaimRequest, skipLocked: string): { sql: string; param
       ${skipLocked}
     )
     returning *`;
-  const set = Object.values(claim) as Array<string | number>;
-  return { sql, params: [...set, req.connector, req.now, req.limit] };
+  return { sql, params: [...Object.values(claim), req.connector, req.now, req.limit] };
 }
 
-function byId(rows: DeliveryRow[]): DeliveryRow[] {
-  return rows.sort((a, b) => (a.id < b.id ? -1 : 1));
+/** Claimed deliveries in id order (the order an update's `returning` gives is not defined). */
+function claimed(rows: DeliveryRow[]): Delivery[] {
+  return rows.map(toDelivery).sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
 /**
@@ -76,11 +79,13 @@ export class DeliveryRepository {
    * PostgreSQL, rows another instance is claiming at the same moment are skipped, not waited for;
    * on SQLite the claim and the read of its events are one request to the connection's thread.
    */
-  async claimWithEvents(req: ClaimRequest): Promise<{ rows: DeliveryRow[]; events: Map<string, EventRow> }> {
-    if (req.limit <= 0) return { rows: [], events: new Map() };
+  async claimWithEvents(req: ClaimRequest): Promise<{ deliveries: Delivery[]; events: Map<string, StoredEvent> }> {
+    if (req.limit <= 0) return { deliveries: [], events: new Map() };
     const { sql, params } = claimQuery(req, this.#backend.skipLocked);
-    const claimed = await this.#backend.claim(sql, params);
-    return { rows: byId(claimed.rows as unknown as DeliveryRow[]), events: new Map((claimed.events as unknown as EventRow[]).map((e) => [e.id, e])) };
+    // Each backend gives the rows as its driver read them: they are mapped here, like every other query's.
+    const result = await this.#backend.claim(sql, params);
+    const events = (result.events as unknown as EventRow[]).map(toStoredEvent);
+    return { deliveries: claimed(result.rows as unknown as DeliveryRow[]), events: new Map(events.map((e) => [e.id, e])) };
   }
 
   /** Keeps the lease of deliveries still being sent. */
@@ -97,7 +102,7 @@ export class DeliveryRepository {
     return this.#knex('deliveries')
       .whereIn('state', appliesFrom('reclaim'))
       .andWhere('lease_expires_at', '<', now)
-      .update(patchOf('reclaim', {}, now));
+      .update(deliveryUpdate(patchOf('reclaim', {}, now)));
   }
 
   /** Gives a claimed delivery back without an attempt (event give_back: rate limit, open circuit found after claiming). */
@@ -105,7 +110,7 @@ export class DeliveryRepository {
     await this.#knex('deliveries')
       .where({ id, lease_owner: owner })
       .whereIn('state', appliesFrom('give_back'))
-      .update(patchOf('give_back', { owner, nextAttemptAt }, now));
+      .update(deliveryUpdate(patchOf('give_back', { owner, nextAttemptAt }, now)));
   }
 
   /**
@@ -158,23 +163,24 @@ export class DeliveryRepository {
     return this.#knex('deliveries')
       .where('connector', connector)
       .whereIn('state', appliesFrom('connector_hold'))
-      .update(patchOf('connector_hold', { reason }, now));
+      .update(deliveryUpdate(patchOf('connector_hold', { reason }, now)));
   }
 
   /** Releases held deliveries of a connector, in their original order (ids are time-ordered). */
   async releaseHold(connector: string, reason: Exclude<HoldReason, 'admin'> | null, now: number): Promise<number> {
     const q = this.#knex('deliveries').where({ connector }).whereIn('state', appliesFrom('connector_release'));
     if (reason) q.andWhere('hold_reason', reason);
-    return q.update(patchOf('connector_release', {}, now));
+    return q.update(deliveryUpdate(patchOf('connector_release', {}, now)));
   }
 
-  async findEvents(ids: string[]): Promise<Map<string, EventRow>> {
+  async findEvents(ids: string[]): Promise<Map<string, StoredEvent>> {
     const rows = (await this.#knex('events').whereIn('id', ids)) as EventRow[];
-    return new Map(rows.map((r) => [r.id, r]));
+    return new Map(rows.map((r) => [r.id, toStoredEvent(r)]));
   }
 
-  async get(id: string): Promise<DeliveryRow | undefined> {
-    return (await this.#knex('deliveries').where({ id }).first()) as DeliveryRow | undefined;
+  async get(id: string): Promise<Delivery | undefined> {
+    const row = (await this.#knex('deliveries').where({ id }).first()) as DeliveryRow | undefined;
+    return row && toDelivery(row);
   }
 
   /**

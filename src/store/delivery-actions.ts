@@ -1,18 +1,13 @@
 import type { Knex } from 'knex';
 import type { Backend } from './backend.ts';
-import type { DeliveryRow } from './deliveries.ts';
 import { auditRow, type AuditInput } from './rows.ts';
-import { patchOf, type DeliveryState, type OperatorAction } from '../domain/delivery.ts';
+import { deliveryUpdate, toDelivery, type DeliveryRow } from './row-mapping.ts';
+import { patchOf, type Delivery, type DeliveryState, type OperatorAction } from '../domain/delivery.ts';
 
 /**
  * The queries behind operator actions on deliveries (replay, discard, hold, release) and behind
  * browsing deliveries (the filter). What an action writes comes from the domain's DELIVERY_TRANSITIONS. Every value a user gives goes into a bound parameter, never into SQL text.
  */
-
-/** A delivery row with the operator's reason (migration 005). */
-export interface OpsDeliveryRow extends DeliveryRow {
-  admin_reason: string | null;
-}
 
 /**
  * Which deliveries an operator action or a listing is about: every given criterion must hold (an
@@ -67,15 +62,15 @@ export interface ApplyBatchInput {
   now: number;
   /** The operator's reason: stored as admin_reason by hold and discard (DELIVERY_TRANSITIONS). */
   reason: string | null;
-  /** The audit record for one changed delivery (`before` is the row as it was). */
-  audit: (before: OpsDeliveryRow) => AuditInput;
+  /** The audit record for one changed delivery (`before`: the delivery as it was). */
+  audit: (before: Delivery) => AuditInput;
 }
 
 export interface ApplyBatchResult {
   /** The last id looked at (continue after it), or null when nothing was left. */
   lastId: string | null;
-  /** Rows as they are after the change. */
-  changed: OpsDeliveryRow[];
+  /** The deliveries as they are after the change. */
+  changed: Delivery[];
 }
 
 export class DeliveryActionsRepository {
@@ -96,10 +91,10 @@ export class DeliveryActionsRepository {
   }
 
   /** Matching deliveries in the given states, oldest first. */
-  async inStates(criteria: DeliveryFilter, states: DeliveryState[], limit: number): Promise<OpsDeliveryRow[]> {
+  async inStates(criteria: DeliveryFilter, states: DeliveryState[], limit: number): Promise<Delivery[]> {
     const q = this.#knex('deliveries').select('*').whereIn('state', states).orderBy('id', 'asc').limit(limit);
     applyDeliveryFilter(q, criteria);
-    return (await q) as OpsDeliveryRow[];
+    return ((await q) as DeliveryRow[]).map(toDelivery);
   }
 
   /**
@@ -115,19 +110,21 @@ export class DeliveryActionsRepository {
       if (input.afterId !== null) q.where('id', '>', input.afterId);
       // PostgreSQL: other instances' workers claim at the same time (SQLite has one writer).
       if (this.#backend.forUpdate !== '') q.forUpdate();
-      const picked = (await q) as OpsDeliveryRow[];
+      const picked = ((await q) as DeliveryRow[]).map(toDelivery);
       if (picked.length === 0) return { lastId: null, changed: [] };
-      const changed = (await trx('deliveries')
-        .whereIn(
-          'id',
-          picked.map((r) => r.id),
-        )
-        .whereIn('state', input.states)
-        .update(patchOf(input.action, { reason: input.reason }, input.now))
-        .returning('*')) as OpsDeliveryRow[];
+      const changed = (
+        (await trx('deliveries')
+          .whereIn(
+            'id',
+            picked.map((d) => d.id),
+          )
+          .whereIn('state', input.states)
+          .update(deliveryUpdate(patchOf(input.action, { reason: input.reason }, input.now)))
+          .returning('*')) as DeliveryRow[]
+      ).map(toDelivery);
       changed.sort((a, b) => (a.id < b.id ? -1 : 1));
-      const before = new Map(picked.map((r) => [r.id, r]));
-      const audits = changed.map((row) => auditRow(input.audit(before.get(row.id) ?? row)));
+      const before = new Map(picked.map((d) => [d.id, d]));
+      const audits = changed.map((d) => auditRow(input.audit(before.get(d.id) ?? d)));
       for (let i = 0; i < audits.length; i += 200) await trx('audit_records').insert(audits.slice(i, i + 200));
       return { lastId: picked[picked.length - 1]?.id ?? null, changed };
     });

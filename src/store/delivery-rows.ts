@@ -1,4 +1,5 @@
 import { auditRow, type AuditInput, type Row } from './rows.ts';
+import { DELIVERY_COLUMNS } from './row-mapping.ts';
 import {
   ATTEMPT_EVENTS,
   DELIVERY_FIELDS,
@@ -6,55 +7,17 @@ import {
   DELIVERY_TRANSITIONS,
   patchOf,
   type AttemptOutcome,
+  type Delivery,
   type DeliveryField,
   type DeliveryState,
   type FieldWrite,
 } from '../domain/delivery.ts';
 
 /**
- * The rows and SQL text of deliveries and their completions, without I/O: what a claimed delivery
- * looks like, what an attempt's end writes (built from the domain's DELIVERY_TRANSITIONS), shared by
- * the knex writer (deliveries.ts) and the SQLite thread (sqlite/completions.ts).
+ * The rows and SQL text of delivery completions, without I/O: what an attempt's end writes (built
+ * from the domain's DELIVERY_TRANSITIONS, each field in its column: row-mapping.ts), shared by the
+ * knex writer (deliveries.ts) and the SQLite thread (sqlite/completions.ts).
  */
-
-export interface DeliveryRow {
-  id: string;
-  event_id: string;
-  connector: string;
-  trigger_point: string | null;
-  order_key: string | null;
-  event_code: string;
-  state: DeliveryState;
-  attempt_count: number;
-  attempts_in_cycle: number;
-  next_attempt_at: number;
-  lease_owner: string | null;
-  lease_expires_at: number | null;
-  idempotency_key: string | null;
-  last_error: string | null;
-  parked_reason: string | null;
-  hold_reason: string | null;
-  created_at: number;
-  updated_at: number;
-  delivered_at: number | null;
-}
-
-export interface EventRow {
-  id: string;
-  push_id: string | null;
-  source: string;
-  event_code: string;
-  order_key: string | null;
-  source_system: string | null;
-  received_at: number;
-  status: string;
-  duplicate_of: string | null;
-  content_hash: string;
-  connector_scope: string | null;
-  position: number;
-  payload: string;
-  raw: string | null;
-}
 
 export interface AttemptInput {
   id: string;
@@ -86,7 +49,7 @@ export interface ClaimRequest {
 }
 
 export interface CompletionInput {
-  delivery: DeliveryRow;
+  delivery: Delivery;
   owner: string;
   attempt: AttemptInput;
   transition: Transition;
@@ -113,11 +76,11 @@ const COMPLETION_EVENTS = Object.entries(ATTEMPT_EVENTS).map(([state, event]) =>
 
 /** SQL types of the fields a completion carries as values. */
 const FIELD_TYPES: Partial<Record<DeliveryField, string>> = {
-  attempt_count: 'integer',
-  attempts_in_cycle: 'integer',
-  next_attempt_at: 'bigint',
-  last_error: 'text',
-  parked_reason: 'varchar(40)',
+  attemptCount: 'integer',
+  attemptsInCycle: 'integer',
+  nextAttemptAt: 'bigint',
+  lastError: 'text',
+  parkedReason: 'varchar(40)',
 };
 
 /** A write whose value differs per completion, so it travels in the values (the others are SQL). */
@@ -126,7 +89,7 @@ const carried = (write: FieldWrite | undefined): boolean => write !== undefined 
 /** The fields an attempt's end writes with a value of its own (a counter, a time, an error, a reason). */
 const VALUE_FIELDS = DELIVERY_FIELDS.filter((field) => COMPLETION_EVENTS.some((e) => carried(e.transition.writes[field])));
 
-/** Columns of the state-change values (see completionUpdateSql), each with its SQL type. */
+/** Columns of the state-change values (see completionUpdateSql), each with its SQL type; a field's value is named as its column. */
 export const COMPLETION_COLUMNS: ReadonlyArray<readonly [string, string]> = [
   ['id', 'varchar(26)'],
   ['owner', 'varchar(64)'],
@@ -135,7 +98,7 @@ export const COMPLETION_COLUMNS: ReadonlyArray<readonly [string, string]> = [
   ...VALUE_FIELDS.map((field): readonly [string, string] => {
     const type = FIELD_TYPES[field];
     if (type === undefined) throw new Error(`no SQL type for the completion value ${field}`);
-    return [field, type];
+    return [DELIVERY_COLUMNS[field], type];
   }),
 ];
 
@@ -177,26 +140,27 @@ export function completionRows(inputs: CompletionInput[]): CompletionRows {
  * name it; the row must be in a state those events apply from, under the completing worker's lease.
  */
 function completionClauses(): { set: string; where: string } {
-  const sql = (field: DeliveryField, write: FieldWrite): string => (write === 'clear' ? 'null' : write === 'now' ? 'v.now' : `v.${field}`);
-  const sets = ['state = v.state', 'updated_at = v.now'];
+  const sql = (column: string, write: FieldWrite): string => (write === 'clear' ? 'null' : write === 'now' ? 'v.now' : `v.${column}`);
+  const sets = [`${DELIVERY_COLUMNS.state} = v.state`, `${DELIVERY_COLUMNS.updatedAt} = v.now`];
   for (const field of DELIVERY_FIELDS) {
+    const column = DELIVERY_COLUMNS[field];
     const cases = COMPLETION_EVENTS.flatMap((e) => {
       const write = e.transition.writes[field];
-      return write === undefined ? [] : [{ state: e.state, sql: sql(field, write) }];
+      return write === undefined ? [] : [{ state: e.state, sql: sql(column, write) }];
     });
     if (cases.length === 0) continue;
     const first = cases[0]?.sql;
     if (cases.length === COMPLETION_EVENTS.length && cases.every((c) => c.sql === first)) {
-      sets.push(`${field} = ${first}`);
+      sets.push(`${column} = ${first}`);
     } else {
-      sets.push(`${field} = case v.state ${cases.map((c) => `when '${c.state}' then ${c.sql}`).join(' ')} else deliveries.${field} end`);
+      sets.push(`${column} = case v.state ${cases.map((c) => `when '${c.state}' then ${c.sql}`).join(' ')} else deliveries.${column} end`);
     }
   }
   const [one, ...others] = COMPLETION_EVENTS.map((e) => e.transition);
   if (!one || others.some((t) => t.lease !== one.lease || t.from.join() !== one.from.join())) {
     throw new Error('the events that end an attempt must share their states and lease condition');
   }
-  const lease = one.lease === 'held' ? ' and deliveries.lease_owner = v.owner' : '';
+  const lease = one.lease === 'held' ? ` and deliveries.${DELIVERY_COLUMNS.leaseOwner} = v.owner` : '';
   return { set: sets.join(',\n        '), where: `deliveries.id = v.id${lease} and deliveries.state in ${sqlStates(one.from)}` };
 }
 

@@ -1,55 +1,15 @@
 import type { Knex } from 'knex';
 import { auditRow, type AuditInput } from './rows.ts';
-
-export type RecoveryRunState = 'running' | 'finished' | 'interrupted';
-export type RecoveryTrigger = 'schedule' | 'manual';
-export type RecoveryItemState = 'selected' | 'replaying' | 'replayed' | 'skipped';
-
-/** Which parked deliveries a recovery run takes. Empty lists mean "all". */
-export interface RecoveryFilters {
-  connectors: string[];
-  eventCodes: string[];
-  /** Only deliveries created at or after this time (now minus `maxAge`). */
-  createdSince: number | null;
-  /** The `maxAge` it came from (kept for the run's summary). */
-  maxAgeMs: number | null;
-}
-
-export interface RecoveryRunRow {
-  id: string;
-  slot_key: string;
-  trigger: RecoveryTrigger;
-  scheduled_for: number;
-  started_at: number;
-  finished_at: number | null;
-  state: RecoveryRunState;
-  owner: string | null;
-  lease_expires_at: number | null;
-  filters: string;
-  batch_cap: number;
-  selected: number;
-  replayed: number;
-  skipped: number;
-  resumes: number;
-  error: string | null;
-  actor: string | null;
-}
-
-export interface RecoveryItemRow {
-  run_id: string;
-  delivery_id: string;
-  seq: number;
-  state: RecoveryItemState;
-  marked_at: number | null;
-}
-
-/** A run with the outcome of its replayed deliveries as they stand now. */
-export interface RecoveryRunWithOutcome extends RecoveryRunRow {
-  /** Replayed by the run and parked again since. */
-  still_failing: number;
-  /** Replayed by the run and delivered since. */
-  delivered: number;
-}
+import { recoveryRunRow, toRecoveryRun, toRecoveryRunItem, type RecoveryItemRow, type RecoveryRunRow } from './row-mapping.ts';
+import type {
+  RecoveryFilters,
+  RecoveryItemState,
+  RecoveryRun,
+  RecoveryRunItem,
+  RecoveryRunState,
+  RecoveryRunWithOutcome,
+  RecoveryTrigger,
+} from '../domain/recovery.ts';
 
 export interface NewRecoveryRun {
   id: string;
@@ -86,20 +46,20 @@ export class RecoveryRunRepository {
    * parked first, at most `batchCap`, leaving out deliveries that another unfinished run still has to
    * replay. Returns null when the slot already has a run (another instance, or an earlier attempt).
    */
-  async create(run: NewRecoveryRun): Promise<{ run: RecoveryRunRow; selected: number } | null> {
+  async create(run: NewRecoveryRun): Promise<{ run: RecoveryRun; selected: number } | null> {
     return this.#knex.transaction(async (trx) => {
-      const row: RecoveryRunRow = {
+      const created: RecoveryRun = {
         id: run.id,
-        slot_key: run.slotKey,
+        slotKey: run.slotKey,
         trigger: run.trigger,
-        scheduled_for: run.scheduledFor,
-        started_at: run.now,
-        finished_at: null,
+        scheduledFor: run.scheduledFor,
+        startedAt: run.now,
+        finishedAt: null,
         state: 'running',
         owner: run.owner,
-        lease_expires_at: run.leaseUntil,
+        leaseExpiresAt: run.leaseUntil,
         filters: JSON.stringify(run.filters),
-        batch_cap: run.batchCap,
+        batchCap: run.batchCap,
         selected: 0,
         replayed: 0,
         skipped: 0,
@@ -107,7 +67,7 @@ export class RecoveryRunRepository {
         error: null,
         actor: run.actor,
       };
-      const inserted = (await trx('recovery_runs').insert(row).onConflict('slot_key').ignore().returning('id')) as Array<{ id: string }>;
+      const inserted = (await trx('recovery_runs').insert(recoveryRunRow(created)).onConflict('slot_key').ignore().returning('id')) as Array<{ id: string }>;
       if (inserted.length === 0) return null;
       const q = trx('deliveries as d')
         .select('d.id')
@@ -132,30 +92,33 @@ export class RecoveryRunRepository {
       const items = ids.map((id, seq) => ({ run_id: run.id, delivery_id: id, seq, state: 'selected', marked_at: null }));
       for (let i = 0; i < items.length; i += CHUNK) await trx('recovery_run_items').insert(items.slice(i, i + CHUNK));
       await trx('recovery_runs').where({ id: run.id }).update({ selected: ids.length });
-      return { run: { ...row, selected: ids.length }, selected: ids.length };
+      return { run: { ...created, selected: ids.length }, selected: ids.length };
     });
   }
 
-  async get(id: string): Promise<RecoveryRunRow | undefined> {
-    return (await this.#knex('recovery_runs').where({ id }).first()) as RecoveryRunRow | undefined;
+  async get(id: string): Promise<RecoveryRun | undefined> {
+    const row = (await this.#knex('recovery_runs').where({ id }).first()) as RecoveryRunRow | undefined;
+    return row && toRecoveryRun(row);
   }
 
-  async getBySlot(slotKey: string): Promise<RecoveryRunRow | undefined> {
-    return (await this.#knex('recovery_runs').where({ slot_key: slotKey }).first()) as RecoveryRunRow | undefined;
+  async getBySlot(slotKey: string): Promise<RecoveryRun | undefined> {
+    const row = (await this.#knex('recovery_runs').where({ slot_key: slotKey }).first()) as RecoveryRunRow | undefined;
+    return row && toRecoveryRun(row);
   }
 
   /** Runs that need someone to finish them: stopped on an error, or whose owner's lease has expired. */
-  async abandoned(now: number): Promise<RecoveryRunRow[]> {
-    return (await this.#knex('recovery_runs')
+  async abandoned(now: number): Promise<RecoveryRun[]> {
+    const rows = (await this.#knex('recovery_runs')
       .where((w) => w.where('state', 'interrupted').orWhere((r) => r.where('state', 'running').andWhere('lease_expires_at', '<', now)))
       .orderBy('started_at')) as RecoveryRunRow[];
+    return rows.map(toRecoveryRun);
   }
 
   /**
    * Takes over an abandoned run (compare-and-set on its state and lease), so that of several
    * instances exactly one continues it.
    */
-  async takeOver(id: string, owner: string, now: number, leaseUntil: number): Promise<RecoveryRunRow | null> {
+  async takeOver(id: string, owner: string, now: number, leaseUntil: number): Promise<RecoveryRun | null> {
     const n = await this.#knex('recovery_runs')
       .where({ id })
       .andWhere((w) => w.where('state', 'interrupted').orWhere((r) => r.where('state', 'running').andWhere('lease_expires_at', '<', now)))
@@ -165,12 +128,13 @@ export class RecoveryRunRepository {
   }
 
   /** The next items still to replay, in selection order ('replaying' ones first come from an interrupted chunk). */
-  async openItems(runId: string, limit: number): Promise<RecoveryItemRow[]> {
-    return (await this.#knex('recovery_run_items')
+  async openItems(runId: string, limit: number): Promise<RecoveryRunItem[]> {
+    const rows = (await this.#knex('recovery_run_items')
       .where({ run_id: runId })
       .whereIn('state', OPEN_ITEM_STATES)
       .orderBy('seq')
       .limit(limit)) as RecoveryItemRow[];
+    return rows.map(toRecoveryRunItem);
   }
 
   /**
@@ -243,16 +207,16 @@ export class RecoveryRunRepository {
 
   /** The latest runs, newest first, with how their replayed deliveries stand now. */
   async history(limit: number): Promise<RecoveryRunWithOutcome[]> {
-    const runs = (await this.#knex('recovery_runs').orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit)) as RecoveryRunRow[];
-    return this.#withOutcomes(runs);
+    const rows = (await this.#knex('recovery_runs').orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit)) as RecoveryRunRow[];
+    return this.#withOutcomes(rows.map(toRecoveryRun));
   }
 
-  async withOutcome(run: RecoveryRunRow): Promise<RecoveryRunWithOutcome> {
+  async withOutcome(run: RecoveryRun): Promise<RecoveryRunWithOutcome> {
     const [out] = await this.#withOutcomes([run]);
     return out as RecoveryRunWithOutcome;
   }
 
-  async #withOutcomes(runs: RecoveryRunRow[]): Promise<RecoveryRunWithOutcome[]> {
+  async #withOutcomes(runs: RecoveryRun[]): Promise<RecoveryRunWithOutcome[]> {
     if (runs.length === 0) return [];
     const rows = (await this.#knex('recovery_run_items as i')
       .join('deliveries as d', 'd.id', 'i.delivery_id')
@@ -266,22 +230,6 @@ export class RecoveryRunRepository {
       .whereIn('d.state', ['parked', 'delivered'])
       .groupBy('i.run_id', 'd.state')) as Array<{ run_id: string; state: string; n: number | string }>;
     const count = (runId: string, state: string): number => Number(rows.find((r) => r.run_id === runId && r.state === state)?.n ?? 0);
-    return runs.map((r) => ({ ...normalise(r), still_failing: count(r.id, 'parked'), delivered: count(r.id, 'delivered') }));
+    return runs.map((r) => ({ ...r, stillFailing: count(r.id, 'parked'), delivered: count(r.id, 'delivered') }));
   }
-}
-
-/** bigint columns arrive as strings from some drivers. */
-function normalise(r: RecoveryRunRow): RecoveryRunRow {
-  const num = (v: number | null): number | null => (v === null ? null : Number(v));
-  return {
-    ...r,
-    scheduled_for: Number(r.scheduled_for),
-    started_at: Number(r.started_at),
-    finished_at: num(r.finished_at),
-    lease_expires_at: num(r.lease_expires_at),
-    selected: Number(r.selected),
-    replayed: Number(r.replayed),
-    skipped: Number(r.skipped),
-    resumes: Number(r.resumes),
-  };
 }

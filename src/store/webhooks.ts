@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import type { XmlRecord } from '../domain/event.ts';
+import type { StoredEvent, XmlRecord } from '../domain/event.ts';
 import { billingFields, SHIPBOB_BILLING_TOPICS, webhookIdHash, type BillingFields } from '../domain/shipbob-webhook.ts';
-import type { EventRow } from './deliveries.ts';
+import { toStoredEvent, type EventRow } from './row-mapping.ts';
 
 /** One billing webhook as stored, with the fields reconciliation needs read from its payload. */
 export interface BillingEvent extends BillingFields {
@@ -75,11 +75,12 @@ export class ShipBobWebhookRepository {
   }
 
   /** The events stored for one webhook-id: the first, then any replays recorded as duplicates. */
-  async findByWebhookId(webhookId: string): Promise<EventRow[]> {
-    return (await this.#knex<EventRow>('events')
+  async findByWebhookId(webhookId: string): Promise<StoredEvent[]> {
+    const rows = (await this.#knex<EventRow>('events')
       .where({ source: 'shipbob', content_hash: webhookIdHash(webhookId) })
       .orderBy('id', 'asc')
       .select()) as EventRow[];
+    return rows.map(toStoredEvent);
   }
 }
 

@@ -325,7 +325,7 @@ breaker:
     for (let i = 1; i <= 3; i++) await nextAttempt(gw, () => push(gw, `SO-B${i}`));
     const state = (await gw.gateway.store.connectorStates.all()).find((s) => s.connector === 'crm');
     expect(state?.circuit).to.equal('open');
-    expect((state?.circuit_until ?? 0) - clock.now()).to.be.within(0, 5_000);
+    expect((state?.circuitUntil ?? 0) - clock.now()).to.be.within(0, 5_000);
 
     healthy = true;
     const delivered = attempts(gw, 3, (a) => a.outcome === 'delivered');

@@ -196,7 +196,7 @@ describe(`delivery operations: replay, discard, hold, release (${backendName()})
   it('discards with a reason; a discarded delivery no longer blocks its order key', async () => {
     const head = await seed.delivery({ connector: 'crm', state: 'parked', orderKey: 'LEG:K' });
     const next = await seed.delivery({ connector: 'crm', state: 'pending', orderKey: 'LEG:K' });
-    const claim = async () => (await store.deliveries.claimWithEvents({ connector: 'crm', strictOrdering: true, limit: 10, owner: 'w', now: seed.now + 1, leaseUntil: seed.now + 60_000 })).rows;
+    const claim = async () => (await store.deliveries.claimWithEvents({ connector: 'crm', strictOrdering: true, limit: 10, owner: 'w', now: seed.now + 1, leaseUntil: seed.now + 60_000 })).deliveries;
     expect(await claim()).to.have.length(0); // blocked behind the parked head
     expect((await store.deliveries.blockedKeys('crm')).map((b) => b.blockedBy)).to.deep.equal([head]);
 

@@ -89,16 +89,16 @@ describe(`secrets echoed by targets are not stored, in any form or part (${backe
     const attempts = (await store.browse.attempts({ connectors: ['keyq', 'padded'] }, { limit: 100 })).rows;
     expect(attempts.map((a) => a.connector).sort()).to.deep.equal(['keyq', 'padded', 'padded']); // a 400 parks at once; a 500 is tried again
     const echoed = attempts.find((a) => a.connector === 'keyq');
-    expect(echoed?.response_snippet).to.include('api_key=***');
+    expect(echoed?.responseSnippet).to.include('api_key=***');
     for (const a of attempts.filter((x) => x.connector === 'padded')) {
-      const snippet = a.response_snippet ?? '';
+      const snippet = a.responseSnippet ?? '';
       // Scrubbed whole, then cut: the token's place is marked inside the 2 KB, not half kept at its end.
       expect(Buffer.byteLength(snippet)).to.equal(SNIPPET_BYTES);
       expect(snippet).to.include('x***y');
     }
 
     const stored: string[] = [];
-    for (const a of attempts) stored.push(a.request_summary, a.response_headers ?? '', a.response_snippet ?? '', a.error_message ?? '');
+    for (const a of attempts) stored.push(a.requestSummary, a.responseHeaders ?? '', a.responseSnippet ?? '', a.errorMessage ?? '');
     for (const d of await store.knex('deliveries').select('last_error', 'parked_reason')) stored.push(String(d.last_error), String(d.parked_reason));
     for (const r of await store.knex('audit_records').select('detail')) stored.push(String(r.detail));
     const text = stored.join('\n');

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { Store } from '../../../src/store/index.ts';
+import type { Delivery } from '../../../src/domain/delivery.ts';
 import type { CompletionInput, DeliveryRow, Transition } from '../../../src/store/deliveries.ts';
 import { backendName, createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
 import { Seeder } from '../../helpers/seed.ts';
@@ -23,9 +24,9 @@ describe(`delivery store: claim and completion (${backendName()})`, () => {
 
   const OWNER = 'worker-1';
   const claim = async (limit: number, strictOrdering = true) =>
-    (await store.deliveries.claimWithEvents({ connector: 'crm', strictOrdering, limit, owner: OWNER, now: seed.now, leaseUntil: seed.now + 60_000 })).rows;
+    (await store.deliveries.claimWithEvents({ connector: 'crm', strictOrdering, limit, owner: OWNER, now: seed.now, leaseUntil: seed.now + 60_000 })).deliveries;
 
-  function completion(delivery: DeliveryRow, transition: Transition, n: number, owner = OWNER): CompletionInput {
+  function completion(delivery: Delivery, transition: Transition, n: number, owner = OWNER): CompletionInput {
     return {
       delivery,
       owner,
@@ -33,7 +34,7 @@ describe(`delivery store: claim and completion (${backendName()})`, () => {
       transition,
       attempt: {
         id: seed.newId(),
-        number: delivery.attempt_count + 1,
+        number: delivery.attemptCount + 1,
         startedAt: seed.now,
         durationMs: 3.4,
         requestSummary: { method: 'POST', url: 'http://target/x' },
@@ -50,7 +51,7 @@ describe(`delivery store: claim and completion (${backendName()})`, () => {
         direction: 'out',
         action: 'delivery.attempt',
         connector: delivery.connector,
-        eventId: delivery.event_id,
+        eventId: delivery.eventId,
         deliveryId: delivery.id,
         result: transition.state,
       },
@@ -82,17 +83,18 @@ describe(`delivery store: claim and completion (${backendName()})`, () => {
     const b = await seed.delivery({ connector: 'crm', state: 'pending', orderKey: 'LEG:B' });
     seed.tick();
     const req = { connector: 'crm', strictOrdering: true, limit: 10, owner: OWNER, now: seed.now, leaseUntil: seed.now + 60_000 };
-    const { rows, events } = await store.deliveries.claimWithEvents(req);
-    expect(rows.map((r) => r.id)).to.deep.equal([a, b]);
-    expect(rows.map((r) => [r.state, r.lease_owner, Number(r.lease_expires_at)])).to.deep.equal([
+    const { deliveries, events } = await store.deliveries.claimWithEvents(req);
+    expect(deliveries.map((d) => d.id)).to.deep.equal([a, b]);
+    expect(deliveries.map((d) => [d.state, d.leaseOwner, d.leaseExpiresAt])).to.deep.equal([
       ['in_flight', OWNER, seed.now + 60_000],
       ['in_flight', OWNER, seed.now + 60_000],
     ]);
-    expect([...events.keys()].sort()).to.deep.equal(rows.map((r) => r.event_id).sort());
-    for (const row of rows) expect(events.get(row.event_id)?.id).to.equal(row.event_id);
-    expect(typeof events.get(rows[0]?.event_id ?? '')?.payload).to.equal('string');
+    expect([...events.keys()].sort()).to.deep.equal(deliveries.map((d) => d.eventId).sort());
+    for (const delivery of deliveries) expect(events.get(delivery.eventId)?.id).to.equal(delivery.eventId);
+    expect(typeof events.get(deliveries[0]?.eventId ?? '')?.payload).to.equal('string');
+    expect(typeof events.get(deliveries[0]?.eventId ?? '')?.receivedAt).to.equal('number');
     const again = await store.deliveries.claimWithEvents(req);
-    expect(again.rows).to.deep.equal([]);
+    expect(again.deliveries).to.deep.equal([]);
     expect(again.events.size).to.equal(0);
   });
 
@@ -117,7 +119,7 @@ describe(`delivery store: claim and completion (${backendName()})`, () => {
     }
     const rows = await claim(10);
     expect(rows).to.have.length(4);
-    const [d0, d1, d2, d3] = rows as [DeliveryRow, DeliveryRow, DeliveryRow, DeliveryRow];
+    const [d0, d1, d2, d3] = rows as [Delivery, Delivery, Delivery, Delivery];
     // Another instance took d3 over after its lease expired.
     await store.knex('deliveries').where({ id: d3.id }).update({ lease_owner: 'worker-2' });
 
@@ -146,7 +148,7 @@ describe(`delivery store: claim and completion (${backendName()})`, () => {
     expect(r2?.state).to.equal('parked');
     expect(r2?.parked_reason).to.equal('not_retryable');
     expect(r2?.last_error).to.equal('HTTP 400');
-    expect(Number(r2?.next_attempt_at)).to.equal(Number(d2.next_attempt_at));
+    expect(Number(r2?.next_attempt_at)).to.equal(d2.nextAttemptAt);
     const r3 = after.get(d3.id);
     expect(r3?.state).to.equal('in_flight');
     expect(r3?.lease_owner).to.equal('worker-2');
@@ -166,7 +168,7 @@ describe(`delivery store: claim and completion (${backendName()})`, () => {
       ids.push(await seed.delivery({ connector: 'crm', state: 'pending', orderKey: `LEG:SO-${i}` }));
       seed.tick();
     }
-    const [d0, d1, d2] = (await claim(10)) as [DeliveryRow, DeliveryRow, DeliveryRow];
+    const [d0, d1, d2] = (await claim(10)) as [Delivery, Delivery, Delivery];
     const bad = completion(d1, { state: 'delivered' }, 2);
     // An attempt id that already exists: that completion cannot be written.
     const existing = (await store.knex('attempts').first('id')) as { id: string } | undefined;

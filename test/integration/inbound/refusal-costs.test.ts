@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { buildPush } from '../../../src/sandbox/om-push.ts';
-import type { AuditRecordRow } from '../../../src/store/audit.ts';
+import type { AuditRecord } from '../../../src/domain/audit.ts';
 import { backendName } from '../../helpers/backend.ts';
 import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { ManualClock } from '../../helpers/manual-clock.ts';
@@ -16,8 +16,8 @@ const ENV = { TEST_ADMIN_TOKEN: TOKEN };
 const wrong = (username = SOAP_USER) => buildPush([{ eventCode: 'HOLD', order: { sourceOrderNumber: 'SO-W' } }], { security: { kind: 'text', username, password: 'not-it' } });
 const good = (eventCode: 'HOLD' | 'SPLIT' = 'HOLD') => buildPush([{ eventCode, order: { sourceOrderNumber: `SO-${eventCode}` } }], { security: { kind: 'text', username: SOAP_USER, password: SOAP_PASSWORD } });
 
-/** The characters of every text column of the audit records (read through the store). */
-function textLength(rows: AuditRecordRow[]): number {
+/** The characters of every text field of the audit records (read through the store). */
+function textLength(rows: AuditRecord[]): number {
   return rows.reduce((n, row) => n + Object.values(row).reduce((m: number, v) => m + (typeof v === 'string' ? v.length : 0), 0), 0);
 }
 

@@ -218,8 +218,8 @@ describe(`ShipBob webhooks: signed, stored before the answer, deduped (${backend
     expect(rows).to.have.length(9);
     const first = await gw.gateway.store.shipbobWebhooks.findByWebhookId(id);
     expect(first.map((e) => e.status)).to.deep.equal(['routed', 'duplicate', 'duplicate']);
-    expect(first[1]?.duplicate_of).to.equal(first[0]?.id);
-    expect(first.every((e) => e.content_hash === webhookIdHash(id))).to.equal(true);
+    expect(first[1]?.duplicateOf).to.equal(first[0]?.id);
+    expect(first.every((e) => e.contentHash === webhookIdHash(id))).to.equal(true);
     const second = await gw.gateway.store.shipbobWebhooks.findByWebhookId(other);
     expect(second.filter((e) => e.status === 'routed')).to.have.length(1);
     expect(second.filter((e) => e.status === 'duplicate')).to.have.length(5);

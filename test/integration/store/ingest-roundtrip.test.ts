@@ -103,39 +103,39 @@ describe(`ingest: arbitrary values round trip unchanged (${backendName()})`, () 
         expect(outcome.accepted).to.equal(true);
 
         const push = await store.browse.push(item.push?.id ?? '');
-        expect(push && { raw: push.raw, headers: JSON.parse(push.headers) as unknown, auth_user: push.auth_user, remote_addr: push.remote_addr, received_at: Number(push.received_at) }).to.deep.equal({
+        expect(push && { raw: push.raw, headers: JSON.parse(push.headers) as unknown, authUser: push.authUser, remoteAddr: push.remoteAddr, receivedAt: push.receivedAt }).to.deep.equal({
           raw: v.envelope,
           headers: v.headers,
-          auth_user: v.authUser,
-          remote_addr: v.remoteAddr,
-          received_at: v.receivedAt,
+          authUser: v.authUser,
+          remoteAddr: v.remoteAddr,
+          receivedAt: v.receivedAt,
         });
         const event = await store.browse.event(eventId);
         expect(
           event && {
-            event_code: event.event_code,
-            order_key: event.order_key,
-            source_system: event.source_system,
-            position: Number(event.position),
+            eventCode: event.eventCode,
+            orderKey: event.orderKey,
+            sourceSystem: event.sourceSystem,
+            position: event.position,
             payload: event.payload,
             raw: event.raw,
-            received_at: Number(event.received_at),
+            receivedAt: event.receivedAt,
           },
         ).to.deep.equal({
-          event_code: v.eventCode,
-          order_key: v.orderKey,
-          source_system: v.sourceSystem,
+          eventCode: v.eventCode,
+          orderKey: v.orderKey,
+          sourceSystem: v.sourceSystem,
           position: v.position,
           payload: v.payload,
           raw: v.raw,
-          received_at: v.receivedAt,
+          receivedAt: v.receivedAt,
         });
         const [delivery] = await store.browse.deliveriesOfEvents([eventId]);
-        expect(delivery && { trigger_point: delivery.trigger_point, order_key: delivery.order_key, idempotency_key: delivery.idempotency_key, next_attempt_at: Number(delivery.next_attempt_at) }).to.deep.equal({
-          trigger_point: v.triggerPoint,
-          order_key: v.orderKey,
-          idempotency_key: v.idempotencyKey,
-          next_attempt_at: v.receivedAt,
+        expect(delivery && { triggerPoint: delivery.triggerPoint, orderKey: delivery.orderKey, idempotencyKey: delivery.idempotencyKey, nextAttemptAt: delivery.nextAttemptAt }).to.deep.equal({
+          triggerPoint: v.triggerPoint,
+          orderKey: v.orderKey,
+          idempotencyKey: v.idempotencyKey,
+          nextAttemptAt: v.receivedAt,
         });
       }),
       { numRuns: 150 },

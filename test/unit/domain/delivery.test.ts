@@ -18,7 +18,7 @@ const ARGS = { owner: 'me', leaseUntil: NOW + 5_000, nextAttemptAt: NOW + 7_000,
 
 /** A delivery whose lease is this caller's and has expired, so both lease conditions hold. */
 function row(state: DeliveryState): DeliveryStateView {
-  return { state, attempt_count: 3, attempts_in_cycle: 2, lease_owner: 'me', lease_expires_at: NOW - 1 };
+  return { state, attemptCount: 3, attemptsInCycle: 2, leaseOwner: 'me', leaseExpiresAt: NOW - 1 };
 }
 
 /** Every state an event applies from (when not chosen by id). */
@@ -37,42 +37,42 @@ const ALLOWED: Record<DeliveryEvent, DeliveryState[]> = {
   release: ['on_hold'],
 };
 
-const lease = { lease_owner: null, lease_expires_at: null };
+const lease = { leaseOwner: null, leaseExpiresAt: null };
 
 /** Everything each event writes, from a delivery with 3 attempts, 2 of them in this cycle. */
 const WRITES: Record<DeliveryEvent, DeliveryPatch> = {
-  claim: { state: 'in_flight', updated_at: NOW, lease_owner: 'me', lease_expires_at: NOW + 5_000 },
+  claim: { state: 'in_flight', updatedAt: NOW, leaseOwner: 'me', leaseExpiresAt: NOW + 5_000 },
   deliver: {
     state: 'delivered',
-    updated_at: NOW,
-    attempt_count: 4,
-    attempts_in_cycle: 3,
+    updatedAt: NOW,
+    attemptCount: 4,
+    attemptsInCycle: 3,
     ...lease,
-    last_error: null,
-    parked_reason: null,
-    delivered_at: NOW,
+    lastError: null,
+    parkedReason: null,
+    deliveredAt: NOW,
   },
-  retry: { state: 'retrying', updated_at: NOW, attempt_count: 4, attempts_in_cycle: 3, next_attempt_at: NOW + 7_000, ...lease, last_error: 'boom' },
-  park: { state: 'parked', updated_at: NOW, attempt_count: 4, attempts_in_cycle: 3, ...lease, last_error: 'boom', parked_reason: 'why' },
-  give_back: { state: 'pending', updated_at: NOW, next_attempt_at: NOW + 7_000, ...lease },
-  reclaim: { state: 'retrying', updated_at: NOW, next_attempt_at: NOW, ...lease },
-  connector_hold: { state: 'on_hold', updated_at: NOW, hold_reason: 'why' },
-  connector_release: { state: 'pending', updated_at: NOW, next_attempt_at: NOW, hold_reason: null },
+  retry: { state: 'retrying', updatedAt: NOW, attemptCount: 4, attemptsInCycle: 3, nextAttemptAt: NOW + 7_000, ...lease, lastError: 'boom' },
+  park: { state: 'parked', updatedAt: NOW, attemptCount: 4, attemptsInCycle: 3, ...lease, lastError: 'boom', parkedReason: 'why' },
+  give_back: { state: 'pending', updatedAt: NOW, nextAttemptAt: NOW + 7_000, ...lease },
+  reclaim: { state: 'retrying', updatedAt: NOW, nextAttemptAt: NOW, ...lease },
+  connector_hold: { state: 'on_hold', updatedAt: NOW, holdReason: 'why' },
+  connector_release: { state: 'pending', updatedAt: NOW, nextAttemptAt: NOW, holdReason: null },
   replay: {
     state: 'pending',
-    updated_at: NOW,
-    attempts_in_cycle: 0,
-    next_attempt_at: NOW,
+    updatedAt: NOW,
+    attemptsInCycle: 0,
+    nextAttemptAt: NOW,
     ...lease,
-    last_error: null,
-    parked_reason: null,
-    hold_reason: null,
-    admin_reason: null,
-    delivered_at: null,
+    lastError: null,
+    parkedReason: null,
+    holdReason: null,
+    adminReason: null,
+    deliveredAt: null,
   },
-  discard: { state: 'discarded', updated_at: NOW, ...lease, hold_reason: null, admin_reason: 'why' },
-  hold: { state: 'on_hold', updated_at: NOW, ...lease, hold_reason: 'admin', admin_reason: 'why' },
-  release: { state: 'pending', updated_at: NOW, next_attempt_at: NOW, ...lease, hold_reason: null, admin_reason: null },
+  discard: { state: 'discarded', updatedAt: NOW, ...lease, holdReason: null, adminReason: 'why' },
+  hold: { state: 'on_hold', updatedAt: NOW, ...lease, holdReason: 'admin', adminReason: 'why' },
+  release: { state: 'pending', updatedAt: NOW, nextAttemptAt: NOW, ...lease, holdReason: null, adminReason: null },
 };
 
 describe('domain/delivery: the state machine', () => {
@@ -109,19 +109,15 @@ describe('domain/delivery: the state machine', () => {
 
   it('the worker\'s events on a claimed delivery need the caller\'s lease', () => {
     for (const event of ['deliver', 'retry', 'park', 'give_back'] as const) {
-      expect(transition(event, { ...row('in_flight'), lease_owner: 'other' }, ARGS, NOW).allowed, event).to.equal(false);
-      expect(transition(event, { ...row('in_flight'), lease_owner: null }, ARGS, NOW).allowed, event).to.equal(false);
+      expect(transition(event, { ...row('in_flight'), leaseOwner: 'other' }, ARGS, NOW).allowed, event).to.equal(false);
+      expect(transition(event, { ...row('in_flight'), leaseOwner: null }, ARGS, NOW).allowed, event).to.equal(false);
     }
   });
 
   it('reclaim needs an expired lease: a lease ending now or later is refused', () => {
-    expect(transition('reclaim', { ...row('in_flight'), lease_expires_at: NOW }, ARGS, NOW).allowed).to.equal(false);
-    expect(transition('reclaim', { ...row('in_flight'), lease_expires_at: null }, ARGS, NOW).allowed).to.equal(false);
-    expect(transition('reclaim', { ...row('in_flight'), lease_expires_at: String(NOW - 1) }, ARGS, NOW).allowed).to.equal(true);
-  });
-
-  it('counters stored as text (PostgreSQL bigint) still count up', () => {
-    expect(patchOf('deliver', ARGS, NOW, { attempt_count: '9', attempts_in_cycle: '1' })).to.include({ attempt_count: 10, attempts_in_cycle: 2 });
+    expect(transition('reclaim', { ...row('in_flight'), leaseExpiresAt: NOW }, ARGS, NOW).allowed).to.equal(false);
+    expect(transition('reclaim', { ...row('in_flight'), leaseExpiresAt: null }, ARGS, NOW).allowed).to.equal(false);
+    expect(transition('reclaim', { ...row('in_flight'), leaseExpiresAt: NOW - 1 }, ARGS, NOW).allowed).to.equal(true);
   });
 
   it('a missing argument or missing counters is a programming error, not a refusal', () => {
@@ -130,8 +126,8 @@ describe('domain/delivery: the state machine', () => {
   });
 
   it('an operator\'s reason may be null: discard and hold then store none', () => {
-    expect(patchOf('hold', { reason: null }, NOW)).to.include({ hold_reason: 'admin', admin_reason: null });
-    expect(patchOf('discard', { reason: null }, NOW)).to.include({ admin_reason: null });
+    expect(patchOf('hold', { reason: null }, NOW)).to.include({ holdReason: 'admin', adminReason: null });
+    expect(patchOf('discard', { reason: null }, NOW)).to.include({ adminReason: null });
   });
 
   it('every event is in the table and leads to a state', () => {
