@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import type { Leaves } from './leaves.ts';
+
+/**
+ * gateway.yaml `inbound.webhooks`: ShipBob webhooks on POST /webhooks/shipbob, signed per Standard
+ * Webhooks (verified by src/inbound/webhooks/signature.ts). List two secrets while one is rotated.
+ * Without the `shipbob` block, or with enabled: false, the endpoint answers 404.
+ */
+export function webhooksSchema({ secret, bool, duration, size }: Leaves) {
+  const webhookSecret = () =>
+    secret().superRefine((s, zctx) => {
+      const value = s.reveal();
+      const b64 = value.startsWith('whsec_') ? value.slice('whsec_'.length) : value;
+      const bare = b64.replace(/=+$/, '');
+      if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || bare.length % 4 === 1 || bare.length < 32 || bare.length > 86) {
+        zctx.addIssue({ code: 'custom', message: 'must be whsec_ followed by the base64 of 24 to 64 bytes (a Standard Webhooks secret)' });
+      }
+    });
+  const shipbob = z
+    .strictObject({
+      enabled: bool().default(true),
+      secrets: z.array(webhookSecret()).default([]),
+      /** How far webhook-timestamp may lie from now, both ways. */
+      tolerance: duration().default(5 * 60_000),
+      maxBodySize: size().default(1024 * 1024),
+      /** A webhook-id seen within this window is a duplicate (ShipBob retries for about a day). */
+      dedupeWindow: duration().default(7 * 24 * 3_600_000),
+    })
+    .superRefine((w, zctx) => {
+      if (w.enabled && w.secrets.length === 0) {
+        zctx.addIssue({ code: 'custom', path: ['secrets'], message: 'at least one secret is needed while enabled' });
+      }
+      // A signed message is accepted from timestamp - tolerance to timestamp + tolerance: the dedupe
+      // window must cover that, or a replay could be stored twice.
+      if (w.dedupeWindow < 2 * w.tolerance) {
+        zctx.addIssue({ code: 'custom', path: ['dedupeWindow'], message: 'must be at least twice the tolerance' });
+      }
+    });
+
+  return z.strictObject({ shipbob: shipbob.optional() }).prefault({});
+}
