@@ -3,7 +3,7 @@
  * delivery parks. No I/O and no clock: time comes in as epoch milliseconds and randomness as a
  * function, so every decision is reproducible in a test.
  *
- * The policy has the shape of a connector's `retry` config (src/config/schema.ts), whose durations
+ * The policy has the shape of a connector's `retry` config (src/config/schema/connector-rules.ts), whose durations
  * are already milliseconds, so `connector.retry` can be passed as a RetryPolicy directly.
  */
 
@@ -39,7 +39,7 @@ export type RetryDecision =
   | { action: 'retry'; at: number; delayMs: number }
   | { action: 'park'; reason: ParkReason; message: string };
 
-/** The defaults of a connector's `retry` block: src/config/schema.ts takes them from here. */
+/** The defaults of a connector's `retry` block: src/config/schema/connector-rules.ts takes them from here. */
 export const DEFAULT_RETRY: RetryPolicy = {
   schedule: [5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000],
   jitter: 0.2,
