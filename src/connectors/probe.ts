@@ -1,14 +1,13 @@
 import { performance } from 'node:perf_hooks';
-import type { Dispatcher } from 'undici';
 import type { ConnectorConfig } from '../config/schema.ts';
 import type { Secret } from '../config/secret.ts';
 import { scrubSecrets } from '../domain/secrets-scrub.ts';
-import { createAuthProvider } from './auth/index.ts';
 import { redactUrl } from './auth/redact.ts';
 import type { TokenStore } from './auth/token-store.ts';
-import { createDispatcher, httpRequest, isHttpClientError } from './http-client.ts';
+import { openConnections } from './connections.ts';
+import { httpRequest, isHttpClientError } from './http-client.ts';
 import { USER_AGENT } from './senders/rest.ts';
-import type { AuthProvider, OutboundRequest } from './types.ts';
+import type { OutboundRequest } from './types.ts';
 
 /**
  * `omgw connector test`: checks a connector for real, step by step, without delivering anything.
@@ -46,8 +45,6 @@ export interface ProbeDeps {
   now: () => number;
   /** Every configured secret value, scrubbed from the report. */
   secrets: readonly string[];
-  /** Folder that relative TLS file paths resolve against. */
-  baseDir?: string;
 }
 
 export interface ProbeTarget {
@@ -96,9 +93,7 @@ export async function probeConnector(connector: ConnectorConfig, deps: ProbeDeps
   });
 
   // 1. Credentials and TLS material.
-  const dispatchers: Dispatcher[] = [];
-  let dispatcher: Dispatcher;
-  let auth: AuthProvider;
+  let connections: ReturnType<typeof openConnections>;
   const t1 = performance.now();
   try {
     const empty = emptySecrets(connector);
@@ -106,27 +101,10 @@ export async function probeConnector(connector: ConnectorConfig, deps: ProbeDeps
       steps.push({ name: 'credentials', ok: false, durationMs: elapsed(t1), detail: `${empty.join(', ')} resolved to an empty value: check the \${env:...} or \${file:...} reference` });
       return finish();
     }
-    dispatcher = createDispatcher(connector, deps.baseDir ? { baseDir: deps.baseDir } : {});
-    dispatchers.push(dispatcher);
-    const tokenDispatchers = new Map<string, Dispatcher>();
-    auth = createAuthProvider(connector, {
-      tokenStore: deps.tokenStore,
-      now: deps.now,
-      dispatcherFor: (url: string) => {
-        const origin = new URL(url).origin;
-        let d = tokenDispatchers.get(origin);
-        if (!d) {
-          d = createDispatcher({ ...connector, concurrency: 1 }, deps.baseDir ? { baseDir: deps.baseDir } : {});
-          tokenDispatchers.set(origin, d);
-          dispatchers.push(d);
-        }
-        return d;
-      },
-    });
+    connections = openConnections(connector, { tokenStore: deps.tokenStore, now: deps.now, tokenConcurrency: 1 });
     steps.push({ name: 'credentials', ok: true, durationMs: elapsed(t1), detail: describeAuth(connector) });
   } catch (err) {
     steps.push({ name: 'credentials', ok: false, durationMs: elapsed(t1), detail: `cannot prepare the connection: ${messageOf(err)}` });
-    await closeAll(dispatchers);
     return finish();
   }
 
@@ -143,7 +121,7 @@ export async function probeConnector(connector: ConnectorConfig, deps: ProbeDeps
     const auth2 = connector.auth.type === 'oauth2-client-credentials' || connector.auth.type === 'oauth2-refresh-token';
     const t2 = performance.now();
     try {
-      await auth.authorize(request);
+      await connections.auth.authorize(request);
       if (auth2) {
         const where = new URL((connector.auth as { tokenUrl: string }).tokenUrl);
         steps.push({ name: 'token', ok: true, durationMs: elapsed(t2), detail: `access token issued by ${where.host}${where.pathname}` });
@@ -156,7 +134,7 @@ export async function probeConnector(connector: ConnectorConfig, deps: ProbeDeps
     // 3. The harmless read call.
     const t3 = performance.now();
     try {
-      const res = await httpRequest(dispatcher, request, connector.timeout);
+      const res = await httpRequest(connections.dispatcher, request, connector.timeout);
       const verdict = judge(res.status, target, res.body, res.headers['content-type'] ?? '');
       steps.push({ name: 'probe', ok: verdict.ok, durationMs: elapsed(t3), detail: `GET ${shownUrl} (${target.what}): ${verdict.detail}` });
     } catch (err) {
@@ -165,7 +143,7 @@ export async function probeConnector(connector: ConnectorConfig, deps: ProbeDeps
     }
     return finish();
   } finally {
-    await closeAll(dispatchers);
+    await connections.close();
   }
 }
 
@@ -233,6 +211,3 @@ function elapsed(since: number): number {
   return Math.round(performance.now() - since);
 }
 
-async function closeAll(dispatchers: Dispatcher[]): Promise<void> {
-  await Promise.all(dispatchers.map((d) => d.close().catch(() => undefined)));
-}

@@ -4,10 +4,10 @@ import type { GatewayConfig } from '../config/load.ts';
 import type { RetryPolicy } from '../domain/retry.ts';
 import { renderTemplate } from '../domain/template.ts';
 import type { EventSource, XmlRecord } from '../domain/event.ts';
-import { createAuthProvider } from '../connectors/auth/index.ts';
+import { openConnections } from '../connectors/connections.ts';
 import { redactHeaders, redactUrl } from '../connectors/auth/redact.ts';
 import type { TokenStore } from '../connectors/auth/token-store.ts';
-import { createDispatcher, httpRequest } from '../connectors/http-client.ts';
+import { httpRequest } from '../connectors/http-client.ts';
 import { BODY_SNIPPET_BYTES, buildRestRequest, ERROR_MESSAGE_CHARS, sendRest, unanswered } from '../connectors/senders/rest.ts';
 import { buildSoapRequest, sendSoap } from '../connectors/senders/soap.ts';
 import type { AuthProvider, ConnectorParts, KindContext, KindDelivery, OutboundRequest, SendResult, Transform } from '../connectors/types.ts';
@@ -65,22 +65,8 @@ export function createConnectorRuntimes(config: GatewayConfig, deps: RuntimeDeps
 }
 
 export function createConnectorRuntime(connector: ConnectorConfig, deps: RuntimeDeps): ConnectorRuntime {
-  const dispatcher = createDispatcher(connector);
-  const tokenDispatchers = new Map<string, Dispatcher>();
-  const auth: AuthProvider = createAuthProvider(connector, {
-    tokenStore: deps.tokenStore,
-    now: deps.now,
-    // Token endpoints get their own connection pool, with the same TLS settings as the target.
-    dispatcherFor: (url: string) => {
-      const origin = new URL(url).origin;
-      let d = tokenDispatchers.get(origin);
-      if (!d) {
-        d = createDispatcher({ ...connector, concurrency: 2 });
-        tokenDispatchers.set(origin, d);
-      }
-      return d;
-    },
-  });
+  const connections = openConnections(connector, { tokenStore: deps.tokenStore, now: deps.now, tokenConcurrency: 2 });
+  const { dispatcher, auth } = connections;
   const send = async (req: OutboundRequest) => httpRequest(dispatcher, req, connector.timeout);
   const transformName = defaultTransform(connector);
 
@@ -233,7 +219,7 @@ export function createConnectorRuntime(connector: ConnectorConfig, deps: Runtime
     parts,
     deliver,
     async close(): Promise<void> {
-      await Promise.all([dispatcher.close(), ...[...tokenDispatchers.values()].map((d) => d.close())]);
+      await connections.close();
     },
   };
 }

@@ -242,8 +242,8 @@ export class GatewayMetrics {
     const { store, clock } = this.#deps;
     const now = clock.now();
     const [counts, queues, states, runs] = await Promise.all([
-      store.metrics.deliveryCounts(),
-      store.metrics.queueStats(now),
+      store.browse.deliveryCounts(),
+      store.browse.dueByConnector(now),
       store.connectorStates.all(),
       store.recoveryRuns.history(1),
     ]);
@@ -265,9 +265,9 @@ export class GatewayMetrics {
       this.#deliveries.set({ connector: c.connector, state: c.state }, c.count);
       if (c.state === 'parked') this.#parked.set({ connector: c.connector }, c.count);
     }
-    for (const q of queues) {
-      this.#queueDepth.set({ connector: q.connector }, q.due);
-      this.#oldestDue.set({ connector: q.connector }, q.oldestDueAt === null ? 0 : Math.max(0, now - q.oldestDueAt) / 1000);
+    for (const [connector, q] of queues) {
+      this.#queueDepth.set({ connector }, q.due);
+      this.#oldestDue.set({ connector }, q.oldestDueAt === null ? 0 : Math.max(0, now - q.oldestDueAt) / 1000);
     }
     for (const s of states) {
       this.#circuit.set({ connector: s.connector }, CIRCUIT_VALUE[s.circuit] ?? 0);

@@ -108,7 +108,6 @@ export class ConnectorOperations {
       tokenStore: this.#deps.tokenStore,
       now: () => this.#deps.clock.now(),
       secrets: config.secrets,
-      baseDir: process.cwd(),
     });
     const now = this.#deps.clock.now();
     await this.#deps.store.audit.append({
@@ -142,14 +141,14 @@ export class ConnectorOperations {
 
   async #overview(connectors: ConnectorConfig[]): Promise<ConnectorOverview[]> {
     const { store, clock } = this.#deps;
-    const [states, counts, oldest] = await Promise.all([store.connectorStates.all(), store.browse.deliveryCounts(), store.browse.oldestDue(clock.now())]);
+    const [states, counts, dueNow] = await Promise.all([store.connectorStates.all(), store.browse.deliveryCounts(), store.browse.dueByConnector(clock.now())]);
     const stateOf = new Map(states.map((s) => [s.connector, s]));
     const out: ConnectorOverview[] = [];
     for (const c of connectors) {
       const count = (state: string): number => counts.find((r) => r.connector === c.name && r.state === state)?.count ?? 0;
       const s = stateOf.get(c.name);
       const blocked = await store.deliveries.blockedKeys(c.name, BLOCKED_SHOWN);
-      const due = oldest.get(c.name);
+      const due = dueNow.get(c.name)?.oldestDueAt ?? null;
       out.push({
         name: c.name,
         description: c.description ?? null,
@@ -167,7 +166,7 @@ export class ConnectorOperations {
         stateUpdatedAt: s ? new Date(s.updatedAt).toISOString() : null,
         stateUpdatedBy: s?.updatedBy ?? null,
         queueDepth: count('pending') + count('retrying'),
-        oldestDueAt: due !== undefined ? new Date(due).toISOString() : null,
+        oldestDueAt: due !== null ? new Date(due).toISOString() : null,
         counts: {
           pending: count('pending'),
           retrying: count('retrying'),

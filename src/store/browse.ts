@@ -71,6 +71,13 @@ export interface AuditCriteria {
   to?: number | undefined;
 }
 
+export interface QueueStats {
+  /** Deliveries due now (pending or retrying, next attempt time reached). */
+  due: number;
+  /** The earliest next attempt time among them, or null when none is due. */
+  oldestDueAt: number | null;
+}
+
 export interface ConnectorCounts {
   connector: string;
   state: string;
@@ -183,15 +190,20 @@ export class BrowseRepository {
     return rows.map((r) => ({ connector: r.connector, state: r.state, count: Number(r.n) }));
   }
 
-  /** The time the oldest due delivery of each connector has been waiting since (in a state a claim takes). */
-  async oldestDue(now: number): Promise<Map<string, number>> {
+  /**
+   * Per connector with deliveries due now (in a state a claim takes, next attempt time reached): how
+   * many, and the time the oldest has been waiting since. Read from the shared store, so every
+   * instance reports the same values (the /metrics gauges, the connector overview).
+   */
+  async dueByConnector(now: number): Promise<Map<string, QueueStats>> {
     const rows = (await this.#knex('deliveries')
       .select('connector')
-      .min({ due: 'next_attempt_at' })
+      .count({ n: '*' })
+      .min({ oldest: 'next_attempt_at' })
       .whereIn('state', appliesFrom('claim'))
       .andWhere('next_attempt_at', '<=', now)
-      .groupBy('connector')) as Array<{ connector: string; due: number | string | null }>;
-    return new Map(rows.filter((r) => r.due !== null).map((r) => [r.connector, Number(r.due)]));
+      .groupBy('connector')) as Array<{ connector: string; n: number | string; oldest: number | string | null }>;
+    return new Map(rows.map((r) => [r.connector, { due: Number(r.n), oldestDueAt: r.oldest === null ? null : Number(r.oldest) }]));
   }
 
   async #page<R extends { id: string }, T>(q: Knex.QueryBuilder, idColumn: string, page: PageRequest, map: (row: R) => T): Promise<Page<T>> {

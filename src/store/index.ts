@@ -10,7 +10,6 @@ import { DeliveryActionsRepository } from './delivery-actions.ts';
 import { BrowseRepository } from './browse.ts';
 import { RecoveryRunRepository } from './recovery.ts';
 import { RetentionRepository } from './retention.ts';
-import { MetricsQueries } from './metrics.ts';
 import { ShipBobWebhookRepository } from './webhooks.ts';
 import { PollerRepository } from './pollers.ts';
 import { OAuthTokenRepository, type OAuthTokenOptions } from './tokens.ts';
@@ -21,7 +20,6 @@ export type { Dialect } from './backend.ts';
 export type { IngestItem, IngestEvent, IngestOutcome } from './ingest-rows.ts';
 export type { StatusReport } from './status.ts';
 export type { DeliveryFilter } from './delivery-actions.ts';
-export type { PollerCursor, PollerRunRow, PollerRunState } from './pollers.ts';
 
 /**
  * The gateway's one narrow port to its database. Every SQL statement lives behind it, in src/store/.
@@ -36,10 +34,9 @@ export class Store {
   readonly deliveryActions: DeliveryActionsRepository;
   /** Read-only listing for the admin API and the CLI. */
   readonly browse: BrowseRepository;
-  /** Recovery runs (src/jobs/recovery.ts), retention (src/jobs/retention.ts), /metrics gauges. */
+  /** Recovery runs (src/jobs/recovery.ts), retention (src/jobs/retention.ts). */
   readonly recoveryRuns: RecoveryRunRepository;
   readonly retention: RetentionRepository;
-  readonly metrics: MetricsQueries;
   /** ShipBob webhook events: billing reconciliation, lookup by webhook-id. */
   readonly shipbobWebhooks: ShipBobWebhookRepository;
   /** The purchase-order poller's cursor and runs. */
@@ -54,7 +51,6 @@ export class Store {
     this.audit = new AuditRepository(backend.knex);
     this.recoveryRuns = new RecoveryRunRepository(backend.knex);
     this.retention = new RetentionRepository(backend);
-    this.metrics = new MetricsQueries(backend.knex);
     this.shipbobWebhooks = new ShipBobWebhookRepository(backend.knex);
     this.pollers = new PollerRepository(backend.knex);
     this.deliveries = new DeliveryRepository(backend);

@@ -1,33 +1,7 @@
 import type { Knex } from 'knex';
+import type { PollerCursor, PollerRun, PollerRunState } from '../domain/poller.ts';
 import { auditRow, type AuditInput } from './rows.ts';
-
-/** Where a poller has read up to: LastUpdateDate as Fusion wrote it, and as epoch ms. */
-export interface PollerCursor {
-  cursor: string;
-  cursorAt: number;
-  /** False while the last run stopped at its page limit with more to read. */
-  caughtUp: boolean;
-  /** Then: how many changes within the cursor's second it read (the next run skips them). */
-  resumeSkip: number;
-  updatedAt: number;
-}
-
-export type PollerRunState = 'running' | 'ok' | 'failed' | 'interrupted';
-
-export interface PollerRunRow {
-  id: string;
-  poller: string;
-  slot_key: string;
-  owner: string | null;
-  started_at: number;
-  finished_at: number | null;
-  lease_until: number | null;
-  state: PollerRunState;
-  cursor_before: string | null;
-  cursor_after: string | null;
-  summary: string | null;
-  error: string | null;
-}
+import { toPollerRun, type PollerRunRow } from './row-mapping.ts';
 
 /** The poller's cursor and its runs (src/inbound/poller/). */
 export class PollerRepository {
@@ -95,13 +69,8 @@ export class PollerRepository {
   }
 
   /** The latest runs, newest first. */
-  async runs(poller: string, limit: number): Promise<PollerRunRow[]> {
+  async runs(poller: string, limit: number): Promise<PollerRun[]> {
     const rows = (await this.#knex('poller_runs').where({ poller }).orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit)) as PollerRunRow[];
-    return rows.map((r) => ({
-      ...r,
-      started_at: Number(r.started_at),
-      finished_at: r.finished_at === null ? null : Number(r.finished_at),
-      lease_until: r.lease_until === null ? null : Number(r.lease_until),
-    }));
+    return rows.map(toPollerRun);
   }
 }

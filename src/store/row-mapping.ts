@@ -13,6 +13,7 @@ import type { CircuitState } from '../domain/breaker.ts';
 import type { AdminState, ConnectorState } from '../domain/connector-state.ts';
 import { DELIVERY_FIELDS, type Attempt, type Delivery, type DeliveryPatch, type DeliveryState } from '../domain/delivery.ts';
 import type { Push, StoredEvent } from '../domain/event.ts';
+import type { PollerRun, PollerRunState } from '../domain/poller.ts';
 import type { RecoveryItemState, RecoveryRun, RecoveryRunItem, RecoveryRunState, RecoveryTrigger } from '../domain/recovery.ts';
 import type { Row } from './rows.ts';
 
@@ -332,5 +333,37 @@ export function toConnectorState(row: ConnectorStateRow): ConnectorState {
     circuitUntil: orNull(row.circuit_until),
     updatedAt: Number(row.updated_at),
     updatedBy: row.updated_by,
+  };
+}
+
+export interface PollerRunRow {
+  id: string;
+  poller: string;
+  slot_key: string;
+  owner: string | null;
+  started_at: number | string;
+  finished_at: number | string | null;
+  lease_until: number | string | null;
+  state: PollerRunState;
+  cursor_before: string | null;
+  cursor_after: string | null;
+  summary: string | null;
+  error: string | null;
+}
+
+export function toPollerRun(row: PollerRunRow): PollerRun {
+  return {
+    id: row.id,
+    poller: row.poller,
+    slotKey: row.slot_key,
+    owner: row.owner,
+    startedAt: Number(row.started_at),
+    finishedAt: orNull(row.finished_at),
+    leaseUntil: orNull(row.lease_until),
+    state: row.state,
+    cursorBefore: row.cursor_before,
+    cursorAfter: row.cursor_after,
+    summary: row.summary,
+    error: row.error,
   };
 }

@@ -17,7 +17,8 @@ import {
 } from '../../domain/purchase-order.ts';
 import type { Logger } from '../../log.ts';
 import type { AcceptEvents, EventToAccept } from '../../services/accept-events.ts';
-import type { PollerCursor, PollerRunRow, PollerRunState, Store } from '../../store/index.ts';
+import type { PollerCursor, PollerRun, PollerRunState } from '../../domain/poller.ts';
+import type { Store } from '../../store/index.ts';
 import { JsonSyntaxError, parseJsonRecord } from '../webhooks/json.ts';
 
 /** The poller's name: its cursor, its runs and the `poller` label of omgw_poller_lag_seconds. */
@@ -340,18 +341,18 @@ function runError(err: unknown): string {
   return shown instanceof Error ? shown.message : String(shown);
 }
 
-function runView(row: PollerRunRow): PollRunView {
-  const scheduled = row.slot_key.startsWith('schedule:');
+function runView(run: PollerRun): PollRunView {
+  const scheduled = run.slotKey.startsWith('schedule:');
   return {
-    id: row.id,
+    id: run.id,
     trigger: scheduled ? 'schedule' : 'manual',
-    slot: scheduled ? row.slot_key.slice('schedule:'.length) : null,
-    state: row.state,
-    startedAt: new Date(row.started_at).toISOString(),
-    finishedAt: row.finished_at === null ? null : new Date(row.finished_at).toISOString(),
-    cursorBefore: row.cursor_before,
-    cursorAfter: row.cursor_after,
-    summary: row.summary === null ? null : (JSON.parse(row.summary) as PollSummary),
-    error: row.error,
+    slot: scheduled ? run.slotKey.slice('schedule:'.length) : null,
+    state: run.state,
+    startedAt: new Date(run.startedAt).toISOString(),
+    finishedAt: run.finishedAt === null ? null : new Date(run.finishedAt).toISOString(),
+    cursorBefore: run.cursorBefore,
+    cursorAfter: run.cursorAfter,
+    summary: run.summary === null ? null : (JSON.parse(run.summary) as PollSummary),
+    error: run.error,
   };
 }
