@@ -64,7 +64,7 @@ describe(`the gateway as a process (${backendName()})`, function () {
 
     const store = openStore(db);
     try {
-      const keys = (await store.knex('events').select('order_key')).map((r: { order_key: string }) => r.order_key);
+      const keys = (await store.browse.events({}, { limit: 1000 })).rows.map((e) => e.orderKey);
       for (const key of acked) expect(keys, `acknowledged ${key}`).to.include(key);
     } finally {
       await store.close();
@@ -96,10 +96,10 @@ describe(`the gateway as a process (${backendName()})`, function () {
     }
     const store = openStore(db);
     try {
-      const perEvent = await store.knex('deliveries').select('event_id', 'connector').orderBy('id');
+      const perEvent = (await store.browse.deliveries({}, { limit: 1000 })).rows.reverse();
       const connectors = (eventIndex: number) => {
-        const ids = [...new Set(perEvent.map((d: { event_id: string }) => d.event_id))];
-        return perEvent.filter((d: { event_id: string }) => d.event_id === ids[eventIndex]).map((d: { connector: string }) => d.connector).sort();
+        const ids = [...new Set(perEvent.map((d) => d.eventId))];
+        return perEvent.filter((d) => d.eventId === ids[eventIndex]).map((d) => d.connector).sort();
       };
       expect(connectors(0)).to.deep.equal(['crm', 'shipbob']);
       expect(connectors(1)).to.deep.equal(['crm', 'otm', 'shipbob']);

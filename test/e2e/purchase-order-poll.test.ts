@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AttemptReport } from '../../src/delivery/worker.ts';
+import type { AuditRecord } from '../../src/domain/audit.ts';
 import type { PollOutcome } from '../../src/inbound/poller/purchase-orders.ts';
 import { startFusionSandboxServer, type RunningFusionSandbox } from '../../src/sandbox/fusion.ts';
 import { startShipBobSandboxServer, type RunningShipBobSandbox } from '../../src/sandbox/shipbob/index.ts';
@@ -80,6 +81,11 @@ function attempts(gw: TestGateway, connector: string, n: number): Promise<Attemp
   });
 }
 
+/** The audit records of poll runs, oldest first. */
+async function pollRuns(gw: TestGateway): Promise<AuditRecord[]> {
+  return (await gw.gateway.store.browse.audit({ actions: ['poll.run'] }, { limit: 1000 })).rows.reverse();
+}
+
 function ran(outcome: PollOutcome): Extract<PollOutcome, { status: 'ran' }> {
   if (outcome.status !== 'ran') throw new Error(`the poll did not run: ${outcome.reason}`);
   return outcome;
@@ -121,14 +127,14 @@ describe(`Fusion purchase-order poller → ShipBob orders (${backendName()})`, f
       expect(first.summary).to.deep.include({ pages: 1, read: 3, routed: 2, unrouted: 1, duplicates: 0, skipped: 0, caughtUp: true });
       expect((await delivered).map((a) => a.outcome)).to.deep.equal(['delivered', 'delivered']);
 
-      const events = await gw.gateway.store.knex('events').where({ source: 'fusion-po' }).orderBy('order_key');
-      expect(events.map((e: { order_key: string; event_code: string; status: string }) => [e.order_key, e.event_code, e.status])).to.deep.equal([
+      const events = (await gw.gateway.store.browse.events({ sources: ['fusion-po'] }, { limit: 1000 })).rows.sort((a, b) => (a.orderKey ?? '').localeCompare(b.orderKey ?? ''));
+      expect(events.map((e) => [e.orderKey, e.eventCode, e.status])).to.deep.equal([
         ['PO-2001', 'PurchaseOrderChanged', 'routed'],
         ['PO-2002', 'PurchaseOrderChanged', 'routed'],
         ['PO-2003', 'PurchaseOrderChanged', 'unrouted'],
       ]);
       // Fusion ids above 2^53 keep every digit.
-      expect(JSON.parse(events[0].payload).POHeaderId).to.equal(po.POHeaderId);
+      expect(JSON.parse(events[0]?.payload ?? '').POHeaderId).to.equal(po.POHeaderId);
 
       const schedules = po.lines.flatMap((l) => l.schedules.map((s) => `PO-2001:${s.LineLocationId}`));
       const orders = [...shipbob.sandbox.state.orders.values()];
@@ -141,7 +147,7 @@ describe(`Fusion purchase-order poller → ShipBob orders (${backendName()})`, f
       // The next poll reads the same changes again (the overlap) and stores nothing new.
       const again = ran(await gw.gateway.jobs!.poller.runNow('test'));
       expect(again.summary).to.deep.include({ read: 3, routed: 0, unrouted: 0, duplicates: 3 });
-      expect(Number((await gw.gateway.store.knex('deliveries').count({ n: '*' }).first())?.n)).to.equal(2);
+      expect((await gw.gateway.store.browse.deliveries({}, { limit: 1000 })).rows).to.have.length(2);
 
       // A later change of PO-2001 is a new event; ShipBob already has its orders, so none is created twice.
       fusionNow += 5_000;
@@ -176,8 +182,8 @@ describe(`Fusion purchase-order poller → ShipBob orders (${backendName()})`, f
     });
 
     it('records every run with an audit record, and keeps the cursor when Fusion refuses', async () => {
-      const audit = await gw.gateway.store.knex('audit_records').where({ action: 'poll.run' }).orderBy('id');
-      expect(audit.map((a: { result: string; direction: string; connector: string }) => [a.result, a.direction, a.connector])).to.deep.equal([
+      const audit = await pollRuns(gw);
+      expect(audit.map((a) => [a.result, a.direction, a.connector])).to.deep.equal([
         ['ok', 'in', 'fusion'],
         ['ok', 'in', 'fusion'],
         ['ok', 'in', 'fusion'],
@@ -200,8 +206,7 @@ describe(`Fusion purchase-order poller → ShipBob orders (${backendName()})`, f
       expect(failed.error).to.match(/^Fusion purchaseOrders: HTTP 401/);
       expect(failed.error).to.not.include('not-the-password');
       expect((await gw.gateway.jobs!.poller.status()).cursor).to.equal(cursor);
-      const last = await gw.gateway.store.knex('audit_records').where({ action: 'poll.run' }).orderBy('id', 'desc').first();
-      expect(last.result).to.equal('failed');
+      expect((await pollRuns(gw)).at(-1)?.result).to.equal('failed');
 
       const metrics = (await gw.gateway.metrics!.scrape()).body;
       expect(metrics).to.include('omgw_poll_runs_total{poller="fusion-po",state="ok"} 3');
@@ -237,8 +242,9 @@ describe(`Fusion purchase-order poller → ShipBob orders (${backendName()})`, f
       const status = JSON.parse(listed.out) as { cursor: string; runs: Array<{ state: string; trigger: string }> };
       expect(status.cursor).to.equal(all.map((p) => p.LastUpdateDate).sort().at(-1));
       expect(status.runs.map((r) => [r.state, r.trigger])).to.deep.equal([['ok', 'manual']]);
-      const audit = await gw.gateway.store.knex('audit_records').where({ action: 'poll.run' }).first();
-      expect(audit.actor).to.match(/^cli:/);
+      const audit = await pollRuns(gw);
+      expect(audit).to.have.length(1);
+      expect(audit[0]?.actor).to.match(/^cli:/);
     });
   });
 
@@ -275,21 +281,22 @@ describe(`Fusion purchase-order poller → ShipBob orders (${backendName()})`, f
     it("fails the run with the store's own reason and keeps the cursor; the next run stores the page", async () => {
       fusionNow += 1_000;
       fusion.purchaseOrders.add({ orderNumber: 'PO-4001', statusCode: 'CANCELED' });
-      const knex = gw.gateway.store.knex;
-      await knex.schema.renameTable('events', 'events_away');
+      // The failure is simulated on the test's own connection: the events table is renamed away and back.
+      const tables = gw.database.tables();
+      await tables.schema.renameTable('events', 'events_away');
       let failed: Extract<PollOutcome, { status: 'ran' }>;
       try {
         failed = ran(await gw.gateway.jobs!.poller.runNow('test'));
       } finally {
-        await knex.schema.renameTable('events_away', 'events');
+        await tables.schema.renameTable('events_away', 'events');
       }
       expect(failed.state).to.equal('failed');
       // The run record is the operator's: the store's words, not the message a sender would get.
       expect(failed.error).to.match(/events/).and.not.include('could not be stored');
       expect(failed.cursorAfter).to.equal(null);
-      const audit = await knex('audit_records').where({ action: 'poll.run' }).first();
-      expect(audit.result).to.equal('failed');
-      expect(JSON.parse(audit.detail as string)).to.include({ error: failed.error });
+      const [audit] = await pollRuns(gw);
+      expect(audit?.result).to.equal('failed');
+      expect(JSON.parse(audit?.detail ?? '')).to.include({ error: failed.error });
 
       const next = ran(await gw.gateway.jobs!.poller.runNow('test'));
       expect(next.state).to.equal('ok');
@@ -312,12 +319,14 @@ describe(`Fusion purchase-order poller → ShipBob orders (${backendName()})`, f
       for (let run = 0; run < 4; run++) summaries.push(ran(await gw.gateway.jobs!.poller.runNow('test')).summary);
       // The first run reads every earlier PO of this sandbox as well (they are within the initial lookback).
       expect(summaries.map((s) => s.caughtUp)).to.include(true);
-      const stored = await gw.gateway.store.knex('events').where({ source: 'fusion-po' }).whereIn('order_key', added.map((p) => p.OrderNumber)).whereNot({ status: 'duplicate' }).select('order_key');
-      expect(stored.map((e: { order_key: string }) => e.order_key).sort()).to.deep.equal(added.map((p) => p.OrderNumber).sort());
-      const events = await gw.gateway.store.knex('events').where({ source: 'fusion-po', status: 'unrouted' }).count({ n: '*' }).first();
+      const fusionEvents = (await gw.gateway.store.browse.events({ sources: ['fusion-po'] }, { limit: 1000 })).rows;
+      const addedKeys = new Set(added.map((p) => p.OrderNumber));
+      const stored = fusionEvents.filter((e) => addedKeys.has(e.orderKey ?? '') && e.status !== 'duplicate');
+      expect(stored.map((e) => e.orderKey).sort()).to.deep.equal(added.map((p) => p.OrderNumber).sort());
+      const unrouted = fusionEvents.filter((e) => e.status === 'unrouted');
       // Each PO change once: the runs after the backlog continue, they do not start over.
       const all = fusion.purchaseOrders.all().filter((p) => p.StatusCode !== 'OPEN');
-      expect(Number(events?.n)).to.equal(all.length);
+      expect(unrouted).to.have.length(all.length);
     });
   });
 

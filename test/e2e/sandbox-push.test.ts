@@ -28,9 +28,9 @@ describe(`omgw sandbox push: an emulated OM connector (${backendName()})`, () =>
     );
     expect(code, push.err.join('\n')).to.equal(0);
     expect(push.out.join('\n').match(/ 202 /g)).to.have.length(3);
-    const events = await gw.gateway.store.knex('events').where({ event_code: 'FlineStatusUpdate' });
-    expect(events).to.have.length(3);
-    expect(await gw.gateway.store.knex('deliveries').where({ connector: 'shipbob' })).to.have.length(3);
+    const events = await gw.gateway.store.browse.events({ eventCodes: ['FlineStatusUpdate'] }, { limit: 1000 });
+    expect(events.rows).to.have.length(3);
+    expect((await gw.gateway.store.browse.deliveries({ connectors: ['shipbob'] }, { limit: 1000 })).rows).to.have.length(3);
   });
 
   it('reports faults and exits 1 when the gateway refuses the pushes', async () => {

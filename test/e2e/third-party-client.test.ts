@@ -38,12 +38,12 @@ describe(`a SOAP client generated from the served WSDL (${backendName()})`, () =
           },
         ],
       });
-      const event = await gw.gateway.store.knex('events').where({ order_key: `LEG:${order}` }).first();
-      expect(event, 'event stored').to.not.equal(undefined);
-      expect(event.event_code).to.equal('FlineStatusUpdate');
+      const [event] = (await gw.gateway.store.browse.events({ orderKey: `LEG:${order}` }, { limit: 1000 })).rows.reverse();
+      if (!event) throw new Error('event not stored');
+      expect(event.eventCode).to.equal('FlineStatusUpdate');
       expect(JSON.parse(event.payload).OrderLine[0].OrderFulfillmentLine[0].FulfillmentOrderLineId).to.equal('300100072403436');
-      const deliveries = await gw.gateway.store.knex('deliveries').where({ event_id: event.id });
-      expect(deliveries.map((d: { connector: string }) => d.connector).sort()).to.deep.equal(['crm', 'shipbob']);
+      const deliveries = await gw.gateway.store.browse.deliveriesOfEvents([event.id]);
+      expect(deliveries.map((d) => d.connector).sort()).to.deep.equal(['crm', 'shipbob']);
     });
   }
 

@@ -30,9 +30,9 @@ describe(`a Python zeep client built from the served WSDL (${backendName()})`, f
       const order = `SO-ZEEP-${digest}`;
       const { stdout } = await promisify(execFile)(PYTHON, [SCRIPT, `${gw.url}/soap/business-events`, SOAP_USER, SOAP_PASSWORD, digest, order]);
       expect(stdout.trim()).to.equal('ok');
-      const event = await gw.gateway.store.knex('events').where({ order_key: `LEG:${order}` }).first();
-      expect(event.event_code).to.equal('HOLD');
-      const payload = JSON.parse(event.payload);
+      const [event] = (await gw.gateway.store.browse.events({ orderKey: `LEG:${order}` }, { limit: 1000 })).rows.reverse();
+      expect(event?.eventCode).to.equal('HOLD');
+      const payload = JSON.parse(event?.payload ?? '');
       expect(payload.OrchestrationOrderId).to.equal('300100072403300123');
       expect(payload.OrderLine[0].OrderFulfillmentLine[0].HoldCode).to.equal('CREDIT_CHECK');
     });

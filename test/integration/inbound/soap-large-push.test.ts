@@ -35,20 +35,22 @@ describe(`large SOAP pushes stored in parts (${backendName()})`, () => {
     expect(large.status, large.body).to.equal(202);
     expect(other.status, other.body).to.equal(202);
 
-    const knex = gw.gateway.store.knex;
-    const pushes = (await knex('pushes').select('id', 'event_count').orderBy('event_count', 'desc')) as Array<{ id: string; event_count: number }>;
-    expect(pushes.map((p) => Number(p.event_count))).to.deep.equal([count, 1]);
+    const store = gw.gateway.store;
+    expect((await store.status()).pushes).to.equal(2);
+    const pushIds = [...new Set((await store.browse.events({}, { limit: 1000 })).rows.map((e) => e.pushId ?? ''))];
+    const pushes = (await Promise.all(pushIds.map((id) => store.browse.push(id)))).sort((a, b) => (b?.eventCount ?? 0) - (a?.eventCount ?? 0));
+    expect(pushes.map((p) => p?.eventCount)).to.deep.equal([count, 1]);
     const bigPush = pushes[0]?.id;
-    const events = (await knex('events').where({ push_id: bigPush }).orderBy('position')) as Array<{ position: number; order_key: string; status: string }>;
+    const events = (await store.browse.events({ pushId: bigPush }, { limit: 1000 })).rows.sort((a, b) => a.position - b.position);
     expect(events).to.have.length(count);
-    expect(events.map((e) => Number(e.position))).to.deep.equal(Array.from({ length: count }, (_, i) => i));
-    expect(events[count - 1]?.order_key).to.equal(`LEG:BIG-${String(count - 1).padStart(4, '0')}`);
+    expect(events.map((e) => e.position)).to.deep.equal(Array.from({ length: count }, (_, i) => i));
+    expect(events[count - 1]?.orderKey).to.equal(`LEG:BIG-${String(count - 1).padStart(4, '0')}`);
     expect(new Set(events.map((e) => e.status))).to.deep.equal(new Set(['routed']));
-    const audits = await knex('audit_records').where({ action: 'event.received' });
+    const audits = (await store.browse.audit({ actions: ['event.received'] }, { limit: 1000 })).rows;
     expect(audits).to.have.length(count + 1);
     // An event of the last part, stored without the push row, still names its push.
     const last = `BIG-${String(count - 1).padStart(4, '0')}`;
-    expect(JSON.parse((audits.find((a: { detail: string }) => a.detail.includes(last)) as { detail: string }).detail).pushId).to.equal(bigPush);
+    expect(JSON.parse(audits.find((a) => a.detail?.includes(last))?.detail ?? '').pushId).to.equal(bigPush);
   });
 
   it('recognises the stored part of a push sent again as duplicates and stores the rest', async () => {
@@ -58,9 +60,9 @@ describe(`large SOAP pushes stored in parts (${backendName()})`, () => {
     expect((await postSoap(endpoint(), buildPush(all.slice(0, MAX_EVENTS_PER_TRANSACTION), { security }))).status).to.equal(202);
     const again = await postSoap(endpoint(), buildPush(all, { security }));
     expect(again.status, again.body).to.equal(202);
-    const knex = gw.gateway.store.knex;
-    const statuses = (await knex('events').select('status').count({ n: '*' }).groupBy('status')) as Array<{ status: string; n: number | string }>;
-    expect(Object.fromEntries(statuses.map((s) => [s.status, Number(s.n)]))).to.deep.equal({
+    const statuses = new Map<string, number>();
+    for (const { status, count: n } of (await gw.gateway.store.status()).events) statuses.set(status, (statuses.get(status) ?? 0) + n);
+    expect(Object.fromEntries(statuses)).to.deep.equal({
       routed: count,
       duplicate: MAX_EVENTS_PER_TRANSACTION,
     });

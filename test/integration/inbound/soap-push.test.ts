@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { buildPush, pushHttpHeaders, PUSH_EVENT_CODES, type PushOptions } from '../../../src/sandbox/om-push.ts';
+import type { AuditCriteria } from '../../../src/store/browse.ts';
 import { backendName } from '../../helpers/backend.ts';
 import { postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, type TestGateway } from '../../helpers/gateway.ts';
 
@@ -13,6 +14,12 @@ function push(code: Parameters<typeof buildPush>[0][number]['eventCode'], order:
 describe(`SOAP pushes stored before the acknowledgement (${backendName()})`, () => {
   let gw: TestGateway;
   const endpoint = () => `${gw.url}/soap/business-events`;
+  const store = () => gw.gateway.store;
+  /** Every stored event, delivery and audit record, oldest first. */
+  const events = async () => (await store().browse.events({}, { limit: 1000 })).rows.reverse();
+  const deliveries = async () => (await store().browse.deliveries({}, { limit: 1000 })).rows.reverse();
+  const audit = async (criteria: AuditCriteria = {}) => (await store().browse.audit(criteria, { limit: 1000 })).rows.reverse();
+  const pushCount = async () => (await store().status()).pushes;
 
   beforeEach(async () => {
     gw = await startGateway();
@@ -26,31 +33,31 @@ describe(`SOAP pushes stored before the acknowledgement (${backendName()})`, () 
       const res = await postSoap(endpoint(), push(code, `SO-${code}`), pushHttpHeaders());
       expect(res.status, res.body).to.equal(202);
       expect(res.body).to.equal('');
-      const events = await gw.gateway.store.knex('events').select();
-      expect(events).to.have.length(1);
-      expect(events[0].event_code).to.equal(code);
+      const [event, ...more] = await events();
+      expect(more).to.have.length(0);
+      expect(event?.eventCode).to.equal(code);
       // Oracle's FlineClosed map leaves out SourceOrderSystem: the key is the order number alone.
-      expect(events[0].order_key).to.equal(code === 'FlineClosed' ? `SO-${code}` : `LEG:SO-${code}`);
-      const payload = JSON.parse(events[0].payload);
+      expect(event?.orderKey).to.equal(code === 'FlineClosed' ? `SO-${code}` : `LEG:SO-${code}`);
+      const payload = JSON.parse(event?.payload ?? '');
       if (code === 'OrderHeaderStatusUpdate') expect(payload.OrderLine).to.equal(undefined);
       else expect(payload.OrderLine).to.be.an('array').with.length(2);
-      const pushes = await gw.gateway.store.knex('pushes').select();
-      expect(pushes).to.have.length(1);
-      expect(pushes[0].raw).to.not.include(SOAP_PASSWORD);
+      expect(await pushCount()).to.equal(1);
+      const stored = await store().browse.push(event?.pushId ?? '');
+      expect(stored?.raw).to.be.a('string').and.not.include(SOAP_PASSWORD);
     });
   }
 
   it('stores a push without OrderHeaders with an audit record of its own, and no event', async () => {
     const res = await postSoap(endpoint(), buildPush([], { security: text }), pushHttpHeaders());
     expect(res.status, res.body).to.equal(202);
-    expect(await gw.gateway.store.knex('events').select()).to.have.length(0);
-    const [stored] = await gw.gateway.store.knex('pushes').select('id', 'event_count');
-    expect(Number(stored.event_count)).to.equal(0);
-    const audit = await gw.gateway.store.knex('audit_records').select('id', 'action', 'result', 'direction', 'detail');
-    expect(audit.map((a: { id: string; action: string; result: string; direction: string }) => [a.id, a.action, a.result, a.direction])).to.deep.equal([
-      [stored.id, 'push.received', 'empty', 'in'],
-    ]);
-    expect(JSON.parse(audit[0].detail)).to.deep.equal({ pushId: stored.id, path: '/soap/business-events', events: 0 });
+    expect(await events()).to.have.length(0);
+    expect(await pushCount()).to.equal(1);
+    const records = await audit();
+    // The push's audit record has the push's id.
+    const stored = await store().browse.push(records[0]?.id ?? '');
+    expect(stored?.eventCount).to.equal(0);
+    expect(records.map((a) => [a.id, a.action, a.result, a.direction])).to.deep.equal([[stored?.id, 'push.received', 'empty', 'in']]);
+    expect(JSON.parse(records[0]?.detail ?? '')).to.deep.equal({ pushId: stored?.id, path: '/soap/business-events', events: 0 });
   });
 
   it('routes by trigger points: one pending delivery per selected connector, unrouted otherwise', async () => {
@@ -59,17 +66,17 @@ describe(`SOAP pushes stored before the acknowledgement (${backendName()})`, () 
       { security: text },
     );
     expect((await postSoap(endpoint(), shipping)).status).to.equal(202);
-    const deliveries = await gw.gateway.store.knex('deliveries').select().orderBy('connector');
-    expect(deliveries.map((d) => [d.connector, d.state, d.trigger_point])).to.deep.equal([
+    const routed = (await deliveries()).sort((a, b) => a.connector.localeCompare(b.connector));
+    expect(routed.map((d) => [d.connector, d.state, d.triggerPoint])).to.deep.equal([
       ['crm', 'pending', 'status'],
       ['shipbob', 'pending', 'shipping'],
     ]);
 
     const unknownCode = push('FlineStatusUpdate', 'SO-2').replace(/>FlineStatusUpdate</g, '>SomethingNew<');
     expect((await postSoap(endpoint(), unknownCode)).status).to.equal(202);
-    const ev = await gw.gateway.store.knex('events').where({ event_code: 'SomethingNew' }).first();
-    expect(ev.status).to.equal('unrouted');
-    expect(await gw.gateway.store.knex('deliveries').where({ event_id: ev.id })).to.have.length(0);
+    const [ev] = (await store().browse.events({ eventCodes: ['SomethingNew'] }, { limit: 1000 })).rows;
+    expect(ev?.status).to.equal('unrouted');
+    expect(await store().browse.deliveriesOfEvents([ev?.id ?? ''])).to.have.length(0);
   });
 
   it('stores one event per OrderHeader and keeps ids above 2^53 exactly', async () => {
@@ -82,10 +89,10 @@ describe(`SOAP pushes stored before the acknowledgement (${backendName()})`, () 
       { security: text },
     );
     expect((await postSoap(endpoint(), body)).status).to.equal(202);
-    const events = await gw.gateway.store.knex('events').select().orderBy('position');
-    expect(events.map((e) => e.order_key)).to.deep.equal(['LEG:SO-A', 'LEG:SO-B', 'LEG:SO-C']);
-    expect(JSON.parse(events[0].payload).OrchestrationOrderId).to.equal('300100072403436123456');
-    expect(await gw.gateway.store.knex('deliveries').where({ connector: 'otm' })).to.have.length(3);
+    const stored = (await events()).sort((a, b) => a.position - b.position);
+    expect(stored.map((e) => e.orderKey)).to.deep.equal(['LEG:SO-A', 'LEG:SO-B', 'LEG:SO-C']);
+    expect(JSON.parse(stored[0]?.payload ?? '').OrchestrationOrderId).to.equal('300100072403436123456');
+    expect((await store().browse.deliveries({ connectors: ['otm'] }, { limit: 1000 })).rows).to.have.length(3);
   });
 
   it('accepts SOAP 1.2, PasswordDigest, Oracle-style and Perl-style envelopes, and HTTP Basic', async () => {
@@ -105,7 +112,7 @@ describe(`SOAP pushes stored before the acknowledgement (${backendName()})`, () 
       const res = await postSoap(endpoint(), body, headers);
       expect(res.status, `${name}: ${res.body}`).to.equal(202);
     }
-    expect(await gw.gateway.store.knex('events')).to.have.length(variants.length);
+    expect(await events()).to.have.length(variants.length);
   });
 
   it('refuses bad credentials with a SOAP Fault and an audit record, storing nothing', async () => {
@@ -126,14 +133,14 @@ describe(`SOAP pushes stored before the acknowledgement (${backendName()})`, () 
       expect(res.status, name).to.equal(401);
       expect(res.body, name).to.include('<faultcode>soap:Client</faultcode>').and.include('AUTH_FAILED');
     }
-    expect(await gw.gateway.store.knex('events')).to.have.length(0);
-    expect(await gw.gateway.store.knex('pushes')).to.have.length(0);
+    expect(await events()).to.have.length(0);
+    expect(await pushCount()).to.equal(0);
     // One source and result: one record per clock minute, whose count is written at flush.
     await gw.gateway.store.audit.flushRefusals();
-    const audit = await gw.gateway.store.knex('audit_records').where({ action: 'push.rejected', result: 'auth_failed' });
-    expect(audit.length).to.be.within(1, 2);
-    expect(audit.reduce((n: number, a: { detail: string }) => n + (JSON.parse(a.detail) as { count: number }).count, 0)).to.equal(cases.length);
-    for (const a of audit) expect(a.detail).to.not.include(SOAP_PASSWORD);
+    const refusals = await audit({ actions: ['push.rejected'], results: ['auth_failed'] });
+    expect(refusals.length).to.be.within(1, 2);
+    expect(refusals.reduce((n, a) => n + (JSON.parse(a.detail ?? '') as { count: number }).count, 0)).to.equal(cases.length);
+    for (const a of refusals) expect(a.detail).to.not.include(SOAP_PASSWORD);
   });
 
   it('refuses a PasswordDigest nonce the second time', async () => {
@@ -144,7 +151,7 @@ describe(`SOAP pushes stored before the acknowledgement (${backendName()})`, () 
     const again = await postSoap(endpoint(), body);
     expect(again.status).to.equal(401);
     expect(again.body).to.include('nonce');
-    expect(await gw.gateway.store.knex('events')).to.have.length(1);
+    expect(await events()).to.have.length(1);
   });
 
   it('refuses a captured digest token replayed with any textual variant of its nonce, whatever the body', async () => {
@@ -161,7 +168,7 @@ describe(`SOAP pushes stored before the acknowledgement (${backendName()})`, () 
       expect(res.status, JSON.stringify(variant)).to.equal(401);
       expect(res.body).to.include('AUTH_FAILED');
     }
-    expect(await gw.gateway.store.knex('events')).to.have.length(1);
+    expect(await events()).to.have.length(1);
   });
 
   it('records the same event content on the same path as a duplicate, with no new deliveries', async () => {
@@ -170,14 +177,14 @@ describe(`SOAP pushes stored before the acknowledgement (${backendName()})`, () 
     expect((await postSoap(endpoint(), body)).status).to.equal(202);
     // Same content written differently (another prefix, Oracle-style headers) is the same event.
     expect((await postSoap(endpoint(), push('FlineStatusUpdate', 'SO-DUP', { prefix: 'inp', style: 'oracle' }))).status).to.equal(202);
-    const events = await gw.gateway.store.knex('events').select().orderBy('id');
-    expect(events.map((e) => e.status)).to.deep.equal(['routed', 'duplicate', 'duplicate']);
-    expect(events[1].duplicate_of).to.equal(events[0].id);
-    expect(await gw.gateway.store.knex('deliveries')).to.have.length(1);
+    const stored = await events();
+    expect(stored.map((e) => e.status)).to.deep.equal(['routed', 'duplicate', 'duplicate']);
+    expect(stored[1]?.duplicateOf).to.equal(stored[0]?.id);
+    expect(await deliveries()).to.have.length(1);
     // The same content on a connector-scoped path is a different inbound path: not a duplicate.
     expect((await postSoap(`${endpoint()}/crm`, body)).status).to.equal(202);
-    const scoped = await gw.gateway.store.knex('events').where({ connector_scope: 'crm' }).first();
-    expect(scoped.status).to.equal('routed');
+    const scoped = (await events()).filter((e) => e.connectorScope === 'crm');
+    expect(scoped.map((e) => e.status)).to.deep.equal(['routed']);
   });
 
   it('limits routing to one connector on /soap/business-events/{connector} and faults an unknown one', async () => {
@@ -186,8 +193,7 @@ describe(`SOAP pushes stored before the acknowledgement (${backendName()})`, () 
       { security: text },
     );
     expect((await postSoap(`${endpoint()}/shipbob`, body)).status).to.equal(202);
-    const deliveries = await gw.gateway.store.knex('deliveries').select();
-    expect(deliveries.map((d) => d.connector)).to.deep.equal(['shipbob']);
+    expect((await deliveries()).map((d) => d.connector)).to.deep.equal(['shipbob']);
     const res = await postSoap(`${endpoint()}/nosuch`, body);
     expect(res.status).to.equal(404);
     expect(res.body).to.include('UNKNOWN_CONNECTOR').and.include('nosuch');

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { request } from 'node:http';
+import type { AuditRecord } from '../../../src/domain/audit.ts';
 import { buildPush } from '../../../src/sandbox/om-push.ts';
 import { backendName } from '../../helpers/backend.ts';
 import { until } from '../../helpers/until.ts';
@@ -61,8 +62,8 @@ describe(`SOAP refusals: clear faults, nothing stored, process unharmed (${backe
   }
 
   afterEach(async () => {
-    expect(await gw.gateway.store.knex('events')).to.have.length(0);
-    expect(await gw.gateway.store.knex('pushes')).to.have.length(0);
+    expect((await gw.gateway.store.browse.events({}, { limit: 1 })).rows).to.have.length(0);
+    expect((await gw.gateway.store.status()).pushes).to.equal(0);
     expect((await fetch(`${gw.url}/healthz`)).status).to.equal(200);
   });
 
@@ -207,11 +208,11 @@ describe(`SOAP refusals: clear faults, nothing stored, process unharmed (${backe
   });
 
   it('records each refusal in the audit trail (repeats within a minute as a count on one record)', async () => {
-    const refused = async (): Promise<Array<{ direction: string; detail: string }>> => {
+    const refused = async (): Promise<AuditRecord[]> => {
       await gw.gateway.store.audit.flushRefusals();
-      return gw.gateway.store.knex('audit_records').where({ action: 'push.rejected', result: 'soap_not_envelope' });
+      return (await gw.gateway.store.browse.audit({ actions: ['push.rejected'], results: ['soap_not_envelope'] }, { limit: 1000 })).rows;
     };
-    const counted = (rows: Array<{ detail: string }>) => rows.reduce((n, a) => n + (JSON.parse(a.detail) as { count: number }).count, 0);
+    const counted = (rows: AuditRecord[]) => rows.reduce((n, a) => n + (JSON.parse(a.detail ?? '') as { count: number }).count, 0);
     const before = counted(await refused());
     await postSoap(endpoint(), '<hello/>');
     const after = await refused();
@@ -230,18 +231,18 @@ describe(`SOAP: a store failure before commit is a Server Fault, and the gateway
   });
 
   it('answers 500 soap:Server while the events table is unusable, then accepts the re-sent push', async () => {
-    const knex = gw.gateway.store.knex;
-    await knex.schema.renameTable('events', 'events_away');
+    // The failure is simulated on the test's own connection: the events table is renamed away and back.
+    const tables = gw.database.tables();
+    await tables.schema.renameTable('events', 'events_away');
     const body = goodPush();
     const res = await postSoap(`${gw.url}/soap/business-events`, body);
     expect(res.status).to.equal(500);
     expect(res.body).to.include('<faultcode>soap:Server</faultcode>').and.include('STORE_UNAVAILABLE');
-    expect(await knex('pushes')).to.have.length(0); // nothing half-written
-    await knex.schema.renameTable('events_away', 'events');
+    await tables.schema.renameTable('events_away', 'events');
+    expect((await gw.gateway.store.status()).pushes).to.equal(0); // nothing half-written
     expect((await postSoap(`${gw.url}/soap/business-events`, body)).status).to.equal(202);
-    const events = await knex('events');
-    expect(events).to.have.length(1);
-    expect(events[0].status).to.equal('routed');
+    const events = (await gw.gateway.store.browse.events({}, { limit: 1000 })).rows;
+    expect(events.map((e) => e.status)).to.deep.equal(['routed']);
   });
 });
 

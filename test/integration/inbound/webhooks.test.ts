@@ -128,9 +128,9 @@ function postChunked(url: string, headers: Record<string, string>, chunks: () =>
   });
 }
 
-/** Every row of every table of the gateway's database, as text. */
+/** Every row of every table of the gateway's database, as text: a scan for leaked secrets reads the tables themselves. */
 async function dumpDatabase(gw: TestGateway): Promise<string> {
-  const knex = gw.gateway.store.knex;
+  const knex = gw.database.tables();
   const tables =
     gw.database.kind === 'sqlite'
       ? ((await knex.raw("select name from sqlite_master where type = 'table'")) as Array<{ name: string }>).map((r) => r.name)
@@ -146,13 +146,15 @@ async function dumpDatabase(gw: TestGateway): Promise<string> {
 describe(`ShipBob webhooks: signed, stored before the answer, deduped (${backendName()})`, () => {
   let gw: TestGateway;
   const endpoint = () => `${gw.url}/webhooks/shipbob`;
-  const events = () => gw.gateway.store.knex('events').select().orderBy('id');
-  const rejections = () => gw.gateway.store.knex('audit_records').where({ action: 'webhook.rejected' }).orderBy('id');
+  /** Every stored event, delivery, and webhook refusal, oldest first. */
+  const events = async () => (await gw.gateway.store.browse.events({}, { limit: 1000 })).rows.reverse();
+  const deliveries = async () => (await gw.gateway.store.browse.deliveries({}, { limit: 1000 })).rows.reverse();
+  const rejections = async () => (await gw.gateway.store.browse.audit({ actions: ['webhook.rejected'] }, { limit: 1000 })).rows.reverse();
   /** The result of each refusal: repeats within a minute fold into one record with a count, written at flush. */
   const refusedResults = async (): Promise<string[]> => {
     await gw.gateway.store.audit.flushRefusals();
-    const rows = (await rejections()) as Array<{ result: string; detail: string }>;
-    return rows.flatMap((a) => Array<string>((JSON.parse(a.detail) as { count: number }).count).fill(a.result)).sort();
+    const rows = await rejections();
+    return rows.flatMap((a) => Array<string>((JSON.parse(a.detail ?? '') as { count: number }).count).fill(a.result)).sort();
   };
 
   beforeEach(async () => {
@@ -174,22 +176,21 @@ describe(`ShipBob webhooks: signed, stored before the answer, deduped (${backend
     expect(more).to.have.length(0);
     expect(event).to.include({
       source: 'shipbob',
-      event_code: 'order.shipment.tracking_received',
-      order_key: 'shipbob:100000001',
+      eventCode: 'order.shipment.tracking_received',
+      orderKey: 'shipbob:100000001',
       status: 'routed',
-      push_id: null,
+      pushId: null,
       raw: TRACKING,
     });
-    const payload = JSON.parse(event.payload);
+    const payload = JSON.parse(event?.payload ?? '');
     // Numbers keep their text; ids above 2^53 would too.
     expect(payload).to.deep.include({ order_id: '100000001', reference_id: 'TEST101', status: 'LabelCreated' });
     expect(payload.tracking.tracking_id).to.equal('9261290306529427911297');
-    const deliveries = await gw.gateway.store.knex('deliveries').select();
-    expect(deliveries.map((d) => [d.connector, d.trigger_point, d.state, d.order_key, d.event_code])).to.deep.equal([
+    expect((await deliveries()).map((d) => [d.connector, d.triggerPoint, d.state, d.orderKey, d.eventCode])).to.deep.equal([
       ['crm', 'shipbob-status', 'pending', 'shipbob:100000001', 'order.shipment.tracking_received'],
     ]);
-    const audit = await gw.gateway.store.knex('audit_records').where({ event_id: event.id });
-    expect(audit.map((a) => [a.action, a.direction, a.source_system, a.result])).to.deep.equal([['event.received', 'in', 'shipbob', 'routed']]);
+    const audit = (await gw.gateway.store.browse.audit({ eventId: event?.id ?? '' }, { limit: 1000 })).rows;
+    expect(audit.map((a) => [a.action, a.direction, a.sourceSystem, a.result])).to.deep.equal([['event.received', 'in', 'shipbob', 'routed']]);
   });
 
   it('routes on conditions over the JSON payload (status equals Exception)', async () => {
@@ -199,8 +200,7 @@ describe(`ShipBob webhooks: signed, stored before the answer, deduped (${backend
     expect((await post(endpoint(), onHold, headersFor(onHold, { topic: 'order.shipment.exception' }))).status).to.equal(204);
     const rows = await events();
     expect(rows.map((e) => e.status)).to.deep.equal(['routed', 'unrouted']);
-    const deliveries = await gw.gateway.store.knex('deliveries').select();
-    expect(deliveries.map((d) => [d.connector, d.order_key])).to.deep.equal([['otm', 'shipbob:42']]);
+    expect((await deliveries()).map((d) => [d.connector, d.orderKey])).to.deep.equal([['otm', 'shipbob:42']]);
   });
 
   it('a replayed webhook-id (ShipBob retry, new timestamp and signature) is acknowledged, recorded as a duplicate, routed once', async () => {
@@ -223,10 +223,10 @@ describe(`ShipBob webhooks: signed, stored before the answer, deduped (${backend
     const second = await gw.gateway.store.shipbobWebhooks.findByWebhookId(other);
     expect(second.filter((e) => e.status === 'routed')).to.have.length(1);
     expect(second.filter((e) => e.status === 'duplicate')).to.have.length(5);
-    expect(await gw.gateway.store.knex('deliveries')).to.have.length(2);
+    expect(await deliveries()).to.have.length(2);
     // The same body under another webhook-id is another message.
     expect((await post(endpoint(), TRACKING, headersFor(TRACKING))).status).to.equal(204);
-    expect(await gw.gateway.store.knex('deliveries')).to.have.length(3);
+    expect(await deliveries()).to.have.length(3);
   });
 
   it('refuses forged, stale, future, altered, incomplete and unknown-secret webhooks: 401 JSON + audit, nothing stored', async () => {
@@ -254,12 +254,12 @@ describe(`ShipBob webhooks: signed, stored before the answer, deduped (${backend
       expect(res.json?.message, name).to.be.a('string');
     }
     expect(await events()).to.have.length(0);
-    expect(await gw.gateway.store.knex('deliveries')).to.have.length(0);
+    expect(await deliveries()).to.have.length(0);
     expect(await refusedResults()).to.deep.equal(cases.map((c) => c[3]).sort());
     const audit = await rejections();
     for (const a of audit) {
-      expect(a).to.include({ direction: 'in', source_system: 'shipbob' });
-      const detail = JSON.parse(a.detail);
+      expect(a).to.include({ direction: 'in', sourceSystem: 'shipbob' });
+      const detail = JSON.parse(a.detail ?? '');
       expect(detail.path).to.equal('/webhooks/shipbob');
       expect(detail.reason).to.be.a('string').and.not.equal('');
     }
@@ -282,7 +282,7 @@ describe(`ShipBob webhooks: signed, stored before the answer, deduped (${backend
     expect((await post(endpoint(), bare, headersFor(bare, { topic: null }))).status).to.equal(204);
     expect((await post(endpoint(), '', headersFor('', { topic: 'order.shipped' }))).status).to.equal(204);
     const rows = await events();
-    expect(rows.map((e) => [e.event_code, e.status, e.order_key])).to.deep.equal([
+    expect(rows.map((e) => [e.eventCode, e.status, e.orderKey])).to.deep.equal([
       ['wro.box.exploded', 'unrouted', null],
       ['return.created', 'unrouted', null],
       ['unknown', 'unrouted', null],
@@ -320,7 +320,8 @@ describe(`ShipBob webhooks: signed, stored before the answer, deduped (${backend
   });
 
   it('answers 500 STORE_UNAVAILABLE when the store fails, and the retry of the same webhook-id is then stored (not a duplicate)', async () => {
-    const knex = gw.gateway.store.knex;
+    // The failure is simulated on the test's own connection: the events table is renamed away and back.
+    const knex = gw.database.tables();
     const id = newId();
     await knex.raw('alter table events rename to events_away');
     try {
@@ -426,7 +427,7 @@ describe(`ShipBob webhooks: signed, stored before the answer, deduped (${backend
     expect((await fetch(`${gw.url}/healthz`)).status).to.equal(200);
     const rows = await events();
     expect(rows).to.have.length(stored);
-    for (const e of rows) expect(e.event_code).to.match(/^(unknown|[A-Za-z0-9_][A-Za-z0-9_.:-]{0,99})$/);
+    for (const e of rows) expect(e.eventCode).to.match(/^(unknown|[A-Za-z0-9_][A-Za-z0-9_.:-]{0,99})$/);
     expect(await refusedResults()).to.have.length(statuses.get(401) ?? 0);
     // And a real webhook still works.
     expect((await post(endpoint(), TRACKING, headersFor(TRACKING))).status).to.equal(204);
@@ -462,7 +463,7 @@ describe(`ShipBob webhooks: configuration and clock (${backendName()})`, () => {
       const res = await post(`${gw.url}/webhooks/shipbob`, TRACKING, headersFor(TRACKING));
       expect(res.status).to.equal(404);
       expect(res.json).to.include({ code: 'NOT_FOUND' });
-      expect(await gw.gateway.store.knex('events')).to.have.length(0);
+      expect((await gw.gateway.store.browse.events({}, { limit: 1 })).rows).to.have.length(0);
     } finally {
       await gw.stop();
     }
@@ -476,10 +477,10 @@ describe(`ShipBob webhooks: configuration and clock (${backendName()})`, () => {
       expect((await post(`${gw.url}/webhooks/shipbob`, TRACKING, headersFor(TRACKING, { ts: atGateway - 120 }))).status).to.equal(204);
       const real = await post(`${gw.url}/webhooks/shipbob`, TRACKING, headersFor(TRACKING));
       expect(real.status).to.equal(401);
-      const [event] = await gw.gateway.store.knex('events').select();
-      expect(Number(event.received_at)).to.equal(clock.now());
-      const [delivery] = await gw.gateway.store.knex('deliveries').select();
-      expect(Number(delivery.next_attempt_at)).to.equal(clock.now());
+      const [event] = (await gw.gateway.store.browse.events({}, { limit: 1000 })).rows;
+      expect(event?.receivedAt).to.equal(clock.now());
+      const [delivery] = (await gw.gateway.store.browse.deliveries({}, { limit: 1000 })).rows;
+      expect(delivery?.nextAttemptAt).to.equal(clock.now());
     } finally {
       await gw.stop();
     }

@@ -227,7 +227,8 @@ describe(`AcceptEvents: routing, dedupe, store failures, waking the worker (${ba
   });
 
   it('a store failure is STORE_UNAVAILABLE with nothing stored and no wake-up; the same events are accepted once the store is back', async () => {
-    await store.knex.schema.renameTable('events', 'events_away');
+    // The failure is simulated on the test's own connection: the events table is renamed away and back.
+    await database.tables().schema.renameTable('events', 'events_away');
     const input = { source: 'shipbob' as const, receivedAt: clock.now(), requestId: 'req-10', events: [{ eventCode: 'order.shipped', orderKey: 'shipbob:11', sourceSystem: null, position: 0, fields: {}, payload: '{}', raw: '{}', dedupeScope: 'shipbob-webhook', contentHash: 'msg_11' }] };
     try {
       await expectRejected(services.accept.accept(input), (err) => {
@@ -236,7 +237,7 @@ describe(`AcceptEvents: routing, dedupe, store failures, waking the worker (${ba
         expect((err as GatewayError).cause).to.be.instanceOf(Error);
       });
     } finally {
-      await store.knex.schema.renameTable('events_away', 'events');
+      await database.tables().schema.renameTable('events_away', 'events');
     }
     expect(wakes).to.equal(0);
     const retry = await services.accept.accept(input);
