@@ -13,8 +13,6 @@ import { GatewayError } from '../../domain/errors.ts';
 import type { XmlRecord, XmlValue } from '../../domain/event.ts';
 import { addChild, asComplex, isWhitespace, TEXT_KEY } from './xml-record.ts';
 
-export { TEXT_KEY } from './xml-record.ts';
-
 export type SoapVersion = '1.1' | '1.2';
 
 export interface UsernameToken {
@@ -76,16 +74,16 @@ export interface ParsedPush {
   byteLength: number;
 }
 
-export const SOAP11_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
-export const SOAP12_NS = 'http://www.w3.org/2003/05/soap-envelope';
-export const OM_RESULTS_NS =
+const SOAP11_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
+const SOAP12_NS = 'http://www.w3.org/2003/05/soap-envelope';
+const OM_RESULTS_NS =
   'http://xmlns.oracle.com/apps/scm/doo/decomposition/DooDecompositionOrderStatusUpdateComposite';
-export const WSSE_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd';
-export const WSU_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd';
+const WSSE_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd';
+const WSU_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd';
 const TOKEN_PROFILE = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0';
-export const PASSWORD_TEXT_URI = `${TOKEN_PROFILE}#PasswordText`;
-export const PASSWORD_DIGEST_URI = `${TOKEN_PROFILE}#PasswordDigest`;
-export const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
+const PASSWORD_TEXT_URI = `${TOKEN_PROFILE}#PasswordText`;
+const PASSWORD_DIGEST_URI = `${TOKEN_PROFILE}#PasswordDigest`;
+const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
 
 const REDACTED = '***';
 
@@ -455,19 +453,6 @@ export async function parsePush(
     headers,
     redactedXml: redact(xml, redactions),
     byteLength,
-  };
-}
-
-/** Splits a Buffer or string into an async iterable, for callers that already hold the whole body. */
-export function chunksOf(body: Buffer | string, chunkSize = 64 * 1024): AsyncIterable<Buffer> {
-  if (!Number.isInteger(chunkSize) || chunkSize < 1) {
-    throw new RangeError(`chunkSize must be a positive integer, got ${String(chunkSize)}`);
-  }
-  const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  return {
-    async *[Symbol.asyncIterator]() {
-      for (let i = 0; i < buf.length; i += chunkSize) yield buf.subarray(i, i + chunkSize);
-    },
   };
 }
 

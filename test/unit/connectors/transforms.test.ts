@@ -16,7 +16,8 @@ import {
 import { createMappingSet, loadMappings, type MappingSet } from '../../../src/config/mappings.ts';
 import { TransformError, type Transform, type TransformInput, type TransformOutput } from '../../../src/connectors/types.ts';
 import type { XmlRecord } from '../../../src/domain/event.ts';
-import { chunksOf, parsePush } from '../../../src/inbound/soap/envelope.ts';
+import { parsePush } from '../../../src/inbound/soap/envelope.ts';
+import { chunksOf } from '../../helpers/chunks.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Parsed events as src/inbound/soap/envelope.ts builds them (fields per specs/oracle-om/NOTES.md §2.3):
