@@ -145,7 +145,7 @@ export async function loadMappings(configDir: string): Promise<MappingSet> {
 }
 
 /** null when `text` compiles, else why not (with the position of the error). */
-export function jsonataSyntaxProblem(text: string): string | null {
+function jsonataSyntaxProblem(text: string): string | null {
   try {
     jsonata(text);
     return null;

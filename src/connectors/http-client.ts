@@ -60,8 +60,6 @@ export interface HttpResponse {
   durationMs: number;
 }
 
-export type HttpErrorClass = 'network' | 'timeout';
-
 /** The request did not produce a response in time (connect, headers or body). */
 export class TimeoutError extends Error {
   readonly errorClass = 'timeout' as const;

@@ -113,11 +113,6 @@ function classify(policy: RetryPolicy, failure: FailureInfo): Classification {
   }
 }
 
-/** Whether this failure may be retried at all under the policy (ignores the attempt count). */
-function isRetryable(policy: RetryPolicy, failure: FailureInfo): boolean {
-  return classify(policy, failure).retryable;
-}
-
 /**
  * The scheduled delay after the attempt numbered `attempt` (1-based) failed: schedule[attempt-1],
  * or the last entry once past the end of the schedule, moved by a uniform random amount within

@@ -7,9 +7,9 @@
  */
 
 /** Shorter secrets are not searched for: replacing them would destroy ordinary text. */
-export const MIN_SECRET_CHARS = 4;
+const MIN_SECRET_CHARS = 4;
 /** What a secret (or the start of one at a cut) is replaced with. */
-export const SCRUBBED = '***';
+const SCRUBBED = '***';
 
 export interface Scrubber {
   /** `text` with every form of every secret replaced by ***. */

@@ -48,7 +48,7 @@ export const SHIPBOB_DEDUPE_SCOPE = 'shipbob-webhook';
 /** A topic is a dotted name such as order.shipment.on_hold (events.event_code holds 100 characters). */
 const TOPIC = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,99}$/;
 
-export function isShipBobTopic(text: string): boolean {
+function isShipBobTopic(text: string): boolean {
   return TOPIC.test(text);
 }
 

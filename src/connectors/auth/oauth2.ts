@@ -118,7 +118,7 @@ function parseExpiresIn(value: unknown): number | null {
  * never before half its lifetime (a token shorter-lived than refreshBefore is still reused). A
  * token without `expires_in` is kept until invalidate().
  */
-export function refreshAt(fetchedAt: number, expiresInMs: number | null, refreshBeforeMs: number): number {
+function refreshAt(fetchedAt: number, expiresInMs: number | null, refreshBeforeMs: number): number {
   if (expiresInMs === null) return Number.POSITIVE_INFINITY;
   return fetchedAt + Math.max(expiresInMs - refreshBeforeMs, expiresInMs / 2);
 }

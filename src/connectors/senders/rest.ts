@@ -167,7 +167,7 @@ export function httpErrorMessage(status: number): string {
 }
 
 /** The request as recorded with an attempt. Headers are copied as given: the caller redacts. */
-export function summarize(request: OutboundRequest): RequestSummary {
+function summarize(request: OutboundRequest): RequestSummary {
   return {
     method: request.method,
     url: request.url.toString(),

@@ -82,7 +82,7 @@ function isBuiltin(name: string): name is BuiltinTransformName {
 // ------------------------------------------------------------------------------------------------
 // canonical-json
 
-export function canonicalEvent(input: TransformInput): CanonicalEvent {
+function canonicalEvent(input: TransformInput): CanonicalEvent {
   const { event, delivery } = input;
   const received = new Date(event.receivedAt);
   if (Number.isNaN(received.getTime())) throw new TransformError(`event ${event.id} has no valid receivedAt`);
@@ -132,7 +132,7 @@ const canonicalJsonTransform: Transform = (input) => ({
 // ------------------------------------------------------------------------------------------------
 // om-results-xml
 
-export const OM_RESULTS_NS =
+const OM_RESULTS_NS =
   'http://xmlns.oracle.com/apps/scm/doo/decomposition/DooDecompositionOrderStatusUpdateComposite';
 const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
 const OM_PREFIX = 'ns1';
@@ -189,7 +189,7 @@ export const OTM_SERVICE_NS = 'http://xmlns.oracle.com/apps/otm/TransmissionServ
 export const OTM_DOCUMENT_NS = 'http://xmlns.oracle.com/apps/otm/transmission/v6.4';
 
 /** Refnum qualifiers the example mapping writes; create them in OTM (or change them here). */
-export const OTM_REFNUM_QUALIFIERS = {
+const OTM_REFNUM_QUALIFIERS = {
   eventCode: 'OM_EVENT_CODE',
   orderStatus: 'OM_ORDER_STATUS',
   lineStatus: 'OM_LINE_STATUS',
@@ -327,7 +327,7 @@ const XML_NAME = /^[A-Za-z_][A-Za-z0-9._-]*$/;
 const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
 /** Escapes text content. Characters XML 1.0 cannot carry at all make the transform fail. */
-export function escapeXml(text: string): string {
+function escapeXml(text: string): string {
   if (NOT_XML_CHAR.test(text)) throw new TransformError('a value contains a character that XML cannot carry');
   return text.replace(/[&<>\r]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&#13;'));
 }

@@ -21,8 +21,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * signature, mixing two different failures. The scheme itself is a dozen lines.
  */
 
-export const SECRET_PREFIX = 'whsec_';
-export const DEFAULT_TOLERANCE_MS = 5 * 60_000;
+const SECRET_PREFIX = 'whsec_';
+const DEFAULT_TOLERANCE_MS = 5 * 60_000;
 
 /** Limits on the headers, so hostile values cost nothing: ids are short tokens, timestamps are seconds. */
 const MAX_ID_LENGTH = 256;

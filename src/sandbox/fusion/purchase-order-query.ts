@@ -292,7 +292,7 @@ export function sortPurchaseOrders(pos: readonly SandboxPurchaseOrder[], keys: r
 }
 
 export const DEFAULT_LIMIT = 25;
-export const MAX_LIMIT = 500;
+const MAX_LIMIT = 500;
 
 export interface PurchaseOrderQueryOptions {
   q?: string;

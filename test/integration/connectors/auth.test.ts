@@ -12,7 +12,8 @@ import { inspect } from 'node:util';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { Agent, type Dispatcher } from 'undici';
 import { buildSchemas, type ConnectorConfig } from '../../../src/config/schema.ts';
-import { AuthError, createAuthProvider, noTokenStore, type TokenStore } from '../../../src/connectors/auth/index.ts';
+import { AuthError } from '../../../src/connectors/auth/errors.ts';
+import { createAuthProvider, noTokenStore, type TokenStore } from '../../../src/connectors/auth/index.ts';
 import { passwordDigest, PASSWORD_DIGEST, PASSWORD_TEXT } from '../../../src/connectors/auth/ws-security.ts';
 import {
   createDispatcher,
