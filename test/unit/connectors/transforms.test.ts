@@ -13,11 +13,12 @@ import {
   validateTransformName,
   type TransformRegistry,
 } from '../../../src/connectors/transforms/index.ts';
-import { createMappingSet, loadMappings, type MappingSet } from '../../../src/config/mappings.ts';
+import { loadMappings, type MappingSet } from '../../../src/config/mappings.ts';
 import { TransformError, type Transform, type TransformInput, type TransformOutput } from '../../../src/connectors/types.ts';
 import type { XmlRecord } from '../../../src/domain/event.ts';
 import { parsePush } from '../../../src/inbound/soap/envelope.ts';
 import { chunksOf } from '../../helpers/chunks.ts';
+import { mappingsFrom } from '../../helpers/mappings.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Parsed events as src/inbound/soap/envelope.ts builds them (fields per specs/oracle-om/NOTES.md §2.3):
@@ -172,8 +173,9 @@ const nsParser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '
 
 // ---------------------------------------------------------------------------------------------------------
 
+const registry = createTransformRegistry({ mappings: await mappingsFrom() });
+
 describe('connectors/transforms', () => {
-  const registry = createTransformRegistry({ mappings: createMappingSet() });
 
   describe('registry', () => {
     it('has the built-ins, and null for unknown names and missing templates', () => {

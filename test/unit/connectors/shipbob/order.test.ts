@@ -1,18 +1,17 @@
 import { expect } from 'chai';
-import { createMappingSet } from '../../../../src/config/mappings.ts';
 import { parseJsonKeepingIds, type FusionSalesOrder } from '../../../../src/connectors/fusion/sales-orders.ts';
 import { buildShipBobOrders, buildShipBobOrdersFromPurchaseOrder, eventFulfillLineIds, referenceId } from '../../../../src/connectors/shipbob/order.ts';
 import type { XmlRecord } from '../../../../src/domain/event.ts';
 import { TransformError } from '../../../../src/connectors/types.ts';
+import { mappingsFrom } from '../../../helpers/mappings.ts';
 
 const settings = { productMap: 'products', locationMap: 'locations', shippingMethod: 'Standard', orderType: 'DTC' as const, referencePrefix: '' };
 
-const mappings = createMappingSet({
-  maps: [
-    { name: 'products', kind: 'product-map', customer: null, entries: new Map([['TSHIRT-M', 'SB-TSHIRT-M'], ['MUG', 'SB-MUG']]) },
-    { name: 'locations', kind: 'location-map', customer: null, entries: new Map([['M1', '156']]) },
-  ],
+const mappings = await mappingsFrom({
+  'products.yaml': 'kind: product-map\nentries:\n  TSHIRT-M: SB-TSHIRT-M\n  MUG: SB-MUG\n',
+  'locations.yaml': 'kind: location-map\nentries:\n  M1: "156"\n',
 });
+if (mappings.problems.length > 0) throw new Error(`test mappings: ${JSON.stringify(mappings.problems)}`);
 
 function order(overrides: Partial<FusionSalesOrder> = {}): FusionSalesOrder {
   return {
