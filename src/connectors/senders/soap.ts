@@ -20,8 +20,8 @@ import {
  * with a DOCTYPE is refused unparsed.
  */
 
-export const SOAP11_ENV_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
-export const SOAP12_ENV_NS = 'http://www.w3.org/2003/05/soap-envelope';
+const SOAP11_ENV_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
+const SOAP12_ENV_NS = 'http://www.w3.org/2003/05/soap-envelope';
 
 export type SoapVersion = '1.1' | '1.2';
 
