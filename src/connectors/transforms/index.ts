@@ -3,8 +3,6 @@ import type { EventSource, XmlRecord, XmlValue } from '../../domain/event.ts';
 import { TransformError, type Transform, type TransformInput, type TransformOutput } from '../types.ts';
 import { BUILTIN_TRANSFORMS, JSONATA_PREFIX, jsonataErrorMessage, type BuiltinTransformName, type MappingSet } from '../../config/mappings.ts';
 
-export { BUILTIN_TRANSFORMS, JSONATA_PREFIX, validateTransformName, type BuiltinTransformName } from '../../config/mappings.ts';
-
 /**
  * Transforms turn a stored event into the payload of one delivery. This file is the one place the
  * built-ins are registered:
@@ -102,7 +100,7 @@ function canonicalEvent(input: TransformInput): CanonicalEvent {
  * `{ "#text": v }` wrappers the parser puts around repeated leaves become `v`. A record that has
  * children and text (mixed content) keeps its `#text` key.
  */
-export function cleanJson(value: XmlValue): JsonValue {
+function cleanJson(value: XmlValue): JsonValue {
   if (value === null || typeof value === 'string') return value;
   if (Array.isArray(value)) return value.map((item) => (isTextWrapper(item) ? item[TEXT_KEY] : cleanJson(item)));
   if (isTextWrapper(value)) return value[TEXT_KEY];
@@ -185,8 +183,8 @@ function writeElement(out: string[], name: string, value: XmlValue, state: { nil
 // ------------------------------------------------------------------------------------------------
 // otm-transmission
 
-export const OTM_SERVICE_NS = 'http://xmlns.oracle.com/apps/otm/TransmissionService';
-export const OTM_DOCUMENT_NS = 'http://xmlns.oracle.com/apps/otm/transmission/v6.4';
+const OTM_SERVICE_NS = 'http://xmlns.oracle.com/apps/otm/TransmissionService';
+const OTM_DOCUMENT_NS = 'http://xmlns.oracle.com/apps/otm/transmission/v6.4';
 
 /** Refnum qualifiers the example mapping writes; create them in OTM (or change them here). */
 const OTM_REFNUM_QUALIFIERS = {
