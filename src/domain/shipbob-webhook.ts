@@ -40,7 +40,7 @@ export const SHIPBOB_TOPICS: readonly string[] = [
 ];
 
 /** The event code of a webhook whose topic is missing or not a plain dotted name. */
-export const UNKNOWN_TOPIC = 'unknown';
+const UNKNOWN_TOPIC = 'unknown';
 
 /** Webhook ids are the dedupe key: one scope for every ShipBob webhook, whatever the topic. */
 export const SHIPBOB_DEDUPE_SCOPE = 'shipbob-webhook';
@@ -54,10 +54,6 @@ function isShipBobTopic(text: string): boolean {
 
 export function isKnownShipBobTopic(topic: string): boolean {
   return SHIPBOB_TOPICS.includes(topic);
-}
-
-export function isBillingTopic(topic: string): boolean {
-  return (SHIPBOB_BILLING_TOPICS as readonly string[]).includes(topic);
 }
 
 /**
