@@ -26,7 +26,7 @@ import type { idParam, operationBody, singleOperationBody } from './schemas.ts';
  * document served at GET /admin/api/openapi.json.
  */
 
-export const ADMIN_ACTOR = 'admin-api';
+const ADMIN_ACTOR = 'admin-api';
 
 /** The purchase-order poller (src/inbound/poller/), as far as the admin API uses it. */
 export interface PollerApi {

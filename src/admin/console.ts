@@ -27,7 +27,7 @@ export function registerAdminConsole(router: Router): void {
  * the page (a connector name, an error text) can neither run script nor restyle the page. The
  * console's script builds rows with class names only, never style attributes or inline handlers.
  */
-export const CONSOLE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const CONSOLE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const CONSOLE_HTML = `<!doctype html>
 <html lang="en">

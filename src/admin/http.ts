@@ -11,7 +11,7 @@ import type { LoginGuard } from '../server/login-throttle.ts';
  */
 
 /** Compares in constant time whatever the lengths (both sides are hashed first). */
-export function tokenMatches(given: string, expected: string): boolean {
+function tokenMatches(given: string, expected: string): boolean {
   const a = createHash('sha256').update(given, 'utf8').digest();
   const b = createHash('sha256').update(expected, 'utf8').digest();
   return timingSafeEqual(a, b) && expected.length > 0;

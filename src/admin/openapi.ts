@@ -122,11 +122,12 @@ function operation(route: RouteSpec): Operation {
 }
 
 /** `/deliveries/:id` as OpenAPI writes it: `/admin/api/deliveries/{id}`. */
-export function openApiPath(koaPath: string): string {
+function openApiPath(koaPath: string): string {
   return `${ADMIN_PREFIX}${koaPath.replace(/:(\w+)/g, '{$1}')}`;
 }
 
-export function buildOpenApiDocument(routes: readonly RouteSpec[] = ADMIN_ROUTES) {
+function buildOpenApiDocument() {
+  const routes = ADMIN_ROUTES;
   const paths: Record<string, Partial<Record<'get' | 'post', Operation>>> = {};
   for (const route of routes) {
     const item = (paths[openApiPath(route.path)] ??= {});

@@ -62,7 +62,7 @@ export const errorBody = component(
   }),
 );
 
-export const deliverySummary = component(
+const deliverySummary = component(
   'DeliverySummary',
   z.strictObject({
     id,
@@ -85,7 +85,7 @@ export const deliverySummary = component(
   }),
 );
 
-export const eventSummary = component(
+const eventSummary = component(
   'EventSummary',
   z.strictObject({
     id,
@@ -112,7 +112,7 @@ const requestSummary = z
   .nullable()
   .describe('the request as sent; null when nothing was sent');
 
-export const attemptView = component(
+const attemptView = component(
   'AttemptView',
   z.strictObject({
     id,
@@ -131,7 +131,7 @@ export const attemptView = component(
   }),
 );
 
-export const auditView = component(
+const auditView = component(
   'AuditView',
   z.strictObject({
     id,
@@ -149,7 +149,7 @@ export const auditView = component(
   }),
 );
 
-export const pushView = component(
+const pushView = component(
   'PushView',
   z.strictObject({
     id,
@@ -249,7 +249,7 @@ export const probeReport = component(
   }),
 );
 
-export const recoveryRun = component(
+const recoveryRun = component(
   'RecoveryRun',
   z.strictObject({
     id,
@@ -282,7 +282,7 @@ export const recoveryOutcome = component(
   ]),
 );
 
-export const pollSummary = component(
+const pollSummary = component(
   'PollSummary',
   z.strictObject({
     since: time.describe('the first page asked for changes at or after this instant'),
@@ -296,7 +296,7 @@ export const pollSummary = component(
   }),
 );
 
-export const pollRun = component(
+const pollRun = component(
   'PollRun',
   z.strictObject({
     id,
@@ -341,7 +341,7 @@ export const pollOutcome = component(
   ]),
 );
 
-export const billingRecord = component(
+const billingRecord = component(
   'BillingRecord',
   z.strictObject({
     eventId: id,

@@ -212,7 +212,6 @@ export const ADMIN_ROUTES = [
 ] as const satisfies readonly RouteSpec[];
 
 export type AdminRouteSpec = (typeof ADMIN_ROUTES)[number];
-export type OperationId = AdminRouteSpec['operationId'];
 
 /** Every status an operation may answer besides 200, in order. */
 export function errorStatuses(route: RouteSpec): ErrorStatus[] {

@@ -11,10 +11,10 @@ import { AUDIT_DIRECTIONS } from './enums.ts';
  */
 
 export const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
-export const CONNECTOR_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
-export const MAX_IDS = 1000;
+const CONNECTOR_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+const MAX_IDS = 1000;
 
-export const parseTime = parseInstant;
+const parseTime = parseInstant;
 
 const ulid = z.string().regex(ULID, 'not an id (ids are 26-character ULIDs)');
 const text = (max: number) => z.string().min(1).max(max);

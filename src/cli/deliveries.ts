@@ -106,7 +106,7 @@ function whole(name: string, text: string | undefined, max: number): number | un
 }
 
 /** The delivery filter the options describe. Throws UsageError for a bad value. */
-export function filterFromArgs(args: OperationsArgs, now: number): DeliveryFilter {
+function filterFromArgs(args: OperationsArgs, now: number): DeliveryFilter {
   const filter: DeliveryFilter = {};
   const ids = values(args.id);
   const eventIds = values(args.event);

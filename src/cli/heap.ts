@@ -13,7 +13,7 @@ import v8 from 'node:v8';
  * under about 60 MB and the peak was 199 MB, pushes per second unchanged (same machine, runs side
  * by side); with 50 the peak was 182 MB but ingest about 5% slower (more frequent full collections).
  */
-export const HEAP_GROWING_PERCENT = 100;
+const HEAP_GROWING_PERCENT = 100;
 
 const FLAG = '--heap-growing-percent';
 
@@ -22,7 +22,7 @@ const FLAG = '--heap-growing-percent';
  * (`node --heap-growing-percent=N bin/omgw.js start`; 0 keeps V8's own), which then stands. Node
  * does not accept this flag in NODE_OPTIONS.
  */
-export function heapFlag(execArgv: readonly string[]): string | null {
+function heapFlag(execArgv: readonly string[]): string | null {
   if (execArgv.some((arg) => /^--heap[-_]growing[-_]percent(=|$)/.test(arg))) return null;
   return `${FLAG}=${HEAP_GROWING_PERCENT}`;
 }

@@ -1,19 +1,8 @@
 import { isGatewayError } from '../domain/errors.ts';
 import type { PollRunView } from '../inbound/poller/purchase-orders.ts';
-import { table, type Io } from './output.ts';
+import { EXIT, type CommandContext } from './commands.ts';
+import { table } from './output.ts';
 import { withServices } from './services.ts';
-
-/** Exit codes (the same as src/cli/commands.ts EXIT). */
-const OK = 0;
-const FAILED = 1;
-const USAGE = 2;
-
-export interface PollContext {
-  configDir: string;
-  env: NodeJS.ProcessEnv;
-  io: Io;
-  json: boolean;
-}
 
 /**
  * `omgw poll --now`: one purchase-order poll by hand, through the same poller the schedule runs (the
@@ -22,7 +11,7 @@ export interface PollContext {
  * running gateway's worker picks them up at its next poll. `omgw poll` alone shows the cursor and the
  * latest runs.
  */
-export async function poll(ctx: PollContext, opts: { now: boolean }): Promise<number> {
+export async function poll(ctx: CommandContext, opts: { now: boolean }): Promise<number> {
   return withServices(ctx, async ({ store, services }) => {
     await store.migrate();
     const poller = services.poller;
@@ -33,7 +22,7 @@ export async function poll(ctx: PollContext, opts: { now: boolean }): Promise<nu
         ctx.io.out(`poller ${status.poller}: cursor ${status.cursor ?? '(none yet)'}${status.caughtUp ? '' : ' (the last run stopped at its page limit)'}`);
         ctx.io.out(status.runs.length === 0 ? 'no poller runs yet' : runTable(status.runs));
       }
-      return OK;
+      return EXIT.ok;
     }
     let outcome;
     try {
@@ -41,7 +30,7 @@ export async function poll(ctx: PollContext, opts: { now: boolean }): Promise<nu
     } catch (err) {
       if (isGatewayError(err) && err.code === 'BAD_REQUEST') {
         ctx.io.err(err.message);
-        return USAGE;
+        return EXIT.usage;
       }
       throw err;
     }
@@ -56,7 +45,7 @@ export async function poll(ctx: PollContext, opts: { now: boolean }): Promise<nu
           (outcome.error ? `\nerror: ${outcome.error}` : ''),
       );
     }
-    return outcome.status === 'ran' && outcome.state === 'failed' ? FAILED : OK;
+    return outcome.status === 'ran' && outcome.state === 'failed' ? EXIT.failed : EXIT.ok;
   });
 }
 

@@ -1,19 +1,8 @@
 import { isGatewayError } from '../domain/errors.ts';
 import type { RecoveryRunSummary } from '../jobs/recovery.ts';
-import { table, type Io } from './output.ts';
+import { EXIT, type CommandContext } from './commands.ts';
+import { table } from './output.ts';
 import { withServices } from './services.ts';
-
-/** Exit codes (the same as src/cli/commands.ts EXIT). */
-const OK = 0;
-const FAILED = 1;
-const USAGE = 2;
-
-export interface RecoverContext {
-  configDir: string;
-  env: NodeJS.ProcessEnv;
-  io: Io;
-  json: boolean;
-}
 
 export interface RecoverOptions {
   /** Run now; without it, the latest runs are listed. */
@@ -30,18 +19,18 @@ export interface RecoverOptions {
  * gateway.yaml's schedules.recovery). Replayed deliveries are due at once; a running gateway's worker
  * picks them up at its next poll. `omgw recover` alone lists the latest runs.
  */
-export async function recover(ctx: RecoverContext, opts: RecoverOptions): Promise<number> {
+export async function recover(ctx: CommandContext, opts: RecoverOptions): Promise<number> {
   let limit: number | undefined;
   if (opts.limit !== undefined) {
     limit = Number(opts.limit);
     if (!Number.isInteger(limit) || limit < 1) {
       ctx.io.err('--limit must be a whole number of at least 1');
-      return USAGE;
+      return EXIT.usage;
     }
   }
   if (!opts.now && (opts.connectors || opts.eventCodes || opts.maxAge || opts.limit)) {
     ctx.io.err('filters apply to a run: add --now (omgw recover alone lists the latest runs)');
-    return USAGE;
+    return EXIT.usage;
   }
   return withServices(ctx, async ({ store, services }) => {
     await store.migrate();
@@ -50,7 +39,7 @@ export async function recover(ctx: RecoverContext, opts: RecoverOptions): Promis
       const runs = await service.history(20);
       if (ctx.json) ctx.io.out(JSON.stringify(runs, null, 2));
       else ctx.io.out(runs.length === 0 ? 'no recovery runs yet' : runTable(runs));
-      return OK;
+      return EXIT.ok;
     }
     let outcome;
     try {
@@ -64,7 +53,7 @@ export async function recover(ctx: RecoverContext, opts: RecoverOptions): Promis
     } catch (err) {
       if (isGatewayError(err) && err.code === 'BAD_REQUEST') {
         ctx.io.err(err.message);
-        return USAGE;
+        return EXIT.usage;
       }
       throw err;
     }
@@ -81,7 +70,7 @@ export async function recover(ctx: RecoverContext, opts: RecoverOptions): Promis
       }
       ctx.io.out(runTable(runs));
     }
-    return runs.every((r) => r.state === 'finished') ? OK : FAILED;
+    return runs.every((r) => r.state === 'finished') ? EXIT.ok : EXIT.failed;
   });
 }
 

@@ -67,8 +67,8 @@ const MAPPINGS_DIR = 'mappings';
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const TOP_LEVEL_KEYS = new Set(['kind', 'customer', 'entries']);
 
-/** A MappingSet from values in memory (tests, and the empty set when a config has no mappings folder). */
-export function createMappingSet(
+/** A MappingSet from values in memory (the empty set when a config has no mappings folder). */
+function createMappingSet(
   parts: { templates?: Record<string, string>; maps?: ValueMap[]; problems?: MappingProblem[] } = {},
 ): MappingSet {
   const templates = new Map(Object.entries(parts.templates ?? {}));
@@ -145,7 +145,7 @@ export async function loadMappings(configDir: string): Promise<MappingSet> {
 }
 
 /** null when `text` compiles, else why not (with the position of the error). */
-export function jsonataSyntaxProblem(text: string): string | null {
+function jsonataSyntaxProblem(text: string): string | null {
   try {
     jsonata(text);
     return null;

@@ -7,7 +7,7 @@ import { isLoopbackHost } from '../server/loopback.ts';
  * `${env:NAME:-default}` references) and the ones README.md prints. A gateway using one is a
  * demo, whatever else it is. Keep this list in step with config/ and README.md.
  */
-export const PUBLISHED_DEFAULT_SECRETS: ReadonlySet<string> = new Set([
+const PUBLISHED_DEFAULT_SECRETS: ReadonlySet<string> = new Set([
   'sandbox-secret', // inbound.soap.users[].password (OMGW_SOAP_PASSWORD)
   'sandbox-admin-token-change-me', // admin.token (OMGW_ADMIN_TOKEN)
   'sandbox-encryption-key', // database.encryptionKey (OMGW_ENCRYPTION_KEY)

@@ -12,7 +12,7 @@ import type { OutboundRequest } from './types.ts';
  */
 
 /** Response bodies are read up to this many bytes (unless the request asks for more); the rest is discarded. */
-export const MAX_RESPONSE_BODY_BYTES = 64 * 1024;
+const MAX_RESPONSE_BODY_BYTES = 64 * 1024;
 
 export interface CreateDispatcherOptions {
   /** Folder that relative `tls.ca` / `tls.cert` / `tls.key` paths resolve against (default: cwd). */
@@ -59,8 +59,6 @@ export interface HttpResponse {
   body: string;
   durationMs: number;
 }
-
-export type HttpErrorClass = 'network' | 'timeout';
 
 /** The request did not produce a response in time (connect, headers or body). */
 export class TimeoutError extends Error {

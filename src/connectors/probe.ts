@@ -55,7 +55,7 @@ export interface ProbeTarget {
 }
 
 /** Where the probe goes for this connector. */
-export function probeTarget(c: ConnectorConfig): ProbeTarget {
+function probeTarget(c: ConnectorConfig): ProbeTarget {
   const base = c.url.replace(/\/+$/, '');
   if (c.probe) {
     if (/^https?:\/\//.test(c.probe)) return { url: new URL(c.probe), strict: true, what: 'configured probe' };

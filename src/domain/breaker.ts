@@ -57,7 +57,7 @@ export interface BreakerState {
  * The window keeps at most this many results: at high request rates the ratio is taken over the
  * most recent MAX_WINDOW results within windowMs, which bounds memory and the cost of each update.
  */
-export const MAX_WINDOW = 1_000;
+const MAX_WINDOW = 1_000;
 
 export function initialBreaker(): BreakerState {
   return { state: 'closed', openedAt: null, consecutiveFailures: 0, window: [], probeInFlight: false };

@@ -3,7 +3,7 @@
  * record or a log line. A refusal must not cost the gateway more than it cost the sender: without a
  * limit, five pushes with 9.5 MB usernames added 47 MB to an audit trail that is kept for a year.
  */
-export const MAX_KEPT_CHARS = 200;
+const MAX_KEPT_CHARS = 200;
 
 /** `value` cut to `max` characters, with an ellipsis mark when something was cut. */
 export function clip(value: string, max = MAX_KEPT_CHARS): string {

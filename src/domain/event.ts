@@ -25,18 +25,6 @@ export interface XmlRecord {
   [name: string]: XmlValue;
 }
 
-/** A parsed OrderHeader: every element of the schema by local name, repeated children as arrays. */
-export type OmOrderHeader = XmlRecord;
-
-/** What the gateway stores for one event before routing. */
-export interface InboundEvent {
-  source: EventSource;
-  eventCode: string;
-  orderKey: string | null;
-  sourceSystem: string | null;
-  payload: XmlRecord;
-}
-
 /** Event states after ingest. */
 export const EVENT_STATUSES = ['routed', 'unrouted', 'duplicate'] as const;
 export type EventStatus = (typeof EVENT_STATUSES)[number];

@@ -4,9 +4,10 @@ const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 /**
  * ULID generator: 26 characters, sortable by creation time and monotonic within one process, so
- * ordering by id is ordering by arrival for everything this process creates.
+ * ordering by id is ordering by arrival for everything this process creates. `random` gives the 10
+ * random bytes of each new millisecond (injected, like the clock, so that tests can choose them).
  */
-export function createIdGenerator(now: () => number = Date.now): () => string {
+export function createIdGenerator(now: () => number = Date.now, random: () => Uint8Array = () => randomBytes(10)): () => string {
   let lastTime = -1;
   let lastRandom: Uint8Array = new Uint8Array(10);
   return () => {
@@ -16,7 +17,7 @@ export function createIdGenerator(now: () => number = Date.now): () => string {
       lastRandom = increment(lastRandom);
     } else {
       lastTime = time;
-      lastRandom = new Uint8Array(randomBytes(10));
+      lastRandom = new Uint8Array(random());
     }
     return encodeTime(time) + encodeRandom(lastRandom);
   };
@@ -33,7 +34,7 @@ function encodeTime(time: number): string {
 }
 
 /** The random part of a ULID: 80 bits as 16 Crockford base32 characters, most significant first. */
-export function encodeRandom(bytes: Uint8Array): string {
+function encodeRandom(bytes: Uint8Array): string {
   // 80 bits → 16 base32 characters, five bytes (40 bits, 8 characters) at a time.
   return encode40(bytes, 0) + encode40(bytes, 5);
 }

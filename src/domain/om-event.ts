@@ -24,14 +24,10 @@ export function identifyOmEvent(header: XmlRecord): OmEventIdentity {
 }
 
 /**
- * A hash of the event's content that ignores how the XML was written (prefixes, whitespace between
- * elements, attribute order): OM re-sends the same payload after errors, sometimes days later.
+ * The hash of an event's content, from its canonicalJson: it ignores how the XML was written
+ * (prefixes, whitespace between elements, attribute order), since OM re-sends the same payload after
+ * errors, sometimes days later. Callers build the canonical JSON once and store it beside the hash.
  */
-export function contentHash(payload: XmlRecord): string {
-  return hashOfCanonicalJson(canonicalJson(payload));
-}
-
-/** contentHash for a payload whose canonicalJson is already at hand (saves building it twice). */
 export function hashOfCanonicalJson(canonical: string): string {
   return createHash('sha256').update(canonical).digest('hex');
 }

@@ -52,7 +52,7 @@ export const DEFAULT_RETRY: RetryPolicy = {
  * Rule: after a 429 (Too Many Requests) the next attempt waits at least this long, whatever the
  * schedule or Retry-After say, so a throttled target is not hit again within its usual window.
  */
-export const MIN_DELAY_AFTER_429 = 60_000;
+const MIN_DELAY_AFTER_429 = 60_000;
 
 type Classification = { retryable: true } | { retryable: false; reason: ParkReason };
 
@@ -113,17 +113,12 @@ function classify(policy: RetryPolicy, failure: FailureInfo): Classification {
   }
 }
 
-/** Whether this failure may be retried at all under the policy (ignores the attempt count). */
-export function isRetryable(policy: RetryPolicy, failure: FailureInfo): boolean {
-  return classify(policy, failure).retryable;
-}
-
 /**
  * The scheduled delay after the attempt numbered `attempt` (1-based) failed: schedule[attempt-1],
  * or the last entry once past the end of the schedule, moved by a uniform random amount within
  * ±jitter of itself, rounded to whole milliseconds and never below 0.
  */
-export function scheduleDelay(policy: RetryPolicy, attempt: number, random: () => number): number {
+function scheduleDelay(policy: RetryPolicy, attempt: number, random: () => number): number {
   const { schedule } = policy;
   if (schedule.length === 0) return 0;
   const index = Math.min(Math.max(Math.floor(attempt), 1), schedule.length) - 1;
@@ -135,7 +130,7 @@ export function scheduleDelay(policy: RetryPolicy, attempt: number, random: () =
 }
 
 /** A short description of a failure for park messages: "HTTP 503: Service Unavailable". */
-export function describeFailure(failure: FailureInfo): string {
+function describeFailure(failure: FailureInfo): string {
   const parts: string[] = [];
   switch (failure.errorClass) {
     case 'http':
@@ -269,7 +264,7 @@ function parseHttpDate(text: string, now: number): number | null {
  *
  * `now` is the caller's clock (the gateway's injected one), never the wall clock.
  */
-export function parseRetryAfter(value: string | undefined | null, now: number): number | null {
+function parseRetryAfter(value: string | undefined | null, now: number): number | null {
   if (value === undefined || value === null) return null;
   const text = value.trim();
   if (text === '') return null;
@@ -283,7 +278,7 @@ export function parseRetryAfter(value: string | undefined | null, now: number): 
 }
 
 /** The response headers that may carry a retry hint, in the order they are read. */
-export const RETRY_AFTER_HEADERS = ['retry-after', 'x-retry-after'] as const;
+const RETRY_AFTER_HEADERS = ['retry-after', 'x-retry-after'] as const;
 
 /**
  * The retry hint of a response: the first of Retry-After and X-Retry-After (names in any letter

@@ -7,9 +7,9 @@
  */
 
 /** Shorter secrets are not searched for: replacing them would destroy ordinary text. */
-export const MIN_SECRET_CHARS = 4;
+const MIN_SECRET_CHARS = 4;
 /** What a secret (or the start of one at a cut) is replaced with. */
-export const SCRUBBED = '***';
+const SCRUBBED = '***';
 
 export interface Scrubber {
   /** `text` with every form of every secret replaced by ***. */
@@ -33,7 +33,7 @@ export interface Scrubber {
  * sits at byte offset 1 or 2 of a longer encoded text (a Basic credential whose user is not
  * configured, an encoded request body). Forms shorter than MIN_SECRET_CHARS are left out.
  */
-export function secretForms(secret: string): string[] {
+function secretForms(secret: string): string[] {
   if (secret.length < MIN_SECRET_CHARS) return [];
   const forms = new Set<string>([secret]);
   const json = JSON.stringify(secret).slice(1, -1);
@@ -194,7 +194,7 @@ function escapeRegExp(text: string): string {
 }
 
 /** At most `maxBytes` of UTF-8, never cutting a character in two. */
-export function utf8Prefix(text: string, maxBytes: number): string {
+function utf8Prefix(text: string, maxBytes: number): string {
   if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
   let end = Math.min(text.length, maxBytes);
   while (end > 0 && Buffer.byteLength(text.slice(0, end), 'utf8') > maxBytes) {

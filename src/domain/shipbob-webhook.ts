@@ -40,7 +40,7 @@ export const SHIPBOB_TOPICS: readonly string[] = [
 ];
 
 /** The event code of a webhook whose topic is missing or not a plain dotted name. */
-export const UNKNOWN_TOPIC = 'unknown';
+const UNKNOWN_TOPIC = 'unknown';
 
 /** Webhook ids are the dedupe key: one scope for every ShipBob webhook, whatever the topic. */
 export const SHIPBOB_DEDUPE_SCOPE = 'shipbob-webhook';
@@ -48,16 +48,12 @@ export const SHIPBOB_DEDUPE_SCOPE = 'shipbob-webhook';
 /** A topic is a dotted name such as order.shipment.on_hold (events.event_code holds 100 characters). */
 const TOPIC = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,99}$/;
 
-export function isShipBobTopic(text: string): boolean {
+function isShipBobTopic(text: string): boolean {
   return TOPIC.test(text);
 }
 
 export function isKnownShipBobTopic(topic: string): boolean {
   return SHIPBOB_TOPICS.includes(topic);
-}
-
-export function isBillingTopic(topic: string): boolean {
-  return (SHIPBOB_BILLING_TOPICS as readonly string[]).includes(topic);
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * `{{path.to.value}}` templates, used for idempotency keys (`{{delivery.id}}`,
- * `{{event.orderKey}}-{{event.eventCode}}`), header values and URL paths.
+ * `{{event.orderKey}}-{{event.eventCode}}`) and header values.
  *
  * A placeholder is `{{`, optional whitespace, a path without whitespace or braces, optional
  * whitespace, `}}`. Anything else (`{{}}`, `{{ a b }}`, a single brace) is left as written.
@@ -21,7 +21,7 @@ function own(target: object, key: string): boolean {
  * elements are reached by index (`lines.0.sku`). Only own properties count, so `constructor` or
  * `__proto__` never reach into prototypes. Undefined when the path leads nowhere.
  */
-export function lookupPath(vars: Record<string, unknown>, path: string): unknown {
+function lookupPath(vars: Record<string, unknown>, path: string): unknown {
   if (own(vars, path)) return vars[path];
   let current: unknown = vars;
   for (const segment of path.split('.')) {
@@ -32,7 +32,7 @@ export function lookupPath(vars: Record<string, unknown>, path: string): unknown
 }
 
 /** A value as the text a template writes for it. */
-export function stringifyValue(value: unknown): string {
+function stringifyValue(value: unknown): string {
   switch (typeof value) {
     case 'string':
       return value;
@@ -55,30 +55,7 @@ export function stringifyValue(value: unknown): string {
   }
 }
 
-function render(template: string, vars: Record<string, unknown>, encode: (text: string) => string): string {
-  return template.replace(PLACEHOLDER, (_match, path: string) => encode(stringifyValue(lookupPath(vars, path))));
-}
-
 /** Replaces each `{{path}}` with its value as text ('' when missing). */
 export function renderTemplate(template: string, vars: Record<string, unknown>): string {
-  return render(template, vars, (text) => text);
-}
-
-/**
- * Like renderTemplate, for URL paths: each substituted value is percent-encoded as one path segment
- * (encodeURIComponent, so `/`, `?`, `#` and spaces in a value cannot change the URL's shape). The
- * template's own text is kept as written.
- */
-export function renderPathTemplate(template: string, vars: Record<string, unknown>): string {
-  return render(template, vars, encodeURIComponent);
-}
-
-/** The placeholder paths in a template, each once, in order of first appearance. */
-export function templateFields(template: string): string[] {
-  const fields: string[] = [];
-  for (const match of template.matchAll(PLACEHOLDER)) {
-    const path = match[1];
-    if (path !== undefined && !fields.includes(path)) fields.push(path);
-  }
-  return fields;
+  return template.replace(PLACEHOLDER, (_match, path: string) => stringifyValue(lookupPath(vars, path)));
 }

@@ -27,7 +27,7 @@ import type { Store } from '../store/index.ts';
  */
 const KNOWN_EVENT_CODES: ReadonlySet<string> = new Set([...OM_EVENT_CODES, ...SHIPBOB_TOPICS, PO_EVENT_CODE]);
 
-export function eventCodeLabel(code: string): string {
+function eventCodeLabel(code: string): string {
   return KNOWN_EVENT_CODES.has(code) ? code : 'other';
 }
 

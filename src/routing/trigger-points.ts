@@ -40,7 +40,7 @@ export function route(
  * A condition holds when any value found for the field satisfies it; `notIn` holds when values are
  * found and none of them is in the list; `exists` asks whether a non-empty value is found at all.
  */
-export function conditionHolds(condition: FieldCondition, payload: XmlRecord): boolean {
+function conditionHolds(condition: FieldCondition, payload: XmlRecord): boolean {
   const values = findValues(payload, condition.field);
   if (condition.exists !== undefined) return condition.exists === values.some((v) => v !== null && v !== '');
   const present = values.filter((v): v is string => typeof v === 'string');
@@ -58,7 +58,7 @@ export function conditionHolds(condition: FieldCondition, payload: XmlRecord): b
  * Values of a field: a plain name is looked up at every level (header, lines, fulfilment lines,
  * details); a dotted path (OrderLine.OrderFulfillmentLine.StatusCodeNewValue) follows that path.
  */
-export function findValues(payload: XmlRecord, field: string): Array<string | null> {
+function findValues(payload: XmlRecord, field: string): Array<string | null> {
   const out: Array<string | null> = [];
   if (field.includes('.')) {
     collectPath([payload], field.split('.'), out);

@@ -12,7 +12,8 @@
  * is given, WS-Security nonces, timestamps and WS-Addressing message ids come from the clock and
  * `crypto.randomBytes`, as they would for a real client.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { passwordDigest } from '../connectors/auth/ws-security.ts';
 import { digestOf } from './om-push/order-ids.ts';
 import { buildResults, escapeText, XSI_NS, type PushHeaderInput } from './om-push/results.ts';
 
@@ -67,13 +68,6 @@ const TIMESTAMP_TTL_MS = 300_000;
 
 // ------------------------------------------------------------------------------------------------
 // Envelope
-
-/** WS-Security UsernameToken Profile 1.0: Base64(SHA-1(nonce bytes + created + password)). */
-export function passwordDigest(nonce: Buffer, created: string, password: string): string {
-  return createHash('sha1')
-    .update(Buffer.concat([nonce, Buffer.from(created, 'utf8'), Buffer.from(password, 'utf8')]))
-    .digest('base64');
-}
 
 /** HTTP headers a client sends with a push of this SOAP version. */
 export function pushHttpHeaders(options: Pick<PushOptions, 'soapVersion'> = {}): Record<string, string> {

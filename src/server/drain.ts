@@ -7,7 +7,7 @@ export interface DrainLimits {
   maxBytes: number;
 }
 
-export const DEFAULT_DRAIN_LIMITS: DrainLimits = { maxMs: 5_000, maxBytes: 64 * 1024 * 1024 };
+const DEFAULT_DRAIN_LIMITS: DrainLimits = { maxMs: 5_000, maxBytes: 64 * 1024 * 1024 };
 
 /**
  * After a refusal, reads and discards what is left of the request body, so that a client still

@@ -19,7 +19,7 @@ export interface LoginThrottleOptions {
   maxSources: number;
 }
 
-export const DEFAULT_LOGIN_THROTTLE: LoginThrottleOptions = {
+const DEFAULT_LOGIN_THROTTLE: LoginThrottleOptions = {
   freeFailures: 10,
   quietMs: 15 * 60_000,
   baseDelayMs: 250,

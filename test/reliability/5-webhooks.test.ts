@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { signedHeaders } from '../../src/inbound/webhooks/signature.ts';
+import { signedHeaders } from '../helpers/webhook-signing.ts';
 import { webhookIdHash } from '../../src/domain/shipbob-webhook.ts';
 import { backendName, type TestDatabase } from '../helpers/backend.ts';
 import { dumpDatabase, freePort, GatewayProcess, openStore, relDatabase, relEnv, relGatewayYaml } from './support/gateway.ts';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import type { Io } from '../../src/cli/output.ts';
-import { signedHeaders } from '../../src/inbound/webhooks/signature.ts';
+import { signedHeaders } from '../helpers/webhook-signing.ts';
 import { main } from '../../src/main.ts';
 import { buildPush, pushHttpHeaders } from '../../src/sandbox/om-push.ts';
 import { backendName, type TestDatabase } from '../helpers/backend.ts';

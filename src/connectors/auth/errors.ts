@@ -24,7 +24,3 @@ export class AuthError extends Error {
     this.retryable = details.retryable ?? false;
   }
 }
-
-export function isAuthError(err: unknown): err is AuthError {
-  return err instanceof AuthError;
-}

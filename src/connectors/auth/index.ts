@@ -10,10 +10,7 @@ import { RefreshTokenAuth } from './oauth2-refresh-token.ts';
 import type { TokenStore } from './token-store.ts';
 import { WsSecurityAuth } from './ws-security.ts';
 
-export { AuthError, isAuthError } from './errors.ts';
-export { redactHeaders, redactUrl, REDACTED } from './redact.ts';
 export { noTokenStore, type TokenStore } from './token-store.ts';
-export { ApiKeyAuth, BasicAuth, BearerAuth, ClientCredentialsAuth, NoAuth, RefreshTokenAuth, WsSecurityAuth };
 
 export interface AuthDeps {
   /** Refresh tokens across restarts and instances (src/store/tokens.ts). */

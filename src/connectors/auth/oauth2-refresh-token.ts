@@ -1,8 +1,6 @@
 import type { Secret } from '../../config/secret.ts';
-import type { AuthProvider, OutboundRequest } from '../types.ts';
 import { AuthError } from './errors.ts';
-import { setHeader } from './headers.ts';
-import { requestToken, SingleFlightToken, type OAuthDeps, type TokenResponse } from './oauth2.ts';
+import { OAuthBearerAuth, requestToken, type OAuthDeps, type TokenResponse } from './oauth2.ts';
 import type { TokenStore } from './token-store.ts';
 
 export interface RefreshTokenConfig {
@@ -15,7 +13,8 @@ export interface RefreshTokenConfig {
 }
 
 /**
- * OAuth2 refresh-token grant (RFC 6749 §6) with rotation.
+ * OAuth2 refresh-token grant (RFC 6749 §6) with rotation; the access token is cached and invalidated
+ * as OAuthBearerAuth says.
  *
  * - The refresh token used is the latest one in the TokenStore (shared by all instances), else the
  *   newest this instance knows, which at first is the configured one.
@@ -26,43 +25,28 @@ export interface RefreshTokenConfig {
  *   once more and, when it holds a different token, the refresh is retried with it.
  * - A client secret, when configured, authenticates by HTTP Basic; a public client sends client_id.
  */
-export class RefreshTokenAuth implements AuthProvider {
+export class RefreshTokenAuth extends OAuthBearerAuth {
   readonly #connector: string;
   readonly #config: RefreshTokenConfig;
   readonly #store: TokenStore;
   readonly #deps: OAuthDeps;
   readonly #timeoutMs: number;
-  readonly #token: SingleFlightToken;
   /** The newest refresh token this instance has seen. */
   #latest: string;
   /** A rotated token the store has not accepted yet. */
   #unsaved: string | null = null;
 
   constructor(connector: string, config: RefreshTokenConfig, store: TokenStore, deps: OAuthDeps, timeoutMs: number) {
+    super(deps.now, config.refreshBefore);
     this.#connector = connector;
     this.#config = config;
     this.#store = store;
     this.#deps = deps;
     this.#timeoutMs = timeoutMs;
     this.#latest = config.refreshToken.reveal();
-    this.#token = new SingleFlightToken(() => this.#refresh(), deps.now, config.refreshBefore);
   }
 
-  async authorize(request: OutboundRequest, signal?: AbortSignal): Promise<void> {
-    const token = await this.#token.get(signal);
-    setHeader(request.headers, 'Authorization', `Bearer ${token}`);
-  }
-
-  async invalidate(): Promise<boolean> {
-    this.#token.invalidate();
-    return true;
-  }
-
-  soapSecurityHeader(): string | null {
-    return null;
-  }
-
-  async #refresh(): Promise<TokenResponse> {
+  protected override async fetchToken(): Promise<TokenResponse> {
     const stored = await this.#store.load(this.#connector);
     const used = this.#unsaved ?? stored?.refreshToken ?? this.#latest;
     try {

@@ -1,11 +1,13 @@
 import type { Dispatcher } from 'undici';
 import { httpRequest } from '../http-client.ts';
+import type { AuthProvider, OutboundRequest } from '../types.ts';
 import { AuthError } from './errors.ts';
-import { basicCredentials } from './headers.ts';
+import { basicCredentials, setHeader } from './headers.ts';
 
 /**
- * What both OAuth2 providers share: the token request (RFC 6749 §4.4 / §6) and a cached access
- * token that is fetched by one request however many deliveries wait for it.
+ * What both OAuth2 providers share: the token request (RFC 6749 §4.4 / §6), a cached access token
+ * that is fetched by one request however many deliveries wait for it, and the bearer provider
+ * around it (OAuthBearerAuth).
  */
 
 export interface OAuthDeps {
@@ -118,7 +120,7 @@ function parseExpiresIn(value: unknown): number | null {
  * never before half its lifetime (a token shorter-lived than refreshBefore is still reused). A
  * token without `expires_in` is kept until invalidate().
  */
-export function refreshAt(fetchedAt: number, expiresInMs: number | null, refreshBeforeMs: number): number {
+function refreshAt(fetchedAt: number, expiresInMs: number | null, refreshBeforeMs: number): number {
   if (expiresInMs === null) return Number.POSITIVE_INFINITY;
   return fetchedAt + Math.max(expiresInMs - refreshBeforeMs, expiresInMs / 2);
 }
@@ -127,7 +129,7 @@ export function refreshAt(fetchedAt: number, expiresInMs: number | null, refresh
  * One cached access token with a single-flight refresh: while a fetch is under way, every caller
  * waits for that same fetch. A caller's abort signal stops its own wait, not the shared fetch.
  */
-export class SingleFlightToken {
+class SingleFlightToken {
   readonly #fetch: () => Promise<TokenResponse>;
   readonly #now: () => number;
   readonly #refreshBeforeMs: number;
@@ -196,4 +198,34 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
 
 function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new Error('aborted');
+}
+
+/**
+ * An auth provider that sends an OAuth2 access token as a bearer token, cached until `refreshBefore`
+ * ahead of its expiry and fetched by one request however many deliveries wait. After a 401 from the
+ * target, invalidate() drops it and the worker retries once with a new one. A grant says how a
+ * token is fetched (fetchToken); the token is first asked for after construction.
+ */
+export abstract class OAuthBearerAuth implements AuthProvider {
+  readonly #token: SingleFlightToken;
+
+  protected constructor(now: () => number, refreshBeforeMs: number) {
+    this.#token = new SingleFlightToken(() => this.fetchToken(), now, refreshBeforeMs);
+  }
+
+  protected abstract fetchToken(): Promise<TokenResponse>;
+
+  async authorize(request: OutboundRequest, signal?: AbortSignal): Promise<void> {
+    const token = await this.#token.get(signal);
+    setHeader(request.headers, 'Authorization', `Bearer ${token}`);
+  }
+
+  async invalidate(): Promise<boolean> {
+    this.#token.invalidate();
+    return true;
+  }
+
+  soapSecurityHeader(): string | null {
+    return null;
+  }
 }

@@ -3,7 +3,7 @@ import type { ConnectorConfig } from '../../config/schema.ts';
 /** Headers that carry credentials on any connector. */
 const ALWAYS_SECRET = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key'];
 
-export const REDACTED = '***';
+const REDACTED = '***';
 
 /**
  * A copy of `headers` with credential values replaced by ***: Authorization, Proxy-Authorization,

@@ -2,11 +2,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Secret } from '../../config/secret.ts';
 import type { AuthProvider } from '../types.ts';
 
-export const WSSE_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd';
-export const WSU_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd';
+const WSSE_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd';
+const WSU_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd';
 const TOKEN_PROFILE = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0';
-export const PASSWORD_TEXT = `${TOKEN_PROFILE}#PasswordText`;
-export const PASSWORD_DIGEST = `${TOKEN_PROFILE}#PasswordDigest`;
+const PASSWORD_TEXT = `${TOKEN_PROFILE}#PasswordText`;
+const PASSWORD_DIGEST = `${TOKEN_PROFILE}#PasswordDigest`;
 const BASE64_BINARY =
   'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary';
 const SOAP_ENV_NS = { '1.1': 'http://schemas.xmlsoap.org/soap/envelope/', '1.2': 'http://www.w3.org/2003/05/soap-envelope' };
@@ -69,7 +69,7 @@ export function passwordDigest(nonce: Buffer, created: string, password: string)
 }
 
 /** Escapes text for element content and double-quoted attributes. */
-export function escapeXml(text: string): string {
+function escapeXml(text: string): string {
   return text
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')

@@ -22,7 +22,7 @@ export const MAX_PAGE_BYTES = 32 * 1024 * 1024;
  * `>=` condition never misses a change stamped within the second (the forms Fusion accepts with
  * milliseconds are not documented; the page read again is deduplicated).
  */
-export function fusionInstant(ms: number): string {
+function fusionInstant(ms: number): string {
   return `${new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19)}+00:00`;
 }
 
@@ -30,7 +30,7 @@ export function fusionInstant(ms: number): string {
  * `GET {restBase}/purchaseOrders?q=LastUpdateDate >= '…'&orderBy=LastUpdateDate:asc,POHeaderId:asc…`:
  * oldest change first, ties in a fixed order, so that paging by offset within one instant is stable.
  */
-export function purchaseOrdersUrl(fusion: Pick<ConnectorParts['config'], 'url' | 'fusion'>, req: PurchaseOrderPageRequest): URL {
+function purchaseOrdersUrl(fusion: Pick<ConnectorParts['config'], 'url' | 'fusion'>, req: PurchaseOrderPageRequest): URL {
   const restBase = fusion.fusion?.restBase ?? '/fscmRestApi/resources/11.13.18.05';
   const url = new URL(`${fusion.url.replace(/\/$/, '')}${restBase}/purchaseOrders`);
   const filter = req.filter?.trim();

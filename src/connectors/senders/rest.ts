@@ -1,6 +1,6 @@
 import type { ConnectorConfig } from '../../config/schema.ts';
 import { retryAfterFromHeaders } from '../../domain/retry.ts';
-import { scrubberFor, utf8Prefix, type Scrubber } from '../../domain/secrets-scrub.ts';
+import { scrubberFor, type Scrubber } from '../../domain/secrets-scrub.ts';
 import {
   TransformError,
   type ErrorClass,
@@ -167,7 +167,7 @@ export function httpErrorMessage(status: number): string {
 }
 
 /** The request as recorded with an attempt. Headers are copied as given: the caller redacts. */
-export function summarize(request: OutboundRequest): RequestSummary {
+function summarize(request: OutboundRequest): RequestSummary {
   return {
     method: request.method,
     url: request.url.toString(),
@@ -258,11 +258,6 @@ function transportErrorClass(err: unknown): ErrorClass {
   return 'network';
 }
 
-/** At most `maxBytes` of UTF-8, never cutting a character in two (scrubs nothing: see Scrubber.clipBytes). */
-export function snippet(text: string, maxBytes: number): string {
-  return utf8Prefix(text, maxBytes);
-}
-
-export function clipText(text: string, max: number): string {
+function clipText(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

@@ -5,8 +5,6 @@ import {
   attempt,
   buildHeaders,
   buildUrl,
-  clipText,
-  ERROR_MESSAGE_CHARS,
   httpErrorMessage,
   NO_SECRETS,
   responseResult,
@@ -22,8 +20,8 @@ import {
  * with a DOCTYPE is refused unparsed.
  */
 
-export const SOAP11_ENV_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
-export const SOAP12_ENV_NS = 'http://www.w3.org/2003/05/soap-envelope';
+const SOAP11_ENV_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
+const SOAP12_ENV_NS = 'http://www.w3.org/2003/05/soap-envelope';
 
 export type SoapVersion = '1.1' | '1.2';
 
@@ -106,21 +104,15 @@ export async function sendSoap(input: SendInput): Promise<SendResult> {
   return result({ ok: false, errorClass: 'http', errorMessage: message, faultParty: null });
 }
 
-export function hasDoctype(body: string): boolean {
+function hasDoctype(body: string): boolean {
   return /<!DOCTYPE|<!ENTITY/i.test(body);
 }
 
 /**
- * The Fault in a SOAP 1.1 or 1.2 response body, or null (no Fault, not SOAP, not XML, too large).
- * Namespace-aware: Envelope, Body and Fault must be in the envelope namespace, whatever their prefix.
- * Never call it on a body with a DOCTYPE (see hasDoctype); it returns null for one.
+ * The Fault in a SOAP 1.1 or 1.2 response body, message uncut, or null (no Fault, not SOAP, not XML,
+ * too large, or a DOCTYPE). Namespace-aware: Envelope, Body and Fault must be in the envelope
+ * namespace, whatever their prefix.
  */
-export function parseSoapFault(body: string): SoapFault | null {
-  const fault = readSoapFault(body);
-  return fault === null ? null : { ...fault, message: clipText(fault.message, ERROR_MESSAGE_CHARS) };
-}
-
-/** parseSoapFault with the message uncut. */
 function readSoapFault(body: string): SoapFault | null {
   if (body.length > MAX_PARSE_CHARS || !body.includes('Fault') || hasDoctype(body)) return null;
   let doc: unknown;

@@ -33,12 +33,12 @@ export interface ShipBobOrderRequest {
  * The reference id of the ShipBob order for one fulfilment line: stable across retries and replays
  * (ShipBob keeps reference ids unique for ever, so it is also what makes a resend harmless).
  */
-export function referenceId(settings: Pick<ShipBobSettings, 'referencePrefix'>, orderKey: string, fulfillLineId: string): string {
+function referenceId(settings: Pick<ShipBobSettings, 'referencePrefix'>, orderKey: string, fulfillLineId: string): string {
   return `${settings.referencePrefix}${orderKey}:${fulfillLineId}`;
 }
 
 /** Fulfilment line ids the event names (OrderLine.OrderFulfillmentLine.FulfillmentOrderLineId). */
-export function eventFulfillLineIds(payload: XmlRecord): string[] {
+function eventFulfillLineIds(payload: XmlRecord): string[] {
   const ids: string[] = [];
   for (const line of records(payload.OrderLine)) {
     for (const fline of records(line.OrderFulfillmentLine)) {

@@ -3,8 +3,6 @@ import type { EventSource, XmlRecord, XmlValue } from '../../domain/event.ts';
 import { TransformError, type Transform, type TransformInput, type TransformOutput } from '../types.ts';
 import { BUILTIN_TRANSFORMS, JSONATA_PREFIX, jsonataErrorMessage, type BuiltinTransformName, type MappingSet } from '../../config/mappings.ts';
 
-export { BUILTIN_TRANSFORMS, JSONATA_PREFIX, validateTransformName, type BuiltinTransformName } from '../../config/mappings.ts';
-
 /**
  * Transforms turn a stored event into the payload of one delivery. This file is the one place the
  * built-ins are registered:
@@ -82,7 +80,7 @@ function isBuiltin(name: string): name is BuiltinTransformName {
 // ------------------------------------------------------------------------------------------------
 // canonical-json
 
-export function canonicalEvent(input: TransformInput): CanonicalEvent {
+function canonicalEvent(input: TransformInput): CanonicalEvent {
   const { event, delivery } = input;
   const received = new Date(event.receivedAt);
   if (Number.isNaN(received.getTime())) throw new TransformError(`event ${event.id} has no valid receivedAt`);
@@ -102,7 +100,7 @@ export function canonicalEvent(input: TransformInput): CanonicalEvent {
  * `{ "#text": v }` wrappers the parser puts around repeated leaves become `v`. A record that has
  * children and text (mixed content) keeps its `#text` key.
  */
-export function cleanJson(value: XmlValue): JsonValue {
+function cleanJson(value: XmlValue): JsonValue {
   if (value === null || typeof value === 'string') return value;
   if (Array.isArray(value)) return value.map((item) => (isTextWrapper(item) ? item[TEXT_KEY] : cleanJson(item)));
   if (isTextWrapper(value)) return value[TEXT_KEY];
@@ -132,7 +130,7 @@ const canonicalJsonTransform: Transform = (input) => ({
 // ------------------------------------------------------------------------------------------------
 // om-results-xml
 
-export const OM_RESULTS_NS =
+const OM_RESULTS_NS =
   'http://xmlns.oracle.com/apps/scm/doo/decomposition/DooDecompositionOrderStatusUpdateComposite';
 const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
 const OM_PREFIX = 'ns1';
@@ -185,11 +183,11 @@ function writeElement(out: string[], name: string, value: XmlValue, state: { nil
 // ------------------------------------------------------------------------------------------------
 // otm-transmission
 
-export const OTM_SERVICE_NS = 'http://xmlns.oracle.com/apps/otm/TransmissionService';
-export const OTM_DOCUMENT_NS = 'http://xmlns.oracle.com/apps/otm/transmission/v6.4';
+const OTM_SERVICE_NS = 'http://xmlns.oracle.com/apps/otm/TransmissionService';
+const OTM_DOCUMENT_NS = 'http://xmlns.oracle.com/apps/otm/transmission/v6.4';
 
 /** Refnum qualifiers the example mapping writes; create them in OTM (or change them here). */
-export const OTM_REFNUM_QUALIFIERS = {
+const OTM_REFNUM_QUALIFIERS = {
   eventCode: 'OM_EVENT_CODE',
   orderStatus: 'OM_ORDER_STATUS',
   lineStatus: 'OM_LINE_STATUS',
@@ -327,7 +325,7 @@ const XML_NAME = /^[A-Za-z_][A-Za-z0-9._-]*$/;
 const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
 /** Escapes text content. Characters XML 1.0 cannot carry at all make the transform fail. */
-export function escapeXml(text: string): string {
+function escapeXml(text: string): string {
   if (NOT_XML_CHAR.test(text)) throw new TransformError('a value contains a character that XML cannot carry');
   return text.replace(/[&<>\r]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&#13;'));
 }

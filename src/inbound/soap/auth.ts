@@ -97,7 +97,7 @@ function checkUsernameToken(policy: InboundAuthPolicy, token: UsernameToken, now
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** The bytes of canonical base64 (padded, no white space, unused bits zero), or null. */
-export function decodeStrictBase64(text: string): Buffer | null {
+function decodeStrictBase64(text: string): Buffer | null {
   if (text.length === 0 || text.length > 88 || !BASE64.test(text)) return null;
   const bytes = Buffer.from(text, 'base64');
   return bytes.toString('base64') === text ? bytes : null;
@@ -109,7 +109,7 @@ const UTC_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{
  * Milliseconds of an xsd:dateTime in UTC (Z or a zero offset), or null. WS-Security's Created is an
  * xsd:dateTime; other date forms (RFC 1123, local times) are refused rather than guessed at.
  */
-export function parseUtcDateTime(text: string): number | null {
+function parseUtcDateTime(text: string): number | null {
   const m = UTC_DATE_TIME.exec(text);
   if (!m) return null;
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];

@@ -128,16 +128,3 @@ export async function parsePush(
     byteLength,
   };
 }
-
-/** Splits a Buffer or string into an async iterable, for callers that already hold the whole body. */
-export function chunksOf(body: Buffer | string, chunkSize = 64 * 1024): AsyncIterable<Buffer> {
-  if (!Number.isInteger(chunkSize) || chunkSize < 1) {
-    throw new RangeError(`chunkSize must be a positive integer, got ${String(chunkSize)}`);
-  }
-  const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  return {
-    async *[Symbol.asyncIterator]() {
-      for (let i = 0; i < buf.length; i += chunkSize) yield buf.subarray(i, i + chunkSize);
-    },
-  };
-}

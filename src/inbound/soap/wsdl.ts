@@ -12,10 +12,10 @@ import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const WSDL_FILE = 'business-events.wsdl';
-export const XSD_FILE = 'business-events-payload.xsd';
+const WSDL_FILE = 'business-events.wsdl';
+const XSD_FILE = 'business-events-payload.xsd';
 /** The placeholder as it appears in the WSDL file, inside `location="..."`. */
-export const ADDRESS_PLACEHOLDER = '{{ADDRESS}}';
+const ADDRESS_PLACEHOLDER = '{{ADDRESS}}';
 
 export interface WsdlDocument {
   /** The WSDL with the schema inlined and every service address set to `address` (escaped here). */
@@ -50,7 +50,7 @@ export async function loadWsdl(wsdlDir?: string): Promise<WsdlDocument> {
  * disk), and its `wsdl:types` block is replaced by one holding the XSD's root element. The schema
  * element declares every prefix it uses, so it is correct wherever it is placed.
  */
-export function inlineSchema(wsdlText: string, xsdText: string): string {
+function inlineSchema(wsdlText: string, xsdText: string): string {
   const wsdlRoot = rootElementStart(wsdlText, 'WSDL');
   const schema = xsdText.slice(rootElementStart(xsdText, 'XSD')).trimEnd();
   const body = wsdlText.slice(wsdlRoot);

@@ -24,8 +24,8 @@ export class JsonSyntaxError extends Error {
   }
 }
 
-export const TEXT_KEY = '#text';
-export const ARRAY_KEY = '#array';
+const TEXT_KEY = '#text';
+const ARRAY_KEY = '#array';
 
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 

@@ -21,8 +21,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * signature, mixing two different failures. The scheme itself is a dozen lines.
  */
 
-export const SECRET_PREFIX = 'whsec_';
-export const DEFAULT_TOLERANCE_MS = 5 * 60_000;
+const SECRET_PREFIX = 'whsec_';
+const DEFAULT_TOLERANCE_MS = 5 * 60_000;
 
 /** Limits on the headers, so hostile values cost nothing: ids are short tokens, timestamps are seconds. */
 const MAX_ID_LENGTH = 256;
@@ -46,7 +46,7 @@ export interface WebhookHeaders {
   signature: string | undefined;
 }
 
-export class WebhookSecretError extends Error {
+class WebhookSecretError extends Error {
   override readonly name = 'WebhookSecretError';
 }
 
@@ -54,7 +54,7 @@ export class WebhookSecretError extends Error {
  * The HMAC key of a secret: the base64 after the optional `whsec_` prefix. Throws WebhookSecretError
  * (whose message never contains the secret) when it is empty or not base64.
  */
-export function decodeWebhookSecret(secret: string): Buffer {
+function decodeWebhookSecret(secret: string): Buffer {
   const body = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
   if (body.length === 0) throw new WebhookSecretError("a webhook secret can't be empty");
   if (!BASE64.test(body) || body.replace(/=+$/, '').length % 4 === 1) {
@@ -63,27 +63,6 @@ export function decodeWebhookSecret(secret: string): Buffer {
   const key = Buffer.from(body, 'base64');
   if (key.length === 0) throw new WebhookSecretError("a webhook secret can't be empty");
   return key;
-}
-
-/** The `v1,<base64>` signature of a message (what a sender puts in webhook-signature). */
-export function signWebhook(secret: string | Buffer, id: string, timestamp: number | string, body: Buffer | string): string {
-  const key = typeof secret === 'string' ? decodeWebhookSecret(secret) : secret;
-  return `v1,${hmac(key, id, String(timestamp), typeof body === 'string' ? Buffer.from(body, 'utf8') : body)}`;
-}
-
-/** The three headers of a signed message, for senders (the sandbox) and tests. */
-export function signedHeaders(
-  secrets: string | readonly string[],
-  id: string,
-  timestampSeconds: number,
-  body: Buffer | string,
-): { 'webhook-id': string; 'webhook-timestamp': string; 'webhook-signature': string } {
-  const list = typeof secrets === 'string' ? [secrets] : secrets;
-  return {
-    'webhook-id': id,
-    'webhook-timestamp': String(timestampSeconds),
-    'webhook-signature': list.map((s) => signWebhook(s, id, timestampSeconds, body)).join(' '),
-  };
 }
 
 /**

@@ -110,7 +110,7 @@ function compare(a: Comparable, b: Comparable): number {
  * expression sent as version 1 is therefore refused, not misread, which is how a client that forgot
  * the header finds out. `or` and parentheses are not emulated and are refused.
  */
-export function parsePurchaseOrderQuery(q: string, frameworkVersion = 1): PurchaseOrderCondition[] {
+function parsePurchaseOrderQuery(q: string, frameworkVersion = 1): PurchaseOrderCondition[] {
   return frameworkVersion >= 2 ? parseRowMatch(q) : parseQueryByExample(q);
 }
 
@@ -250,7 +250,7 @@ function parseRowMatch(q: string): PurchaseOrderCondition[] {
   }
 }
 
-export function matchesPurchaseOrder(po: SandboxPurchaseOrder, conditions: readonly PurchaseOrderCondition[]): boolean {
+function matchesPurchaseOrder(po: SandboxPurchaseOrder, conditions: readonly PurchaseOrderCondition[]): boolean {
   return conditions.every((c) => {
     const order = compare(valueOf(po, c.attribute), c.value);
     switch (c.op) {
@@ -271,7 +271,7 @@ export function matchesPurchaseOrder(po: SandboxPurchaseOrder, conditions: reado
 }
 
 /** `Attr:asc,Attr2:desc`; the direction defaults to ascending. */
-export function parsePurchaseOrderOrderBy(orderBy: string): PurchaseOrderSortKey[] {
+function parsePurchaseOrderOrderBy(orderBy: string): PurchaseOrderSortKey[] {
   if (orderBy.trim() === '') return [];
   return orderBy.split(',').map((part) => {
     const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?::\s*(asc|desc)\s*)?$/i.exec(part);
@@ -281,7 +281,7 @@ export function parsePurchaseOrderOrderBy(orderBy: string): PurchaseOrderSortKey
 }
 
 /** A stable sort: orders equal on every key keep the order they were added in. */
-export function sortPurchaseOrders(pos: readonly SandboxPurchaseOrder[], keys: readonly PurchaseOrderSortKey[]): SandboxPurchaseOrder[] {
+function sortPurchaseOrders(pos: readonly SandboxPurchaseOrder[], keys: readonly PurchaseOrderSortKey[]): SandboxPurchaseOrder[] {
   return [...pos].sort((a, b) => {
     for (const key of keys) {
       const order = compare(valueOf(a, key.attribute), valueOf(b, key.attribute));
@@ -292,7 +292,7 @@ export function sortPurchaseOrders(pos: readonly SandboxPurchaseOrder[], keys: r
 }
 
 export const DEFAULT_LIMIT = 25;
-export const MAX_LIMIT = 500;
+const MAX_LIMIT = 500;
 
 export interface PurchaseOrderQueryOptions {
   q?: string;

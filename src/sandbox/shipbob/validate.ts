@@ -322,7 +322,7 @@ export interface CreateSubscriptionRequest {
   secret: string | null;
 }
 
-export const WEBHOOK_SECRET_PATTERN = /^whsec_[a-zA-Z0-9+/]{32}$/;
+const WEBHOOK_SECRET_PATTERN = /^whsec_[a-zA-Z0-9+/]{32}$/;
 
 /** `Webhooks.V2.CreateSubscriptionRequest`, with the topics the API version knows. */
 export function validateCreateSubscription(body: unknown, topics: readonly string[]): Validated<CreateSubscriptionRequest> {

@@ -11,8 +11,11 @@ import {
   type RawResponse,
   type SendFn,
 } from '../../../src/connectors/senders/rest.ts';
-import { buildSoapRequest, SOAP11_ENV_NS, SOAP12_ENV_NS, sendSoap } from '../../../src/connectors/senders/soap.ts';
+import { buildSoapRequest, sendSoap } from '../../../src/connectors/senders/soap.ts';
 import { TransformError, type OutboundRequest, type TransformOutput } from '../../../src/connectors/types.ts';
+
+const SOAP11_ENV_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
+const SOAP12_ENV_NS = 'http://www.w3.org/2003/05/soap-envelope';
 
 // ---------------------------------------------------------------------------------------------------------
 // A real target on 127.0.0.1:0 that records requests and answers as each test scripts it.

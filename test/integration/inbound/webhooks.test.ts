@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { signedHeaders } from '../../../src/inbound/webhooks/signature.ts';
+import { signedHeaders } from '../../helpers/webhook-signing.ts';
 import { webhookIdHash } from '../../../src/domain/shipbob-webhook.ts';
 import { backendName } from '../../helpers/backend.ts';
 import { gatewayYaml, startGateway, type TestConfig, type TestGateway } from '../../helpers/gateway.ts';

@@ -4,19 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { buildSchemas, type ConnectorConfig } from '../../../src/config/schema.ts';
-import {
-  BUILTIN_TRANSFORMS,
-  cleanJson,
-  createTransformRegistry,
-  OTM_DOCUMENT_NS,
-  OTM_SERVICE_NS,
-  validateTransformName,
-  type TransformRegistry,
-} from '../../../src/connectors/transforms/index.ts';
-import { createMappingSet, loadMappings, type MappingSet } from '../../../src/config/mappings.ts';
+import { createTransformRegistry, type TransformRegistry } from '../../../src/connectors/transforms/index.ts';
+import { BUILTIN_TRANSFORMS, loadMappings, validateTransformName, type MappingSet } from '../../../src/config/mappings.ts';
 import { TransformError, type Transform, type TransformInput, type TransformOutput } from '../../../src/connectors/types.ts';
 import type { XmlRecord } from '../../../src/domain/event.ts';
-import { chunksOf, parsePush } from '../../../src/inbound/soap/envelope.ts';
+import { parsePush } from '../../../src/inbound/soap/envelope.ts';
+import { parseJsonRecord } from '../../../src/inbound/webhooks/json.ts';
+import { chunksOf } from '../../helpers/chunks.ts';
+import { mappingsFrom } from '../../helpers/mappings.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Parsed events as src/inbound/soap/envelope.ts builds them (fields per specs/oracle-om/NOTES.md §2.3):
@@ -171,8 +166,9 @@ const nsParser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '
 
 // ---------------------------------------------------------------------------------------------------------
 
+const registry = createTransformRegistry({ mappings: await mappingsFrom() });
+
 describe('connectors/transforms', () => {
-  const registry = createTransformRegistry({ mappings: createMappingSet() });
 
   describe('registry', () => {
     it('has the built-ins, and null for unknown names and missing templates', () => {
@@ -213,18 +209,31 @@ describe('connectors/transforms', () => {
       expect((line?.OrderFulfillmentLine as Array<Record<string, unknown>>)[0]?.HoldComments).to.equal(null);
     });
 
-    it('cleanJson: unwraps #text wrappers at any depth, keeps mixed content and __proto__ as plain keys', () => {
+    it('data: unwraps #text wrappers at any depth, keeps mixed content and __proto__ as plain keys', async () => {
       const payload: XmlRecord = JSON.parse(
         '{"A":[{"#text":"x"},{"#text":"y"}],"B":{"#text":"only"},"C":{"#text":"mixed","D":"d"},"E":[{"F":"1"},{"F":"2"}],"G":{},"__proto__":"p"}',
       ) as XmlRecord;
-      const clean = cleanJson(payload) as Record<string, unknown>;
+      const out = await run(registry, 'canonical-json', input(payload));
+      // An element called __proto__ written as a key shows that it stayed an own property.
+      expect(out.body).to.contain('"__proto__":"p"');
+      const clean = (JSON.parse(out.body) as { data: Record<string, unknown> }).data;
       expect(clean.A).to.deep.equal(['x', 'y']);
       expect(clean.B).to.equal('only');
       expect(clean.C).to.deep.equal({ '#text': 'mixed', D: 'd' });
       expect(clean.E).to.deep.equal([{ F: '1' }, { F: '2' }]);
       expect(clean.G).to.deep.equal({});
-      expect(Object.getPrototypeOf(clean)).to.equal(Object.prototype);
-      expect(JSON.stringify(clean)).to.contain('"__proto__":"p"');
+    });
+
+    it('data: turns the wrappers of a ShipBob webhook record back into values, nested arrays kept as #array', async () => {
+      const record = parseJsonRecord('{"a":{"b":[{"c":"1"},{"c":"2"}]},"tags":["x",2,null],"m":[[1,2],[]],"e":[],"o":{}}', { maxDepth: 64 });
+      const out = await run(registry, 'canonical-json', input(record, { source: 'shipbob' }));
+      expect((JSON.parse(out.body) as { data: unknown }).data).to.deep.equal({
+        a: { b: [{ c: '1' }, { c: '2' }] },
+        tags: ['x', '2', null],
+        m: [{ '#array': ['1', '2'] }, { '#array': [] }],
+        e: [],
+        o: {},
+      });
     });
 
     it('a receivedAt that is not a time is a TransformError', async () => {
@@ -298,7 +307,9 @@ describe('connectors/transforms', () => {
     it('FlineStatusUpdate: publish / Transmission frame, SenderTransmissionNo, status values', async () => {
       const out = await run(registry, 'otm-transmission', input(flineStatusUpdate(), {}, { idempotencyKey: 'idem-42' }));
       expect(out.body).to.match(/^<tran:publish xmlns:tran="([^"]+)" xmlns:v6="([^"]+)">/);
-      expect(out.body).to.contain(`xmlns:tran="${OTM_SERVICE_NS}"`).and.contain(`xmlns:v6="${OTM_DOCUMENT_NS}"`);
+      expect(out.body)
+        .to.contain('xmlns:tran="http://xmlns.oracle.com/apps/otm/TransmissionService"')
+        .and.contain('xmlns:v6="http://xmlns.oracle.com/apps/otm/transmission/v6.4"');
       const { doc, refnums } = release(out.body);
       const publish = doc.publish as Record<string, Record<string, Record<string, string>>>;
       expect(publish['v6:Transmission']?.['v6:TransmissionHeader']?.['v6:SenderTransmissionNo']).to.equal('idem-42');

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import {
   DEFAULT_BREAKER,
-  MAX_WINDOW,
   breakerOutcome,
   canSend,
   initialBreaker,
@@ -31,6 +30,9 @@ function openAtT0(policy: BreakerPolicy = DEFAULT_BREAKER): BreakerState {
   expect(opened.state).to.equal('open');
   return opened;
 }
+
+/** The breaker keeps at most this many results in its window. */
+const MAX_WINDOW = 1_000;
 
 describe('domain/breaker', () => {
   it('starts closed and lets requests through', () => {

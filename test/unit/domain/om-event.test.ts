@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import type { XmlRecord } from '../../../src/domain/event.ts';
-import { canonicalJson, contentHash, identifyOmEvent } from '../../../src/domain/om-event.ts';
+import { canonicalJson, hashOfCanonicalJson, identifyOmEvent } from '../../../src/domain/om-event.ts';
+
+/** The content hash the ingest stores for a payload. */
+const contentHash = (payload: XmlRecord): string => hashOfCanonicalJson(canonicalJson(payload));
 
 // Parsed OrderHeaders with the fields Oracle's XSL maps fill for each event (specs/oracle-om/NOTES.md §2.3).
 

@@ -2,14 +2,10 @@ import { expect } from 'chai';
 import type { ConnectorConfig } from '../../../src/config/schema.ts';
 import {
   DEFAULT_RETRY,
-  MIN_DELAY_AFTER_429,
   decideRetry,
   failureFromError,
   failureFromSendResult,
-  isRetryable,
-  parseRetryAfter,
   retryAfterFromHeaders,
-  scheduleDelay,
   type FailureInfo,
   type RetryPolicy,
 } from '../../../src/domain/retry.ts';
@@ -28,12 +24,35 @@ function failure(overrides: Partial<FailureInfo> = {}): FailureInfo {
   return { errorClass: 'http', status: 503, faultParty: null, retryAfterMs: null, message: 'Service Unavailable', ...overrides };
 }
 
+/** The rule: after a 429 the next attempt waits at least this long. */
+const MIN_DELAY_AFTER_429 = 60_000;
+
+/**
+ * The scheduled delay after the attempt numbered `attempt` failed, as decideRetry gives it for a
+ * failure that retries (a 503 without a hint) while attempts remain.
+ */
+function scheduleDelay(p: RetryPolicy, attempt: number, random: () => number): number {
+  const decision = decideRetry({ ...p, maxAttempts: Number.MAX_SAFE_INTEGER }, attempt, failure(), NOW, random);
+  if (decision.action !== 'retry') throw new Error(`expected a retry, got ${JSON.stringify(decision)}`);
+  return decision.delayMs;
+}
+
+/** Whether decideRetry retries this failure on the first attempt (attempts play no part then). */
+function isRetryable(p: RetryPolicy, f: FailureInfo): boolean {
+  return decideRetry({ ...p, maxAttempts: Number.MAX_SAFE_INTEGER }, 1, f, NOW, mid).action === 'retry';
+}
+
+/** A Retry-After header value as the sender reads it (retryAfterFromHeaders) on the fixed clock. */
+function parseRetryAfter(value: string | undefined | null, now: number): number | null {
+  return retryAfterFromHeaders(value === undefined || value === null ? {} : { 'Retry-After': value }, now);
+}
+
 // The connector config's retry block must be usable as a RetryPolicy without conversion.
 const _configFits: (c: ConnectorConfig['retry']) => RetryPolicy = (c) => c;
 void _configFits;
 
 describe('domain/retry', () => {
-  describe('scheduleDelay', () => {
+  describe('the scheduled delay (decideRetry on a failure that retries)', () => {
     const p = policy({ schedule: [1_000, 5_000, 20_000], jitter: 0.2 });
 
     it('uses schedule[attempt - 1] without jitter when random() is 0.5', () => {
@@ -70,7 +89,7 @@ describe('domain/retry', () => {
     });
   });
 
-  describe('isRetryable', () => {
+  describe('which failures retry (decideRetry on the first attempt)', () => {
     it('retries network errors and timeouts only when listed', () => {
       expect(isRetryable(policy(), failure({ errorClass: 'network', status: null }))).to.equal(true);
       expect(isRetryable(policy(), failure({ errorClass: 'timeout', status: null }))).to.equal(true);
@@ -201,7 +220,6 @@ describe('domain/retry', () => {
     });
 
     it('waits at least 60 s after a 429', () => {
-      expect(MIN_DELAY_AFTER_429).to.equal(60_000);
       expect(decideRetry(policy(), 1, failure({ status: 429 }), NOW, mid)).to.deep.equal({ action: 'retry', at: NOW + 60_000, delayMs: 60_000 });
       expect(decideRetry(policy(), 1, failure({ status: 429, retryAfterMs: 2_000 }), NOW, mid)).to.include({ delayMs: 60_000 });
       expect(decideRetry(policy(), 1, failure({ status: 429, retryAfterMs: 90_000 }), NOW, mid)).to.include({ delayMs: 90_000 });
@@ -247,7 +265,7 @@ describe('domain/retry', () => {
     });
   });
 
-  describe('parseRetryAfter', () => {
+  describe('reading Retry-After (retryAfterFromHeaders)', () => {
     it('reads delay-seconds as milliseconds', () => {
       expect(parseRetryAfter('120', NOW)).to.equal(120_000);
       expect(parseRetryAfter(' 0 ', NOW)).to.equal(0);

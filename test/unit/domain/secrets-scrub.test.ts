@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Writable } from 'node:stream';
-import { scrubberFor, scrubSecrets, secretForms } from '../../../src/domain/secrets-scrub.ts';
+import { scrubberFor, scrubSecrets } from '../../../src/domain/secrets-scrub.ts';
 import { createLogger } from '../../../src/log.ts';
 import { Rng } from '../../helpers/prng.ts';
 
@@ -81,7 +81,6 @@ describe('domain/secrets-scrub', () => {
   });
 
   it('does not search for secrets shorter than 4 characters', () => {
-    expect(secretForms('abc')).to.deep.equal([]);
     expect(scrubSecrets('abc abcd', ['abc'])).to.equal('abc abcd');
   });
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { lookupPath, renderPathTemplate, renderTemplate, stringifyValue, templateFields } from '../../../src/domain/template.ts';
+import { renderTemplate } from '../../../src/domain/template.ts';
 
 const vars = {
   delivery: { id: 'dlv_01HX', attempt: 2 },
@@ -60,42 +60,15 @@ describe('domain/template', () => {
       cyclic.self = cyclic;
       expect(renderTemplate('<{{c}}>', { c: cyclic })).to.equal('<>');
     });
-  });
 
-  describe('renderPathTemplate', () => {
-    it('percent-encodes each substituted value but not the template', () => {
-      expect(renderPathTemplate('/orders/{{event.orderKey}}/lines/{{event.lines.0.sku}}', vars)).to.equal(
-        '/orders/LEG_OPS%3AR13-10045/lines/A%2F1',
-      );
-      expect(renderPathTemplate('/po/{{ po.number }}?x=1', vars)).to.equal('/po/PO%207?x=1');
+    it('writes the value a path leads to, an array element included, as a whole', () => {
+      expect(renderTemplate('{{event.lines.0}}', vars)).to.equal('{"sku":"A/1"}');
+      expect(renderTemplate('<{{missing}}>', vars)).to.equal('<>');
     });
 
-    it('keeps a value from adding path segments or a query', () => {
-      expect(renderPathTemplate('/a/{{v}}', { v: '../b?c=d#e' })).to.equal('/a/..%2Fb%3Fc%3Dd%23e');
-    });
-  });
-
-  describe('templateFields', () => {
-    it('lists the placeholders once each, in order', () => {
-      expect(templateFields('{{event.orderKey}}-{{ event.eventCode }}-{{event.orderKey}}')).to.deep.equal(['event.orderKey', 'event.eventCode']);
-    });
-
-    it('gives an empty list for plain text', () => {
-      expect(templateFields('Idempotency-Key {{}}')).to.deep.equal([]);
-    });
-  });
-
-  describe('helpers', () => {
-    it('lookupPath returns the raw value', () => {
-      expect(lookupPath(vars, 'event.lines.0')).to.deep.equal({ sku: 'A/1' });
-      expect(lookupPath(vars, 'missing')).to.equal(undefined);
-    });
-
-    it('stringifyValue writes functions, symbols and undefined as empty text', () => {
-      expect(stringifyValue(() => 1)).to.equal('');
-      expect(stringifyValue(Symbol('s'))).to.equal('');
-      expect(stringifyValue(undefined)).to.equal('');
-      expect(stringifyValue(new Date(Number.NaN))).to.equal('');
+    it('writes functions, symbols, undefined and an invalid date as empty text', () => {
+      const odd = { f: () => 1, s: Symbol('s'), u: undefined, d: new Date(Number.NaN) };
+      expect(renderTemplate('<{{f}}|{{s}}|{{u}}|{{d}}>', odd)).to.equal('<|||>');
     });
   });
 });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { FieldCondition, TriggerPointConfig } from '../../../src/config/schema.ts';
 import type { XmlRecord } from '../../../src/domain/event.ts';
-import { conditionHolds, findValues, route, type RoutableEvent } from '../../../src/routing/trigger-points.ts';
+import { route, type RoutableEvent } from '../../../src/routing/trigger-points.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Parsed OrderHeaders, as the envelope parser yields them: local names, text leaves, repeated children as
@@ -98,8 +98,25 @@ function tp(name: string, connectors: string[], rest: Partial<TriggerPointConfig
   return { name, eventCodes: ['FlineStatusUpdate'], when: [], connectors, ...rest };
 }
 
+/** Whether a trigger point on any event code with this one condition routes the event. */
 function holds(condition: FieldCondition, payload: XmlRecord = flineStatusUpdate()): boolean {
-  return conditionHolds(condition, payload);
+  return route(omEvent(payload), [tp('only', ['c'], { eventCodes: ['*'], when: [condition] })]).length === 1;
+}
+
+/** Every text in the payload, at any depth. */
+function texts(value: XmlRecord[keyof XmlRecord]): string[] {
+  if (value === null) return [];
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(texts);
+  return Object.values(value).flatMap(texts);
+}
+
+/**
+ * The values routing finds for a field, as `in` conditions see them: each text of the payload that
+ * makes `{ field, in: [text] }` hold, once, sorted. A nil value is no value for every operator.
+ */
+function found(payload: XmlRecord, field: string): string[] {
+  return [...new Set(texts(payload))].filter((t) => holds({ field, in: [t] }, payload)).sort();
 }
 
 const FLINE_STATUS = 'OrderLine.OrderFulfillmentLine.StatusCodeNewValue';
@@ -200,24 +217,17 @@ describe('routing/trigger-points', () => {
     });
   });
 
-  describe('findValues', () => {
-    it('finds a plain field name at every level, in document order, nil values as null', () => {
-      expect(findValues(flineStatusUpdate(), 'StatusCodeNewValue')).to.deep.equal([
-        'PROCESSING',
-        'AWAIT_SHIPPING',
-        'AWAIT_SHIPPING',
-        'SHIPPED',
-        'SCHEDULED',
-        'SCHEDULED',
-      ]);
-      expect(findValues(flineStatusUpdate(), 'ActualShipDateNew')).to.deep.equal([null, '2026-03-02T10:15:00.000+00:00', null]);
-      expect(findValues(flineStatusUpdate(), 'SourceOrderNumber')).to.deep.equal(['R13-10045']);
+  describe('the values a condition looks at', () => {
+    it('finds a plain field name at every level; nil values are no value', () => {
+      expect(found(flineStatusUpdate(), 'StatusCodeNewValue')).to.deep.equal(['AWAIT_SHIPPING', 'PROCESSING', 'SCHEDULED', 'SHIPPED']);
+      expect(found(flineStatusUpdate(), 'ActualShipDateNew')).to.deep.equal(['2026-03-02T10:15:00.000+00:00']);
+      expect(found(flineStatusUpdate(), 'SourceOrderNumber')).to.deep.equal(['R13-10045']);
     });
 
     it('follows a dotted path through arrays, and only that path', () => {
-      expect(findValues(flineStatusUpdate(), 'OrderLine.StatusCodeNewValue')).to.deep.equal(['AWAIT_SHIPPING', 'SCHEDULED']);
-      expect(findValues(flineStatusUpdate(), FLINE_STATUS)).to.deep.equal(['AWAIT_SHIPPING', 'SHIPPED', 'SCHEDULED']);
-      expect(findValues(flineStatusUpdate(), 'OrderLine.OrderFulfillmentLine.FulfillmentOrderLineId')).to.deep.equal([
+      expect(found(flineStatusUpdate(), 'OrderLine.StatusCodeNewValue')).to.deep.equal(['AWAIT_SHIPPING', 'SCHEDULED']);
+      expect(found(flineStatusUpdate(), FLINE_STATUS)).to.deep.equal(['AWAIT_SHIPPING', 'SCHEDULED', 'SHIPPED']);
+      expect(found(flineStatusUpdate(), 'OrderLine.OrderFulfillmentLine.FulfillmentOrderLineId')).to.deep.equal([
         '300000123456791001',
         '300000123456791002',
         '300000123456791003',
@@ -229,26 +239,27 @@ describe('routing/trigger-points', () => {
         EventCode: 'FlineClosed',
         OrderLine: { OrchestrationOrderLineId: '1', OrderFulfillmentLine: { FulfillmentOrderLineId: '300000123456791099' } },
       };
-      expect(findValues(payload, 'OrderLine.OrderFulfillmentLine.FulfillmentOrderLineId')).to.deep.equal(['300000123456791099']);
-      expect(findValues(payload, 'FulfillmentOrderLineId')).to.deep.equal(['300000123456791099']);
+      expect(found(payload, 'OrderLine.OrderFulfillmentLine.FulfillmentOrderLineId')).to.deep.equal(['300000123456791099']);
+      expect(found(payload, 'FulfillmentOrderLineId')).to.deep.equal(['300000123456791099']);
     });
 
     it('finds nothing for an absent field or a path that does not exist, and no leaves for a group element', () => {
-      expect(findValues(flineStatusUpdate(), 'JeopardyPriority')).to.deep.equal([]);
-      expect(findValues(flineStatusUpdate(), 'OrderFulfillmentLine.StatusCodeNewValue')).to.deep.equal([]);
-      expect(findValues(flineStatusUpdate(), 'OrderLine.Missing.StatusCodeNewValue')).to.deep.equal([]);
-      expect(findValues(flineStatusUpdate(), 'EventCode.Something')).to.deep.equal([]);
-      expect(findValues(flineStatusUpdate(), 'OrderLine')).to.deep.equal([]);
+      expect(found(flineStatusUpdate(), 'JeopardyPriority')).to.deep.equal([]);
+      expect(found(flineStatusUpdate(), 'OrderFulfillmentLine.StatusCodeNewValue')).to.deep.equal([]);
+      expect(found(flineStatusUpdate(), 'OrderLine.Missing.StatusCodeNewValue')).to.deep.equal([]);
+      expect(found(flineStatusUpdate(), 'EventCode.Something')).to.deep.equal([]);
+      expect(found(flineStatusUpdate(), 'OrderLine')).to.deep.equal([]);
     });
 
     it('reads a nil element on the path as no value', () => {
       const payload: XmlRecord = { EventCode: 'FlineClosed', OrderLine: null };
-      expect(findValues(payload, 'OrderLine.OrderFulfillmentLine.FulfillmentOrderLineId')).to.deep.equal([]);
-      expect(findValues(payload, 'OrderLine')).to.deep.equal([null]);
+      expect(found(payload, 'OrderLine.OrderFulfillmentLine.FulfillmentOrderLineId')).to.deep.equal([]);
+      expect(found(payload, 'OrderLine')).to.deep.equal([]);
+      expect(holds({ field: 'OrderLine', exists: false }, payload)).to.equal(true);
     });
   });
 
-  describe('conditionHolds', () => {
+  describe('conditions', () => {
     it('in: holds when any value found is in the list', () => {
       expect(holds({ field: FLINE_STATUS, in: ['AWAIT_SHIPPING'] })).to.equal(true);
       expect(holds({ field: FLINE_STATUS, in: ['CLOSED', 'SHIPPED'] })).to.equal(true);
@@ -294,7 +305,7 @@ describe('routing/trigger-points', () => {
     it('treats nil (xsi:nil) values as absent for every operator', () => {
       // HoldComments is nil at every level of the HOLD event.
       const payload = hold();
-      expect(findValues(payload, 'HoldComments')).to.deep.equal([null, null, null]);
+      expect(found(payload, 'HoldComments')).to.deep.equal([]);
       expect(holds({ field: 'HoldComments', exists: true }, payload)).to.equal(false);
       expect(holds({ field: 'HoldComments', exists: false }, payload)).to.equal(true);
       expect(holds({ field: 'HoldComments', in: [''] }, payload)).to.equal(false);

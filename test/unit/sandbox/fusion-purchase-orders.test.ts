@@ -1,14 +1,7 @@
 import { expect } from 'chai';
 import { SandboxPurchaseOrderBook, type SandboxPurchaseOrder } from '../../../src/sandbox/fusion/purchase-order-book.ts';
 import { parseExpand, purchaseOrderJson } from '../../../src/sandbox/fusion/purchase-order-json.ts';
-import {
-  FusionQueryError,
-  matchesPurchaseOrder,
-  parsePurchaseOrderOrderBy,
-  parsePurchaseOrderQuery,
-  queryPurchaseOrders,
-  sortPurchaseOrders,
-} from '../../../src/sandbox/fusion/purchase-order-query.ts';
+import { FusionQueryError, queryPurchaseOrders } from '../../../src/sandbox/fusion/purchase-order-query.ts';
 import { SANDBOX_ITEMS, SANDBOX_ORGANIZATION } from '../../../src/sandbox/fusion.ts';
 import { ManualClock } from '../../helpers/manual-clock.ts';
 
@@ -34,9 +27,9 @@ function numbers(pos: readonly SandboxPurchaseOrder[]): string[] {
   return pos.map((p) => p.OrderNumber);
 }
 
-function matching(pos: readonly SandboxPurchaseOrder[], q: string, version: number): string[] {
-  const conditions = parsePurchaseOrderQuery(q, version);
-  return numbers(pos.filter((p) => matchesPurchaseOrder(p, conditions)));
+/** The orders a `q` selects, in the order they were added (no orderBy), all on one page. */
+function matching(pos: readonly SandboxPurchaseOrder[], q: string, version?: number): string[] {
+  return numbers(queryPurchaseOrders(pos, { q, ...(version === undefined ? {} : { frameworkVersion: version }), limit: 500 }).items);
 }
 
 describe('sandbox Fusion purchase orders: the book', () => {
@@ -121,11 +114,8 @@ describe('sandbox Fusion purchase orders: q', () => {
   const pos = b.all();
 
   it('row-match (version 2+): comparison operators, and, timestamps as instants', () => {
-    const q = parsePurchaseOrderQuery("LastUpdateDate >= '2026-12-01T10:00:01+00:00' AND StatusCode <> 'OPEN'", 4);
-    expect(q).to.deep.equal([
-      { attribute: 'LastUpdateDate', op: '>=', value: Date.UTC(2026, 11, 1, 10, 0, 1) },
-      { attribute: 'StatusCode', op: '!=', value: 'OPEN' },
-    ]);
+    expect(matching(pos, "LastUpdateDate >= '2026-12-01T10:00:01+00:00' AND StatusCode <> 'OPEN'", 4)).to.deep.equal(['PO-1002']);
+    expect(matching(pos, "LastUpdateDate >= '2026-12-01T10:00:01+00:00' AND StatusCode <> 'CLOSED'", 4)).to.deep.equal([]);
     expect(matching(pos, "LastUpdateDate > '2026-12-01T10:00:00.123+00:00'", 2)).to.deep.equal(['PO-1002']);
     // Stored as .123+00:00: as text, 'Z' and a missing millis part would sort wrongly against it.
     expect(matching(pos, "LastUpdateDate >= '2026-12-01T10:00:00.123Z'", 2)).to.deep.equal(['PO-1001', "O'Neil", 'PO-1002']);
@@ -147,42 +137,42 @@ describe('sandbox Fusion purchase orders: q', () => {
   });
 
   it('query-by-example (no version or version 1): Attr=value;Attr2=value, equality only', () => {
-    expect(parsePurchaseOrderQuery('OrderNumber=PO-1001;StatusCode=OPEN')).to.deep.equal([
-      { attribute: 'OrderNumber', op: '=', value: 'PO-1001' },
-      { attribute: 'StatusCode', op: '=', value: 'OPEN' },
-    ]);
+    expect(matching(pos, 'OrderNumber=PO-1001;StatusCode=OPEN')).to.deep.equal(['PO-1001']);
+    expect(matching(pos, 'OrderNumber=PO-1002;StatusCode=OPEN')).to.deep.equal([]);
     expect(matching(pos, 'StatusCode=OPEN', 1)).to.deep.equal(['PO-1001', "O'Neil"]);
     expect(matching(pos, "OrderNumber='O''Neil';StatusCode=OPEN", 1)).to.deep.equal(["O'Neil"]);
     expect(matching(pos, 'LastUpdateDate=2026-12-01T10:00:01.123Z', 1)).to.deep.equal(['PO-1002']);
     expect(matching(pos, 'POHeaderId=30010020000000103', 1)).to.deep.equal(['PO-1002']);
-    expect(parsePurchaseOrderQuery("Description='a;b'", 1)).to.deep.equal([{ attribute: 'Description', op: '=', value: 'a;b' }]);
-    expect(parsePurchaseOrderQuery('', 1)).to.deep.equal([]);
-    expect(parsePurchaseOrderQuery('  ', 3)).to.deep.equal([]);
+    // A quoted ';' is part of the value, not a separator.
+    expect(matching(pos, "Description='a;b'", 1)).to.deep.equal([]);
+    expect(matching(pos, "Description='Sandbox purchase order O''Neil';StatusCode=OPEN", 1)).to.deep.equal(["O'Neil"]);
+    expect(matching(pos, '', 1)).to.deep.equal(['PO-1001', "O'Neil", 'PO-1002']);
+    expect(matching(pos, '  ', 3)).to.deep.equal(['PO-1001', "O'Neil", 'PO-1002']);
   });
 
   it('refuses what it cannot parse, naming why', () => {
-    fails(() => parsePurchaseOrderQuery("Nope = 'x'", 2), 'OMGW-SANDBOX-ATTRIBUTE');
-    fails(() => parsePurchaseOrderQuery('Nope=x', 1), 'OMGW-SANDBOX-ATTRIBUTE');
+    fails(() => matching(pos, "Nope = 'x'", 2), 'OMGW-SANDBOX-ATTRIBUTE');
+    fails(() => matching(pos, 'Nope=x', 1), 'OMGW-SANDBOX-ATTRIBUTE');
     // A row-match expression without the version header is not silently read as something else.
-    fails(() => parsePurchaseOrderQuery("LastUpdateDate >= '2026-12-01T10:00:00Z'", 1), 'OMGW-SANDBOX-ATTRIBUTE');
-    fails(() => parsePurchaseOrderQuery("LastUpdateDate > '2026-12-01T10:00:00Z'", 1), 'OMGW-SANDBOX-QUERY');
-    fails(() => parsePurchaseOrderQuery("OrderNumber = 'PO-1001", 2), 'OMGW-SANDBOX-QUERY');
-    fails(() => parsePurchaseOrderQuery("OrderNumber='PO-1001", 1), 'OMGW-SANDBOX-QUERY');
-    fails(() => parsePurchaseOrderQuery("OrderNumber = 'a' or OrderNumber = 'b'", 2), 'OMGW-SANDBOX-QUERY');
-    fails(() => parsePurchaseOrderQuery("OrderNumber = 'a' and", 2), 'OMGW-SANDBOX-QUERY');
-    fails(() => parsePurchaseOrderQuery("OrderNumber = 'a' 'b'", 2), 'OMGW-SANDBOX-QUERY');
-    fails(() => parsePurchaseOrderQuery("(OrderNumber = 'a')", 2), 'OMGW-SANDBOX-QUERY');
-    fails(() => parsePurchaseOrderQuery('OrderNumber =', 2), 'OMGW-SANDBOX-QUERY');
-    fails(() => parsePurchaseOrderQuery("OrderNumber 'a'", 2), 'OMGW-SANDBOX-QUERY');
-    fails(() => parsePurchaseOrderQuery("LastUpdateDate >> '2026-12-01T10:00:00Z'", 2), 'OMGW-SANDBOX-QUERY');
-    fails(() => parsePurchaseOrderQuery("LastUpdateDate > '2026-12-01'", 2), 'OMGW-SANDBOX-VALUE');
-    fails(() => parsePurchaseOrderQuery("LastUpdateDate > '2026-12-01 10:00:00'", 2), 'OMGW-SANDBOX-VALUE');
-    fails(() => parsePurchaseOrderQuery("LastUpdateDate > '2026-13-01T10:00:00Z'", 2), 'OMGW-SANDBOX-VALUE');
-    fails(() => parsePurchaseOrderQuery('LastUpdateDate > 20261201', 2), 'OMGW-SANDBOX-VALUE');
-    fails(() => parsePurchaseOrderQuery('POHeaderId = 1.5', 2), 'OMGW-SANDBOX-VALUE');
-    fails(() => parsePurchaseOrderQuery("SupplierId = 'abc'", 2), 'OMGW-SANDBOX-VALUE');
-    fails(() => parsePurchaseOrderQuery('StatusCode', 1), 'OMGW-SANDBOX-QUERY');
-    const err = fails(() => parsePurchaseOrderQuery("OrderNumber = 'a' # x", 2), 'OMGW-SANDBOX-QUERY');
+    fails(() => matching(pos, "LastUpdateDate >= '2026-12-01T10:00:00Z'", 1), 'OMGW-SANDBOX-ATTRIBUTE');
+    fails(() => matching(pos, "LastUpdateDate > '2026-12-01T10:00:00Z'", 1), 'OMGW-SANDBOX-QUERY');
+    fails(() => matching(pos, "OrderNumber = 'PO-1001", 2), 'OMGW-SANDBOX-QUERY');
+    fails(() => matching(pos, "OrderNumber='PO-1001", 1), 'OMGW-SANDBOX-QUERY');
+    fails(() => matching(pos, "OrderNumber = 'a' or OrderNumber = 'b'", 2), 'OMGW-SANDBOX-QUERY');
+    fails(() => matching(pos, "OrderNumber = 'a' and", 2), 'OMGW-SANDBOX-QUERY');
+    fails(() => matching(pos, "OrderNumber = 'a' 'b'", 2), 'OMGW-SANDBOX-QUERY');
+    fails(() => matching(pos, "(OrderNumber = 'a')", 2), 'OMGW-SANDBOX-QUERY');
+    fails(() => matching(pos, 'OrderNumber =', 2), 'OMGW-SANDBOX-QUERY');
+    fails(() => matching(pos, "OrderNumber 'a'", 2), 'OMGW-SANDBOX-QUERY');
+    fails(() => matching(pos, "LastUpdateDate >> '2026-12-01T10:00:00Z'", 2), 'OMGW-SANDBOX-QUERY');
+    fails(() => matching(pos, "LastUpdateDate > '2026-12-01'", 2), 'OMGW-SANDBOX-VALUE');
+    fails(() => matching(pos, "LastUpdateDate > '2026-12-01 10:00:00'", 2), 'OMGW-SANDBOX-VALUE');
+    fails(() => matching(pos, "LastUpdateDate > '2026-13-01T10:00:00Z'", 2), 'OMGW-SANDBOX-VALUE');
+    fails(() => matching(pos, 'LastUpdateDate > 20261201', 2), 'OMGW-SANDBOX-VALUE');
+    fails(() => matching(pos, 'POHeaderId = 1.5', 2), 'OMGW-SANDBOX-VALUE');
+    fails(() => matching(pos, "SupplierId = 'abc'", 2), 'OMGW-SANDBOX-VALUE');
+    fails(() => matching(pos, 'StatusCode', 1), 'OMGW-SANDBOX-QUERY');
+    const err = fails(() => matching(pos, "OrderNumber = 'a' # x", 2), 'OMGW-SANDBOX-QUERY');
     expect(err.message).to.match(/character 19/);
   });
 });
@@ -198,7 +188,7 @@ describe('sandbox Fusion purchase orders: orderBy and paging', () => {
   const pos = b.all();
 
   it('sorts on several keys, ties broken by the next key, then by the order of adding', () => {
-    const sorted = (orderBy: string): string[] => numbers(sortPurchaseOrders(pos, parsePurchaseOrderOrderBy(orderBy)));
+    const sorted = (orderBy: string): string[] => numbers(queryPurchaseOrders(pos, { orderBy }).items);
     expect(sorted('LastUpdateDate:asc,POHeaderId:asc')).to.deep.equal(['PO-1002', 'PO-1001', 'PO-1003']);
     expect(sorted('LastUpdateDate:asc,POHeaderId:desc')).to.deep.equal(['PO-1002', 'PO-1003', 'PO-1001']);
     expect(sorted('LastUpdateDate:desc,OrderNumber:desc')).to.deep.equal(['PO-1003', 'PO-1001', 'PO-1002']);
@@ -210,9 +200,9 @@ describe('sandbox Fusion purchase orders: orderBy and paging', () => {
   });
 
   it('refuses unknown attributes and directions in orderBy', () => {
-    fails(() => parsePurchaseOrderOrderBy('Nope:asc'), 'OMGW-SANDBOX-ATTRIBUTE');
-    fails(() => parsePurchaseOrderOrderBy('LastUpdateDate:up'), 'OMGW-SANDBOX-ORDERBY');
-    fails(() => parsePurchaseOrderOrderBy('LastUpdateDate:asc,'), 'OMGW-SANDBOX-ORDERBY');
+    fails(() => queryPurchaseOrders(pos, { orderBy: 'Nope:asc' }), 'OMGW-SANDBOX-ATTRIBUTE');
+    fails(() => queryPurchaseOrders(pos, { orderBy: 'LastUpdateDate:up' }), 'OMGW-SANDBOX-ORDERBY');
+    fails(() => queryPurchaseOrders(pos, { orderBy: 'LastUpdateDate:asc,' }), 'OMGW-SANDBOX-ORDERBY');
   });
 
   it('pages with limit and offset after filtering and sorting', () => {

@@ -1,18 +1,17 @@
 import { expect } from 'chai';
-import { createMappingSet } from '../../../../src/config/mappings.ts';
 import { parseJsonKeepingIds, type FusionSalesOrder } from '../../../../src/connectors/fusion/sales-orders.ts';
-import { buildShipBobOrders, buildShipBobOrdersFromPurchaseOrder, eventFulfillLineIds, referenceId } from '../../../../src/connectors/shipbob/order.ts';
+import { buildShipBobOrders, buildShipBobOrdersFromPurchaseOrder } from '../../../../src/connectors/shipbob/order.ts';
 import type { XmlRecord } from '../../../../src/domain/event.ts';
 import { TransformError } from '../../../../src/connectors/types.ts';
+import { mappingsFrom } from '../../../helpers/mappings.ts';
 
 const settings = { productMap: 'products', locationMap: 'locations', shippingMethod: 'Standard', orderType: 'DTC' as const, referencePrefix: '' };
 
-const mappings = createMappingSet({
-  maps: [
-    { name: 'products', kind: 'product-map', customer: null, entries: new Map([['TSHIRT-M', 'SB-TSHIRT-M'], ['MUG', 'SB-MUG']]) },
-    { name: 'locations', kind: 'location-map', customer: null, entries: new Map([['M1', '156']]) },
-  ],
+const mappings = await mappingsFrom({
+  'products.yaml': 'kind: product-map\nentries:\n  TSHIRT-M: SB-TSHIRT-M\n  MUG: SB-MUG\n',
+  'locations.yaml': 'kind: location-map\nentries:\n  M1: "156"\n',
 });
+if (mappings.problems.length > 0) throw new Error(`test mappings: ${JSON.stringify(mappings.problems)}`);
 
 function order(overrides: Partial<FusionSalesOrder> = {}): FusionSalesOrder {
   return {
@@ -57,7 +56,8 @@ describe('ShipBob orders from a Fusion sales order', () => {
     const b = buildShipBobOrders(settings, order(), { EventCode: 'OrderHeaderStatusUpdate' }, mappings).map((o) => o.reference_id);
     expect(a).to.deep.equal(['LEG:SO-1:300100000000011', 'LEG:SO-1:300100000000012']);
     expect(b).to.deep.equal(a);
-    expect(referenceId({ referencePrefix: 'ACME-' }, 'LEG:SO-1', '9')).to.equal('ACME-LEG:SO-1:9');
+    const prefixed = buildShipBobOrders({ ...settings, referencePrefix: 'ACME-' }, order(), eventWith('300100000000011'), mappings);
+    expect(prefixed.map((o) => o.reference_id)).to.deep.equal(['ACME-LEG:SO-1:300100000000011']);
   });
 
   it('refuses, naming the missing key, a missing product or location mapping, an unknown line, or no address', () => {
@@ -78,9 +78,10 @@ describe('ShipBob orders from a Fusion sales order', () => {
     expect(attempt(() => buildShipBobOrders(settings, order({ shipTo: null }), eventWith(), mappings))).to.include('ship-to address');
   });
 
-  it('reads fulfilment line ids from the event', () => {
-    expect(eventFulfillLineIds(eventWith('1', '2'))).to.deep.equal(['1', '2']);
-    expect(eventFulfillLineIds({})).to.deep.equal([]);
+  it('reads fulfilment line ids from the event, in its order, trimmed', () => {
+    const ids = (payload: XmlRecord) => buildShipBobOrders(settings, order(), payload, mappings).map((o) => o.reference_id);
+    expect(ids(eventWith('300100000000012', ' 300100000000011 '))).to.deep.equal(['LEG:SO-1:300100000000012', 'LEG:SO-1:300100000000011']);
+    expect(ids({})).to.deep.equal(['LEG:SO-1:300100000000011', 'LEG:SO-1:300100000000012']);
   });
 
   it('parses Fusion JSON without rounding ids above 2^53', () => {

@@ -4,8 +4,6 @@ import { Secret } from '../../../../src/config/secret.ts';
 import {
   authenticateHttp,
   authenticateToken,
-  decodeStrictBase64,
-  parseUtcDateTime,
   type AuthResult,
   type InboundAuthPolicy,
 } from '../../../../src/inbound/soap/auth.ts';
@@ -26,6 +24,21 @@ function digestToken(nonce: Buffer, created: string, password = 'correct horse b
 
 function nonceKey(result: AuthResult): string | undefined {
   return result.ok ? result.nonce?.key : undefined;
+}
+
+/** A PasswordText token with the right password: only its nonce or its Created can make it fail. */
+function textToken(fields: Pick<UsernameToken, 'nonce' | 'created'>): UsernameToken {
+  return { username: 'om-connector', password: 'correct horse battery', passwordType: 'text', ...fields };
+}
+
+/** The nonce key the gateway keeps for these nonce bytes (see authenticateToken). */
+function keyOf(bytes: Buffer): string {
+  return createHash('sha256').update('om-connector', 'utf8').update('\u0000').update(bytes).digest('hex');
+}
+
+/** The reason a refused result gives ('' when accepted). */
+function reason(result: AuthResult): string {
+  return result.ok ? '' : result.reason;
 }
 
 describe('inbound/soap/auth', () => {
@@ -63,19 +76,28 @@ describe('inbound/soap/auth', () => {
     }
   });
 
-  it('decodes only canonical base64', () => {
-    expect(decodeStrictBase64('AAAA')?.length).to.equal(3);
-    expect(decodeStrictBase64('AQ==')?.[0]).to.equal(1);
+  it('decodes only canonical base64 nonces, and keys a nonce by its bytes', () => {
+    const accepted = (nonce: string) => authenticateToken(policy, textToken({ nonce, created: null }), undefined, NOW);
+    expect(nonceKey(accepted('AAAA'))).to.equal(keyOf(Buffer.alloc(3)));
+    expect(nonceKey(accepted('AQ=='))).to.equal(keyOf(Buffer.from([1])));
     for (const bad of ['', 'AQ=', 'AQ', 'AR==', 'A Q==', 'AQ==\n', '****', 'AQ==AQ==', 'A'.repeat(92)]) {
-      expect(decodeStrictBase64(bad), JSON.stringify(bad)).to.equal(null);
+      expect(reason(accepted(bad)), JSON.stringify(bad)).to.include('wsse:Nonce is not canonical base64');
     }
   });
 
   it('takes wsu:Created only as an xsd:dateTime in UTC', () => {
-    expect(parseUtcDateTime('2026-12-05T12:00:00Z')).to.equal(NOW);
-    expect(parseUtcDateTime('2026-12-05T12:00:00.250Z')).to.equal(NOW + 250);
-    expect(parseUtcDateTime('2026-12-05T12:00:00.123456789Z')).to.equal(NOW + 123);
-    expect(parseUtcDateTime('2026-12-05T12:00:00+00:00')).to.equal(NOW);
+    // With a window of 0 a Created is accepted only at exactly the instant it names.
+    const exact = { ...policy, createdWindowMs: 0 };
+    const acceptedAt = (created: string, now: number) => authenticateToken(exact, textToken({ nonce: null, created }), undefined, now).ok;
+    for (const [created, at] of [
+      ['2026-12-05T12:00:00Z', NOW],
+      ['2026-12-05T12:00:00.250Z', NOW + 250],
+      ['2026-12-05T12:00:00.123456789Z', NOW + 123],
+      ['2026-12-05T12:00:00+00:00', NOW],
+    ] as const) {
+      expect(acceptedAt(created, at), created).to.equal(true);
+      expect(acceptedAt(created, at + 1), `${created} a millisecond later`).to.equal(false);
+    }
     for (const bad of [
       'Sat, 05 Dec 2026 12:00:00 GMT',
       '2026-12-05T12:00:00',
@@ -87,12 +109,9 @@ describe('inbound/soap/auth', () => {
       ' 2026-12-05T12:00:00Z',
       '1765000000000',
     ]) {
-      expect(parseUtcDateTime(bad), bad).to.equal(null);
+      const result = authenticateToken(policy, textToken({ nonce: null, created: bad }), undefined, NOW);
+      expect(reason(result), bad).to.include('wsu:Created is not an xsd:dateTime');
     }
-    const token: UsernameToken = { username: 'om-connector', password: 'correct horse battery', passwordType: 'text', nonce: null, created: 'Sat, 05 Dec 2026 12:00:00 GMT' };
-    const result = authenticateToken(policy, token, undefined, NOW);
-    expect(result).to.deep.include({ ok: false });
-    expect(result.ok ? '' : result.reason).to.include('xsd:dateTime');
   });
 
   it('refuses a Password whose Type is not one of the two URIs, whatever the password', () => {

@@ -1,15 +1,8 @@
 import { expect } from 'chai';
 import { GatewayError, type ErrorCode } from '../../../../src/domain/errors.ts';
 import type { XmlRecord } from '../../../../src/domain/event.ts';
-import {
-  chunksOf,
-  parsePush,
-  PASSWORD_DIGEST_URI,
-  PASSWORD_TEXT_URI,
-  type ParseLimits,
-  type ParsedPush,
-  type UsernameToken,
-} from '../../../../src/inbound/soap/envelope.ts';
+import { parsePush, type ParseLimits, type ParsedPush, type UsernameToken } from '../../../../src/inbound/soap/envelope.ts';
+import { chunksOf } from '../../../helpers/chunks.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Builders
@@ -732,8 +725,9 @@ describe('inbound/soap/envelope parsePush', () => {
       const tokenOf = async (type: string | null): Promise<string | null | undefined> =>
         (await parse(env({ header: security({ type }), body: results([]) }))).usernameToken?.passwordType;
       expect(await tokenOf(null)).to.equal('text');
-      expect(await tokenOf(PASSWORD_TEXT_URI)).to.equal('text');
-      expect(await tokenOf(PASSWORD_DIGEST_URI)).to.equal('digest');
+      const profile = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0';
+      expect(await tokenOf(`${profile}#PasswordText`)).to.equal('text');
+      expect(await tokenOf(`${profile}#PasswordDigest`)).to.equal('digest');
       expect(await tokenOf('wsse:PasswordDigest')).to.equal(null);
       expect(await tokenOf('PasswordText')).to.equal(null);
       expect(await tokenOf('urn:example#PasswordText')).to.equal(null);

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { JsonSyntaxError, parseJsonRecord } from '../../../../src/inbound/webhooks/json.ts';
-import { cleanJson } from '../../../../src/connectors/transforms/index.ts';
 
 const parse = (text: string, maxDepth = 64) => parseJsonRecord(text, { maxDepth });
 
@@ -19,8 +18,7 @@ describe('webhook JSON → event payload', () => {
       e: [],
       o: {},
     });
-    // The canonical-json transform turns the wrappers back into values.
-    expect(cleanJson(record)).to.deep.equal({ a: { b: [{ c: '1' }, { c: '2' }] }, tags: ['x', '2', null], m: [{ '#array': ['1', '2'] }, { '#array': [] }], e: [], o: {} });
+    // The canonical-json transform turns the wrappers back into values (test/unit/connectors/transforms.test.ts).
   });
 
   it('decodes string escapes exactly as JSON.parse does', () => {

@@ -1,15 +1,8 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import {
-  decodeWebhookSecret,
-  signedHeaders,
-  signWebhook,
-  WebhookSecretError,
-  WebhookVerifier,
-  type VerifyResult,
-  type WebhookHeaders,
-} from '../../../../src/inbound/webhooks/signature.ts';
+import { WebhookVerifier, type VerifyResult, type WebhookHeaders } from '../../../../src/inbound/webhooks/signature.ts';
+import { signedHeaders, signWebhook } from '../../../helpers/webhook-signing.ts';
 
 // Test vector values from shared/specs/standard-webhooks/README.md (the reference libraries' suites:
 // JS "sign function works", Go TestWebhookSign). Data only.
@@ -26,6 +19,17 @@ function vectorHeaders(over: Partial<WebhookHeaders> = {}): WebhookHeaders {
   return { id: MSG_ID, timestamp: String(TIMESTAMP), signature: EXPECTED, ...over };
 }
 
+/** The verifier refuses to be made with these secrets, with its secret error. */
+function refusesSecrets(secrets: string[]): Error {
+  try {
+    new WebhookVerifier(secrets);
+  } catch (err) {
+    expect(err).to.be.instanceOf(Error).with.property('name', 'WebhookSecretError');
+    return err as Error;
+  }
+  throw new Error(`a verifier was made with ${JSON.stringify(secrets)}`);
+}
+
 function expectFailure(result: VerifyResult, reason: string): void {
   expect(result.ok, JSON.stringify(result)).to.equal(false);
   if (!result.ok) expect(result.reason).to.equal(reason);
@@ -35,10 +39,9 @@ describe('Standard Webhooks signatures', () => {
   const verifier = new WebhookVerifier([SECRET]);
 
   describe('the test vector', () => {
-    it('signs the vector to the expected signature', () => {
+    it('signs the vector to the expected signature (the test signer)', () => {
       expect(signWebhook(SECRET, MSG_ID, TIMESTAMP, PAYLOAD)).to.equal(EXPECTED);
       expect(signWebhook(SECRET, MSG_ID, TIMESTAMP, Buffer.from(PAYLOAD))).to.equal(EXPECTED);
-      expect(decodeWebhookSecret(SECRET)).to.have.length(24);
     });
 
     it('verifies the vector at its own time', () => {
@@ -109,15 +112,12 @@ describe('Standard Webhooks signatures', () => {
     });
 
     it('empty secret "" and "whsec_" cannot make a verifier', () => {
-      expect(() => new WebhookVerifier([''])).to.throw(WebhookSecretError);
-      expect(() => new WebhookVerifier(['whsec_'])).to.throw(WebhookSecretError);
-      expect(() => new WebhookVerifier([])).to.throw(WebhookSecretError);
-      expect(() => new WebhookVerifier(['whsec_not base64!'])).to.throw(WebhookSecretError);
-      expect(() => decodeWebhookSecret('whsec_A')).to.throw(WebhookSecretError);
-      expect(() => decodeWebhookSecret('whsec_s3cr3t-not-base64'))
-        .to.throw(WebhookSecretError)
-        .with.property('message')
-        .that.does.not.include('s3cr3t');
+      refusesSecrets(['']);
+      refusesSecrets(['whsec_']);
+      refusesSecrets([]);
+      refusesSecrets(['whsec_not base64!']);
+      refusesSecrets(['whsec_A']);
+      expect(refusesSecrets([SECRET, 'whsec_s3cr3t-not-base64']).message).to.not.include('s3cr3t');
     });
   });
 
