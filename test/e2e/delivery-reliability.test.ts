@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { rmSync } from 'node:fs';
 import type { AttemptReport, DeliveryWorker } from '../../src/delivery/worker.ts';
 import { buildPush, pushHttpHeaders, type PushHeaderInput } from '../../src/sandbox/om-push.ts';
+import type { Page, PageRequest } from '../../src/store/browse.ts';
 import { Store } from '../../src/store/index.ts';
 import { backendName, createTestDatabase, type TestDatabase } from '../helpers/backend.ts';
 import { spawnGateway, type ChildGateway } from '../helpers/child.ts';
@@ -108,12 +109,15 @@ function maxInWindow(times: number[], windowMs: number): number {
   return max;
 }
 
-interface AttemptRow {
-  delivery_id: string;
-  number: number;
-  outcome: string;
-  response_status: number | null;
-  error_class: string | null;
+/** Every row of a browse listing, oldest first (the store pages newest first). */
+async function everything<T>(list: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
+  const rows: T[] = [];
+  for (let cursor: string | undefined; ; ) {
+    const page = await list({ limit: 500, cursor });
+    rows.push(...page.rows);
+    if (page.next === null) return rows.reverse();
+    cursor = page.next;
+  }
 }
 
 describe(`delivery reliability (${backendName()})`, function () {
@@ -182,8 +186,8 @@ retry:
       );
       await delivered;
 
-      const knex = gw.gateway.store.knex;
-      const events = (await knex('events').select('id', 'order_key')) as Array<{ id: string; order_key: string }>;
+      const { browse } = gw.gateway.store;
+      const events = await everything((page) => browse.events({}, page));
       expect(events, 'every push stored as a new event (none taken for a duplicate)').to.have.length(TOTAL);
 
       // Every event delivered exactly once successfully, always under its own idempotency key.
@@ -207,12 +211,12 @@ retry:
       }
 
       // The store agrees: nothing unfinished, one attempt row per request the target saw.
-      const states = (await knex('deliveries').select('state').count({ n: '*' }).groupBy('state')) as Array<{ state: string; n: number | string }>;
-      expect(states.map((s) => [s.state, Number(s.n)])).to.deep.equal([['delivered', TOTAL]]);
-      const attempts = (await knex('attempts').select()) as AttemptRow[];
+      const states = await browse.deliveryCounts();
+      expect(states.map((s) => [s.state, s.count])).to.deep.equal([['delivered', TOTAL]]);
+      const attempts = await everything((page) => browse.attempts({}, page));
       expect(attempts, 'attempt rows').to.have.length(target.requests.length);
       expect(attempts.filter((a) => a.outcome === 'delivered')).to.have.length(TOTAL);
-      expect(attempts.filter((a) => a.outcome === 'retry').map((a) => a.response_status)).to.satisfy((s: Array<number | null>) => s.every((x) => x === 503));
+      expect(attempts.filter((a) => a.outcome === 'retry').map((a) => a.responseStatus)).to.satisfy((s: Array<number | null>) => s.every((x) => x === 503));
     });
   });
 
@@ -288,12 +292,13 @@ retry:
       const store = openStore();
       try {
         // What the dead worker left: the delivery in flight under its lease, one attempt (the 503).
-        const left = await store.knex('deliveries').first();
+        const [left] = await everything((page) => store.browse.deliveries({}, page));
+        if (!left) throw new Error('no delivery stored');
         expect(left.state).to.equal('in_flight');
-        expect(left.attempt_count).to.equal(1);
-        expect(left.lease_owner).to.be.a('string');
-        const leaseExpiredAt = Number(left.lease_expires_at);
-        expect((await store.knex('attempts').select()).map((a: AttemptRow) => [a.number, a.outcome, a.response_status])).to.deep.equal([[1, 'retry', 503]]);
+        expect(left.attemptCount).to.equal(1);
+        expect(left.leaseOwner).to.be.a('string');
+        const leaseExpiredAt = Number(left.leaseExpiresAt);
+        expect((await everything((page) => store.browse.attempts({}, page))).map((a) => [a.number, a.outcome, a.responseStatus])).to.deep.equal([[1, 'retry', 503]]);
 
         const second = await spawnGateway(configDir, env());
         children.push(second);
@@ -311,18 +316,18 @@ retry:
         expect(target.requests).to.have.length(3);
 
         // The store: delivered, the earlier attempt kept, the killed try left no attempt row.
-        const done = await store.knex('deliveries').where({ id: left.id }).first();
-        expect(done.state).to.equal('delivered');
-        expect(done.attempt_count).to.equal(2);
-        expect(done.lease_owner).to.equal(null);
-        const attempts = (await store.knex('attempts').where({ delivery_id: left.id }).orderBy('number')) as AttemptRow[];
-        expect(attempts.map((a) => [a.number, a.outcome, a.response_status, a.error_class])).to.deep.equal([
+        const done = await store.browse.delivery(left.id);
+        expect(done?.state).to.equal('delivered');
+        expect(done?.attemptCount).to.equal(2);
+        expect(done?.leaseOwner).to.equal(null);
+        const attempts = (await store.browse.attemptsOf([left.id])).sort((a, b) => a.number - b.number);
+        expect(attempts.map((a) => [a.number, a.outcome, a.responseStatus, a.errorClass])).to.deep.equal([
           [1, 'retry', 503, 'http'],
           [2, 'delivered', 200, null],
         ]);
-        const audit = (await store.knex('audit_records').where({ action: 'delivery.attempt' }).orderBy('id')) as Array<{ result: string }>;
+        const audit = await everything((page) => store.browse.audit({ actions: ['delivery.attempt'] }, page));
         expect(audit.map((a) => a.result)).to.deep.equal(['retry', 'delivered']);
-        expect(await store.knex('deliveries').count({ n: '*' }).first()).to.satisfy((r: { n: number | string }) => Number(r.n) === 1);
+        expect(await everything((page) => store.browse.deliveries({}, page))).to.have.length(1);
       } finally {
         await store.close();
       }
@@ -398,12 +403,12 @@ retry:
       const sustained = ((EVENTS - LIMIT) * PER) / LIMIT;
       expect((arrivals[EVENTS - 1] as number) - (arrivals[0] as number), `first to last request; ${spread}`).to.be.at.most(sustained + PER);
 
-      const knex = gw.gateway.store.knex;
-      const deliveries = (await knex('deliveries').select('id', 'state', 'attempt_count')) as Array<{ id: string; state: string; attempt_count: number }>;
+      const { browse } = gw.gateway.store;
+      const deliveries = await everything((page) => browse.deliveries({}, page));
       expect(deliveries).to.have.length(EVENTS);
       expect(deliveries.filter((d) => d.state === 'delivered'), 'delivered').to.have.length(EVENTS);
-      expect(deliveries.every((d) => d.attempt_count === 1), 'one attempt each').to.equal(true);
-      const attempts = (await knex('attempts').select()) as AttemptRow[];
+      expect(deliveries.every((d) => d.attemptCount === 1), 'one attempt each').to.equal(true);
+      const attempts = await everything((page) => browse.attempts({}, page));
       expect(attempts, 'waiting for a token spends no attempt').to.have.length(EVENTS);
       expect(new Set(target.requests.map((r) => r.headers['idempotency-key']))).to.deep.equal(new Set(deliveries.map((d) => d.id)));
     };

@@ -1,8 +1,10 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
 import type { AttemptReport, DeliveryWorker } from '../../src/delivery/worker.ts';
+import type { Delivery } from '../../src/domain/delivery.ts';
 import { main } from '../../src/main.ts';
 import { buildPush, type PushEventCode } from '../../src/sandbox/om-push.ts';
+import type { Page, PageRequest } from '../../src/store/browse.ts';
 import { backendName } from '../helpers/backend.ts';
 import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, testEnv, type TestGateway } from '../helpers/gateway.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
@@ -91,8 +93,21 @@ async function push(gw: TestGateway, order: string, code: PushEventCode = 'HOLD'
   expect(res.status, res.body).to.equal(202);
 }
 
-async function deliveryOf(gw: TestGateway, order: string) {
-  return gw.gateway.store.knex('deliveries').where({ order_key: `LEG:${order}` }).first();
+async function deliveryOf(gw: TestGateway, order: string): Promise<Delivery> {
+  const [d] = (await gw.gateway.store.browse.deliveries({ orderKey: `LEG:${order}` }, { limit: 1 })).rows;
+  if (!d) throw new Error(`no delivery of ${order}`);
+  return d;
+}
+
+/** Every row of a browse listing, oldest first (the store pages newest first). */
+async function everything<T>(list: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
+  const rows: T[] = [];
+  for (let cursor: string | undefined; ; ) {
+    const page = await list({ limit: 500, cursor });
+    rows.push(...page.rows);
+    if (page.next === null) return rows.reverse();
+    cursor = page.next;
+  }
 }
 
 describe(`delivery to connectors (${backendName()})`, () => {
@@ -122,12 +137,12 @@ describe(`delivery to connectors (${backendName()})`, () => {
     expect(body).to.include({ eventCode: 'HOLD', orderKey: 'LEG:SO-OK', deliveryId: d.id });
     expect(body.data.SourceOrderNumber).to.equal('SO-OK');
     expect(d.state).to.equal('delivered');
-    const attempts = await gw.gateway.store.knex('attempts').where({ delivery_id: d.id });
+    const attempts = await gw.gateway.store.browse.attemptsOf([d.id]);
     expect(attempts).to.have.length(1);
-    expect(attempts[0].response_status).to.equal(200);
-    expect(attempts[0].request_summary).to.not.include(API_KEY);
-    const audit = await gw.gateway.store.knex('audit_records').where({ delivery_id: d.id, action: 'delivery.attempt' });
-    expect(audit.map((a: { result: string; direction: string }) => [a.direction, a.result])).to.deep.equal([['out', 'delivered']]);
+    expect(attempts[0]?.responseStatus).to.equal(200);
+    expect(attempts[0]?.requestSummary).to.not.include(API_KEY);
+    const audit = await everything((page) => gw.gateway.store.browse.audit({ deliveryId: d.id, actions: ['delivery.attempt'] }, page));
+    expect(audit.map((a) => [a.direction, a.result])).to.deep.equal([['out', 'delivered']]);
   });
 
   it('follows the retry schedule on a controlled clock, then parks when attempts are used up', async () => {
@@ -137,24 +152,29 @@ describe(`delivery to connectors (${backendName()})`, () => {
     expect((await nextAttempt(gw, () => push(gw, 'SO-R'))).outcome).to.equal('retry');
     let d = await deliveryOf(gw, 'SO-R');
     expect(d.state).to.equal('retrying');
-    expect(Number(d.next_attempt_at)).to.equal(t0 + 5_000);
+    expect(d.nextAttemptAt).to.equal(t0 + 5_000);
 
     await advance(gw, clock, 4_999); // not due yet
     expect(target.requests).to.have.length(1);
     expect((await nextAttempt(gw, () => advance(gw, clock, 1))).outcome).to.equal('retry');
     d = await deliveryOf(gw, 'SO-R');
-    expect(Number(d.next_attempt_at)).to.equal(clock.now() + 30_000);
+    expect(d.nextAttemptAt).to.equal(clock.now() + 30_000);
     expect((await nextAttempt(gw, () => advance(gw, clock, 30_000))).outcome).to.equal('retry');
-    expect(Number((await deliveryOf(gw, 'SO-R')).next_attempt_at)).to.equal(clock.now() + 120_000);
+    expect((await deliveryOf(gw, 'SO-R')).nextAttemptAt).to.equal(clock.now() + 120_000);
     expect((await nextAttempt(gw, () => advance(gw, clock, 120_000))).outcome).to.equal('parked');
     d = await deliveryOf(gw, 'SO-R');
     expect(d.state).to.equal('parked');
-    expect(d.parked_reason).to.equal('attempts_exhausted');
-    expect(d.last_error).to.include('4 attempts').and.include('503');
+    expect(d.parkedReason).to.equal('attempts_exhausted');
+    expect(d.lastError).to.include('4 attempts').and.include('503');
     expect(target.requests).to.have.length(4);
-    const attempts = await gw.gateway.store.knex('attempts').where({ delivery_id: d.id }).orderBy('number');
-    expect(attempts.map((a: { outcome: string }) => a.outcome)).to.deep.equal(['retry', 'retry', 'retry', 'parked']);
-    expect(attempts[0].response_snippet).to.equal('down for maintenance');
+    const attempts = await gw.gateway.store.browse.attemptsOf([d.id]);
+    expect(attempts.map((a) => [a.number, a.outcome])).to.deep.equal([
+      [1, 'retry'],
+      [2, 'retry'],
+      [3, 'retry'],
+      [4, 'parked'],
+    ]);
+    expect(attempts[0]?.responseSnippet).to.equal('down for maintenance');
   });
 
   it('retries network errors, timeouts, 408, 425, 429 and 5xx, and honours Retry-After', async () => {
@@ -192,9 +212,9 @@ timeout: 300ms
     const expectRetry = async (order: string, errorClass: string, delay: number) => {
       const d = await deliveryOf(gw, order);
       expect(d.state, order).to.equal('retrying');
-      expect(Number(d.next_attempt_at) - now, order).to.equal(delay);
-      const [a] = await gw.gateway.store.knex('attempts').where({ delivery_id: d.id });
-      expect(a.error_class, order).to.equal(errorClass);
+      expect(d.nextAttemptAt - now, order).to.equal(delay);
+      const [a] = await gw.gateway.store.browse.attemptsOf([d.id]);
+      expect(a?.errorClass, order).to.equal(errorClass);
     };
     await expectRetry('SO-408', 'http', 5_000);
     await expectRetry('SO-425', 'http', 5_000);
@@ -213,8 +233,8 @@ timeout: 300ms
       const attempt = await nextAttempt(gw, () => push(gw, `SO-${status}`));
       expect(attempt.outcome).to.equal('parked');
       const d = await deliveryOf(gw, `SO-${status}`);
-      expect(d.parked_reason).to.equal('permanent_error');
-      expect(d.last_error).to.include(String(status));
+      expect(d.parkedReason).to.equal('permanent_error');
+      expect(d.lastError).to.include(String(status));
     }
     expect(target.requests).to.have.length(3);
   });
@@ -226,10 +246,10 @@ timeout: 300ms
     });
     expect((await nextAttempt(gw, () => push(gw, 'SO-MAP'))).outcome).to.equal('parked');
     const d = await deliveryOf(gw, 'SO-MAP');
-    expect(d.parked_reason).to.equal('transform_error');
-    expect(d.last_error).to.match(/number|convert|cast/i);
-    const [a] = await gw.gateway.store.knex('attempts').where({ delivery_id: d.id });
-    expect(a.error_class).to.equal('transform');
+    expect(d.parkedReason).to.equal('transform_error');
+    expect(d.lastError).to.match(/number|convert|cast/i);
+    const [a] = await gw.gateway.store.browse.attemptsOf([d.id]);
+    expect(a?.errorClass).to.equal('transform');
     expect(target.requests).to.have.length(0);
   });
 
@@ -242,8 +262,8 @@ timeout: 300ms
       await push(gw, order);
       await advance(gw, clock, 0);
     }
-    const held = await gw.gateway.store.knex('deliveries').orderBy('id');
-    expect(held.map((d: { state: string; hold_reason: string; attempt_count: number }) => [d.state, d.hold_reason, d.attempt_count])).to.deep.equal([
+    const held = await everything((page) => gw.gateway.store.browse.deliveries({}, page));
+    expect(held.map((d) => [d.state, d.holdReason, d.attemptCount])).to.deep.equal([
       ['on_hold', 'offline', 0],
       ['on_hold', 'offline', 0],
       ['on_hold', 'offline', 0],
@@ -255,8 +275,8 @@ timeout: 300ms
     worker(gw).notify();
     const received = await all;
     expect(received.map((r) => JSON.parse(r.body).orderKey)).to.have.members(['LEG:SO-H1', 'LEG:SO-H2', 'LEG:SO-H3']);
-    const audit = await gw.gateway.store.knex('audit_records').where({ direction: 'admin' }).orderBy('id');
-    expect(audit.map((a: { action: string; connector: string }) => [a.action, a.connector])).to.deep.equal([
+    const audit = await everything((page) => gw.gateway.store.browse.audit({ directions: ['admin'] }, page));
+    expect(audit.map((a) => [a.action, a.connector])).to.deep.equal([
       ['connector.offline', 'crm'],
       ['connector.online', 'crm'],
     ]);
@@ -277,15 +297,15 @@ retry:
     for (let i = 1; i <= 10; i++) await nextAttempt(gw, () => push(gw, `SO-C${i}`));
     const state = (await gw.gateway.store.connectorStates.all()).find((s) => s.connector === 'crm');
     expect(state?.circuit).to.equal('open');
-    const held = await gw.gateway.store.knex('deliveries').where({ state: 'on_hold', hold_reason: 'circuit_open' });
-    expect(held).to.have.length(10);
+    const held = await everything((page) => gw.gateway.store.browse.deliveries({ states: ['on_hold'] }, page));
+    expect(held.filter((d) => d.holdReason === 'circuit_open')).to.have.length(10);
 
     await push(gw, 'SO-C11');
     await advance(gw, clock, 10_000);
     expect(target.requests).to.have.length(10); // nothing sent while open
     const c11 = await deliveryOf(gw, 'SO-C11');
     expect(c11.state).to.equal('on_hold');
-    expect(c11.attempt_count).to.equal(0);
+    expect(c11.attemptCount).to.equal(0);
 
     healthy = true;
     const delivered11 = attempts(gw, 11, (a) => a.outcome === 'delivered');
@@ -293,19 +313,19 @@ retry:
     await delivered11;
     const after = (await gw.gateway.store.connectorStates.all()).find((s) => s.connector === 'crm');
     expect(after?.circuit).to.equal('closed');
-    const delivered = await gw.gateway.store.knex('deliveries').where({ state: 'delivered' });
+    const delivered = await everything((page) => gw.gateway.store.browse.deliveries({ states: ['delivered'] }, page));
     expect(delivered).to.have.length(11);
     // Each transition is in the audit trail once, with what it held and released.
-    const transitions = await gw.gateway.store.knex('audit_records').where('action', 'like', 'connector.circuit_%').orderBy('id');
-    expect(transitions.map((a: { action: string; connector: string; direction: string }) => [a.action, a.connector, a.direction])).to.deep.equal([
+    const transitions = (await everything((page) => gw.gateway.store.browse.audit({}, page))).filter((a) => a.action.startsWith('connector.circuit_'));
+    expect(transitions.map((a) => [a.action, a.connector, a.direction])).to.deep.equal([
       ['connector.circuit_open', 'crm', 'out'],
       ['connector.circuit_half_open', 'crm', 'out'],
       ['connector.circuit_closed', 'crm', 'out'],
     ]);
-    const details = transitions.map((a: { detail: string | null }) => JSON.parse(a.detail ?? 'null') as Record<string, unknown>);
+    const details = transitions.map((a) => JSON.parse(a.detail ?? 'null') as Record<string, unknown>);
     expect(details[0]).to.deep.include({ held: 10, coolDownMs: 30_000, after: 'HTTP 503' });
     expect(details[1]).to.deep.equal({ released: 11 });
-    expect((await deliveryOf(gw, 'SO-C11')).attempt_count).to.equal(1);
+    expect((await deliveryOf(gw, 'SO-C11')).attemptCount).to.equal(1);
   });
 
   it('takes the breaker settings of the connector: fewer failures to open and a shorter cool-down', async () => {
@@ -365,8 +385,8 @@ auth:
     expect(req?.body).to.not.include(API_KEY);
     expect((await nextAttempt(gw, () => push(gw, 'SO-FAULT'))).outcome).to.equal('parked');
     const d = await deliveryOf(gw, 'SO-FAULT');
-    expect(d.parked_reason).to.equal('permanent_error');
-    expect(d.last_error).to.include('Unknown release');
+    expect(d.parkedReason).to.equal('permanent_error');
+    expect(d.lastError).to.include('Unknown release');
   });
 
   it('refreshes an OAuth2 token on a 401 once, and no secret of any auth type reaches attempts, audit or logs', async () => {
@@ -398,14 +418,20 @@ auth:
     const four = attempts(gw, 4, () => true);
     await push(gw, 'SO-SEC');
     await four;
-    const oauth = await gw.gateway.store.knex('deliveries').where({ connector: 'oauth' }).first();
-    expect(oauth.state).to.equal('delivered');
+    const { browse } = gw.gateway.store;
+    const [oauth] = (await browse.deliveries({ connectors: ['oauth'] }, { limit: 1 })).rows;
+    expect(oauth?.state).to.equal('delivered');
     expect(tokens).to.deep.equal(['access-1-9c1e', 'access-2-9c1e']); // the 401 forced exactly one refresh
-    expect((await gw.gateway.store.knex('deliveries').where({ connector: 'bearer' }).first()).state).to.equal('retrying');
+    expect((await browse.deliveries({ connectors: ['bearer'] }, { limit: 1 })).rows[0]?.state).to.equal('retrying');
     gw.gateway.logger.flush();
 
-    const tables = await Promise.all(['attempts', 'audit_records', 'deliveries'].map((t) => gw.gateway.store.knex(t).select()));
-    const haystack = JSON.stringify(tables) + gw.logs.join('\n');
+    // Every field of every attempt, audit record and delivery (the store's objects carry each column).
+    const stored = await Promise.all([
+      everything((page) => browse.attempts({}, page)),
+      everything((page) => browse.audit({}, page)),
+      everything((page) => browse.deliveries({}, page)),
+    ]);
+    const haystack = JSON.stringify(stored) + gw.logs.join('\n');
     for (const secret of [...Object.values(secrets), ...tokens, Buffer.from(`u:${secrets.BASIC_PW}`).toString('base64')]) {
       expect(haystack.includes(secret), `secret ${secret} found`).to.equal(false);
     }

@@ -52,7 +52,10 @@ describe(`omgw deliveries, events, replay, discard, hold, release (${backendName
     const code = await main([...args, '--config', configDir], io, env);
     return { code, out: out.join('\n'), err: err.join('\n') };
   }
-  const state = async (id: string | undefined) => ((await store.knex('deliveries').where({ id }).first()) as { state: string }).state;
+  const state = async (id: string | undefined) => (id === undefined ? undefined : (await store.browse.delivery(id))?.state);
+  /** The operators' audit records, oldest first (the store lists newest first). */
+  const adminAudit = async () => (await store.browse.audit({ directions: ['admin'] }, { limit: 100 })).rows.reverse();
+  const connectorState = async (name: string) => (await store.connectorStates.all()).find((c) => c.connector === name);
   const json = <T>(r: Run): T => JSON.parse(r.out) as T;
 
   it('lists the commands in the usage text', async () => {
@@ -159,7 +162,7 @@ describe(`omgw deliveries, events, replay, discard, hold, release (${backendName
       expect(real.out).to.include('replayed 1 of 1 matching deliveries');
       expect(await state(ids.parked)).to.equal('pending');
       expect(await state(ids.otmParked)).to.equal('parked');
-      const [audit] = (await store.knex('audit_records').where({ action: 'delivery.replayed' })) as Array<{ actor: string; detail: string }>;
+      const [audit] = await store.audit.list({ action: 'delivery.replayed' });
       expect(audit?.actor).to.equal('cli:olivia');
       expect(JSON.parse(audit?.detail ?? '{}')).to.include({ reason: 'target fixed', from: 'parked' });
     });
@@ -213,7 +216,7 @@ describe(`omgw deliveries, events, replay, discard, hold, release (${backendName
         const r = await run(args);
         expect(r.code, args.join(' ')).to.equal(2);
       }
-      expect(await store.knex('audit_records').where({ direction: 'admin' })).to.have.length(0);
+      expect(await adminAudit()).to.have.length(0);
       expect((await run(['replay', 'extra', '--id', ids.parked as string])).code).to.equal(2);
     });
   });
@@ -223,12 +226,12 @@ describe(`omgw deliveries, events, replay, discard, hold, release (${backendName
       const off = await run(['connector', 'offline', 'crm']);
       expect(off.code, off.err).to.equal(0);
       expect(off.out).to.equal('connector crm is offline: due deliveries go on hold');
-      expect(await store.knex('connector_states').where({ connector: 'crm' }).first()).to.include({ admin_state: 'offline', updated_by: 'cli:olivia' });
+      expect(await connectorState('crm')).to.include({ adminState: 'offline', updatedBy: 'cli:olivia' });
       const on = await run(['connector', 'online', 'crm', '--json']);
       expect(on.code, on.err).to.equal(0);
       expect(json(on)).to.deep.equal({ connector: 'crm', state: 'online' });
-      expect(await store.knex('connector_states').where({ connector: 'crm' }).first()).to.include({ admin_state: 'online' });
-      const audit = (await store.knex('audit_records').where({ direction: 'admin' }).orderBy('id')) as Array<Record<string, unknown>>;
+      expect(await connectorState('crm')).to.include({ adminState: 'online' });
+      const audit = await adminAudit();
       expect(audit.map((a) => [a.action, a.connector, a.result, a.actor])).to.deep.equal([
         ['connector.offline', 'crm', 'ok', 'cli:olivia'],
         ['connector.online', 'crm', 'ok', 'cli:olivia'],
@@ -240,7 +243,7 @@ describe(`omgw deliveries, events, replay, discard, hold, release (${backendName
       expect(r.code).to.equal(1);
       expect(r.err).to.match(/^no connector named "nope" \(connectors: .*crm/);
       expect((await run(['connector', 'online'])).code).to.equal(2);
-      expect(await store.knex('audit_records').where({ direction: 'admin' })).to.have.length(0);
+      expect(await adminAudit()).to.have.length(0);
     });
   });
 

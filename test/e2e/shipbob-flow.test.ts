@@ -6,6 +6,7 @@ import type { AttemptReport } from '../../src/delivery/worker.ts';
 import { startFusionSandboxServer, type RunningFusionSandbox } from '../../src/sandbox/fusion.ts';
 import { buildPush, sandboxOrderIds } from '../../src/sandbox/om-push.ts';
 import { startShipBobSandboxServer, type RunningShipBobSandbox } from '../../src/sandbox/shipbob/index.ts';
+import type { Page, PageRequest } from '../../src/store/browse.ts';
 import { backendName } from '../helpers/backend.ts';
 import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, testEnv, type TestGateway } from '../helpers/gateway.ts';
 import { main } from '../../src/main.ts';
@@ -50,6 +51,17 @@ async function lossyProxy(upstream: string): Promise<{ url: string; lost: number
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/** Every row of a browse listing, oldest first (the store pages newest first). */
+async function everything<T>(list: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
+  const rows: T[] = [];
+  for (let cursor: string | undefined; ; ) {
+    const page = await list({ limit: 500, cursor });
+    rows.push(...page.rows);
+    if (page.next === null) return rows.reverse();
+    cursor = page.next;
+  }
 }
 
 describe(`OM push → ShipBob order → shipped webhook → Fusion write-back (${backendName()})`, function () {
@@ -144,16 +156,16 @@ rateLimit: { requests: 150, per: 1m }
     const first = orders.find((o) => o.reference_id.endsWith(ids.lines[0]?.fulfillLineId ?? '?'));
     expect(first?.recipient.address.city).to.equal('Oakland');
     expect(first?.products.map((p) => [p.reference_id, p.quantity])).to.deep.equal([['TShirtBlueM', 1]]);
-    const [a] = await gw.gateway.store.knex('attempts').where({ outcome: 'delivered' }).select('response_snippet');
-    const summary = JSON.parse(a.response_snippet);
+    const [a] = await everything((page) => gw.gateway.store.browse.attempts({ outcomes: ['delivered'] }, page));
+    const summary = JSON.parse(a?.responseSnippet ?? 'null');
     expect(summary.orders.filter((o: { existing: boolean }) => o.existing)).to.have.length(1); // found by ReferenceIds
     expect(summary.orders.every((o: { id: string | null }) => o.id !== null)).to.equal(true);
 
     const written = attemptOf('fusion');
     const shipped = await shipbob.sandbox.ship(Number(first?.id), { carrier: 'UPS', tracking: '1Z999AA10123456784' });
     expect((await written).outcome).to.equal('delivered');
-    const event = await gw.gateway.store.knex('events').where({ source: 'shipbob', event_code: 'order.shipped' }).first();
-    expect(event.order_key).to.equal(`shipbob:${first?.id}`);
+    const [event] = await everything((page) => gw.gateway.store.browse.events({ sources: ['shipbob'], eventCodes: ['order.shipped'] }, page));
+    expect(event?.orderKey).to.equal(`shipbob:${first?.id}`);
     const notice = fusion.received().at(-1);
     expect(notice?.body).to.deep.include({
       ShipmentNumber: String(first?.id),
@@ -172,9 +184,10 @@ rateLimit: { requests: 150, per: 1m }
     const tried = attemptOf('shipbob');
     expect((await postSoap(`${gw.url}/soap/business-events`, push)).status).to.equal(202);
     expect((await tried).outcome).to.equal('parked');
-    const parked = await gw.gateway.store.knex('deliveries').where({ connector: 'shipbob', order_key: 'LEG:SO-88' }).first();
-    expect(parked.parked_reason).to.equal('transform_error');
-    expect(parked.last_error).to.equal('transform error: no product mapping for item "OMGW-CAP-BLK" in mappings/products.yaml');
+    const [parked] = await everything((page) => gw.gateway.store.browse.deliveries({ connectors: ['shipbob'], orderKey: 'LEG:SO-88' }, page));
+    if (!parked) throw new Error('no ShipBob delivery of SO-88');
+    expect(parked.parkedReason).to.equal('transform_error');
+    expect(parked.lastError).to.equal('transform error: no product mapping for item "OMGW-CAP-BLK" in mappings/products.yaml');
     const before = shipbob.sandbox.state.orders.size;
     expect([...shipbob.sandbox.state.orders.values()].some((o) => o.reference_id.startsWith('LEG:SO-88:'))).to.equal(false); // nothing half-created
 
@@ -187,9 +200,16 @@ rateLimit: { requests: 150, per: 1m }
     gw.gateway.worker?.notify();
     expect((await replayed).outcome).to.equal('delivered');
     expect(shipbob.sandbox.state.orders.size).to.equal(before + 3);
-    const attempts = await gw.gateway.store.knex('attempts').where({ delivery_id: parked.id }).orderBy('number');
-    expect(attempts.map((a: { outcome: string }) => a.outcome)).to.deep.equal(['parked', 'delivered']);
-    expect(await gw.gateway.store.knex('pushes').where('raw', 'like', '%SO-88%')).to.have.length(1); // OM did not send again
+    const attempts = await gw.gateway.store.browse.attemptsOf([parked.id]);
+    expect(attempts.map((a) => [a.number, a.outcome])).to.deep.equal([
+      [1, 'parked'],
+      [2, 'delivered'],
+    ]);
+    // OM did not send again: of all the pushes stored (each behind its events), one holds SO-88.
+    const events = await everything((page) => gw.gateway.store.browse.events({}, page));
+    const pushIds = [...new Set(events.map((e) => e.pushId).filter((id) => id !== null))];
+    const pushes = await Promise.all(pushIds.map((id) => gw.gateway.store.browse.push(id)));
+    expect(pushes.filter((p) => p?.raw.includes('SO-88'))).to.have.length(1);
   });
 
   it('sent ShipBob only requests that validate against the published 2026-01 OpenAPI document', function () {

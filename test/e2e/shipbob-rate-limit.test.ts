@@ -95,8 +95,8 @@ rateLimit: { requests: 2, per: 1m }
     expect(report.outcome).to.equal('delivered');
     expect(creates).to.deep.equal([0, 0, 30_000]);
     expect(shipbob.sandbox.state.orders.size).to.equal(3);
-    const attempts = await gw.gateway.store.knex('attempts').select('outcome');
-    expect(attempts.map((a: { outcome: string }) => a.outcome)).to.deep.equal(['delivered']);
+    const attempts = (await gw.gateway.store.browse.attempts({}, { limit: 100 })).rows;
+    expect(attempts.map((a) => a.outcome)).to.deep.equal(['delivered']);
   });
 
   it('ends the attempt as a timeout, sending nothing more, when no token would come within the connector timeout', async () => {
@@ -111,11 +111,12 @@ rateLimit: { requests: 2, per: 1m }
     expect(report.outcome).to.equal('retry');
     expect(report.errorClass, JSON.stringify(report)).to.equal('timeout');
     expect(shipbob.sandbox.state.orders.size).to.equal(2);
-    const delivery = await gw.gateway.store.knex('deliveries').where({ connector: 'shipbob' }).first();
+    const [delivery] = (await gw.gateway.store.browse.deliveries({ connectors: ['shipbob'] }, { limit: 100 })).rows;
+    if (!delivery) throw new Error('no ShipBob delivery');
     expect(delivery.state).to.equal('retrying');
-    expect(delivery.last_error).to.match(/no request token of the rate limit \(2 per 60000 ms\) came within the timeout of 10000 ms/);
+    expect(delivery.lastError).to.match(/no request token of the rate limit \(2 per 60000 ms\) came within the timeout of 10000 ms/);
     // The next attempt is not due before the token: the retry waits at least until then.
-    expect(Number(delivery.next_attempt_at) - clock.now()).to.be.at.least(30_000);
+    expect(delivery.nextAttemptAt - clock.now()).to.be.at.least(30_000);
   });
 });
 

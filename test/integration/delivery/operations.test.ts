@@ -4,8 +4,10 @@ import { DeliveryActions } from '../../../src/services/delivery-actions.ts';
 import type { DeliveryFilter } from '../../../src/services/delivery-filter.ts';
 import { DeliveryViews } from '../../../src/services/delivery-views.ts';
 import type { AttemptReport } from '../../../src/delivery/worker.ts';
+import type { Delivery } from '../../../src/domain/delivery.ts';
 import { createIdGenerator } from '../../../src/domain/ids.ts';
 import { buildPush, type PushEventCode } from '../../../src/sandbox/om-push.ts';
+import type { Page, PageRequest } from '../../../src/store/browse.ts';
 import { Store } from '../../../src/store/index.ts';
 import { backendName, createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
 import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, type TestGateway } from '../../helpers/gateway.ts';
@@ -13,16 +15,15 @@ import { ManualClock } from '../../helpers/manual-clock.ts';
 import { Seeder } from '../../helpers/seed.ts';
 import { FakeTarget } from '../../helpers/target.ts';
 
-interface Row {
-  id: string;
-  state: string;
-  attempt_count: number;
-  attempts_in_cycle: number;
-  next_attempt_at: number | string;
-  parked_reason: string | null;
-  last_error: string | null;
-  hold_reason: string | null;
-  admin_reason: string | null;
+/** Every row of a browse listing, oldest first (the store pages newest first). */
+async function everything<T>(list: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
+  const rows: T[] = [];
+  for (let cursor: string | undefined; ; ) {
+    const page = await list({ limit: 500, cursor });
+    rows.push(...page.rows);
+    if (page.next === null) return rows.reverse();
+    cursor = page.next;
+  }
 }
 
 describe(`delivery operations: replay, discard, hold, release (${backendName()})`, () => {
@@ -48,20 +49,25 @@ describe(`delivery operations: replay, discard, hold, release (${backendName()})
     await database.dispose();
   });
 
-  const row = async (id: string): Promise<Row> => (await store.knex('deliveries').where({ id }).first()) as Row;
+  const row = async (id: string): Promise<Delivery> => {
+    const d = await store.browse.delivery(id);
+    if (!d) throw new Error(`no delivery ${id}`);
+    return d;
+  };
   const states = async (ids: string[]): Promise<string[]> => Promise.all(ids.map(async (id) => (await row(id)).state));
-  const audits = (action: string) => store.knex('audit_records').where({ action }).orderBy('id');
+  const audits = (action: string) => everything((page) => store.browse.audit({ actions: [action] }, page));
+  const allDeliveries = () => everything((page) => store.browse.deliveries({}, page));
 
   /** The same dry run and real run, checking that the dry run changes nothing and counts what the run then changes. */
   async function dryThenReplay(filter: DeliveryFilter, expected: string[]): Promise<void> {
-    const before = await store.knex('deliveries').orderBy('id');
+    const before = await allDeliveries();
     const auditBefore = (await audits('delivery.replayed')).length;
     const dry = await ops.replay(filter, { dryRun: true, actor: 'test' });
     expect(dry.dryRun).to.equal(true);
     expect(dry.changed, JSON.stringify(filter)).to.equal(expected.length);
     expect(dry.sample.map((s) => s.id)).to.deep.equal(expected.slice(0, 10));
     expect(dry.sample.every((s) => s.state === 'pending')).to.equal(true);
-    expect(await store.knex('deliveries').orderBy('id')).to.deep.equal(before);
+    expect(await allDeliveries()).to.deep.equal(before);
     expect(await audits('delivery.replayed')).to.have.length(auditBefore);
     const real = await ops.replay(filter, { actor: 'test' });
     expect(real.changed).to.equal(expected.length);
@@ -76,13 +82,13 @@ describe(`delivery operations: replay, discard, hold, release (${backendName()})
     seed.tick(60_000);
     await dryThenReplay({ ids: [parked] }, [parked]);
     const r = await row(parked);
-    expect(r).to.include({ state: 'pending', attempt_count: 3, attempts_in_cycle: 0, parked_reason: null, last_error: null });
-    expect(Number(r.next_attempt_at)).to.equal(seed.now);
-    expect(await store.knex('attempts').where({ delivery_id: parked })).to.have.length(3); // history kept
+    expect(r).to.include({ state: 'pending', attemptCount: 3, attemptsInCycle: 0, parkedReason: null, lastError: null });
+    expect(r.nextAttemptAt).to.equal(seed.now);
+    expect(await store.browse.attemptsOf([parked])).to.have.length(3); // history kept
     expect((await row(other)).state).to.equal('parked');
     const [audit] = await audits('delivery.replayed');
-    expect(audit).to.include({ direction: 'admin', delivery_id: parked, connector: 'crm', actor: 'test', result: 'pending' });
-    expect(JSON.parse(audit.detail)).to.include({ from: 'parked', attemptCount: 3 });
+    expect(audit).to.include({ direction: 'admin', deliveryId: parked, connector: 'crm', actor: 'test', result: 'pending' });
+    expect(JSON.parse(audit?.detail ?? 'null')).to.include({ from: 'parked', attemptCount: 3 });
     expect(notified).to.equal(1);
   });
 
@@ -93,7 +99,7 @@ describe(`delivery operations: replay, discard, hold, release (${backendName()})
     const c = await seed.delivery({ connector: 'shipbob', state: 'retrying', eventId: event });
     await seed.delivery({ connector: 'crm', state: 'parked' });
     await dryThenReplay({ eventIds: [event] }, [a, b, c]);
-    expect((await row(a)).attempt_count).to.equal(2);
+    expect((await row(a)).attemptCount).to.equal(2);
   });
 
   it('replays by each filter: connector, state, event code, order key, error text and time range', async () => {
@@ -161,15 +167,16 @@ describe(`delivery operations: replay, discard, hold, release (${backendName()})
         parked_reason: 'attempts_exhausted',
       });
     }
-    for (let i = 0; i < rows.length; i += 200) await store.knex('deliveries').insert(rows.slice(i, i + 200));
+    // Fixtures written straight into the table, in bulk: only the worker parks a delivery, after sending it.
+    for (let i = 0; i < rows.length; i += 200) await database.tables()('deliveries').insert(rows.slice(i, i + 200));
     const result = await ops.replay({ states: ['parked'] }, { actor: 't', runId: '01JAAAAAAAAAAAAAAAAAAAAAAA', reason: 'nightly' });
     expect(result.changed).to.equal(1_200);
     expect(result.sample).to.have.length(10);
-    expect(await store.knex('deliveries').where({ state: 'pending' })).to.have.length(1_200);
+    expect(await everything((page) => store.browse.deliveries({ states: ['pending'] }, page))).to.have.length(1_200);
     const audit = await audits('delivery.replayed');
     expect(audit).to.have.length(1_200);
     // The recovery run finds its replays by this exact text.
-    expect(audit[0].detail).to.include('"runId":"01JAAAAAAAAAAAAAAAAAAAAAAA"').and.include('"reason":"nightly"');
+    expect(audit[0]?.detail).to.include('"runId":"01JAAAAAAAAAAAAAAAAAAAAAAA"').and.include('"reason":"nightly"');
   });
 
   it('refuses an empty selection, discard without a reason, an unknown state or filter, and a bad limit', async () => {
@@ -205,19 +212,19 @@ describe(`delivery operations: replay, discard, hold, release (${backendName()})
     expect((await row(head)).state).to.equal('parked');
     const result = await ops.discard({ ids: [head] }, { actor: 'ops', reason: 'order cancelled in OM' });
     expect(result.changed).to.equal(1);
-    expect(await row(head)).to.include({ state: 'discarded', admin_reason: 'order cancelled in OM' });
+    expect(await row(head)).to.include({ state: 'discarded', adminReason: 'order cancelled in OM' });
     expect(await store.deliveries.blockedKeys('crm')).to.deep.equal([]);
     expect((await claim()).map((r) => r.id)).to.deep.equal([next]);
     const [audit] = await audits('delivery.discarded');
-    expect(audit).to.include({ actor: 'ops', result: 'discarded', delivery_id: head });
-    expect(JSON.parse(audit.detail)).to.include({ from: 'parked', reason: 'order cancelled in OM' });
+    expect(audit).to.include({ actor: 'ops', result: 'discarded', deliveryId: head });
+    expect(JSON.parse(audit?.detail ?? 'null')).to.include({ from: 'parked', reason: 'order cancelled in OM' });
     // Delivered and discarded deliveries cannot be discarded again.
     const again = await ops.discard({ ids: [head] }, { actor: 'ops', reason: 'x' });
     expect(again).to.include({ changed: 0 });
     expect(again.skipped).to.deep.equal({ discarded: 1 });
     // A discarded delivery can be replayed.
     expect((await ops.replay({ ids: [head] }, { actor: 'ops' })).changed).to.equal(1);
-    expect(await row(head)).to.include({ state: 'pending', admin_reason: null });
+    expect(await row(head)).to.include({ state: 'pending', adminReason: null });
   });
 
   it('holds pending and retrying deliveries (hold_reason admin) until released; a connector coming online does not release them', async () => {
@@ -228,8 +235,8 @@ describe(`delivery operations: replay, discard, hold, release (${backendName()})
     const held = await ops.hold({ connectors: ['crm'] }, { actor: 'ops', reason: 'target migrating' });
     expect(held).to.include({ matched: 4, eligible: 2, changed: 2 });
     expect(held.skipped).to.deep.equal({ parked: 1, on_hold: 1 });
-    expect(await row(pending)).to.include({ state: 'on_hold', hold_reason: 'admin', admin_reason: 'target migrating' });
-    expect((await row(retrying)).hold_reason).to.equal('admin');
+    expect(await row(pending)).to.include({ state: 'on_hold', holdReason: 'admin', adminReason: 'target migrating' });
+    expect((await row(retrying)).holdReason).to.equal('admin');
     expect((await row(parked)).state).to.equal('parked');
 
     // The worker's maintenance release only lets go of its own holds.
@@ -241,10 +248,10 @@ describe(`delivery operations: replay, discard, hold, release (${backendName()})
     expect(notified).to.equal(0);
     const released = await ops.release({ connectors: ['crm'], states: ['on_hold'] }, { actor: 'ops' });
     expect(released.changed).to.equal(2);
-    expect(await row(pending)).to.include({ state: 'pending', hold_reason: null, admin_reason: null });
+    expect(await row(pending)).to.include({ state: 'pending', holdReason: null, adminReason: null });
     expect((await row(retrying)).state).to.equal('pending');
     expect(notified).to.equal(1);
-    expect((await audits('delivery.held')).map((a: { delivery_id: string }) => a.delivery_id)).to.deep.equal([pending, retrying]);
+    expect((await audits('delivery.held')).map((a) => a.deliveryId)).to.deep.equal([pending, retrying]);
     expect(await audits('delivery.released')).to.have.length(2);
   });
 
@@ -327,7 +334,8 @@ describe(`replay with the delivery worker (${backendName()})`, () => {
     const cycled = once(worker, 'cycle');
     worker.notify();
     await cycled;
-    const rows = (await gw.gateway.store.knex('deliveries').orderBy('id')) as Array<{ id: string; state: string; event_code: string }>;
+    const deliveries = () => everything((page) => gw.gateway.store.browse.deliveries({}, page));
+    const rows = await deliveries();
     expect(rows.map((r) => r.state)).to.deep.equal(['parked', 'pending', 'pending']);
     expect(target.requests).to.have.length(1);
     const blocked = await gw.gateway.store.deliveries.blockedKeys('crm');
@@ -341,18 +349,18 @@ describe(`replay with the delivery worker (${backendName()})`, () => {
     const result = await ops.replay({ states: ['parked'], connectors: ['crm'] }, { actor: 'test' });
     expect(result.changed).to.equal(1);
     await delivered;
-    const after = (await gw.gateway.store.knex('deliveries').orderBy('id')) as Array<{ state: string; attempt_count: number }>;
-    expect(after.map((r) => [r.state, r.attempt_count])).to.deep.equal([
+    const after = await deliveries();
+    expect(after.map((r) => [r.state, r.attemptCount])).to.deep.equal([
       ['delivered', 2],
       ['delivered', 1],
       ['delivered', 1],
     ]);
     // The target saw the order's events in their original sequence.
     expect(target.requests.slice(1).map((r) => JSON.parse(r.body).eventCode)).to.deep.equal(['HOLD', 'SPLIT', 'JEOPARDY']);
-    const history = await gw.gateway.store.knex('attempts').where({ delivery_id: rows[0]?.id }).orderBy('number');
-    expect(history.map((a: { outcome: string; response_status: number }) => [a.outcome, a.response_status])).to.deep.equal([
-      ['parked', 422],
-      ['delivered', 200],
+    const history = await gw.gateway.store.browse.attemptsOf(rows.slice(0, 1).map((r) => r.id));
+    expect(history.map((a) => [a.number, a.outcome, a.responseStatus])).to.deep.equal([
+      [1, 'parked', 422],
+      [2, 'delivered', 200],
     ]);
   });
 });
