@@ -24,6 +24,15 @@ module.exports = {
       to: { path: ['(^|/)node_modules/(knex|pg|sqlite3|@types/pg)/', '^(knex|pg|sqlite3)(/|$)'] },
     },
     {
+      name: 'store-rows-are-pure',
+      comment:
+        'src/store/rows/ builds the rows the store writes and maps the rows it reads, without I/O: shared by ' +
+        'both backends (the SQLite thread included). It imports only the domain, its own modules, and no package.',
+      severity: 'error',
+      from: { path: '^src/store/rows/' },
+      to: { pathNot: ['^src/domain/', '^src/store/rows/'] },
+    },
+    {
       name: 'sandbox-only-from-edges',
       comment:
         'The emulated Fusion and ShipBob peers are demo and test equipment, wired in by the composition root ' +

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import { auditRow, type AuditInput } from './rows.ts';
+import { auditRow, type AuditInput } from './rows/audit.ts';
 import { RefusalFolder, type RefusalInput } from './refusals.ts';
-import { toAuditRecord, type AuditRecordRow } from './row-mapping.ts';
+import { toAuditRecord, type AuditRecordRow } from './rows/mapping.ts';
 import type { AuditRecord } from '../domain/audit.ts';
 
 export type { RefusalInput } from './refusals.ts';

@@ -6,8 +6,8 @@
  * from the database URL, the one place that looks at the dialect.
  */
 import type { Knex } from 'knex';
-import type { CompletionInput } from './delivery-rows.ts';
-import type { IngestOutcome, StoredPart } from './ingest-rows.ts';
+import type { CompletionInput } from './rows/delivery.ts';
+import type { IngestOutcome, StoredPart } from './rows/ingest.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 

@@ -11,7 +11,7 @@ import {
   type DeliveryRow,
   type EventRow,
   type PushRow,
-} from './row-mapping.ts';
+} from './rows/mapping.ts';
 import type { AuditRecord } from '../domain/audit.ts';
 import { appliesFrom, type Attempt, type Delivery } from '../domain/delivery.ts';
 import type { Push, StoredEvent } from '../domain/event.ts';

@@ -1,10 +1,10 @@
 import type { Knex } from 'knex';
 import type { Backend } from './backend.ts';
-import { auditRow, type AuditInput } from './rows.ts';
+import { auditRow, type AuditInput } from './rows/audit.ts';
 import type { CircuitState } from '../domain/breaker.ts';
 import type { AdminState, ConnectorState } from '../domain/connector-state.ts';
 import { fullBucket, refill, take, type Bucket, type RateLimit } from '../domain/rate.ts';
-import { toConnectorState, type ConnectorStateRow } from './row-mapping.ts';
+import { toConnectorState, type ConnectorStateRow } from './rows/mapping.ts';
 
 /** Connector state that every instance shares: maintenance (online/offline), circuit, rate buckets. */
 export class ConnectorStateRepository {

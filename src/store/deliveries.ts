@@ -2,12 +2,12 @@ import type { Knex } from 'knex';
 import type { Backend } from './backend.ts';
 import { UNFINISHED_STATES, appliesFrom, patchOf, type Delivery, type HoldReason } from '../domain/delivery.ts';
 import type { StoredEvent } from '../domain/event.ts';
-import { sqlStates, type ClaimRequest, type CompletionInput } from './delivery-rows.ts';
-import { deliveryUpdate, toDelivery, toStoredEvent, type DeliveryRow, type EventRow } from './row-mapping.ts';
+import { sqlStates, type ClaimRequest, type CompletionInput } from './rows/delivery.ts';
+import { deliveryUpdate, toDelivery, toStoredEvent, type DeliveryRow, type EventRow } from './rows/mapping.ts';
 
-export type { AttemptInput, ClaimRequest, CompletionInput, CompletionRows, Transition } from './delivery-rows.ts';
-export type { DeliveryRow, EventRow } from './row-mapping.ts';
-export { COMPLETION_COLUMNS, completionRows, completionUpdateSql, sqlStates } from './delivery-rows.ts';
+export type { AttemptInput, ClaimRequest, CompletionInput, CompletionRows, Transition } from './rows/delivery.ts';
+export type { DeliveryRow, EventRow } from './rows/mapping.ts';
+export { COMPLETION_COLUMNS, completionRows, completionUpdateSql, sqlStates } from './rows/delivery.ts';
 
 interface PendingCompletion {
   input: CompletionInput;

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Backend } from './backend.ts';
-import { auditRow, type AuditInput } from './rows.ts';
-import { deliveryUpdate, toDelivery, type DeliveryRow } from './row-mapping.ts';
+import { auditRow, type AuditInput } from './rows/audit.ts';
+import { deliveryUpdate, toDelivery, type DeliveryRow } from './rows/mapping.ts';
 import { patchOf, type Delivery, type DeliveryState, type OperatorAction } from '../domain/delivery.ts';
 
 /**

@@ -17,7 +17,7 @@ import type { Knex } from 'knex';
 
 export type { DatabaseOptions } from './database.ts';
 export type { Dialect } from './backend.ts';
-export type { IngestItem, IngestEvent, IngestOutcome } from './ingest-rows.ts';
+export type { IngestItem, IngestEvent, IngestOutcome } from './rows/ingest.ts';
 export type { StatusReport } from './status.ts';
 export type { DeliveryFilter } from './delivery-actions.ts';
 

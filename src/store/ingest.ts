@@ -1,5 +1,5 @@
 import type { Backend } from './backend.ts';
-import { itemTime, type IngestEvent, type IngestItem, type IngestOutcome, type StoredPart } from './ingest-rows.ts';
+import { itemTime, type IngestEvent, type IngestItem, type IngestOutcome, type StoredPart } from './rows/ingest.ts';
 
 /**
  * Items with more events than this (a push of hundreds of OrderHeaders) are stored in several

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { PollerCursor, PollerRun, PollerRunState } from '../domain/poller.ts';
-import { auditRow, type AuditInput } from './rows.ts';
-import { toPollerRun, type PollerRunRow } from './row-mapping.ts';
+import { auditRow, type AuditInput } from './rows/audit.ts';
+import { toPollerRun, type PollerRunRow } from './rows/mapping.ts';
 
 /** The poller's cursor and its runs (src/inbound/poller/). */
 export class PollerRepository {

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import { auditRow, type AuditInput } from './rows.ts';
-import { recoveryRunRow, toRecoveryRun, toRecoveryRunItem, type RecoveryItemRow, type RecoveryRunRow } from './row-mapping.ts';
+import { auditRow, type AuditInput } from './rows/audit.ts';
+import { recoveryRunRow, toRecoveryRun, toRecoveryRunItem, type RecoveryItemRow, type RecoveryRunRow } from './rows/mapping.ts';
 import type {
   RecoveryFilters,
   RecoveryItemState,

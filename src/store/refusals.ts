@@ -1,6 +1,6 @@
 import { clip, clipDeep } from '../domain/clip.ts';
 import type { Clock } from '../domain/clock.ts';
-import type { AuditInput } from './rows.ts';
+import type { AuditInput } from './rows/audit.ts';
 
 /**
  * Refusals (a push or webhook turned away) are audited, but a flood of them must not cost the

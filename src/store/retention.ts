@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Backend } from './backend.ts';
-import { auditRow, type AuditInput } from './rows.ts';
+import { auditRow, type AuditInput } from './rows/audit.ts';
 
 /** Delivery states after which a delivery is finished for good (nothing will send it again by itself). */
 const FINISHED = ['delivered', 'discarded'];

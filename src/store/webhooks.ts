@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { StoredEvent, XmlRecord } from '../domain/event.ts';
 import { billingFields, SHIPBOB_BILLING_TOPICS, webhookIdHash, type BillingFields } from '../domain/shipbob-webhook.ts';
-import { toStoredEvent, type EventRow } from './row-mapping.ts';
+import { toStoredEvent, type EventRow } from './rows/mapping.ts';
 
 /** One billing webhook as stored, with the fields reconciliation needs read from its payload. */
 export interface BillingEvent extends BillingFields {

@@ -4,7 +4,7 @@
  * records. (SQLite writes the same rows on its connection thread: ../sqlite/completions.ts.)
  */
 import type { Knex } from 'knex';
-import { COMPLETION_COLUMNS, completionRows, completionUpdateSql, type CompletionInput } from '../delivery-rows.ts';
+import { COMPLETION_COLUMNS, completionRows, completionUpdateSql, type CompletionInput } from '../rows/delivery.ts';
 
 /** Rows per statement (the update binds one value per completion column and row). */
 const COMPLETION_CHUNK = 100;

@@ -4,7 +4,7 @@
  * who won. (SQLite, with one writer, looks them up and inserts instead: ../sqlite/batch.ts.)
  */
 import type { Knex } from 'knex';
-import { batchRows, CHUNK, dedupeClaims, nonceClaims, pushRows, type DedupeClaim, type IngestOutcome, type StoredPart } from '../ingest-rows.ts';
+import { batchRows, CHUNK, dedupeClaims, nonceClaims, pushRows, type DedupeClaim, type IngestOutcome, type StoredPart } from '../rows/ingest.ts';
 
 export async function writeBatch(trx: Knex.Transaction, items: StoredPart[]): Promise<IngestOutcome[]> {
   // 1. Nonces: an item whose nonce was already used is refused as a whole.

@@ -13,8 +13,8 @@
  * else can store a nonce or a dedupe key between the query and the inserts. (PostgreSQL, shared by
  * several instances, claims each with an upsert instead: writeBatch in ../ingest.ts.)
  */
-import { batchRows, CHUNK, dedupeClaims, nonceClaims, pushRows, type IngestOutcome, type StoredPart } from '../ingest-rows.ts';
-import type { Row } from '../rows.ts';
+import { batchRows, CHUNK, dedupeClaims, nonceClaims, pushRows, type IngestOutcome, type StoredPart } from '../rows/ingest.ts';
+import type { Row } from '../rows/audit.ts';
 import { identifier, insertScript, literal, type SqlValue } from './sql.ts';
 
 /** The node-sqlite3 calls a batch needs, on the connection that runs it. */

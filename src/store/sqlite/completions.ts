@@ -5,7 +5,7 @@
  * records and the `COMMIT` as one script. Through knex the same group took five statements, each
  * waiting for a turn of the main thread's event loop while the transaction held the connection.
  */
-import { COMPLETION_COLUMNS, completionRows, completionUpdateSql, type CompletionInput } from '../delivery-rows.ts';
+import { COMPLETION_COLUMNS, completionRows, completionUpdateSql, type CompletionInput } from '../rows/delivery.ts';
 import type { BatchConnection } from './batch.ts';
 import { insertScript, literal } from './sql.ts';
 

@@ -7,8 +7,8 @@ import { Worker } from 'node:worker_threads';
 import knexFactory, { type Knex } from 'knex';
 import Client_SQLite3 from 'knex/lib/dialects/sqlite3/index.js';
 import sqlite3 from 'sqlite3';
-import type { CompletionInput } from '../delivery-rows.ts';
-import type { IngestOutcome, StoredPart } from '../ingest-rows.ts';
+import type { CompletionInput } from '../rows/delivery.ts';
+import type { IngestOutcome, StoredPart } from '../rows/ingest.ts';
 import type { ClaimedRows } from '../backend.ts';
 import { toError, type OpenOptions, type OpenResult, type Request, type Response } from './protocol.ts';
 

@@ -4,8 +4,8 @@
  * the order received, with a response of the same id.
  */
 import type { ClaimedRows } from '../backend.ts';
-import type { CompletionInput } from '../delivery-rows.ts';
-import type { IngestOutcome, StoredPart } from '../ingest-rows.ts';
+import type { CompletionInput } from '../rows/delivery.ts';
+import type { IngestOutcome, StoredPart } from '../rows/ingest.ts';
 
 export interface OpenOptions {
   filename: string;

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { Store } from '../../../src/store/index.ts';
-import type { IngestItem } from '../../../src/store/ingest-rows.ts';
+import type { IngestItem } from '../../../src/store/rows/ingest.ts';
 import { backendName, createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
 import { Seeder } from '../../helpers/seed.ts';
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Store } from '../../../src/store/index.ts';
-import type { IngestEvent, IngestItem, IngestOutcome } from '../../../src/store/ingest-rows.ts';
+import type { IngestEvent, IngestItem, IngestOutcome } from '../../../src/store/rows/ingest.ts';
 import { backendName, createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
 import { Seeder } from '../../helpers/seed.ts';
 

@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import type { Backend } from '../../../src/store/backend.ts';
 import { openBackend } from '../../../src/store/database.ts';
 import { migrateLatest } from '../../../src/store/migrations/index.ts';
-import type { IngestItem } from '../../../src/store/ingest-rows.ts';
+import type { IngestItem } from '../../../src/store/rows/ingest.ts';
 import { batchConnection } from '../../../src/store/sqlite/connection.ts';
 
 /**

@@ -71,6 +71,21 @@ describe('lint: layers and cycles', function () {
     expect(found[1]).to.match(/^sql-drivers-only-in-store: src\/jobs\/job\.ts -> \S*node_modules\/(@types\/)?pg\//);
   });
 
+  it('reports a row module of the store that does I/O or reaches past the domain', async () => {
+    const dir = fixture({
+      'src/store/rows/event.ts': "import type { Knex } from 'knex';\nimport { readFileSync } from 'node:fs';\nexport const f = (k: Knex) => [k, readFileSync];\n",
+      'src/store/rows/ok.ts': "import type { Id } from '../../domain/id.ts';\nimport { f } from './event.ts';\nexport const g = (i: Id) => [i, f];\n",
+      'src/store/rows/reach.ts': "import { open } from '../backend.ts';\nexport const h = open;\n",
+      'src/store/backend.ts': 'export const open = 1;\n',
+      'src/domain/id.ts': 'export type Id = string;\n',
+    });
+    const found = await violations(dir);
+    expect(found).to.have.length(3);
+    expect(found[0]).to.match(/^store-rows-are-pure: src\/store\/rows\/event\.ts -> \S*node_modules\/knex\//);
+    expect(found[1]).to.equal('store-rows-are-pure: src/store/rows/event.ts -> fs');
+    expect(found[2]).to.equal('store-rows-are-pure: src/store/rows/reach.ts -> src/store/backend.ts');
+  });
+
   it('reports src/sandbox imported from outside app.ts and the CLI', async () => {
     const dir = fixture({
       'src/sandbox/peer.ts': 'export const peer = 1;\n',

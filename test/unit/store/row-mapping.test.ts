@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { DELIVERY_FIELDS, DELIVERY_TRANSITIONS, patchOf, type Delivery } from '../../../src/domain/delivery.ts';
-import { completionUpdateSql } from '../../../src/store/delivery-rows.ts';
+import { completionUpdateSql } from '../../../src/store/rows/delivery.ts';
 import {
   DELIVERY_COLUMNS,
   deliveryUpdate,
@@ -11,7 +11,7 @@ import {
   type ConnectorStateRow,
   type DeliveryRow,
   type RecoveryRunRow,
-} from '../../../src/store/row-mapping.ts';
+} from '../../../src/store/rows/mapping.ts';
 
 const ROW: DeliveryRow = {
   id: '01JD0000000000000000000000',

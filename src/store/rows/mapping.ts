@@ -8,14 +8,14 @@
  * Times and counters are bigint or integer columns: a driver may hand them over as text, so they are
  * read with Number().
  */
-import type { AuditRecord } from '../domain/audit.ts';
-import type { CircuitState } from '../domain/breaker.ts';
-import type { AdminState, ConnectorState } from '../domain/connector-state.ts';
-import { DELIVERY_FIELDS, type Attempt, type Delivery, type DeliveryPatch, type DeliveryState } from '../domain/delivery.ts';
-import type { Push, StoredEvent } from '../domain/event.ts';
-import type { PollerRun, PollerRunState } from '../domain/poller.ts';
-import type { RecoveryItemState, RecoveryRun, RecoveryRunItem, RecoveryRunState, RecoveryTrigger } from '../domain/recovery.ts';
-import type { Row } from './rows.ts';
+import type { AuditRecord } from '../../domain/audit.ts';
+import type { CircuitState } from '../../domain/breaker.ts';
+import type { AdminState, ConnectorState } from '../../domain/connector-state.ts';
+import { DELIVERY_FIELDS, type Attempt, type Delivery, type DeliveryPatch, type DeliveryState } from '../../domain/delivery.ts';
+import type { Push, StoredEvent } from '../../domain/event.ts';
+import type { PollerRun, PollerRunState } from '../../domain/poller.ts';
+import type { RecoveryItemState, RecoveryRun, RecoveryRunItem, RecoveryRunState, RecoveryTrigger } from '../../domain/recovery.ts';
+import type { Row } from './audit.ts';
 
 export interface DeliveryRow {
   id: string;

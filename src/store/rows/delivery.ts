@@ -1,5 +1,5 @@
-import { auditRow, type AuditInput, type Row } from './rows.ts';
-import { DELIVERY_COLUMNS } from './row-mapping.ts';
+import { auditRow, type AuditInput, type Row } from './audit.ts';
+import { DELIVERY_COLUMNS } from './mapping.ts';
 import {
   ATTEMPT_EVENTS,
   DELIVERY_FIELDS,
@@ -11,7 +11,7 @@ import {
   type DeliveryField,
   type DeliveryState,
   type FieldWrite,
-} from '../domain/delivery.ts';
+} from '../../domain/delivery.ts';
 
 /**
  * The rows and SQL text of delivery completions, without I/O: what an attempt's end writes (built

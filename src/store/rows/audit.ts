@@ -1,5 +1,5 @@
 /** Rows several repositories write: the audit record of an action, and the row type they share. */
-import type { AuditDirection } from '../domain/delivery.ts';
+import type { AuditDirection } from '../../domain/delivery.ts';
 
 /** A row as the store writes it: text, numbers (times, counts) and nulls. */
 export type Row = Record<string, string | number | null>;

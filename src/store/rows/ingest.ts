@@ -2,8 +2,8 @@
  * What the ingest path stores and the rows it makes of it, without I/O: shared by IngestWriter
  * (PostgreSQL, ingest.ts) and the SQLite connection thread (sqlite/batch.ts).
  */
-import type { EventSource, EventStatus } from '../domain/event.ts';
-import { auditRow, type Row } from './rows.ts';
+import type { EventSource, EventStatus } from '../../domain/event.ts';
+import { auditRow, type Row } from './audit.ts';
 
 /** Everything one inbound request wants stored, prepared by the caller (ids, hashes, routing). */
 export interface IngestItem {
