@@ -1,9 +1,12 @@
 /**
  * Store-level benchmarks in their own process: the claim query with a large backlog, and replaying
- * parked deliveries. Setup inserts rows directly through the store's knex in big transactions (the
- * ingest path would take far longer to build a million rows and is measured elsewhere).
+ * parked deliveries. Setup inserts rows directly through a knex connection of the bench's own to the
+ * store's database, in big transactions (the ingest path would take far longer to build a million
+ * rows and is measured elsewhere); what is timed goes through the store.
  */
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import knexFactory, { type Knex } from 'knex';
 import { DeliveryActions } from '../../src/services/delivery-actions.ts';
 import { systemClock } from '../../src/domain/clock.ts';
 import { createIdGenerator } from '../../src/domain/ids.ts';
@@ -67,13 +70,44 @@ function open(databaseUrl: string, schema?: string): Store {
   return new Store({ url: databaseUrl, baseDir: process.cwd(), ...(schema ? { schema } : {}) });
 }
 
+/** The store's SQLite settings that matter for bulk writes: the same durability, foreign keys and lock wait. */
+const SQLITE_PRAGMAS = 'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;';
+
+/** A knex connection of the bench's own to the database `open` opens (relative SQLite paths against the working directory). */
+function openTables(databaseUrl: string, schema?: string): Knex {
+  if (databaseUrl.startsWith('sqlite:')) {
+    return knexFactory({
+      client: 'sqlite3',
+      connection: { filename: resolve(process.cwd(), databaseUrl.slice('sqlite:'.length)) },
+      useNullAsDefault: true,
+      pool: {
+        min: 1,
+        max: 1,
+        afterCreate: (conn: { exec(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) => {
+          conn.exec(SQLITE_PRAGMAS, (err) => done(err, conn));
+        },
+      },
+    });
+  }
+  return knexFactory({ client: 'pg', connection: databaseUrl, searchPath: schema ? [schema] : undefined, pool: { min: 0, max: 2 } });
+}
+
+/** Deliveries in any of these states (store.browse.deliveryCounts). */
+async function deliveriesIn(store: Store, states: string[]): Promise<number> {
+  return (await store.browse.deliveryCounts()).filter((c) => states.includes(c.state)).reduce((n, c) => n + c.count, 0);
+}
+
 /** Adds `count` deliveries in `state`, oldest first, due in the past (ids increase with time). */
 async function fill(args: FillArgs): Promise<FillResult> {
-  const store = open(args.databaseUrl, args.schema);
   const started = performance.now();
+  const store = open(args.databaseUrl, args.schema);
   try {
     await store.migrate();
-    const knex = store.knex;
+  } finally {
+    await store.close();
+  }
+  const knex = openTables(args.databaseUrl, args.schema);
+  try {
     const end = Date.now() - 1_000;
     const start = end - args.count; // one row per millisecond of history
     let t = start;
@@ -131,7 +165,7 @@ async function fill(args: FillArgs): Promise<FillResult> {
     const seconds = (performance.now() - started) / 1000;
     return { inserted: args.count, seconds, rowsPerSecond: (2 * args.count) / seconds };
   } finally {
-    await store.close();
+    await knex.destroy();
   }
 }
 
@@ -149,12 +183,14 @@ function stats(samples: number[], claimed: number): LatencyStats {
   };
 }
 
-/** Times store.deliveries.claimWithEvents (strict ordering and none); each claimed batch is put back afterwards. */
+/**
+ * Times store.deliveries.claimWithEvents (strict ordering and none); each claimed batch is given back
+ * afterwards (store.deliveries.release: pending, lease cleared, due when it was).
+ */
 async function claim(args: ClaimArgs): Promise<ClaimResult> {
   const store = open(args.databaseUrl, args.schema);
   try {
-    const knex = store.knex;
-    const [{ n } = { n: 0 }] = (await knex('deliveries').whereIn('state', ['pending', 'retrying']).count({ n: '*' })) as Array<{ n: number | string }>;
+    const n = await deliveriesIn(store, ['pending', 'retrying']);
     const run = async (strictOrdering: boolean): Promise<LatencyStats> => {
       const samples: number[] = [];
       let claimed = 0;
@@ -168,18 +204,14 @@ async function claim(args: ClaimArgs): Promise<ClaimResult> {
           samples.push(ms);
           claimed += rows.length;
         }
-        if (rows.length > 0) {
-          await knex('deliveries')
-            .whereIn('id', rows.map((r) => r.id))
-            .update({ state: 'pending', lease_owner: null, lease_expires_at: null });
-        }
+        await Promise.all(rows.map((r) => store.deliveries.release(r.id, 'bench', r.nextAttemptAt, now)));
         if (i >= 3 && performance.now() - began > args.maxSeconds * 1000) break;
       }
       return stats(samples, claimed);
     };
     const strict = await run(true);
     const none = await run(false);
-    return { pending: Number(n), strict, none };
+    return { pending: n, strict, none };
   } finally {
     await store.close();
   }
@@ -189,12 +221,12 @@ async function claim(args: ClaimArgs): Promise<ClaimResult> {
 async function replay(args: ReplayArgs): Promise<ReplayResult> {
   const store = open(args.databaseUrl, args.schema);
   try {
-    const [{ n } = { n: 0 }] = (await store.knex('deliveries').where('state', 'parked').count({ n: '*' })) as Array<{ n: number | string }>;
+    const parkedBefore = await deliveriesIn(store, ['parked']);
     const ops = new DeliveryActions({ store, clock: systemClock, newId: createIdGenerator(), notify: () => undefined });
     const t0 = performance.now();
     const result = await ops.replay({ states: ['parked'] }, { actor: 'bench' });
     const seconds = (performance.now() - t0) / 1000;
-    return { parkedBefore: Number(n), changed: result.changed, seconds, perSecond: result.changed / seconds };
+    return { parkedBefore, changed: result.changed, seconds, perSecond: result.changed / seconds };
   } finally {
     await store.close();
   }

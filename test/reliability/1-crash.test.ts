@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { backendName, type TestDatabase } from '../helpers/backend.ts';
 import { FakeTarget, type ReceivedRequest } from '../helpers/target.ts';
-import { authYaml, dumpDatabase, freePort, GatewayProcess, openStore, relDatabase, relEnv, relGatewayYaml } from './support/gateway.ts';
+import { allPages, authYaml, deliveriesIn, dumpDatabase, freePort, GatewayProcess, openStore, relDatabase, relEnv, relGatewayYaml } from './support/gateway.ts';
 import { Rng, RUN_SEED } from '../helpers/prng.ts';
 import { faultCode, PushClient, pushBody, sleep } from './support/push-client.ts';
 import { scan } from './support/secrets.ts';
@@ -166,8 +166,7 @@ ${authYaml(auth)}`;
     const expectedDeliveries = SIZE.crashPushes * CONNECTORS.length;
     const store = openStore(db);
     try {
-      const deliveredInStore = async (): Promise<number> =>
-        Number(((await store.knex('deliveries').where({ state: 'delivered' }).count({ n: '*' }).first()) as { n: number | string }).n);
+      const deliveredInStore = (): Promise<number> => deliveriesIn(store, ['delivered']);
       for (let k = 0; k < SIZE.crashKillsDelivering; k++) {
         const now = deliveredAtTarget();
         const at = now + Math.floor((expectedDeliveries - now) * (0.1 + 0.5 * rng.next()));
@@ -181,18 +180,18 @@ ${authYaml(auth)}`;
       await client.close();
 
       // What the store holds.
-      const events = (await store.knex('events').select('id', 'order_key', 'status', 'payload')) as Array<{ id: string; order_key: string; status: string; payload: string }>;
-      const deliveries = (await store.knex('deliveries').select('id', 'event_id', 'connector', 'state')) as Array<{ id: string; event_id: string; connector: string; state: string }>;
-      const deliveredAttempts = (await store.knex('attempts').where({ outcome: 'delivered' }).select('delivery_id')) as Array<{ delivery_id: string }>;
+      const events = await allPages((page) => store.browse.events({}, page));
+      const deliveries = await allPages((page) => store.browse.deliveries({}, page));
+      const deliveredAttempts = await allPages((page) => store.browse.attempts({ outcomes: ['delivered'] }, page));
       const seqOf = (payload: string): number => Number((JSON.parse(payload) as { OrderLine: Array<{ StatusCodeNewValue: string }> }).OrderLine[0]?.StatusCodeNewValue.slice(1));
       const routed = new Map<string, string[]>(); // order key#seq → event ids
       for (const e of events.filter((x) => x.status === 'routed')) {
-        const k = `${e.order_key}#${seqOf(e.payload)}`;
+        const k = `${e.orderKey}#${seqOf(e.payload)}`;
         routed.set(k, [...(routed.get(k) ?? []), e.id]);
       }
       const duplicateEvents = events.filter((e) => e.status === 'duplicate').length;
       const deliveriesOf = new Map<string, typeof deliveries>();
-      for (const d of deliveries) deliveriesOf.set(d.event_id, [...(deliveriesOf.get(d.event_id) ?? []), d]);
+      for (const d of deliveries) deliveriesOf.set(d.eventId, [...(deliveriesOf.get(d.eventId) ?? []), d]);
 
       // At the targets.
       const got = received();
@@ -218,7 +217,7 @@ ${authYaml(auth)}`;
           else unexplained.push(`${key} (${first.orderKey} #${first.seq})`);
         }
       }
-      const recordedTwice = deliveredAttempts.length - new Set(deliveredAttempts.map((a) => a.delivery_id)).size;
+      const recordedTwice = deliveredAttempts.length - new Set(deliveredAttempts.map((a) => a.deliveryId)).size;
 
       // Order: per connector and order key, successes in push order, and nothing later tried before an earlier one succeeded.
       const violations: string[] = [];
@@ -240,7 +239,7 @@ ${authYaml(auth)}`;
       // The process: no crash but the ones we caused; the logs and the database hold no secret.
       const crashLines = gw.crashLines();
       const crashed = gw.unexpectedExits + crashLines.length + (stopCode === 0 ? 0 : 1);
-      const leaks = [...scan('crash', 'gateway logs', gw.output()), ...scan('crash', 'database', await dumpDatabase(store.knex, db))];
+      const leaks = [...scan('crash', 'gateway logs', gw.output()), ...scan('crash', 'database', await dumpDatabase(db))];
       const failedAtTarget = got.filter((r) => r.status !== 200).length;
 
       report(`1 crash: ${kills.length} x SIGKILL under load`, {

@@ -4,11 +4,12 @@ import type { Io } from '../../src/cli/output.ts';
 import type { DeliveryWorker } from '../../src/delivery/worker.ts';
 import { main } from '../../src/main.ts';
 import { pushHttpHeaders } from '../../src/sandbox/om-push.ts';
+import type { Attempt, Delivery } from '../../src/domain/delivery.ts';
 import { backendName } from '../helpers/backend.ts';
 import { postSoap, startGateway, testEnv, type TestGateway } from '../helpers/gateway.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
 import { FakeTarget } from '../helpers/target.ts';
-import { authYaml, dumpDatabase, freePort, relDatabase, relGatewayYaml } from './support/gateway.ts';
+import { allPages, authYaml, dumpDatabase, freePort, relDatabase, relGatewayYaml } from './support/gateway.ts';
 import { pushBody } from './support/push-client.ts';
 import { scan, SECRET_ENV } from './support/secrets.ts';
 import { SIZE } from './support/size.ts';
@@ -26,24 +27,6 @@ import { report } from './support/summary.ts';
 const SCHEDULE = [5_000, 30_000];
 const MAX_ATTEMPTS = 3;
 const COOL_DOWN = 30_000;
-
-interface AttemptRow {
-  delivery_id: string;
-  number: number;
-  started_at: number | string;
-  outcome: string;
-  error_class: string | null;
-  response_status: number | null;
-}
-
-interface DeliveryRow {
-  id: string;
-  order_key: string;
-  state: string;
-  attempt_count: number;
-  attempts_in_cycle: number;
-  parked_reason: string | null;
-}
 
 describe(`reliability 2: target outage (${backendName()}, ${SIZE.label})`, function () {
   this.timeout(120_000);
@@ -78,9 +61,13 @@ ${authYaml('api-key')}`,
       { database: relDatabase(), clock, random: () => 0.5, env: SECRET_ENV },
     );
     const g = gw;
-    const knex = g.gateway.store.knex;
+    const store = g.gateway.store;
     const worker = g.gateway.worker as DeliveryWorker;
-    const circuit = async (): Promise<string> => ((await knex('connector_states').where({ connector: 'crm' }).first()) as { circuit: string }).circuit;
+    const circuit = async (): Promise<string> => {
+      const crm = (await store.connectorStates.all()).find((c) => c.connector === 'crm');
+      if (!crm) throw new Error('no state for connector crm');
+      return crm.circuit;
+    };
     const circuits: string[] = [];
     let attemptsSeen = 0;
     worker.on('attempt', () => attemptsSeen++);
@@ -119,7 +106,8 @@ ${authYaml('api-key')}`,
       const res = await postSoap(`${g.url}/soap/business-events`, body, pushHttpHeaders());
       expect(res.status, res.body).to.equal(202);
     };
-    const deliveries = async (): Promise<DeliveryRow[]> => (await knex('deliveries').orderBy('id')) as DeliveryRow[];
+    /** Every delivery, oldest first. */
+    const deliveries = async (): Promise<Delivery[]> => (await allPages((page) => store.browse.deliveries({}, page))).reverse();
 
     // 1. Refusing connections: orders P (two events each) fail twice, by the schedule.
     const P = ['SO-P1', 'SO-P2', 'SO-P3'];
@@ -148,7 +136,7 @@ ${authYaml('api-key')}`,
     const afterOpen = await deliveries();
     const requestsWhenOpened = t.requests.length;
     await advance(COOL_DOWN / 2); // still open: nothing is sent, nothing is charged
-    const chargedWhileOpen = (await deliveries()).reduce((n, d) => n + d.attempt_count, 0) - afterOpen.reduce((n, d) => n + d.attempt_count, 0);
+    const chargedWhileOpen = (await deliveries()).reduce((n, d) => n + d.attemptCount, 0) - afterOpen.reduce((n, d) => n + d.attemptCount, 0);
     const sentWhileOpen = t.requests.length - requestsWhenOpened;
 
     // 3. Answering 503: the half-open probe fails and the circuit opens again.
@@ -159,13 +147,13 @@ ${authYaml('api-key')}`,
     // 4. Back: the next probe succeeds, the circuit closes, everything not parked goes out in order.
     phase = 'up';
     await advance(COOL_DOWN);
-    for (let i = 0; i < 10 && (await deliveries()).some((d) => ['pending', 'retrying', 'on_hold'].includes(d.state) && !d.order_key.startsWith('LEG:SO-P')); i++) {
+    for (let i = 0; i < 10 && (await deliveries()).some((d) => ['pending', 'retrying', 'on_hold'].includes(d.state) && !(d.orderKey ?? '').startsWith('LEG:SO-P')); i++) {
       await advance(1_000);
     }
     const beforeReplay = await deliveries();
     const parkedBefore = beforeReplay.filter((d) => d.state === 'parked');
     const blockedBehindParked = beforeReplay.filter((d) => d.state !== 'delivered' && d.state !== 'parked');
-    const notParkedNotDelivered = blockedBehindParked.filter((d) => !parkedBefore.some((p) => p.order_key === d.order_key && p.id < d.id));
+    const notParkedNotDelivered = blockedBehindParked.filter((d) => !parkedBefore.some((p) => p.orderKey === d.orderKey && p.id < d.id));
 
     // 5. The parked ones: `omgw replay`, as an operator would run it.
     const out: string[] = [];
@@ -177,30 +165,30 @@ ${authYaml('api-key')}`,
     const final = await deliveries();
 
     // Figures.
-    const attempts = (await knex('attempts').orderBy(['delivery_id', 'number'])) as AttemptRow[];
-    const byDelivery = new Map<string, AttemptRow[]>();
-    for (const a of attempts) byDelivery.set(a.delivery_id, [...(byDelivery.get(a.delivery_id) ?? []), a]);
+    const attempts = (await allPages((page) => store.browse.attempts({}, page))).sort((a, b) => a.deliveryId.localeCompare(b.deliveryId) || a.number - b.number);
+    const byDelivery = new Map<string, Attempt[]>();
+    for (const a of attempts) byDelivery.set(a.deliveryId, [...(byDelivery.get(a.deliveryId) ?? []), a]);
     const scheduleBreaks: string[] = [];
     for (const [id, list] of byDelivery) {
       let inCycle = 0;
       for (let i = 1; i < list.length; i++) {
-        const prev = list[i - 1] as AttemptRow;
-        const cur = list[i] as AttemptRow;
+        const prev = list[i - 1] as Attempt;
+        const cur = list[i] as Attempt;
         if (prev.outcome === 'parked') {
           inCycle = 0; // a replay starts a new cycle
           continue;
         }
         inCycle++;
         const due = SCHEDULE[Math.min(inCycle, SCHEDULE.length) - 1] as number;
-        const gap = Number(cur.started_at) - Number(prev.started_at);
+        const gap = cur.startedAt - prev.startedAt;
         if (gap < due) scheduleBreaks.push(`${id}: attempt ${cur.number} ${gap} ms after the previous one; the schedule says ${due} ms`);
       }
     }
     const requestsByKey = new Map<string, number>();
     for (const r of t.requests) requestsByKey.set(String(r.headers['idempotency-key']), (requestsByKey.get(String(r.headers['idempotency-key'])) ?? 0) + 1);
     // A refused connection never reaches the target: count attempts that got there.
-    const reached = attempts.filter((a) => a.error_class !== 'network');
-    const unchargedMismatch = final.filter((d) => (requestsByKey.get(d.id) ?? 0) !== reached.filter((a) => a.delivery_id === d.id).length);
+    const reached = attempts.filter((a) => a.errorClass !== 'network');
+    const unchargedMismatch = final.filter((d) => (requestsByKey.get(d.id) ?? 0) !== reached.filter((a) => a.deliveryId === d.id).length);
     const successes = t.requests.filter((_, i) => answers[i]?.phase === 'up');
     const successKeys = successes.map((r) => String(r.headers['idempotency-key']));
     const duplicates = successKeys.length - new Set(successKeys).size;
@@ -215,7 +203,7 @@ ${authYaml('api-key')}`,
     }
     g.gateway.logger.flush();
     const logs = g.logs.join('\n');
-    const leaks = [...scan('outage', 'logs', logs), ...scan('outage', 'cli output', out.join('\n')), ...scan('outage', 'database', await dumpDatabase(knex, g.database))];
+    const leaks = [...scan('outage', 'logs', logs), ...scan('outage', 'cli output', out.join('\n')), ...scan('outage', 'database', await dumpDatabase(g.database))];
     const wrong = scheduleBreaks.length + orderBreaks.length + notParkedNotDelivered.length + unchargedMismatch.length + (sentWhileOpen > 0 ? 1 : 0) + (chargedWhileOpen > 0 ? 1 : 0);
 
     report('2 outage: refused, hanging, 503, back', {
@@ -230,7 +218,7 @@ ${authYaml('api-key')}`,
     });
 
     expect(clock.now() - t0, 'the outage lasted on the controlled clock').to.be.greaterThan(SCHEDULE[1] as number);
-    expect(parkedHeads.map((d) => [d.order_key, d.attempts_in_cycle, d.parked_reason])).to.deep.equal(P.map((o) => [`LEG:${o}`, MAX_ATTEMPTS, 'attempts_exhausted']));
+    expect(parkedHeads.map((d) => [d.orderKey, d.attemptsInCycle, d.parkedReason])).to.deep.equal(P.map((o) => [`LEG:${o}`, MAX_ATTEMPTS, 'attempts_exhausted']));
     expect(scheduleBreaks, 'retries earlier than the schedule').to.deep.equal([]);
     expect(circuits, 'the circuit opened and closed').to.include('open');
     expect(circuits.at(-1)).to.equal('closed');
@@ -240,11 +228,11 @@ ${authYaml('api-key')}`,
     expect(chargedWhileOpen, 'attempts charged while the circuit was open').to.equal(0);
     expect(probes503, 'one probe while the target answered 503').to.equal(1);
     expect(unchargedMismatch.map((d) => d.id), 'attempts charged without a request').to.deep.equal([]);
-    expect(parkedBefore.map((d) => d.order_key).sort(), 'parked before the replay').to.deep.equal(P.map((o) => `LEG:${o}`));
-    expect(notParkedNotDelivered.map((d) => `${d.order_key} ${d.state}`), 'not parked and not blocked, yet not delivered').to.deep.equal([]);
-    expect(blockedBehindParked.map((d) => d.order_key).sort(), 'waiting behind a parked head').to.deep.equal(P.map((o) => `LEG:${o}`));
+    expect(parkedBefore.map((d) => d.orderKey).sort(), 'parked before the replay').to.deep.equal(P.map((o) => `LEG:${o}`));
+    expect(notParkedNotDelivered.map((d) => `${d.orderKey} ${d.state}`), 'not parked and not blocked, yet not delivered').to.deep.equal([]);
+    expect(blockedBehindParked.map((d) => d.orderKey).sort(), 'waiting behind a parked head').to.deep.equal(P.map((o) => `LEG:${o}`));
     expect([dry, code], 'replay exit codes').to.deep.equal([0, 0]);
-    expect(lost.map((d) => `${d.order_key} ${d.state}`), 'not delivered at the end').to.deep.equal([]);
+    expect(lost.map((d) => `${d.orderKey} ${d.state}`), 'not delivered at the end').to.deep.equal([]);
     expect(final).to.have.length(P.length * 2 + B.length * B_EVENTS);
     expect(duplicates, 'delivered twice').to.equal(0);
     expect(orderBreaks, 'order per key').to.deep.equal([]);

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { signedHeaders } from '../helpers/webhook-signing.ts';
-import { webhookIdHash } from '../../src/domain/shipbob-webhook.ts';
 import { backendName, type TestDatabase } from '../helpers/backend.ts';
 import { dumpDatabase, freePort, GatewayProcess, openStore, relDatabase, relEnv, relGatewayYaml } from './support/gateway.ts';
 import { Rng, RUN_SEED } from '../helpers/prng.ts';
@@ -190,13 +189,7 @@ describe(`reliability 5: webhooks (${backendName()}, ${SIZE.label})`, function (
     const health = await fetch(`${gw.url}/healthz`).then((r) => r.status).catch(() => 0);
     const crashLines = gw.crashLines();
     const no5xx = answers.filter((a) => a.status >= 500 || a.status === 0);
-    const store = openStore(db);
-    let leaks;
-    try {
-      leaks = [...scan('webhooks', 'answers', answers.map((a) => a.text).join('\n')), ...scan('webhooks', 'gateway logs', gw.output()), ...scan('webhooks', 'database', await dumpDatabase(store.knex, db))];
-    } finally {
-      await store.close();
-    }
+    const leaks = [...scan('webhooks', 'answers', answers.map((a) => a.text).join('\n')), ...scan('webhooks', 'gateway logs', gw.output()), ...scan('webhooks', 'database', await dumpDatabase(db))];
     const tried = rules.length + storm.length + SIZE.webhookFuzz + signedJunk;
     report('5 webhooks', {
       tried,
@@ -220,10 +213,10 @@ describe(`reliability 5: webhooks (${backendName()}, ${SIZE.label})`, function (
   async function openCount(id?: string): Promise<{ events: number; routedForId: number; duplicatesForId: number; deliveriesForId: number }> {
     const store = openStore(db);
     try {
-      const events = Number(((await store.knex('events').count({ n: '*' }).first()) as { n: number | string }).n);
+      const events = (await store.status()).events.reduce((n, e) => n + e.count, 0);
       if (!id) return { events, routedForId: 0, duplicatesForId: 0, deliveriesForId: 0 };
-      const rows = (await store.knex('events').where({ content_hash: webhookIdHash(id) }).select('id', 'status')) as Array<{ id: string; status: string }>;
-      const deliveries = Number(((await store.knex('deliveries').whereIn('event_id', rows.map((r) => r.id)).count({ n: '*' }).first()) as { n: number | string }).n);
+      const rows = await store.shipbobWebhooks.findByWebhookId(id);
+      const deliveries = (await store.browse.deliveriesOfEvents(rows.map((r) => r.id))).length;
       return { events, routedForId: rows.filter((r) => r.status === 'routed').length, duplicatesForId: rows.filter((r) => r.status === 'duplicate').length, deliveriesForId: deliveries };
     } finally {
       await store.close();

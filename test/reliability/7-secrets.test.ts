@@ -6,7 +6,7 @@ import { main } from '../../src/main.ts';
 import { buildPush, pushHttpHeaders } from '../../src/sandbox/om-push.ts';
 import { backendName, type TestDatabase } from '../helpers/backend.ts';
 import { FakeTarget, type Answer, type ReceivedRequest } from '../helpers/target.ts';
-import { authYaml, dumpDatabase, freePort, GatewayProcess, openStore, relDatabase, relEnv, relGatewayYaml } from './support/gateway.ts';
+import { allPages, authYaml, deliveriesIn, dumpDatabase, freePort, GatewayProcess, openStore, relDatabase, relEnv, relGatewayYaml } from './support/gateway.ts';
 import { sleep } from './support/push-client.ts';
 import { addSecret, allLeaks, scan, scannedSoFar, SECRETS, SOAP_USER } from './support/secrets.ts';
 import { SIZE } from './support/size.ts';
@@ -112,11 +112,11 @@ describe(`reliability 7: secrets (${backendName()}, ${SIZE.label})`, function ()
     try {
       const deadline = Date.now() + 30_000;
       for (;;) {
-        const open = (await store.knex('deliveries').whereIn('state', ['pending', 'retrying', 'in_flight']).count({ n: '*' }).first()) as { n: number | string };
-        if (Number(open.n) === 0 || Date.now() > deadline) break;
+        const open = await deliveriesIn(store, ['pending', 'retrying', 'in_flight']);
+        if (open === 0 || Date.now() > deadline) break;
         await sleep(100);
       }
-      const deliveries = (await store.knex('deliveries').select('id', 'event_id')) as Array<{ id: string; event_id: string }>;
+      const deliveries = await allPages((page) => store.browse.deliveries({}, page));
 
       // Every view an operator has.
       const admin = { authorization: `Bearer ${SECRETS.adminToken}` };
@@ -130,7 +130,7 @@ describe(`reliability 7: secrets (${backendName()}, ${SIZE.label})`, function ()
         '/admin/api/recovery/runs',
         '/admin/api/billing',
         ...deliveries.map((d) => `/admin/api/deliveries/${d.id}`),
-        ...[...new Set(deliveries.map((d) => d.event_id))].map((e) => `/admin/api/events/${e}`),
+        ...[...new Set(deliveries.map((d) => d.eventId))].map((e) => `/admin/api/events/${e}`),
       ];
       for (const v of views) await keep(await fetch(`${gw.url}${v}`, { headers: admin }));
       for (const c of ['crm', 'bi', 'ops', 'keyq', 'erp', 'otm']) await keep(await fetch(`${gw.url}/admin/api/connectors/${c}/test`, { method: 'POST', headers: admin }));
@@ -157,7 +157,7 @@ describe(`reliability 7: secrets (${backendName()}, ${SIZE.label})`, function ()
         await cli(args);
       }
       for (const d of deliveries) await cli(['deliveries', 'show', d.id, '--json']);
-      for (const e of new Set(deliveries.map((d) => d.event_id))) await cli(['events', 'show', e]);
+      for (const e of new Set(deliveries.map((d) => d.eventId))) await cli(['events', 'show', e]);
       // A broken config that holds secrets, and a database that cannot be reached with a password in its URL.
       const brokenSecret = `${SECRETS.webhookSecret}!not-base64`;
       const badConfig = await cli(['check-config'], { ...env, REL_WEBHOOK_SECRET: brokenSecret, REL_ADMIN_TOKEN: SECRETS.adminToken.slice(0, 8) });
@@ -167,7 +167,7 @@ describe(`reliability 7: secrets (${backendName()}, ${SIZE.label})`, function ()
         ...scan('secrets', 'answers', answers.join('\n')),
         ...scan('secrets', 'cli output', cliOut.join('\n')),
         ...scan('secrets', 'gateway logs', gw.output()),
-        ...scan('secrets', 'database', await dumpDatabase(store.knex, db)),
+        ...scan('secrets', 'database', await dumpDatabase(db)),
       ];
       const echoedAtTarget = target.requests.filter((r) => JSON.stringify(r.headers).includes(SECRETS.crmToken) || r.path.includes(SECRETS.apiKey) || r.body.includes(SECRETS.wsPassword)).length;
       const all = allLeaks();

@@ -24,7 +24,7 @@ import type { AuthProvider, OutboundRequest } from '../../../src/connectors/type
 import { authenticateToken } from '../../../src/inbound/soap/auth.ts';
 import { Secret } from '../../../src/config/secret.ts';
 import { Store } from '../../../src/store/index.ts';
-import { OAuthTokenRepository } from '../../../src/store/tokens.ts';
+import type { OAuthTokenRepository } from '../../../src/store/tokens.ts';
 import { backendName, createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
 
 // ------------------------------------------------------------------------------------------------
@@ -490,7 +490,7 @@ describe(`oauth2 refresh token with rotation (${backendName()})`, () => {
     db = createTestDatabase();
     store = new Store({ url: db.url, schema: db.schema });
     await store.migrate();
-    repo = new OAuthTokenRepository(store.knex, KEY, { now: () => clock });
+    repo = store.oauthTokens(KEY, { now: () => clock });
     clock = 1_700_000_000_000;
     current = SECRETS.SEED_REFRESH;
     issued = 0;
@@ -526,7 +526,8 @@ describe(`oauth2 refresh token with rotation (${backendName()})`, () => {
     expect(form?.get('grant_type')).to.equal('refresh_token');
     expect(form?.get('client_id')).to.equal('gw-public-client');
 
-    const rows = await store.knex('oauth_tokens').select();
+    // Encrypted at rest: only the table shows what is stored (read through the test's own connection).
+    const rows = await db.tables()('oauth_tokens').select();
     expect(rows).to.have.length(1);
     expect(rows[0].connector).to.equal('crm');
     expect(Number(rows[0].updated_at)).to.equal(clock);
@@ -593,7 +594,7 @@ describe(`oauth2 refresh token with rotation (${backendName()})`, () => {
     const rotated = current;
     await store.close();
     store = new Store({ url: db.url, schema: db.schema });
-    repo = new OAuthTokenRepository(store.knex, KEY);
+    repo = store.oauthTokens(KEY);
 
     const restarted = provider();
     expect(await authorized(restarted)).to.equal('Bearer access-2');
@@ -613,7 +614,7 @@ describe(`oauth2 refresh token with rotation (${backendName()})`, () => {
     expect(await authorized(p)).to.equal('Bearer access-3');
     expect(presented()).to.deep.equal(Array(3).fill(SECRETS.SEED_REFRESH));
     // Without rotation nothing needs saving.
-    expect(await store.knex('oauth_tokens').select()).to.have.length(0);
+    expect(await repo.load('crm')).to.equal(null);
   });
 
   it('after invalid_grant, re-reads the store once (another instance rotated) and succeeds', async () => {
@@ -659,12 +660,13 @@ describe(`oauth2 refresh token with rotation (${backendName()})`, () => {
   it('treats a token encrypted under another key as absent and falls back to the configured token', async () => {
     expect(await authorized(provider())).to.equal('Bearer access-1');
     const unreadable: string[] = [];
-    const otherKey = new OAuthTokenRepository(store.knex, 'a-different-key', { onUnreadable: (c) => unreadable.push(c) });
+    const otherKey = store.oauthTokens('a-different-key', { onUnreadable: (c) => unreadable.push(c) });
     expect(await otherKey.load('crm')).to.equal(null);
     expect(unreadable).to.deep.equal(['crm']);
     // A row copied to another connector does not decrypt either (the name is bound to the ciphertext).
-    const row = await store.knex('oauth_tokens').where({ connector: 'crm' }).first();
-    await store.knex('oauth_tokens').insert({ connector: 'other', token: row.token, updated_at: row.updated_at });
+    // No API copies ciphertext between connectors: the test's own connection writes the row.
+    const row = await db.tables()('oauth_tokens').where({ connector: 'crm' }).first();
+    await db.tables()('oauth_tokens').insert({ connector: 'other', token: row.token, updated_at: row.updated_at });
     expect(await repo.load('other')).to.equal(null);
 
     current = SECRETS.SEED_REFRESH; // the server was reset to the configured token

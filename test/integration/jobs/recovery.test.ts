@@ -6,6 +6,7 @@ import { createIdGenerator } from '../../../src/domain/ids.ts';
 import { main } from '../../../src/main.ts';
 import { operationsReplayer, RecoveryService, type Replayer } from '../../../src/jobs/recovery.ts';
 import { buildPush, type PushEventCode } from '../../../src/sandbox/om-push.ts';
+import type { Delivery } from '../../../src/domain/delivery.ts';
 import { backendName, createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
 import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, testEnv, type TestGateway } from '../../helpers/gateway.ts';
 import { ManualClock } from '../../helpers/manual-clock.ts';
@@ -13,16 +14,6 @@ import { FakeTarget } from '../../helpers/target.ts';
 
 const security = { kind: 'text', username: SOAP_USER, password: SOAP_PASSWORD } as const;
 const DAY = 86_400_000;
-
-interface DeliveryRow {
-  id: string;
-  connector: string;
-  event_code: string;
-  order_key: string;
-  state: string;
-  attempt_count: number;
-  attempts_in_cycle: number;
-}
 
 /**
  * Two REST connectors on one fake target (crm: HOLD and SPLIT events, erp: SPLIT only). The target
@@ -57,8 +48,9 @@ async function push(gw: TestGateway, order: string, code: PushEventCode = 'HOLD'
   expect(res.status, res.body).to.equal(202);
 }
 
-async function deliveries(gw: TestGateway): Promise<DeliveryRow[]> {
-  return (await gw.gateway.store.knex('deliveries').select().orderBy('id')) as DeliveryRow[];
+/** Every delivery, oldest first. */
+async function deliveries(gw: TestGateway): Promise<Delivery[]> {
+  return (await gw.gateway.store.browse.deliveries({}, { limit: 1000 })).rows.reverse();
 }
 
 /** Polls until `check` holds (the worker runs on its own); fails after a few seconds. */
@@ -76,11 +68,11 @@ async function allIn(gw: TestGateway, state: string, n: number): Promise<void> {
 
 /** Replay audit records per delivery, for one run. */
 async function replaysByRun(gw: TestGateway, runId: string): Promise<Map<string, number>> {
-  const rows = (await gw.gateway.store.knex('audit_records').where({ action: 'delivery.replayed' })) as Array<{ delivery_id: string; detail: string }>;
+  const records = await gw.gateway.store.audit.list({ action: 'delivery.replayed', limit: 1000 });
   const counts = new Map<string, number>();
-  for (const r of rows) {
-    if ((JSON.parse(r.detail) as { runId?: string }).runId !== runId) continue;
-    counts.set(r.delivery_id, (counts.get(r.delivery_id) ?? 0) + 1);
+  for (const r of records) {
+    if ((JSON.parse(r.detail ?? '{}') as { runId?: string }).runId !== runId || r.deliveryId === null) continue;
+    counts.set(r.deliveryId, (counts.get(r.deliveryId) ?? 0) + 1);
   }
   return counts;
 }
@@ -92,11 +84,34 @@ function jobs(gw: TestGateway) {
 }
 
 /** The recovery slot after the clock's time: moves the clock there and runs the job as node-cron would. */
-async function runNextSlot(gw: TestGateway, clock: ManualClock) {
+async function runNextSlot(gw: TestGateway, clock: ManualClock, service: RecoveryService = jobs(gw).recovery) {
   const slot = jobs(gw).scheduler.nextRun('recovery', clock.now());
   if (slot === null) throw new Error('recovery is disabled');
   clock.set(slot);
-  return jobs(gw).recovery.runScheduled(slot);
+  return service.runScheduled(slot);
+}
+
+/**
+ * A recovery service on the gateway's store and config (as another instance would be) whose replayer
+ * records each chunk of delivery ids it is handed, in the order the run replays them, then replays it.
+ */
+function recordingService(gw: TestGateway, clock: ManualClock, chunks: string[][]): RecoveryService {
+  const newId = createIdGenerator(() => clock.now());
+  const real = operationsReplayer(new DeliveryActions({ store: gw.gateway.store, clock, newId, notify: () => gw.gateway.worker?.notify() }));
+  return new RecoveryService({
+    store: gw.gateway.store,
+    clock,
+    logger: pino({ level: 'silent' }),
+    newId,
+    instanceId: 'recording-instance',
+    config: () => gw.gateway.config,
+    replayer: {
+      async replay(ids, run) {
+        chunks.push([...ids]);
+        await real.replay(ids, run);
+      },
+    },
+  });
 }
 
 describe(`recovery run (${backendName()})`, () => {
@@ -130,13 +145,13 @@ describe(`recovery run (${backendName()})`, () => {
     await allIn(gw, 'delivered', 3);
 
     for (const d of await deliveries(gw)) {
-      expect(d.attempt_count, 'attempts over all cycles').to.equal(2);
-      expect(d.attempts_in_cycle, 'attempts in the new cycle').to.equal(1);
-      const attempts = (await gw.gateway.store.knex('attempts').where({ delivery_id: d.id }).orderBy('number')) as Array<{ outcome: string }>;
+      expect(d.attemptCount, 'attempts over all cycles').to.equal(2);
+      expect(d.attemptsInCycle, 'attempts in the new cycle').to.equal(1);
+      const attempts = (await gw.gateway.store.browse.attemptsOf([d.id])).sort((x, y) => x.number - y.number);
       expect(attempts.map((a) => a.outcome)).to.deep.equal(['parked', 'delivered']);
     }
     expect([...(await replaysByRun(gw, run.id)).values()]).to.deep.equal([1, 1, 1]);
-    const audit = (await gw.gateway.store.knex('audit_records').where({ action: 'recovery.run' })) as Array<{ direction: string; result: string; actor: string; detail: string }>;
+    const audit = await gw.gateway.store.audit.list({ action: 'recovery.run' });
     expect(audit).to.have.length(1);
     expect(audit[0]).to.include({ direction: 'admin', result: 'finished', actor: 'recovery-run' });
     expect(JSON.parse(audit[0]?.detail ?? '{}')).to.include({ runId: run.id, selected: 3, replayed: 3 });
@@ -148,7 +163,7 @@ describe(`recovery run (${backendName()})`, () => {
     // The same slot again (a second timer, another instance): nothing more.
     const again = await jobs(gw).recovery.runScheduled(Date.parse('2026-11-24T02:00:00Z'));
     expect(again).to.include({ status: 'skipped', reason: 'already_ran' });
-    expect(await gw.gateway.store.knex('recovery_runs').count({ n: '*' }).first()).to.satisfy((r: { n: number | string }) => Number(r.n) === 1);
+    expect(await gw.gateway.store.recoveryRuns.history(500)).to.have.length(1);
   });
 
   it('counts deliveries that fail again as still failing, and the next night replays them again', async () => {
@@ -164,7 +179,7 @@ describe(`recovery run (${backendName()})`, () => {
     expect(first.status).to.equal('ran');
     await until('crm delivered, erp parked again', async () => {
       const ds = await deliveries(gw);
-      return ds.filter((d) => d.state === 'delivered').length === 2 && ds.filter((d) => d.state === 'parked' && d.attempt_count === 2).length === 1;
+      return ds.filter((d) => d.state === 'delivered').length === 2 && ds.filter((d) => d.state === 'parked' && d.attemptCount === 2).length === 1;
     });
     const [summary] = await jobs(gw).recovery.history(1);
     expect(summary).to.include({ selected: 3, replayed: 3, stillFailing: 1, delivered: 2 });
@@ -186,11 +201,13 @@ describe(`recovery run (${backendName()})`, () => {
     // The target still refuses: replayed deliveries park again and go to the back of the queue.
     const picked: string[][] = [];
     for (let night = 0; night < 3; night++) {
-      const outcome = await runNextSlot(gw, clock);
+      const chunks: string[][] = [];
+      const outcome = await runNextSlot(gw, clock, recordingService(gw, clock, chunks));
       if (outcome.status !== 'ran') throw new Error('expected a run');
-      expect(outcome.run.selected).to.equal(2);
-      const items = (await gw.gateway.store.knex('recovery_run_items').where({ run_id: outcome.run.id }).orderBy('seq')) as Array<{ delivery_id: string }>;
-      picked.push(items.map((i) => i.delivery_id));
+      expect(outcome.run).to.include({ selected: 2, replayed: 2 });
+      // One chunk: the run's batch in its selection order.
+      expect(chunks).to.have.length(1);
+      picked.push(chunks.flat());
       await until('replayed deliveries parked again', async () => (await deliveries(gw)).filter((d) => d.state === 'parked').length === 5);
     }
     expect(picked).to.deep.equal([
@@ -209,7 +226,7 @@ describe(`recovery run (${backendName()})`, () => {
     await push(gw, 'SO-NEW', 'SPLIT'); // crm + erp
     await push(gw, 'SO-NEW2', 'SPLIT'); // crm + erp
     await allIn(gw, 'parked', 7);
-    const byKey = async () => new Map((await deliveries(gw)).map((d) => [`${d.connector}:${d.order_key}`, d]));
+    const byKey = async () => new Map((await deliveries(gw)).map((d) => [`${d.connector}:${d.orderKey}`, d]));
     const before = await byKey();
 
     const outcome = await runNextSlot(gw, clock);
@@ -255,8 +272,7 @@ describe(`recovery run (${backendName()})`, () => {
     if (!ran || ran.status !== 'ran') throw new Error('expected a run');
     expect(ran.run.selected).to.equal(6);
 
-    const runs = await a.gateway.store.knex('recovery_runs').select();
-    expect(runs).to.have.length(1);
+    expect(await a.gateway.store.recoveryRuns.history(500)).to.have.length(1);
     await allIn(a, 'delivered', 6);
     expect([...(await replaysByRun(a, ran.run.id)).values()]).to.deep.equal([1, 1, 1, 1, 1, 1]);
     // Each replayed delivery went out exactly once more.
@@ -341,7 +357,7 @@ describe(`recovery run (${backendName()})`, () => {
       expect(crashed.run).to.include({ state: 'interrupted', selected: 5, replayed: 2, error: 'simulated crash' });
       const runId = crashed.run.id;
       // The worker sends chunks 1 and 2 again; they fail and park again.
-      await until('4 replayed deliveries parked again', async () => (await deliveries(gw)).filter((d) => d.attempt_count === 2).length === 4);
+      await until('4 replayed deliveries parked again', async () => (await deliveries(gw)).filter((d) => d.attemptCount === 2).length === 4);
       await allIn(gw, 'parked', 5);
 
       // The next night's run first finishes the interrupted one.
@@ -357,8 +373,8 @@ describe(`recovery run (${backendName()})`, () => {
       expect(next.run.selected).to.be.within(4, 5);
       expect([...(await replaysByRun(gw, next.run.id)).values()].every((n) => n === 1)).to.equal(true);
 
-      const audit = (await gw.gateway.store.knex('audit_records').where({ action: 'recovery.run' }).orderBy('id')) as Array<{ result: string; detail: string }>;
-      expect(audit.map((r) => [r.result, (JSON.parse(r.detail) as { runId: string }).runId])).to.deep.equal([
+      const audit = await gw.gateway.store.audit.list({ action: 'recovery.run' });
+      expect(audit.map((r) => [r.result, (JSON.parse(r.detail ?? '{}') as { runId: string }).runId])).to.deep.equal([
         ['interrupted', runId],
         ['finished', runId],
         ['finished', next.run.id],
@@ -374,8 +390,9 @@ describe(`recovery run (${backendName()})`, () => {
 
       const crashed = await crashingService(gw, 2, { afterCommit: false }).runNow({ actor: 'test' });
       if (crashed.status !== 'ran') throw new Error('expected a run');
-      // As if the process had died mid-run: still 'running', its lease held for ten more minutes.
-      await gw.gateway.store.knex('recovery_runs').where({ id: crashed.run.id }).update({ state: 'running', lease_expires_at: clock.now() + 600_000 });
+      // As if the process had died mid-run: still 'running', its lease held for ten more minutes. No API
+      // puts a run back to running, so the test's own connection writes the row.
+      await gw.database.tables()('recovery_runs').where({ id: crashed.run.id }).update({ state: 'running', lease_expires_at: clock.now() + 600_000 });
       await allIn(gw, 'delivered', 2);
 
       const early = await jobs(gw).recovery.runNow({ actor: 'test' });

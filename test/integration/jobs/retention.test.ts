@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DeliveryActions } from '../../../src/services/delivery-actions.ts';
 import { createIdGenerator } from '../../../src/domain/ids.ts';
 import { buildPush, type PushEventCode } from '../../../src/sandbox/om-push.ts';
+import type { Delivery } from '../../../src/domain/delivery.ts';
 import { backendName } from '../../helpers/backend.ts';
 import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { ManualClock } from '../../helpers/manual-clock.ts';
@@ -10,14 +11,6 @@ import { FakeTarget } from '../../helpers/target.ts';
 
 const security = { kind: 'text', username: SOAP_USER, password: SOAP_PASSWORD } as const;
 const DAY = 86_400_000;
-
-interface Row {
-  id: string;
-  connector: string;
-  order_key: string | null;
-  state: string;
-  event_id: string;
-}
 
 describe(`retention (${backendName()})`, () => {
   let target: FakeTarget;
@@ -62,7 +55,8 @@ describe(`retention (${backendName()})`, () => {
     await target.close();
   });
 
-  const knex = () => gw.gateway.store.knex;
+  const store = () => gw.gateway.store;
+  const ALL = { limit: 100_000 };
   const jobs = () => {
     const j = gw.gateway.jobs;
     if (!j) throw new Error('not started');
@@ -73,20 +67,28 @@ describe(`retention (${backendName()})`, () => {
     const body = buildPush([{ eventCode: code, order: { sourceOrderNumber: order } }], { security });
     const res = await postSoap(`${gw.url}/soap/business-events`, body);
     expect(res.status, res.body).to.equal(202);
-    const ev = (await knex()('events').orderBy('id', 'desc').first()) as { id: string };
-    return ev.id;
+    const [newest] = (await store().browse.events({}, { limit: 1 })).rows;
+    if (!newest) throw new Error('no event stored');
+    return newest.id;
   }
 
-  async function settle(what: string, check: (rows: Row[]) => boolean): Promise<void> {
+  async function settle(what: string, check: (rows: Delivery[]) => boolean): Promise<void> {
     for (let i = 0; i < 400; i++) {
-      if (check((await knex()('deliveries').select()) as Row[])) return;
+      if (check((await store().browse.deliveries({}, ALL)).rows)) return;
       await sleep(15);
     }
     throw new Error(`timed out waiting for ${what}`);
   }
 
-  const count = async (table: string, where: Record<string, string> = {}): Promise<number> =>
-    Number(((await knex()(table).where(where).count({ n: '*' }).first()) as { n: number | string }).n);
+  const deliveriesOf = (eventId: string): Promise<Delivery[]> => store().browse.deliveriesOfEvents([eventId]);
+  const attemptCount = async (): Promise<number> => (await store().browse.attempts({}, ALL)).rows.length;
+  const auditCount = async (criteria: { eventId?: string; actions?: string[] }): Promise<number> => (await store().browse.audit(criteria, ALL)).rows.length;
+  /**
+   * Rows of the tables the store keeps to itself (nonces, dedupe keys, recovery run items): no API
+   * shows them, so the test's own connection counts what retention left there.
+   */
+  const internalRows = async (table: 'ws_nonces' | 'dedupe_keys' | 'recovery_run_items', where: Record<string, string> = {}): Promise<number> =>
+    Number(((await gw.database.tables()(table).where(where).count({ n: '*' }).first()) as { n: number | string }).n);
 
   it('removes finished history older than the cut-off in batches, keeps parked and unfinished work, and records what it removed', async () => {
     const ops = new DeliveryActions({ store: gw.gateway.store, clock, newId: createIdGenerator(() => clock.now()), notify: () => gw.gateway.worker?.notify() });
@@ -101,7 +103,7 @@ describe(`retention (${backendName()})`, () => {
     const e7 = await push('E7'); // parked, replayed and delivered on day 15: kept (it finished after the cut-off)
     const e8 = await push('E8'); // parked, then discarded: removed
     await settle('day-0 deliveries settled', (rows) => rows.filter((r) => r.state === 'parked').length === 5 && rows.filter((r) => r.state === 'delivered').length === 1);
-    const events = (await knex()('events').select('id', 'status')) as Array<{ id: string; status: string }>;
+    const events = (await store().browse.events({}, ALL)).rows;
     expect(events.find((e) => e.id === e4)?.status).to.equal('unrouted');
     expect(events.find((e) => e.id === e5)?.status).to.equal('duplicate');
 
@@ -109,7 +111,8 @@ describe(`retention (${backendName()})`, () => {
     const recovered = await jobs().recovery.runNow({ actor: 'test' });
     expect(recovered.status === 'ran' && recovered.run.replayed).to.equal(5);
     await settle('E1 delivered, the rest parked again', (rows) => rows.filter((r) => r.state === 'delivered').length === 2 && rows.filter((r) => r.state === 'parked').length === 4);
-    const e8Delivery = (await knex()('deliveries').where({ event_id: e8 }).first()) as Row;
+    const [e8Delivery] = await deliveriesOf(e8);
+    if (!e8Delivery) throw new Error('E8 has no delivery');
     await ops.discard({ ids: [e8Delivery.id] }, { actor: 'test', reason: 'cancelled order' });
 
     // Day 15: E7 is fixed and delivered; a new event E6 is delivered.
@@ -119,19 +122,21 @@ describe(`retention (${backendName()})`, () => {
     const e6 = await push('E6');
     await settle('E6 and E7 delivered', (rows) => rows.filter((r) => r.state === 'delivered').length === 4);
 
-    const attemptsBefore = await count('attempts');
-    const e1Delivery = (await knex()('deliveries').where({ event_id: e1 }).first()) as Row;
+    const attemptsBefore = await attemptCount();
+    const [e1Delivery] = await deliveriesOf(e1);
+    if (!e1Delivery) throw new Error('E1 has no delivery');
 
     const slot = jobs().scheduler.nextRun('retention', clock.now()) as number;
     expect(new Date(slot).toISOString()).to.equal('2026-12-09T03:30:00.000Z');
     clock.set(slot);
-    // Nonces and dedupe keys with known times (the dedupe keys ingest wrote carry the wall clock's time).
+    // Nonces and dedupe keys with known times (the dedupe keys ingest wrote carry the wall clock's time),
+    // written through the test's own connection: ingest only writes them with the times it is given.
     const now = clock.now();
-    await knex()('ws_nonces').insert([
+    await gw.database.tables()('ws_nonces').insert([
       { nonce_key: 'expired-nonce', expires_at: now - 1 },
       { nonce_key: 'live-nonce', expires_at: now + 60_000 },
     ]);
-    await knex()('dedupe_keys').insert([
+    await gw.database.tables()('dedupe_keys').insert([
       { scope: 'test', hash: 'old', event_id: e1, seen_at: now - 8 * DAY },
       { scope: 'test', hash: 'fresh', event_id: e6, seen_at: now - 6 * DAY },
     ]);
@@ -150,20 +155,21 @@ describe(`retention (${backendName()})`, () => {
       dedupeKeys: 'checked below',
     });
 
-    const left = ((await knex()('events').select('id')) as Array<{ id: string }>).map((e) => e.id).sort();
+    const left = (await store().browse.events({}, ALL)).rows.map((e) => e.id).sort();
     expect(left).to.deep.equal([e2, e3, e6, e7].sort());
-    expect(await count('deliveries', { event_id: e3 }), 'E3 keeps its delivered crm delivery').to.equal(2);
-    expect(await count('attempts')).to.equal(attemptsBefore - 4);
-    expect(await count('pushes')).to.equal(4);
-    expect(await count('recovery_run_items', { delivery_id: e1Delivery.id })).to.equal(0);
-    expect(await count('recovery_run_items', { delivery_id: e8Delivery.id })).to.equal(0);
-    expect(await count('recovery_run_items')).to.equal(3); // E2, E3 erp, E7
-    expect(((await knex()('ws_nonces').select('nonce_key')) as Array<{ nonce_key: string }>).map((n) => n.nonce_key)).to.include('live-nonce').and.not.include('expired-nonce');
-    expect(await count('dedupe_keys', { scope: 'test' })).to.equal(1);
+    expect(await deliveriesOf(e3), 'E3 keeps its delivered crm delivery').to.have.length(2);
+    expect(await attemptCount()).to.equal(attemptsBefore - 4);
+    expect((await store().status()).pushes).to.equal(4);
+    expect(await internalRows('recovery_run_items', { delivery_id: e1Delivery.id })).to.equal(0);
+    expect(await internalRows('recovery_run_items', { delivery_id: e8Delivery.id })).to.equal(0);
+    expect(await internalRows('recovery_run_items')).to.equal(3); // E2, E3 erp, E7
+    expect(await internalRows('ws_nonces', { nonce_key: 'live-nonce' })).to.equal(1);
+    expect(await internalRows('ws_nonces', { nonce_key: 'expired-nonce' })).to.equal(0);
+    expect(await internalRows('dedupe_keys', { scope: 'test' })).to.equal(1);
     // The audit trail outlives the events it describes.
-    expect(await count('audit_records', { event_id: e1 })).to.be.greaterThan(0);
+    expect(await auditCount({ eventId: e1 })).to.be.greaterThan(0);
 
-    const audit = (await knex()('audit_records').where({ action: 'retention.run' })) as Array<{ direction: string; result: string; detail: string }>;
+    const audit = await store().audit.list({ action: 'retention.run' });
     expect(audit).to.have.length(1);
     expect(audit[0]).to.include({ direction: 'admin', result: 'ok' });
     expect(JSON.parse(audit[0]?.detail ?? '{}').removed).to.deep.equal(outcome.removed);
@@ -178,9 +184,9 @@ describe(`retention (${backendName()})`, () => {
     if (later.status !== 'ran') throw new Error('expected a run');
     expect(later.removed.auditRecords).to.be.greaterThan(0);
     expect(later.removed.jobRuns).to.equal(1); // the day-0 recovery run (the first retention run is younger)
-    expect(await count('audit_records', { event_id: e2 })).to.equal(0);
-    expect(await count('events', { id: e2 })).to.equal(1);
-    expect(await count('deliveries', { event_id: e2, state: 'parked' })).to.equal(1);
-    expect(await count('audit_records', { action: 'retention.run' })).to.equal(2);
+    expect(await auditCount({ eventId: e2 })).to.equal(0);
+    expect(await store().browse.event(e2)).to.not.equal(null);
+    expect((await deliveriesOf(e2)).filter((d) => d.state === 'parked')).to.have.length(1);
+    expect(await auditCount({ actions: ['retention.run'] })).to.equal(2);
   });
 });

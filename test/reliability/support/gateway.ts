@@ -2,6 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import knexFactory, { type Knex } from 'knex';
 import { Store } from '../../../src/store/index.ts';
+import type { Page, PageRequest } from '../../../src/store/browse.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
 import { spawnGateway, type ChildGateway } from '../../helpers/child.ts';
 import { writeConfig, type TestConfig } from '../../helpers/gateway.ts';
@@ -100,8 +101,29 @@ export function openStore(db: TestDatabase): Store {
   return new Store({ url: db.url, poolMax: 2, ...(db.schema ? { schema: db.schema } : {}) });
 }
 
-/** Every row of every table of the database, as text (to search for secrets). */
-export async function dumpDatabase(knex: Knex, db: TestDatabase): Promise<string> {
+/** Every item a paged read of the store's API gives (store.browse.*), following the cursors. */
+export async function allPages<T>(read: (page: PageRequest) => Promise<Page<T>>, limit = 1000): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await read({ limit, cursor });
+    items.push(...page.rows);
+    if (page.next === null) return items;
+    cursor = page.next;
+  }
+}
+
+/** How many deliveries are in any of these states (store.browse.deliveryCounts). */
+export async function deliveriesIn(store: Store, states: string[]): Promise<number> {
+  return (await store.browse.deliveryCounts()).filter((c) => states.includes(c.state)).reduce((n, c) => n + c.count, 0);
+}
+
+/**
+ * Every row of every table of the database, as text (to search for secrets). A whole-database scan:
+ * it reads the tables through the test's own connection (`db.tables()`), not through the store.
+ */
+export async function dumpDatabase(db: TestDatabase): Promise<string> {
+  const knex = db.tables();
   const tables =
     db.kind === 'sqlite'
       ? ((await knex.raw("select name from sqlite_master where type = 'table'")) as Array<{ name: string }>).map((r) => r.name)

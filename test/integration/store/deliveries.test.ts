@@ -71,7 +71,7 @@ describe(`delivery store: claim and completion (${backendName()})`, () => {
 
     const strict = await claim(10);
     expect(strict.map((r) => r.id)).to.deep.equal([a1, b1]);
-    await store.knex('deliveries').whereIn('id', [a1, b1]).update({ state: 'pending', lease_owner: null, lease_expires_at: null });
+    await database.tables()('deliveries').whereIn('id', [a1, b1]).update({ state: 'pending', lease_owner: null, lease_expires_at: null });
     const unordered = await claim(10, false);
     expect(unordered.map((r) => r.id)).to.deep.equal([a1, a2, b1]);
     expect(unordered.map((r) => r.id)).not.to.include(later);
@@ -100,7 +100,7 @@ describe(`delivery store: claim and completion (${backendName()})`, () => {
 
   it('reads the claim index instead of sorting every due delivery (SQLite query plan)', async function () {
     if (backendName() !== 'sqlite') this.skip();
-    const plan = (await store.knex.raw(
+    const plan = (await database.tables().raw(
       `explain query plan select d.id from deliveries d
        where d.connector = ? and d.state in ('pending', 'retrying') and d.next_attempt_at <= ?
        order by d.next_attempt_at, d.id limit ?`,
@@ -121,7 +121,7 @@ describe(`delivery store: claim and completion (${backendName()})`, () => {
     expect(rows).to.have.length(4);
     const [d0, d1, d2, d3] = rows as [Delivery, Delivery, Delivery, Delivery];
     // Another instance took d3 over after its lease expired.
-    await store.knex('deliveries').where({ id: d3.id }).update({ lease_owner: 'worker-2' });
+    await database.tables()('deliveries').where({ id: d3.id }).update({ lease_owner: 'worker-2' });
 
     const results = await Promise.all([
       store.deliveries.complete(completion(d0, { state: 'delivered' }, 1)),
@@ -131,7 +131,7 @@ describe(`delivery store: claim and completion (${backendName()})`, () => {
     ]);
     expect(results.map((r) => r.applied)).to.deep.equal([true, true, true, false]);
 
-    const after = new Map(((await store.knex('deliveries').whereIn('id', ids)) as DeliveryRow[]).map((r) => [r.id, r]));
+    const after = new Map(((await database.tables()('deliveries').whereIn('id', ids)) as DeliveryRow[]).map((r) => [r.id, r]));
     const r0 = after.get(d0.id);
     expect(r0?.state).to.equal('delivered');
     expect(Number(r0?.delivered_at)).to.equal(seed.now + 1);
@@ -155,10 +155,10 @@ describe(`delivery store: claim and completion (${backendName()})`, () => {
     expect(Number(r3?.attempt_count)).to.equal(0);
 
     // Every attempt happened, so every attempt and audit record is stored, the lost lease's too.
-    const attempts = (await store.knex('attempts').whereIn('delivery_id', ids)) as Array<{ delivery_id: string; duration_ms: number }>;
+    const attempts = (await database.tables()('attempts').whereIn('delivery_id', ids)) as Array<{ delivery_id: string; duration_ms: number }>;
     expect(attempts.map((a) => a.delivery_id).sort()).to.deep.equal([...ids].sort());
     expect(attempts.every((a) => Number(a.duration_ms) === 3)).to.equal(true);
-    const audit = await store.knex('audit_records').where({ action: 'delivery.attempt' });
+    const audit = await database.tables()('audit_records').where({ action: 'delivery.attempt' });
     expect(audit).to.have.length(4);
   });
 
@@ -171,10 +171,10 @@ describe(`delivery store: claim and completion (${backendName()})`, () => {
     const [d0, d1, d2] = (await claim(10)) as [Delivery, Delivery, Delivery];
     const bad = completion(d1, { state: 'delivered' }, 2);
     // An attempt id that already exists: that completion cannot be written.
-    const existing = (await store.knex('attempts').first('id')) as { id: string } | undefined;
+    const existing = (await database.tables()('attempts').first('id')) as { id: string } | undefined;
     bad.attempt.id = existing?.id ?? bad.attempt.id;
     if (!existing) {
-      await store.knex('attempts').insert({
+      await database.tables()('attempts').insert({
         id: bad.attempt.id, delivery_id: d1.id, number: 1, started_at: seed.now, duration_ms: 1, request_summary: '{}', outcome: 'retry',
       });
     }
@@ -184,7 +184,7 @@ describe(`delivery store: claim and completion (${backendName()})`, () => {
       store.deliveries.complete(completion(d2, { state: 'delivered' }, 3)),
     ]);
     expect(results.map((r) => r.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled']);
-    const states = ((await store.knex('deliveries').whereIn('id', ids).orderBy('id')) as DeliveryRow[]).map((r) => r.state);
+    const states = ((await database.tables()('deliveries').whereIn('id', ids).orderBy('id')) as DeliveryRow[]).map((r) => r.state);
     expect(states).to.deep.equal(['delivered', 'in_flight', 'delivered']);
   });
 });
