@@ -13,7 +13,6 @@ import { RetentionRepository } from './retention.ts';
 import { ShipBobWebhookRepository } from './webhooks.ts';
 import { PollerRepository } from './pollers.ts';
 import { OAuthTokenRepository, type OAuthTokenOptions } from './tokens.ts';
-import type { Knex } from 'knex';
 
 export type { DatabaseOptions } from './database.ts';
 export type { Dialect } from './backend.ts';
@@ -62,11 +61,6 @@ export class Store {
   /** Which database this is, safe to print (no password). */
   get describe(): string {
     return this.#backend.describe;
-  }
-
-  /** The query builder, for tests and tools that inspect tables: src/ outside src/store goes through the repositories. */
-  get knex(): Knex {
-    return this.#backend.knex;
   }
 
   /** OAuth2 refresh tokens, encrypted at rest with `key` (database.encryptionKey; src/store/tokens.ts). */
