@@ -16,7 +16,6 @@ import { OAuthTokenRepository, type OAuthTokenOptions } from './tokens.ts';
 import type { Knex } from 'knex';
 
 export type { DatabaseOptions } from './database.ts';
-export type { Dialect } from './backend.ts';
 export type { IngestItem, IngestEvent, IngestOutcome } from './rows/ingest.ts';
 export type { StatusReport } from './status.ts';
 export type { DeliveryFilter } from './delivery-actions.ts';

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { Store } from '../../../src/store/index.ts';
 import type { Delivery } from '../../../src/domain/delivery.ts';
-import type { CompletionInput, DeliveryRow, Transition } from '../../../src/store/deliveries.ts';
+import type { CompletionInput, Transition } from '../../../src/store/deliveries.ts';
+import type { DeliveryRow } from '../../../src/store/rows/mapping.ts';
 import { backendName, createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
 import { Seeder } from '../../helpers/seed.ts';
 
