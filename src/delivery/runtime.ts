@@ -52,7 +52,7 @@ export interface RuntimeDeps {
   rateGate?: RateGate;
 }
 
-export function defaultTransform(connector: ConnectorConfig): string {
+function defaultTransform(connector: ConnectorConfig): string {
   return connector.transform ?? (connector.protocol === 'soap' ? 'om-results-xml' : 'canonical-json');
 }
 
@@ -64,7 +64,7 @@ export function createConnectorRuntimes(config: GatewayConfig, deps: RuntimeDeps
   return runtimes;
 }
 
-export function createConnectorRuntime(connector: ConnectorConfig, deps: RuntimeDeps): ConnectorRuntime {
+function createConnectorRuntime(connector: ConnectorConfig, deps: RuntimeDeps): ConnectorRuntime {
   const connections = openConnections(connector, { tokenStore: deps.tokenStore, now: deps.now, tokenConcurrency: 2 });
   const { dispatcher, auth } = connections;
   const send = async (req: OutboundRequest) => httpRequest(dispatcher, req, connector.timeout);

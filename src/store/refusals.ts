@@ -14,8 +14,8 @@ import type { AuditInput } from './rows/audit.ts';
  * dropped once written (or once the write failed: the record then stands with the count it had).
  */
 export const MINUTE_MS = 60_000;
-export const MAX_SOURCES_PER_MINUTE = 1_000;
-export const OTHER_SOURCE = 'other';
+const MAX_SOURCES_PER_MINUTE = 1_000;
+const OTHER_SOURCE = 'other';
 
 export interface RefusalInput extends AuditInput {
   /** Where the refusal came from (the remote address), null when unknown: folding is per source. */
