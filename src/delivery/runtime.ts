@@ -1,4 +1,3 @@
-import type { Dispatcher } from 'undici';
 import type { ConnectorConfig } from '../config/schema.ts';
 import type { GatewayConfig } from '../config/load.ts';
 import type { RetryPolicy } from '../domain/retry.ts';
@@ -10,7 +9,7 @@ import type { TokenStore } from '../connectors/auth/token-store.ts';
 import { httpRequest } from '../connectors/http-client.ts';
 import { BODY_SNIPPET_BYTES, buildRestRequest, ERROR_MESSAGE_CHARS, sendRest, unanswered } from '../connectors/senders/rest.ts';
 import { buildSoapRequest, sendSoap } from '../connectors/senders/soap.ts';
-import type { AuthProvider, ConnectorParts, KindContext, KindDelivery, OutboundRequest, SendResult, Transform } from '../connectors/types.ts';
+import type { ConnectorParts, KindContext, KindDelivery, OutboundRequest, SendResult, Transform } from '../connectors/types.ts';
 import { TransformError } from '../connectors/types.ts';
 import type { Delivery } from '../domain/delivery.ts';
 import { scrubberFor, type Scrubber } from '../domain/secrets-scrub.ts';
