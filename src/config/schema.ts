@@ -40,10 +40,8 @@ export function buildSchemas(ctx: SchemaContext) {
 
 type Schemas = ReturnType<typeof buildSchemas>;
 export type GatewaySettings = z.output<Schemas['gateway']>;
-export type InboundSoapSettings = GatewaySettings['inbound']['soap'];
 export type ShipBobWebhookSettings = NonNullable<GatewaySettings['inbound']['webhooks']['shipbob']>;
 export type PollerSettings = GatewaySettings['schedules']['poller'];
 export type ConnectorConfig = z.output<Schemas['connector']>;
-export type ConnectorAuthConfig = ConnectorConfig['auth'];
 export type TriggerPointConfig = z.output<Schemas['triggerPoints']>['triggerPoints'][number];
 export type FieldCondition = TriggerPointConfig['when'][number];

@@ -1,4 +1,3 @@
-import type { Dispatcher } from 'undici';
 import type { ConnectorConfig } from '../config/schema.ts';
 import type { GatewayConfig } from '../config/load.ts';
 import type { RetryPolicy } from '../domain/retry.ts';
@@ -10,7 +9,7 @@ import type { TokenStore } from '../connectors/auth/token-store.ts';
 import { httpRequest } from '../connectors/http-client.ts';
 import { BODY_SNIPPET_BYTES, buildRestRequest, ERROR_MESSAGE_CHARS, sendRest, unanswered } from '../connectors/senders/rest.ts';
 import { buildSoapRequest, sendSoap } from '../connectors/senders/soap.ts';
-import type { AuthProvider, ConnectorParts, KindContext, KindDelivery, OutboundRequest, SendResult, Transform } from '../connectors/types.ts';
+import type { ConnectorParts, KindContext, KindDelivery, OutboundRequest, SendResult, Transform } from '../connectors/types.ts';
 import { TransformError } from '../connectors/types.ts';
 import type { Delivery } from '../domain/delivery.ts';
 import { scrubberFor, type Scrubber } from '../domain/secrets-scrub.ts';
@@ -52,7 +51,7 @@ export interface RuntimeDeps {
   rateGate?: RateGate;
 }
 
-export function defaultTransform(connector: ConnectorConfig): string {
+function defaultTransform(connector: ConnectorConfig): string {
   return connector.transform ?? (connector.protocol === 'soap' ? 'om-results-xml' : 'canonical-json');
 }
 
@@ -64,7 +63,7 @@ export function createConnectorRuntimes(config: GatewayConfig, deps: RuntimeDeps
   return runtimes;
 }
 
-export function createConnectorRuntime(connector: ConnectorConfig, deps: RuntimeDeps): ConnectorRuntime {
+function createConnectorRuntime(connector: ConnectorConfig, deps: RuntimeDeps): ConnectorRuntime {
   const connections = openConnections(connector, { tokenStore: deps.tokenStore, now: deps.now, tokenConcurrency: 2 });
   const { dispatcher, auth } = connections;
   const send = async (req: OutboundRequest) => httpRequest(dispatcher, req, connector.timeout);

@@ -303,29 +303,6 @@ function valueOf(
   return value;
 }
 
-/** A delivery as the state machine sees it. */
-export type DeliveryStateView = Pick<Delivery, 'state' | 'attemptCount' | 'attemptsInCycle' | 'leaseOwner' | 'leaseExpiresAt'>;
-
-export type TransitionResult = { allowed: true; to: DeliveryState; patch: DeliveryPatch } | { allowed: false; reason: string };
-
-/**
- * Whether `event` applies to this delivery at `now` (its state, and the lease condition), and if so
- * what it writes. `chosen`: the delivery was chosen by id (replay may then take a delivered one).
- */
-export function transition(event: DeliveryEvent, delivery: DeliveryStateView, args: TransitionArgs, now: number, chosen = false): TransitionResult {
-  const t = DELIVERY_TRANSITIONS[event];
-  if (!appliesFrom(event, chosen).includes(delivery.state)) {
-    return { allowed: false, reason: `${event} does not apply to a delivery that is ${delivery.state}` };
-  }
-  if (t.lease === 'held' && (delivery.leaseOwner === null || delivery.leaseOwner !== args.owner)) {
-    return { allowed: false, reason: `${event} needs the delivery's lease` };
-  }
-  if (t.lease === 'expired' && !(delivery.leaseExpiresAt !== null && delivery.leaseExpiresAt < now)) {
-    return { allowed: false, reason: `${event} needs an expired lease` };
-  }
-  return { allowed: true, to: t.to, patch: patchOf(event, args, now, delivery) };
-}
-
 /** One attempt at sending a delivery, as stored, with the delivery's connector. */
 export interface Attempt {
   id: string;

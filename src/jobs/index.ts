@@ -5,10 +5,10 @@ import type { RecoveryService } from './recovery.ts';
 import type { RetentionJob } from './retention.ts';
 import { Scheduler } from './scheduler.ts';
 
-export { nextRun, Scheduler, type ScheduledJob } from './scheduler.ts';
-export { RecoveryService, type RecoveryOutcome, type RecoveryRunSummary, type RecoverNowOptions } from './recovery.ts';
-export { RetentionJob, type RetentionOutcome, type RetentionRemoved } from './retention.ts';
-export { PurchaseOrderPoller, type PollOutcome, type PollReport } from '../inbound/poller/purchase-orders.ts';
+export { Scheduler } from './scheduler.ts';
+export { RecoveryService } from './recovery.ts';
+export { RetentionJob } from './retention.ts';
+export { PurchaseOrderPoller, type PollReport } from '../inbound/poller/purchase-orders.ts';
 
 export interface JobsDeps {
   logger: Logger;

@@ -25,8 +25,8 @@ import type { RecoveryFilters, RecoveryRun, RecoveryRunWithOutcome, RecoveryTrig
  */
 
 /** The audit action DeliveryActions writes for each replayed delivery. */
-export const REPLAY_AUDIT_ACTION = 'delivery.replayed';
-export const RECOVERY_ACTOR = 'recovery-run';
+const REPLAY_AUDIT_ACTION = 'delivery.replayed';
+const RECOVERY_ACTOR = 'recovery-run';
 
 /** Replays the given parked deliveries for a run. The real one is DeliveryActions; tests wrap it. */
 export interface Replayer {

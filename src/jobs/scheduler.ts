@@ -6,7 +6,7 @@ import type { Logger } from '../log.ts';
  * function of its slot time, `run(slot)`, that knows nothing of cron. The slot is the scheduled time
  * (not the moment the timer fired), the same on every instance, so jobs use it as the key that makes
  * them run once per slot across instances. Tests call `runSlot(name, slot)` with a controlled clock's
- * time and check the cron → next-slot computation with `nextRun()`; nothing here starts at import.
+ * time and check the cron → next-slot computation with `nextRun(name, after)`; nothing here starts at import.
  */
 export interface ScheduledJob {
   name: string;
@@ -208,7 +208,7 @@ function instantOf(w: WallTime, timezone: string): number {
 }
 
 /** The first time strictly after `after` (epoch ms) at which `expression` fires in `timezone`. */
-export function nextRun(expression: string, timezone: string, after: number): number {
+function nextRun(expression: string, timezone: string, after: number): number {
   const { fields, match } = matcherFor(expression, timezone);
   const seconds = fields.second;
   const minutes = fields.minute;

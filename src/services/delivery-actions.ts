@@ -70,7 +70,7 @@ const AUDIT_ACTION: Record<OperationKind, string> = {
 
 const BATCH = 500;
 const SAMPLE = 10;
-export const MAX_REASON = 1_000;
+const MAX_REASON = 1_000;
 
 export class DeliveryActions {
   readonly #deps: DeliveryActionsDeps;

@@ -10,8 +10,8 @@ import type { DeliveryFilter } from '../store/index.ts';
 export type { DeliveryFilter } from '../store/index.ts';
 
 /** The most ids (or other values) one criterion may list. */
-export const MAX_LIST = 10_000;
-export const MAX_PAGE = 500;
+const MAX_LIST = 10_000;
+const MAX_PAGE = 500;
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 export interface PageRequest {

@@ -5,9 +5,7 @@ import type { StoredEvent } from '../domain/event.ts';
 import { sqlStates, type ClaimRequest, type CompletionInput } from './rows/delivery.ts';
 import { deliveryUpdate, toDelivery, toStoredEvent, type DeliveryRow, type EventRow } from './rows/mapping.ts';
 
-export type { AttemptInput, ClaimRequest, CompletionInput, CompletionRows, Transition } from './rows/delivery.ts';
-export type { DeliveryRow, EventRow } from './rows/mapping.ts';
-export { COMPLETION_COLUMNS, completionRows, completionUpdateSql, sqlStates } from './rows/delivery.ts';
+export type { AttemptInput, ClaimRequest, CompletionInput, Transition } from './rows/delivery.ts';
 
 interface PendingCompletion {
   input: CompletionInput;

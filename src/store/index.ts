@@ -15,7 +15,6 @@ import { PollerRepository } from './pollers.ts';
 import { OAuthTokenRepository, type OAuthTokenOptions } from './tokens.ts';
 
 export type { DatabaseOptions } from './database.ts';
-export type { Dialect } from './backend.ts';
 export type { IngestItem, IngestEvent, IngestOutcome } from './rows/ingest.ts';
 export type { StatusReport } from './status.ts';
 export type { DeliveryFilter } from './delivery-actions.ts';

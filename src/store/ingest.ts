@@ -12,7 +12,7 @@ import { itemTime, type IngestEvent, type IngestItem, type IngestOutcome, type S
  * small pushes' p99 from 51-55 to 45-48 ms in three of four alternating runs (63 in the fourth),
  * for about a quarter more latency of the large push itself (bench/README.md, change 19).
  */
-export const MAX_EVENTS_PER_TRANSACTION = 32;
+const MAX_EVENTS_PER_TRANSACTION = 32;
 
 interface Pending {
   item: StoredPart;

@@ -13,9 +13,9 @@ import type { AuditInput } from './rows/audit.ts';
  * from any further source fold into one record whose remoteAddr is `other`. A minute's folds are
  * dropped once written (or once the write failed: the record then stands with the count it had).
  */
-export const MINUTE_MS = 60_000;
-export const MAX_SOURCES_PER_MINUTE = 1_000;
-export const OTHER_SOURCE = 'other';
+const MINUTE_MS = 60_000;
+const MAX_SOURCES_PER_MINUTE = 1_000;
+const OTHER_SOURCE = 'other';
 
 export interface RefusalInput extends AuditInput {
   /** Where the refusal came from (the remote address), null when unknown: folding is per source. */
@@ -63,7 +63,7 @@ function fitOrNull(value: string | null | undefined, width: number): string | nu
  * A refusal as it is stored: every client-chosen string in it clipped to a few hundred characters.
  * This is the one place that does it, so no caller can forget.
  */
-export function clipRefusal(input: RefusalInput, source: string): StoredRefusal {
+function clipRefusal(input: RefusalInput, source: string): StoredRefusal {
   const detail = clipDeep(input.detail) as Record<string, unknown>;
   if (source === OTHER_SOURCE) detail.remoteAddr = OTHER_SOURCE;
   return {

@@ -22,7 +22,7 @@ import type { Store } from '../../store/index.ts';
 import { JsonSyntaxError, parseJsonRecord } from '../webhooks/json.ts';
 
 /** The poller's name: its cursor, its runs and the `poller` label of omgw_poller_lag_seconds. */
-export const PO_POLLER = 'fusion-po';
+const PO_POLLER = 'fusion-po';
 
 /** Added to the time one page may take (two requests at the connector's timeout) to make a run's lease. */
 const RUN_LEASE_MARGIN_MS = 60_000;
@@ -326,7 +326,7 @@ export class PurchaseOrderPoller extends EventEmitter {
  * Where a run starts: `overlap` before the cursor; right after what the last run read when that run
  * stopped at its page limit; `initialLookback` before now on the first run.
  */
-export function startPosition(cursor: PollerCursor | null, settings: Pick<PollerSettings, 'overlap' | 'initialLookback'>, now: number): PagePosition {
+function startPosition(cursor: PollerCursor | null, settings: Pick<PollerSettings, 'overlap' | 'initialLookback'>, now: number): PagePosition {
   if (cursor === null) return { second: wholeSecond(now - settings.initialLookback), skip: 0 };
   if (!cursor.caughtUp) return { second: wholeSecond(cursor.cursorAt), skip: cursor.resumeSkip };
   return { second: wholeSecond(cursor.cursorAt - settings.overlap), skip: 0 };

@@ -22,9 +22,9 @@ import { addChild, asComplex, isNil, isWhitespace, valueOf, type ElementContent 
 
 export type SoapVersion = '1.1' | '1.2';
 
-export const SOAP11_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
-export const SOAP12_NS = 'http://www.w3.org/2003/05/soap-envelope';
-export const OM_RESULTS_NS =
+const SOAP11_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
+const SOAP12_NS = 'http://www.w3.org/2003/05/soap-envelope';
+const OM_RESULTS_NS =
   'http://xmlns.oracle.com/apps/scm/doo/decomposition/DooDecompositionOrderStatusUpdateComposite';
 
 // Element contexts (what an open element is, given where it sits).

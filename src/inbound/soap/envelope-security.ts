@@ -29,8 +29,8 @@ export type CredentialsCheck = (token: UsernameToken | null) => void;
 export const WSSE_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd';
 export const WSU_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd';
 const TOKEN_PROFILE = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0';
-export const PASSWORD_TEXT_URI = `${TOKEN_PROFILE}#PasswordText`;
-export const PASSWORD_DIGEST_URI = `${TOKEN_PROFILE}#PasswordDigest`;
+const PASSWORD_TEXT_URI = `${TOKEN_PROFILE}#PasswordText`;
+const PASSWORD_DIGEST_URI = `${TOKEN_PROFILE}#PasswordDigest`;
 
 const REDACTED = '***';
 

@@ -16,17 +16,9 @@ import { CARRY, decodeChunk, DEFAULT_PARSE_LIMITS, DOCTYPE_MARK, ENTITY_MARK, ha
 import { readPush, type SoapVersion } from './envelope-reader.ts';
 import { redact, type CredentialsCheck, type UsernameToken } from './envelope-security.ts';
 
-export { TEXT_KEY, XSI_NS } from './xml-record.ts';
 export type { ParseLimits } from './envelope-limits.ts';
-export { OM_RESULTS_NS, SOAP11_NS, SOAP12_NS, type SoapVersion } from './envelope-reader.ts';
-export {
-  PASSWORD_DIGEST_URI,
-  PASSWORD_TEXT_URI,
-  WSSE_NS,
-  WSU_NS,
-  type CredentialsCheck,
-  type UsernameToken,
-} from './envelope-security.ts';
+export type { SoapVersion } from './envelope-reader.ts';
+export type { CredentialsCheck, UsernameToken } from './envelope-security.ts';
 
 export interface ParsedPush {
   soapVersion: SoapVersion;

@@ -11,7 +11,7 @@ import type { BodyBudget, BodyReservation } from '../../server/body-budget.ts';
 import { discardRestOfBody, isClientAbort } from '../../server/drain.ts';
 import { requestBaseUrl, type WsdlDocument } from './wsdl.ts';
 
-export const SOAP_PATH = '/soap/business-events';
+const SOAP_PATH = '/soap/business-events';
 
 export interface SoapRouteDeps extends PushHandlerDeps {
   wsdl: WsdlDocument;

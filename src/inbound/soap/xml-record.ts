@@ -9,9 +9,9 @@ import type { XmlRecord, XmlValue } from '../../domain/event.ts';
  */
 
 /** Key under which non-whitespace text is kept when it cannot be the value itself (mixed content, repeated leaves). */
-export const TEXT_KEY = '#text';
+const TEXT_KEY = '#text';
 
-export const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
+const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
 
 /** Elements that are always arrays in the parsed form, even with a single occurrence. */
 const ALWAYS_ARRAY: ReadonlySet<string> = new Set([

@@ -20,7 +20,7 @@ import { readRawBody } from './body.ts';
 import { JsonSyntaxError, parseJsonRecord } from './json.ts';
 import { WebhookVerifier, type VerifyFailure } from './signature.ts';
 
-export const SHIPBOB_WEBHOOK_PATH = '/webhooks/shipbob';
+const SHIPBOB_WEBHOOK_PATH = '/webhooks/shipbob';
 
 /** JSON nesting accepted in a webhook body (ShipBob's order payloads are a few levels deep). */
 const MAX_JSON_DEPTH = 64;
@@ -182,7 +182,7 @@ function parseBody(body: Buffer): { text: string; payload: XmlRecord } {
  * commit. Throws GatewayError STORE_UNAVAILABLE when the store fails (the webhook is then answered
  * 500, and ShipBob sends it again).
  */
-export async function acceptShipBobWebhook(
+async function acceptShipBobWebhook(
   deps: Pick<ShipBobWebhookDeps, 'accept' | 'now'>,
   request: Pick<WebhookRequest, 'webhookId' | 'topicHeader' | 'requestId'>,
   body: { raw: string; payload: XmlRecord },
@@ -210,7 +210,7 @@ export async function acceptShipBobWebhook(
 }
 
 /** An audit record for a refused webhook. It must never turn a refusal into a different error. */
-export async function recordWebhookRejection(
+async function recordWebhookRejection(
   deps: Pick<ShipBobWebhookDeps, 'store' | 'newId' | 'now'>,
   request: WebhookRequest,
   result: WebhookRefusal,

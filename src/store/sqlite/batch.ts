@@ -32,7 +32,7 @@ export interface BatchConnection {
  * parameter, not written into the script: a 2 MB envelope as a literal is copied with its quotes
  * doubled, then tokenised by SQLite, while the single writer holds every small push behind it.
  */
-export const BOUND_RAW_CHARS = 64 * 1024;
+const BOUND_RAW_CHARS = 64 * 1024;
 
 interface StoredKey {
   kind: 'nonce' | 'dedupe';

@@ -7,7 +7,7 @@ import sqlite3 from 'sqlite3';
  * commits at p99 took 11-21 ms (max 32); every 25 ms, 6-8 ms (max 12), and the push p99 fell from
  * 27-28 to 17-19 ms for about 5% fewer pushes per second.
  */
-export const CHECKPOINT_INTERVAL_MS = 25;
+const CHECKPOINT_INTERVAL_MS = 25;
 
 /**
  * Copies the WAL back into the database file from a second connection, run by the thread that owns

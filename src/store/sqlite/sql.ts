@@ -30,7 +30,7 @@ export function literal(value: SqlValue): string {
  * `INSERT INTO table (columns) VALUES (...), (...)` for rows that all have the columns of the first
  * row (the batch builds them with one shape per table), followed by `suffix` (an ON CONFLICT clause).
  */
-export function insertSql(table: string, rows: ReadonlyArray<Record<string, SqlValue>>, suffix = ''): string {
+function insertSql(table: string, rows: ReadonlyArray<Record<string, SqlValue>>, suffix = ''): string {
   const first = rows[0];
   if (first === undefined) return '';
   const columns = Object.keys(first);

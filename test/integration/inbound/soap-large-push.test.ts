@@ -1,10 +1,12 @@
 import { expect } from 'chai';
 import { buildPush, type PushHeaderInput } from '../../../src/sandbox/om-push.ts';
-import { MAX_EVENTS_PER_TRANSACTION } from '../../../src/store/ingest.ts';
 import { backendName } from '../../helpers/backend.ts';
 import { postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, type TestGateway } from '../../helpers/gateway.ts';
 
 const security = { kind: 'text', username: SOAP_USER, password: SOAP_PASSWORD } as const;
+
+/** OrderHeaders in a push the ingest writer stores in several parts (test/unit/store/ingest-writer.test.ts). */
+const LARGE = 100;
 
 function headers(prefix: string, count: number): PushHeaderInput[] {
   return Array.from({ length: count }, (_, i) => ({
@@ -26,7 +28,7 @@ describe(`large SOAP pushes stored in parts (${backendName()})`, () => {
   });
 
   it('stores every OrderHeader of a push larger than one transaction, in order, under one push row', async () => {
-    const count = MAX_EVENTS_PER_TRANSACTION * 2 + 7;
+    const count = LARGE;
     const small = buildPush(headers('SMALL', 1), { security });
     const [large, other] = await Promise.all([
       postSoap(endpoint(), buildPush(headers('BIG', count), { security })),
@@ -54,17 +56,18 @@ describe(`large SOAP pushes stored in parts (${backendName()})`, () => {
   });
 
   it('recognises the stored part of a push sent again as duplicates and stores the rest', async () => {
-    const count = MAX_EVENTS_PER_TRANSACTION + 10;
+    const count = LARGE;
+    const stored = 40;
     const all = headers('RESEND', count);
-    // As if the gateway had stopped after the first part: the first events are already stored.
-    expect((await postSoap(endpoint(), buildPush(all.slice(0, MAX_EVENTS_PER_TRANSACTION), { security }))).status).to.equal(202);
+    // As if the gateway had stopped part-way through the push: its first events are already stored.
+    expect((await postSoap(endpoint(), buildPush(all.slice(0, stored), { security }))).status).to.equal(202);
     const again = await postSoap(endpoint(), buildPush(all, { security }));
     expect(again.status, again.body).to.equal(202);
     const statuses = new Map<string, number>();
     for (const { status, count: n } of (await gw.gateway.store.status()).events) statuses.set(status, (statuses.get(status) ?? 0) + n);
     expect(Object.fromEntries(statuses)).to.deep.equal({
       routed: count,
-      duplicate: MAX_EVENTS_PER_TRANSACTION,
+      duplicate: stored,
     });
   });
 });

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { Store } from '../../../src/store/index.ts';
 import type { Delivery } from '../../../src/domain/delivery.ts';
-import type { CompletionInput, DeliveryRow, Transition } from '../../../src/store/deliveries.ts';
+import type { CompletionInput, Transition } from '../../../src/store/deliveries.ts';
+import type { DeliveryRow } from '../../../src/store/rows/mapping.ts';
 import { backendName, createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
 import { Seeder } from '../../helpers/seed.ts';
 
@@ -160,6 +161,34 @@ describe(`delivery store: claim and completion (${backendName()})`, () => {
     expect(attempts.every((a) => Number(a.duration_ms) === 3)).to.equal(true);
     const audit = await database.tables()('audit_records').where({ action: 'delivery.attempt' });
     expect(audit).to.have.length(4);
+  });
+
+  it('reclaims a delivery in flight only once its lease has expired, and gives one back only under its own lease', async () => {
+    for (let i = 0; i < 2; i++) {
+      await seed.delivery({ connector: 'crm', state: 'pending', orderKey: `LEG:SO-${i}` });
+      seed.tick();
+    }
+    const [expiring, held] = (await claim(10)) as [Delivery, Delivery];
+    const ends = seed.now + 1_000;
+    await store.knex('deliveries').where({ id: expiring.id }).update({ lease_expires_at: ends });
+    const row = async (id: string) => (await store.knex('deliveries').where({ id }).first()) as DeliveryRow;
+
+    // A lease ending now has not expired yet.
+    expect(await store.deliveries.reclaimExpired(ends)).to.equal(0);
+    expect(await store.deliveries.reclaimExpired(ends + 1)).to.equal(1);
+    const reclaimed = await row(expiring.id);
+    expect(reclaimed.state).to.equal('retrying');
+    expect(reclaimed.lease_owner).to.equal(null);
+    expect(Number(reclaimed.next_attempt_at)).to.equal(ends + 1);
+    expect((await row(held.id)).state).to.equal('in_flight');
+
+    await store.deliveries.release(held.id, 'worker-2', seed.now + 5_000, seed.now + 2);
+    expect(await row(held.id)).to.include({ state: 'in_flight', lease_owner: OWNER });
+    await store.deliveries.release(held.id, OWNER, seed.now + 5_000, seed.now + 2);
+    const given = await row(held.id);
+    expect(given).to.include({ state: 'pending', lease_owner: null, lease_expires_at: null });
+    expect(Number(given.next_attempt_at)).to.equal(seed.now + 5_000);
+    expect(Number(given.attempt_count)).to.equal(0);
   });
 
   it('writes each completion of a failed group on its own, so one bad completion fails alone', async () => {

@@ -1,12 +1,22 @@
 import { expect } from 'chai';
 import { createTask } from 'node-cron';
 import { pino } from 'pino';
-import { nextRun, Scheduler } from '../../../src/jobs/scheduler.ts';
+import { Scheduler } from '../../../src/jobs/scheduler.ts';
 import { cronProblem, timezoneProblem } from '../../../src/config/schedule.ts';
 import { buildSchemas } from '../../../src/config/schema.ts';
 
+const logger = pino({ level: 'silent' });
 const at = (iso: string): number => Date.parse(iso);
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** The first slot strictly after `after` of an enabled job with this expression and time zone. */
+function nextRun(cron: string, tz: string, after: number): number {
+  const scheduler = new Scheduler({ logger });
+  scheduler.set({ name: 'job', cron, timezone: tz, enabled: true, run: async () => undefined });
+  const slot = scheduler.nextRun('job', after);
+  if (slot === null) throw new Error('an enabled job has a next slot');
+  return slot;
+}
 
 /** The next n slots after `from`. */
 function slots(cron: string, tz: string, from: number, n: number): string[] {
@@ -113,7 +123,6 @@ describe('cron expression → next slot', () => {
 });
 
 describe('Scheduler', () => {
-  const logger = pino({ level: 'silent' });
 
   it('runs a job for a slot as its timer would: the slot time in, errors logged not thrown', async () => {
     const scheduler = new Scheduler({ logger });

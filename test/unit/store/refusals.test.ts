@@ -1,7 +1,11 @@
 import { expect } from 'chai';
-import { clipRefusal, MINUTE_MS, RefusalFolder, type RefusalInput } from '../../../src/store/refusals.ts';
+import { RefusalFolder, type RefusalInput, type RefusalSink } from '../../../src/store/refusals.ts';
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
+/** Refusals fold per clock minute. */
+const MINUTE_MS = 60_000;
+
+type StoredRefusal = Parameters<RefusalSink['insert']>[0];
 
 interface Written {
   id: string;
@@ -10,14 +14,17 @@ interface Written {
 
 function sink() {
   const rows = new Map<string, Written>();
+  const inserted: StoredRefusal[] = [];
   let updates = 0;
   let fail = false;
   return {
     rows,
+    inserted,
     updates: () => updates,
     failInserts: (on: boolean) => (fail = on),
-    insert: async (r: { id: string; detail: Record<string, unknown> }) => {
+    insert: async (r: StoredRefusal) => {
       if (fail) throw new Error('database down');
+      inserted.push(r);
       rows.set(r.id, { id: r.id, detail: r.detail });
     },
     rewriteDetail: async (id: string, detail: Record<string, unknown>) => {
@@ -81,17 +88,21 @@ describe('RefusalFolder: repeated refusals fold into one audit record per source
     expect(s.rows.size).to.equal(1);
   });
 
-  it('clips every client-chosen string, and leaves the connector column empty for a name no connector can have', () => {
+  it('clips every client-chosen string, and leaves the connector column empty for a name no connector can have', async () => {
+    const s = sink();
+    const folder = new RefusalFolder(s);
     const huge = 'u'.repeat(10 * 1024 * 1024);
-    const stored = clipRefusal(
+    await folder.record(
       refusal(T0, 'a', 'r'.repeat(100), { connector: 'c'.repeat(1_000_000), requestId: 'q'.repeat(500), detail: { username: huge, path: `/soap/business-events/${huge}`, nested: { list: [huge, huge] } } }),
-      'a',
     );
+    await folder.record(refusal(T0, 'a', 'x', { connector: 'crm' }));
+    const [stored, named] = s.inserted as [StoredRefusal, StoredRefusal];
+    expect(s.inserted).to.have.length(2);
     expect(JSON.stringify(stored).length).to.be.lessThan(1_500);
     expect(stored.connector).to.equal(null);
     expect(stored.result).to.have.length(40);
     expect(stored.requestId).to.have.length(64);
     expect(stored.detail.username).to.equal(`${'u'.repeat(200)}…`);
-    expect(clipRefusal(refusal(T0, 'a', 'x', { connector: 'crm' }), 'a').connector).to.equal('crm');
+    expect(named.connector).to.equal('crm');
   });
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { identifier, insertSql, literal } from '../../../../src/store/sqlite/sql.ts';
+import { identifier, insertScript, literal } from '../../../../src/store/sqlite/sql.ts';
 
 describe('SQLite literals for the ingest script', () => {
   it('writes null, numbers and text as SQLite literals, doubling quotes', () => {
@@ -27,8 +27,15 @@ describe('SQLite literals for the ingest script', () => {
 
   it('quotes identifiers and builds one multi-row insert in the first row\'s column order', () => {
     expect(identifier('a"b')).to.equal('"a""b"');
-    expect(insertSql('t', [])).to.equal('');
-    expect(insertSql('t', [{ b: 1, a: 'x' }, { a: 'y', b: null }])).to.equal(`INSERT INTO "t" ("b", "a") VALUES (1, 'x'), (NULL, 'y');\n`);
-    expect(insertSql('t', [{ k: 'v' }], 'ON CONFLICT ("k") DO NOTHING')).to.equal(`INSERT INTO "t" ("k") VALUES ('v') ON CONFLICT ("k") DO NOTHING;\n`);
+    expect(insertScript('t', [], 10)).to.equal('');
+    expect(insertScript('t', [{ b: 1, a: 'x' }, { a: 'y', b: null }], 10)).to.equal(`INSERT INTO "t" ("b", "a") VALUES (1, 'x'), (NULL, 'y');\n`);
+    expect(insertScript('t', [{ k: 'v' }], 10, 'ON CONFLICT ("k") DO NOTHING')).to.equal(`INSERT INTO "t" ("k") VALUES ('v') ON CONFLICT ("k") DO NOTHING;\n`);
+  });
+
+  it('writes one statement per chunk of rows, each with its suffix', () => {
+    const rows = [{ k: 'a' }, { k: 'b' }, { k: 'c' }];
+    expect(insertScript('t', rows, 2, 'ON CONFLICT DO NOTHING')).to.equal(
+      `INSERT INTO "t" ("k") VALUES ('a'), ('b') ON CONFLICT DO NOTHING;\nINSERT INTO "t" ("k") VALUES ('c') ON CONFLICT DO NOTHING;\n`,
+    );
   });
 });
