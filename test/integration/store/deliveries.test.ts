@@ -170,8 +170,8 @@ describe(`delivery store: claim and completion (${backendName()})`, () => {
     }
     const [expiring, held] = (await claim(10)) as [Delivery, Delivery];
     const ends = seed.now + 1_000;
-    await store.knex('deliveries').where({ id: expiring.id }).update({ lease_expires_at: ends });
-    const row = async (id: string) => (await store.knex('deliveries').where({ id }).first()) as DeliveryRow;
+    await database.tables()('deliveries').where({ id: expiring.id }).update({ lease_expires_at: ends });
+    const row = async (id: string) => (await database.tables()('deliveries').where({ id }).first()) as DeliveryRow;
 
     // A lease ending now has not expired yet.
     expect(await store.deliveries.reclaimExpired(ends)).to.equal(0);
