@@ -1,12 +1,9 @@
 import { EventEmitter } from 'node:events';
-import type { GatewayConfig } from '../config/load.ts';
 import { formatDuration, parseDuration } from '../config/units.ts';
-import type { Clock } from '../domain/clock.ts';
 import { GatewayError } from '../domain/errors.ts';
 import type { DeliveryActions } from '../services/delivery-actions.ts';
-import type { Logger } from '../log.ts';
-import type { Store } from '../store/index.ts';
 import type { RecoveryFilters, RecoveryRun, RecoveryRunWithOutcome, RecoveryTrigger } from '../domain/recovery.ts';
+import type { ScheduledRunDeps } from './run-deps.ts';
 
 /**
  * The recovery run: replays the parking lot on a schedule (and by hand), with a batch cap and
@@ -41,14 +38,7 @@ export function operationsReplayer(operations: DeliveryActions): Replayer {
   };
 }
 
-export interface RecoveryDeps {
-  store: Store;
-  clock: Clock;
-  logger: Logger;
-  newId: () => string;
-  /** Owner of the runs this instance works on (their lease). */
-  instanceId: string;
-  config: () => GatewayConfig;
+export interface RecoveryDeps extends ScheduledRunDeps {
   replayer: Replayer;
   /** Deliveries per replay transaction (default 100). */
   chunkSize?: number;

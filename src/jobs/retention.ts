@@ -1,8 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { GatewayConfig } from '../config/load.ts';
-import type { Clock } from '../domain/clock.ts';
-import type { Logger } from '../log.ts';
-import type { Store } from '../store/index.ts';
+import type { ScheduledRunDeps } from './run-deps.ts';
 
 /**
  * The retention job: removes history the gateway no longer needs, in batches.
@@ -18,14 +15,7 @@ import type { Store } from '../store/index.ts';
  * Each run records what it removed there, in an audit record (`retention.run`) and in the log.
  */
 
-export interface RetentionDeps {
-  store: Store;
-  clock: Clock;
-  logger: Logger;
-  newId: () => string;
-  instanceId: string;
-  config: () => GatewayConfig;
-}
+export type RetentionDeps = ScheduledRunDeps;
 
 export interface RetentionRemoved {
   events: number;

@@ -1,9 +1,7 @@
 import { EventEmitter } from 'node:events';
-import type { GatewayConfig } from '../../config/load.ts';
 import type { PollerSettings } from '../../config/schema.ts';
 import { fusionRecords, MAX_PAGE_BYTES, readPurchaseOrderPage } from '../../connectors/fusion/purchase-orders.ts';
 import type { ConnectorParts } from '../../connectors/types.ts';
-import type { Clock } from '../../domain/clock.ts';
 import { GatewayError, isGatewayError } from '../../domain/errors.ts';
 import type { XmlRecord } from '../../domain/event.ts';
 import {
@@ -15,11 +13,10 @@ import {
   wholeSecond,
   type PagePosition,
 } from '../../domain/purchase-order.ts';
-import type { Logger } from '../../log.ts';
 import type { AcceptEvents, EventToAccept } from '../../services/accept-events.ts';
 import type { PollerCursor, PollerRun, PollerRunState } from '../../domain/poller.ts';
-import type { Store } from '../../store/index.ts';
 import { JsonSyntaxError, parseJsonRecord } from '../webhooks/json.ts';
+import type { ScheduledRunDeps } from '../../jobs/run-deps.ts';
 
 /** The poller's name: its cursor, its runs and the `poller` label of omgw_poller_lag_seconds. */
 const PO_POLLER = 'fusion-po';
@@ -30,13 +27,7 @@ const RUN_LEASE_MARGIN_MS = 60_000;
 /** JSON nesting accepted in a page (items > lines > schedules > ship-to, with room to spare). */
 const MAX_JSON_DEPTH = 32;
 
-export interface PurchaseOrderPollerDeps {
-  store: Store;
-  clock: Clock;
-  logger: Logger;
-  newId: () => string;
-  instanceId: string;
-  config: () => GatewayConfig;
+export interface PurchaseOrderPollerDeps extends ScheduledRunDeps {
   /** The running connectors' parts (auth, TLS, timeout), by name. */
   connector: (name: string) => ConnectorParts | undefined;
   /** Routes and stores each page's events, wakes the delivery worker (src/services/accept-events.ts). */

@@ -2,26 +2,13 @@
  * What the ingest path stores and the rows it makes of it, without I/O: shared by IngestWriter
  * (PostgreSQL, ingest.ts) and the SQLite connection thread (sqlite/batch.ts).
  */
-import type { EventSource, EventStatus } from '../../domain/event.ts';
+import type { EventSource, EventStatus, Push } from '../../domain/event.ts';
 import { auditRow, type Row } from './audit.ts';
 
 /** Everything one inbound request wants stored, prepared by the caller (ids, hashes, routing). */
 export interface IngestItem {
-  push: {
-    id: string;
-    receivedAt: number;
-    path: string;
-    connectorScope: string | null;
-    soapVersion: string;
-    contentType: string | null;
-    headers: Record<string, string>;
-    raw: string;
-    rawSize: number;
-    authMethod: string | null;
-    authUser: string | null;
-    remoteAddr: string | null;
-    requestId: string | null;
-  } | null;
+  /** A SOAP push as it is stored, its headers not yet JSON text; its event count is the item's. */
+  push: (Omit<Push, 'headers' | 'eventCount'> & { headers: Record<string, string> }) | null;
   /** When the item arrived, for items without a push (webhooks, polls); the push's time otherwise. */
   receivedAt?: number;
   /** A WS-Security nonce to record; a nonce seen before (and not expired) rejects the whole item. */
