@@ -621,7 +621,7 @@ function report(r: Results): string {
   if (r.backlog) {
     const b = r.backlog;
     parts.push(
-      `\nBacklog (SQLite): store.deliveries.claim of 64, one connector\n` +
+      `\nBacklog (SQLite): store.deliveries.claimWithEvents of 64, one connector\n` +
         table(
           ['pending', 'strict p50 ms', 'strict p99 ms', 'no-order p50 ms', 'no-order p99 ms', 'setup s'],
           b.sizes.map((s) => [fmt(s.pending), fmt(s.claim.strict.p50, 2), fmt(s.claim.strict.p99, 2), fmt(s.claim.none.p50, 2), fmt(s.claim.none.p99, 2), fmt(s.fill.seconds, 1)]),
