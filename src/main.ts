@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, formatProblems } from './config/load.ts';
+import { isGatewayError } from './domain/errors.ts';
 import { checkConfig, EXIT, migrate, sandboxPush, setConnectorState, start, status, type CommandContext } from './cli/commands.ts';
 import { processIo, type Io } from './cli/output.ts';
 import { poll } from './cli/poll.ts';
@@ -157,15 +158,10 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
       io.err(`config ${ctx.configDir} is invalid:\n${formatProblems(err.problems)}`);
       return EXIT.configInvalid;
     }
-    if (isConnectionError(err)) {
-      io.err(`database unavailable: ${(err as Error).message}`);
+    if (isGatewayError(err) && err.code === 'STORE_UNAVAILABLE') {
+      io.err(`database unavailable: ${err.message}`);
       return EXIT.databaseUnavailable;
     }
     throw err;
   }
-}
-
-function isConnectionError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && ['ECONNREFUSED', 'ENOTFOUND', 'SQLITE_CANTOPEN', '3D000', '28P01'].includes(code);
 }

@@ -2,7 +2,7 @@ import { loadConfig, ConfigError, formatProblems, type GatewayConfig } from '../
 import { formatDuration } from '../config/units.ts';
 import { describeSetting, exposureProblems, publishedDefaultsInUse } from '../config/published-defaults.ts';
 import { Gateway } from '../app.ts';
-import { redactUrl } from '../store/database.ts';
+import { databaseUnavailable, redactUrl } from '../store/database.ts';
 import { isGatewayError } from '../domain/errors.ts';
 import { withServices, withStore } from './services.ts';
 import { table, type Io } from './output.ts';
@@ -80,12 +80,20 @@ export async function checkConfig(ctx: CommandContext): Promise<number> {
 }
 
 export async function migrate(ctx: CommandContext): Promise<number> {
-  return withStore(ctx, async (store) => {
-    const { applied } = await store.migrate();
-    if (ctx.json) ctx.io.out(JSON.stringify({ applied }));
-    else ctx.io.out(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'database is up to date');
-    return EXIT.ok;
-  });
+  return withStore(
+    ctx,
+    async (store) => {
+      const { applied } = await store.migrate();
+      if (ctx.json) ctx.io.out(JSON.stringify({ database: store.describe, applied }));
+      else {
+        ctx.io.out(`database ${store.describe}`);
+        ctx.io.out(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'database is up to date');
+      }
+      return EXIT.ok;
+    },
+    // With start, the one command that creates a new SQLite file (and its folder).
+    { createIfMissing: true },
+  );
 }
 
 export async function status(ctx: CommandContext): Promise<number> {
@@ -102,9 +110,10 @@ export async function status(ctx: CommandContext): Promise<number> {
         updated_at: s.updatedAt,
         updated_by: s.updatedBy,
       }));
-      ctx.io.out(JSON.stringify({ ...report, connectors }, null, 2));
+      ctx.io.out(JSON.stringify({ database: store.describe, ...report, connectors }, null, 2));
       return EXIT.ok;
     }
+    ctx.io.out(`database ${store.describe}`);
     ctx.io.out(
       `pushes ${report.pushes}   last received ${report.lastReceivedAt ? new Date(report.lastReceivedAt).toISOString() : '-'}`,
     );
@@ -140,7 +149,7 @@ export async function start(ctx: CommandContext): Promise<number> {
     await gateway.start();
   } catch (err) {
     await gateway.stop();
-    throw err;
+    throw databaseUnavailable(err, gateway.store.describe) ?? err;
   }
   // Before the line that tells a supervisor the gateway is up: a SIGHUP right after it must reload, not kill.
   const onHup = (): void => void gateway.reload();

@@ -50,6 +50,8 @@ class UsageError extends Error {}
 /** What these commands use of the services (src/services/index.ts). */
 interface CommandServices {
   config: GatewayConfig;
+  /** The database read, without its password: each command names it, so a wrong folder or URL shows. */
+  database: string;
   deliveries: DeliveryActions;
   views: DeliveryViews;
   connectors: ConnectorOperations;
@@ -60,7 +62,7 @@ async function withServices(ctx: CommandContext, fn: (s: CommandServices) => Pro
     return await withCliServices(ctx, async ({ config, store, services }) => {
       await store.migrate();
       // A running gateway's worker picks replayed and released deliveries up at its next poll.
-      return fn({ config, deliveries: services.deliveries, views: services.views, connectors: services.connectors });
+      return fn({ config, database: store.describe, deliveries: services.deliveries, views: services.views, connectors: services.connectors });
     });
   } catch (err) {
     if (err instanceof UsageError) {
@@ -151,27 +153,28 @@ export async function deliveriesCommand(ctx: CommandContext, sub: string | undef
       if (err instanceof UsageError) return usage(ctx, err.message);
       throw err;
     }
-    return withServices(ctx, async ({ views }) => {
+    return withServices(ctx, async ({ views, database }) => {
       const page = await views.list(filter, { limit, ...(args.cursor !== undefined ? { cursor: args.cursor } : {}) });
       if (ctx.json) {
-        ctx.io.out(JSON.stringify(page, null, 2));
+        ctx.io.out(JSON.stringify({ database, ...page }, null, 2));
         return EXIT.ok;
       }
       ctx.io.out(page.items.length === 0 ? 'no deliveries match' : deliveryTable(page.items));
       if (page.nextCursor) ctx.io.out(`\nmore: add --cursor ${page.nextCursor}`);
+      ctx.io.out(`\ndatabase ${database}`);
       return EXIT.ok;
     });
   }
   if (sub === 'show') {
     if (id === undefined) return usage(ctx, 'usage: omgw deliveries show ID');
-    return withServices(ctx, async ({ views }) => {
+    return withServices(ctx, async ({ views, database }) => {
       const detail = await views.show(id);
       if (!detail) {
-        ctx.io.err(`no delivery ${id.slice(0, 40)}`);
+        ctx.io.err(`no delivery ${id.slice(0, 40)} in ${database}`);
         return EXIT.failed;
       }
       if (ctx.json) {
-        ctx.io.out(JSON.stringify(detail, null, 2));
+        ctx.io.out(JSON.stringify({ database, ...detail }, null, 2));
         return EXIT.ok;
       }
       const d = detail.delivery;
@@ -190,6 +193,7 @@ export async function deliveriesCommand(ctx: CommandContext, sub: string | undef
           ['idempotency key', d.idempotencyKey ?? '-'],
           ['last error', d.lastError ?? '-'],
           ['operator reason', d.adminReason ?? '-'],
+          ['database', database],
         ]),
       );
       printAttempts(ctx, detail.attempts);
@@ -203,14 +207,14 @@ export async function deliveriesCommand(ctx: CommandContext, sub: string | undef
 /** `omgw events show ID`. */
 export async function eventsCommand(ctx: CommandContext, sub: string | undefined, id: string | undefined): Promise<number> {
   if (sub !== 'show' || id === undefined) return usage(ctx, 'usage: omgw events show ID');
-  return withServices(ctx, async ({ views }) => {
+  return withServices(ctx, async ({ views, database }) => {
     const detail = await views.showEvent(id);
     if (!detail) {
-      ctx.io.err(`no event ${id.slice(0, 40)}`);
+      ctx.io.err(`no event ${id.slice(0, 40)} in ${database}`);
       return EXIT.failed;
     }
     if (ctx.json) {
-      ctx.io.out(JSON.stringify(detail, null, 2));
+      ctx.io.out(JSON.stringify({ database, ...detail }, null, 2));
       return EXIT.ok;
     }
     const e = detail.event;
@@ -223,6 +227,7 @@ export async function eventsCommand(ctx: CommandContext, sub: string | undefined
         ['received', e.receivedAt],
         ['status', e.status + (e.duplicateOf ? ` of ${e.duplicateOf}` : '')],
         ['push', detail.push ? `${detail.push.id} ${detail.push.path} (${detail.push.rawSize} bytes, ${detail.push.eventCount} event(s))` : '-'],
+        ['database', database],
       ]),
     );
     ctx.io.out('');

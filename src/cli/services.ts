@@ -4,6 +4,7 @@ import { systemClock } from '../domain/clock.ts';
 import { createIdGenerator } from '../domain/ids.ts';
 import { createLogger } from '../log.ts';
 import { createServices, openStore, type Services } from '../services/index.ts';
+import { databaseUnavailable } from '../store/database.ts';
 import type { Store } from '../store/index.ts';
 
 /**
@@ -18,12 +19,27 @@ export interface CliContext {
   env: NodeJS.ProcessEnv;
 }
 
-/** The config folder and its store (a small pool; not migrated: each command migrates when it needs to). */
-export async function withStore<T>(ctx: CliContext, fn: (store: Store, config: GatewayConfig) => Promise<T>): Promise<T> {
+interface WithStoreOptions {
+  /** Create a new SQLite file (and its folder) when there is none: of these commands only `migrate` (`start` opens its store through the Gateway, which does too). */
+  createIfMissing?: boolean;
+}
+
+/**
+ * The config folder and its store (a small pool; not migrated: each command migrates when it needs
+ * to). A database that cannot be reached or opened ends the command as a GatewayError
+ * STORE_UNAVAILABLE naming it (exit code 4), whichever statement found out.
+ */
+export async function withStore<T>(
+  ctx: CliContext,
+  fn: (store: Store, config: GatewayConfig) => Promise<T>,
+  options: WithStoreOptions = {},
+): Promise<T> {
   const config = await loadConfig(ctx.configDir, ctx.env);
-  const store = openStore(config, { poolMax: 2 });
+  const store = openStore(config, { poolMax: 2, createIfMissing: options.createIfMissing ?? false });
   try {
     return await fn(store, config);
+  } catch (err) {
+    throw databaseUnavailable(err, store.describe) ?? err;
   } finally {
     await store.close();
   }

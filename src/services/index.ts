@@ -30,17 +30,24 @@ export interface StoreOptions {
   poolMax?: number;
   /** PostgreSQL schema (default: gateway.yaml's database.schema; tests give each suite its own). */
   schema?: string | undefined;
+  /** Create a SQLite file that does not exist yet (default true: start and migrate; other commands refuse). */
+  createIfMissing?: boolean;
 }
 
-/** The store of gateway.yaml's database block (not migrated: the caller migrates when it needs to). */
+/**
+ * The store of gateway.yaml's database block (not migrated: the caller migrates when it needs to).
+ * A relative SQLite path is relative to the config folder, not the working directory, so that
+ * `--config other/config` from any working directory reads that folder's database.
+ */
 export function openStore(config: GatewayConfig, options: StoreOptions = {}): Store {
   const db = config.gateway.database;
   const schema = options.schema ?? db.schema;
   return new Store({
     url: db.url,
     poolMax: options.poolMax ?? db.poolMax,
-    baseDir: process.cwd(),
+    baseDir: config.dir,
     ...(schema ? { schema } : {}),
+    ...(options.createIfMissing !== undefined ? { createIfMissing: options.createIfMissing } : {}),
   });
 }
 

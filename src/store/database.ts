@@ -1,5 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { GatewayError } from '../domain/errors.ts';
 import type { Backend } from './backend.ts';
 import { openPostgres } from './postgres/backend.ts';
 import { openSqlite } from './sqlite/backend.ts';
@@ -9,8 +10,14 @@ export interface DatabaseOptions {
   poolMax?: number;
   /** PostgreSQL schema to use (tests give each suite its own). */
   schema?: string;
-  /** Folder that relative SQLite paths resolve against. */
+  /** Folder that relative SQLite paths resolve against (the config folder). */
   baseDir?: string;
+  /**
+   * Whether a SQLite file that does not exist yet is created, with its folder (default true):
+   * `start` and `migrate` do; the other commands refuse, so that a mistyped path or a config
+   * folder read from elsewhere does not leave an empty database behind that looks like the real one.
+   */
+  createIfMissing?: boolean;
 }
 
 /** How long a statement waits for a lock held by another connection (SQLite busy_timeout, PostgreSQL lock_timeout). */
@@ -28,13 +35,51 @@ export function openBackend(options: DatabaseOptions): Backend {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
     const filename = path === ':memory:' ? ':memory:' : resolve(options.baseDir ?? process.cwd(), path);
-    if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
+    if (filename !== ':memory:') prepareSqliteFile(filename, options.createIfMissing ?? true);
     return openSqlite({ filename, lockTimeoutMs: LOCK_TIMEOUT_MS, log: quietKnexLog });
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     return openPostgres({ url, describe: redactUrl(url), poolMax: options.poolMax, schema: options.schema, lockTimeoutMs: LOCK_TIMEOUT_MS, log: quietKnexLog });
   }
   throw new Error(`database url must start with sqlite: or postgres:// (got ${redactUrl(url)})`);
+}
+
+function prepareSqliteFile(filename: string, create: boolean): void {
+  if (existsSync(filename)) return;
+  if (!create) {
+    throw new GatewayError('STORE_UNAVAILABLE', `no database at sqlite:${filename} (omgw migrate or omgw start creates it)`);
+  }
+  try {
+    mkdirSync(dirname(filename), { recursive: true });
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err));
+    throw new GatewayError('STORE_UNAVAILABLE', `sqlite:${filename}: cannot create its folder ${dirname(filename)} (${reason})`, { cause: err });
+  }
+}
+
+/** Error codes that mean the database cannot be reached or opened, as opposed to a failed statement. */
+const UNAVAILABLE_CODES = new Set([
+  // network
+  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH',
+  // SQLite: cannot open, not a database, no permission
+  'SQLITE_CANTOPEN', 'SQLITE_NOTADB', 'SQLITE_PERM', 'SQLITE_AUTH',
+  // PostgreSQL: authorisation refused (role missing, no pg_hba entry), password refused, no such database, not accepting connections, too many connections
+  '28000', '28P01', '3D000', '57P03', '53300',
+]);
+
+/**
+ * A failure to reach or open the database, as a GatewayError STORE_UNAVAILABLE whose one-line
+ * message names the database (`describe`, without its password); undefined for any other error.
+ */
+export function databaseUnavailable(err: unknown, describe: string): GatewayError | undefined {
+  if (err instanceof GatewayError) return err.code === 'STORE_UNAVAILABLE' ? err : undefined;
+  if (!(err instanceof Error)) return undefined;
+  const code = (err as NodeJS.ErrnoException).code;
+  // knex gives up waiting for a connection this way when the pool cannot create one.
+  const timedOut = err.name === 'KnexTimeoutError';
+  if (!timedOut && !(typeof code === 'string' && UNAVAILABLE_CODES.has(code))) return undefined;
+  const reason = (err.message.split('\n')[0] ?? '').replace(/^[A-Z_]+: /, '').trim() || code || err.name;
+  return new GatewayError('STORE_UNAVAILABLE', `${describe}: ${reason}`, { cause: err });
 }
 
 export function redactUrl(url: string): string {

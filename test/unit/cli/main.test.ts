@@ -36,6 +36,7 @@ interface CheckFailure {
 }
 
 interface StatusJson {
+  database: string;
   events: unknown[];
   deliveries: unknown[];
   pushes: number;
@@ -222,20 +223,22 @@ describe('cli main', () => {
       const { dir, env, dbFile } = validConfig();
       const migrated = await run(['migrate', '--config', dir], env);
       expect(migrated.code, migrated.err).to.equal(0);
-      expect(migrated.out).to.match(/^applied: 001_initial, 002_delivery_engine/);
+      expect(migrated.out.split('\n')[0]).to.equal(`database sqlite:${dbFile}`);
+      expect(migrated.out.split('\n')[1]).to.match(/^applied: 001_initial, 002_delivery_engine/);
       expect(existsSync(dbFile)).to.equal(true);
 
       const again = await run(['migrate', '--config', dir, '--json'], env);
       expect(again.code, again.err).to.equal(0);
-      expect(JSON.parse(again.out)).to.deep.equal({ applied: [] });
+      expect(JSON.parse(again.out)).to.deep.equal({ database: `sqlite:${dbFile}`, applied: [] });
 
       const status = await run(['status', '--json', '--config', dir], env);
       expect(status.code, status.err).to.equal(0);
       const report = JSON.parse(status.out) as StatusJson;
-      expect(report).to.deep.equal({ events: [], deliveries: [], pushes: 0, lastReceivedAt: null, connectors: [], blockedKeys: [] });
+      expect(report).to.deep.equal({ database: `sqlite:${dbFile}`, events: [], deliveries: [], pushes: 0, lastReceivedAt: null, connectors: [], blockedKeys: [] });
 
       const text = await run(['status', '--config', dir], env);
       expect(text.code, text.err).to.equal(0);
+      expect(text.out.split('\n')[0]).to.equal(`database sqlite:${dbFile}`);
       expect(text.out).to.include('pushes 0   last received -');
       expect(text.out).to.include('EVENT CODE').and.include('CONNECTOR');
     });

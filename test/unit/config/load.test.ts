@@ -71,7 +71,7 @@ describe('config/load loadConfig', () => {
 
       expect(config.dir).to.equal(EXAMPLE_CONFIG);
       expect(config.gateway.server.port).to.equal(8080);
-      expect(config.gateway.database.url).to.equal('sqlite:./data/omgw.db');
+      expect(config.gateway.database.url).to.equal('sqlite:../data/omgw.db');
       expect(config.gateway.logging.level).to.equal('info');
       const user = config.gateway.inbound.soap.users[0];
       expect(user?.username).to.equal('om-connector');
