@@ -84,6 +84,9 @@ auth:
       },
       triggerPoints: 'triggerPoints: []\n',
     });
+    // As after `npm start`: only start and migrate create the database the tests are audited in.
+    const migrated = await cli(['migrate']);
+    expect(migrated.code, migrated.err).to.equal(0);
   });
   after(async () => {
     await target.close();
