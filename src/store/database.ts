@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { GatewayError } from '../domain/errors.ts';
 import type { Backend } from './backend.ts';
@@ -49,11 +49,22 @@ function prepareSqliteFile(filename: string, create: boolean): void {
   if (!create) {
     throw new GatewayError('STORE_UNAVAILABLE', `no database at sqlite:${filename} (omgw migrate or omgw start creates it)`);
   }
+  const folder = dirname(filename);
   try {
-    mkdirSync(dirname(filename), { recursive: true });
+    mkdirSync(folder, { recursive: true });
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err));
-    throw new GatewayError('STORE_UNAVAILABLE', `sqlite:${filename}: cannot create its folder ${dirname(filename)} (${reason})`, { cause: err });
+    // mkdir says EEXIST or ENOTDIR when a part of the path is a file: name that file instead.
+    const file = firstExisting(folder);
+    const reason = file !== undefined && !statSync(file).isDirectory() ? `${file} is a file, not a folder` : ((err as NodeJS.ErrnoException).code ?? String(err));
+    throw new GatewayError('STORE_UNAVAILABLE', `sqlite:${filename}: cannot create its folder ${folder} (${reason})`, { cause: err });
+  }
+}
+
+/** The path itself or its nearest ancestor that exists. */
+function firstExisting(path: string): string | undefined {
+  for (let p = path; ; p = dirname(p)) {
+    if (existsSync(p)) return p;
+    if (dirname(p) === p) return undefined;
   }
 }
 

@@ -172,7 +172,7 @@ describe('the built CLI as a process', () => {
       const aFile = join(tempDir('omgw-file-'), 'plain.txt');
       writeFileSync(aFile, 'not a folder\n');
       const url = `sqlite:${aFile}/x.db`;
-      expectUnavailable(await omgw(['migrate', '--config', configDir], env(url)), `sqlite:${aFile}/x.db`, 'cannot create its folder');
+      expectUnavailable(await omgw(['migrate', '--config', configDir], env(url)), `sqlite:${aFile}/x.db`, `cannot create its folder ${aFile} (${aFile} is a file, not a folder)`);
       expectUnavailable(await omgw(['status', '--config', configDir], env(url)), `no database at sqlite:${aFile}/x.db`);
     });
 
