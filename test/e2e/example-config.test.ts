@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,12 @@ function omgw(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | 
   return new Promise((resolve) => child.once('close', (code) => resolve({ code, out, err })));
 }
 
+/** The example config reads these; undefined drops a variable from a child's environment. */
+function withoutExampleVariables(): NodeJS.ProcessEnv {
+  const names = Object.keys(process.env).filter((name) => /^(OMGW_(?!TEST_)|SHIPBOB_|FUSION_|OTM_|CRM_|DATABASE_URL$)/.test(name));
+  return Object.fromEntries(names.map((name) => [name, undefined]));
+}
+
 describe('the example config as the README runs it', function () {
   this.timeout(120_000);
   let gw: ChildGateway;
@@ -29,11 +35,9 @@ describe('the example config as the README runs it', function () {
 
   before(async () => {
     dbDir = mkdtempSync(join(tmpdir(), 'omgw-example-'));
-    // Only the port and the database are the test's; everything else is config/ as shipped, so the
-    // variables it reads are unset (undefined drops them from a child's environment).
-    const unset = Object.keys(process.env).filter((name) => /^(OMGW_(?!TEST_)|SHIPBOB_|FUSION_|OTM_|CRM_)/.test(name));
+    // Only the port and the database are the test's; everything else is config/ as shipped.
     env = {
-      ...Object.fromEntries(unset.map((name) => [name, undefined])),
+      ...withoutExampleVariables(),
       OMGW_PORT: String(await freePort()),
       DATABASE_URL: `sqlite:${join(dbDir, 'omgw.db')}`,
       OMGW_LOG_LEVEL: 'warn',
@@ -68,5 +72,51 @@ describe('the example config as the README runs it', function () {
     const plain = await fetch(`${gw.url}/sandbox/otm/GC3Services/TransmissionService/call`);
     expect(plain.status).to.equal(405);
     expect(plain.headers.get('allow')).to.equal('POST');
+  });
+});
+
+describe('the example config on another port, set in gateway.yaml only', function () {
+  this.timeout(120_000);
+  let gw: ChildGateway;
+  let dir: string;
+  let configDir: string;
+  let env: NodeJS.ProcessEnv;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'omgw-example-port-'));
+    configDir = join(dir, 'config');
+    cpSync(EXAMPLE_CONFIG, configDir, { recursive: true });
+    const gatewayFile = join(configDir, 'gateway.yaml');
+    const port = await freePort();
+    writeFileSync(gatewayFile, readFileSync(gatewayFile, 'utf8').replace('port: ${env:OMGW_PORT:-8080}', `port: ${port}`));
+    // No OMGW_PORT anywhere: the gateway and every command read the port from the file.
+    env = { ...withoutExampleVariables(), DATABASE_URL: `sqlite:${join(dir, 'omgw.db')}`, OMGW_LOG_LEVEL: 'warn' };
+    gw = await spawnGateway(configDir, env);
+    expect(new URL(gw.url).port).to.equal(String(port));
+  });
+  after(async () => {
+    gw.child.kill('SIGTERM');
+    await gw.exited;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('poll --now reads the emulated Fusion of the gateway on that port', async () => {
+    const created = await fetch(`${gw.url}/sandbox/fusion/purchase-orders`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from('omgw.integration:sandbox-fusion-secret').toString('base64')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ lines: [{ item: 'OMGW-MUG-12OZ', quantity: 2 }] }),
+    });
+    expect(created.status).to.be.within(200, 299);
+    const run = await omgw(['poll', '--now', '--config', configDir], env);
+    expect(run.code, `${run.out}\n${run.err}`).to.equal(0);
+    expect(run.out).to.match(/^poll \S+ ok: 1 read in 1 page\(s\)/m);
+  });
+
+  it('connector test --all and sandbox push reach it with no --url', async () => {
+    const tested = await omgw(['connector', 'test', '--all', '--config', configDir], env);
+    expect(tested.code, `${tested.out}\n${tested.err}`).to.equal(0);
+    const pushed = await omgw(['sandbox', 'push', '--config', configDir], env);
+    expect(pushed.code, `${pushed.out}\n${pushed.err}`).to.equal(0);
+    expect(pushed.out).to.match(/^LEG:SB\S+-1\s+202\s+-\s+-$/m);
   });
 });
