@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, formatProblems } from './config/load.ts';
 import { isGatewayError } from './domain/errors.ts';
-import { checkConfig, EXIT, migrate, sandboxPush, setConnectorState, start, status, type CommandContext } from './cli/commands.ts';
+import { checkConfig, EXIT, migrate, setConnectorState, start, status, type CommandContext } from './cli/commands.ts';
 import { processIo, type Io } from './cli/output.ts';
 import { poll } from './cli/poll.ts';
 import { recover } from './cli/recover.ts';
+import { sandboxPush } from './cli/sandbox.ts';
 import { connectorTestCommand, deliveriesCommand, eventsCommand, operationCommand } from './cli/deliveries.ts';
 
 const USAGE = `usage: omgw <command> [options]

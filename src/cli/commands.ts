@@ -7,8 +7,6 @@ import { isGatewayError } from '../domain/errors.ts';
 import { withServices, withStore } from './services.ts';
 import { table, type Io } from './output.ts';
 import { applyHeapSettings } from './heap.ts';
-import { pushSandboxEvents } from '../sandbox/om-pusher.ts';
-import { PUSH_EVENT_CODES, type PushEventCode } from '../sandbox/om-push.ts';
 
 /** Exit codes, documented in the README. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, configInvalid: 3, databaseUnavailable: 4 } as const;
@@ -171,46 +169,6 @@ export async function start(ctx: CommandContext): Promise<number> {
   process.off('SIGHUP', onHup);
   await gateway.stop();
   return EXIT.ok;
-}
-
-export interface SandboxPushOptions {
-  url: string | undefined;
-  count: string | undefined;
-  event: string | undefined;
-  status: string | undefined;
-  digest: boolean;
-  soap12: boolean;
-}
-
-/** `omgw sandbox push`: an emulated OM connector pushing realistic events to a running gateway. */
-export async function sandboxPush(ctx: CommandContext, opts: SandboxPushOptions): Promise<number> {
-  const config = await loadConfig(ctx.configDir, ctx.env);
-  const user = config.gateway.inbound.soap.users[0];
-  const eventCode = (opts.event ?? 'FlineStatusUpdate') as PushEventCode;
-  if (!PUSH_EVENT_CODES.includes(eventCode)) {
-    ctx.io.err(`--event must be one of ${PUSH_EVENT_CODES.join(', ')}`);
-    return EXIT.usage;
-  }
-  const count = Number(opts.count ?? '1');
-  if (!Number.isInteger(count) || count < 1 || count > 100_000) {
-    ctx.io.err('--count must be a whole number from 1 to 100000');
-    return EXIT.usage;
-  }
-  const base = opts.url ?? `http://127.0.0.1:${config.gateway.server.port}`;
-  const results = await pushSandboxEvents({
-    endpoint: `${base.replace(/\/$/, '')}/soap/business-events`,
-    username: user?.username ?? '',
-    password: user?.password.reveal() ?? '',
-    count,
-    eventCode,
-    passwordType: opts.digest ? 'digest' : 'text',
-    soapVersion: opts.soap12 ? '1.2' : '1.1',
-    orderPrefix: `SB${Date.now().toString(36).toUpperCase()}`,
-    ...(opts.status ? { statusTo: opts.status } : {}),
-  });
-  if (ctx.json) ctx.io.out(JSON.stringify(results, null, 2));
-  else ctx.io.out(table(['ORDER', 'HTTP', 'FAULT'], results.map((r) => [`LEG:${r.order}`, r.status, r.fault ?? '-'])));
-  return results.every((r) => r.status === 202) ? EXIT.ok : EXIT.failed;
 }
 
 /**

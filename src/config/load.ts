@@ -11,6 +11,7 @@ import {
   type TriggerPointConfig,
 } from './schema.ts';
 import { Secret } from './secret.ts';
+import { localServerUrl } from './server-url.ts';
 import { loadMappings, validateTransformName, type MappingSet } from './mappings.ts';
 
 export interface ConfigProblem {
@@ -61,6 +62,8 @@ export async function loadConfig(dirArg: string, env: NodeJS.ProcessEnv = proces
     problems.push({ file: 'gateway.yaml', key: 'database.url', reason: 'DATABASE_URL must start with sqlite: or postgres://' });
   } else if (gateway && env.DATABASE_URL) gateway.database.url = env.DATABASE_URL;
 
+  // Connector files may reach the gateway's own routes (the sandbox peers) through ${server:url}.
+  const connectorSchema = buildSchemas({ env, baseDir: dir, serverUrl: gateway ? localServerUrl(gateway.server) : null }).connector;
   const connectors: ConnectorConfig[] = [];
   /** Connectors whose file has problems: a trigger point naming one is not reported a second time. */
   const invalidConnectors = new Set<string>();
@@ -73,7 +76,7 @@ export async function loadConfig(dirArg: string, env: NodeJS.ProcessEnv = proces
       continue;
     }
     const withName = isRecord(raw) && raw.name === undefined ? { ...raw, name: stem } : raw;
-    const parsed = validate(schemas.connector, withName, rel, problems);
+    const parsed = validate(connectorSchema, withName, rel, problems);
     if (!parsed) {
       invalidConnectors.add(isRecord(withName) && typeof withName.name === 'string' ? withName.name : stem);
       continue;

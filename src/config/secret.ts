@@ -30,8 +30,8 @@ export class Secret {
   }
 }
 
-/** `${env:NAME}`, `${env:NAME:-default}` or `${file:/path}`. */
-const REF = /\$\{(env|file):([^}:]+)(?::-([^}]*))?\}/g;
+/** `${env:NAME}`, `${env:NAME:-default}`, `${file:/path}` or `${server:url}` (the gateway's own URL). */
+const REF = /\$\{(env|file|server):([^}:]+)(?::-([^}]*))?\}/g;
 
 export function containsReference(text: string): boolean {
   REF.lastIndex = 0;
@@ -45,15 +45,26 @@ export function isWholeReference(text: string): boolean {
 
 /**
  * Replaces every reference in `text`. Problems (unset variable without default, unreadable file)
- * are returned, not thrown, so the loader can list them all at once.
+ * are returned, not thrown, so the loader can list them all at once. `serverUrl` is what
+ * `${server:url}` stands for: the gateway's own base URL from gateway.yaml (connector files only;
+ * null when it cannot be known, undefined where the reference does not apply).
  */
 export function resolveReferences(
   text: string,
   env: NodeJS.ProcessEnv,
   baseDir: string,
+  serverUrl?: string | null,
 ): { value: string; problems: string[] } {
   const problems: string[] = [];
   const value = text.replace(REF, (_match, kind: string, name: string, fallback: string | undefined) => {
+    if (kind === 'server') {
+      if (name !== 'url') problems.push(`\${server:${name}} is not a reference (the one server reference is \${server:url})`);
+      else if (typeof serverUrl === 'string') return serverUrl;
+      else if (fallback !== undefined) return fallback;
+      else if (serverUrl === undefined) problems.push('${server:url} is for connector files only');
+      else problems.push("${server:url} is not known: gateway.yaml's server.port is 0 (any free port) or gateway.yaml is invalid");
+      return '';
+    }
     if (kind === 'env') {
       const found = env[name];
       if (found !== undefined && found !== '') return found;

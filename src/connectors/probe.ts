@@ -16,7 +16,7 @@ import type { OutboundRequest } from './types.ts';
  * 2. token (OAuth2 connectors): a token is fetched from the token endpoint.
  * 3. probe: one harmless read call with the connector's credentials:
  *    - the connector's `probe` (a path appended to url, or an absolute URL), else
- *    - SOAP: GET `url?wsdl`; ShipBob: GET `/{version}/channel`; Oracle Fusion:
+ *    - SOAP: GET `url?wsdl`; ShipBob: GET `/{shipbob.apiVersion}/channel`; Oracle Fusion:
  *      GET `.../purchaseOrders?limit=1`; other REST: GET on the target URL.
  *
  * A step that fails stops the test; its detail says why. Nothing here ever contains a secret.
@@ -67,7 +67,9 @@ function probeTarget(c: ConnectorConfig): ProbeTarget {
     return { url, strict: true, what: 'WSDL' };
   }
   if (c.kind === 'shipbob') {
-    const version = /^\/?([^/{}]+)\/order/.exec(c.path)?.[1];
+    // Deliveries call `/{shipbob.apiVersion}/order` and ignore `path`, so the probe reads the
+    // channels of that same version; a `path` naming a version is only a fallback without settings.
+    const version = c.shipbob?.apiVersion ?? /^\/?([^/{}]+)\/order/.exec(c.path)?.[1];
     return { url: new URL(`${base}${version ? `/${version}` : ''}/channel`), strict: true, what: 'ShipBob channels' };
   }
   if (c.kind === 'oracle-fusion') {

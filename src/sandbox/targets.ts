@@ -1,7 +1,9 @@
 import type { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { isGatewayError } from '../domain/errors.ts';
+import { requestBaseUrl } from '../inbound/soap/wsdl.ts';
 import { readRawBody } from '../inbound/webhooks/body.ts';
+import { OTM_DOCUMENT_NS, OTM_SERVICE_NS, otmTransmissionWsdl } from './otm-wsdl.ts';
 import { redactBody, redactHeaders } from './redact.ts';
 
 export const SANDBOX_PREFIX = '/sandbox';
@@ -24,14 +26,15 @@ export interface SandboxTargetOptions {
 }
 
 const MAX_BODY = 1024 * 1024;
+const OTM_PATH = `${SANDBOX_PREFIX}/otm/GC3Services/TransmissionService/call`;
 const KEEP = 200;
 
 /**
  * Sandbox targets served by the gateway itself, so the example config delivers somewhere with no
  * outside account: a REST sink that accepts anything and an OTM-style TransmissionService that
- * answers `publish` with a TransmissionAck. Enabled by `sandbox.enabled` in gateway.yaml; what they
- * received is listed at GET /sandbox/received, with credentials redacted as it is recorded (so no
- * path, in memory or out, holds them).
+ * answers `publish` with a TransmissionAck and serves its WSDL at `?wsdl`. Enabled by
+ * `sandbox.enabled` in gateway.yaml; what they received is listed at GET /sandbox/received, with
+ * credentials redacted as it is recorded (so no path, in memory or out, holds them).
  */
 export function registerSandboxTargets(router: Router, options: SandboxTargetOptions): { received: () => readonly SandboxRecord[] } {
   const received: SandboxRecord[] = [];
@@ -56,7 +59,24 @@ export function registerSandboxTargets(router: Router, options: SandboxTargetOpt
     ctx.body = { received: true, path: ctx.path };
   });
 
-  router.post(`${SANDBOX_PREFIX}/otm/GC3Services/TransmissionService/call`, async (ctx) => {
+  router.get(OTM_PATH, (ctx) => {
+    if (!Object.keys(ctx.query).some((k) => k.toLowerCase() === 'wsdl')) {
+      ctx.status = 405;
+      ctx.set('Allow', 'POST');
+      ctx.body = { code: 'METHOD_NOT_ALLOWED', message: `POST a publish request to ${OTM_PATH}; GET ${OTM_PATH}?wsdl for its WSDL` };
+      return;
+    }
+    // The sandbox is served on loopback only (loopback-guard.ts): no proxy headers to trust.
+    const base = requestBaseUrl({
+      host: ctx.get('host') || undefined,
+      encrypted: 'encrypted' in ctx.req.socket && Boolean(ctx.req.socket.encrypted),
+      trustProxy: false,
+    });
+    ctx.type = 'text/xml; charset=utf-8';
+    ctx.body = otmTransmissionWsdl(`${base}${ctx.path}`);
+  });
+
+  router.post(OTM_PATH, async (ctx) => {
     const body = await readBody(ctx);
     if (body === null) return;
     ctx.type = 'text/xml; charset=utf-8';
@@ -75,8 +95,8 @@ export function registerSandboxTargets(router: Router, options: SandboxTargetOpt
     ctx.status = 200;
     ctx.body =
       '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>' +
-      '<publishResponse xmlns="http://xmlns.oracle.com/apps/otm/TransmissionService">' +
-      `<TransmissionAck xmlns="http://xmlns.oracle.com/apps/otm/transmission/v6.4"><EchoedTransmissionHeader><TransmissionHeader/></EchoedTransmissionHeader><ReferenceTransmissionNo>${received.length}</ReferenceTransmissionNo></TransmissionAck>` +
+      `<publishResponse xmlns="${OTM_SERVICE_NS}">` +
+      `<TransmissionAck xmlns="${OTM_DOCUMENT_NS}"><EchoedTransmissionHeader><TransmissionHeader/></EchoedTransmissionHeader><ReferenceTransmissionNo>${received.length}</ReferenceTransmissionNo></TransmissionAck>` +
       '</publishResponse></soapenv:Body></soapenv:Envelope>';
   });
 

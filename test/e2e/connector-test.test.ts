@@ -259,6 +259,10 @@ auth:
     expect(await probeUrl({ probe: 'https://status.example.com/up' })).to.equal('https://status.example.com/up');
     expect(await probeUrl({ protocol: 'soap', url: 'https://otm.example.com/Svc/call' })).to.equal('https://otm.example.com/Svc/call?wsdl');
     expect(await probeUrl({ kind: 'shipbob', url: 'https://api.shipbob.com', path: '/2026-01/order' })).to.equal('https://api.shipbob.com/2026-01/channel');
+    // Deliveries use shipbob.apiVersion whatever `path` says; so does the probe.
+    const shipbob = { apiVersion: '2026-07', enrichFrom: 'fusion', productMap: 'products' } as ConnectorConfig['shipbob'];
+    expect(await probeUrl({ kind: 'shipbob', url: 'https://api.shipbob.com/', shipbob })).to.equal('https://api.shipbob.com/2026-07/channel');
+    expect(await probeUrl({ kind: 'shipbob', url: 'https://api.shipbob.com', path: '/2026-01/order', shipbob })).to.equal('https://api.shipbob.com/2026-07/channel');
     expect(await probeUrl({ kind: 'oracle-fusion', url: 'https://fa.example.com' })).to.equal(
       'https://fa.example.com/fscmRestApi/resources/11.13.18.05/purchaseOrders?limit=1',
     );

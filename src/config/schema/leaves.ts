@@ -8,6 +8,8 @@ export interface SchemaContext {
   env: NodeJS.ProcessEnv;
   /** Relative `${file:...}` references resolve against the config folder. */
   baseDir: string;
+  /** What `${server:url}` stands for in connector files (src/config/server-url.ts); see resolveReferences. */
+  serverUrl?: string | null;
 }
 
 /**
@@ -23,7 +25,7 @@ export interface SchemaContext {
 export function configLeaves(ctx: SchemaContext) {
   const resolve = (text: string, zctx: z.RefinementCtx): string => {
     if (!containsReference(text)) return text;
-    const { value, problems } = resolveReferences(text, ctx.env, ctx.baseDir);
+    const { value, problems } = resolveReferences(text, ctx.env, ctx.baseDir, ctx.serverUrl);
     for (const message of problems) zctx.addIssue({ code: 'custom', message });
     return value;
   };

@@ -9,6 +9,7 @@ import { Gateway } from '../../../src/app.ts';
 import { ConfigError } from '../../../src/config/load.ts';
 import { main } from '../../../src/main.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
+import { freePort } from '../../helpers/free-port.ts';
 import { gatewayYaml, testEnv, writeConfig } from '../../helpers/gateway.ts';
 
 const EXAMPLE_CONFIG = fileURLToPath(new URL('../../../config', import.meta.url));
@@ -142,7 +143,8 @@ describe('published default secrets at start', function () {
       this.test!.title += ' [skipped: SQLite only]';
       this.skip();
     }
-    const started = await create(EXAMPLE_CONFIG, { DATABASE_URL: database.url, OMGW_PORT: '0', OMGW_LOG_LEVEL: 'info' });
+    // A real port: the example's connectors reach the sandbox at ${server:url}, which port 0 leaves unknown.
+    const started = await create(EXAMPLE_CONFIG, { DATABASE_URL: database.url, OMGW_PORT: String(await freePort()), OMGW_LOG_LEVEL: 'info' });
     await started.gateway.start();
     expect(started.gateway.bound.address).to.match(/^127\.0\.0\.1:\d+$/);
     const warning = started.logs.find((l) => Array.isArray(l.publishedDefaults));

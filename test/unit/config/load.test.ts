@@ -395,6 +395,23 @@ auth: { type: oauth2-client-credentials, tokenUrl: not a url, clientId: omgw, cl
       ]);
     });
 
+    it("resolves ${server:url} in connector files to the gateway's own address from gateway.yaml", async () => {
+      const files = (server: string) => ({
+        'gateway.yaml': `server:\n${server}${MINIMAL_GATEWAY}`,
+        'connectors/sink.yaml': 'protocol: rest\nurl: ${server:url}/sandbox/rest-sink\n',
+      });
+      const url = async (server: string) => connector(await loadConfig(configDir(files(server)), MINIMAL_ENV), 'sink').url;
+      expect(await url('  host: 127.0.0.1\n  port: 9090\n')).to.equal('http://127.0.0.1:9090/sandbox/rest-sink');
+      // A wildcard bind is reached on loopback; the default host is 0.0.0.0.
+      expect(await url('  port: 9091\n')).to.equal('http://127.0.0.1:9091/sandbox/rest-sink');
+      expect(await url('  host: "::"\n  port: 9092\n')).to.equal('http://[::1]:9092/sandbox/rest-sink');
+      expect(await problemsOf(configDir(files('  port: 0\n')), MINIMAL_ENV)).to.deep.equal([
+        { file: 'connectors/sink.yaml', key: 'url', reason: "${server:url} is not known: gateway.yaml's server.port is 0 (any free port) or gateway.yaml is invalid" },
+      ]);
+      const inGateway = configDir({ 'gateway.yaml': `${MINIMAL_GATEWAY}logging:\n  level: \${server:url}\n` });
+      expect((await problemsOf(inGateway, MINIMAL_ENV)).map((p) => p.reason)).to.include('${server:url} is for connector files only');
+    });
+
     it('reports a ${file:...} that cannot be read, naming the file', async () => {
       const dir = configDir({
         'gateway.yaml': `inbound:

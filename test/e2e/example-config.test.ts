@@ -1,0 +1,122 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnGateway, type ChildGateway } from '../helpers/child.ts';
+import { freePort } from '../helpers/free-port.ts';
+
+const RUN_CLI = fileURLToPath(new URL('../helpers/run-cli.ts', import.meta.url));
+const EXAMPLE_CONFIG = fileURLToPath(new URL('../../config', import.meta.url));
+const EXAMPLE_CONNECTORS = ['fusion', 'order-status-crm', 'otm', 'shipbob'];
+
+/** The real CLI as a process: its exit code and what it printed. */
+function omgw(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; err: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', RUN_CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, out, err })));
+}
+
+/** The example config reads these; undefined drops a variable from a child's environment. */
+function withoutExampleVariables(): NodeJS.ProcessEnv {
+  const names = Object.keys(process.env).filter((name) => /^(OMGW_(?!TEST_)|SHIPBOB_|FUSION_|OTM_|CRM_|DATABASE_URL$)/.test(name));
+  return Object.fromEntries(names.map((name) => [name, undefined]));
+}
+
+describe('the example config as the README runs it', function () {
+  this.timeout(120_000);
+  let gw: ChildGateway;
+  let dbDir: string;
+  let env: NodeJS.ProcessEnv;
+
+  before(async () => {
+    dbDir = mkdtempSync(join(tmpdir(), 'omgw-example-'));
+    // Only the port and the database are the test's; everything else is config/ as shipped.
+    env = {
+      ...withoutExampleVariables(),
+      OMGW_PORT: String(await freePort()),
+      DATABASE_URL: `sqlite:${join(dbDir, 'omgw.db')}`,
+      OMGW_LOG_LEVEL: 'warn',
+    };
+    gw = await spawnGateway(EXAMPLE_CONFIG, env);
+  });
+  after(async () => {
+    gw.child.kill('SIGTERM');
+    await gw.exited;
+    rmSync(dbDir, { recursive: true, force: true });
+  });
+
+  it('`connector test --all` passes for every example connector against the sandbox peers', async () => {
+    const run = await omgw(['connector', 'test', '--all', '--config', EXAMPLE_CONFIG], env);
+    expect(run.code, `${run.out}\n${run.err}`).to.equal(0);
+    for (const name of EXAMPLE_CONNECTORS) {
+      expect(run.out, run.out).to.match(new RegExp(`^connector ${name}: OK \\(\\d+ ms\\)$`, 'm'));
+    }
+    expect(run.out).to.match(/^probe\s+ok\s+\d+\s+GET http:\/\/127\.0\.0\.1:\d+\/sandbox\/shipbob\/2026-01\/channel \(ShipBob channels\): HTTP 200$/m);
+    expect(run.out).to.match(/^probe\s+ok\s+\d+\s+GET http:\/\/127\.0\.0\.1:\d+\/sandbox\/otm\/GC3Services\/TransmissionService\/call\?wsdl \(WSDL\): HTTP 200$/m);
+  });
+
+  it('serves the sandbox OTM service its WSDL 1.1, addressed where it was fetched', async () => {
+    const res = await fetch(`${gw.url}/sandbox/otm/GC3Services/TransmissionService/call?wsdl`);
+    expect(res.status).to.equal(200);
+    expect(res.headers.get('content-type')).to.match(/^text\/xml/);
+    const wsdl = await res.text();
+    expect(wsdl).to.include('<wsdl:definitions').and.include('xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/"');
+    expect(wsdl).to.include('<wsdl:operation name="publish">');
+    expect(wsdl).to.include('soapAction="http://xmlns.oracle.com/apps/otm/TransmissionService/publish"');
+    expect(wsdl).to.include(`<soap:address location="${gw.url}/sandbox/otm/GC3Services/TransmissionService/call"/>`);
+    const plain = await fetch(`${gw.url}/sandbox/otm/GC3Services/TransmissionService/call`);
+    expect(plain.status).to.equal(405);
+    expect(plain.headers.get('allow')).to.equal('POST');
+  });
+});
+
+describe('the example config on another port, set in gateway.yaml only', function () {
+  this.timeout(120_000);
+  let gw: ChildGateway;
+  let dir: string;
+  let configDir: string;
+  let env: NodeJS.ProcessEnv;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'omgw-example-port-'));
+    configDir = join(dir, 'config');
+    cpSync(EXAMPLE_CONFIG, configDir, { recursive: true });
+    const gatewayFile = join(configDir, 'gateway.yaml');
+    const port = await freePort();
+    writeFileSync(gatewayFile, readFileSync(gatewayFile, 'utf8').replace('port: ${env:OMGW_PORT:-8080}', `port: ${port}`));
+    // No OMGW_PORT anywhere: the gateway and every command read the port from the file.
+    env = { ...withoutExampleVariables(), DATABASE_URL: `sqlite:${join(dir, 'omgw.db')}`, OMGW_LOG_LEVEL: 'warn' };
+    gw = await spawnGateway(configDir, env);
+    expect(new URL(gw.url).port).to.equal(String(port));
+  });
+  after(async () => {
+    gw.child.kill('SIGTERM');
+    await gw.exited;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('poll --now reads the emulated Fusion of the gateway on that port', async () => {
+    const created = await fetch(`${gw.url}/sandbox/fusion/purchase-orders`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from('omgw.integration:sandbox-fusion-secret').toString('base64')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ lines: [{ item: 'OMGW-MUG-12OZ', quantity: 2 }] }),
+    });
+    expect(created.status).to.be.within(200, 299);
+    const run = await omgw(['poll', '--now', '--config', configDir], env);
+    expect(run.code, `${run.out}\n${run.err}`).to.equal(0);
+    expect(run.out).to.match(/^poll \S+ ok: 1 read in 1 page\(s\)/m);
+  });
+
+  it('connector test --all and sandbox push reach it with no --url', async () => {
+    const tested = await omgw(['connector', 'test', '--all', '--config', configDir], env);
+    expect(tested.code, `${tested.out}\n${tested.err}`).to.equal(0);
+    const pushed = await omgw(['sandbox', 'push', '--config', configDir], env);
+    expect(pushed.code, `${pushed.out}\n${pushed.err}`).to.equal(0);
+    expect(pushed.out).to.match(/^LEG:SB\S+-1\s+202\s+-\s+-$/m);
+  });
+});
