@@ -8,6 +8,7 @@ import type { AttemptView, AuditView, DeliverySummary, DeliveryViews } from '../
 import { DELIVERY_STATES, type DeliveryState } from '../domain/delivery.ts';
 import { isGatewayError } from '../domain/errors.ts';
 import { parseInstant } from '../domain/time.ts';
+import { cliActor } from './actor.ts';
 import { EXIT, type CommandContext } from './commands.ts';
 import { table } from './output.ts';
 import { withServices as withCliServices } from './services.ts';
@@ -77,10 +78,6 @@ async function withServices(ctx: CommandContext, fn: (s: CommandServices) => Pro
     }
     throw err;
   }
-}
-
-function actorOf(ctx: CommandContext): string {
-  return `cli:${ctx.env.USER ?? ctx.env.USERNAME ?? 'unknown'}`;
 }
 
 /** Splits repeated and comma-separated values. */
@@ -256,7 +253,7 @@ export async function operationCommand(ctx: CommandContext, action: OperationKin
   return withServices(ctx, async ({ deliveries }) => {
     const opts = {
       dryRun: args['dry-run'] ?? false,
-      actor: actorOf(ctx),
+      actor: cliActor(ctx.env),
       ...(args.reason !== undefined ? { reason: args.reason } : {}),
       ...(limit !== undefined ? { limit } : {}),
     };
@@ -287,7 +284,7 @@ export async function operationCommand(ctx: CommandContext, action: OperationKin
 export async function connectorTestCommand(ctx: CommandContext, name: string | undefined, args: OperationsArgs): Promise<number> {
   if ((name === undefined) === !args.all) return usage(ctx, 'usage: omgw connector test NAME | omgw connector test --all');
   return withServices(ctx, async ({ connectors }) => {
-    const reports = name !== undefined ? [await connectors.test(name, actorOf(ctx))] : await connectors.testAll(actorOf(ctx));
+    const reports = name !== undefined ? [await connectors.test(name, cliActor(ctx.env))] : await connectors.testAll(cliActor(ctx.env));
     if (ctx.json) ctx.io.out(JSON.stringify(name !== undefined ? reports[0] : reports, null, 2));
     else ctx.io.out(reports.length === 0 ? 'no connectors configured' : reports.map(describeProbe).join('\n\n'));
     return reports.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
