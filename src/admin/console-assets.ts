@@ -68,6 +68,12 @@ $('connectors').onclick = async (e) => {
   try { await call('POST', '/connectors/' + encodeURIComponent(b.dataset.connector) + '/' + b.dataset.to, { reason }); say(''); await loadConnectors(); } catch (err) { say(err.message); }
 };
 
+// Why a delivery is where it is: the park reason, or the hold reason (never shown as a last error), and the operator's reason.
+function why(d) {
+  const reason = d.parkedReason || (d.holdReason ? 'hold: ' + d.holdReason : '');
+  return d.adminReason ? reason + (reason ? ' · ' : '') + d.adminReason : reason;
+}
+
 function filterValues() {
   const f = new FormData($('filters'));
   const out = {};
@@ -82,7 +88,7 @@ async function loadDeliveries(more) {
   cursor = page.nextCursor;
   $('more').hidden = !cursor;
   $('deliveries').insertAdjacentHTML('beforeend', page.items.map((d) => '<tr><td><input type="checkbox" data-id="' + esc(d.id) + '"></td><td><a href="#" data-show="' + esc(d.id) + '">' + esc(d.id) +
-    '</a></td><td>' + esc(d.connector) + '</td><td>' + esc(d.orderKey) + '</td><td>' + esc(d.eventCode) + '</td><td>' + badge(d.state) + '<div class="muted">' + esc(d.parkedReason || d.holdReason || '') +
+    '</a></td><td>' + esc(d.connector) + '</td><td>' + esc(d.orderKey) + '</td><td>' + esc(d.eventCode) + '</td><td>' + badge(d.state) + '<div class="muted">' + esc(why(d)) +
     '</div></td><td class="num">' + d.attemptCount + '</td><td>' + esc(d.lastError || '') + '</td><td>' + esc(d.updatedAt) + '</td></tr>').join(''));
   $('count').textContent = selected.size;
 }
@@ -99,7 +105,10 @@ $('deliveries').onclick = async (e) => {
     const d = await call('GET', '/deliveries/' + encodeURIComponent(link.dataset.show));
     $('detail').hidden = false;
     $('detailId').textContent = d.delivery.id;
-    $('detailBody').innerHTML = '<p>' + badge(d.delivery.state) + ' ' + esc(d.delivery.connector) + ' · ' + esc(d.delivery.orderKey) + ' · ' + esc(d.delivery.eventCode) + '</p>' +
+    const dv = d.delivery;
+    $('detailBody').innerHTML = '<p>' + badge(dv.state) + ' ' + esc(dv.connector) + ' · ' + esc(dv.orderKey) + ' · ' + esc(dv.eventCode) + '</p>' +
+      '<dl>' + (dv.parkedReason ? '<dt>Parked reason</dt><dd>' + esc(dv.parkedReason) + '</dd>' : '') + (dv.holdReason ? '<dt>Hold reason</dt><dd>' + esc(dv.holdReason) + '</dd>' : '') +
+      '<dt>Last error</dt><dd>' + esc(dv.lastError || '-') + '</dd><dt>Operator reason</dt><dd>' + esc(dv.adminReason || '-') + '</dd></dl>' +
       '<table><thead><tr><th>#</th><th>Started</th><th>Outcome</th><th>Status</th><th>Error</th><th class="num">ms</th></tr></thead><tbody>' +
       d.attempts.map((a) => '<tr><td>' + a.number + '</td><td>' + esc(a.startedAt) + '</td><td>' + badge(a.outcome) + '</td><td>' + esc(a.responseStatus ?? '') + '</td><td>' + esc(a.errorMessage || '') + '<pre>' + esc(a.responseSnippet || '') + '</pre></td><td class="num">' + a.durationMs + '</td></tr>').join('') +
       '</tbody></table><h2>Event</h2><pre>' + esc(JSON.stringify(d.event, null, 2)) + '</pre>';
@@ -115,7 +124,8 @@ for (const button of document.querySelectorAll('button[data-action]')) {
       const reason = action === 'discard' || action === 'hold' ? prompt('Reason for ' + action + ':') : 'console';
       if (reason === null) return;
       const dry = await call('POST', '/deliveries/' + action, { ...filter, dryRun: true, reason });
-      if (!confirm(action + ' ' + dry.changed + ' of ' + dry.matched + ' matching deliveries?')) return;
+      const sample = dry.sample.slice(0, 5).map((d) => d.id + ': ' + d.before.state + (why(d.before) ? ' (' + why(d.before) + ')' : '') + (d.before.lastError ? ', ' + d.before.lastError.slice(0, 80) : '') + ' -> ' + d.state).join('\\n');
+      if (!confirm(action + ' ' + dry.changed + ' of ' + dry.matched + ' matching deliveries?' + (sample ? '\\n\\n' + sample : ''))) return;
       const done = await call('POST', '/deliveries/' + action, { ...filter, dryRun: false, reason });
       say(action + ': ' + done.changed + ' changed');
       await refresh();

@@ -85,6 +85,26 @@ const deliverySummary = component(
   }),
 );
 
+const deliveryStanding = component(
+  'DeliveryStanding',
+  z
+    .strictObject({
+      state: z.enum(DELIVERY_STATES),
+      lastError: nullableString,
+      parkedReason: z.enum(PARK_REASONS).nullable(),
+      holdReason: z.enum(HOLD_REASONS).nullable(),
+      adminReason: nullableString.describe("the operator's reason for a discard or hold"),
+      attemptsInCycle: count,
+      updatedAt: time,
+    })
+    .describe('where a delivery stood before the action (on a dry run: where it stands now), with its reasons'),
+);
+
+const operationSample = component(
+  'OperationSample',
+  deliverySummary.extend({ before: deliveryStanding }).describe('a delivery as it is (on a dry run: would be) after the action, and `before` it'),
+);
+
 const eventSummary = component(
   'EventSummary',
   z.strictObject({
@@ -204,7 +224,10 @@ export const operationResult = component(
     eligible: count.describe('of those, in a state the action applies to'),
     changed: count.describe('changed (dry run: would be changed), at most limit'),
     skipped: z.partialRecord(z.enum(DELIVERY_STATES), count).describe('matched but left alone, by state'),
-    sample: z.array(deliverySummary).max(10).describe('up to 10 of the deliveries changed, oldest first, as they are after'),
+    sample: z
+      .array(operationSample)
+      .max(10)
+      .describe('up to 10 of the deliveries changed (dry run: that would be), oldest first, as they are (would be) after, each with where it stood `before`'),
   }),
 );
 

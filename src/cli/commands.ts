@@ -7,6 +7,7 @@ import { isGatewayError } from '../domain/errors.ts';
 import { withServices, withStore } from './services.ts';
 import { table, type Io } from './output.ts';
 import { applyHeapSettings } from './heap.ts';
+import { cliActor } from './actor.ts';
 
 /** Exit codes, documented in the README. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, configInvalid: 3, databaseUnavailable: 4 } as const;
@@ -183,7 +184,7 @@ export async function setConnectorState(ctx: CommandContext, state: 'online' | '
   return withServices(ctx, async ({ store, services }) => {
     await store.migrate();
     try {
-      await services.connectors.setState(name, state, `cli:${ctx.env.USER ?? 'unknown'}`);
+      await services.connectors.setState(name, state, cliActor(ctx.env));
     } catch (err) {
       if (isGatewayError(err) && err.code === 'NOT_FOUND') {
         ctx.io.err(err.message);

@@ -5,9 +5,10 @@ import type { ConnectorOperations } from '../services/connectors.ts';
 import type { DeliveryActions, OperationKind, OperationResult } from '../services/delivery-actions.ts';
 import { isUlid, type DeliveryFilter } from '../services/delivery-filter.ts';
 import type { AttemptView, AuditView, DeliverySummary, DeliveryViews } from '../services/delivery-views.ts';
-import { DELIVERY_STATES, type DeliveryState } from '../domain/delivery.ts';
+import { DELIVERY_STATES, type DeliveryState, type HoldReason } from '../domain/delivery.ts';
 import { isGatewayError } from '../domain/errors.ts';
 import { parseInstant } from '../domain/time.ts';
+import { cliActor } from './actor.ts';
 import { EXIT, type CommandContext } from './commands.ts';
 import { table } from './output.ts';
 import { withServices as withCliServices } from './services.ts';
@@ -79,10 +80,6 @@ async function withServices(ctx: CommandContext, fn: (s: CommandServices) => Pro
     }
     throw err;
   }
-}
-
-function actorOf(ctx: CommandContext): string {
-  return `cli:${ctx.env.USER ?? ctx.env.USERNAME ?? 'unknown'}`;
 }
 
 /** Splits repeated and comma-separated values. */
@@ -182,7 +179,9 @@ export async function deliveriesCommand(ctx: CommandContext, sub: string | undef
         fields([
           ['delivery', d.id],
           ['connector', d.connector],
-          ['state', d.state + (d.parkedReason ? ` (${d.parkedReason})` : '') + (d.holdReason ? ` (hold: ${d.holdReason})` : '')],
+          ['state', stateWithReason(d)],
+          ...(d.parkedReason !== null ? [['parked reason', d.parkedReason] as [string, string]] : []),
+          ...(d.holdReason !== null ? [['hold reason', describeHold(d.holdReason)] as [string, string]] : []),
           ['event', `${d.eventId} ${d.eventCode}${d.orderKey ? ` ${d.orderKey}` : ''}`],
           ['trigger point', d.triggerPoint ?? '-'],
           ['attempts', `${d.attemptCount} (${d.attemptsInCycle} since the last replay)`],
@@ -261,7 +260,7 @@ export async function operationCommand(ctx: CommandContext, action: OperationKin
   return withServices(ctx, async ({ deliveries }) => {
     const opts = {
       dryRun: args['dry-run'] ?? false,
-      actor: actorOf(ctx),
+      actor: cliActor(ctx.env),
       ...(args.reason !== undefined ? { reason: args.reason } : {}),
       ...(limit !== undefined ? { limit } : {}),
     };
@@ -280,7 +279,7 @@ export async function operationCommand(ctx: CommandContext, action: OperationKin
     ctx.io.out(describeResult(result, filter));
     if (result.sample.length > 0) {
       ctx.io.out('');
-      ctx.io.out(deliveryTable(result.sample));
+      ctx.io.out(sampleTable(result));
       if (result.changed > result.sample.length) ctx.io.out(`... and ${result.changed - result.sample.length} more`);
     }
     if (result.dryRun && result.changed > 0) ctx.io.out(`\nrun again without --dry-run to ${action} them`);
@@ -292,7 +291,7 @@ export async function operationCommand(ctx: CommandContext, action: OperationKin
 export async function connectorTestCommand(ctx: CommandContext, name: string | undefined, args: OperationsArgs): Promise<number> {
   if ((name === undefined) === !args.all) return usage(ctx, 'usage: omgw connector test NAME | omgw connector test --all');
   return withServices(ctx, async ({ connectors }) => {
-    const reports = name !== undefined ? [await connectors.test(name, actorOf(ctx))] : await connectors.testAll(actorOf(ctx));
+    const reports = name !== undefined ? [await connectors.test(name, cliActor(ctx.env))] : await connectors.testAll(cliActor(ctx.env));
     if (ctx.json) ctx.io.out(JSON.stringify(name !== undefined ? reports[0] : reports, null, 2));
     else ctx.io.out(reports.length === 0 ? 'no connectors configured' : reports.map(describeProbe).join('\n\n'));
     return reports.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
@@ -328,10 +327,49 @@ function clip(text: string | null, max: number): string {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
+/** A state with the reason for it: `parked (permanent_error)`, `on_hold (hold: offline)`. */
+function stateWithReason(d: { state: string; parkedReason: string | null; holdReason: string | null }): string {
+  if (d.state === 'parked' && d.parkedReason !== null) return `parked (${d.parkedReason})`;
+  if (d.state === 'on_hold' && d.holdReason !== null) return `on_hold (hold: ${d.holdReason})`;
+  return d.state;
+}
+
+// Every hold reason the domain has (satisfies), looked up by the string a view carries.
+const HOLDS: Readonly<Record<string, string>> = {
+  offline: 'offline (the connector is offline; held until it is back online)',
+  circuit_open: 'circuit_open (the circuit breaker is open; held until it closes)',
+  admin: 'admin (held by an operator until released)',
+} satisfies Record<HoldReason, string>;
+
+function describeHold(reason: string): string {
+  return HOLDS[reason] ?? reason;
+}
+
 function deliveryTable(items: DeliverySummary[]): string {
   return table(
-    ['DELIVERY', 'CREATED', 'CONNECTOR', 'STATE', 'EVENT CODE', 'ORDER KEY', 'ATTEMPTS', 'LAST ERROR'],
-    items.map((d) => [d.id, d.createdAt.slice(0, 19), d.connector, d.state, d.eventCode, d.orderKey ?? '-', d.attemptCount, clip(d.lastError ?? d.adminReason, 60)]),
+    ['DELIVERY', 'CREATED', 'CONNECTOR', 'STATE', 'EVENT CODE', 'ORDER KEY', 'ATTEMPTS', 'LAST ERROR', 'OPERATOR REASON'],
+    items.map((d) => [d.id, d.createdAt.slice(0, 19), d.connector, stateWithReason(d), d.eventCode, d.orderKey ?? '-', d.attemptCount, clip(d.lastError, 60), clip(d.adminReason, 40)]),
+  );
+}
+
+/**
+ * An action's sample: each delivery where it stood before (on a dry run: now), with the reasons it
+ * is there, and the state it has (would have) after.
+ */
+function sampleTable(r: OperationResult): string {
+  return table(
+    ['DELIVERY', 'CONNECTOR', 'EVENT CODE', 'ORDER KEY', 'ATTEMPTS', r.dryRun ? 'NOW' : 'WAS', 'LAST ERROR', 'OPERATOR REASON', r.dryRun ? 'WOULD BE' : 'NOW'],
+    r.sample.map((d) => [
+      d.id,
+      d.connector,
+      d.eventCode,
+      d.orderKey ?? '-',
+      d.attemptCount,
+      stateWithReason(d.before),
+      clip(d.before.lastError, 60),
+      clip(d.before.adminReason, 40),
+      stateWithReason(d),
+    ]),
   );
 }
 
@@ -347,12 +385,38 @@ function printAttempts(ctx: CommandContext, attempts: AttemptView[]): void {
       attempts.map((a) => [a.number, a.startedAt.slice(0, 19), a.deliveryId, a.outcome, a.responseStatus ?? '-', a.durationMs, clip(a.errorMessage, 60)]),
     ),
   );
+  // The targets' answers as stored (secrets scrubbed before storage): usually why a delivery was parked.
+  for (const a of attempts) {
+    if (a.responseSnippet === null || a.responseSnippet === '') continue;
+    ctx.io.out('');
+    ctx.io.out(`attempt ${a.number} of ${a.deliveryId}: response${a.responseStatus !== null ? ` HTTP ${a.responseStatus}` : ''}`);
+    ctx.io.out(indent(printable(a.responseSnippet)));
+  }
 }
 
 function printAudit(ctx: CommandContext, audit: AuditView[]): void {
   if (audit.length === 0) return;
   ctx.io.out('');
-  ctx.io.out(table(['AT', 'ACTION', 'RESULT', 'ACTOR'], audit.map((a) => [a.at.slice(0, 19), a.action, a.result, a.actor ?? '-'])));
+  ctx.io.out(table(['AT', 'ACTION', 'RESULT', 'ACTOR', 'REASON'], audit.map((a) => [a.at.slice(0, 19), a.action, a.result, a.actor ?? '-', clip(reasonOf(a.detail), 80)])));
+}
+
+/** The operator's reason an audit record's detail carries (replay, discard, hold, release, connector state). */
+function reasonOf(detail: unknown): string | null {
+  if (typeof detail !== 'object' || detail === null || !('reason' in detail)) return null;
+  return typeof detail.reason === 'string' ? detail.reason : null;
+}
+
+/** A target's text made safe for a terminal: control characters (escape sequences included) shown as U+FFFD. */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return text.replace(/\r\n?/g, '\n').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd');
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `  ${line}`.trimEnd())
+    .join('\n');
 }
 
 function fields(rows: Array<[string, string]>): string {

@@ -3,6 +3,7 @@ import type { PollRunView } from '../inbound/poller/purchase-orders.ts';
 import { EXIT, type CommandContext } from './commands.ts';
 import { table } from './output.ts';
 import { withServices } from './services.ts';
+import { cliActor } from './actor.ts';
 
 /**
  * `omgw poll --now`: one purchase-order poll by hand, through the same poller the schedule runs (the
@@ -26,7 +27,7 @@ export async function poll(ctx: CommandContext, opts: { now: boolean }): Promise
     }
     let outcome;
     try {
-      outcome = await poller.runNow(`cli:${ctx.env.USER ?? 'unknown'}`);
+      outcome = await poller.runNow(cliActor(ctx.env));
     } catch (err) {
       if (isGatewayError(err) && err.code === 'BAD_REQUEST') {
         ctx.io.err(err.message);

@@ -3,6 +3,7 @@ import type { RecoveryRunSummary } from '../jobs/recovery.ts';
 import { EXIT, type CommandContext } from './commands.ts';
 import { table } from './output.ts';
 import { withServices } from './services.ts';
+import { cliActor } from './actor.ts';
 
 export interface RecoverOptions {
   /** Run now; without it, the latest runs are listed. */
@@ -48,7 +49,7 @@ export async function recover(ctx: CommandContext, opts: RecoverOptions): Promis
         ...(opts.eventCodes ? { eventCodes: opts.eventCodes } : {}),
         ...(opts.maxAge !== undefined ? { maxAge: opts.maxAge } : {}),
         ...(limit !== undefined ? { limit } : {}),
-        actor: `cli:${ctx.env.USER ?? 'unknown'}`,
+        actor: cliActor(ctx.env),
       });
     } catch (err) {
       if (isGatewayError(err) && err.code === 'BAD_REQUEST') {

@@ -3,7 +3,7 @@ import { DELIVERY_TRANSITIONS, appliesFrom, patchOf, type Delivery, type Deliver
 import { GatewayError } from '../domain/errors.ts';
 import type { Store } from '../store/index.ts';
 import { checkFilter, type DeliveryFilter } from './delivery-filter.ts';
-import { deliverySummary, type DeliverySummary } from './delivery-views.ts';
+import { deliveryStanding, deliverySummary, type DeliveryStanding, type DeliverySummary } from './delivery-views.ts';
 
 /**
  * Operator actions on deliveries. The admin API, the CLI and the recovery run all go through this one
@@ -49,8 +49,15 @@ export interface OperationResult {
   changed: number;
   /** Matched deliveries left alone, by state (in_flight is always here). */
   skipped: Partial<Record<DeliveryState, number>>;
-  /** Up to 10 of the deliveries changed (or that would be), oldest first, as they are (would be) after. */
-  sample: DeliverySummary[];
+  /**
+   * Up to 10 of the deliveries changed (or that would be), oldest first, as they are (would be)
+   * after, each with `before`: where it stood before the action (on a dry run: where it stands now).
+   */
+  sample: OperationSample[];
+}
+
+export interface OperationSample extends DeliverySummary {
+  before: DeliveryStanding;
 }
 
 export interface DeliveryActionsDeps {
@@ -135,12 +142,13 @@ export class DeliveryActions {
       const patch = patchOf(action, { reason }, now);
       // The patch names Delivery's fields; its values are the ones the transition table writes to them.
       const after = (delivery: Delivery): Delivery => ({ ...delivery, ...patch }) as Delivery;
-      return { action, dryRun, matched, eligible, changed, skipped, sample: deliveries.map((d) => deliverySummary(after(d))) };
+      const sample = deliveries.map((d) => ({ ...deliverySummary(after(d)), before: deliveryStanding(d) }));
+      return { action, dryRun, matched, eligible, changed, skipped, sample };
     }
 
     let changed = 0;
     let afterId: string | null = null;
-    const sample: DeliverySummary[] = [];
+    const sample: OperationSample[] = [];
     while (changed < cap) {
       const now = clock.now();
       const batch = await store.deliveryActions.applyBatch({
@@ -172,7 +180,10 @@ export class DeliveryActions {
       if (batch.lastId === null) break;
       afterId = batch.lastId;
       changed += batch.changed.length;
-      for (const delivery of batch.changed) if (sample.length < SAMPLE) sample.push(deliverySummary(delivery));
+      batch.changed.forEach((delivery, i) => {
+        const before = batch.before[i];
+        if (sample.length < SAMPLE && before !== undefined) sample.push({ ...deliverySummary(delivery), before: deliveryStanding(before) });
+      });
     }
     // A delivery eligible when counted may have moved on before its batch (claimed, delivered):
     // `changed` counts what was really changed.

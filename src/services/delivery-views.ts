@@ -35,6 +35,21 @@ export interface DeliverySummary {
   deliveredAt: string | null;
 }
 
+/**
+ * Where a delivery stands and why: its state with the reason the gateway or an operator gave. An
+ * operator action's sample shows this as it was before the action (on a dry run: as it is now),
+ * beside the delivery as it is (would be) after, so the reasons it was parked or held stay visible.
+ */
+export interface DeliveryStanding {
+  state: DeliveryState;
+  lastError: string | null;
+  parkedReason: string | null;
+  holdReason: string | null;
+  adminReason: string | null;
+  attemptsInCycle: number;
+  updatedAt: string;
+}
+
 export interface EventSummary {
   id: string;
   pushId: string | null;
@@ -252,6 +267,18 @@ function parseJson(text: string | null): unknown {
   } catch {
     return text;
   }
+}
+
+export function deliveryStanding(delivery: Delivery): DeliveryStanding {
+  return {
+    state: delivery.state,
+    lastError: delivery.lastError,
+    parkedReason: delivery.parkedReason,
+    holdReason: delivery.holdReason,
+    adminReason: delivery.adminReason,
+    attemptsInCycle: delivery.attemptsInCycle,
+    updatedAt: isoRequired(delivery.updatedAt),
+  };
 }
 
 export function deliverySummary(delivery: Delivery): DeliverySummary {

@@ -71,6 +71,8 @@ export interface ApplyBatchResult {
   lastId: string | null;
   /** The deliveries as they are after the change. */
   changed: Delivery[];
+  /** The same deliveries as they were before it, in the same order. */
+  before: Delivery[];
 }
 
 export class DeliveryActionsRepository {
@@ -111,7 +113,7 @@ export class DeliveryActionsRepository {
       // PostgreSQL: other instances' workers claim at the same time (SQLite has one writer).
       if (this.#backend.forUpdate !== '') q.forUpdate();
       const picked = ((await q) as DeliveryRow[]).map(toDelivery);
-      if (picked.length === 0) return { lastId: null, changed: [] };
+      if (picked.length === 0) return { lastId: null, changed: [], before: [] };
       const changed = (
         (await trx('deliveries')
           .whereIn(
@@ -123,10 +125,11 @@ export class DeliveryActionsRepository {
           .returning('*')) as DeliveryRow[]
       ).map(toDelivery);
       changed.sort((a, b) => (a.id < b.id ? -1 : 1));
-      const before = new Map(picked.map((d) => [d.id, d]));
-      const audits = changed.map((d) => auditRow(input.audit(before.get(d.id) ?? d)));
+      const pickedById = new Map(picked.map((d) => [d.id, d]));
+      const before = changed.map((d) => pickedById.get(d.id) ?? d);
+      const audits = before.map((d) => auditRow(input.audit(d)));
       for (let i = 0; i < audits.length; i += 200) await trx('audit_records').insert(audits.slice(i, i + 200));
-      return { lastId: picked[picked.length - 1]?.id ?? null, changed };
+      return { lastId: picked[picked.length - 1]?.id ?? null, changed, before };
     });
   }
 }

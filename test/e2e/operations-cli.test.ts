@@ -1,5 +1,9 @@
 import { expect } from 'chai';
+import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { Io } from '../../src/cli/output.ts';
 import type { OperationResult } from '../../src/services/delivery-actions.ts';
 import type { DeliverySummary } from '../../src/services/delivery-views.ts';
@@ -70,10 +74,11 @@ describe(`omgw deliveries, events, replay, discard, hold, release (${backendName
       const all = await run(['deliveries', 'list']);
       expect(all.code, all.err).to.equal(0);
       const lines = all.out.split('\n');
-      expect(lines[0]).to.match(/^DELIVERY\s+CREATED\s+CONNECTOR\s+STATE\s+EVENT CODE\s+ORDER KEY\s+ATTEMPTS\s+LAST ERROR$/);
+      expect(lines[0]).to.match(/^DELIVERY\s+CREATED\s+CONNECTOR\s+STATE\s+EVENT CODE\s+ORDER KEY\s+ATTEMPTS\s+LAST ERROR\s+OPERATOR REASON$/);
       expect(lines.slice(1, -2).map((l) => l.split(/\s+/)[0])).to.deep.equal([ids.flying, ids.delivered, ids.pending, ids.otmParked, ids.parked]);
       expect(lines.slice(-2)).to.deep.equal(['', `database ${store.describe}`]);
       expect(all.out).to.include('HTTP 503 Service Unavailable');
+      expect(lines.find((l) => l.startsWith(ids.parked as string))).to.include('parked (attempts_exhausted)');
 
       const ids_ = async (args: string[]) => json<{ items: DeliverySummary[] }>(await run(['deliveries', 'list', '--json', ...args])).items.map((d) => d.id);
       expect(await ids_(['--connector', 'otm'])).to.deep.equal([ids.otmParked]);
@@ -125,6 +130,9 @@ describe(`omgw deliveries, events, replay, discard, hold, release (${backendName
       expect(r.out).to.match(/state\s+parked \(attempts_exhausted\)/);
       expect(r.out).to.match(/last error\s+HTTP 503 Service Unavailable/);
       expect(r.out).to.match(/\n#\s+STARTED\s+DELIVERY\s+OUTCOME/);
+      // Each attempt's response snippet as stored, not only with --json.
+      expect(r.out).to.include(`attempt 1 of ${ids.parked}: response HTTP 503\n  down`);
+      expect(r.out).to.include(`attempt 2 of ${ids.parked}: response HTTP 503\n  down`);
       const detail = json<{ delivery: DeliverySummary; attempts: unknown[] }>(await run(['deliveries', 'show', ids.parked as string, '--json']));
       expect(detail.delivery.id).to.equal(ids.parked);
       expect(detail.attempts).to.have.length(2);
@@ -132,6 +140,47 @@ describe(`omgw deliveries, events, replay, discard, hold, release (${backendName
       expect(none.code).to.equal(1);
       expect(none.err).to.include('no delivery');
       expect((await run(['deliveries', 'show'])).code).to.equal(2);
+    });
+  });
+
+  describe('reasons', () => {
+    it('shows a hold reason as a hold reason and the operators\' --reason texts, in list and show', async () => {
+      const hold = await run(['hold', '--id', ids.pending as string, '--reason', 'waiting for OM']);
+      expect(hold.code, hold.err).to.equal(0);
+      const list = await run(['deliveries', 'list', '--state', 'on_hold']);
+      const [header, row] = list.out.split('\n');
+      const at = (name: string): number => header?.indexOf(name) ?? -1;
+      expect(row?.slice(at('STATE'), at('EVENT CODE')).trim()).to.equal('on_hold (hold: admin)');
+      expect(row?.slice(at('LAST ERROR'), at('OPERATOR REASON')).trim()).to.equal('-');
+      expect(row?.slice(at('OPERATOR REASON')).trim()).to.equal('waiting for OM');
+
+      const shown = await run(['deliveries', 'show', ids.pending as string]);
+      expect(shown.out).to.match(/\nstate\s+on_hold \(hold: admin\)\n/);
+      expect(shown.out).to.match(/\nhold reason\s+admin \(held by an operator until released\)\n/);
+      expect(shown.out).to.match(/\nlast error\s+-\n/);
+      expect(shown.out).to.match(/\noperator reason\s+waiting for OM\n/);
+
+      // A replay clears the delivery's reasons; its --reason stays in the audit trail show prints.
+      expect((await run(['replay', '--id', ids.pending as string, '--reason', 'OM fixed the order'])).code).to.equal(0);
+      const after = await run(['deliveries', 'show', ids.pending as string]);
+      expect(after.out).to.match(/\noperator reason\s+-\n/);
+      expect(after.out).to.match(/\nAT\s+ACTION\s+RESULT\s+ACTOR\s+REASON\n/);
+      expect(after.out).to.match(/delivery\.held\s+on_hold\s+cli:olivia\s+waiting for OM/);
+      expect(after.out).to.match(/delivery\.replayed\s+pending\s+cli:olivia\s+OM fixed the order/);
+    });
+
+    it('audits as the account the command runs as when USER is unset, never cli:unknown (a real process, as cron starts it)', async () => {
+      const env: NodeJS.ProcessEnv = { ...process.env, ...testEnv(database) };
+      delete env.USER;
+      delete env.LOGNAME;
+      // bin/omgw.js runs dist/ (npx tsc -p tsconfig.build.json), as an installed gateway does.
+      const cli = fileURLToPath(new URL('../../bin/omgw.js', import.meta.url));
+      const { stdout } = await promisify(execFile)(process.execPath, [cli, 'hold', '--id', ids.pending as string, '--reason', 'from cron', '--config', configDir], { env });
+      expect(stdout).to.include('held 1 of 1');
+      const [audit] = await adminAudit();
+      expect(audit?.actor).to.equal(`cli:${userInfo().username}`);
+      const shown = await promisify(execFile)(process.execPath, [cli, 'deliveries', 'show', ids.pending as string, '--config', configDir], { env });
+      expect(shown.stdout).to.match(new RegExp(`delivery\\.held\\s+on_hold\\s+cli:${userInfo().username}\\s+from cron`));
     });
   });
 
@@ -157,10 +206,26 @@ describe(`omgw deliveries, events, replay, discard, hold, release (${backendName
       expect(dry.out).to.include('dry run: replay would change 2 of 2 matching deliveries');
       expect(dry.out).to.include(ids.parked).and.include('run again without --dry-run');
       expect(await state(ids.parked)).to.equal('parked');
+      // Each sampled delivery as it is now, with why, and what it would become.
+      const lines = dry.out.split('\n');
+      const header = lines.find((l) => l.startsWith('DELIVERY')) ?? '';
+      expect(header).to.match(/^DELIVERY\s+CONNECTOR\s+EVENT CODE\s+ORDER KEY\s+ATTEMPTS\s+NOW\s+LAST ERROR\s+OPERATOR REASON\s+WOULD BE$/);
+      const row = lines.find((l) => l.startsWith(ids.otmParked as string)) ?? '';
+      const at = (name: string): number => header.indexOf(name);
+      expect(row.slice(at('NOW'), at('LAST ERROR')).trim()).to.equal('parked (attempts_exhausted)');
+      expect(row.slice(at('LAST ERROR'), at('OPERATOR REASON')).trim()).to.equal('SOAP Client fault: Unknown release');
+      expect(row.slice(at('WOULD BE')).trim()).to.equal('pending');
+      const sample = json<OperationResult>(await run(['replay', '--state', 'parked', '--dry-run', '--json'])).sample;
+      expect(sample.map((d) => [d.id, d.state, d.lastError, d.before.state, d.before.parkedReason, d.before.lastError])).to.deep.equal([
+        [ids.parked, 'pending', null, 'parked', 'attempts_exhausted', 'HTTP 503 Service Unavailable'],
+        [ids.otmParked, 'pending', null, 'parked', 'attempts_exhausted', 'SOAP Client fault: Unknown release'],
+      ]);
 
       const real = await run(['replay', '--state', 'parked', '--connector', 'crm', '--reason', 'target fixed']);
       expect(real.code, real.err).to.equal(0);
       expect(real.out).to.include('replayed 1 of 1 matching deliveries');
+      expect(real.out).to.match(/\nDELIVERY\s+CONNECTOR\s+EVENT CODE\s+ORDER KEY\s+ATTEMPTS\s+WAS\s+LAST ERROR\s+OPERATOR REASON\s+NOW\n/);
+      expect(real.out).to.match(/parked \(attempts_exhausted\)\s+HTTP 503 Service Unavailable\s+-\s+pending/);
       expect(await state(ids.parked)).to.equal('pending');
       expect(await state(ids.otmParked)).to.equal('parked');
       const [audit] = await store.audit.list({ action: 'delivery.replayed' });

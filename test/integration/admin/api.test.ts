@@ -400,6 +400,32 @@ describe(`admin API (${backendName()})`, () => {
       expect((audit.json.items ?? []).map((i) => i.action).reverse()).to.deep.equal(['delivery.held', 'delivery.discarded']);
     });
 
+    it("samples each delivery as it stood before the action (on a dry run: now) beside what it becomes, and shows a hold reason as one", async () => {
+      const s = new Seeder(gw.database.tables(), seed.now + 20_000);
+      const parked = await s.delivery({ connector: 'crm', state: 'parked', orderKey: 'LEG:WHY-1', parkedReason: 'permanent_error', lastError: 'HTTP 422: line 3 is not a line of LEG:SO-100234' });
+      const pending = await s.delivery({ connector: 'crm', state: 'pending', orderKey: 'LEG:WHY-2' });
+      type Sample = Record<string, unknown> & { id: string; before: Record<string, unknown> };
+      const sampleOf = (reply: Reply): Sample[] => (reply.json as { sample: Sample[] }).sample;
+
+      const dry = await api('POST', '/admin/api/deliveries/replay', { body: { ids: [parked], dryRun: true } });
+      expect(dry.status).to.equal(200);
+      const [would] = sampleOf(dry);
+      // The fields the sample always had keep their meaning: the delivery as the replay would leave it.
+      expect(would).to.include({ id: parked, state: 'pending', lastError: null, parkedReason: null });
+      expect(would?.before).to.include({ state: 'parked', parkedReason: 'permanent_error', lastError: 'HTTP 422: line 3 is not a line of LEG:SO-100234', holdReason: null });
+      expect((await gw.gateway.store.browse.delivery(parked))?.state).to.equal('parked');
+
+      const hold = await api('POST', '/admin/api/deliveries/hold', { body: { ids: [pending], reason: 'OM is fixing the order' } });
+      const [held] = sampleOf(hold);
+      expect(held).to.include({ id: pending, state: 'on_hold', holdReason: 'admin', adminReason: 'OM is fixing the order', lastError: null });
+      expect(held?.before).to.include({ state: 'pending', holdReason: null, adminReason: null });
+      const release = await api('POST', '/admin/api/deliveries/release', { body: { ids: [pending], dryRun: true } });
+      expect(sampleOf(release)[0]?.before).to.include({ state: 'on_hold', holdReason: 'admin', adminReason: 'OM is fixing the order' });
+
+      const shown = await api('GET', `/admin/api/deliveries/${pending}`);
+      expect((shown.json as { delivery: Record<string, unknown> }).delivery).to.include({ state: 'on_hold', holdReason: 'admin', adminReason: 'OM is fixing the order', lastError: null });
+    });
+
     it('answers 409 for a delivery in flight or one the action does not apply to', async () => {
       const flying = await api('POST', `/admin/api/deliveries/${ids.flying}/replay`, { body: {} });
       expect(flying.status).to.equal(409);
