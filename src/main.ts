@@ -40,7 +40,7 @@ options:
                    --order-key KEY, --error TEXT, --since T, --until T (ISO 8601, epoch ms or 24h ago)
   -h, --help       this text
 
-exit codes: 0 ok, 1 failed, 2 usage, 3 config invalid, 4 database unavailable`;
+exit codes: 0 ok, 1 failed, 2 usage, 3 config invalid, 4 unavailable (the database; for sandbox push, the gateway), 70 unexpected error`;
 
 /** The CLI entry: parses arguments and runs one command. Returns the exit code. */
 export async function main(argv: string[], io: Io = processIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -161,7 +161,7 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
     }
     if (isGatewayError(err) && err.code === 'STORE_UNAVAILABLE') {
       io.err(`database unavailable: ${err.message}`);
-      return EXIT.databaseUnavailable;
+      return EXIT.unavailable;
     }
     throw err;
   }

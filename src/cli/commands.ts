@@ -9,8 +9,11 @@ import { table, type Io } from './output.ts';
 import { applyHeapSettings } from './heap.ts';
 import { cliActor } from './actor.ts';
 
-/** Exit codes, documented in the README. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, configInvalid: 3, databaseUnavailable: 4 } as const;
+/**
+ * Exit codes, documented in the README. `unavailable`: a service the command needs cannot be reached
+ * or opened (the database; for `sandbox push`, the running gateway).
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, configInvalid: 3, unavailable: 4 } as const;
 
 export interface CommandContext {
   configDir: string;

@@ -25,7 +25,7 @@ import { withServices as withCliServices } from './services.ts';
  * Filters: --connector NAME, --state STATE, --event-code CODE (each repeatable or comma-separated),
  * --order-key KEY, --error TEXT, --since T, --until T (T: ISO 8601, epoch ms, or a duration ago: 24h).
  * Exit codes (EXIT): 0 ok; 1 failed (not found, a connector test failed); 2 usage (bad option,
- * nothing selected, discard without --reason); 3 config invalid; 4 database unavailable.
+ * nothing selected, discard without --reason); 3 config invalid; 4 unavailable (the database).
  */
 
 /** The options these commands read (parsed by src/main.ts). */

@@ -12,7 +12,7 @@ const SOAP_PATH = '/soap/business-events';
  * Exit code 4 is the CLI's one "unavailable" code (README, CLI): a service the command needs cannot
  * be reached. The database is one such service, the running gateway another.
  */
-const UNAVAILABLE = EXIT.databaseUnavailable;
+const UNAVAILABLE = EXIT.unavailable;
 
 export interface SandboxPushOptions {
   url: string | undefined;

@@ -97,6 +97,8 @@ describe('cli main', () => {
         expect(r.code, argv.join(' ')).to.equal(0);
         expect(r.out).to.include('usage: omgw <command>');
         for (const command of ['start', 'check-config', 'migrate', 'status']) expect(r.out).to.include(command);
+        // Every exit code the README documents, the unexpected error's included.
+        expect(r.out).to.match(/exit codes: 0 ok, 1 failed, 2 usage, 3 config invalid, 4 unavailable .*, 70 unexpected error/);
         expect(r.err).to.equal('');
       }
     });
