@@ -6,28 +6,17 @@ import { Secret } from '../../src/config/secret.ts';
 import { noTokenStore } from '../../src/connectors/auth/index.ts';
 import { probeConnector, type ProbeReport } from '../../src/connectors/probe.ts';
 import { main } from '../../src/main.ts';
-import type { Page, PageRequest } from '../../src/store/browse.ts';
 import { Store } from '../../src/store/index.ts';
 import { backendName, createTestDatabase, type TestDatabase } from '../helpers/backend.ts';
 import { gatewayYaml, startGateway, testEnv, writeConfig } from '../helpers/gateway.ts';
 import { FakeTarget } from '../helpers/target.ts';
+import { everything } from '../helpers/pages.ts';
 
 const CLIENT_SECRET = 'client-secret-5d8e1f';
 const API_KEY = 'probe-api-key-0b7c4a';
 const ACCESS_TOKEN = 'access-token-9a2f6e';
 const ADMIN_TOKEN = 'admin-token-e1d2c3b4a5';
 const WSDL = '<?xml version="1.0"?><wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" name="TransmissionService"/>';
-
-/** Every row of a browse listing, oldest first (the store pages newest first). */
-async function everything<T>(list: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
-  const rows: T[] = [];
-  for (let cursor: string | undefined; ; ) {
-    const page = await list({ limit: 500, cursor });
-    rows.push(...page.rows);
-    if (page.next === null) return rows.reverse();
-    cursor = page.next;
-  }
-}
 
 describe(`omgw connector test (${backendName()})`, () => {
   let target: FakeTarget;

@@ -2,13 +2,13 @@ import { expect } from 'chai';
 import { rmSync } from 'node:fs';
 import type { AttemptReport, DeliveryWorker } from '../../src/delivery/worker.ts';
 import { buildPush, pushHttpHeaders, type PushHeaderInput } from '../../src/sandbox/om-push.ts';
-import type { Page, PageRequest } from '../../src/store/browse.ts';
 import { Store } from '../../src/store/index.ts';
 import { backendName, createTestDatabase, type TestDatabase } from '../helpers/backend.ts';
 import { spawnGateway, type ChildGateway } from '../helpers/child.ts';
 import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, TEST_ENV, writeConfig, type TestGateway } from '../helpers/gateway.ts';
 import { FakeTarget, type ReceivedRequest } from '../helpers/target.ts';
 import { seeded } from '../helpers/prng.ts';
+import { everything } from '../helpers/pages.ts';
 
 /**
  * Delivery semantics that only show under real concurrency, real time and real processes
@@ -107,17 +107,6 @@ function maxInWindow(times: number[], windowMs: number): number {
     max = Math.max(max, end - start);
   }
   return max;
-}
-
-/** Every row of a browse listing, oldest first (the store pages newest first). */
-async function everything<T>(list: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
-  const rows: T[] = [];
-  for (let cursor: string | undefined; ; ) {
-    const page = await list({ limit: 500, cursor });
-    rows.push(...page.rows);
-    if (page.next === null) return rows.reverse();
-    cursor = page.next;
-  }
 }
 
 describe(`delivery reliability (${backendName()})`, function () {

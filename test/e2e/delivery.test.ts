@@ -4,11 +4,11 @@ import type { AttemptReport, DeliveryWorker } from '../../src/delivery/worker.ts
 import type { Delivery } from '../../src/domain/delivery.ts';
 import { main } from '../../src/main.ts';
 import { buildPush, type PushEventCode } from '../../src/sandbox/om-push.ts';
-import type { Page, PageRequest } from '../../src/store/browse.ts';
 import { backendName } from '../helpers/backend.ts';
 import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, testEnv, type TestGateway } from '../helpers/gateway.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
 import { FakeTarget } from '../helpers/target.ts';
+import { everything } from '../helpers/pages.ts';
 
 const security = { kind: 'text', username: SOAP_USER, password: SOAP_PASSWORD } as const;
 const API_KEY = 'crm-api-key-4f2d9a';
@@ -97,17 +97,6 @@ async function deliveryOf(gw: TestGateway, order: string): Promise<Delivery> {
   const [d] = (await gw.gateway.store.browse.deliveries({ orderKey: `LEG:${order}` }, { limit: 1 })).rows;
   if (!d) throw new Error(`no delivery of ${order}`);
   return d;
-}
-
-/** Every row of a browse listing, oldest first (the store pages newest first). */
-async function everything<T>(list: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
-  const rows: T[] = [];
-  for (let cursor: string | undefined; ; ) {
-    const page = await list({ limit: 500, cursor });
-    rows.push(...page.rows);
-    if (page.next === null) return rows.reverse();
-    cursor = page.next;
-  }
 }
 
 describe(`delivery to connectors (${backendName()})`, () => {

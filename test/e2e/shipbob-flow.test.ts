@@ -6,13 +6,13 @@ import type { AttemptReport } from '../../src/delivery/worker.ts';
 import { startFusionSandboxServer, type RunningFusionSandbox } from '../../src/sandbox/fusion.ts';
 import { buildPush, sandboxOrderIds } from '../../src/sandbox/om-push.ts';
 import { startShipBobSandboxServer, type RunningShipBobSandbox } from '../../src/sandbox/shipbob/index.ts';
-import type { Page, PageRequest } from '../../src/store/browse.ts';
 import { backendName } from '../helpers/backend.ts';
 import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, testEnv, type TestGateway } from '../helpers/gateway.ts';
 import { main } from '../../src/main.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { shipbobSpecAvailable, SHIPBOB_SPEC_SKIP_MESSAGE, validateRequest } from '../helpers/shipbob-openapi.ts';
+import { everything } from '../helpers/pages.ts';
 
 const TOKEN = 'shipbob-pat-0c4f1e';
 const WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
@@ -51,17 +51,6 @@ async function lossyProxy(upstream: string): Promise<{ url: string; lost: number
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
-}
-
-/** Every row of a browse listing, oldest first (the store pages newest first). */
-async function everything<T>(list: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
-  const rows: T[] = [];
-  for (let cursor: string | undefined; ; ) {
-    const page = await list({ limit: 500, cursor });
-    rows.push(...page.rows);
-    if (page.next === null) return rows.reverse();
-    cursor = page.next;
-  }
 }
 
 describe(`OM push → ShipBob order → shipped webhook → Fusion write-back (${backendName()})`, function () {

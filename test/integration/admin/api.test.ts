@@ -7,24 +7,14 @@ import { ADMIN_ROUTES } from '../../../src/admin/routes.ts';
 import { backendName } from '../../helpers/backend.ts';
 import { rmSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../../../src/config/load.ts';
-import type { Page, PageRequest } from '../../../src/store/browse.ts';
+import type { PageRequest } from '../../../src/store/browse.ts';
 import { gatewayYaml, startGateway, TEST_ENV, writeConfig, type TestGateway } from '../../helpers/gateway.ts';
 import { Seeder } from '../../helpers/seed.ts';
 import { FakeTarget } from '../../helpers/target.ts';
+import { everything } from '../../helpers/pages.ts';
 
 const TOKEN = 'admin-token-3c9e7f1a5b';
 const ADMIN = (extra = '') => `${gatewayYaml()}admin:\n  token: \${env:TEST_ADMIN_TOKEN}\n  maxBodySize: 64KB\n${extra}`;
-
-/** Every row of a browse listing, newest first, as the store pages it. */
-async function everything<T>(list: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
-  const rows: T[] = [];
-  for (let cursor: string | undefined; ; ) {
-    const page = await list({ limit: 500, cursor });
-    rows.push(...page.rows);
-    if (page.next === null) return rows;
-    cursor = page.next;
-  }
-}
 
 interface Reply {
   status: number;

@@ -7,24 +7,13 @@ import type { AttemptReport } from '../../../src/delivery/worker.ts';
 import type { Delivery } from '../../../src/domain/delivery.ts';
 import { createIdGenerator } from '../../../src/domain/ids.ts';
 import { buildPush, type PushEventCode } from '../../../src/sandbox/om-push.ts';
-import type { Page, PageRequest } from '../../../src/store/browse.ts';
 import { Store } from '../../../src/store/index.ts';
 import { backendName, createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
 import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { ManualClock } from '../../helpers/manual-clock.ts';
 import { Seeder } from '../../helpers/seed.ts';
 import { FakeTarget } from '../../helpers/target.ts';
-
-/** Every row of a browse listing, oldest first (the store pages newest first). */
-async function everything<T>(list: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
-  const rows: T[] = [];
-  for (let cursor: string | undefined; ; ) {
-    const page = await list({ limit: 500, cursor });
-    rows.push(...page.rows);
-    if (page.next === null) return rows.reverse();
-    cursor = page.next;
-  }
-}
+import { everything } from '../../helpers/pages.ts';
 
 describe(`delivery operations: replay, discard, hold, release (${backendName()})`, () => {
   let database: TestDatabase;

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { buildPush } from '../../../src/sandbox/om-push.ts';
-import type { Page, PageRequest } from '../../../src/store/browse.ts';
 import { backendName } from '../../helpers/backend.ts';
 import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { FakeTarget, type ReceivedRequest } from '../../helpers/target.ts';
+import { everything } from '../../helpers/pages.ts';
 
 /**
  * Targets that echo the credentials they received, as an attacker-minded review found them: an
@@ -31,17 +31,6 @@ function piecesOf(secret: string): string[] {
   const out = new Set<string>();
   for (const form of echoForms(secret)) for (let at = 0; at + 4 <= form.length; at++) out.add(form.slice(at, at + 4));
   return [...out];
-}
-
-/** Every row of a browse listing, oldest first (the store pages newest first). */
-async function everything<T>(list: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
-  const rows: T[] = [];
-  for (let cursor: string | undefined; ; ) {
-    const page = await list({ limit: 500, cursor });
-    rows.push(...page.rows);
-    if (page.next === null) return rows.reverse();
-    cursor = page.next;
-  }
 }
 
 describe(`secrets echoed by targets are not stored, in any form or part (${backendName()})`, function () {

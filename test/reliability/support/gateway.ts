@@ -2,7 +2,6 @@ import { readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import knexFactory, { type Knex } from 'knex';
 import { Store } from '../../../src/store/index.ts';
-import type { Page, PageRequest } from '../../../src/store/browse.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
 import { spawnGateway, type ChildGateway } from '../../helpers/child.ts';
 import { writeConfig, type TestConfig } from '../../helpers/gateway.ts';
@@ -101,17 +100,7 @@ export function openStore(db: TestDatabase): Store {
   return new Store({ url: db.url, poolMax: 2, ...(db.schema ? { schema: db.schema } : {}) });
 }
 
-/** Every item a paged read of the store's API gives (store.browse.*), following the cursors. */
-export async function allPages<T>(read: (page: PageRequest) => Promise<Page<T>>, limit = 1000): Promise<T[]> {
-  const items: T[] = [];
-  let cursor: string | undefined;
-  for (;;) {
-    const page = await read({ limit, cursor });
-    items.push(...page.rows);
-    if (page.next === null) return items;
-    cursor = page.next;
-  }
-}
+export { allPages } from '../../helpers/pages.ts';
 
 /** How many deliveries are in any of these states (store.browse.deliveryCounts). */
 export async function deliveriesIn(store: Store, states: string[]): Promise<number> {
