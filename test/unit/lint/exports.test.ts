@@ -1,6 +1,7 @@
 import { expect } from 'chai';
+import { fixtureTrees } from '../../helpers/file-tree.ts';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,29 +40,17 @@ async function findings(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-/** A tree with the repository's knip.jsonc, a package.json and these files, in a fresh directory. */
-function tree(files: Record<string, string>): string {
+/** A fresh directory with the repository's knip.jsonc and a package.json, for a tree of files. */
+function knipDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'omgw-knip-'));
   copyFileSync(join(root, 'knip.jsonc'), join(dir, 'knip.jsonc'));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'fixture', private: true, type: 'module' }));
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  }
   return dir;
 }
 
 describe('lint: exports only tests use, files nothing reaches', function () {
   this.timeout(30_000);
-  const dirs: string[] = [];
-  after(() => {
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
-  const fixture = (files: Record<string, string>): string => {
-    const dir = tree(files);
-    dirs.push(dir);
-    return dir;
-  };
+  const fixture = fixtureTrees(knipDir);
 
   it('reports an export only a test imports, and a file only a test imports', async () => {
     const dir = fixture({

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { fixtureTrees } from '../../helpers/file-tree.ts';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,28 +28,15 @@ async function violations(baseDir: string): Promise<string[]> {
     .sort();
 }
 
-/** A tree of files under a fresh directory inside the repository (so that node_modules resolves). */
-function tree(files: Record<string, string>): string {
+/** A fresh directory inside the repository (so that node_modules resolves), for a tree of files. */
+function layersDir(): string {
   mkdirSync(join(root, '.tmp'), { recursive: true });
-  const dir = mkdtempSync(join(root, '.tmp', 'layers-'));
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  }
-  return dir;
+  return mkdtempSync(join(root, '.tmp', 'layers-'));
 }
 
 describe('lint: layers and cycles', function () {
   this.timeout(20_000);
-  const dirs: string[] = [];
-  after(() => {
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
-  const fixture = (files: Record<string, string>): string => {
-    const dir = tree(files);
-    dirs.push(dir);
-    return dir;
-  };
+  const fixture = fixtureTrees(layersDir);
 
   it('reports a domain file that imports from the store', async () => {
     const dir = fixture({
