@@ -13,23 +13,10 @@ import { checkFilter, checkLists, checkPage, isUlid, type DeliveryFilter, type P
 
 export type { PageRequest } from './delivery-filter.ts';
 
-export interface DeliverySummary {
-  id: string;
-  eventId: string;
-  connector: string;
-  triggerPoint: string | null;
-  orderKey: string | null;
-  eventCode: string;
-  state: DeliveryState;
-  attemptCount: number;
-  attemptsInCycle: number;
-  /** When it is (or was last) due; ISO 8601. */
+/** A delivery as the admin API and the CLI show it: its times as ISO 8601, without the lease and the idempotency key. */
+export interface DeliverySummary extends Omit<Delivery, 'nextAttemptAt' | 'leaseOwner' | 'leaseExpiresAt' | 'idempotencyKey' | 'createdAt' | 'updatedAt' | 'deliveredAt'> {
+  /** When it is (or was last) due. */
   nextAttemptAt: string;
-  lastError: string | null;
-  parkedReason: string | null;
-  holdReason: string | null;
-  /** The operator's reason for a discard or hold. */
-  adminReason: string | null;
   createdAt: string;
   updatedAt: string;
   deliveredAt: string | null;
@@ -81,19 +68,10 @@ export interface AttemptView {
   outcome: string;
 }
 
-export interface AuditView {
-  id: string;
+/** An audit record as shown: its time as ISO 8601, its detail parsed. */
+export interface AuditView extends Omit<AuditRecord, 'at' | 'detail'> {
   at: string;
-  direction: string;
-  action: string;
-  sourceSystem: string | null;
-  connector: string | null;
-  eventId: string | null;
-  deliveryId: string | null;
-  result: string;
   detail: unknown;
-  requestId: string | null;
-  actor: string | null;
 }
 
 export interface PushView {
