@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/free-port.ts';
 import { shellBlocks } from '../helpers/shell-blocks.ts';
+import { until } from '../helpers/until.ts';
 
 /**
  * Every shell block of the README, run as a reader runs it: in the checkout (built), in README order,
@@ -107,14 +108,6 @@ function readerEnvironment(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(OMGW_|SHIPBOB_|FUSION_|OTM_|CRM_|DATABASE_URL$)/.test(name)));
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (let wait = 20; !(await check()); wait = Math.min(wait * 2, 250)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, wait));
-  }
-}
-
 describe('the README, every shell block as a reader runs it', function () {
   this.timeout(300_000);
   let scratch: string;
@@ -145,7 +138,7 @@ describe('the README, every shell block as a reader runs it', function () {
     exited = new Promise((resolve) => gateway.once('close', (code) => resolve(code)));
     let gone = false;
     void exited.then(() => (gone = true));
-    await until('the gateway to listen', async () => {
+    await until('the gateway to listen', () => {
       if (gone) throw new Error(`the gateway exited:\n${banner}`);
       return banner.includes('omgw listening on');
     }, 60_000);
@@ -199,7 +192,7 @@ describe('the README, every shell block as a reader runs it', function () {
           prelude.push(command);
           continue;
         }
-        await until(`deliveries to settle before: ${where}`, settled);
+        await until(`deliveries to settle before: ${where}`, settled, 30_000);
         let result = await run([...prelude, command].join('\n'), ROOT, env);
         if (expected.until && expected.line) {
           const line = expected.line;
@@ -207,7 +200,7 @@ describe('the README, every shell block as a reader runs it', function () {
             if (line.test(result.output)) return true;
             result = await run([...prelude, command].join('\n'), ROOT, env);
             return false;
-          });
+          }, 30_000);
         }
         expect(result.code, `${where}\n${result.output}`).to.equal(expected.exit ?? 0);
         if (expected.line) expect(result.output, `${where}\nexpected a line matching ${expected.line}`).to.match(expected.line);
