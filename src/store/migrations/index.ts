@@ -7,6 +7,7 @@ import * as adminReason from './005_admin_reason.ts';
 import * as claimIndex from './006_claim_index.ts';
 import * as pollers from './007_pollers.ts';
 import * as storeSequence from './009_store_sequence.ts';
+import * as tokenRefreshLease from './011_token_refresh_lease.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -23,6 +24,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['006_claim_index', claimIndex],
   ['007_pollers', pollers],
   ['009_store_sequence', storeSequence],
+  ['011_token_refresh_lease', tokenRefreshLease],
 ];
 
 const source: Knex.MigrationSource<string> = {
