@@ -9,6 +9,7 @@ import type { Logger } from '../log.ts';
 import type { AttemptInput, Transition } from '../store/deliveries.ts';
 import type { Store } from '../store/index.ts';
 import { TransformError, type SendResult } from '../connectors/types.ts';
+import { AuthError } from '../connectors/auth/errors.ts';
 import type { ConnectorRuntime } from './runtime.ts';
 
 /** Longest time between two reclaims of expired leases (and offline-hold releases) by one instance. */
@@ -275,7 +276,7 @@ export class DeliveryWorker extends EventEmitter {
       });
       if (!result.ok) failure = failureFromSendResult(result);
     } catch (err) {
-      failure = failureFromError(err instanceof TransformError ? 'transform' : errorClassOf(err), err instanceof Error ? err.message : String(err));
+      failure = failureOfThrown(err);
     }
 
     sent();
@@ -417,10 +418,18 @@ export class DeliveryWorker extends EventEmitter {
   }
 }
 
-function errorClassOf(err: unknown): FailureInfo['errorClass'] {
+/**
+ * The failure of an attempt that threw: its class from the error (`errorClass` of the http client's
+ * and the auth providers' errors; anything else counts as a network failure), and for an auth
+ * provider's error the token endpoint's status and whether it may pass on its own, which the retry
+ * rules judge.
+ */
+function failureOfThrown(err: unknown): FailureInfo {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof TransformError) return failureFromError('transform', message);
+  if (err instanceof AuthError) return failureFromError('auth', message, { status: err.status, transient: err.retryable });
   const cls = (err as { errorClass?: unknown } | null)?.errorClass;
-  if (cls === 'network' || cls === 'timeout' || cls === 'auth' || cls === 'config') return cls;
-  return 'network';
+  return failureFromError(cls === 'network' || cls === 'timeout' || cls === 'auth' || cls === 'config' ? cls : 'network', message);
 }
 
 /** A connector's breaker settings as the pure state machine takes them. */

@@ -30,6 +30,11 @@ export interface FailureInfo {
   faultParty: 'Client' | 'Server' | null;
   retryAfterMs: number | null;
   message: string;
+  /**
+   * The failure may pass on its own although it carries no status to judge it by (credentials that
+   * could not be saved, a refresh token other instances kept rotating under us).
+   */
+  transient?: boolean;
 }
 
 export const PARK_REASONS = ['attempts_exhausted', 'permanent_error', 'transform_error', 'config_error'] as const;
@@ -102,7 +107,9 @@ function classify(policy: RetryPolicy, failure: FailureInfo): Classification {
     // the target or the token endpoint) it is judged like that status, so a 503 from a token
     // endpoint retries; a status that does not retry, or no status at all (no credentials can be
     // built), parks as config_error: somebody has to fix the connector's credentials.
+    // A transient auth failure without a status retries like a network error.
     case 'auth':
+      if (failure.status === null && failure.transient) return policy.retryOn.includes('network') ? { retryable: true } : { retryable: false, reason: 'config_error' };
       return failure.status !== null && statusListed(policy, failure.status)
         ? { retryable: true }
         : { retryable: false, reason: 'config_error' };
@@ -217,8 +224,14 @@ export function failureFromSendResult(result: SendOutcome): FailureInfo {
 }
 
 /** The failure of an attempt that ended in a thrown error (no result): its class and message. */
-export function failureFromError(errorClass: ErrorClass, message: string): FailureInfo {
-  return { errorClass, status: null, faultParty: null, retryAfterMs: null, message };
+export function failureFromError(
+  errorClass: ErrorClass,
+  message: string,
+  details: { status?: number | null; transient?: boolean } = {},
+): FailureInfo {
+  const failure: FailureInfo = { errorClass, status: details.status ?? null, faultParty: null, retryAfterMs: null, message };
+  if (details.transient) failure.transient = true;
+  return failure;
 }
 
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];

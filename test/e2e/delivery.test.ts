@@ -426,4 +426,33 @@ auth:
     }
     expect(haystack).to.include('***');
   });
+
+  it("judges a token endpoint's failure by its status: a 503 retries, invalid_client parks as a config error", async () => {
+    target.answer = (req) => {
+      if (req.path === '/token-busy') return { status: 503, body: 'maintenance' };
+      if (req.path === '/token-refused') return { status: 400, body: JSON.stringify({ error: 'invalid_client' }) };
+      return { status: 200 };
+    };
+    const oauth = (path: string): string =>
+      `protocol: rest\nurl: ${target.url}/orders\nauth:\n  type: oauth2-client-credentials\n  tokenUrl: ${target.url}${path}\n  clientId: omgw\n  clientSecret: \${env:CLIENT_SECRET}\n`;
+    gw = await startGateway(
+      {
+        gateway: gatewayYaml('', { delivery: '  enabled: true' }),
+        connectors: { 'busy.yaml': oauth('/token-busy'), 'refused.yaml': oauth('/token-refused') },
+        triggerPoints: `triggerPoints:\n  - name: all\n    eventCodes: ['*']\n    connectors: [busy, refused]\n`,
+      },
+      { clock, random: () => 0.5, env: { CLIENT_SECRET: 'client-secret-7f10' } },
+    );
+    const two = attempts(gw, 2, () => true);
+    await push(gw, 'SO-TOKEN');
+    await two;
+    const { browse } = gw.gateway.store;
+    const [busy] = (await browse.deliveries({ connectors: ['busy'] }, { limit: 1 })).rows;
+    expect(busy?.state).to.equal('retrying');
+    expect(busy?.lastError).to.include('503');
+    const [refused] = (await browse.deliveries({ connectors: ['refused'] }, { limit: 1 })).rows;
+    expect(refused?.state).to.equal('parked');
+    expect(refused?.parkedReason).to.equal('config_error');
+    expect(refused?.lastError).to.include('invalid_client');
+  });
 });

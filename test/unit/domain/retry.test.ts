@@ -137,6 +137,13 @@ describe('domain/retry', () => {
       expect(isRetryable(policy(), failure({ errorClass: 'auth', status: null }))).to.equal(false);
     });
 
+    it('retries a transient auth failure without a status like a network error', () => {
+      expect(isRetryable(policy(), failure({ errorClass: 'auth', status: null, transient: true }))).to.equal(true);
+      expect(isRetryable(policy({ retryOn: ['5xx'] }), failure({ errorClass: 'auth', status: null, transient: true }))).to.equal(false);
+      // A status is judged as such, transient or not.
+      expect(isRetryable(policy(), failure({ errorClass: 'auth', status: 401, transient: true }))).to.equal(false);
+    });
+
     it('never retries transform and config errors', () => {
       const all = policy({ retryOn: ['network', 'timeout', '4xx', '5xx'] });
       expect(isRetryable(all, failure({ errorClass: 'transform', status: null }))).to.equal(false);
