@@ -13,6 +13,7 @@ import {
 import { Secret } from './secret.ts';
 import { localServerUrl } from './server-url.ts';
 import { loadMappings, validateTransformName, type MappingSet } from './mappings.ts';
+import { checkTlsFiles } from './tls-files.ts';
 
 export interface ConfigProblem {
   file: string;
@@ -65,6 +66,8 @@ export async function loadConfig(dirArg: string, env: NodeJS.ProcessEnv = proces
   // Connector files may reach the gateway's own routes (the sandbox peers) through ${server:url}.
   const connectorSchema = buildSchemas({ env, baseDir: dir, serverUrl: gateway ? localServerUrl(gateway.server) : null }).connector;
   const connectors: ConnectorConfig[] = [];
+  /** Each valid connector's file, relative to the config folder. */
+  const fileOf = new Map<ConnectorConfig, string>();
   /** Connectors whose file has problems: a trigger point naming one is not reported a second time. */
   const invalidConnectors = new Set<string>();
   for (const file of await listYaml(join(dir, 'connectors'))) {
@@ -86,6 +89,12 @@ export async function loadConfig(dirArg: string, env: NodeJS.ProcessEnv = proces
       continue;
     }
     connectors.push(parsed);
+    fileOf.set(parsed, rel);
+  }
+  // Relative tls.* paths become absolute (against this folder), and each file must be usable.
+  for (const c of connectors) {
+    const file = fileOf.get(c) ?? `connectors/${c.name}.yaml`;
+    for (const p of await checkTlsFiles(c, dir)) problems.push({ file, ...p });
   }
 
   const tpRaw = await readYaml(dir, 'trigger-points.yaml', problems, { required: false });

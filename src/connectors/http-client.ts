@@ -3,20 +3,39 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { ConnectorConfig } from '../config/schema.ts';
+import type { TlsProblem } from '../domain/retry.ts';
+import { tlsFailure, TlsWatch, type TlsSettings } from './tls-failure.ts';
 import type { OutboundRequest } from './types.ts';
 
 /**
  * The HTTP layer under every sender and token request: one keep-alive undici Agent per connector,
- * and one request function whose failures are typed as the retry rules need them (network vs
- * timeout). Error messages name the host and the cause, never a header, a query string or a body.
+ * and one request function whose failures are typed as the retry rules need them (network,
+ * timeout, or a TLS handshake that failed on a certificate or key). Error messages name the host
+ * and the cause, never a header, a query string, a body or a passphrase.
  */
 
 /** Response bodies are read up to this many bytes (unless the request asks for more); the rest is discarded. */
 const MAX_RESPONSE_BODY_BYTES = 64 * 1024;
 
 export interface CreateDispatcherOptions {
-  /** Folder that relative `tls.ca` / `tls.cert` / `tls.key` paths resolve against (default: cwd). */
+  /**
+   * Folder that relative `tls.ca` / `tls.cert` / `tls.key` paths resolve against (default: cwd).
+   * The config loader already made them absolute, against the config folder.
+   */
   baseDir?: string;
+}
+
+/**
+ * A connector's Agent, which knows its TLS settings: a TLS failure of one of its requests is told
+ * apart from a network error (src/connectors/tls-failure.ts).
+ */
+class ConnectorAgent extends Agent {
+  readonly tlsWatch: TlsWatch;
+
+  constructor(options: Agent.Options, tlsWatch: TlsWatch) {
+    super(options);
+    this.tlsWatch = tlsWatch;
+  }
 }
 
 /**
@@ -27,28 +46,25 @@ export interface CreateDispatcherOptions {
 export function createDispatcher(connector: ConnectorConfig, options: CreateDispatcherOptions = {}): Dispatcher {
   const tls = connector.tls;
   const read = (path: string): Buffer => readFileSync(resolve(options.baseDir ?? process.cwd(), path));
-  const connect: {
-    timeout: number;
-    rejectUnauthorized: boolean;
-    ca?: Buffer;
-    cert?: Buffer;
-    key?: Buffer;
-    passphrase?: string;
-  } = {
+  const settings: TlsSettings = {
     timeout: Math.min(connector.timeout, 30_000),
     rejectUnauthorized: tls?.rejectUnauthorized ?? true,
   };
-  if (tls?.ca) connect.ca = read(tls.ca);
-  if (tls?.cert) connect.cert = read(tls.cert);
-  if (tls?.key) connect.key = read(tls.key);
-  if (tls?.passphrase) connect.passphrase = tls.passphrase.reveal();
-  return new Agent({
-    connections: connector.concurrency,
-    pipelining: 1,
-    keepAliveTimeout: 10_000,
-    keepAliveMaxTimeout: 60_000,
-    connect,
-  });
+  if (tls?.ca) settings.ca = read(tls.ca);
+  if (tls?.cert) settings.cert = read(tls.cert);
+  if (tls?.key) settings.key = read(tls.key);
+  if (tls?.passphrase) settings.passphrase = tls.passphrase.reveal();
+  const watch = new TlsWatch(settings);
+  return new ConnectorAgent(
+    {
+      connections: connector.concurrency,
+      pipelining: 1,
+      keepAliveTimeout: 10_000,
+      keepAliveMaxTimeout: 60_000,
+      connect: watch.connector(),
+    },
+    watch,
+  );
 }
 
 export interface HttpResponse {
@@ -72,7 +88,10 @@ export class TimeoutError extends Error {
   }
 }
 
-/** The request failed below HTTP: DNS, refused or reset connection, TLS, malformed response, abort. */
+/**
+ * The request failed below HTTP: DNS, refused or reset connection, a TLS failure that is not a
+ * TlsError, malformed response, abort.
+ */
 export class NetworkError extends Error {
   readonly errorClass = 'network' as const;
   readonly durationMs: number;
@@ -94,13 +113,34 @@ export class NetworkError extends Error {
   }
 }
 
-export function isHttpClientError(err: unknown): err is TimeoutError | NetworkError {
-  return err instanceof TimeoutError || err instanceof NetworkError;
+/**
+ * The TLS handshake failed for a reason a retry cannot fix (see TlsProblem in domain/retry.ts): the
+ * server refused our client certificate or wanted one, its own certificate is not trusted, or our
+ * key cannot be used. Classed 'config': the delivery parks until somebody fixes a certificate.
+ */
+export class TlsError extends Error {
+  readonly errorClass = 'config' as const;
+  readonly problem: TlsProblem;
+  readonly durationMs: number;
+  /** The Node / OpenSSL error code underneath, when there is one. */
+  readonly code: string | null;
+
+  constructor(message: string, durationMs: number, options: { problem: TlsProblem; cause?: unknown; code?: string | null }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TlsError';
+    this.problem = options.problem;
+    this.durationMs = durationMs;
+    this.code = options.code ?? null;
+  }
+}
+
+export function isHttpClientError(err: unknown): err is TimeoutError | NetworkError | TlsError {
+  return err instanceof TimeoutError || err instanceof NetworkError || err instanceof TlsError;
 }
 
 /**
  * Sends one request through `dispatcher`. `timeoutMs` bounds the whole exchange, body included.
- * Resolves with any HTTP status; rejects with TimeoutError or NetworkError.
+ * Resolves with any HTTP status; rejects with TimeoutError, TlsError or NetworkError.
  */
 export async function httpRequest(
   dispatcher: Dispatcher,
@@ -155,6 +195,8 @@ export async function httpRequest(
       throw new TimeoutError(`no complete response from ${host} within ${timeoutMs} ms`, durationMs, { cause: err });
     }
     const code = errorCode(err);
+    const tls = await tlsFailure(err, req.url, dispatcher instanceof ConnectorAgent ? dispatcher.tlsWatch : null);
+    if (tls) throw new TlsError(tls.message, elapsed(), { problem: tls.problem, cause: err, code });
     throw new NetworkError(`request to ${host} failed: ${describeCause(err)}`, durationMs, { cause: err, code });
   } finally {
     clearTimeout(timeoutHandle);

@@ -5,7 +5,7 @@ import { scrubSecrets } from '../domain/secrets-scrub.ts';
 import { redactUrl } from './auth/redact.ts';
 import type { TokenStore } from './auth/token-store.ts';
 import { openConnections } from './connections.ts';
-import { httpRequest, isHttpClientError } from './http-client.ts';
+import { httpRequest, isHttpClientError, TlsError } from './http-client.ts';
 import { USER_AGENT } from './senders/rest.ts';
 import type { OutboundRequest } from './types.ts';
 
@@ -13,6 +13,9 @@ import type { OutboundRequest } from './types.ts';
  * `omgw connector test`: checks a connector for real, step by step, without delivering anything.
  *
  * 1. credentials: every secret the connector's auth needs resolved to a value; TLS files load.
+ *    A TLS handshake that fails on a certificate or key in a later step (the server refuses our
+ *    client certificate, or its own is not trusted) fails this step instead, in the words a
+ *    delivery would park with.
  * 2. token (OAuth2 connectors): a token is fetched from the token endpoint.
  * 3. probe: one harmless read call with the connector's credentials:
  *    - the connector's `probe` (a path appended to url, or an absolute URL), else
@@ -104,11 +107,19 @@ export async function probeConnector(connector: ConnectorConfig, deps: ProbeDeps
       return finish();
     }
     connections = openConnections(connector, { tokenStore: deps.tokenStore, now: deps.now, tokenConcurrency: 1 });
-    steps.push({ name: 'credentials', ok: true, durationMs: elapsed(t1), detail: describeAuth(connector) });
+    const certificate = connector.tls?.cert ? ', with a TLS client certificate' : '';
+    steps.push({ name: 'credentials', ok: true, durationMs: elapsed(t1), detail: `${describeAuth(connector)}${certificate}` });
   } catch (err) {
     steps.push({ name: 'credentials', ok: false, durationMs: elapsed(t1), detail: `cannot prepare the connection: ${messageOf(err)}` });
     return finish();
   }
+
+  /** A handshake that failed on the certificates is the credentials check failing: the test stops there. */
+  const credentialsRefused = (err: unknown, since: number): boolean => {
+    if (!(err instanceof TlsError)) return false;
+    steps.splice(0, steps.length, { name: 'credentials', ok: false, durationMs: elapsed(since), detail: err.message });
+    return true;
+  };
 
   try {
     const request: OutboundRequest = {
@@ -129,6 +140,7 @@ export async function probeConnector(connector: ConnectorConfig, deps: ProbeDeps
         steps.push({ name: 'token', ok: true, durationMs: elapsed(t2), detail: `access token issued by ${where.host}${where.pathname}` });
       }
     } catch (err) {
+      if (credentialsRefused(err, t2)) return finish();
       steps.push({ name: auth2 ? 'token' : 'credentials', ok: false, durationMs: elapsed(t2), detail: auth2 ? `no token: ${messageOf(err)}` : messageOf(err) });
       return finish();
     }
@@ -140,6 +152,7 @@ export async function probeConnector(connector: ConnectorConfig, deps: ProbeDeps
       const verdict = judge(res.status, target, res.body, res.headers['content-type'] ?? '');
       steps.push({ name: 'probe', ok: verdict.ok, durationMs: elapsed(t3), detail: `GET ${shownUrl} (${target.what}): ${verdict.detail}` });
     } catch (err) {
+      if (credentialsRefused(err, t3)) return finish();
       const kind = isHttpClientError(err) ? err.errorClass : 'error';
       steps.push({ name: 'probe', ok: false, durationMs: elapsed(t3), detail: `GET ${shownUrl} (${target.what}): ${kind}: ${messageOf(err)}` });
     }

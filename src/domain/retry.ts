@@ -10,6 +10,21 @@
 /** Why an attempt failed, as the retry rules see it (the senders classify; see SendResult). */
 export type ErrorClass = 'network' | 'timeout' | 'http' | 'soap_fault' | 'transform' | 'auth' | 'config';
 
+/**
+ * A TLS handshake that failed for a reason no retry can fix, as the transport tells it
+ * (src/connectors/tls-failure.ts). The senders class each of them 'config' (see classify):
+ *
+ * - refused: the server refused the handshake or closed it: it refused our client certificate, or
+ *   asked for one the connector does not send;
+ * - untrusted: the server's certificate is not trusted (unknown CA, self-signed, expired, issued
+ *   for another name);
+ * - client_key: the connector's own certificate or key cannot be used (a wrong passphrase, a key
+ *   that does not match the certificate).
+ *
+ * A connection closed after the handshake was accepted is not one of these: it stays 'network'.
+ */
+export type TlsProblem = 'refused' | 'untrusted' | 'client_key';
+
 export interface RetryPolicy {
   /** Delay after the 1st, 2nd, ... failed attempt (ms). Past its end the last entry repeats. */
   schedule: number[];
@@ -113,8 +128,10 @@ function classify(policy: RetryPolicy, failure: FailureInfo): Classification {
       return failure.status !== null && statusListed(policy, failure.status)
         ? { retryable: true }
         : { retryable: false, reason: 'config_error' };
-    // Rule: the connector's configuration is unusable (bad URL, missing secret, unknown transform);
-    // the delivery parks as config_error until the config is fixed and the delivery replayed.
+    // Rule: the connector's configuration is unusable (bad URL, missing secret, unknown transform,
+    // or a TLS handshake that failed on a TlsProblem: our client certificate or key, or the
+    // server's certificate); the delivery parks as config_error until the config (or the server's
+    // certificate) is fixed and the delivery replayed.
     case 'config':
       return { retryable: false, reason: 'config_error' };
   }

@@ -25,6 +25,11 @@ export function connectorSchema(leaves: Leaves) {
     path: str().default(''),
     headers: z.record(z.string(), str()).default({}),
     auth: connectorAuthSchema(leaves).default({ type: 'none' }),
+    /**
+     * TLS to the target (and its token endpoint): an extra CA (PEM), a client certificate and its
+     * key (PEM, mTLS; the key decrypted with the passphrase). Relative paths are relative to the
+     * config folder; the loader checks each file (src/config/tls-files.ts).
+     */
     tls: z
       .strictObject({
         ca: nonEmpty().optional(),
@@ -32,6 +37,11 @@ export function connectorSchema(leaves: Leaves) {
         key: nonEmpty().optional(),
         passphrase: secret().optional(),
         rejectUnauthorized: bool().default(true),
+      })
+      .superRefine((tls, ctx) => {
+        // A client certificate is presented with its key: one without the other cannot work.
+        if (tls.cert !== undefined && tls.key === undefined) ctx.addIssue({ code: 'custom', path: ['key'], message: 'is required with tls.cert' });
+        if (tls.key !== undefined && tls.cert === undefined) ctx.addIssue({ code: 'custom', path: ['cert'], message: 'is required with tls.key' });
       })
       .optional(),
     soap: z

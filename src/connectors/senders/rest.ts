@@ -24,7 +24,7 @@ export interface RawResponse {
   durationMs: number;
 }
 
-/** The transport: throws an error with `errorClass: 'network' | 'timeout'` when there is no answer. */
+/** The transport: throws an error with `errorClass: 'network' | 'timeout' | 'config'` (TLS) when there is no answer. */
 export type SendFn = (request: OutboundRequest) => Promise<RawResponse>;
 
 export interface SendInput {
@@ -100,7 +100,7 @@ export async function sendRest(input: SendInput): Promise<SendResult> {
 // ------------------------------------------------------------------------------------------------
 // Shared with the SOAP sender
 
-/** Runs the transport; a thrown error becomes a finished SendResult ('network' unless it says 'timeout'). */
+/** Runs the transport; a thrown error becomes a finished SendResult ('network' unless it says otherwise). */
 export async function attempt(
   request: OutboundRequest,
   send: SendFn,
@@ -249,10 +249,15 @@ function checkHeaderValue(name: string, value: string): string {
   return value;
 }
 
+/**
+ * How the retry rules see a transport failure: as the transport classed it ('timeout', 'network',
+ * or 'config' for a TLS handshake that failed on a certificate or key, which no retry can fix),
+ * 'network' when it did not say.
+ */
 function transportErrorClass(err: unknown): ErrorClass {
   if (typeof err === 'object' && err !== null) {
     const e = err as { errorClass?: unknown; name?: unknown };
-    if (e.errorClass === 'timeout' || e.errorClass === 'network') return e.errorClass;
+    if (e.errorClass === 'timeout' || e.errorClass === 'network' || e.errorClass === 'config') return e.errorClass;
     if (e.name === 'TimeoutError') return 'timeout';
   }
   return 'network';

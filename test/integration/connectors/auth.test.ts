@@ -19,6 +19,7 @@ import {
   httpRequest,
   NetworkError,
   TimeoutError,
+  TlsError,
 } from '../../../src/connectors/http-client.ts';
 import type { AuthProvider, OutboundRequest } from '../../../src/connectors/types.ts';
 import { authenticateToken } from '../../../src/inbound/soap/auth.ts';
@@ -973,17 +974,18 @@ describe('mTLS', function () {
     expect(res.body).to.equal('hello omgw-client');
   });
 
-  it('is rejected by the server without a client certificate', async () => {
+  it('is rejected by the server without a client certificate, as a TLS configuration error', async () => {
     const err = await rejection(send({ ca: join(dir, 'ca.crt') }));
-    expect(err).to.be.instanceOf(NetworkError);
-    expect((err as NetworkError).errorClass).to.equal('network');
+    expect(err).to.be.instanceOf(TlsError);
+    expect((err as TlsError).errorClass).to.equal('config');
+    expect((err as TlsError).message).to.include('client certificate');
   });
 
   it('refuses a server certificate from an unknown CA unless rejectUnauthorized is false', async () => {
     const tls = { cert: 'client.crt', key: 'client.key', passphrase: '${env:TLS_PASSPHRASE}' };
     const err = await rejection(send(tls));
-    expect(err).to.be.instanceOf(NetworkError);
-    expect((err as NetworkError).message).to.match(/certificate/i);
+    expect(err).to.be.instanceOf(TlsError);
+    expect((err as TlsError).message).to.match(/certificate .* is not trusted/i);
     expect(errorText(err)).to.not.include(SECRETS.TLS_PASSPHRASE);
     const res = await send({ ...tls, rejectUnauthorized: false });
     expect(res.status).to.equal(200);
