@@ -10,7 +10,7 @@ import { createKoaApp, listen, type RunningServer } from './server/http.ts';
 import { BodyBudget } from './server/body-budget.ts';
 import { LoginThrottle } from './server/login-throttle.ts';
 import { flushEachMinute } from './store/refusals.ts';
-import type { Store } from './store/index.ts';
+import type { DueListener, Store } from './store/index.ts';
 import { DeliveryWorker, type AttemptReport } from './delivery/worker.ts';
 import { createServices, openStore, type Services } from './services/index.ts';
 import { registerAdminApi } from './admin/api.ts';
@@ -81,6 +81,8 @@ export class Gateway {
   #metrics: GatewayMetrics | null = null;
   /** Failed logins per source, one count for OM's pushes and one for the admin API. */
   #logins: { soap: LoginThrottle; admin: LoginThrottle } | null = null;
+  /** Stops listening for deliveries made due elsewhere. */
+  #stopWakeups: (() => void) | null = null;
   /** Stops the once-a-minute write of folded refusal counts. */
   #refusalFlush: AbortController | null = null;
 
@@ -267,6 +269,8 @@ export class Gateway {
       });
       this.#worker.on('attempt', (a: AttemptReport) => metrics.recordAttempt(a));
       this.#worker.start();
+      // Deliveries made due by another instance or a CLI command (PostgreSQL) leave at once, not at the next poll.
+      this.#stopWakeups = this.store.onDeliveriesDue(wakeupListener(this.logger, (connector) => this.#worker?.notify(connector)));
     }
     this.#jobs.scheduler.start();
 
@@ -343,6 +347,8 @@ export class Gateway {
       await this.#server.close();
       this.#server = null;
     }
+    this.#stopWakeups?.();
+    this.#stopWakeups = null;
     if (this.#worker) {
       await this.#worker.stop();
       this.#worker = null;
@@ -353,4 +359,25 @@ export class Gateway {
     this.logger.info('gateway stopped');
     this.logger.flush();
   }
+}
+
+/**
+ * Wakes the worker when deliveries become due elsewhere, and says in the log when the wake-up channel
+ * drops and when it listens again (the worker polls meanwhile, so nothing waits longer than a poll).
+ */
+function wakeupListener(logger: Logger, wake: (connector: string | undefined) => void): DueListener {
+  let down = false;
+  return {
+    due(connector) {
+      if (connector === null && down) {
+        down = false;
+        logger.info('wake-up channel listening again');
+      }
+      wake(connector ?? undefined);
+    },
+    lost(err, retryInMs) {
+      if (!down) logger.warn({ err, retryInMs }, 'wake-up channel to the database lost; reconnecting, the worker polls meanwhile');
+      down = true;
+    },
+  };
 }

@@ -93,8 +93,12 @@ export class DeliveryWorker extends EventEmitter {
     while (this.#inFlight.size > 0) await new Promise((r) => this.once('settled', r));
   }
 
-  /** New work may be due now (a push was stored, a connector came online). */
-  notify(): void {
+  /**
+   * New work may be due now (a push was stored, a connector came online), for `connector` or, without
+   * one, for any. A connector this instance does not run is no reason to look.
+   */
+  notify(connector?: string): void {
+    if (connector !== undefined && !this.#deps.connectors().has(connector)) return;
     // abort() builds a DOMException (with a stack) on every call, even when already aborted; this
     // is called for every push stored and every delivery settled.
     if (!this.#wake.signal.aborted) this.#wake.abort();

@@ -37,6 +37,8 @@ export class ConnectorStateRepository {
         .onConflict('connector')
         .merge({ admin_state: state, updated_at: now, updated_by: audit.actor ?? null });
       await trx('audit_records').insert(auditRow(audit));
+      // Its held deliveries are released by the first worker that sees it online: wake them all.
+      if (state === 'online') await this.#backend.announceDue(trx, [connector]);
     });
   }
 

@@ -129,6 +129,8 @@ export class DeliveryActionsRepository {
       const before = changed.map((d) => pickedById.get(d.id) ?? d);
       const audits = before.map((d) => auditRow(input.audit(d)));
       for (let i = 0; i < audits.length; i += 200) await trx('audit_records').insert(audits.slice(i, i + 200));
+      // Replayed and released deliveries are due now: every instance's worker may take them at once.
+      await this.#backend.announceDue(trx, changed.filter((d) => d.state === 'pending').map((d) => d.connector));
       return { lastId: picked[picked.length - 1]?.id ?? null, changed, before };
     });
   }

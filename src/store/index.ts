@@ -1,4 +1,4 @@
-import type { Backend } from './backend.ts';
+import type { Backend, DueListener } from './backend.ts';
 import { openBackend, type DatabaseOptions } from './database.ts';
 import { migrateLatest, type MigrateResult } from './migrations/index.ts';
 import { IngestWriter } from './ingest.ts';
@@ -15,6 +15,7 @@ import { PollerRepository } from './pollers.ts';
 import { OAuthTokenRepository, type OAuthTokenOptions } from './tokens.ts';
 
 export type { DatabaseOptions } from './database.ts';
+export type { DueListener } from './backend.ts';
 export type { IngestItem, IngestEvent, IngestOutcome } from './rows/ingest.ts';
 export type { StatusReport } from './status.ts';
 export type { DeliveryFilter } from './delivery-actions.ts';
@@ -69,6 +70,15 @@ export class Store {
 
   migrate(): Promise<MigrateResult> {
     return migrateLatest(this.#backend.knex, this.#schema);
+  }
+
+  /**
+   * Calls `listener` when another instance (or a CLI command) makes deliveries due: on PostgreSQL
+   * from a connection of its own, opened by the first subscriber; on SQLite never (the worker polls).
+   * Returns the unsubscribe.
+   */
+  onDeliveriesDue(listener: DueListener): () => void {
+    return this.#backend.onDeliveriesDue(listener);
   }
 
   /** Readiness: the database answers a trivial query. */

@@ -1,12 +1,14 @@
 /**
  * The store on PostgreSQL, shared by every instance of a cluster: batches and completion groups run
- * in knex transactions, claims skip rows another instance is claiming.
+ * in knex transactions, claims skip rows another instance is claiming, and a transaction that makes
+ * deliveries due wakes the other instances (notify.ts).
  */
-import knexFactory from 'knex';
+import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import type { Backend, ClaimedRows } from '../backend.ts';
 import { writeCompletions } from './completions.ts';
 import { writeBatch } from './ingest.ts';
+import { announce, DueChannel, dueChannel, dueConnectors, newOrigin } from './notify.ts';
 
 export interface PostgresOptions {
   url: string;
@@ -43,13 +45,23 @@ export function openPostgres(options: PostgresOptions): Backend {
     log: options.log,
   });
   const rowsOf = <T>(result: unknown): T[] => (result as { rows?: T[] }).rows ?? [];
+  const channel = dueChannel(options.schema);
+  const origin = newOrigin();
+  const wakeups = new DueChannel({ url: options.url, channel, origin });
+  const announceDue = (db: Knex, connectors: readonly string[]): Promise<void> => announce(db, channel, origin, connectors);
   return {
     dialect: 'postgres',
     knex,
     describe: options.describe,
     forUpdate: 'for update',
     skipLocked: 'for update skip locked',
-    ingest: (items) => knex.transaction((trx) => writeBatch(trx, items)),
+    ingest: (items) =>
+      knex.transaction(async (trx) => {
+        const outcomes = await writeBatch(trx, items);
+        // The batch's last statement: the other instances wake when it commits.
+        await announceDue(trx, dueConnectors(items, outcomes));
+        return outcomes;
+      }),
     complete: (inputs) => knex.transaction((trx) => writeCompletions(trx, inputs)),
     async claim(sql, params): Promise<ClaimedRows> {
       const rows = rowsOf<Record<string, unknown>>(await knex.raw(sql, params));
@@ -58,7 +70,12 @@ export function openPostgres(options: PostgresOptions): Backend {
       const events = (await knex('events').whereIn('id', ids)) as Array<Record<string, unknown>>;
       return { rows, events };
     },
+    announceDue,
+    onDeliveriesDue: (listener) => wakeups.subscribe(listener),
     rowsOf,
-    close: () => knex.destroy(),
+    close: () => {
+      wakeups.close();
+      return knex.destroy();
+    },
   };
 }

@@ -52,6 +52,10 @@ export function openSqlite(options: SqliteOptions): Backend {
     ingest: async (items) => (await batchConnection(knex)).ingest(items),
     complete: async (inputs) => (await batchConnection(knex)).complete(inputs),
     claim: async (sql, params) => (await batchConnection(knex)).claim(sql, params),
+    // One process writes and delivers (another, such as a CLI command, is followed at the next poll):
+    // its own services wake its worker.
+    announceDue: () => Promise.resolve(),
+    onDeliveriesDue: () => () => undefined,
     rowsOf: <T>(result: unknown): T[] => (Array.isArray(result) ? result : []) as T[],
     close: () => knex.destroy(),
   };
