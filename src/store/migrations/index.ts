@@ -6,6 +6,7 @@ import * as operations from './004_operations.ts';
 import * as adminReason from './005_admin_reason.ts';
 import * as claimIndex from './006_claim_index.ts';
 import * as pollers from './007_pollers.ts';
+import * as rateWindow from './008_rate_window.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -21,6 +22,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['005_admin_reason', adminReason],
   ['006_claim_index', claimIndex],
   ['007_pollers', pollers],
+  ['008_rate_window', rateWindow],
 ];
 
 const source: Knex.MigrationSource<string> = {
