@@ -3,7 +3,7 @@ import type { RateLimit } from '../domain/rate.ts';
 
 /** The shared rate windows (ConnectorStateRepository.takeTokens): in the database, so every instance counts in one. */
 export interface RateWindows {
-  takeTokens(connector: string, limit: RateLimit, want: number, now: number): Promise<{ granted: number; retryAt: number }>;
+  takeTokens(connector: string, limit: RateLimit, want: number, now: () => number): Promise<{ granted: number; retryAt: number }>;
 }
 
 export type RateGateResult = { granted: true } | { granted: false; retryAt: number };
@@ -20,12 +20,11 @@ export function createRateGate(windows: RateWindows, clock: Clock): RateGate {
   return async (connector, limit, maxWaitMs) => {
     const deadline = clock.now() + maxWaitMs;
     for (;;) {
-      const now = clock.now();
-      const { granted, retryAt } = await windows.takeTokens(connector, limit, 1, now);
+      const { granted, retryAt } = await windows.takeTokens(connector, limit, 1, () => clock.now());
       if (granted > 0) return { granted: true };
       // Another instance or delivery may take the place that frees at retryAt first: then this asks again.
       if (retryAt > deadline) return { granted: false, retryAt };
-      await clock.sleep(retryAt - now);
+      await clock.sleep(retryAt - clock.now());
     }
   };
 }

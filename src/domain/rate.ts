@@ -13,8 +13,8 @@
  * time: the clock of the instance that recorded it (instances of one cluster may be tens of ms
  * apart; 50 ms is the figure we test), and the time between the grant and the arrival (sending
  * starts at once, but a busy event loop or a new connection delays some requests more than others).
- * If arrival - recorded time varies by at most d over all sends, N + 1 arrivals within `per` would
- * need N + 1 recorded times within per + d, which the log never holds when margin >= d. The
+ * If arrival - recorded time varies by at most d over all sends, `requests` + 1 arrivals within
+ * `per` would need as many recorded times within per + d, which the log never holds when margin >= d. The
  * instance's clock is used rather than the database's: the caller waits on its own clock until the
  * retryAt it gets (so a database time would carry the same offset back), and an injected clock keeps
  * tests exact. A take also counts recorded sends later than its own now (a clock ahead of this
@@ -25,14 +25,18 @@ export interface RateLimit {
   requests: number;
   /** ms */
   per: number;
+  /** ms added to `per` (see below); RATE_MARGIN_MS when not configured. */
+  margin?: number;
 }
 
 /**
- * Added to `per` (ms): covers the clock offsets between instances (50 ms tested) and the spread of
- * the delay between a grant and the request's arrival (up to ~120 ms seen under load on two cores).
- * Over ShipBob's minute it costs 0.3% of the throughput.
+ * The margin when the connector sets none: covers the clock offsets between instances (50 ms
+ * tested) and the spread of the delay between a grant and the request's arrival (a new connection,
+ * a busy event loop). Over ShipBob's minute it costs 0.4% of the throughput; a target far away
+ * (a TLS handshake of several round trips on a new connection) may need more, and a limit per
+ * second may prefer less and accept that spread.
  */
-export const RATE_MARGIN_MS = 200;
+export const RATE_MARGIN_MS = 250;
 
 /** The recorded send times, ascending; at most `requests` of them (older ones can never matter). */
 export type SendLog = readonly number[];
@@ -50,12 +54,12 @@ export interface Admission {
 }
 
 /**
- * Takes up to `want` sends at `now`: grants as many as the window (`per` + `margin` ms, the
- * store passes RATE_MARGIN_MS) has room for. A refused take (granted 0) changes nothing but still
- * returns the pruned log. Throws a RangeError for a limit or a
+ * Takes up to `want` sends at `now`: grants as many as the window (`per` + `margin` ms; the store
+ * passes the limit's margin, or RATE_MARGIN_MS) has room for. A refused take (granted 0) changes
+ * nothing but still returns the pruned log. Throws a RangeError for a limit or a
  * `want` that is not a whole number in range (a caller's bug, not a runtime condition).
  */
-export function admit(limit: RateLimit, log: SendLog, now: number, want: number, margin: number): Admission {
+export function admit(limit: Pick<RateLimit, 'requests' | 'per'>, log: SendLog, now: number, want: number, margin: number): Admission {
   if (!Number.isInteger(limit.requests) || limit.requests < 1) throw new RangeError(`a rate limit allows at least 1 request, not ${limit.requests}`);
   if (!Number.isFinite(limit.per) || limit.per <= 0) throw new RangeError(`a rate limit's window must be positive, not ${limit.per}`);
   if (!Number.isInteger(want) || want < 0) throw new RangeError(`cannot take ${want} sends`);

@@ -55,6 +55,10 @@ export class ConnectorStateRepository {
    * Takes up to `want` sends from the connector's shared rate window (src/domain/rate.ts `admit`):
    * returns how many were granted and when one more can be (now while there is room).
    *
+   * `now` is read for each decision, after the log was read: a send is recorded at the time it was
+   * granted, not when the caller began (a claim or a read on a busy database can take hundreds of
+   * ms, and a send recorded as older than it is would leave the window too early).
+   *
    * Atomic per connector by compare-and-set: read the log and its version, decide in the domain,
    * write the new log only where the version is still the one read (autocommit statements: two round
    * trips for a grant, one for a refusal). A writer that lost the race reads again, so no grant is
@@ -63,14 +67,14 @@ export class ConnectorStateRepository {
    * connector, `for update` or an advisory lock in a CTE, is not enough: the rest of the statement
    * reads with the snapshot taken before the lock wait, and misses the sends the holder committed.)
    */
-  async takeTokens(connector: string, limit: RateLimit, want: number, now: number): Promise<{ granted: number; retryAt: number }> {
+  async takeTokens(connector: string, limit: RateLimit, want: number, now: () => number): Promise<{ granted: number; retryAt: number }> {
     for (let round = 0; round < MAX_TAKE_ROUNDS; round++) {
       const row = (await this.#knex('rate_windows').where({ connector }).first('sends', 'version')) as RateWindowRow | undefined;
       if (!row) {
         await this.#knex('rate_windows').insert({ connector, sends: '', version: 0 }).onConflict('connector').ignore();
         continue;
       }
-      const admission = admit(limit, sendLogOf(row.sends), now, want, RATE_MARGIN_MS);
+      const admission = admit(limit, sendLogOf(row.sends), now(), want, limit.margin ?? RATE_MARGIN_MS);
       if (admission.granted === 0) return { granted: 0, retryAt: admission.retryAt };
       const version = Number(row.version);
       const written = await this.#knex('rate_windows')
@@ -80,7 +84,7 @@ export class ConnectorStateRepository {
     }
     // Every round lost to another writer, each of which made progress: refuse rather than wait here.
     // Nothing was granted, so the limit holds; the caller asks again at once.
-    return { granted: 0, retryAt: now };
+    return { granted: 0, retryAt: now() };
   }
 }
 

@@ -9,8 +9,8 @@ const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 
 /**
  * The shared rate window (ConnectorStateRepository.takeTokens) as two gateway instances use it: two
- * Store objects, each with its own connections, on one database. Time is passed in, so each
- * instance's clock can be set apart from the other's and from the time the target would see.
+ * Store objects, each with its own connections, on one database. Each take is given its instance's
+ * clock, so the two can be set apart from each other and from the time the target would see.
  */
 describe(`store: the shared sliding rate window (${backendName()})`, function () {
   this.timeout(60_000);
@@ -35,27 +35,34 @@ describe(`store: the shared sliding rate window (${backendName()})`, function ()
   const window = five.per + RATE_MARGIN_MS;
 
   it('grants `requests` in a window, refuses until the oldest send leaves it, then grants again', async () => {
-    expect(await a.connectorStates.takeTokens('crm', five, 3, T0)).to.deep.equal({ granted: 3, retryAt: T0 });
-    expect(await b.connectorStates.takeTokens('crm', five, 1, T0 + 100)).to.deep.equal({ granted: 1, retryAt: T0 + 100 });
+    expect(await a.connectorStates.takeTokens('crm', five, 3, () => T0)).to.deep.equal({ granted: 3, retryAt: T0 });
+    expect(await b.connectorStates.takeTokens('crm', five, 1, () => T0 + 100)).to.deep.equal({ granted: 1, retryAt: T0 + 100 });
     // One place left: a want of 4 gets it, and learns when the next one frees.
-    expect(await a.connectorStates.takeTokens('crm', five, 4, T0 + 200)).to.deep.equal({ granted: 1, retryAt: T0 + window });
-    expect(await b.connectorStates.takeTokens('crm', five, 1, T0 + 300)).to.deep.equal({ granted: 0, retryAt: T0 + window });
-    expect((await a.connectorStates.takeTokens('crm', five, 1, T0 + window - 1)).granted, '1 ms early').to.equal(0);
+    expect(await a.connectorStates.takeTokens('crm', five, 4, () => T0 + 200)).to.deep.equal({ granted: 1, retryAt: T0 + window });
+    expect(await b.connectorStates.takeTokens('crm', five, 1, () => T0 + 300)).to.deep.equal({ granted: 0, retryAt: T0 + window });
+    expect((await a.connectorStates.takeTokens('crm', five, 1, () => T0 + window - 1)).granted, '1 ms early').to.equal(0);
     // The three sends of T0 leave together.
-    expect(await b.connectorStates.takeTokens('crm', five, 5, T0 + window)).to.deep.equal({ granted: 3, retryAt: T0 + 100 + window });
+    expect(await b.connectorStates.takeTokens('crm', five, 5, () => T0 + window)).to.deep.equal({ granted: 3, retryAt: T0 + 100 + window });
+  });
+
+  it("takes the connector's own margin instead of the default", async () => {
+    const tight: RateLimit = { ...five, margin: 0 };
+    expect((await a.connectorStates.takeTokens('crm', tight, 5, () => T0)).granted).to.equal(5);
+    expect(await b.connectorStates.takeTokens('crm', tight, 1, () => T0 + 999)).to.deep.equal({ granted: 0, retryAt: T0 + 1_000 });
+    expect((await b.connectorStates.takeTokens('crm', tight, 1, () => T0 + 1_000)).granted).to.equal(1);
   });
 
   it('keeps one window per connector', async () => {
-    expect((await a.connectorStates.takeTokens('crm', five, 5, T0)).granted).to.equal(5);
-    expect((await a.connectorStates.takeTokens('crm', five, 1, T0)).granted).to.equal(0);
-    expect((await b.connectorStates.takeTokens('erp', five, 1, T0)).granted).to.equal(1);
+    expect((await a.connectorStates.takeTokens('crm', five, 5, () => T0)).granted).to.equal(5);
+    expect((await a.connectorStates.takeTokens('crm', five, 1, () => T0)).granted).to.equal(0);
+    expect((await b.connectorStates.takeTokens('erp', five, 1, () => T0)).granted).to.equal(1);
   });
 
   it('saves nothing up while idle', async () => {
-    expect((await a.connectorStates.takeTokens('crm', five, 5, T0)).granted).to.equal(5);
+    expect((await a.connectorStates.takeTokens('crm', five, 5, () => T0)).granted).to.equal(5);
     const later = T0 + 3_600_000;
-    expect((await b.connectorStates.takeTokens('crm', five, 8, later)).granted).to.equal(5);
-    expect((await a.connectorStates.takeTokens('crm', five, 1, later + 500)).granted).to.equal(0);
+    expect((await b.connectorStates.takeTokens('crm', five, 8, () => later)).granted).to.equal(5);
+    expect((await a.connectorStates.takeTokens('crm', five, 1, () => later + 500)).granted).to.equal(0);
   });
 
   it('two instances whose clocks are 50 ms apart, taking at once: never more than `requests` in any window of `per` in the time the target sees', async () => {
@@ -71,7 +78,7 @@ describe(`store: the shared sliding rate window (${backendName()})`, function ()
       const takes = stores.flatMap((store, i) =>
         [0, 1, 2].map(async () => {
           const want = rng.between(1, 3);
-          const { granted } = await store.connectorStates.takeTokens('shipbob', limit, want, t + (offsets[i] as number));
+          const { granted } = await store.connectorStates.takeTokens('shipbob', limit, want, () => t + (offsets[i] as number));
           for (let n = 0; n < granted; n++) arrivals.push(t);
         }),
       );
