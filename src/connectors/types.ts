@@ -26,10 +26,11 @@ export interface AuthProvider {
   /** Adds credentials: headers, query parameters. May fetch or refresh a token first. */
   authorize(request: OutboundRequest, signal?: AbortSignal): Promise<void>;
   /**
-   * After a 401 from the target: drop cached credentials. Returns true when one retry with fresh
-   * credentials is worth making (OAuth2), false when it would fail the same way (static secrets).
+   * After a 401 from the target to `refused` (the request as sent): drop cached credentials, if they
+   * are still the ones it carried. Returns true when one retry with fresh credentials is worth
+   * making (OAuth2), false when it would fail the same way (static secrets).
    */
-  invalidate(): Promise<boolean>;
+  invalidate(refused?: OutboundRequest): Promise<boolean>;
   /** For SOAP targets: the wsse:Security header block this provider supplies, or null. */
   soapSecurityHeader(now: number): string | null;
 }

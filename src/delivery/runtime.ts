@@ -119,16 +119,18 @@ function createConnectorRuntime(connector: ConnectorConfig, deps: RuntimeDeps): 
     classify: (request: OutboundRequest, scrubber: Scrubber) => Promise<SendResult>,
     admit: Admit,
   ): Promise<SendResult> => {
+    let sent: OutboundRequest | undefined;
     const once = async (): Promise<SendResult> => {
       const refused = await admit(build);
       if (refused) return refused;
       const request = build();
       await auth.authorize(request);
+      sent = request;
       const scrubber = scrubberOf(request);
       return present(request, await classify(request, scrubber), scrubber);
     };
     const first = await once();
-    if (first.status === 401 && (await auth.invalidate())) return once();
+    if (first.status === 401 && (await auth.invalidate(sent))) return once();
     return first;
   };
 

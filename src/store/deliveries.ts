@@ -28,12 +28,17 @@ const CLAIMABLE = sqlStates(appliesFrom('claim'));
  * Up to `limit` due deliveries of one connector, oldest first, put in flight under the owner's lease.
  * Under strict ordering only the first unfinished delivery of each order key can be claimed. On
  * PostgreSQL, rows another instance is claiming at the same moment are skipped, not waited for.
+ *
+ * "First" and "oldest" are by `seq`, the place the database gave each delivery when its push was
+ * stored (migration 009), not by id: ids come from the clock of the instance that took the push, and
+ * an instance whose clock is behind would put a later event before an earlier one. The predicate and
+ * the order are served by deliveries_order_index and deliveries_claim_seq_index.
  */
 function claimQuery(req: ClaimRequest, skipLocked: string): { sql: string; params: Array<string | number | null> } {
   const ordering = req.strictOrdering
     ? `and (d.order_key is null or not exists (
          select 1 from deliveries e
-         where e.connector = d.connector and e.order_key = d.order_key and e.id < d.id
+         where e.connector = d.connector and e.order_key = d.order_key and e.seq < d.seq
            and e.state in ${BLOCKING}))`
     : '';
   const claim = deliveryUpdate(patchOf('claim', { owner: req.owner, leaseUntil: req.leaseUntil }, req.now));
@@ -43,7 +48,7 @@ function claimQuery(req: ClaimRequest, skipLocked: string): { sql: string; param
       select d.id from deliveries d
       where d.connector = ? and d.state in ${CLAIMABLE} and d.next_attempt_at <= ?
       ${ordering}
-      order by d.next_attempt_at, d.id
+      order by d.next_attempt_at, d.seq
       limit ?
       ${skipLocked}
     )
@@ -51,9 +56,12 @@ function claimQuery(req: ClaimRequest, skipLocked: string): { sql: string; param
   return { sql, params: [...Object.values(claim), req.connector, req.now, req.limit] };
 }
 
-/** Claimed deliveries in id order (the order an update's `returning` gives is not defined). */
-function claimed(rows: DeliveryRow[]): Delivery[] {
-  return rows.map(toDelivery).sort((a, b) => (a.id < b.id ? -1 : 1));
+/** A claimed row: the delivery's columns and its place in its order, which stays in the store. */
+type ClaimedRow = DeliveryRow & { seq: number | string };
+
+/** Claimed deliveries in the order of their places (the order an update's `returning` gives is not defined). */
+function claimed(rows: ClaimedRow[]): Delivery[] {
+  return [...rows].sort((a, b) => Number(a.seq) - Number(b.seq)).map(toDelivery);
 }
 
 /**
@@ -83,7 +91,7 @@ export class DeliveryRepository {
     // Each backend gives the rows as its driver read them: they are mapped here, like every other query's.
     const result = await this.#backend.claim(sql, params);
     const events = (result.events as unknown as EventRow[]).map(toStoredEvent);
-    return { deliveries: claimed(result.rows as unknown as DeliveryRow[]), events: new Map(events.map((e) => [e.id, e])) };
+    return { deliveries: claimed(result.rows as unknown as ClaimedRow[]), events: new Map(events.map((e) => [e.id, e])) };
   }
 
   /** Keeps the lease of deliveries still being sent. */
@@ -164,7 +172,7 @@ export class DeliveryRepository {
       .update(deliveryUpdate(patchOf('connector_hold', { reason }, now)));
   }
 
-  /** Releases held deliveries of a connector, in their original order (ids are time-ordered). */
+  /** Releases held deliveries of a connector; each keeps its place in its order (seq). */
   async releaseHold(connector: string, reason: Exclude<HoldReason, 'admin'> | null, now: number): Promise<number> {
     const q = this.#knex('deliveries').where({ connector }).whereIn('state', appliesFrom('connector_release'));
     if (reason) q.andWhere('hold_reason', reason);
@@ -183,7 +191,8 @@ export class DeliveryRepository {
 
   /**
    * Order keys that cannot move: the first unfinished delivery of a (connector, order key) is not
-   * deliverable now (parked, on hold or waiting for a retry) while later ones wait behind it.
+   * deliverable now (parked, on hold or waiting for a retry) while later ones wait behind it. First
+   * and later by seq, as the claim decides them.
    */
   async blockedKeys(connector?: string, limit = 100): Promise<Array<{ connector: string; orderKey: string; blockedBy: string; blockerState: string; waiting: number }>> {
     const params: Array<string | number> = [];
@@ -196,14 +205,14 @@ export class DeliveryRepository {
     const sql = `
       select h.connector, h.order_key, h.id as blocked_by, h.state as blocker_state,
         (select count(*) from deliveries w where w.connector = h.connector and w.order_key = h.order_key
-           and w.id > h.id and w.state in ${BLOCKING}) as waiting
+           and w.seq > h.seq and w.state in ${BLOCKING}) as waiting
       from deliveries h
       where h.state in ('parked', 'on_hold', 'retrying', 'in_flight') and h.order_key is not null ${filter}
         and not exists (select 1 from deliveries e where e.connector = h.connector and e.order_key = h.order_key
-           and e.id < h.id and e.state in ${BLOCKING})
+           and e.seq < h.seq and e.state in ${BLOCKING})
         and exists (select 1 from deliveries w where w.connector = h.connector and w.order_key = h.order_key
-           and w.id > h.id and w.state in ${BLOCKING})
-      order by h.id
+           and w.seq > h.seq and w.state in ${BLOCKING})
+      order by h.seq
       limit ?`;
     const rows = this.#backend.rowsOf<{ connector: string; order_key: string; blocked_by: string; blocker_state: string; waiting: number | string }>(
       await this.#knex.raw(sql, params),

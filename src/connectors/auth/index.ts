@@ -19,12 +19,14 @@ export interface AuthDeps {
   now: () => number;
   /** The dispatcher a token endpoint is called through (e.g. the connector's Agent). */
   dispatcherFor: (url: string) => Dispatcher;
+  /** Pauses while another instance refreshes a token (default: a timer). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** The auth provider for a connector's `auth` settings. Token requests use the connector's timeout. */
 export function createAuthProvider(connector: ConnectorConfig, deps: AuthDeps): AuthProvider {
   const auth = connector.auth;
-  const oauthDeps = { now: deps.now, dispatcherFor: deps.dispatcherFor };
+  const oauthDeps = { now: deps.now, dispatcherFor: deps.dispatcherFor, sleep: deps.sleep };
   switch (auth.type) {
     case 'none':
       return new NoAuth();

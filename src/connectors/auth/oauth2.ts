@@ -13,6 +13,8 @@ import { basicCredentials, setHeader } from './headers.ts';
 export interface OAuthDeps {
   now: () => number;
   dispatcherFor: (url: string) => Dispatcher;
+  /** Pauses between looks at another instance's refresh (default: a timer). */
+  sleep?: ((ms: number) => Promise<void>) | undefined;
 }
 
 export interface TokenResponse {
@@ -21,6 +23,14 @@ export interface TokenResponse {
   expiresInMs: number | null;
   /** A new refresh token, when the endpoint issued one. */
   refreshToken: string | null;
+}
+
+/** An access token as a grant hands it to the cache: `fetchedAt` when it was issued earlier (shared). */
+export interface FetchedToken {
+  accessToken: string;
+  expiresInMs: number | null;
+  /** When the token was fetched; the start of this fetch when absent. */
+  fetchedAt?: number;
 }
 
 export interface TokenRequest {
@@ -120,7 +130,7 @@ function parseExpiresIn(value: unknown): number | null {
  * never before half its lifetime (a token shorter-lived than refreshBefore is still reused). A
  * token without `expires_in` is kept until invalidate().
  */
-function refreshAt(fetchedAt: number, expiresInMs: number | null, refreshBeforeMs: number): number {
+export function refreshAt(fetchedAt: number, expiresInMs: number | null, refreshBeforeMs: number): number {
   if (expiresInMs === null) return Number.POSITIVE_INFINITY;
   return fetchedAt + Math.max(expiresInMs - refreshBeforeMs, expiresInMs / 2);
 }
@@ -130,13 +140,13 @@ function refreshAt(fetchedAt: number, expiresInMs: number | null, refreshBeforeM
  * waits for that same fetch. A caller's abort signal stops its own wait, not the shared fetch.
  */
 class SingleFlightToken {
-  readonly #fetch: () => Promise<TokenResponse>;
+  readonly #fetch: () => Promise<FetchedToken>;
   readonly #now: () => number;
   readonly #refreshBeforeMs: number;
   #cached: { accessToken: string; refreshAt: number } | null = null;
   #inflight: Promise<string> | null = null;
 
-  constructor(fetch: () => Promise<TokenResponse>, now: () => number, refreshBeforeMs: number) {
+  constructor(fetch: () => Promise<FetchedToken>, now: () => number, refreshBeforeMs: number) {
     this.#fetch = fetch;
     this.#now = now;
     this.#refreshBeforeMs = refreshBeforeMs;
@@ -157,17 +167,26 @@ class SingleFlightToken {
     return abortable(this.#inflight, signal);
   }
 
-  /** Drops the cached token; the next get() fetches a new one (a fetch under way is kept). */
-  invalidate(): void {
-    this.#cached = null;
+  /**
+   * Drops the cached token, so that the next get() fetches a new one (a fetch under way is kept);
+   * given the token a target refused, only when it is still the cached one: a newer one, fetched
+   * while the refused request was under way, is kept.
+   */
+  invalidate(refused?: string): void {
+    if (refused === undefined || this.#cached?.accessToken === refused) this.#cached = null;
+  }
+
+  /** The cached token, if any (whatever its age). */
+  get cached(): string | null {
+    return this.#cached?.accessToken ?? null;
   }
 
   async #run(): Promise<string> {
-    const fetchedAt = this.#now();
+    const started = this.#now();
     const token = await this.#fetch();
     this.#cached = {
       accessToken: token.accessToken,
-      refreshAt: refreshAt(fetchedAt, token.expiresInMs, this.#refreshBeforeMs),
+      refreshAt: refreshAt(token.fetchedAt ?? started, token.expiresInMs, this.#refreshBeforeMs),
     };
     return token.accessToken;
   }
@@ -203,8 +222,9 @@ function abortReason(signal: AbortSignal): unknown {
 /**
  * An auth provider that sends an OAuth2 access token as a bearer token, cached until `refreshBefore`
  * ahead of its expiry and fetched by one request however many deliveries wait. After a 401 from the
- * target, invalidate() drops it and the worker retries once with a new one. A grant says how a
- * token is fetched (fetchToken); the token is first asked for after construction.
+ * target, invalidate() drops it (when it is the token that request carried) and the worker retries
+ * once with a new one. A grant says how a token is fetched (fetchToken) and may note which tokens
+ * targets refused (refused); the token is first asked for after construction.
  */
 export abstract class OAuthBearerAuth implements AuthProvider {
   readonly #token: SingleFlightToken;
@@ -213,19 +233,33 @@ export abstract class OAuthBearerAuth implements AuthProvider {
     this.#token = new SingleFlightToken(() => this.fetchToken(), now, refreshBeforeMs);
   }
 
-  protected abstract fetchToken(): Promise<TokenResponse>;
+  protected abstract fetchToken(): Promise<FetchedToken>;
+
+  /** A target refused this access token (a 401): a grant that shares tokens must not hand it out again. */
+  protected refused(_token: string): void {}
 
   async authorize(request: OutboundRequest, signal?: AbortSignal): Promise<void> {
     const token = await this.#token.get(signal);
     setHeader(request.headers, 'Authorization', `Bearer ${token}`);
   }
 
-  async invalidate(): Promise<boolean> {
-    this.#token.invalidate();
+  async invalidate(refused?: OutboundRequest): Promise<boolean> {
+    const sent = refused === undefined ? this.#token.cached : bearerOf(refused);
+    if (sent !== null) this.refused(sent);
+    // A request that carried no bearer token of ours says nothing about the cached one: keep it.
+    this.#token.invalidate(refused === undefined ? undefined : (sent ?? ''));
     return true;
   }
 
   soapSecurityHeader(): string | null {
     return null;
   }
+}
+
+/** The bearer token an Authorization header of the request carries, whatever the header's spelling. */
+function bearerOf(request: OutboundRequest): string | null {
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (name.toLowerCase() === 'authorization' && value.startsWith('Bearer ')) return value.slice('Bearer '.length);
+  }
+  return null;
 }

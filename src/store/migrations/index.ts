@@ -7,6 +7,8 @@ import * as adminReason from './005_admin_reason.ts';
 import * as claimIndex from './006_claim_index.ts';
 import * as pollers from './007_pollers.ts';
 import * as rateWindow from './008_rate_window.ts';
+import * as storeSequence from './009_store_sequence.ts';
+import * as tokenRefreshLease from './011_token_refresh_lease.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -23,6 +25,8 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['006_claim_index', claimIndex],
   ['007_pollers', pollers],
   ['008_rate_window', rateWindow],
+  ['009_store_sequence', storeSequence],
+  ['011_token_refresh_lease', tokenRefreshLease],
 ];
 
 const source: Knex.MigrationSource<string> = {

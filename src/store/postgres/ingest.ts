@@ -30,7 +30,9 @@ export async function writeBatch(trx: Knex.Transaction, items: StoredPart[]): Pr
   const [, duplicateOf] = await settleAll(insertChunked(trx, 'pushes', pushRows(live)), claimDedupe(trx, live));
 
   // 3. Rows. Events reference pushes, deliveries reference events; the audit records reference
-  // nothing, so they go in alongside the deliveries.
+  // nothing, so they go in alongside the deliveries. Each delivery's place in its order (seq) is
+  // the identity's next value, taken by its insert in the order of the rows, chunk after chunk:
+  // after every push acknowledged before this transaction began (why that is enough: migration 009).
   const rows = batchRows(items, replayed, duplicateOf);
   await insertChunked(trx, 'events', rows.events);
   await settleAll(insertChunked(trx, 'deliveries', rows.deliveries), insertChunked(trx, 'audit_records', rows.audit));

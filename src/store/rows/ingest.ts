@@ -239,6 +239,15 @@ export function batchRows(items: StoredPart[], replayed: ReadonlySet<number>, du
   return { events: eventRows, deliveries: deliveryRows, audit: auditRows, outcomes };
 }
 
+/**
+ * A batch's delivery rows with their place in the order (deliveries.seq) written in, numbered on from
+ * `last`, the largest seq stored, in the order of the batch: where the database does not number them
+ * itself (SQLite, whose single writer reads `last` in the batch's transaction; migration 009).
+ */
+export function numberDeliveries(deliveries: Row[], last: number): Row[] {
+  return deliveries.map((row, i) => ({ ...row, seq: last + i + 1 }));
+}
+
 /** When the gateway received the item, by its own clock. */
 export function itemTime(item: IngestItem): number {
   return item.push?.receivedAt ?? item.receivedAt ?? Date.now();

@@ -10,10 +10,12 @@
  * statement a batch made seven trips; here it makes three, whatever its size.
  *
  * The lookup-then-insert is safe because BEGIN IMMEDIATE takes SQLite's write lock first: nothing
- * else can store a nonce or a dedupe key between the query and the inserts. (PostgreSQL, shared by
+ * else can store a nonce or a dedupe key between the query and the inserts. The same query reads the
+ * largest delivery seq stored, and the batch's deliveries are numbered after it in the batch's order:
+ * their place in their orders (migration 009), which no other writer can take in between either. (PostgreSQL, shared by
  * several instances, claims each with an upsert instead: writeBatch in ../ingest.ts.)
  */
-import { batchRows, CHUNK, dedupeClaims, nonceClaims, pushRows, type IngestOutcome, type StoredPart } from '../rows/ingest.ts';
+import { batchRows, CHUNK, dedupeClaims, nonceClaims, numberDeliveries, pushRows, type IngestOutcome, type StoredPart } from '../rows/ingest.ts';
 import type { Row } from '../rows/audit.ts';
 import { identifier, insertScript, literal, type SqlValue } from './sql.ts';
 
@@ -35,7 +37,8 @@ export interface BatchConnection {
 const BOUND_RAW_CHARS = 64 * 1024;
 
 interface StoredKey {
-  kind: 'nonce' | 'dedupe';
+  /** `seq`: the largest delivery seq stored, in `at`. */
+  kind: 'nonce' | 'dedupe' | 'seq';
   scope: string | null;
   key: string;
   at: number;
@@ -60,8 +63,10 @@ async function writeInTransaction(conn: BatchConnection, items: StoredPart[]): P
   const stored = await storedKeys(conn, nonces.rows.map((r) => r.nonce_key), items);
   const storedNonces = new Map<string, number>();
   const storedDedupe = new Map<string, StoredKey>();
+  let lastSeq = 0;
   for (const row of stored) {
-    if (row.kind === 'nonce') storedNonces.set(row.key, row.at);
+    if (row.kind === 'seq') lastSeq = Number(row.at);
+    else if (row.kind === 'nonce') storedNonces.set(row.key, row.at);
     else storedDedupe.set(`${row.scope ?? ''}\u0000${row.key}`, row);
   }
 
@@ -101,24 +106,30 @@ async function writeInTransaction(conn: BatchConnection, items: StoredPart[]): P
     insertScript('pushes', inline, CHUNK) +
     insertScript('dedupe_keys', won, CHUNK, 'ON CONFLICT ("scope", "hash") DO UPDATE SET "event_id" = excluded."event_id", "seen_at" = excluded."seen_at"') +
     insertScript('events', rows.events, CHUNK) +
-    insertScript('deliveries', rows.deliveries, CHUNK) +
+    insertScript('deliveries', numberDeliveries(rows.deliveries, lastSeq), CHUNK) +
     insertScript('audit_records', rows.audit, CHUNK) +
     'COMMIT;';
   await conn.exec(script);
   return rows.outcomes;
 }
 
-/** The nonces and dedupe keys of this batch that are stored already, in one query. */
+/**
+ * The nonces and dedupe keys of this batch that are stored already, and the largest delivery seq
+ * when the batch has deliveries to number (read through its unique index), in one query.
+ */
 async function storedKeys(conn: BatchConnection, nonceKeys: string[], items: StoredPart[]): Promise<StoredKey[]> {
   const hashesByScope = new Map<string, Set<string>>();
+  let deliveries = false;
   for (const item of items) {
     for (const ev of item.events) {
+      if (ev.deliveries.length > 0) deliveries = true;
       let hashes = hashesByScope.get(ev.dedupeScope);
       if (!hashes) hashesByScope.set(ev.dedupeScope, (hashes = new Set()));
       hashes.add(ev.contentHash);
     }
   }
   const parts: string[] = [];
+  if (deliveries) parts.push(`SELECT 'seq' AS kind, NULL AS scope, '' AS key, coalesce(max("seq"), 0) AS at, NULL AS event_id FROM "deliveries"`);
   if (nonceKeys.length > 0) {
     parts.push(`SELECT 'nonce' AS kind, NULL AS scope, "nonce_key" AS key, "expires_at" AS at, NULL AS event_id FROM "ws_nonces" WHERE "nonce_key" IN (${nonceKeys.map(literal).join(', ')})`);
   }

@@ -455,6 +455,8 @@ describe('oauth2 client credentials', () => {
 
 describe(`oauth2 refresh token with rotation (${backendName()})`, () => {
   const KEY = 'token-encryption-key-for-tests';
+  /** A refresh lease: the connector's timeout (default 30 s) plus the margin of 10 s. */
+  const LEASE_MS = 40_000;
   let db: TestDatabase;
   let store: Store;
   let repo: OAuthTokenRepository;
@@ -465,6 +467,11 @@ describe(`oauth2 refresh token with rotation (${backendName()})`, () => {
   let current: string;
   let issued: number;
   let rotate: boolean;
+  /** While set, the token server holds its answers until it resolves. */
+  let hold: Promise<void> | null;
+  /** The clock when each token request arrived. */
+  let arrivedAt: number[];
+  let arrived: { promise: Promise<void>; resolve: () => void };
 
   const config = (overrides: Record<string, unknown> = {}) =>
     connector({
@@ -477,14 +484,29 @@ describe(`oauth2 refresh token with rotation (${backendName()})`, () => {
         ...overrides,
       },
     });
-  const provider = (tokenStore: TokenStore = repo, overrides: Record<string, unknown> = {}) =>
-    createAuthProvider(config(overrides), { tokenStore, now: () => clock, dispatcherFor: () => agent });
-  const authorized = async (p: AuthProvider): Promise<string | undefined> => {
+  const provider = (tokenStore: TokenStore = repo, overrides: Record<string, unknown> = {}, sleep?: (ms: number) => Promise<void>) =>
+    createAuthProvider(config(overrides), { tokenStore, now: () => clock, dispatcherFor: () => agent, ...(sleep ? { sleep } : {}) });
+  const authorizedRequest = async (p: AuthProvider): Promise<OutboundRequest> => {
     const req = request('http://target.invalid/');
     await p.authorize(req);
-    return req.headers.Authorization;
+    return req;
   };
+  const authorized = async (p: AuthProvider): Promise<string | undefined> => (await authorizedRequest(p)).headers.Authorization;
   const presented = () => tokenServer.requests.map((r) => r.form.get('refresh_token'));
+  /** The repository with some of its methods replaced. */
+  const storeWith = (overrides: Partial<TokenStore>): TokenStore => ({
+    read: (c) => repo.read(c),
+    lease: (c, o, now, until) => repo.lease(c, o, now, until),
+    save: (c, o, v, t) => repo.save(c, o, v, t),
+    release: (c, o) => repo.release(c, o),
+    ...overrides,
+  });
+  /** A pause that moves the test's clock instead of waiting, and counts what was slept. */
+  const slept: number[] = [];
+  const clockSleep = async (ms: number): Promise<void> => {
+    slept.push(ms);
+    clock += ms;
+  };
 
   beforeEach(async () => {
     db = createTestDatabase();
@@ -495,7 +517,14 @@ describe(`oauth2 refresh token with rotation (${backendName()})`, () => {
     current = SECRETS.SEED_REFRESH;
     issued = 0;
     rotate = true;
-    tokenServer = await startServer((req, res) => {
+    hold = null;
+    arrivedAt = [];
+    arrived = deferred();
+    slept.length = 0;
+    tokenServer = await startServer(async (req, res) => {
+      arrivedAt.push(clock);
+      arrived.resolve();
+      if (hold) await hold;
       if (req.form.get('grant_type') !== 'refresh_token' || req.form.get('refresh_token') !== current) {
         json(res, 400, { error: 'invalid_grant', error_description: `refresh token ${req.form.get('refresh_token')} is not valid` });
         return;
@@ -518,7 +547,7 @@ describe(`oauth2 refresh token with rotation (${backendName()})`, () => {
     await db.dispose();
   });
 
-  it('persists a rotated refresh token encrypted before using the access token', async () => {
+  it('persists the rotated refresh token and the access token, encrypted, before using the access token', async () => {
     const p = provider();
     expect(await authorized(p)).to.equal('Bearer access-1');
     expect(presented()).to.deep.equal([SECRETS.SEED_REFRESH]);
@@ -531,27 +560,37 @@ describe(`oauth2 refresh token with rotation (${backendName()})`, () => {
     expect(rows).to.have.length(1);
     expect(rows[0].connector).to.equal('crm');
     expect(Number(rows[0].updated_at)).to.equal(clock);
-    const stored = String(rows[0].token);
-    expect(stored).to.match(/^v1:[A-Za-z0-9+/]+=*$/);
-    expect(stored).to.not.include(current);
-    expect(stored).to.not.include('rotated-refresh');
-    expect(Buffer.from(stored.slice(3), 'base64').toString('latin1')).to.not.include('rotated-refresh');
-    expect(stored).to.not.include(SECRETS.SEED_REFRESH);
-    expect(await repo.load('crm')).to.deep.equal({ refreshToken: current });
+    for (const column of ['token', 'access_token']) {
+      const stored = String(rows[0][column]);
+      expect(stored).to.match(/^v1:[A-Za-z0-9+/]+=*$/);
+      for (const plain of [current, 'rotated-refresh', 'access-1', SECRETS.SEED_REFRESH]) {
+        expect(stored).to.not.include(plain);
+        expect(Buffer.from(stored.slice(3), 'base64').toString('latin1')).to.not.include(plain);
+      }
+    }
+    // The access token's ciphertext is bound to its column: moved to the refresh token's, it does not decrypt.
+    await db.tables()('oauth_tokens').where({ connector: 'crm' }).update({ token: rows[0].access_token });
+    expect((await repo.read('crm'))?.refreshToken).to.equal(null);
+    await db.tables()('oauth_tokens').where({ connector: 'crm' }).update({ token: rows[0].token });
+    expect(await repo.read('crm')).to.deep.equal({
+      refreshToken: current,
+      access: { token: 'access-1', fetchedAt: clock, expiresInMs: 600_000 },
+      version: 1,
+      lease: null,
+    });
   });
 
   it('does not use the new access token until the rotated refresh token is saved', async () => {
     const saveCalled = deferred<string>();
     const release = deferred();
     let done = false;
-    const slowStore: TokenStore = {
-      load: (c) => repo.load(c),
-      save: async (c, token) => {
-        saveCalled.resolve(token);
+    const slowStore = storeWith({
+      save: async (c, o, v, tokens) => {
+        saveCalled.resolve(tokens.refreshToken);
         await release.promise;
-        await repo.save(c, token);
+        return repo.save(c, o, v, tokens);
       },
-    };
+    });
     const p = provider(slowStore);
     const pending = authorized(p).then((h) => {
       done = true;
@@ -562,18 +601,17 @@ describe(`oauth2 refresh token with rotation (${backendName()})`, () => {
     expect(done).to.equal(false);
     release.resolve();
     expect(await pending).to.equal('Bearer access-1');
-    expect(await repo.load('crm')).to.deep.equal({ refreshToken: current });
+    expect((await repo.read('crm'))?.refreshToken).to.equal(current);
   });
 
-  it('fails without using the token when saving fails, and saves the rotated token on the next refresh', async () => {
+  it('fails without using the token when saving fails, keeps the lease, and saves the rotated token on the next refresh', async () => {
     let failSave = true;
-    const flaky: TokenStore = {
-      load: (c) => repo.load(c),
-      save: async (c, token) => {
-        if (failSave) throw new Error(`disk full while writing ${token}`);
-        await repo.save(c, token);
+    const flaky = storeWith({
+      save: async (c, o, v, tokens) => {
+        if (failSave) throw new Error(`disk full while writing ${tokens.refreshToken}`);
+        return repo.save(c, o, v, tokens);
       },
-    };
+    });
     const p = provider(flaky);
     const req = request('http://target.invalid/');
     const err = await rejection(p.authorize(req));
@@ -582,14 +620,31 @@ describe(`oauth2 refresh token with rotation (${backendName()})`, () => {
     expect((err as AuthError).message).to.not.include('rotated-refresh');
     expect(req.headers.Authorization).to.equal(undefined);
     const rotatedButUnsaved = current;
+    // The lease stays taken until it runs out: another instance would send the token just rotated away.
+    const held = await repo.read('crm');
+    expect(held?.lease?.until).to.equal(clock + LEASE_MS);
+    expect(held?.refreshToken).to.equal(null);
+    const waiting = deferred();
+    const resume = deferred();
+    const other = provider(repo, {}, async () => {
+      waiting.resolve();
+      await resume.promise;
+    });
+    const fromOther = authorized(other);
+    await waiting.promise;
+    expect(presented()).to.deep.equal([SECRETS.SEED_REFRESH]);
 
     failSave = false;
     expect(await authorized(p)).to.equal('Bearer access-2');
     expect(presented()).to.deep.equal([SECRETS.SEED_REFRESH, rotatedButUnsaved]);
-    expect(await repo.load('crm')).to.deep.equal({ refreshToken: current });
+    expect(await repo.read('crm')).to.include({ refreshToken: current, version: 1, lease: null });
+    // The instance that waited uses what was saved.
+    resume.resolve();
+    expect(await fromOther).to.equal('Bearer access-2');
+    expect(tokenServer.requests).to.have.length(2);
   });
 
-  it('a new instance (restart) continues with the persisted rotated token', async () => {
+  it('a new instance (restart) uses the saved access token, then refreshes with the saved refresh token', async () => {
     expect(await authorized(provider())).to.equal('Bearer access-1');
     const rotated = current;
     await store.close();
@@ -597,9 +652,12 @@ describe(`oauth2 refresh token with rotation (${backendName()})`, () => {
     repo = store.oauthTokens(KEY);
 
     const restarted = provider();
+    expect(await authorized(restarted)).to.equal('Bearer access-1');
+    expect(presented()).to.deep.equal([SECRETS.SEED_REFRESH]);
+    expect(await restarted.invalidate()).to.equal(true);
     expect(await authorized(restarted)).to.equal('Bearer access-2');
     expect(presented()).to.deep.equal([SECRETS.SEED_REFRESH, rotated]);
-    expect(await repo.load('crm')).to.deep.equal({ refreshToken: current });
+    expect((await repo.read('crm'))?.refreshToken).to.equal(current);
   });
 
   it('reuses the access token until expires_in minus refreshBefore and refreshes after', async () => {
@@ -608,41 +666,94 @@ describe(`oauth2 refresh token with rotation (${backendName()})`, () => {
     expect(await Promise.all([authorized(p), authorized(p), authorized(p)])).to.deep.equal(Array(3).fill('Bearer access-1'));
     clock += 570_000 - 1;
     expect(await authorized(p)).to.equal('Bearer access-1');
+    // Another instance's view of the shared token is the same: still good, then due.
+    expect(await authorized(provider(repo, { refreshBefore: '30s' }))).to.equal('Bearer access-1');
     clock += 1;
     expect(await authorized(p)).to.equal('Bearer access-2');
     expect(await p.invalidate()).to.equal(true);
     expect(await authorized(p)).to.equal('Bearer access-3');
     expect(presented()).to.deep.equal(Array(3).fill(SECRETS.SEED_REFRESH));
-    // Without rotation nothing needs saving.
-    expect(await repo.load('crm')).to.equal(null);
+    // Without rotation the refresh token stays the configured one.
+    expect(await repo.read('crm')).to.include({ refreshToken: SECRETS.SEED_REFRESH, version: 3 });
   });
 
-  it('after invalid_grant, re-reads the store once (another instance rotated) and succeeds', async () => {
+  it('refreshes once for two instances asking at once: the other waits for the token saved and uses it', async () => {
+    const gate = deferred();
+    hold = gate.promise;
+    const secondStore = new Store({ url: db.url, schema: db.schema });
+    try {
+      const instanceA = provider();
+      // Instance B has a connection of its own, and its pauses are counted (and kept short).
+      const waiting = deferred();
+      const pauses: number[] = [];
+      const instanceB = provider(secondStore.oauthTokens(KEY), {}, async (ms) => {
+        if (pauses.push(ms) === 6) waiting.resolve();
+        await new Promise((r) => setImmediate(r));
+      });
+      const fromA = Promise.all(Array.from({ length: 20 }, () => authorized(instanceA)));
+      await arrived.promise;
+      const fromB = Promise.all(Array.from({ length: 20 }, () => authorized(instanceB)));
+      await waiting.promise;
+      expect(tokenServer.requests, 'B does not refresh while A does').to.have.length(1);
+      gate.resolve();
+      const headers = [...(await fromA), ...(await fromB)];
+      expect(new Set(headers)).to.deep.equal(new Set(['Bearer access-1']));
+      expect(presented()).to.deep.equal([SECRETS.SEED_REFRESH]);
+      // Growing pauses, capped.
+      expect(pauses.slice(0, 6)).to.deep.equal([20, 40, 80, 160, 250, 250]);
+      expect(await repo.read('crm')).to.include({ refreshToken: current, version: 1, lease: null });
+    } finally {
+      await secondStore.close();
+    }
+  });
+
+  it('a lease left by a dead instance runs out: the next refresh waits for that, then takes it', async () => {
+    const leasedAt = clock;
+    expect(await repo.lease('crm', 'dead-instance', clock, clock + LEASE_MS)).to.equal(true);
+    const p = provider(repo, {}, clockSleep);
+    expect(await authorized(p)).to.equal('Bearer access-1');
+    // Nothing was sent before the lease ran out, and the wait ended within a pause of it.
+    expect(arrivedAt).to.have.length(1);
+    expect(arrivedAt[0]).to.be.at.least(leasedAt + LEASE_MS).and.below(leasedAt + LEASE_MS + 250);
+    expect(presented()).to.deep.equal([SECRETS.SEED_REFRESH]);
+    expect(await repo.read('crm')).to.include({ refreshToken: current, version: 1, lease: null });
+  });
+
+  it('waits for another refresh at most its lease, then fails as a timeout (retried, not parked)', async () => {
+    expect(await repo.lease('crm', 'stuck-instance', clock, clock + 3_600_000)).to.equal(true);
+    const started = clock;
+    const err = await rejection(authorized(provider(repo, {}, clockSleep)));
+    expect(err).to.be.instanceOf(TimeoutError);
+    expect((err as TimeoutError).errorClass).to.equal('timeout');
+    expect(clock - started).to.be.at.least(LEASE_MS).and.below(LEASE_MS + 500);
+    expect(tokenServer.requests).to.have.length(0);
+    expect((await repo.read('crm'))?.lease?.owner).to.equal('stuck-instance');
+  });
+
+  it('after invalid_grant, uses the token a holder saved after its lease ran out under us', async () => {
     const instanceA = provider();
-    // Instance B reads the store before A rotates, then presents the token it read: a real race.
-    let firstLoad = true;
-    const racingStore: TokenStore = {
-      load: async (c) => {
-        const seen = await repo.load(c);
-        if (firstLoad) {
-          firstLoad = false;
+    // B takes the lease and reads the store; then B stalls past its lease, A refreshes and saves,
+    // and only then does B send the token it read: the one case where a stale token still goes out.
+    let reads = 0;
+    const stalling = storeWith({
+      read: async (c) => {
+        const seen = await repo.read(c);
+        if (++reads === 2) {
+          clock += LEASE_MS;
           expect(await authorized(instanceA)).to.equal('Bearer access-1');
         }
         return seen;
       },
-      save: (c, t) => repo.save(c, t),
-    };
-    const instanceB = provider(racingStore);
-    expect(await authorized(instanceB)).to.equal('Bearer access-2');
-    const seq = presented();
-    expect(seq).to.have.length(3);
-    expect(seq[0]).to.equal(SECRETS.SEED_REFRESH); // A
-    expect(seq[1]).to.equal(SECRETS.SEED_REFRESH); // B, stale: invalid_grant
-    expect(seq[2]).to.match(/^rotated-refresh-1-/); // B again, with what A saved
-    expect(await repo.load('crm')).to.deep.equal({ refreshToken: current });
+    });
+    const instanceB = provider(stalling);
+    expect(await authorized(instanceB)).to.equal('Bearer access-1');
+    // B refused by the server, then used what A saved without refreshing again.
+    expect(presented()).to.deep.equal([SECRETS.SEED_REFRESH, SECRETS.SEED_REFRESH]);
+    expect(issued).to.equal(1);
+    expect(await repo.read('crm')).to.include({ refreshToken: current, version: 1, lease: null });
   });
 
-  it('gives up with an auth error when the store has nothing newer after invalid_grant', async () => {
+  it('gives up with an auth error when invalid_grant comes for the newest token, and releases the lease', async () => {
     current = 'something-else-entirely';
     const err = await rejection(authorized(provider(repo, { clientSecret: '${env:CLIENT_SECRET}' })));
     expect(err).to.be.instanceOf(AuthError);
@@ -655,24 +766,60 @@ describe(`oauth2 refresh token with rotation (${backendName()})`, () => {
     expect(id).to.equal('gw-public-client');
     expect(tokenServer.requests[0]?.form.get('client_id')).to.equal(null);
     for (const secret of [SECRETS.SEED_REFRESH, SECRETS.CLIENT_SECRET]) expect(errorText(err)).to.not.include(secret);
+    expect((await repo.read('crm'))?.lease).to.equal(null);
   });
 
-  it('treats a token encrypted under another key as absent and falls back to the configured token', async () => {
+  it('a 401 to a request sent with an older access token keeps the newer one', async () => {
+    const p = provider();
+    const first = await authorizedRequest(p);
+    expect(await p.invalidate(first)).to.equal(true);
+    const second = await authorizedRequest(p);
+    expect(second.headers.Authorization).to.equal('Bearer access-2');
+    // The 401 to `first` arrives late: access-2 stays.
+    expect(await p.invalidate(first)).to.equal(true);
+    expect(await authorized(p)).to.equal('Bearer access-2');
+    expect(tokenServer.requests).to.have.length(2);
+    expect(await p.invalidate(second)).to.equal(true);
+    expect(await authorized(p)).to.equal('Bearer access-3');
+    expect(tokenServer.requests).to.have.length(3);
+  });
+
+  it('a 401 in one instance moves the others to the new token without another refresh', async () => {
+    const instanceA = provider();
+    const instanceB = provider();
+    const sentA = await authorizedRequest(instanceA);
+    const sentB = await authorizedRequest(instanceB);
+    expect([sentA.headers.Authorization, sentB.headers.Authorization]).to.deep.equal(['Bearer access-1', 'Bearer access-1']);
+    expect(tokenServer.requests).to.have.length(1);
+    await instanceA.invalidate(sentA);
+    expect(await authorized(instanceA)).to.equal('Bearer access-2');
+    await instanceB.invalidate(sentB);
+    expect(await authorized(instanceB)).to.equal('Bearer access-2');
+    expect(tokenServer.requests).to.have.length(2);
+    // A token a target refused is not taken from the store again: B refreshes.
+    const refused = await authorizedRequest(instanceB);
+    await instanceB.invalidate(refused);
+    expect(await authorized(instanceB)).to.equal('Bearer access-3');
+    expect(presented()).to.have.length(3);
+    expect(new Set(presented()).size).to.equal(3);
+  });
+
+  it('treats tokens encrypted under another key as absent and falls back to the configured token', async () => {
     expect(await authorized(provider())).to.equal('Bearer access-1');
     const unreadable: string[] = [];
     const otherKey = store.oauthTokens('a-different-key', { onUnreadable: (c) => unreadable.push(c) });
-    expect(await otherKey.load('crm')).to.equal(null);
+    expect(await otherKey.read('crm')).to.deep.equal({ refreshToken: null, access: null, version: 1, lease: null });
     expect(unreadable).to.deep.equal(['crm']);
     // A row copied to another connector does not decrypt either (the name is bound to the ciphertext).
     // No API copies ciphertext between connectors: the test's own connection writes the row.
     const row = await db.tables()('oauth_tokens').where({ connector: 'crm' }).first();
-    await db.tables()('oauth_tokens').insert({ connector: 'other', token: row.token, updated_at: row.updated_at });
-    expect(await repo.load('other')).to.equal(null);
+    await db.tables()('oauth_tokens').insert({ ...row, connector: 'other' });
+    expect(await repo.read('other')).to.include({ refreshToken: null, access: null });
 
     current = SECRETS.SEED_REFRESH; // the server was reset to the configured token
     expect(await authorized(provider(otherKey))).to.equal('Bearer access-2');
     expect(presented().at(-1)).to.equal(SECRETS.SEED_REFRESH);
-    expect(await otherKey.load('crm')).to.deep.equal({ refreshToken: current });
+    expect((await otherKey.read('crm'))?.refreshToken).to.equal(current);
   });
 });
 

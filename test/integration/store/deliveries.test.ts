@@ -104,11 +104,11 @@ describe(`delivery store: claim and completion (${backendName()})`, () => {
     const plan = (await database.tables().raw(
       `explain query plan select d.id from deliveries d
        where d.connector = ? and d.state in ('pending', 'retrying') and d.next_attempt_at <= ?
-       order by d.next_attempt_at, d.id limit ?`,
+       order by d.next_attempt_at, d.seq limit ?`,
       ['crm', seed.now, 64],
     )) as Array<{ detail: string }>;
     const details = plan.map((p) => p.detail).join('\n');
-    expect(details).to.include('deliveries_claim_index');
+    expect(details).to.include('deliveries_claim_seq_index');
     expect(details).not.to.include('TEMP B-TREE');
   });
 
