@@ -88,7 +88,7 @@ function createConnectorRuntime(connector: ConnectorConfig, deps: RuntimeDeps): 
   });
 
   /**
-   * Every request to a rate-limited connector takes a token of its bucket. The worker has taken
+   * Every request to a rate-limited connector takes a place in its rate window. The worker has taken
    * one for each delivery it sends (`prepaid`); every further request (a ShipBob delivery creates
    * one order per fulfilment line, and may look one up; a 401 is tried again) waits for its own,
    * at most the connector's timeout, and ends the attempt as a timeout if none comes.

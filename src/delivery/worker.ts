@@ -215,19 +215,16 @@ export class DeliveryWorker extends EventEmitter {
       if (deliveries.length === 0) continue;
 
       let granted = deliveries.length;
+      let resumeAt = now;
       if (runtime.config.rateLimit) {
-        const tokens = await store.connectorStates.takeTokens(name, runtime.config.rateLimit, deliveries.length, now);
-        granted = tokens.granted;
-        // Deliveries over the rate go back unchanged, due when the next token is: no attempt is spent.
-        for (const delivery of deliveries.slice(granted)) {
-          await store.deliveries.release(delivery.id, this.#deps.instanceId, tokens.granted > 0 ? now : tokens.retryAt, now);
-        }
-        if (granted < deliveries.length) wakeAt = Math.min(wakeAt ?? Infinity, tokens.granted > 0 ? now : tokens.retryAt);
+        // The clock is read when the window decides, so that each send is recorded at its grant.
+        const taken = await store.connectorStates.takeTokens(name, runtime.config.rateLimit, deliveries.length, () => clock.now());
+        granted = taken.granted;
+        resumeAt = taken.granted > 0 ? now : taken.retryAt;
       }
       const sending = deliveries.slice(0, granted);
-      if (sending.length === 0) continue;
       // The probe is out only once something was sent: canSend's state, probeInFlight set.
-      if (probeOnly) this.#breakers.set(name, gate.state);
+      if (probeOnly && sending.length > 0) this.#breakers.set(name, gate.state);
       for (const delivery of sending) {
         this.#inFlight.set(delivery.id, { connector: name });
         this.#sending.set(delivery.id, { connector: name });
@@ -244,6 +241,12 @@ export class DeliveryWorker extends EventEmitter {
         });
       }
       claimed += sending.length;
+      // Deliveries over the rate go back unchanged, due when the window has room: no attempt is
+      // spent. Only once the granted ones are on their way, so that they leave when granted.
+      for (const delivery of deliveries.slice(granted)) {
+        await store.deliveries.release(delivery.id, this.#deps.instanceId, resumeAt, now);
+      }
+      if (granted < deliveries.length) wakeAt = Math.min(wakeAt ?? Infinity, resumeAt);
     }
     return { claimed, wakeAt };
   }

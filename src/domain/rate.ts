@@ -1,71 +1,78 @@
 /**
- * Token bucket arithmetic for a connector's rate limit (`rateLimit: { requests, per }`, per in ms),
- * pure: the bucket is a value the caller keeps (in the store, so the limit holds across instances)
- * and time comes in as epoch milliseconds.
+ * A connector's rate limit (`rateLimit: { requests, per }`, per in ms) as an exact sliding-window
+ * log, pure: the log is a value the caller keeps (in the store, so the limit holds across
+ * instances) and time comes in as epoch milliseconds.
  *
- * The bucket holds at most `requests` tokens and gains requests/per tokens each millisecond, so a
- * full bucket allows a burst of `requests` and then a steady `requests` per `per`.
+ * The log holds the times of the latest sends. A take at `now` is granted iff fewer than
+ * `requests` sends are recorded after now - window; a granted take records `now`. So any window of
+ * that length holds at most `requests` recorded sends, whatever the order the takes came in: unlike a
+ * token bucket (a burst of `requests` on top of the refill), nothing is saved up while idle.
+ *
+ * The window is `per` plus a margin, because the limit is counted where the requests arrive (the
+ * target's clock), not where they were granted. Two things make an arrival differ from its recorded
+ * time: the clock of the instance that recorded it (instances of one cluster may be tens of ms
+ * apart; 50 ms is the figure we test), and the time between the grant and the arrival (sending
+ * starts at once, but a busy event loop or a new connection delays some requests more than others).
+ * If arrival - recorded time varies by at most d over all sends, `requests` + 1 arrivals within
+ * `per` would need as many recorded times within per + d, which the log never holds when margin >= d. The
+ * instance's clock is used rather than the database's: the caller waits on its own clock until the
+ * retryAt it gets (so a database time would carry the same offset back), and an injected clock keeps
+ * tests exact. A take also counts recorded sends later than its own now (a clock ahead of this
+ * one): they hold a place in every window this take could fall in.
  */
 
 export interface RateLimit {
   requests: number;
   /** ms */
   per: number;
-}
-
-export interface Bucket {
-  /** May be fractional. */
-  tokens: number;
-  updatedAt: number;
+  /** ms added to `per` (see below); RATE_MARGIN_MS when not configured. */
+  margin?: number;
 }
 
 /**
- * Float slack when comparing token counts, so that a take at exactly the retryAt a refused take
- * returned is granted despite rounding (1e-9 of a token is far below one request).
+ * The margin when the connector sets none: covers the clock offsets between instances (50 ms
+ * tested) and the spread of the delay between a grant and the request's arrival (a new connection,
+ * a busy event loop). Over ShipBob's minute it costs 0.4% of the throughput; a target far away
+ * (a TLS handshake of several round trips on a new connection) may need more, and a limit per
+ * second may prefer less and accept that spread.
  */
-const EPSILON = 1e-9;
+export const RATE_MARGIN_MS = 250;
 
-/** A full bucket: what a connector starts with. */
-export function fullBucket(limit: RateLimit, now: number): Bucket {
-  return { tokens: limit.requests, updatedAt: now };
+/** The recorded send times, ascending; at most `requests` of them (older ones can never matter). */
+export type SendLog = readonly number[];
+
+export interface Admission {
+  /** How many of the takes wanted were granted (0..want). */
+  granted: number;
+  /**
+   * When one more take can be granted: `now` while the window has room after this take, else the
+   * time the oldest send that fills it leaves the window.
+   */
+  retryAt: number;
+  /** The log to store: the granted takes recorded at `now`, pruned to the newest `requests`. */
+  log: number[];
 }
 
 /**
- * The bucket at `now`: tokens grow by elapsed × requests/per, up to a capacity of `requests`.
- * A `now` earlier than updatedAt (clocks of two instances disagree) adds nothing and keeps
- * updatedAt, so that stretch of time is never counted twice.
+ * Takes up to `want` sends at `now`: grants as many as the window (`per` + `margin` ms; the store
+ * passes the limit's margin, or RATE_MARGIN_MS) has room for. A refused take (granted 0) changes
+ * nothing but still returns the pruned log. Throws a RangeError for a limit or a
+ * `want` that is not a whole number in range (a caller's bug, not a runtime condition).
  */
-export function refill(limit: RateLimit, bucket: Bucket, now: number): Bucket {
-  const capacity = limit.requests;
-  const elapsed = Math.max(0, now - bucket.updatedAt);
-  const tokens = Math.min(capacity, bucket.tokens + (elapsed * limit.requests) / limit.per);
-  return { tokens, updatedAt: Math.max(bucket.updatedAt, now) };
-}
-
-/**
- * Takes `n` tokens (default 1) at `now` if the bucket has them. Granted: the bucket with n fewer
- * tokens, retryAt = now. Refused: the refilled bucket (nothing taken) and retryAt = the first whole
- * millisecond at which n tokens will be there. n above the capacity can never be granted and
- * throws a RangeError, as does a negative or non-finite n.
- */
-export function take(
-  limit: RateLimit,
-  bucket: Bucket,
-  now: number,
-  n = 1,
-): { granted: boolean; bucket: Bucket; retryAt: number } {
-  if (!Number.isFinite(n) || n < 0) throw new RangeError(`cannot take ${n} tokens`);
-  if (n > limit.requests) {
-    throw new RangeError(`cannot take ${n} tokens from a bucket that holds at most ${limit.requests}`);
-  }
-  const current = refill(limit, bucket, now);
-  if (current.tokens + EPSILON >= n) {
-    return { granted: true, bucket: { ...current, tokens: Math.max(0, current.tokens - n) }, retryAt: now };
-  }
-  // Within EPSILON counts as there (as above), which also keeps float noise such as
-  // 100.00000000000001 ms from rounding up to a whole millisecond too late.
-  const missing = n - current.tokens - EPSILON;
-  const wait = Math.ceil((missing * limit.per) / limit.requests);
-  // Counted from updatedAt, which is later than now when the clocks disagree.
-  return { granted: false, bucket: current, retryAt: current.updatedAt + wait };
+export function admit(limit: Pick<RateLimit, 'requests' | 'per'>, log: SendLog, now: number, want: number, margin: number): Admission {
+  if (!Number.isInteger(limit.requests) || limit.requests < 1) throw new RangeError(`a rate limit allows at least 1 request, not ${limit.requests}`);
+  if (!Number.isFinite(limit.per) || limit.per <= 0) throw new RangeError(`a rate limit's window must be positive, not ${limit.per}`);
+  if (!Number.isInteger(want) || want < 0) throw new RangeError(`cannot take ${want} sends`);
+  if (!Number.isFinite(now) || !Number.isFinite(margin) || margin < 0) throw new RangeError('now and margin must be finite, margin not negative');
+  const window = limit.per + margin;
+  const sorted = [...log].sort((a, b) => a - b);
+  const since = now - window;
+  const counted = sorted.filter((t) => t > since).length;
+  const granted = Math.max(0, Math.min(want, limit.requests - counted));
+  const next = [...sorted, ...new Array<number>(granted).fill(now)].sort((a, b) => a - b).slice(-limit.requests);
+  // Only the newest `requests` sends can decide a take, whatever its now: if they are all in its
+  // window it is refused, and if one is not, no older one is either. So the log never holds more.
+  const oldest = next.length === limit.requests ? (next[0] as number) : null;
+  const retryAt = oldest !== null && oldest > since ? oldest + window : now;
+  return { granted, retryAt, log: next };
 }

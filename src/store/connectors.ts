@@ -3,17 +3,16 @@ import type { Backend } from './backend.ts';
 import { auditRow, type AuditInput } from './rows/audit.ts';
 import type { CircuitState } from '../domain/breaker.ts';
 import type { AdminState, ConnectorState } from '../domain/connector-state.ts';
-import { fullBucket, refill, take, type Bucket, type RateLimit } from '../domain/rate.ts';
+import { admit, RATE_MARGIN_MS, type RateLimit } from '../domain/rate.ts';
 import { toConnectorState, type ConnectorStateRow } from './rows/mapping.ts';
+import { sendLogOf, sendLogText, type RateWindowRow } from './rows/rate.ts';
 
-/** Connector state that every instance shares: maintenance (online/offline), circuit, rate buckets. */
+/** Connector state that every instance shares: maintenance (online/offline), circuit, rate windows. */
 export class ConnectorStateRepository {
   readonly #knex: Knex;
-  readonly #backend: Backend;
 
   constructor(backend: Backend) {
     this.#knex = backend.knex;
-    this.#backend = backend;
   }
 
   /** Adds a row for each configured connector not seen before, with its configured initial state. */
@@ -55,25 +54,41 @@ export class ConnectorStateRepository {
   }
 
   /**
-   * Takes up to `want` tokens from the connector's shared bucket. Returns how many were granted and,
-   * when none, when the next one is available.
+   * Takes up to `want` sends from the connector's shared rate window (src/domain/rate.ts `admit`):
+   * returns how many were granted and when one more can be (now while there is room).
+   *
+   * `now` is read for each decision, after the log was read: a send is recorded at the time it was
+   * granted, not when the caller began (a claim or a read on a busy database can take hundreds of
+   * ms, and a send recorded as older than it is would leave the window too early).
+   *
+   * Atomic per connector by compare-and-set: read the log and its version, decide in the domain,
+   * write the new log only where the version is still the one read (autocommit statements: two round
+   * trips for a grant, one for a refusal). A writer that lost the race reads again, so no grant is
+   * ever decided on a log another instance has since changed. No lock is held between round trips,
+   * so a stalled instance never blocks the others. (A single PostgreSQL statement that locks the
+   * connector, `for update` or an advisory lock in a CTE, is not enough: the rest of the statement
+   * reads with the snapshot taken before the lock wait, and misses the sends the holder committed.)
    */
-  async takeTokens(connector: string, limit: RateLimit, want: number, now: number): Promise<{ granted: number; retryAt: number }> {
-    return this.#knex.transaction(async (trx) => {
-      await trx('rate_buckets').insert({ connector, tokens: limit.requests, updated_at: now }).onConflict('connector').ignore();
-      const result: unknown = await trx.raw(`select tokens, updated_at from rate_buckets where connector = ? ${this.#backend.forUpdate}`, [connector]);
-      const row = this.#backend.rowsOf<{ tokens: number | string; updated_at: number | string }>(result)[0];
-      const stored: Bucket = row ? { tokens: Number(row.tokens), updatedAt: Number(row.updated_at) } : fullBucket(limit, now);
-      const bucket = refill(limit, stored, now);
-      const n = Math.min(want, Math.floor(bucket.tokens));
-      if (n <= 0) {
-        const probe = take(limit, bucket, now, 1);
-        await trx('rate_buckets').where({ connector }).update({ tokens: bucket.tokens, updated_at: bucket.updatedAt });
-        return { granted: 0, retryAt: probe.retryAt };
+  async takeTokens(connector: string, limit: RateLimit, want: number, now: () => number): Promise<{ granted: number; retryAt: number }> {
+    for (let round = 0; round < MAX_TAKE_ROUNDS; round++) {
+      const row = (await this.#knex('rate_windows').where({ connector }).first('sends', 'version')) as RateWindowRow | undefined;
+      if (!row) {
+        await this.#knex('rate_windows').insert({ connector, sends: '', version: 0 }).onConflict('connector').ignore();
+        continue;
       }
-      const taken = take(limit, bucket, now, n);
-      await trx('rate_buckets').where({ connector }).update({ tokens: taken.bucket.tokens, updated_at: taken.bucket.updatedAt });
-      return { granted: n, retryAt: now };
-    });
+      const admission = admit(limit, sendLogOf(row.sends), now(), want, limit.margin ?? RATE_MARGIN_MS);
+      if (admission.granted === 0) return { granted: 0, retryAt: admission.retryAt };
+      const version = Number(row.version);
+      const written = await this.#knex('rate_windows')
+        .where({ connector, version })
+        .update({ sends: sendLogText(admission.log), version: version + 1 });
+      if (written === 1) return { granted: admission.granted, retryAt: admission.retryAt };
+    }
+    // Every round lost to another writer, each of which made progress: refuse rather than wait here.
+    // Nothing was granted, so the limit holds; the caller asks again at once.
+    return { granted: 0, retryAt: now() };
   }
 }
+
+/** Rounds a take may lose to other instances' writes before it gives up for now. */
+const MAX_TAKE_ROUNDS = 20;

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AttemptReport } from '../../src/delivery/worker.ts';
+import { RATE_MARGIN_MS } from '../../src/domain/rate.ts';
 import { startFusionSandboxServer, type RunningFusionSandbox } from '../../src/sandbox/fusion.ts';
 import { buildPush } from '../../src/sandbox/om-push.ts';
 import { startShipBobSandboxServer, type RunningShipBobSandbox } from '../../src/sandbox/shipbob/index.ts';
@@ -12,6 +13,8 @@ import { ManualClock } from '../helpers/manual-clock.ts';
 const TOKEN = 'shipbob-pat-7d21aa';
 const FUSION_PASSWORD = 'fusion-pw-90b1';
 const CHANNEL = 100001;
+/** rateLimit: { requests: 2, per: 1m } with the default margin: how long a send holds its place. */
+const WINDOW = 60_000 + RATE_MARGIN_MS;
 
 /**
  * A ShipBob delivery is several requests (one order per fulfilment line), and ShipBob's limit counts
@@ -41,7 +44,7 @@ auth: { type: basic, username: omgw.integration, password: '\${env:TEST_FUSION_P
           'shipbob.yaml': `protocol: rest
 kind: shipbob
 url: ${shipbob.url}
-timeout: 60s
+timeout: 90s
 headers:
   shipbob_channel_id: '${CHANNEL}'
 auth: { type: bearer, token: '\${env:TEST_SHIPBOB_TOKEN}' }
@@ -73,7 +76,7 @@ rateLimit: { requests: 2, per: 1m }
   const attempt = (): Promise<AttemptReport> =>
     new Promise((resolve) => gw.gateway.worker?.once('attempt', (a: AttemptReport) => resolve(a)));
 
-  it('sends the orders of one delivery no faster than its tokens come, in one attempt', async () => {
+  it('sends the orders of one delivery no faster than the window allows, in one attempt', async () => {
     const start = clock.now();
     const creates: number[] = [];
     shipbob.sandbox.on('request', (r: { method: string; path: string; at: string }) => {
@@ -84,22 +87,23 @@ rateLimit: { requests: 2, per: 1m }
     const done = attempt();
     expect((await postSoap(`${gw.url}/soap/business-events`, push)).status).to.equal(202);
 
-    // Two tokens: the worker's for the delivery (its first order), one more for the second order.
-    // The third order's token comes 30 s later (2 a minute): the delivery waits for it.
-    const first = await Promise.race([clock.sleeping((ms) => ms === 30_000).then(() => 'waiting'), done.then(() => 'finished')]);
+    // Two places in the window: the worker's for the delivery (its first order), one more for the
+    // second order. The third order's place frees when the first two leave the window (2 a minute,
+    // plus the margin): the delivery waits for it.
+    const first = await Promise.race([clock.sleeping((ms) => ms === WINDOW).then(() => 'waiting'), done.then(() => 'finished')]);
     expect(first, `orders created at ${creates.join(', ')} ms`).to.equal('waiting');
     expect(creates).to.deep.equal([0, 0]);
-    clock.advance(30_000);
+    clock.advance(WINDOW);
 
     const report = await done;
     expect(report.outcome).to.equal('delivered');
-    expect(creates).to.deep.equal([0, 0, 30_000]);
+    expect(creates).to.deep.equal([0, 0, WINDOW]);
     expect(shipbob.sandbox.state.orders.size).to.equal(3);
     const attempts = (await gw.gateway.store.browse.attempts({}, { limit: 100 })).rows;
     expect(attempts.map((a) => a.outcome)).to.deep.equal(['delivered']);
   });
 
-  it('ends the attempt as a timeout, sending nothing more, when no token would come within the connector timeout', async () => {
+  it('ends the attempt as a timeout, sending nothing more, when no place would free within the connector timeout', async () => {
     writeShipBobTimeout(gw, '10s');
     expect(await gw.gateway.reload()).to.deep.equal({ ok: true });
     const order = { sourceOrderNumber: 'SO-RL2', lines: 3, statusFrom: 'SCHEDULED', statusTo: 'AWAIT_SHIPPING' };
@@ -115,12 +119,12 @@ rateLimit: { requests: 2, per: 1m }
     if (!delivery) throw new Error('no ShipBob delivery');
     expect(delivery.state).to.equal('retrying');
     expect(delivery.lastError).to.match(/no request token of the rate limit \(2 per 60000 ms\) came within the timeout of 10000 ms/);
-    // The next attempt is not due before the token: the retry waits at least until then.
-    expect(delivery.nextAttemptAt - clock.now()).to.be.at.least(30_000);
+    // The next attempt is not due before the place frees: the retry waits at least until then.
+    expect(delivery.nextAttemptAt - clock.now()).to.be.at.least(WINDOW);
   });
 });
 
 function writeShipBobTimeout(gw: TestGateway, timeout: string): void {
   const path = join(gw.configDir, 'connectors', 'shipbob.yaml');
-  writeFileSync(path, readFileSync(path, 'utf8').replace('timeout: 60s', `timeout: ${timeout}`));
+  writeFileSync(path, readFileSync(path, 'utf8').replace('timeout: 90s', `timeout: ${timeout}`));
 }

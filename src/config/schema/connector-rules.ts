@@ -26,10 +26,10 @@ export function retrySchema({ num, duration }: Leaves) {
     .prefault({});
 }
 
-/** The shared rate limit (src/domain/rate.ts); none by default. */
+/** The shared rate limit (src/domain/rate.ts); none by default. Without `margin`, RATE_MARGIN_MS. */
 export function rateLimitSchema({ num, duration }: Leaves) {
   return z
-    .strictObject({ requests: num(z.number().int().min(1)), per: duration() })
+    .strictObject({ requests: num(z.number().int().min(1)), per: duration(), margin: duration().optional() })
     .optional();
 }
 

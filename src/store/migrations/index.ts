@@ -6,6 +6,7 @@ import * as operations from './004_operations.ts';
 import * as adminReason from './005_admin_reason.ts';
 import * as claimIndex from './006_claim_index.ts';
 import * as pollers from './007_pollers.ts';
+import * as rateWindow from './008_rate_window.ts';
 import * as storeSequence from './009_store_sequence.ts';
 import * as tokenRefreshLease from './011_token_refresh_lease.ts';
 
@@ -23,6 +24,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['005_admin_reason', adminReason],
   ['006_claim_index', claimIndex],
   ['007_pollers', pollers],
+  ['008_rate_window', rateWindow],
   ['009_store_sequence', storeSequence],
   ['011_token_refresh_lease', tokenRefreshLease],
 ];
