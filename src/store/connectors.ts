@@ -10,9 +10,11 @@ import { sendLogOf, sendLogText, type RateWindowRow } from './rows/rate.ts';
 /** Connector state that every instance shares: maintenance (online/offline), circuit, rate windows. */
 export class ConnectorStateRepository {
   readonly #knex: Knex;
+  readonly #backend: Backend;
 
   constructor(backend: Backend) {
     this.#knex = backend.knex;
+    this.#backend = backend;
   }
 
   /** Adds a row for each configured connector not seen before, with its configured initial state. */
