@@ -6,6 +6,7 @@ import * as operations from './004_operations.ts';
 import * as adminReason from './005_admin_reason.ts';
 import * as claimIndex from './006_claim_index.ts';
 import * as pollers from './007_pollers.ts';
+import * as instances from './010_instances.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -21,6 +22,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['005_admin_reason', adminReason],
   ['006_claim_index', claimIndex],
   ['007_pollers', pollers],
+  ['010_instances', instances],
 ];
 
 const source: Knex.MigrationSource<string> = {
