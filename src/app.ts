@@ -24,6 +24,9 @@ import { registerFusionSandbox } from './sandbox/fusion.ts';
 import { mountShipBobSandbox } from './sandbox/shipbob/index.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { InstanceHeartbeat } from './jobs/heartbeat.ts';
 import type { DestinationStream } from 'pino';
 
 export interface GatewayOptions {
@@ -79,6 +82,8 @@ export class Gateway {
   #worker: DeliveryWorker | null = null;
   #jobs: Jobs | null = null;
   #metrics: GatewayMetrics | null = null;
+  /** This instance's entry in the store's list of instances (null until started). */
+  #heartbeat: InstanceHeartbeat | null = null;
   /** Failed logins per source, one count for OM's pushes and one for the admin API. */
   #logins: { soap: LoginThrottle; admin: LoginThrottle } | null = null;
   /** Stops listening for deliveries made due elsewhere. */
@@ -94,6 +99,7 @@ export class Gateway {
     this.logger = createLogger({
       level: config.gateway.logging.level,
       secrets: () => this.#config.secrets,
+      instance: this.instanceId,
       ...(options.logDestination ? { destination: options.logDestination } : {}),
     });
     this.store = openStore(config, { schema: options.dbSchema });
@@ -145,6 +151,14 @@ export class Gateway {
     const newId = createIdGenerator(now);
     const { applied } = await this.store.migrate();
     if (applied.length > 0) this.logger.info({ applied }, 'database migrated');
+    this.#heartbeat = new InstanceHeartbeat({
+      store: this.store,
+      clock: this.clock,
+      logger: this.logger,
+      identity: { id: this.instanceId, host: hostname(), pid: process.pid, version: await packageVersion() },
+      config: () => this.#config,
+    });
+    await this.#heartbeat.start();
     const pushBodies = new BodyBudget(() => this.#config.gateway.inbound.soap.bodyBudget, this.clock);
     const metrics = new GatewayMetrics({
       store: this.store,
@@ -152,6 +166,7 @@ export class Gateway {
       logger: this.logger,
       connectors: () => this.#config.connectors.map((c) => c.name),
       pushBodies: () => ({ held: pushBodies.inUse, capacity: pushBodies.capacity }),
+      instances: () => this.#services?.instances() ?? Promise.resolve([]),
     });
     this.#metrics = metrics;
     // The services, for the inbound paths, the schedules, the admin API and the worker alike (and the CLI: src/cli/services.ts).
@@ -238,6 +253,7 @@ export class Gateway {
       views: services.views,
       connectors: services.connectors,
       billing: services.billing,
+      instances: services.instances,
       recovery: () => this.#jobs?.recovery ?? null,
       poller: () => this.#jobs?.poller ?? null,
       logger: this.logger,
@@ -322,6 +338,7 @@ export class Gateway {
       this.#services?.runtimes.rebuild();
       this.#worker?.notify();
       this.#jobs?.reconfigure();
+      await this.#heartbeat?.configChanged();
       this.logger.info(
         { connectors: next.connectors.length, triggerPoints: next.triggerPoints.length, needRestart },
         needRestart.length > 0 ? 'config reloaded; some changes take effect after a restart' : 'config reloaded',
@@ -353,6 +370,9 @@ export class Gateway {
       await this.#worker.stop();
       this.#worker = null;
     }
+    // After the worker: the instance is shown stopped once it holds no lease.
+    await this.#heartbeat?.stop();
+    this.#heartbeat = null;
     await this.#services?.close();
     this.#services = null;
     await this.store.close();
@@ -380,4 +400,14 @@ function wakeupListener(logger: Logger, wake: (connector: string | undefined) =>
       down = true;
     },
   };
+}
+
+/** The gateway's version, from the package.json above src/ (and dist/), read once at start. */
+async function packageVersion(): Promise<string> {
+  try {
+    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }

@@ -29,11 +29,13 @@ export function createLogger(options: {
   level: LevelWithSilent;
   secrets: () => readonly string[];
   destination?: DestinationStream;
+  /** The instance id (src/domain/instance.ts), on every line: which of a cluster's processes wrote it. */
+  instance?: string;
 }): Logger {
   return pino(
     {
       level: options.level,
-      base: { service: 'omgw' },
+      base: { service: 'omgw', ...(options.instance !== undefined ? { instance: options.instance } : {}) },
       redact: { paths: REDACT_PATHS, censor: '***' },
       hooks: {
         // The scrubber is cached per secrets list: a reload brings a new list, every other line reuses it.

@@ -6,6 +6,7 @@ import type { DeliveryActions, OperationKind, OperationResult } from '../service
 import type { DeliveryFilter } from '../services/delivery-filter.ts';
 import type { DeliveryViews } from '../services/delivery-views.ts';
 import { GatewayError } from '../domain/errors.ts';
+import type { InstanceView } from '../domain/instance.ts';
 import type { RecoverNowOptions, RecoveryOutcome, RecoveryRunSummary } from '../jobs/recovery.ts';
 import type { PollerStatus, PollOutcome } from '../inbound/poller/purchase-orders.ts';
 import type { Logger } from '../log.ts';
@@ -18,8 +19,9 @@ import type { idParam, operationBody, singleOperationBody } from './schemas.ts';
 
 /**
  * The admin REST API under /admin/api: browse events, deliveries, attempts and the audit trail;
- * replay, discard, hold and release deliveries; connectors (overview, maintenance, live test);
- * recovery runs; the purchase-order poller; ShipBob billing records. Every route needs `Authorization: Bearer <admin.token>`;
+ * replay, discard, hold and release deliveries; connectors (overview, maintenance, live test); the
+ * gateway instances sharing the database; recovery runs; the purchase-order poller; ShipBob billing
+ * records. Every route needs `Authorization: Bearer <admin.token>`;
  * without a configured token the API is off (404). Errors are `{code, message}`. Every change is
  * audited with actor `admin-api`. The routes are declared once, in src/admin/routes.ts: this file
  * registers them and handles each; src/admin/openapi.ts turns the same table into the OpenAPI
@@ -52,6 +54,8 @@ export interface AdminApiDeps {
   connectors: ConnectorOperations;
   /** ShipBob billing webhooks (src/store/webhooks.ts), oldest first after `afterId`. */
   billing: (filter: BillingFilter) => Promise<BillingEvent[]>;
+  /** The gateway instances sharing the database, with their state and what each holds. */
+  instances: () => Promise<InstanceView[]>;
   /** The recovery run service, or null when this gateway has none. */
   recovery: () => RecoveryApi | null;
   /** The purchase-order poller, or null when this gateway has none. */
@@ -194,6 +198,16 @@ function adminHandlers(deps: AdminApiDeps): Handlers {
     setConnectorOffline: async ({ params, body }) => deps.connectors.setState(params.name, 'offline', ADMIN_ACTOR, body.reason),
     testConnector: async ({ params }) => deps.connectors.test(params.name, ADMIN_ACTOR),
 
+    listInstances: async () => ({
+      items: (await deps.instances()).map((i) => ({
+        ...i,
+        startedAt: iso(i.startedAt),
+        heartbeatAt: iso(i.heartbeatAt),
+        stoppedAt: i.stoppedAt === null ? null : iso(i.stoppedAt),
+        nextLeaseExpiresAt: i.nextLeaseExpiresAt === null ? null : iso(i.nextLeaseExpiresAt),
+      })),
+    }),
+
     listRecoveryRuns: async ({ query }) => ({ items: await recovery(deps).history(query.limit) }),
     runRecovery: async ({ body }) => recovery(deps).runNow({ ...stripUndefined(body), actor: ADMIN_ACTOR }),
 
@@ -243,6 +257,10 @@ function poller(deps: AdminApiDeps): PollerApi {
   const service = deps.poller();
   if (!service) throw new GatewayError('NOT_FOUND', 'the purchase-order poller is not set up in this gateway');
   return service;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
 }
 
 function page(q: { limit: number; cursor?: string | undefined }): { limit: number; cursor?: string } {

@@ -18,8 +18,8 @@ th { font-weight: 600; color: #545d6e; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .state { padding: 1px 6px; border-radius: 8px; font-size: 12px; background: #eef0f3; }
 .parked, .offline, .open { background: #fde2e1; color: #8a1c17; }
-.delivered, .online, .closed { background: #def5e5; color: #16602f; }
-.retrying, .on_hold, .half_open { background: #fff1d6; color: #7a4b00; }
+.delivered, .online, .closed, .live { background: #def5e5; color: #16602f; }
+.retrying, .on_hold, .half_open, .stale { background: #fff1d6; color: #7a4b00; }
 form.filters { display: flex; flex-wrap: wrap; gap: 8px; margin-bottom: 10px; }
 button { cursor: pointer; }
 pre { background: #f5f6f8; padding: 8px; overflow: auto; max-height: 320px; margin: 6px 0; }
@@ -58,6 +58,22 @@ async function loadConnectors() {
     '</td><td class="num">' + c.counts.onHold + '</td><td class="num">' + c.counts.parked + '</td><td>' + esc(c.oldestDueAt || '') + '</td><td>' +
     c.blockedKeys.map((b) => esc(b.orderKey) + ' <span class="muted">(' + esc(b.blockerState) + ', ' + b.waiting + ' waiting)</span>').join('<br>') +
     '</td><td><button data-connector="' + esc(c.name) + '" data-to="' + (c.adminState === 'online' ? 'offline' : 'online') + '">' + (c.adminState === 'online' ? 'Take offline' : 'Bring online') + '</button></td></tr>').join('');
+}
+
+function age(ms) {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return s + 's';
+  if (s < 3600) return Math.floor(s / 60) + 'm' + String(s % 60).padStart(2, '0') + 's';
+  if (s < 86400) return Math.floor(s / 3600) + 'h' + String(Math.floor(s / 60) % 60).padStart(2, '0') + 'm';
+  return Math.floor(s / 86400) + 'd' + String(Math.floor(s / 3600) % 24).padStart(2, '0') + 'h';
+}
+
+// The instances sharing the database: an instance whose config version differs from the others' did not reload.
+async function loadInstances() {
+  const { items } = await call('GET', '/instances');
+  $('instances').innerHTML = items.map((i) => '<tr><td>' + esc(i.id) + '</td><td>' + esc(i.host) + '</td><td class="num">' + i.pid + '</td><td>' + esc(i.version) +
+    '</td><td>' + esc(i.configVersion) + '</td><td>' + badge(i.state) + '</td><td>' + esc(i.startedAt) + '</td><td>' + age(i.heartbeatAgeMs) + ' ago</td><td class="num">' + i.inFlight +
+    '</td><td>' + (i.oldestLeaseAgeMs === null ? '' : age(i.oldestLeaseAgeMs)) + '</td></tr>').join('');
 }
 
 $('connectors').onclick = async (e) => {
@@ -143,7 +159,7 @@ function toFilter(v) {
 }
 
 async function refresh() {
-  try { say(''); await loadConnectors(); await loadDeliveries(false); } catch (err) { say(err.message); }
+  try { say(''); await loadConnectors(); await loadInstances(); await loadDeliveries(false); } catch (err) { say(err.message); }
 }
 if (sessionStorage.getItem('omgw-token')) refresh(); else say('Enter the admin token (admin.token in gateway.yaml).');
 `;

@@ -4,7 +4,8 @@ import { CONSOLE_SCRIPT, CONSOLE_STYLE } from './console-assets.ts';
 /**
  * The operator console: one static page that talks to the admin REST API with the bearer token the
  * operator types in (kept in the browser tab's session storage, never in a cookie). It shows the
- * connectors (state, circuit, queue, parked, blocked keys; online/offline), finds deliveries by state,
+ * connectors (state, circuit, queue, parked, blocked keys; online/offline) and the gateway instances
+ * sharing the database (live, stale or stopped, config version, leases held), finds deliveries by state,
  * connector, order key or error text, shows one with its attempts, and replays, discards or holds
  * them, with a dry run first. Everything it does goes through /admin/api, so it is audited there.
  */
@@ -50,6 +51,11 @@ const CONSOLE_HTML = `<!doctype html>
     <h2>Connectors</h2>
     <table><thead><tr><th>Connector</th><th>Target</th><th>State</th><th>Circuit</th><th class="num">Queue</th><th class="num">In flight</th><th class="num">On hold</th><th class="num">Parked</th><th>Oldest due</th><th>Blocked keys</th><th></th></tr></thead>
     <tbody id="connectors"></tbody></table>
+  </section>
+  <section>
+    <h2>Instances</h2>
+    <table><thead><tr><th>Instance</th><th>Host</th><th class="num">PID</th><th>Version</th><th>Config</th><th>State</th><th>Started</th><th>Last heartbeat</th><th class="num">In flight</th><th>Oldest lease</th></tr></thead>
+    <tbody id="instances"></tbody></table>
   </section>
   <section>
     <h2>Deliveries</h2>

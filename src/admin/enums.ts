@@ -23,6 +23,7 @@ function every<T extends string>() {
 export { CIRCUIT_STATES } from '../domain/breaker.ts';
 export { AUDIT_DIRECTIONS, HOLD_REASONS, OPERATOR_ACTIONS } from '../domain/delivery.ts';
 export { EVENT_SOURCES, EVENT_STATUSES } from '../domain/event.ts';
+export { INSTANCE_STATES } from '../domain/instance.ts';
 export { PARK_REASONS } from '../domain/retry.ts';
 export { POLLER_RUN_STATES as POLL_RUN_STATES } from '../domain/poller.ts';
 export const ADMIN_STATES = every<AdminState>()(['online', 'offline']);

@@ -140,7 +140,7 @@ function buildOpenApiDocument() {
       title: 'OM Connector Gateway admin API',
       version: '1',
       description:
-        'Operate the gateway: browse events, deliveries, attempts and the audit trail; replay, discard, hold and release deliveries; connectors; recovery runs; the purchase-order poller; ShipBob billing records. Every route needs `Authorization: Bearer <admin.token>`. Lists are newest first (billing: oldest first) with cursor paging. Errors are `{code, message}`; a method a path does not take answers 405 with `Allow`.',
+        'Operate the gateway: browse events, deliveries, attempts and the audit trail; replay, discard, hold and release deliveries; connectors; the gateway instances sharing the database; recovery runs; the purchase-order poller; ShipBob billing records. Every route needs `Authorization: Bearer <admin.token>`. Lists are newest first (billing: oldest first) with cursor paging. Errors are `{code, message}`; a method a path does not take answers 405 with `Allow`.',
     },
     security: [{ bearer: [] }],
     tags: [...new Set(routes.map((r) => r.tag))].map((name) => ({ name })),

@@ -10,6 +10,7 @@ import {
   EVENT_SOURCES,
   EVENT_STATUSES,
   HOLD_REASONS,
+  INSTANCE_STATES,
   OPERATOR_ACTIONS,
   ORDERINGS,
   PARK_REASONS,
@@ -386,6 +387,27 @@ const billingRecord = component(
 );
 
 export const billingPage = component('BillingPage', pageOf(billingRecord, false));
+
+const instance = component(
+  'Instance',
+  z.strictObject({
+    id: z.string().describe('the owner of its leases; one per process run'),
+    host: z.string(),
+    pid: z.number().int().min(0),
+    version: z.string().describe("the gateway's version (package.json)"),
+    configVersion: z.string().describe('a digest of the config in force there; a reload that changes the config changes it'),
+    state: z.enum(INSTANCE_STATES).describe('live: heartbeat within cluster.staleAfter; stale: it stopped beating without a clean stop; stopped: a clean stop'),
+    startedAt: time,
+    heartbeatAt: time.describe('its last heartbeat'),
+    heartbeatAgeMs: count.describe('time since its last heartbeat, at this answer'),
+    stoppedAt: time.nullable(),
+    inFlight: count.describe('deliveries it holds a lease on'),
+    oldestLeaseAgeMs: count.nullable().describe('how long the longest-held of them has been held; null when it holds none'),
+    nextLeaseExpiresAt: time.nullable().describe('the earliest end of its leases (in the past: run out, to be reclaimed by another instance)'),
+  }),
+);
+
+export const instanceList = component('InstanceList', z.strictObject({ items: z.array(instance).describe('live first, then stale, then stopped; each newest first') }));
 
 /** GET /openapi.json: the document itself (its own shape is OpenAPI's, not described again here). */
 export const openApiObject = component(

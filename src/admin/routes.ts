@@ -26,7 +26,7 @@ import {
 /** Where the admin API lives; route paths below are relative to it. */
 export const ADMIN_PREFIX = '/admin/api';
 
-export type Tag = 'events' | 'deliveries' | 'attempts' | 'audit' | 'connectors' | 'recovery' | 'poller' | 'billing' | 'meta';
+export type Tag = 'events' | 'deliveries' | 'attempts' | 'audit' | 'connectors' | 'instances' | 'recovery' | 'poller' | 'billing' | 'meta';
 
 /** HTTP statuses an operation may answer besides 200. 401 and 404 (the API is off) apply to every route. */
 export type ErrorStatus = 400 | 401 | 404 | 409 | 413 | 415;
@@ -155,6 +155,17 @@ export const ADMIN_ROUTES = [
     params: connectorParam,
     body: emptyBody,
     response: res.probeReport,
+  },
+
+  {
+    method: 'GET',
+    path: '/instances',
+    operationId: 'listInstances',
+    tag: 'instances',
+    summary: 'the gateway instances sharing the database: live, stale or stopped, with version, config version, heartbeat and the leases each holds',
+    description:
+      'Every instance registers when it starts and writes a heartbeat every cluster.heartbeat. One whose last heartbeat is older than cluster.staleAfter without a clean stop is stale; instances stopped or stale for longer than cluster.forgetAfter are left out.',
+    response: res.instanceList,
   },
 
   {

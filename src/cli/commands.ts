@@ -101,7 +101,7 @@ export async function migrate(ctx: CommandContext): Promise<number> {
 export async function status(ctx: CommandContext): Promise<number> {
   return withServices(ctx, async ({ store, services }) => {
     await store.migrate();
-    const report = await services.status();
+    const [report, instances] = await Promise.all([services.status(), services.instances()]);
     if (ctx.json) {
       // The connectors' states keep the shape `omgw status --json` has always printed.
       const connectors = report.connectors.map((s) => ({
@@ -112,7 +112,7 @@ export async function status(ctx: CommandContext): Promise<number> {
         updated_at: s.updatedAt,
         updated_by: s.updatedBy,
       }));
-      ctx.io.out(JSON.stringify({ database: store.describe, ...report, connectors }, null, 2));
+      ctx.io.out(JSON.stringify({ database: store.describe, ...report, connectors, instances }, null, 2));
       return EXIT.ok;
     }
     ctx.io.out(`database ${store.describe}`);
@@ -138,8 +138,38 @@ export async function status(ctx: CommandContext): Promise<number> {
         ),
       );
     }
+    if (instances.length > 0) {
+      ctx.io.out('');
+      ctx.io.out(
+        table(
+          ['INSTANCE', 'HOST', 'PID', 'VERSION', 'CONFIG', 'STARTED', 'HEARTBEAT', 'STATE', 'IN FLIGHT', 'OLDEST LEASE'],
+          instances.map((i) => [
+            i.id,
+            i.host,
+            i.pid,
+            i.version,
+            i.configVersion,
+            new Date(i.startedAt).toISOString(),
+            `${age(i.heartbeatAgeMs)} ago`,
+            i.state,
+            i.inFlight,
+            i.oldestLeaseAgeMs === null ? '-' : age(i.oldestLeaseAgeMs),
+          ]),
+        ),
+      );
+    }
     return EXIT.ok;
   });
+}
+
+/** A time span for a person: `4s`, `2m05s`, `1h02m`, `3d04h`. */
+function age(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${two(s % 60)}s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h${two(Math.floor(s / 60) % 60)}m`;
+  return `${Math.floor(s / 86_400)}d${two(Math.floor(s / 3600) % 24)}h`;
 }
 
 /** Runs the gateway until SIGINT/SIGTERM; SIGHUP reloads the config folder. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { adminSchema } from './schema/admin.ts';
+import { clusterSchema } from './schema/cluster.ts';
 import { connectorSchema } from './schema/connector.ts';
 import { databaseSchema } from './schema/database.ts';
 import { deliverySchema } from './schema/delivery.ts';
@@ -31,6 +32,7 @@ export function buildSchemas(ctx: SchemaContext) {
     delivery: deliverySchema(leaves),
     schedules: schedulesSchema(leaves),
     admin: adminSchema(leaves),
+    cluster: clusterSchema(leaves),
     sandbox: sandboxSchema(leaves),
     logging: loggingSchema(leaves),
   });

@@ -2,6 +2,7 @@ import type { Router } from '@koa/router';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Clock } from '../domain/clock.ts';
 import { DELIVERY_STATES } from '../domain/delivery.ts';
+import { INSTANCE_STATES, type InstanceView } from '../domain/instance.ts';
 import { OM_EVENT_CODES } from '../domain/event.ts';
 import { PO_EVENT_CODE } from '../domain/purchase-order.ts';
 import { SHIPBOB_TOPICS } from '../domain/shipbob-webhook.ts';
@@ -16,8 +17,9 @@ import type { Store } from '../store/index.ts';
  * - counters and the latency histogram count what happened in *this* instance (pushes answered,
  *   events stored, attempts made, recovery runs ended);
  * - gauges about the queue (deliveries by state, due depth, oldest due age, parked, circuit state,
- *   the last recovery run) are read from the shared store when scraped, cached for `cacheMs`, so
- *   every instance reports the same, cluster-wide, values.
+ *   the last recovery run) and the instances (their states, heartbeat ages, leases) are read from
+ *   the shared store when scraped, cached for `cacheMs`, so every instance reports the same,
+ *   cluster-wide, values.
  */
 
 /**
@@ -76,6 +78,8 @@ export interface MetricsDeps {
   processMetrics?: boolean;
   /** Bytes of SOAP push bodies held now, and how many may be (the body budget). */
   pushBodies?: () => { held: number; capacity: number };
+  /** The instances sharing the database, with their state and holdings (src/services/instances.ts); none when absent. */
+  instances?: () => Promise<readonly InstanceView[]>;
 }
 
 const CIRCUIT_VALUE: Record<string, number> = { closed: 0, half_open: 1, open: 2 };
@@ -106,6 +110,10 @@ export class GatewayMetrics {
   readonly #lastRun: Gauge<'kind'>;
   readonly #pollerLag: Gauge<'poller'>;
   readonly #pollRuns: Counter<'poller' | 'state'>;
+  readonly #instances: Gauge<'state'>;
+  readonly #heartbeatAge: Gauge<'instance'>;
+  readonly #instanceLeases: Gauge<'instance'>;
+  readonly #instanceLeaseAge: Gauge<'instance'>;
 
   constructor(deps: MetricsDeps) {
     this.#deps = deps;
@@ -160,6 +168,22 @@ export class GatewayMetrics {
       collect: fromStore,
     });
     this.#pollerLag = new Gauge({ name: 'omgw_poller_lag_seconds', help: 'How far a poller is behind (now minus the newest change it has read, at its latest run), by poller', labelNames: ['poller'], registers });
+    this.#instances = new Gauge({ name: 'omgw_instances', help: 'Gateway instances sharing the database, by state (live, stale, stopped)', labelNames: ['state'], registers, collect: fromStore });
+    this.#heartbeatAge = new Gauge({
+      name: 'omgw_instance_heartbeat_age_seconds',
+      help: 'Time since the last heartbeat of each instance not stopped (live or stale)',
+      labelNames: ['instance'],
+      registers,
+      collect: fromStore,
+    });
+    this.#instanceLeases = new Gauge({ name: 'omgw_instance_leases', help: 'Deliveries each instance not stopped holds in flight (its leases)', labelNames: ['instance'], registers, collect: fromStore });
+    this.#instanceLeaseAge = new Gauge({
+      name: 'omgw_instance_oldest_lease_age_seconds',
+      help: 'How long the longest-held delivery of each instance not stopped has been held (0 when it holds none)',
+      labelNames: ['instance'],
+      registers,
+      collect: fromStore,
+    });
     this.#pollRuns = new Counter({ name: 'omgw_poll_runs_total', help: 'Poller runs this instance ended, by poller and state (ok, failed)', labelNames: ['poller', 'state'], registers });
 
     if (deps.processMetrics ?? true) collectDefaultMetrics({ register: registry });
@@ -241,11 +265,12 @@ export class GatewayMetrics {
   async #readStore(): Promise<void> {
     const { store, clock } = this.#deps;
     const now = clock.now();
-    const [counts, queues, states, runs] = await Promise.all([
+    const [counts, queues, states, runs, instances] = await Promise.all([
       store.browse.deliveryCounts(),
       store.browse.dueByConnector(now),
       store.connectorStates.all(),
       store.recoveryRuns.history(1),
+      this.#deps.instances?.() ?? [],
     ]);
     const names = new Set([...this.#deps.connectors(), ...counts.map((c) => c.connector), ...states.map((s) => s.connector)]);
 
@@ -284,6 +309,17 @@ export class GatewayMetrics {
       ['delivered', last?.delivered],
     ] as const) {
       this.#lastRun.set({ kind }, value ?? 0);
+    }
+    this.#instances.reset();
+    this.#heartbeatAge.reset();
+    this.#instanceLeases.reset();
+    this.#instanceLeaseAge.reset();
+    for (const state of INSTANCE_STATES) this.#instances.set({ state }, instances.filter((i) => i.state === state).length);
+    // Stopped instances get no series: their ids would pile up, one per process run, until forgotten.
+    for (const i of instances.filter((x) => x.state !== 'stopped')) {
+      this.#heartbeatAge.set({ instance: i.id }, i.heartbeatAgeMs / 1000);
+      this.#instanceLeases.set({ instance: i.id }, i.inFlight);
+      this.#instanceLeaseAge.set({ instance: i.id }, (i.oldestLeaseAgeMs ?? 0) / 1000);
     }
     this.#refreshedAt = Date.now();
   }

@@ -14,6 +14,8 @@ import { ConnectorOperations } from './connectors.ts';
 import { DeliveryActions } from './delivery-actions.ts';
 import { DeliveryViews } from './delivery-views.ts';
 import { ConnectorRuntimes } from './runtimes.ts';
+import { instanceViews } from './instances.ts';
+import type { InstanceView } from '../domain/instance.ts';
 
 /**
  * The service layer: the use cases the HTTP edge (src/app.ts: inbound paths, admin API, schedules,
@@ -91,6 +93,8 @@ export interface Services {
   status: () => Promise<GatewayStatus>;
   /** ShipBob billing webhooks, oldest first after `afterId`. */
   billing: (filter: BillingFilter) => Promise<BillingEvent[]>;
+  /** The gateway instances sharing the database, each with its state and the deliveries it holds. */
+  instances: () => Promise<InstanceView[]>;
   /** Closes the connector runtimes (the store is the caller's). */
   close(): Promise<void>;
 }
@@ -117,6 +121,7 @@ export function createServices(config: () => GatewayConfig, deps: ServicesDeps):
       return { ...report, connectors, blockedKeys };
     },
     billing: (filter) => store.shipbobWebhooks.listBilling(filter),
+    instances: instanceViews({ store, clock, config }),
     close: () => runtimes.close(),
   };
 }

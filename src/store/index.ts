@@ -12,6 +12,7 @@ import { RecoveryRunRepository } from './recovery.ts';
 import { RetentionRepository } from './retention.ts';
 import { ShipBobWebhookRepository } from './webhooks.ts';
 import { PollerRepository } from './pollers.ts';
+import { InstanceRepository } from './instances.ts';
 import { OAuthTokenRepository, type OAuthTokenOptions } from './tokens.ts';
 
 export type { DatabaseOptions } from './database.ts';
@@ -40,6 +41,8 @@ export class Store {
   readonly shipbobWebhooks: ShipBobWebhookRepository;
   /** The purchase-order poller's cursor and runs. */
   readonly pollers: PollerRepository;
+  /** The gateway instances sharing this database: registration, heartbeats, what each holds. */
+  readonly instances: InstanceRepository;
   readonly #schema: string | undefined;
 
   constructor(options: DatabaseOptions) {
@@ -52,6 +55,7 @@ export class Store {
     this.retention = new RetentionRepository(backend);
     this.shipbobWebhooks = new ShipBobWebhookRepository(backend.knex);
     this.pollers = new PollerRepository(backend.knex);
+    this.instances = new InstanceRepository(backend.knex);
     this.deliveries = new DeliveryRepository(backend);
     this.connectorStates = new ConnectorStateRepository(backend);
     this.deliveryActions = new DeliveryActionsRepository(backend);

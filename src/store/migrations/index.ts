@@ -8,6 +8,7 @@ import * as claimIndex from './006_claim_index.ts';
 import * as pollers from './007_pollers.ts';
 import * as rateWindow from './008_rate_window.ts';
 import * as storeSequence from './009_store_sequence.ts';
+import * as instances from './010_instances.ts';
 import * as tokenRefreshLease from './011_token_refresh_lease.ts';
 
 interface Migration {
@@ -26,6 +27,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['007_pollers', pollers],
   ['008_rate_window', rateWindow],
   ['009_store_sequence', storeSequence],
+  ['010_instances', instances],
   ['011_token_refresh_lease', tokenRefreshLease],
 ];
 

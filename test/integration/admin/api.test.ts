@@ -116,6 +116,7 @@ describe(`admin API (${backendName()})`, () => {
     { method: 'POST', route: '/connectors/:name/online', path: '/admin/api/connectors/shipbob/online' },
     { method: 'POST', route: '/connectors/:name/offline', path: '/admin/api/connectors/shipbob/offline', body: { reason: 'test' } },
     { method: 'POST', route: '/connectors/:name/test', path: '/admin/api/connectors/crm/test' },
+    { method: 'GET', route: '/instances', path: '/admin/api/instances' },
     { method: 'GET', route: '/recovery/runs', path: '/admin/api/recovery/runs' },
     { method: 'POST', route: '/recovery/runs', path: '/admin/api/recovery/runs', body: { connectors: ['otm'], limit: 5 } },
     { method: 'GET', route: '/poller', path: '/admin/api/poller?limit=5' },

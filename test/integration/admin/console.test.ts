@@ -63,6 +63,15 @@ describe(`the operator console page (${backendName()})`, () => {
     expect(await css.text()).to.include('font-variant-numeric');
   });
 
+  it('lists the gateway instances from the admin API beside the connectors', async () => {
+    const html = await (await fetch(`${gw.url}/admin/`)).text();
+    expect(html).to.include('<h2>Instances</h2>').and.include('<tbody id="instances"></tbody>');
+    const js = await (await fetch(`${gw.url}/admin/console.js`)).text();
+    expect(js).to.include("call('GET', '/instances')").and.include('await loadInstances()');
+    const css = await (await fetch(`${gw.url}/admin/console.css`)).text();
+    for (const state of ['.live', '.stale']) expect(css).to.include(state);
+  });
+
   it('runs in a real browser with no Content-Security-Policy violation', async function () {
     if (!CHROMIUM) this.skip();
     this.timeout(90_000);

@@ -30,6 +30,10 @@ const DOCUMENTED = [
   ['omgw_poller_lag_seconds', 'gauge'],
   ['omgw_poll_runs_total', 'counter'],
   ['omgw_metrics_store_errors_total', 'counter'],
+  ['omgw_instances', 'gauge'],
+  ['omgw_instance_heartbeat_age_seconds', 'gauge'],
+  ['omgw_instance_leases', 'gauge'],
+  ['omgw_instance_oldest_lease_age_seconds', 'gauge'],
 ] as const;
 
 interface Scrape {
@@ -120,6 +124,12 @@ describe(`/metrics (${backendName()})`, () => {
     expect(s.samples.get('omgw_connector_circuit_state{connector="crm"}')).to.equal(0);
     expect(s.samples.get('omgw_connector_online{connector="crm"}')).to.equal(1);
     expect(s.samples.get('omgw_recovery_last_run_timestamp_seconds')).to.equal(0);
+    // The instance serving them, live, holding nothing (test/e2e/instances.test.ts has two).
+    const self = gw.gateway.instanceId;
+    expect([s.samples.get('omgw_instances{state="live"}'), s.samples.get('omgw_instances{state="stale"}'), s.samples.get('omgw_instances{state="stopped"}')]).to.deep.equal([1, 0, 0]);
+    expect(s.samples.get(`omgw_instance_heartbeat_age_seconds{instance="${self}"}`)).to.equal(0);
+    expect(s.samples.get(`omgw_instance_leases{instance="${self}"}`)).to.equal(0);
+    expect(s.samples.get(`omgw_instance_oldest_lease_age_seconds{instance="${self}"}`)).to.equal(0);
     // prom-client's global registry is left alone.
     expect(await globalRegistry.metrics()).to.not.include('omgw_');
   });

@@ -236,7 +236,7 @@ describe('cli main', () => {
       const status = await run(['status', '--json', '--config', dir], env);
       expect(status.code, status.err).to.equal(0);
       const report = JSON.parse(status.out) as StatusJson;
-      expect(report).to.deep.equal({ database: `sqlite:${dbFile}`, events: [], deliveries: [], pushes: 0, lastReceivedAt: null, connectors: [], blockedKeys: [] });
+      expect(report).to.deep.equal({ database: `sqlite:${dbFile}`, events: [], deliveries: [], pushes: 0, lastReceivedAt: null, connectors: [], blockedKeys: [], instances: [] });
 
       const text = await run(['status', '--config', dir], env);
       expect(text.code, text.err).to.equal(0);
