@@ -246,6 +246,53 @@ describe(`SOAP: a store failure before commit is a Server Fault, and the gateway
   });
 });
 
+describe('SOAP: a write lock another connection holds on the SQLite file (sqlite)', () => {
+  let gw: TestGateway;
+  before(async function () {
+    if (backendName() !== 'sqlite') this.skip();
+    gw = await startGateway();
+  });
+  after(async () => {
+    await gw?.stop();
+  });
+
+  it('a push waits for it up to the busy timeout (5 s): stored when it is released in time, else 500 soap:Server STORE_UNAVAILABLE, and the re-sent push is stored', async function () {
+    this.timeout(30_000);
+    const endpoint = `${gw.url}/soap/business-events`;
+    const push = (order: string) => buildPush([{ eventCode: 'HOLD', order: { sourceOrderNumber: order } }], { security });
+    // The test's own connection to the same file, as a second process (another gateway, sqlite3, a backup) would be.
+    const other = gw.database.tables();
+
+    await other.raw('begin immediate');
+    const brief = Date.now();
+    // The lock's length is the scenario here, not a wait for something to happen.
+    const released = new Promise<void>((resolve, reject) => setTimeout(() => other.raw('commit').then(() => resolve(), reject), 500));
+    const stored = await postSoap(endpoint, push('SO-1'));
+    await released;
+    expect(stored.status, stored.body).to.equal(202);
+    expect(Date.now() - brief).to.be.at.least(450);
+
+    await other.raw('begin immediate');
+    const long = Date.now();
+    let refused: Awaited<ReturnType<typeof postSoap>>;
+    try {
+      refused = await postSoap(endpoint, push('SO-2'));
+    } finally {
+      await other.raw('commit');
+    }
+    const waited = Date.now() - long;
+    expect(refused.status, refused.body).to.equal(500);
+    expect(refused.body).to.include('<faultcode>soap:Server</faultcode>').and.include('<omgw:code>STORE_UNAVAILABLE</omgw:code>');
+    expect(waited).to.be.within(4_500, 20_000);
+
+    // OM sends it again; nothing of the refused push was written.
+    expect((await postSoap(endpoint, push('SO-2'))).status).to.equal(202);
+    const events = (await gw.gateway.store.browse.events({}, { limit: 10 })).rows;
+    expect(events.map((e) => e.orderKey).sort()).to.deep.equal(['LEG:SO-1', 'LEG:SO-2']);
+    expect((await gw.gateway.store.status()).pushes).to.equal(2);
+  });
+});
+
 describe(`SOAP: push bodies held at once are bounded by bodyBudget (${backendName()})`, () => {
   let gw: TestGateway;
   before(async () => {
