@@ -77,6 +77,12 @@ export class Gateway {
   readonly clock: Clock;
   readonly instanceId: string;
   #config: GatewayConfig;
+  /**
+   * The settings in force: the database as the store was opened, the rest as start() read them. A
+   * reload compares with these, not with the last reload's, so reverting a start-only change
+   * needs no restart.
+   */
+  #inForce: GatewayConfig['gateway'];
   #server: RunningServer | null = null;
   #services: Services | null = null;
   #worker: DeliveryWorker | null = null;
@@ -94,6 +100,7 @@ export class Gateway {
   private constructor(options: GatewayOptions, config: GatewayConfig) {
     this.options = options;
     this.#config = config;
+    this.#inForce = config.gateway;
     this.clock = options.clock ?? systemClock;
     this.instanceId = `${process.pid}-${randomUUID().slice(0, 8)}`;
     this.logger = createLogger({
@@ -142,6 +149,7 @@ export class Gateway {
   }
 
   async start(): Promise<void> {
+    this.#inForce = { ...this.#config.gateway, database: this.#inForce.database };
     // Before anything opens: a refused exposure leaves no database migrated and no port taken.
     const host = this.options.host ?? this.#config.gateway.server.host;
     const exposure = exposureProblems(this.#config, host);
@@ -321,16 +329,17 @@ export class Gateway {
 
   /**
    * Loads the config folder again. A bad config is refused and the running one stays in force.
-   * Settings read only at start (RESTART_SETTINGS) are reported, not applied.
+   * Settings read only at start (RESTART_SETTINGS) are reported, not applied: each that differs from
+   * the value in force (not from the last reload's), so a reverted change reports nothing.
    */
   async reload(): Promise<{ ok: true } | { ok: false; error: string }> {
     try {
       const next = await loadConfig(this.options.configDir, this.options.env ?? process.env);
-      const before = this.#config.gateway;
+      const inForce = this.#inForce;
       // The listener stays where it is: a published default credential is refused on it as at start.
-      const exposure = exposureProblems({ ...next, gateway: { ...next.gateway, server: before.server } }, this.options.host ?? before.server.host);
+      const exposure = exposureProblems({ ...next, gateway: { ...next.gateway, server: inForce.server } }, this.options.host ?? inForce.server.host);
       if (exposure.length > 0) throw new ConfigError(exposure);
-      const needRestart = RESTART_SETTINGS.filter(([, read]) => read(next.gateway) !== read(before)).map(([name]) => name);
+      const needRestart = RESTART_SETTINGS.filter(([, read]) => read(next.gateway) !== read(inForce)).map(([name]) => name);
       this.#config = next;
       this.logger.level = next.gateway.logging.level;
       await this.store.connectorStates.ensure(next.connectors.map((c) => ({ name: c.name, state: c.state })), this.clock.now());

@@ -225,8 +225,11 @@ export async function setConnectorState(ctx: CommandContext, state: 'online' | '
       }
       throw err;
     }
-    if (ctx.json) ctx.io.out(JSON.stringify({ connector: name, state }));
-    else ctx.io.out(`connector ${name} is ${state}${state === 'offline' ? ': due deliveries go on hold' : ': held deliveries are released in order'}`);
+    if (ctx.json) ctx.io.out(JSON.stringify({ database: store.describe, connector: name, state }));
+    else {
+      ctx.io.out(`database ${store.describe}`);
+      ctx.io.out(`connector ${name} is ${state}${state === 'offline' ? ': due deliveries go on hold' : ': held deliveries are released in order'}`);
+    }
     return EXIT.ok;
   });
 }

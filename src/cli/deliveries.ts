@@ -257,7 +257,7 @@ export async function operationCommand(ctx: CommandContext, action: OperationKin
     if (err instanceof UsageError) return usage(ctx, err.message);
     throw err;
   }
-  return withServices(ctx, async ({ deliveries }) => {
+  return withServices(ctx, async ({ deliveries, database }) => {
     const opts = {
       dryRun: args['dry-run'] ?? false,
       actor: cliActor(ctx.env),
@@ -273,9 +273,10 @@ export async function operationCommand(ctx: CommandContext, action: OperationKin
             ? await deliveries.hold(filter, opts)
             : await deliveries.release(filter, opts);
     if (ctx.json) {
-      ctx.io.out(JSON.stringify(result, null, 2));
+      ctx.io.out(JSON.stringify({ database, ...result }, null, 2));
       return EXIT.ok;
     }
+    ctx.io.out(`database ${database}`);
     ctx.io.out(describeResult(result, filter));
     if (result.sample.length > 0) {
       ctx.io.out('');
@@ -290,10 +291,14 @@ export async function operationCommand(ctx: CommandContext, action: OperationKin
 /** `omgw connector test NAME | --all`. */
 export async function connectorTestCommand(ctx: CommandContext, name: string | undefined, args: OperationsArgs): Promise<number> {
   if ((name === undefined) === !args.all) return usage(ctx, 'usage: omgw connector test NAME | omgw connector test --all');
-  return withServices(ctx, async ({ connectors }) => {
+  return withServices(ctx, async ({ connectors, database }) => {
     const reports = name !== undefined ? [await connectors.test(name, cliActor(ctx.env))] : await connectors.testAll(cliActor(ctx.env));
-    if (ctx.json) ctx.io.out(JSON.stringify(name !== undefined ? reports[0] : reports, null, 2));
-    else ctx.io.out(reports.length === 0 ? 'no connectors configured' : reports.map(describeProbe).join('\n\n'));
+    // The database named, as every command that opens it does (the tests are audited there).
+    if (ctx.json) ctx.io.out(JSON.stringify(name !== undefined ? { database, ...reports[0] } : { database, reports }, null, 2));
+    else {
+      ctx.io.out(`database ${database}`);
+      ctx.io.out(reports.length === 0 ? 'no connectors configured' : reports.map(describeProbe).join('\n\n'));
+    }
     return reports.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
   });
 }

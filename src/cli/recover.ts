@@ -36,10 +36,15 @@ export async function recover(ctx: CommandContext, opts: RecoverOptions): Promis
   return withServices(ctx, async ({ store, services }) => {
     await store.migrate();
     const service = services.recovery;
+    // The database read first, as status does: a wrong folder or URL shows before any run.
+    const database = store.describe;
     if (!opts.now) {
       const runs = await service.history(20);
-      if (ctx.json) ctx.io.out(JSON.stringify(runs, null, 2));
-      else ctx.io.out(runs.length === 0 ? 'no recovery runs yet' : runTable(runs));
+      if (ctx.json) ctx.io.out(JSON.stringify({ database, runs }, null, 2));
+      else {
+        ctx.io.out(`database ${database}`);
+        ctx.io.out(runs.length === 0 ? 'no recovery runs yet' : runTable(runs));
+      }
       return EXIT.ok;
     }
     let outcome;
@@ -59,8 +64,9 @@ export async function recover(ctx: CommandContext, opts: RecoverOptions): Promis
       throw err;
     }
     const runs = outcome.run ? [...outcome.resumed, outcome.run] : outcome.resumed;
-    if (ctx.json) ctx.io.out(JSON.stringify(outcome, null, 2));
+    if (ctx.json) ctx.io.out(JSON.stringify({ database, ...outcome }, null, 2));
     else {
+      ctx.io.out(`database ${database}`);
       if (outcome.resumed.length > 0) ctx.io.out(`finished ${outcome.resumed.length} interrupted run(s) first`);
       if (outcome.run) {
         const r = outcome.run;

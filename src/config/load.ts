@@ -1,6 +1,6 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { GatewayError } from '../domain/errors.ts';
 import {
@@ -14,6 +14,7 @@ import { Secret } from './secret.ts';
 import { localServerUrl } from './server-url.ts';
 import { loadMappings, validateTransformName, type MappingSet } from './mappings.ts';
 import { checkTlsFiles } from './tls-files.ts';
+import { yamlSyntaxReason } from './yaml-syntax.ts';
 
 export interface ConfigProblem {
   file: string;
@@ -34,6 +35,9 @@ export interface GatewayConfig {
    */
   secrets: string[];
 }
+
+/** What `${server:url}` stands for while gateway.yaml is invalid (the config is refused anyway). */
+const UNKNOWN_SERVER_URL = 'http://gateway.invalid';
 
 export class ConfigError extends GatewayError {
   readonly problems: ConfigProblem[];
@@ -64,7 +68,9 @@ export async function loadConfig(dirArg: string, env: NodeJS.ProcessEnv = proces
   } else if (gateway && env.DATABASE_URL) gateway.database.url = env.DATABASE_URL;
 
   // Connector files may reach the gateway's own routes (the sandbox peers) through ${server:url}.
-  const connectorSchema = buildSchemas({ env, baseDir: dir, serverUrl: gateway ? localServerUrl(gateway.server) : null }).connector;
+  // Without a valid gateway.yaml that URL is unknown, which is its problem, not the connectors':
+  // they are checked with a stand-in.
+  const connectorSchema = buildSchemas({ env, baseDir: dir, serverUrl: gateway ? localServerUrl(gateway.server) : UNKNOWN_SERVER_URL }).connector;
   const connectors: ConnectorConfig[] = [];
   /** Each valid connector's file, relative to the config folder. */
   const fileOf = new Map<ConnectorConfig, string>();
@@ -133,6 +139,11 @@ export async function loadConfig(dirArg: string, env: NodeJS.ProcessEnv = proces
     if (reason) problems.push({ file: `connectors/${c.name}.yaml`, key: 'transform', reason });
   }
 
+  /** Whether `name` is an oracle-fusion connector, or a connector file whose problems are listed already. */
+  const isFusionConnector = (name: string): boolean => {
+    const found = connectors.find((x) => x.name === name);
+    return found ? found.kind === 'oracle-fusion' : invalidConnectors.has(name);
+  };
   for (const c of connectors) {
     const file = `connectors/${c.name}.yaml`;
     if (c.kind === 'shipbob') {
@@ -142,24 +153,24 @@ export async function loadConfig(dirArg: string, env: NodeJS.ProcessEnv = proces
         problems.push({ file, key: 'shipbob', reason: 'a shipbob connector needs a shipbob block (enrichFrom, productMap)' });
         continue;
       }
-      const source = connectors.find((x) => x.name === c.shipbob?.enrichFrom);
-      if (!source || source.kind !== 'oracle-fusion') {
+      if (!isFusionConnector(c.shipbob.enrichFrom)) {
         problems.push({ file, key: 'shipbob.enrichFrom', reason: `no oracle-fusion connector named "${c.shipbob.enrichFrom}"` });
       }
       for (const [key, name, kind] of [['shipbob.productMap', c.shipbob.productMap, 'product-map'], ['shipbob.locationMap', c.shipbob.locationMap, 'location-map']] as const) {
         if (name === undefined) continue;
         const map = mappings.map(name);
-        if (!map) problems.push({ file, key, reason: `no mappings/${name}.yaml` });
-        else if (map.kind !== kind) problems.push({ file, key, reason: `mappings/${name}.yaml is a ${map.kind}, not a ${kind}` });
+        if (!map) {
+          // A map file that is there but could not be used has its own problem already.
+          if (!mappings.unusable('map', name)) problems.push({ file, key, reason: `no mappings/${name}.yaml` });
+        } else if (map.kind !== kind) problems.push({ file, key, reason: `mappings/${name}.yaml is a ${map.kind}, not a ${kind}` });
       }
     }
   }
 
   const poller = gateway?.schedules.poller;
   if (poller?.enabled) {
-    const source = connectors.find((x) => x.name === poller.connector);
     if (poller.connector === undefined) problems.push({ file: 'gateway.yaml', key: 'schedules.poller.connector', reason: 'is required when the poller is enabled' });
-    else if (!source || source.kind !== 'oracle-fusion') {
+    else if (!isFusionConnector(poller.connector)) {
       problems.push({ file: 'gateway.yaml', key: 'schedules.poller.connector', reason: `no oracle-fusion connector named "${poller.connector}"` });
     }
   }
@@ -213,10 +224,7 @@ async function readYaml(
   try {
     return parseYaml(text, { prettyErrors: false }) ?? {};
   } catch (err) {
-    // With prettyErrors off the parser gives offsets (pos), not line numbers (linePos).
-    const where = err instanceof YAMLParseError ? ` at line ${text.slice(0, err.pos[0]).split('\n').length}` : '';
-    const what = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    problems.push({ file: rel, key: '', reason: `not valid YAML${where}: ${what}` });
+    problems.push({ file: rel, key: '', reason: yamlSyntaxReason(text, err) });
     return undefined;
   }
 }

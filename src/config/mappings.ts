@@ -1,7 +1,8 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import jsonata from 'jsonata';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { parse as parseYaml } from 'yaml';
+import { yamlSyntaxReason } from './yaml-syntax.ts';
 
 /**
  * The `mappings/` folder of the config: JSONata templates for custom REST payloads
@@ -34,7 +35,8 @@ export function validateTransformName(name: string, mappings: MappingSet): strin
   if (name.startsWith(JSONATA_PREFIX)) {
     const template = name.slice(JSONATA_PREFIX.length);
     if (template === '') return `"${name}" names no template (use jsonata:<name> for mappings/<name>.jsonata)`;
-    return mappings.template(template) === null ? `no template mappings/${template}.jsonata for "${name}"` : null;
+    if (mappings.template(template) !== null || mappings.unusable('template', template)) return null;
+    return `no template mappings/${template}.jsonata for "${name}"`;
   }
   return `unknown transform "${name}" (use one of ${BUILTIN_TRANSFORMS.join(', ')}, or jsonata:<name> for mappings/<name>.jsonata)`;
 }
@@ -58,8 +60,21 @@ export interface MappingSet {
   mapNames(): string[];
   /** The value for `key` in map `mapName` (from `mappings/<mapName>.yaml`), or null. */
   lookup(mapName: string, key: string): string | null;
+  /**
+   * Whether the file of this map or template is there but could not be used (unreadable, not YAML,
+   * not a valid map; or the folder could not be read): its own problems are in `problems`, so a
+   * reference to it is not reported a second time as a missing file.
+   */
+  unusable(kind: 'map' | 'template', name: string): boolean;
   /** Bad files found while loading. */
   readonly problems: readonly MappingProblem[];
+}
+
+/** Names whose files could not be used, or all of them when the folder could not be read. */
+interface Unusable {
+  maps: Set<string>;
+  templates: Set<string>;
+  all: boolean;
 }
 
 const MAPPINGS_DIR = 'mappings';
@@ -69,8 +84,9 @@ const TOP_LEVEL_KEYS = new Set(['kind', 'customer', 'entries']);
 
 /** A MappingSet from values in memory (the empty set when a config has no mappings folder). */
 function createMappingSet(
-  parts: { templates?: Record<string, string>; maps?: ValueMap[]; problems?: MappingProblem[] } = {},
+  parts: { templates?: Record<string, string>; maps?: ValueMap[]; problems?: MappingProblem[]; unusable?: Unusable } = {},
 ): MappingSet {
+  const unusable = parts.unusable ?? { maps: new Set<string>(), templates: new Set<string>(), all: false };
   const templates = new Map(Object.entries(parts.templates ?? {}));
   const maps = new Map((parts.maps ?? []).map((m) => [m.name, m]));
   const problems = [...(parts.problems ?? [])];
@@ -80,6 +96,7 @@ function createMappingSet(
     map: (name) => maps.get(name) ?? null,
     mapNames: () => [...maps.keys()].sort(),
     lookup: (mapName, key) => maps.get(mapName)?.entries.get(key) ?? null,
+    unusable: (kind, name) => unusable.all || (kind === 'map' ? unusable.maps : unusable.templates).has(name),
     problems,
   };
 }
@@ -93,6 +110,7 @@ export async function loadMappings(configDir: string): Promise<MappingSet> {
   const problems: MappingProblem[] = [];
   const templates: Record<string, string> = {};
   const maps: ValueMap[] = [];
+  const unusable: Unusable = { maps: new Set(), templates: new Set(), all: false };
 
   let files: string[];
   try {
@@ -101,7 +119,7 @@ export async function loadMappings(configDir: string): Promise<MappingSet> {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return createMappingSet();
     problems.push({ file: MAPPINGS_DIR, key: '', reason: `cannot be read (${code ?? String(err)})` });
-    return createMappingSet({ problems });
+    return createMappingSet({ problems, unusable: { ...unusable, all: true } });
   }
 
   const seenMaps = new Map<string, string>();
@@ -122,6 +140,7 @@ export async function loadMappings(configDir: string): Promise<MappingSet> {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EISDIR') continue;
       problems.push({ file: rel, key: '', reason: `cannot be read (${code ?? String(err)})` });
+      (ext === 'jsonata' ? unusable.templates : unusable.maps).add(name);
       continue;
     }
 
@@ -140,8 +159,9 @@ export async function loadMappings(configDir: string): Promise<MappingSet> {
     seenMaps.set(name, rel);
     const map = parseValueMap(name, text, rel, problems);
     if (map) maps.push(map);
+    else unusable.maps.add(name);
   }
-  return createMappingSet({ templates, maps, problems });
+  return createMappingSet({ templates, maps, problems, unusable });
 }
 
 /** null when `text` compiles, else why not (with the position of the error). */
@@ -175,9 +195,7 @@ function parseValueMap(name: string, text: string, rel: string, problems: Mappin
   try {
     raw = parseYaml(text, { schema: 'failsafe', prettyErrors: false });
   } catch (err) {
-    const where = err instanceof YAMLParseError ? ` at line ${text.slice(0, err.pos[0]).split('\n').length}` : '';
-    const what = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
-    problems.push({ file: rel, key: '', reason: `not valid YAML${where}: ${what}` });
+    problems.push({ file: rel, key: '', reason: yamlSyntaxReason(text, err) });
     return null;
   }
   if (!isRecord(raw)) {

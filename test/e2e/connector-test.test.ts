@@ -119,7 +119,7 @@ auth:
     for (const s of r.steps) expect(s.durationMs).to.be.a('number').and.at.least(0);
     const made = target.requests.slice(before);
     expect(made.filter((q) => q.path === '/api/health').every((q) => q.method === 'GET')).to.equal(true);
-    expect(text).to.match(/^connector oauth: OK \(\d+ ms\)/);
+    expect(text).to.match(/^database \S+\nconnector oauth: OK \(\d+ ms\)/);
     expect(text).to.match(/\ntoken\s+ok\s+\d+/);
   });
 
@@ -161,7 +161,8 @@ auth:
   it('--all tests every connector and fails when one does; each test is audited', async () => {
     const all = await cli(['connector', 'test', '--all', '--json']);
     expect(all.code).to.equal(1);
-    const reports = JSON.parse(all.out) as ProbeReport[];
+    const { database: named, reports } = JSON.parse(all.out) as { database: string; reports: ProbeReport[] };
+    expect(named).to.match(/^(sqlite|postgres):/);
     expect(reports.map((r) => [r.connector, r.ok]).sort()).to.deep.equal(
       [
         ['badtoken', false],

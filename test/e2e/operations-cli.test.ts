@@ -291,11 +291,11 @@ describe(`omgw deliveries, events, replay, discard, hold, release (${backendName
     it('goes through the same service as the admin API: the state is stored with one audit record each, as cli:<user>', async () => {
       const off = await run(['connector', 'offline', 'crm']);
       expect(off.code, off.err).to.equal(0);
-      expect(off.out).to.equal('connector crm is offline: due deliveries go on hold');
+      expect(off.out).to.match(/^database \S+\nconnector crm is offline: due deliveries go on hold$/);
       expect(await connectorState('crm')).to.include({ adminState: 'offline', updatedBy: 'cli:olivia' });
       const on = await run(['connector', 'online', 'crm', '--json']);
       expect(on.code, on.err).to.equal(0);
-      expect(json(on)).to.deep.equal({ connector: 'crm', state: 'online' });
+      expect(json(on)).to.deep.equal({ database: json<{ database: string }>(await run(['status', '--json'])).database, connector: 'crm', state: 'online' });
       expect(await connectorState('crm')).to.include({ adminState: 'online' });
       const audit = await adminAudit();
       expect(audit.map((a) => [a.action, a.connector, a.result, a.actor])).to.deep.equal([
@@ -310,6 +310,25 @@ describe(`omgw deliveries, events, replay, discard, hold, release (${backendName
       expect(r.err).to.match(/^no connector named "nope" \(connectors: .*crm/);
       expect((await run(['connector', 'online'])).code).to.equal(2);
       expect(await adminAudit()).to.have.length(0);
+    });
+  });
+
+  describe('the database each command used', () => {
+    it('is named by every command that opens the store, as status names it: the first line, or `database` in --json', async function () {
+      this.timeout(90_000); // a command takes a second or two here (it opens the store and migrates)
+      const status = json<{ database: string }>(await run(['status', '--json'])).database;
+      expect(status).to.match(/^(sqlite|postgres):/);
+      // Each command once, as text or as JSON (connector online|offline: in their own test above).
+      const text = [['recover'], ['poll'], ['connector', 'test', '--all'], ['replay', '--id', ids.parked as string, '--dry-run']];
+      const asJson = [['recover', '--now', '--connector', 'crm', '--limit', '1'], ['poll'], ['connector', 'test', 'crm'], ['hold', '--id', ids.pending as string]];
+      for (const args of text) {
+        const r = await run(args);
+        expect(r.out.split('\n')[0], `${args.join(' ')}: ${r.err}`).to.equal(`database ${status}`);
+      }
+      for (const args of asJson) {
+        const r = await run([...args, '--json']);
+        expect(json<{ database?: string }>(r).database, `${args.join(' ')}: ${r.err}`).to.equal(status);
+      }
     });
   });
 

@@ -224,11 +224,12 @@ describe(`Fusion purchase-order poller → ShipBob orders (${backendName()})`, f
     });
     after(async () => gw?.stop());
 
-    const cli = async (args: string[]): Promise<{ code: number; out: string }> => {
+    const cli = async (args: string[], fusionPassword = FUSION_PASSWORD): Promise<{ code: number; out: string; err: string }> => {
       const out: string[] = [];
-      const env = testEnv(gw.database, { TEST_FUSION_PASSWORD: FUSION_PASSWORD, TEST_SHIPBOB_TOKEN: TOKEN, TEST_WEBHOOK_SECRET: WEBHOOK_SECRET });
-      const code = await main([...args, '--config', gw.configDir], { out: (t) => out.push(t), err: (t) => out.push(t) }, env);
-      return { code, out: out.join('\n') };
+      const err: string[] = [];
+      const env = testEnv(gw.database, { TEST_FUSION_PASSWORD: fusionPassword, TEST_SHIPBOB_TOKEN: TOKEN, TEST_WEBHOOK_SECRET: WEBHOOK_SECRET });
+      const code = await main([...args, '--config', gw.configDir], { out: (t) => out.push(t), err: (t) => err.push(t) }, env);
+      return { code, out: out.join('\n'), err: err.join('\n') };
     };
 
     it('--now polls through the configured connector and records the run; alone it lists the runs', async () => {
@@ -245,6 +246,22 @@ describe(`Fusion purchase-order poller → ShipBob orders (${backendName()})`, f
       const audit = await pollRuns(gw);
       expect(audit).to.have.length(1);
       expect(audit[0]?.actor).to.match(/^cli:/);
+    });
+
+    it('--now says that a run failed and why, on stderr, and exits 1; it never says the run stopped at maxPages', async () => {
+      const cursor = (await gw.gateway.jobs!.poller.status()).cursor;
+      const failed = await cli(['poll', '--now'], 'not-the-password');
+      expect(failed.code, failed.out + failed.err).to.equal(1);
+      expect(failed.out.split('\n')[0]).to.match(/^database (sqlite|postgres):/);
+      expect(failed.out).to.match(/\npoll \w{26} failed; before it did: 0 read in 0 page\(s\) since .*; what it stored stays, and the next run starts from cursor /);
+      expect(failed.out + failed.err).to.not.include('maxPages').and.not.include('not-the-password');
+      expect(failed.err).to.match(/^poll failed: Fusion purchaseOrders: HTTP 401/);
+      const asJson = await cli(['poll', '--now', '--json'], 'not-the-password');
+      expect(asJson.code).to.equal(1);
+      expect(JSON.parse(asJson.out)).to.include({ status: 'ran', state: 'failed', cursorAfter: cursor });
+      const listed = await cli(['poll']);
+      expect(listed.out).to.match(/\n\w{26}\s+manual\s+\S+\s+failed\s/);
+      expect((await cli(['poll', '--now'])).code, 'with the right password again').to.equal(0);
     });
   });
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backendName } from '../helpers/backend.ts';
 import { gatewayYaml, startGateway, type TestGateway } from '../helpers/gateway.ts';
@@ -13,8 +13,9 @@ describe(`Gateway.reload (${backendName()})`, () => {
     await gw.stop();
   });
 
+  /** The log line of the latest reload. */
   const reloadedLine = (): { needRestart: string[] } => {
-    const line = gw.logs.find((l) => l.includes('"msg":"config reloaded'));
+    const line = [...gw.logs].reverse().find((l) => l.includes('"msg":"config reloaded'));
     expect(line, gw.logs.slice(-5).join('\n')).to.be.a('string');
     return JSON.parse(line as string) as { needRestart: string[] };
   };
@@ -29,6 +30,21 @@ describe(`Gateway.reload (${backendName()})`, () => {
     expect(await gw.gateway.reload()).to.deep.equal({ ok: true });
     expect(gw.gateway.logger.level).to.equal('debug');
     expect(reloadedLine().needRestart).to.deep.equal(['server.requestTimeout', 'delivery']);
+  });
+
+  it('compares with the settings the gateway started with: a start-only change reverted needs no restart', async () => {
+    const file = join(gw.configDir, 'gateway.yaml');
+    const started = readFileSync(file, 'utf8');
+    const port = gw.gateway.config.gateway.server.port;
+    writeFileSync(file, started.replace(`  port: ${port}\n`, `  port: ${port + 1}\n`));
+    expect(await gw.gateway.reload()).to.deep.equal({ ok: true });
+    expect(reloadedLine().needRestart).to.deep.equal(['server.port']);
+    // Reloaded again unchanged, it still needs the restart; reverted, it no longer does.
+    expect(await gw.gateway.reload()).to.deep.equal({ ok: true });
+    expect(reloadedLine().needRestart).to.deep.equal(['server.port']);
+    writeFileSync(file, started);
+    expect(await gw.gateway.reload()).to.deep.equal({ ok: true });
+    expect(reloadedLine().needRestart).to.deep.equal([]);
   });
 
   it('reports nothing when only connectors, trigger points or mappings change', async () => {

@@ -48,7 +48,7 @@ export interface PollSummary {
   duplicates: number;
   /** Items without POHeaderId or a readable LastUpdateDate: not stored. */
   skipped: number;
-  /** False when the run stopped at maxPages with more to read. */
+  /** True when the run read to the end; false when it stopped at maxPages with more to read, or failed. */
   caughtUp: boolean;
 }
 

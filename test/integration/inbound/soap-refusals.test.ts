@@ -1,5 +1,9 @@
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { request } from 'node:http';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import type { AuditRecord } from '../../../src/domain/audit.ts';
 import { buildPush } from '../../../src/sandbox/om-push.ts';
 import { backendName } from '../../helpers/backend.ts';
@@ -243,6 +247,85 @@ describe(`SOAP: a store failure before commit is a Server Fault, and the gateway
     expect((await postSoap(`${gw.url}/soap/business-events`, body)).status).to.equal(202);
     const events = (await gw.gateway.store.browse.events({}, { limit: 1000 })).rows;
     expect(events.map((e) => e.status)).to.deep.equal(['routed']);
+  });
+});
+
+/**
+ * Another process that takes and releases the write lock of a SQLite file on command, as the sqlite3
+ * shell, a backup or a second gateway would. A process of its own: within the test's process its
+ * statements would share libuv's thread pool with the gateway's, which a statement waiting for the
+ * lock occupies.
+ */
+async function lockHolder(file: string): Promise<{ lock(): Promise<void>; release(): Promise<void>; close(): Promise<void> }> {
+  const script = `
+    const sqlite3 = require('sqlite3');
+    const db = new sqlite3.Database(process.argv[1]);
+    require('node:readline').createInterface({ input: process.stdin })
+      .on('line', (cmd) => db.exec(cmd === 'lock' ? 'BEGIN IMMEDIATE' : 'COMMIT', (err) => process.stdout.write((err ? 'error: ' + err.message : cmd) + '\\n')))
+      .on('close', () => db.close());`;
+  const child = spawn(process.execPath, ['-e', script, file], { cwd: fileURLToPath(new URL('../../..', import.meta.url)), stdio: ['pipe', 'pipe', 'inherit'] });
+  const answers = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const ask = async (cmd: string): Promise<void> => {
+    child.stdin.write(`${cmd}\n`);
+    const { value } = await answers.next();
+    if (value !== cmd) throw new Error(`lock holder, ${cmd}: ${String(value)}`);
+  };
+  return {
+    lock: () => ask('lock'),
+    release: () => ask('release'),
+    close: async () => {
+      child.stdin.end();
+      if (child.exitCode === null) await once(child, 'exit');
+    },
+  };
+}
+
+describe('SOAP: a write lock another process holds on the SQLite file (sqlite)', () => {
+  let gw: TestGateway;
+  before(async function () {
+    if (backendName() !== 'sqlite') this.skip();
+    gw = await startGateway();
+  });
+  after(async () => {
+    await gw?.stop();
+  });
+
+  it('a push waits for it up to the busy timeout (5 s): stored when it is released in time, else 500 soap:Server STORE_UNAVAILABLE, and the re-sent push is stored', async function () {
+    this.timeout(30_000);
+    const endpoint = `${gw.url}/soap/business-events`;
+    const push = (order: string) => buildPush([{ eventCode: 'HOLD', order: { sourceOrderNumber: order } }], { security });
+    const other = await lockHolder(gw.database.url.slice('sqlite:'.length));
+    try {
+      await other.lock();
+      const brief = Date.now();
+      // The lock's length is the scenario here, not a wait for something to happen.
+      const released = new Promise<void>((resolve, reject) => setTimeout(() => other.release().then(resolve, reject), 500));
+      const stored = await postSoap(endpoint, push('SO-1'));
+      await released;
+      expect(stored.status, stored.body).to.equal(202);
+      expect(Date.now() - brief).to.be.at.least(450);
+
+      await other.lock();
+      const long = Date.now();
+      let refused: Awaited<ReturnType<typeof postSoap>>;
+      try {
+        refused = await postSoap(endpoint, push('SO-2'));
+      } finally {
+        await other.release();
+      }
+      const waited = Date.now() - long;
+      expect(refused.status, refused.body).to.equal(500);
+      expect(refused.body).to.include('<faultcode>soap:Server</faultcode>').and.include('<omgw:code>STORE_UNAVAILABLE</omgw:code>');
+      expect(waited).to.be.within(4_500, 20_000);
+    } finally {
+      await other.close();
+    }
+
+    // OM sends it again; nothing of the refused push was written.
+    expect((await postSoap(endpoint, push('SO-2'))).status).to.equal(202);
+    const events = (await gw.gateway.store.browse.events({}, { limit: 10 })).rows;
+    expect(events.map((e) => e.orderKey).sort()).to.deep.equal(['LEG:SO-1', 'LEG:SO-2']);
+    expect((await gw.gateway.store.status()).pushes).to.equal(2);
   });
 });
 

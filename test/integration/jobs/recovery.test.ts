@@ -307,8 +307,12 @@ describe(`recovery run (${backendName()})`, () => {
 
     const list = await cli('recover');
     expect(list.code).to.equal(0);
-    expect(list.out.split('\n')[0]).to.match(/^RUN +TRIGGER +STARTED +STATE +SELECTED/);
-    expect(list.out.split('\n')).to.have.length(3);
+    expect(list.out.split('\n')[0]).to.match(/^database (sqlite|postgres):/);
+    expect(list.out.split('\n')[1]).to.match(/^RUN +TRIGGER +STARTED +STATE +SELECTED/);
+    expect(list.out.split('\n')).to.have.length(4);
+    const listed = JSON.parse((await cli('recover', '--json')).out) as { database: string; runs: unknown[] };
+    expect(listed.database).to.equal(list.out.split('\n')[0]?.slice('database '.length));
+    expect(listed.runs).to.have.length(2);
 
     expect((await cli('recover', '--now', '--connector', 'nope')).code).to.equal(2);
     expect((await cli('recover', '--now', '--limit', 'x')).code).to.equal(2);

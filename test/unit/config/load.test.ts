@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -633,7 +633,7 @@ inbound:
       expect(reason('gateway.yaml', 'inbound.soap.maxBodySize')).to.match(/"lots" is not a size/);
       expect(reason('connectors/Bad_Name.yaml', 'name')).to.match(/lower-case/);
       expect(reason('connectors/crm.yaml', 'timeout')).to.match(/"3 sec" is not a duration/);
-      expect(reason('connectors/broken.yaml', '')).to.match(/^not valid YAML at line 3: /);
+      expect(reason('connectors/broken.yaml', '')).to.match(/^not valid YAML at line 3, column \d+: /);
       expect(reason('trigger-points.yaml', 'triggerPoints.0.connectors.0')).to.equal(
         'no connector named "ghost" (connectors: otm)',
       );
@@ -692,7 +692,7 @@ inbound:
       );
     });
 
-    it('gives the YAML line of a syntax error', async () => {
+    it('gives the YAML line and column of a syntax error', async () => {
       const dir = configDir({
         'gateway.yaml': MINIMAL_GATEWAY,
         'trigger-points.yaml': 'triggerPoints:\n  - name: a\n    eventCodes: [HOLD]\n    eventCodes: [SPLIT]\n    connectors: [x]\n',
@@ -700,7 +700,42 @@ inbound:
       const problems = await problemsOf(dir, MINIMAL_ENV);
       expect(problems).to.have.length(1);
       expect(problems[0]).to.include({ file: 'trigger-points.yaml', key: '' });
-      expect(problems[0]?.reason).to.match(/^not valid YAML at line 4: Map keys must be unique/);
+      expect(problems[0]?.reason).to.match(/^not valid YAML at line 4, column 5: Map keys must be unique/);
+    });
+
+    describe('a file that is not YAML, in the example config', () => {
+      /** The example config with `rel` replaced by `text`. */
+      const exampleWith = (rel: string, text: string): string => {
+        const dir = configDir({});
+        cpSync(EXAMPLE_CONFIG, dir, { recursive: true });
+        writeFileSync(join(dir, rel), text);
+        return dir;
+      };
+      // Each is named by others: the ShipBob connector's productMap and enrichFrom, the poller's
+      // connector, every connector's ${server:url}. Only the syntax error is reported.
+      const cases: Array<[string, string, string]> = [
+        ['mappings/products.yaml', 'kind: product-map\nentries:\n  A: [1, 2\n', 'line 4, column 1'],
+        ['connectors/fusion.yaml', 'protocol: rest\nkind: oracle-fusion\nurl: x: y\n', 'line 3, column 6'],
+        ['gateway.yaml', 'server:\n  port: 8080\n    host: x\n', 'line 2, column 9'],
+      ];
+      for (const [rel, text, where] of cases) {
+        it(`${rel}: only its syntax error, at its line and column`, async () => {
+          const problems = await problemsOf(exampleWith(rel, text));
+          expect(problems, inspect(problems)).to.have.length(1);
+          expect(problems[0]).to.include({ file: rel, key: '' });
+          expect(problems[0]?.reason).to.match(new RegExp(`^not valid YAML at ${where}: \\S`));
+        });
+      }
+
+      it('a map that is YAML but not a valid map: its own problems, and no "no mappings/products.yaml"', async () => {
+        const problems = await problemsOf(exampleWith('mappings/products.yaml', 'kind: product-map\ncolour: blue\nentries:\n  A: B\n'));
+        expect(problems.map((p) => `${p.file} ${p.key}: ${p.reason}`)).to.deep.equal(['mappings/products.yaml colour: unknown key']);
+      });
+
+      it('a connector that is valid YAML but named by the ShipBob connector and the poller, and is no Fusion connector, is reported there', async () => {
+        const problems = await problemsOf(exampleWith('connectors/fusion.yaml', 'protocol: rest\nurl: http://127.0.0.1:9/x\n'));
+        expect(problems.map((p) => `${p.file} ${p.key}`).sort()).to.deep.equal(['connectors/shipbob.yaml shipbob.enrichFrom', 'gateway.yaml schedules.poller.connector']);
+      });
     });
 
     it('reports a missing gateway.yaml, and still checks the other files', async () => {

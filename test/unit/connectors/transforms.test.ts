@@ -412,7 +412,7 @@ describe('connectors/transforms', () => {
       ]);
       const byFile = (file: string) => mappings.problems.filter((p) => p.file === file).map((p) => p.reason);
       expect(byFile('mappings/broken.jsonata')[0]).to.match(/^not a valid JSONata expression: /);
-      expect(byFile('mappings/not-yaml.yaml')[0]).to.match(/^not valid YAML at line \d+: /);
+      expect(byFile('mappings/not-yaml.yaml')[0]).to.match(/^not valid YAML at line \d+, column \d+: /);
       expect(byFile('mappings/bad-shape.yaml')).to.include('unknown key').and.include('must be one of product-map, location-map');
       expect(byFile('mappings/no-entries.yaml')).to.deep.equal(['is required']);
     });
