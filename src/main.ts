@@ -163,6 +163,11 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
       io.err(`database unavailable: ${err.message}`);
       return EXIT.unavailable;
     }
+    // Like an invalid config, it takes an operator (a newer gateway, or another database): retrying cannot help.
+    if (isGatewayError(err) && err.code === 'SCHEMA_TOO_NEW') {
+      io.err(err.message);
+      return EXIT.configInvalid;
+    }
     throw err;
   }
 }

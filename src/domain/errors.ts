@@ -29,6 +29,11 @@ export type ErrorCode =
   /** Too many request bodies are held at once; the sender should try again shortly. */
   | 'GATEWAY_BUSY'
   | 'STORE_UNAVAILABLE'
+  /**
+   * The database's schema has a migration this gateway does not know: a newer gateway migrated it.
+   * Running on it could corrupt what the newer one wrote, so the gateway refuses to start.
+   */
+  | 'SCHEMA_TOO_NEW'
   | 'CONFIG_INVALID'
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
@@ -55,6 +60,7 @@ const defaults: Record<ErrorCode, { status: number; party: FaultParty }> = {
   CLIENT_ABORTED: { status: 400, party: 'Client' },
   GATEWAY_BUSY: { status: 503, party: 'Server' },
   STORE_UNAVAILABLE: { status: 500, party: 'Server' },
+  SCHEMA_TOO_NEW: { status: 500, party: 'Server' },
   CONFIG_INVALID: { status: 500, party: 'Server' },
   NOT_FOUND: { status: 404, party: 'Client' },
   METHOD_NOT_ALLOWED: { status: 405, party: 'Client' },

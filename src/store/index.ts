@@ -72,8 +72,13 @@ export class Store {
     return new OAuthTokenRepository(this.#backend.knex, key, options);
   }
 
+  /**
+   * Brings the schema up to date; safe when several instances start at once (migrations/index.ts).
+   * Throws GatewayError SCHEMA_TOO_NEW when a newer gateway has migrated the database.
+   */
   migrate(): Promise<MigrateResult> {
-    return migrateLatest(this.#backend.knex, this.#schema);
+    const backend = this.#backend;
+    return migrateLatest(backend.knex, { dialect: backend.dialect, schema: this.#schema, describe: backend.describe });
   }
 
   /**

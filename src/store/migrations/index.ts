@@ -1,4 +1,8 @@
 import type { Knex } from 'knex';
+import { GatewayError } from '../../domain/errors.ts';
+import type { Dialect } from '../backend.ts';
+import { withPostgresMigrationLock } from '../postgres/migrate.ts';
+import { withSqliteMigrationLock } from '../sqlite/migrate.ts';
 import * as initial from './001_initial.ts';
 import * as deliveryEngine from './002_delivery_engine.ts';
 import * as oauthTokens from './003_oauth_tokens.ts';
@@ -45,12 +49,56 @@ export interface MigrateResult {
   applied: string[];
 }
 
-export async function migrateLatest(knex: Knex, schema?: string): Promise<MigrateResult> {
-  if (schema) await knex.raw('create schema if not exists ??', [schema]);
-  const [, applied] = (await knex.migrate.latest({
-    migrationSource: source,
-    tableName: 'omgw_migrations',
-    schemaName: schema,
-  })) as [number, string[]];
+export interface MigrateOptions {
+  dialect: Dialect;
+  /** The PostgreSQL schema (created here when missing). */
+  schema?: string;
+  /** The database as the gateway names it (no password), for the messages. */
+  describe: string;
+}
+
+/** knex's table of applied migrations, and the lock table its migrator keeps beside it. */
+const TABLE = 'omgw_migrations';
+const LOCK_TABLE = `${TABLE}_lock`;
+
+/** How long a start waits for another's migration before it fails and says so. */
+const MIGRATION_WAIT_MS = 10 * 60_000;
+
+/**
+ * Brings the schema up to date, once however many instances start at the same moment: under a
+ * lock of the database's (postgres/migrate.ts, sqlite/migrate.ts), the others waiting, then finding
+ * nothing to do. On both databases every migration of a run happens in that one transaction.
+ * Refuses (SCHEMA_TOO_NEW) a database a newer gateway has migrated.
+ */
+export async function migrateLatest(knex: Knex, options: MigrateOptions): Promise<MigrateResult> {
+  const locked = (trx: Knex.Transaction): Promise<MigrateResult> => migrateLocked(trx, options);
+  return options.dialect === 'postgres'
+    ? withPostgresMigrationLock(knex, options.schema, MIGRATION_WAIT_MS, options.describe, locked)
+    : withSqliteMigrationLock(knex, LOCK_TABLE, MIGRATION_WAIT_MS, options.describe, locked);
+}
+
+async function migrateLocked(trx: Knex.Transaction, options: MigrateOptions): Promise<MigrateResult> {
+  const { schema } = options;
+  const table = (name: string): Knex.QueryBuilder => (schema ? trx(name).withSchema(schema) : trx(name));
+  const schemaBuilder = (): Knex.SchemaBuilder => (schema ? trx.schema.withSchema(schema) : trx.schema);
+  if (await schemaBuilder().hasTable(LOCK_TABLE)) {
+    // knex's own lock cannot be held by anyone else while this lock is: a lock row still set, or a
+    // second row (two migrators once inserted one each), was left by a migration of an earlier
+    // version and would make knex refuse to migrate ("Migration table is already locked") for good.
+    await table(LOCK_TABLE).whereNot('is_locked', 0).update({ is_locked: 0 });
+    await table(LOCK_TABLE).where('index', '>', table(LOCK_TABLE).min('index')).delete();
+  }
+  if (await schemaBuilder().hasTable(TABLE)) {
+    const rows = (await table(TABLE).orderBy('id').select('name')) as Array<{ name: string }>;
+    const unknown = rows.map((r) => r.name).filter((name) => !MIGRATIONS.some(([known]) => known === name));
+    const newest = unknown.at(-1);
+    if (newest !== undefined) {
+      throw new GatewayError(
+        'SCHEMA_TOO_NEW',
+        `${options.describe}: the database schema is at ${newest}, newer than this gateway knows (latest ${MIGRATIONS.at(-1)?.[0] ?? 'none'}): upgrade the gateway or use another database`,
+      );
+    }
+  }
+  const [, applied] = (await trx.migrate.latest({ migrationSource: source, tableName: TABLE, schemaName: schema })) as [number, string[]];
   return { applied };
 }

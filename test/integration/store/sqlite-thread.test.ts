@@ -128,7 +128,7 @@ describe('SQLite connection thread', () => {
 });
 
 async function migrate(db: Backend): Promise<void> {
-  await migrateLatest(db.knex);
+  await migrateLatest(db.knex, { dialect: db.dialect, describe: db.describe });
 }
 
 function ingestItem(): IngestItem {
