@@ -141,9 +141,14 @@ function nextPrefix(): string {
   return String.fromCharCode(65 + (n % 26)) + String.fromCharCode(65 + Math.floor(n / 26));
 }
 
-async function load(url: string | string[], opts: { durationSec: number; connections?: number; overallRate?: number; template?: string; unique?: boolean }): Promise<LoadResult> {
+async function load(
+  url: string | string[],
+  opts: { durationSec: number; connections?: number; overallRate?: number; template?: string; unique?: boolean; beforeRun?: () => Promise<void> },
+): Promise<LoadResult> {
   const generator = await child('load');
   try {
+    // After the generator's start-up, so a measurement opened here covers the run and little else.
+    await opts.beforeRun?.();
     const run: LoadRun = {
       url,
       path: SOAP_PATH,
@@ -205,7 +210,7 @@ const TICK_MS = 1000 / clockTicks();
  * The gateway's backends are those whose application_name is `tag`; one that exits within the
  * window is lost from their figure (not from the server's, which the postmaster's children times keep).
  */
-async function pgCpuWindow(tag: string): Promise<{ finish: (pushes: number) => Promise<PgCpu> }> {
+async function pgCpuWindow(tag: string): Promise<{ finish: (pushes: number) => Promise<PgCpu>; close: () => Promise<void> }> {
   const knex = knexFactory({ client: 'pg', connection: PG_URL, pool: { min: 1, max: 1 } });
   const backends = async (): Promise<number[]> => {
     const res = (await knex.raw('select pid from pg_stat_activity where application_name = ?', [tag])) as { rows: Array<{ pid: number }> };
@@ -220,7 +225,10 @@ async function pgCpuWindow(tag: string): Promise<{ finish: (pushes: number) => P
   const t0 = performance.now();
   const server0 = serverCpu();
   const gateway0 = processTicks(await backends());
+  let closed: Promise<void> | null = null;
+  const close = (): Promise<void> => (closed ??= knex.destroy());
   return {
+    close,
     finish: async (pushes) => {
       try {
         const gatewayPids = await backends();
@@ -246,7 +254,7 @@ async function pgCpuWindow(tag: string): Promise<{ finish: (pushes: number) => P
           gatewayBackends: gateway1.size,
         };
       } finally {
-        await knex.destroy();
+        await close();
       }
     },
   };
@@ -298,11 +306,17 @@ async function ingest(): Promise<{ rows: IngestRow[]; skipped: string[] }> {
     const urls = instances.map((c) => c.ready.url as string);
     const url = urls.length === 1 ? (urls[0] ?? '') : urls;
     const rss = instances.map((c) => sampleRss(c.pid));
+    const cpu: { window?: Awaited<ReturnType<typeof pgCpuWindow>> } = {};
     try {
       await load(url, { durationSec: SIZES.warmupSec, unique: s.unique });
-      const cpu = s.pgTag ? await pgCpuWindow(s.pgTag) : null;
-      const r = await load(url, { durationSec: SIZES.ingestSec, unique: s.unique });
-      const pgCpu = cpu ? await cpu.finish(r.ok) : undefined;
+      const { pgTag } = s;
+      const beforeRun = pgTag
+        ? async (): Promise<void> => {
+            cpu.window = await pgCpuWindow(pgTag);
+          }
+        : undefined;
+      const r = await load(url, { durationSec: SIZES.ingestSec, unique: s.unique, ...(beforeRun ? { beforeRun } : {}) });
+      const pgCpu = cpu.window ? await cpu.window.finish(r.ok) : undefined;
       const peaks = rss.map((x) => x.stop().peak).filter((p): p is number => p !== null);
       const row: IngestRow = {
         server: s.name,
@@ -327,6 +341,7 @@ async function ingest(): Promise<{ rows: IngestRow[]; skipped: string[] }> {
       );
     } finally {
       for (const x of rss) x.stop();
+      await cpu.window?.close();
       await stopInstances(instances);
     }
   }
