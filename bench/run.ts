@@ -19,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 import knexFactory from 'knex';
 import { redactUrl } from '../src/store/database.ts';
 import { BENCH_DIR, sampleRss, startChild, type BenchChild } from './lib/child.ts';
+import { clockTicks, processTicks, serverCpu } from './lib/pg-cpu.ts';
 import { bigPushTemplate, PLACEHOLDER, PUSH_HEADERS, SOAP_PASSWORD, SOAP_PATH, SOAP_USER, smallPushTemplate } from './lib/push.ts';
 import type { LoadResult, LoadRun } from './children/load.ts';
 import type { DeliveryStats, GatewayParams } from './lib/types.ts';
@@ -51,6 +52,7 @@ const TARGETS = {
   ingestVsBaseline2: 1.0,
   ingestVsBaseline1: 0.25,
   ingestP99Ms: 20,
+  pgVsSqlite: 0.9,
   e2eDeliveriesPerSec: 2_000,
   isolationP99Ms: 50,
   claimRatio: 2,
@@ -96,6 +98,8 @@ interface GatewayTarget {
   kind: 'sqlite' | 'postgres';
   databaseUrl: string;
   schema?: string;
+  /** Another instance drops the schema (instances sharing one). */
+  keepSchema?: boolean;
 }
 
 function sqliteTarget(name: string): GatewayTarget {
@@ -106,16 +110,29 @@ function pgTarget(): GatewayTarget {
   return { kind: 'postgres', databaseUrl: PG_URL, schema: `omgw_bench_${randomBytes(4).toString('hex')}` };
 }
 
+/**
+ * The same database with the gateway's connections named (`application_name`), so its backends can
+ * be told from the rest of the server's in pg_stat_activity.
+ */
+function taggedPgTarget(tag: string): GatewayTarget {
+  const url = new URL(PG_URL);
+  url.searchParams.set('application_name', tag);
+  return { ...pgTarget(), databaseUrl: url.toString() };
+}
+
 function startGateway(target: GatewayTarget, extra: Partial<GatewayParams> = {}): Promise<BenchChild> {
   const params: GatewayParams = {
     databaseUrl: target.databaseUrl,
-    ...(target.schema ? { schema: target.schema, dropSchema: true } : {}),
+    ...(target.schema ? { schema: target.schema, dropSchema: target.keepSchema !== true } : {}),
     soapUser: SOAP_USER,
     soapPassword: SOAP_PASSWORD,
     ...extra,
   };
   return child('gateway.mjs', params, { profile: true, label: `gateway-${target.kind}` });
 }
+
+const SQLITE_ROW = 'gateway (SQLite)';
+const PG_ROWS = ['gateway (PostgreSQL, 1 instance)', 'gateway (PostgreSQL, 2 instances)'] as const;
 
 let loadSeq = 0;
 /** A unique prefix per load run, so no two runs against one database send the same order. */
@@ -124,9 +141,14 @@ function nextPrefix(): string {
   return String.fromCharCode(65 + (n % 26)) + String.fromCharCode(65 + Math.floor(n / 26));
 }
 
-async function load(url: string, opts: { durationSec: number; connections?: number; overallRate?: number; template?: string; unique?: boolean }): Promise<LoadResult> {
+async function load(
+  url: string | string[],
+  opts: { durationSec: number; connections?: number; overallRate?: number; template?: string; unique?: boolean; beforeRun?: () => Promise<void> },
+): Promise<LoadResult> {
   const generator = await child('load');
   try {
+    // After the generator's start-up, so a measurement opened here covers the run and little else.
+    await opts.beforeRun?.();
     const run: LoadRun = {
       url,
       path: SOAP_PATH,
@@ -150,13 +172,110 @@ async function load(url: string, opts: { durationSec: number; connections?: numb
 
 interface IngestRow {
   server: string;
+  /** Summed over the instances' acknowledged pushes where there are several. */
   rps: number;
+  /** With several instances: the worst instance's percentile. */
   p50: number;
   p99: number;
+  /** With several instances: the largest instance's peak. */
   rssPeakMb: number | null;
   ok: number;
   failed: number;
   stored?: number;
+  instances?: number;
+  /** Each instance's acknowledged pushes/s. */
+  perInstanceRps?: number[];
+  pgCpu?: PgCpu;
+}
+
+/** PostgreSQL server CPU over the measured window (see bench/README.md). */
+interface PgCpu {
+  /** CPU-ms of every postgres process per 1,000 acknowledged pushes; null with `note`. */
+  serverMsPer1k: number | null;
+  /** Of which the backends of the gateway's own connections. */
+  gatewayBackendsMsPer1k: number | null;
+  serverCpuMs: number | null;
+  gatewayBackendsCpuMs: number | null;
+  pushes: number;
+  windowSec: number;
+  serverProcesses: number;
+  gatewayBackends: number;
+  note?: string;
+}
+
+const TICK_MS = 1000 / clockTicks();
+
+/**
+ * Reads the server's CPU now; `finish` reads it again and turns both into CPU-ms per 1,000 pushes.
+ * The gateway's backends are those whose application_name is `tag`; one that exits within the
+ * window is lost from their figure (not from the server's, which the postmaster's children times keep).
+ */
+async function pgCpuWindow(tag: string): Promise<{ finish: (pushes: number) => Promise<PgCpu>; close: () => Promise<void> }> {
+  const knex = knexFactory({ client: 'pg', connection: PG_URL, pool: { min: 1, max: 1 } });
+  const backends = async (): Promise<number[]> => {
+    const res = (await knex.raw('select pid from pg_stat_activity where application_name = ?', [tag])) as { rows: Array<{ pid: number }> };
+    return res.rows.map((r) => Number(r.pid));
+  };
+  try {
+    await backends(); // opens the connection before the first reading
+  } catch (err) {
+    await knex.destroy();
+    throw err;
+  }
+  const t0 = performance.now();
+  const server0 = serverCpu();
+  const gateway0 = processTicks(await backends());
+  let closed: Promise<void> | null = null;
+  const close = (): Promise<void> => (closed ??= knex.destroy());
+  return {
+    close,
+    finish: async (pushes) => {
+      try {
+        const gatewayPids = await backends();
+        const gateway1 = processTicks(gatewayPids);
+        const server1 = serverCpu();
+        const windowSec = (performance.now() - t0) / 1000;
+        const per1k = (ms: number | null): number | null => (ms === null || pushes === 0 ? null : (ms / pushes) * 1000);
+        if (!server0 || !server1) {
+          return { serverMsPer1k: null, gatewayBackendsMsPer1k: null, serverCpuMs: null, gatewayBackendsCpuMs: null, pushes, windowSec, serverProcesses: 0, gatewayBackends: gatewayPids.length, note: 'no postgres process visible on this machine (a remote database): server CPU not measured' };
+        }
+        let gatewayTicks = 0;
+        for (const [pid, t] of gateway1) gatewayTicks += t - (gateway0.get(pid) ?? 0);
+        const serverCpuMs = (server1.ticks - server0.ticks) * TICK_MS;
+        const gatewayBackendsCpuMs = gateway1.size === 0 ? null : gatewayTicks * TICK_MS;
+        return {
+          serverMsPer1k: per1k(serverCpuMs),
+          gatewayBackendsMsPer1k: per1k(gatewayBackendsCpuMs),
+          serverCpuMs,
+          gatewayBackendsCpuMs,
+          pushes,
+          windowSec,
+          serverProcesses: server1.processes,
+          gatewayBackends: gateway1.size,
+        };
+      } finally {
+        await close();
+      }
+    },
+  };
+}
+
+/** Starts `count` gateway instances on one target, one after the other (each migrates, then the next finds nothing to do). */
+async function startInstances(target: GatewayTarget, count: number): Promise<BenchChild[]> {
+  const out: BenchChild[] = [];
+  try {
+    // Only the first instance drops the schema when it stops, and it is stopped last (stopInstances).
+    for (let i = 0; i < count; i++) out.push(await startGateway({ ...target, ...(i === 0 ? {} : { keepSchema: true }) }));
+  } catch (err) {
+    await stopInstances(out);
+    throw err;
+  }
+  return out;
+}
+
+/** Stops instances in reverse order, so the one that drops a shared schema goes last. */
+async function stopInstances(instances: BenchChild[]): Promise<void> {
+  for (const c of [...instances].reverse()) await c.stop();
 }
 
 /** requests/s, latency and RSS of each server with the same push; the gateway stores every push before its 202. */
@@ -166,42 +285,72 @@ async function ingest(): Promise<{ rows: IngestRow[]; skipped: string[] }> {
   // Baselines get the same bytes every time (they store nothing, and autocannon is cheapest so); the
   // gateway gets a unique order per request (the dedupe would otherwise turn all but the first into
   // duplicates). The 'unique bodies' row measures what the load generator can send that way.
-  const servers: Array<{ name: string; start: () => Promise<BenchChild>; stored?: boolean; unique: boolean }> = [
-    { name: 'baseline 1: node:http 202', start: () => child('bare.mjs'), unique: false },
-    { name: 'load generator ceiling (bare 202, unique bodies)', start: () => child('bare.mjs'), unique: true },
-    { name: 'baseline 2: node-soap soap.listen', start: () => child('soap.mjs'), unique: false },
-    { name: 'gateway (SQLite)', start: () => startGateway(sqliteTarget('ingest')), stored: true, unique: true },
+  // The PostgreSQL rows name their connections (pgTag) to tell their backends apart, and run one
+  // or two instances on one schema with the load generator's connections split between them.
+  const servers: Array<{ name: string; start: () => Promise<BenchChild[]>; stored?: boolean; unique: boolean; pgTag?: string }> = [
+    { name: 'baseline 1: node:http 202', start: async () => [await child('bare.mjs')], unique: false },
+    { name: 'load generator ceiling (bare 202, unique bodies)', start: async () => [await child('bare.mjs')], unique: true },
+    { name: 'baseline 2: node-soap soap.listen', start: async () => [await child('soap.mjs')], unique: false },
+    { name: SQLITE_ROW, start: async () => [await startGateway(sqliteTarget('ingest'))], stored: true, unique: true },
   ];
-  if (await postgresReachable()) servers.push({ name: 'gateway (PostgreSQL)', start: () => startGateway(pgTarget()), stored: true, unique: true });
-  else skipped.push(`gateway (PostgreSQL): ${NO_PG ? 'left out (--no-postgres)' : `database not reachable at ${redactUrl(PG_URL)}`}`);
+  if (await postgresReachable()) {
+    for (const [name, count] of [[PG_ROWS[0], 1], [PG_ROWS[1], 2]] as const) {
+      const pgTag = `omgw_bench_${randomBytes(4).toString('hex')}`;
+      servers.push({ name, start: () => startInstances(taggedPgTarget(pgTag), count), stored: true, unique: true, pgTag });
+    }
+  } else skipped.push(`gateway (PostgreSQL): ${NO_PG ? 'left out (--no-postgres)' : `database not reachable at ${redactUrl(PG_URL)}`}`);
 
   for (const s of servers) {
     log(`ingest: ${s.name}`);
-    const server = await s.start();
-    const url = server.ready.url as string;
-    const rss = sampleRss(server.pid);
+    const instances = await s.start();
+    const urls = instances.map((c) => c.ready.url as string);
+    const url = urls.length === 1 ? (urls[0] ?? '') : urls;
+    const rss = instances.map((c) => sampleRss(c.pid));
+    const cpu: { window?: Awaited<ReturnType<typeof pgCpuWindow>> } = {};
     try {
       await load(url, { durationSec: SIZES.warmupSec, unique: s.unique });
-      const r = await load(url, { durationSec: SIZES.ingestSec, unique: s.unique });
-      const mem = rss.stop();
+      const { pgTag } = s;
+      const beforeRun = pgTag
+        ? async (): Promise<void> => {
+            cpu.window = await pgCpuWindow(pgTag);
+          }
+        : undefined;
+      const r = await load(url, { durationSec: SIZES.ingestSec, unique: s.unique, ...(beforeRun ? { beforeRun } : {}) });
+      const pgCpu = cpu.window ? await cpu.window.finish(r.ok) : undefined;
+      const peaks = rss.map((x) => x.stop().peak).filter((p): p is number => p !== null);
       const row: IngestRow = {
         server: s.name,
         rps: r.rps,
         p50: r.latencyMs.p50,
         p99: r.latencyMs.p99,
-        rssPeakMb: mb(mem.peak),
+        rssPeakMb: peaks.length === 0 ? null : mb(Math.max(...peaks)),
         ok: r.ok,
         failed: r.non2xx + r.errors + r.timeouts,
       };
-      if (s.stored) row.stored = (await server.call<DeliveryStats>('stats')).pushes;
+      if (instances.length > 1) {
+        row.instances = instances.length;
+        row.perInstanceRps = (r.perUrl ?? []).map((p) => p.rps);
+      }
+      if (pgCpu) row.pgCpu = pgCpu;
+      // Instances share the database: one of them counts what all stored.
+      if (s.stored) row.stored = (await instances[0]?.call<DeliveryStats>('stats'))?.pushes;
       rows.push(row);
-      log(`  ${Math.round(r.rps)} req/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, RSS peak ${String(mb(mem.peak))} MB, failed ${row.failed}${row.stored !== undefined ? `, pushes stored ${row.stored}` : ''}`);
+      log(
+        `  ${Math.round(r.rps)} req/s${row.perInstanceRps ? ` (${row.perInstanceRps.map((x) => Math.round(x)).join(' + ')})` : ''}, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, RSS peak ${String(row.rssPeakMb)} MB, failed ${row.failed}` +
+          `${row.stored !== undefined ? `, pushes stored ${row.stored}` : ''}${pgCpu ? `, ${pgCpuText(pgCpu)}` : ''}`,
+      );
     } finally {
-      rss.stop();
-      await stopAll(server);
+      for (const x of rss) x.stop();
+      await cpu.window?.close();
+      await stopInstances(instances);
     }
   }
   return { rows, skipped };
+}
+
+function pgCpuText(c: PgCpu): string {
+  if (c.serverMsPer1k === null) return c.note ?? 'PostgreSQL CPU not measured';
+  return `PostgreSQL CPU ${fmt(c.serverMsPer1k)} ms per 1,000 pushes (${fmt(c.serverProcesses)} processes; the gateway's ${fmt(c.gatewayBackends)} backends ${fmt(c.gatewayBackendsMsPer1k)})`;
 }
 
 interface E2eResult {
@@ -529,12 +678,15 @@ function verdicts(r: Results): Verdict[] {
   const rows = r.ingest?.rows ?? [];
   const b1 = rows.find((x) => x.server.startsWith('baseline 1'));
   const b2 = rows.find((x) => x.server.startsWith('baseline 2'));
-  const gw = rows.find((x) => x.server === 'gateway (SQLite)');
-  const gwPg = rows.find((x) => x.server === 'gateway (PostgreSQL)');
+  const gw = rows.find((x) => x.server === SQLITE_ROW);
+  const gwPg = rows.find((x) => x.server === PG_ROWS[0]);
+  const gwPg2 = rows.find((x) => x.server === PG_ROWS[1]);
   if (gw && b2) out.push({ target: `ingest ≥ ${TARGETS.ingestVsBaseline2}x baseline 2 (req/s)`, measured: `${fmt(gw.rps / b2.rps, 2)}x (${fmt(gw.rps)} vs ${fmt(b2.rps)})`, met: gw.rps / b2.rps >= TARGETS.ingestVsBaseline2 });
   if (gw && b1) out.push({ target: `ingest ≥ ${TARGETS.ingestVsBaseline1}x baseline 1 (req/s)`, measured: `${fmt(gw.rps / b1.rps, 2)}x (${fmt(gw.rps)} vs ${fmt(b1.rps)})`, met: gw.rps / b1.rps >= TARGETS.ingestVsBaseline1 });
   if (gw) out.push({ target: `ingest p99 ≤ ${TARGETS.ingestP99Ms} ms`, measured: `${fmt(gw.p99)} ms`, met: gw.p99 <= TARGETS.ingestP99Ms });
-  if (gwPg && b2) out.push({ target: '(PostgreSQL, no target) ingest vs baseline 2', measured: `${fmt(gwPg.rps / b2.rps, 2)}x, p99 ${fmt(gwPg.p99)} ms`, met: null });
+  if (gwPg && gw) out.push({ target: `PostgreSQL (1 instance) ingest ≥ ${TARGETS.pgVsSqlite}x SQLite of the same run`, measured: `${fmt(gwPg.rps / gw.rps, 2)}x (${fmt(gwPg.rps)} vs ${fmt(gw.rps)}), p99 ${fmt(gwPg.p99)} ms`, met: gwPg.rps / gw.rps >= TARGETS.pgVsSqlite });
+  if (gwPg && b2) out.push({ target: '(PostgreSQL 1 instance, no target) ingest vs baseline 2', measured: `${fmt(gwPg.rps / b2.rps, 2)}x`, met: null });
+  if (gwPg2 && gwPg) out.push({ target: '(PostgreSQL, no target) 2 instances vs 1', measured: `${fmt(gwPg2.rps / gwPg.rps, 2)}x (${fmt(gwPg2.rps)} vs ${fmt(gwPg.rps)})`, met: null });
   if (r.e2e) out.push({ target: `end to end ≥ ${fmt(TARGETS.e2eDeliveriesPerSec)} deliveries/s`, measured: `${fmt(r.e2e.deliveriesPerSec)}/s over ${fmt(r.e2e.durationSec)} s`, met: r.e2e.deliveriesPerSec >= TARGETS.e2eDeliveriesPerSec });
   if (r.isolation) {
     out.push({
@@ -574,13 +726,34 @@ function report(r: Results): string {
     const rows = r.ingest.rows;
     const b1 = rows.find((x) => x.server.startsWith('baseline 1'));
     const b2 = rows.find((x) => x.server.startsWith('baseline 2'));
+    const sqlite = rows.find((x) => x.server === SQLITE_ROW);
+    const isPg = (x: IngestRow): boolean => (PG_ROWS as readonly string[]).includes(x.server);
+    const cpuCell = (x: IngestRow): string => (x.pgCpu ? (x.pgCpu.serverMsPer1k === null ? 'n/a' : `${fmt(x.pgCpu.serverMsPer1k)} (${fmt(x.pgCpu.gatewayBackendsMsPer1k)})`) : '-');
     parts.push(
       `\nIngest: ${SIZES.connections} connections, ${SIZES.ingestSec} s after ${SIZES.warmupSec} s warm-up, ${Buffer.byteLength(smallPushTemplate())}-byte push\n` +
         table(
-          ['server', 'req/s', 'p50 ms', 'p99 ms', 'RSS peak MB', 'vs baseline 1', 'vs baseline 2', 'failed'],
-          rows.map((x) => [x.server, fmt(x.rps), fmt(x.p50), fmt(x.p99), fmt(x.rssPeakMb), b1 ? `${fmt(x.rps / b1.rps, 2)}x` : '-', b2 ? `${fmt(x.rps / b2.rps, 2)}x` : '-', fmt(x.failed)]),
+          ['server', 'req/s', 'p50 ms', 'p99 ms', 'RSS peak MB', 'vs baseline 1', 'vs baseline 2', 'vs SQLite', 'PG CPU ms/1k pushes (gateway backends)', 'failed'],
+          rows.map((x) => [
+            x.server,
+            fmt(x.rps),
+            fmt(x.p50),
+            fmt(x.p99),
+            fmt(x.rssPeakMb),
+            b1 ? `${fmt(x.rps / b1.rps, 2)}x` : '-',
+            b2 ? `${fmt(x.rps / b2.rps, 2)}x` : '-',
+            sqlite && isPg(x) ? `${fmt(x.rps / sqlite.rps, 2)}x` : '-',
+            cpuCell(x),
+            fmt(x.failed),
+          ]),
         ),
     );
+    for (const x of rows) {
+      if (x.perInstanceRps) parts.push(`  ${x.server}: ${x.perInstanceRps.map((v) => fmt(v)).join(' + ')} req/s by instance; p50/p99 and RSS are the worst instance's`);
+      if (x.pgCpu?.note) parts.push(`  ${x.server}: ${x.pgCpu.note}`);
+    }
+    if (rows.some((x) => x.pgCpu && x.pgCpu.serverMsPer1k !== null)) {
+      parts.push('  PG CPU: utime+stime of every postgres process on this machine over the measured window (any other client of the server included), per 1,000 acknowledged pushes; in parentheses the backends of the gateway\'s own connections');
+    }
     for (const s of r.ingest.skipped) parts.push(`  skipped: ${s}`);
   }
   if (r.e2e) {
@@ -676,7 +849,7 @@ async function main(): Promise<number> {
   };
   await runScenario('ingest', ingest);
   await runScenario('e2e', e2e);
-  await runScenario('isolation', () => isolation(results.ingest?.rows.find((x) => x.server === 'gateway (SQLite)')?.rps ?? null));
+  await runScenario('isolation', () => isolation(results.ingest?.rows.find((x) => x.server === SQLITE_ROW)?.rps ?? null));
   await runScenario('backlog', backlog);
   await runScenario('replay', replay);
   results.finishedAt = new Date().toISOString();

@@ -2,12 +2,18 @@
  * The load generator: autocannon in its own process. Each request gets a unique body (the template's
  * placeholder replaced by a counter of the same length), so every push is a new order for the
  * gateway's dedupe and no two requests are byte-identical.
+ *
+ * With several URLs (instances of one gateway sharing a database), one autocannon run per URL
+ * starts at the same moment in this one process, the connections split between them, each with
+ * its own prefix (the run's prefix and the URL's index), so no two instances receive the same order
+ * and the generator costs what one run of as many connections costs.
  */
 import autocannon, { type RequestSpec, type Result } from 'autocannon';
 import { serveParent } from '../lib/child.ts';
 
 export interface LoadRun {
-  url: string;
+  /** One URL, or several: the connections are split between them (see the top of this file). */
+  url: string | string[];
   path: string;
   connections: number;
   durationSec: number;
@@ -35,9 +41,62 @@ export interface LoadResult {
   /** 2xx answers per second. */
   rps: number;
   latencyMs: { mean: number; p50: number; p90: number; p99: number; p999: number; max: number };
+  /** With several URLs: each one's own result (the fields above then sum them; see `combine`). */
+  perUrl?: LoadResult[];
 }
 
-function run(args: LoadRun): Promise<LoadResult> {
+async function run(args: LoadRun): Promise<LoadResult> {
+  const urls = typeof args.url === 'string' ? [args.url] : args.url;
+  if (urls.length === 1) return runOne({ ...args, url: urls[0] ?? '' });
+  if (args.connections < urls.length) throw new Error('fewer connections than URLs');
+  const parts = await Promise.all(
+    urls.map((url, i) =>
+      runOne({
+        ...args,
+        url,
+        // The first URLs take the remainder; the prefix stays unique per URL within the run.
+        connections: Math.floor(args.connections / urls.length) + (i < args.connections % urls.length ? 1 : 0),
+        prefix: args.prefix + String.fromCharCode(97 + i),
+        ...(args.overallRate ? { overallRate: args.overallRate / urls.length } : {}),
+      }),
+    ),
+  );
+  return combine(parts);
+}
+
+/**
+ * One result for parallel runs: counts and rates summed (the acknowledged pushes/s of all URLs);
+ * latency percentiles are the worst of the parts (autocannon reports percentiles, not the samples
+ * to merge), the mean weighted by answers.
+ */
+function combine(parts: LoadResult[]): LoadResult {
+  const sum = (f: (r: LoadResult) => number): number => parts.reduce((n, r) => n + f(r), 0);
+  const worst = (f: (r: LoadResult) => number): number => Math.max(...parts.map(f));
+  const statusCodes: Record<string, number> = {};
+  for (const p of parts) for (const [code, n] of Object.entries(p.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
+  const answered = sum((r) => r.ok);
+  return {
+    durationSec: worst((r) => r.durationSec),
+    connections: sum((r) => r.connections),
+    ok: answered,
+    non2xx: sum((r) => r.non2xx),
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    statusCodes,
+    rps: sum((r) => r.rps),
+    latencyMs: {
+      mean: answered === 0 ? 0 : sum((r) => r.latencyMs.mean * r.ok) / answered,
+      p50: worst((r) => r.latencyMs.p50),
+      p90: worst((r) => r.latencyMs.p90),
+      p99: worst((r) => r.latencyMs.p99),
+      p999: worst((r) => r.latencyMs.p999),
+      max: worst((r) => r.latencyMs.max),
+    },
+    perUrl: parts,
+  };
+}
+
+function runOne(args: LoadRun & { url: string }): Promise<LoadResult> {
   const width = args.placeholder.length - args.prefix.length;
   if (width < 6) throw new Error('placeholder too short for the prefix');
   let n = 0;
