@@ -3,7 +3,6 @@ import { rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Io } from '../../src/cli/output.ts';
-import type { AttemptReport, DeliveryWorker } from '../../src/delivery/worker.ts';
 import { main } from '../../src/main.ts';
 import { buildPush, pushHttpHeaders, type PushHeaderInput } from '../../src/sandbox/om-push.ts';
 import { backendName, createTestDatabase, type TestDatabase } from '../helpers/backend.ts';
@@ -11,6 +10,7 @@ import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, testEnv,
 import { everything } from '../helpers/pages.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
 import { until } from '../helpers/until.ts';
+import { deliveredBy, workerOf } from '../helpers/workers.ts';
 
 /**
  * Two gateway instances and an `omgw connector test` beside them, on one database, sharing an
@@ -120,37 +120,6 @@ class IdentityAndTarget {
   }
 }
 
-function workerOf(gw: TestGateway): DeliveryWorker {
-  const w = gw.gateway.worker;
-  if (!w) throw new Error('delivery worker is not running');
-  return w;
-}
-
-/** Resolves once the workers delivered `n` in all; rejects at once when a delivery parks. */
-function deliveredBy(workers: DeliveryWorker[], n: number): Promise<number[]> {
-  const done = new Promise<number[]>((resolve, reject) => {
-    const counts = workers.map(() => 0);
-    const listeners = workers.map((w, i) => {
-      const on = (a: AttemptReport): void => {
-        if (a.outcome === 'parked') {
-          off();
-          reject(new Error(`delivery ${a.deliveryId} parked: status ${a.status} ${a.errorClass}`));
-          return;
-        }
-        if (a.outcome === 'delivered') counts[i] = (counts[i] ?? 0) + 1;
-        if (counts.reduce((sum, c) => sum + c, 0) >= n) {
-          off();
-          resolve(counts);
-        }
-      };
-      w.on('attempt', on);
-      return on;
-    });
-    const off = (): void => workers.forEach((w, i) => w.off('attempt', listeners[i] as (a: AttemptReport) => void));
-  });
-  done.catch(() => undefined);
-  return done;
-}
 
 describe(`a rotating refresh token shared by two instances and a connector test (${backendName()})`, function () {
   this.timeout(60_000);
