@@ -316,7 +316,7 @@ const pollSummary = component(
     unrouted: count.describe('new events no trigger point selected'),
     duplicates: count.describe('changes stored before (an overlapping poll)'),
     skipped: count.describe('items without POHeaderId or a readable LastUpdateDate'),
-    caughtUp: z.boolean().describe('false when the run stopped at maxPages with more to read'),
+    caughtUp: z.boolean().describe('false when the run stopped at maxPages with more to read, or failed'),
   }),
 );
 

@@ -108,7 +108,7 @@ function createConnectorRuntime(connector: ConnectorConfig, deps: RuntimeDeps): 
       if (gate.granted) return null;
       const request = build();
       const now = deps.now();
-      const message = `no request token of the rate limit (${limit.requests} per ${limit.per} ms) came within the timeout of ${connector.timeout} ms; the request was not sent`;
+      const message = `no place in the rate window (${limit.requests} per ${limit.per} ms) came free within the timeout of ${connector.timeout} ms; the request was not sent`;
       return present(request, unanswered(request, 'timeout', message, now - started, Math.max(0, gate.retryAt - now)));
     };
   };

@@ -118,7 +118,7 @@ rateLimit: { requests: 2, per: 1m }
     const [delivery] = (await gw.gateway.store.browse.deliveries({ connectors: ['shipbob'] }, { limit: 100 })).rows;
     if (!delivery) throw new Error('no ShipBob delivery');
     expect(delivery.state).to.equal('retrying');
-    expect(delivery.lastError).to.match(/no request token of the rate limit \(2 per 60000 ms\) came within the timeout of 10000 ms/);
+    expect(delivery.lastError).to.match(/no place in the rate window \(2 per 60000 ms\) came free within the timeout of 10000 ms/);
     // The next attempt is not due before the place frees: the retry waits at least until then.
     expect(delivery.nextAttemptAt - clock.now()).to.be.at.least(WINDOW);
   });
