@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { DeliveryActions } from '../../../src/services/delivery-actions.ts';
 import { createIdGenerator } from '../../../src/domain/ids.ts';
@@ -11,6 +10,7 @@ import { backendName, createTestDatabase, type TestDatabase } from '../../helper
 import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, testEnv, type TestGateway } from '../../helpers/gateway.ts';
 import { ManualClock } from '../../helpers/manual-clock.ts';
 import { FakeTarget } from '../../helpers/target.ts';
+import { until } from '../../helpers/until.ts';
 
 const security = { kind: 'text', username: SOAP_USER, password: SOAP_PASSWORD } as const;
 const DAY = 86_400_000;
@@ -53,17 +53,11 @@ async function deliveries(gw: TestGateway): Promise<Delivery[]> {
   return (await gw.gateway.store.browse.deliveries({}, { limit: 1000 })).rows.reverse();
 }
 
-/** Polls until `check` holds (the worker runs on its own); fails after a few seconds. */
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (await check()) return;
-    await sleep(15);
-  }
-  throw new Error(`timed out waiting for: ${what}`);
-}
+/** How long the workers may take to settle (they run on their own; a busy machine is slow). */
+const SETTLE_MS = 30_000;
 
 async function allIn(gw: TestGateway, state: string, n: number): Promise<void> {
-  await until(`${n} deliveries ${state}`, async () => (await deliveries(gw)).filter((d) => d.state === state).length === n);
+  await until(`${n} deliveries ${state}`, async () => (await deliveries(gw)).filter((d) => d.state === state).length === n, SETTLE_MS);
 }
 
 /** Replay audit records per delivery, for one run. */
@@ -114,7 +108,8 @@ function recordingService(gw: TestGateway, clock: ManualClock, chunks: string[][
   });
 }
 
-describe(`recovery run (${backendName()})`, () => {
+describe(`recovery run (${backendName()})`, function () {
+  this.timeout(60_000);
   let target: FakeTarget;
   let clock: ManualClock;
   const gateways: TestGateway[] = [];
@@ -180,7 +175,7 @@ describe(`recovery run (${backendName()})`, () => {
     await until('crm delivered, erp parked again', async () => {
       const ds = await deliveries(gw);
       return ds.filter((d) => d.state === 'delivered').length === 2 && ds.filter((d) => d.state === 'parked' && d.attemptCount === 2).length === 1;
-    });
+    }, SETTLE_MS);
     const [summary] = await jobs(gw).recovery.history(1);
     expect(summary).to.include({ selected: 3, replayed: 3, stillFailing: 1, delivered: 2 });
 
@@ -208,7 +203,7 @@ describe(`recovery run (${backendName()})`, () => {
       // One chunk: the run's batch in its selection order.
       expect(chunks).to.have.length(1);
       picked.push(chunks.flat());
-      await until('replayed deliveries parked again', async () => (await deliveries(gw)).filter((d) => d.state === 'parked').length === 5);
+      await until('replayed deliveries parked again', async () => (await deliveries(gw)).filter((d) => d.state === 'parked').length === 5, SETTLE_MS);
     }
     expect(picked).to.deep.equal([
       [ids[0], ids[1]],
@@ -361,7 +356,7 @@ describe(`recovery run (${backendName()})`, () => {
       expect(crashed.run).to.include({ state: 'interrupted', selected: 5, replayed: 2, error: 'simulated crash' });
       const runId = crashed.run.id;
       // The worker sends chunks 1 and 2 again; they fail and park again.
-      await until('4 replayed deliveries parked again', async () => (await deliveries(gw)).filter((d) => d.attemptCount === 2).length === 4);
+      await until('4 replayed deliveries parked again', async () => (await deliveries(gw)).filter((d) => d.attemptCount === 2).length === 4, SETTLE_MS);
       await allIn(gw, 'parked', 5);
 
       // The next night's run first finishes the interrupted one.
