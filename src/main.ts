@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, formatProblems } from './config/load.ts';
+import type { Clock } from './domain/clock.ts';
 import { isGatewayError } from './domain/errors.ts';
 import { checkConfig, EXIT, migrate, setConnectorState, start, status, type CommandContext } from './cli/commands.ts';
 import { processIo, type Io } from './cli/output.ts';
@@ -42,8 +43,11 @@ options:
 
 exit codes: 0 ok, 1 failed, 2 usage, 3 config invalid, 4 unavailable (the database; for sandbox push, the gateway), 70 unexpected error`;
 
-/** The CLI entry: parses arguments and runs one command. Returns the exit code. */
-export async function main(argv: string[], io: Io = processIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+/**
+ * The CLI entry: parses arguments and runs one command. Returns the exit code. `clock` is the time
+ * `start` runs on (the system's when not given): tests run instances of a cluster with clocks apart.
+ */
+export async function main(argv: string[], io: Io = processIo, env: NodeJS.ProcessEnv = process.env, clock?: Clock): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -94,6 +98,7 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
     env,
     io,
     json: parsed.values.json ?? false,
+    clock,
   };
   const sub = ['sandbox', 'connector', 'deliveries', 'events'].includes(command) ? rest.shift() : undefined;
   const target = ['connector', 'deliveries', 'events'].includes(command) ? rest.shift() : undefined;

@@ -4,6 +4,7 @@ import { describeSetting, exposureProblems, publishedDefaultsInUse } from '../co
 import { Gateway } from '../app.ts';
 import { databaseUnavailable, redactUrl } from '../store/database.ts';
 import { isGatewayError } from '../domain/errors.ts';
+import type { Clock } from '../domain/clock.ts';
 import { withServices, withStore } from './services.ts';
 import { table, type Io } from './output.ts';
 import { applyHeapSettings } from './heap.ts';
@@ -20,6 +21,8 @@ export interface CommandContext {
   env: NodeJS.ProcessEnv;
   io: Io;
   json: boolean;
+  /** The time `start` runs on; the system's when not given. */
+  clock?: Clock;
 }
 
 export async function checkConfig(ctx: CommandContext): Promise<number> {
@@ -176,7 +179,7 @@ function age(ms: number): string {
 export async function start(ctx: CommandContext): Promise<number> {
   // A long-running service: full collections before the old generation grows far (heap.ts).
   applyHeapSettings();
-  const gateway = await Gateway.create({ configDir: ctx.configDir, env: ctx.env });
+  const gateway = await Gateway.create({ configDir: ctx.configDir, env: ctx.env, clock: ctx.clock });
   try {
     await gateway.start();
   } catch (err) {

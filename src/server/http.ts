@@ -98,7 +98,20 @@ export interface RunningServer {
 export async function listen(app: Koa, options: HttpServerOptions): Promise<RunningServer> {
   // Koa's callback answers every error itself (ctx.onerror): its promise never rejects.
   const callback = app.callback();
-  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => void callback(req, res);
+  // Closing: server.close() stops new connections and closes the idle ones, but a client that keeps
+  // its connections busy (OM's keep-alive pool under load) would go on being served on them, and
+  // holding the close, until keepAliveTimeout. So once closing, every answer closes its connection.
+  let closing = false;
+  const answering = new Set<http.ServerResponse>();
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    if (closing) res.shouldKeepAlive = false;
+    answering.add(res);
+    res.once('close', () => {
+      answering.delete(res);
+      if (closing) server.closeIdleConnections();
+    });
+    void callback(req, res);
+  };
   // Node checks the request and header timeouts only every connectionsCheckingInterval (30 s by
   // default), so a slow-loris client would be cut off up to 30 s late: check every second.
   const timeouts = { connectionsCheckingInterval: Math.min(1_000, options.requestTimeoutMs) };
@@ -136,6 +149,8 @@ export async function listen(app: Koa, options: HttpServerOptions): Promise<Runn
     allInterfaces,
     close: () =>
       new Promise<void>((resolve) => {
+        closing = true;
+        for (const res of answering) if (!res.headersSent) res.shouldKeepAlive = false;
         server.close(() => resolve());
         server.closeIdleConnections();
       }),

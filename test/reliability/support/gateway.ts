@@ -31,13 +31,18 @@ export function relDatabase(): TestDatabase {
 }
 
 export interface GatewayYamlOptions {
-  port?: number;
+  /** A number, or a reference such as `${env:REL_PORT}` (instances of a cluster share one folder). */
+  port?: number | string;
   /** Lines under `delivery:` (two-space indented); default: delivery off. */
   delivery?: string;
   /** Extra lines under `inbound.soap:` (four-space indented). */
   soap?: string;
   requestTimeout?: string;
   logLevel?: string;
+  /** Lines under `schedules:` (two-space indented); default: recovery and retention off. */
+  schedules?: string;
+  /** Lines under `cluster:` (two-space indented); default: none (the defaults). */
+  cluster?: string;
 }
 
 /** gateway.yaml with every kind of secret configured: inbound password, admin token, webhook secret, encryption key. */
@@ -63,11 +68,8 @@ ${o.soap ?? ''}  webhooks:
 admin:
   token: \${env:REL_ADMIN_TOKEN}
 schedules:
-  recovery:
-    enabled: false
-  retention:
-    enabled: false
-logging:
+${o.schedules ?? '  recovery:\n    enabled: false\n  retention:\n    enabled: false'}
+${o.cluster ? `cluster:\n${o.cluster}\n` : ''}logging:
   level: ${o.logLevel ?? 'info'}
 `;
 }
@@ -131,6 +133,8 @@ export const CRASH_MARKERS = /unhandledRejection|uncaughtException|Unhandled pro
 export class GatewayProcess {
   readonly configDir: string;
   readonly env: NodeJS.ProcessEnv;
+  /** Whether dispose removes the config folder (not when it was given: several processes share it). */
+  readonly #ownsConfig: boolean;
   #current: ChildGateway | null = null;
   /** Output of every process started so far (also the ones killed). */
   readonly outputs: string[] = [];
@@ -138,8 +142,10 @@ export class GatewayProcess {
   unexpectedExits = 0;
   #expectingExit = false;
 
-  constructor(config: TestConfig, env: NodeJS.ProcessEnv) {
-    this.configDir = writeConfig(config);
+  /** `config`: what to write into a new config folder, or the path of an existing one (shared by a cluster's processes). */
+  constructor(config: TestConfig | string, env: NodeJS.ProcessEnv) {
+    this.#ownsConfig = typeof config !== 'string';
+    this.configDir = typeof config === 'string' ? config : writeConfig(config);
     this.env = env;
   }
 
@@ -211,7 +217,7 @@ export class GatewayProcess {
   }
 
   dispose(): void {
-    rmSync(this.configDir, { recursive: true, force: true });
+    if (this.#ownsConfig) rmSync(this.configDir, { recursive: true, force: true });
   }
 }
 
