@@ -8,7 +8,7 @@ import pg from 'pg';
 import type { Backend, ClaimedRows } from '../backend.ts';
 import { writeCompletions } from './completions.ts';
 import { writeBatch } from './ingest.ts';
-import { announce, DueChannel, dueChannel, dueConnectors, newOrigin } from './notify.ts';
+import { announce, DueChannel, dueChannel, newOrigin } from './notify.ts';
 
 export interface PostgresOptions {
   url: string;
@@ -55,13 +55,8 @@ export function openPostgres(options: PostgresOptions): Backend {
     describe: options.describe,
     forUpdate: 'for update',
     skipLocked: 'for update skip locked',
-    ingest: (items) =>
-      knex.transaction(async (trx) => {
-        const outcomes = await writeBatch(trx, items);
-        // The batch's last statement: the other instances wake when it commits.
-        await announceDue(trx, dueConnectors(items, outcomes));
-        return outcomes;
-      }),
+    // The batch's last statement also wakes the other instances, when it commits.
+    ingest: (items) => knex.transaction((trx) => writeBatch(trx, items, { channel, origin })),
     complete: (inputs) => knex.transaction((trx) => writeCompletions(trx, inputs)),
     async claim(sql, params): Promise<ClaimedRows> {
       const rows = rowsOf<Record<string, unknown>>(await knex.raw(sql, params));
