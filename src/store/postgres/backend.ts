@@ -8,6 +8,7 @@ import pg from 'pg';
 import type { Backend, ClaimedRows } from '../backend.ts';
 import { writeCompletions } from './completions.ts';
 import { writeBatch } from './ingest.ts';
+import { runPrepared } from './statements.ts';
 import { announce, DueChannel, dueChannel, newOrigin } from './notify.ts';
 
 export interface PostgresOptions {
@@ -57,13 +58,11 @@ export function openPostgres(options: PostgresOptions): Backend {
     skipLocked: 'for update skip locked',
     // The batch's last statement also wakes the other instances, when it commits.
     ingest: (items) => knex.transaction((trx) => writeBatch(trx, items, { channel, origin })),
-    complete: (inputs) => knex.transaction((trx) => writeCompletions(trx, inputs)),
+    // One statement, atomic without a transaction around it: one round trip.
+    complete: (inputs) => writeCompletions(knex, inputs),
     async claim(sql, params): Promise<ClaimedRows> {
-      const rows = rowsOf<Record<string, unknown>>(await knex.raw(sql, params));
-      if (rows.length === 0) return { rows, events: [] };
-      const ids = [...new Set(rows.map((r) => String(r.event_id)))];
-      const events = (await knex('events').whereIn('id', ids)) as Array<Record<string, unknown>>;
-      return { rows, events };
+      const [result] = await runPrepared<ClaimedRows>(knex, withEvents(sql), params);
+      return result ?? { rows: [], events: [] };
     },
     announceDue,
     onDeliveriesDue: (listener) => wakeups.subscribe(listener),
@@ -73,4 +72,17 @@ export function openPostgres(options: PostgresOptions): Backend {
       return knex.destroy();
     },
   };
+}
+
+/**
+ * A claim (`update deliveries ... returning *`) and the read of its deliveries' events in one
+ * statement: both come back as JSON arrays of rows, as their columns are named and typed in the table
+ * (bigint as a number, like the int8 parser above).
+ */
+function withEvents(claimSql: string): string {
+  return `
+    with claimed as (${claimSql})
+    select
+      coalesce((select json_agg(c) from claimed c), '[]') as rows,
+      coalesce((select json_agg(e) from events e where e.id in (select event_id from claimed)), '[]') as events`;
 }

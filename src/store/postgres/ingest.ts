@@ -11,7 +11,7 @@ import type { Knex } from 'knex';
 import type { Row } from '../rows/audit.ts';
 import { batchRows, dedupeClaims, nonceClaims, pushRows, type DedupeClaim, type IngestOutcome, type StoredPart } from '../rows/ingest.ts';
 import { dueConnectors } from './notify.ts';
-import { columnList, rowsParam, runPrepared } from './statements.ts';
+import { AUDIT_COLUMNS, insertFromJson, rowsParam, runPrepared } from './statements.ts';
 
 /** Where an ingest batch announces the deliveries it made due (notify.ts). */
 export interface Announce {
@@ -63,17 +63,6 @@ const EVENT_COLUMNS = [
 const DELIVERY_COLUMNS = [
   'id', 'event_id', 'connector', 'trigger_point', 'order_key', 'event_code', 'state', 'attempt_count', 'attempts_in_cycle', 'next_attempt_at', 'idempotency_key', 'created_at', 'updated_at',
 ] as const;
-export const AUDIT_COLUMNS = ['id', 'at', 'direction', 'action', 'source_system', 'connector', 'event_id', 'delivery_id', 'result', 'detail', 'request_id', 'actor'] as const;
-
-/** `insert into <table> (<columns>) select <columns> from` the rows of a JSON parameter. */
-export function insertFromJson(table: string, columns: readonly string[], ordered = false): string {
-  const list = columnList(columns);
-  const from = `json_populate_recordset(null::${table}, ?::json)`;
-  return ordered
-    ? `insert into ${table} (${list}) select ${list} from ${from} with ordinality as r order by r.ordinality`
-    : `insert into ${table} (${list}) select ${list} from ${from}`;
-}
-
 /**
  * The rows in one statement. Foreign keys between these inserts (events → pushes, deliveries →
  * events) are checked when the whole statement ends, so the order of the sibling inserts does not

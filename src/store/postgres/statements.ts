@@ -27,8 +27,24 @@ export async function runPrepared<T>(db: Knex, text: string, values: ReadonlyArr
   return result.rows ?? [];
 }
 
+/** Columns of an audit record's row (../rows/audit.ts auditRow), which ingest and completions write. */
+export const AUDIT_COLUMNS = ['id', 'at', 'direction', 'action', 'source_system', 'connector', 'event_id', 'delivery_id', 'result', 'detail', 'request_id', 'actor'] as const;
+
+/**
+ * `insert into <table> (<columns>) select <columns> from` the rows of a JSON parameter (rowsParam),
+ * each value read as its column's type. `ordered`: inserted in the order of the array, for an
+ * identity column that must number them so.
+ */
+export function insertFromJson(table: string, columns: readonly string[], ordered = false): string {
+  const list = columnList(columns);
+  const from = `json_populate_recordset(null::${table}, ?::json)`;
+  return ordered
+    ? `insert into ${table} (${list}) select ${list} from ${from} with ordinality as r order by r.ordinality`
+    : `insert into ${table} (${list}) select ${list} from ${from}`;
+}
+
 /** A table's columns as SQL text, each quoted (some are keywords: `at`, `position`, `number`). */
-export function columnList(columns: readonly string[]): string {
+function columnList(columns: readonly string[]): string {
   return columns.map((c) => `"${c}"`).join(', ');
 }
 
