@@ -56,8 +56,8 @@ export function openPostgres(options: PostgresOptions): Backend {
     describe: options.describe,
     forUpdate: 'for update',
     skipLocked: 'for update skip locked',
-    // The batch's last statement also wakes the other instances, when it commits.
-    ingest: (items) => knex.transaction((trx) => writeBatch(trx, items, { channel, origin })),
+    // The batch's rows statement also wakes the other instances, when it commits.
+    ingest: (items) => writeBatch(knex, items, { channel, origin }),
     // One statement, atomic without a transaction around it: one round trip.
     complete: (inputs) => writeCompletions(knex, inputs),
     async claim(sql, params): Promise<ClaimedRows> {

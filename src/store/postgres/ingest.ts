@@ -1,15 +1,16 @@
 /**
- * One ingest batch on PostgreSQL, in the caller's transaction: two statements whatever the batch.
- * Other instances may write the same nonces and dedupe keys at the same time, so each is claimed with
- * an upsert whose RETURNING says who won; both upserts are one statement (claims). The rows, built by
- * ../rows/ingest.ts once the claims are known, are the second (rows): pushes, events, deliveries,
- * audit records and the wake-up of the other instances. Each table's rows travel as one JSON
- * parameter, so both statements keep one text (prepared once per connection: statements.ts).
+ * One ingest batch on PostgreSQL, whatever its size: one statement when every claim wins (the
+ * common case), else BEGIN, two statements and COMMIT. Other instances may write the same nonces
+ * and dedupe keys at the same time, so each is claimed with an upsert whose RETURNING says who won;
+ * both upserts are one statement (CLAIMS). The rows, built by ../rows/ingest.ts once the claims are
+ * known, are the second (ROWS): pushes, events, deliveries, audit records and the wake-up of the
+ * other instances. Each table's rows travel as one JSON parameter, so every statement keeps one
+ * text (prepared once per connection: statements.ts).
  * (SQLite, with one writer, looks them up and inserts instead: ../sqlite/batch.ts.)
  */
 import type { Knex } from 'knex';
 import type { Row } from '../rows/audit.ts';
-import { batchRows, dedupeClaims, nonceClaims, pushRows, type DedupeClaim, type IngestOutcome, type StoredPart } from '../rows/ingest.ts';
+import { batchRows, dedupeClaims, nonceClaims, pushRows, type BatchRows, type DedupeClaim, type IngestOutcome, type StoredPart } from '../rows/ingest.ts';
 import { dueConnectors } from './notify.ts';
 import { AUDIT_COLUMNS, insertFromJson, rowsParam, runPrepared } from './statements.ts';
 
@@ -26,8 +27,8 @@ export interface Announce {
  * event whose item carries no nonce or a nonce this statement took: an item refused for its nonce
  * claims nothing. Returns the nonces taken (kind n) and the events whose claim won (kind d).
  */
-const CLAIMS = `
-  with nonce_in as (
+const CLAIM_CTES = `
+  nonce_in as (
     select * from json_to_recordset(?::json) as x(nonce_key text, expires_at bigint)
   ), nonce_won as (
     insert into ws_nonces (nonce_key, expires_at) select nonce_key, expires_at from nonce_in
@@ -43,7 +44,9 @@ const CLAIMS = `
     on conflict (scope, hash) do update set event_id = excluded.event_id, seen_at = excluded.seen_at
     where dedupe_keys.seen_at < (select i.since from dedupe_in i where i.scope = excluded.scope and i.hash = excluded.hash)
     returning event_id
-  )
+  )`;
+const CLAIMS = `
+  with ${CLAIM_CTES}
   select 'n' as kind, nonce_key as key from nonce_won
   union all
   select 'd', event_id from dedupe_won`;
@@ -71,19 +74,63 @@ const DELIVERY_COLUMNS = [
  * transaction began (why that is enough: migration 009). The NOTIFY, one per connector given new
  * deliveries, is delivered when the transaction commits: the other instances wake then.
  */
-const ROWS = `
-  with pushes_in as (${insertFromJson('pushes', PUSH_COLUMNS)}),
+const ROW_CTES = `
+  pushes_in as (${insertFromJson('pushes', PUSH_COLUMNS)}),
   events_in as (${insertFromJson('events', EVENT_COLUMNS)}),
   deliveries_in as (${insertFromJson('deliveries', DELIVERY_COLUMNS, true)}),
-  audit_in as (${insertFromJson('audit_records', AUDIT_COLUMNS)})
+  audit_in as (${insertFromJson('audit_records', AUDIT_COLUMNS)})`;
+const ROWS = `
+  with ${ROW_CTES}
   select count(pg_notify(?, note)) as notified from json_array_elements_text(?::json) as note`;
 
-export async function writeBatch(trx: Knex.Transaction, items: StoredPart[], announce: Announce): Promise<IngestOutcome[]> {
+/**
+ * The whole batch in one statement, atomic without a transaction around it, for the common case:
+ * its rows built as if every claim won (every nonce new, no dedupe key held). When a claim is lost
+ * the statement must undo everything it wrote, and a statement undoes itself only by failing: it
+ * then divides by zero (the only division in it, so SQLSTATE 22012 means a lost claim and nothing
+ * else), and the batch is written again by CLAIMS and ROWS in a transaction.
+ */
+const ALL_WON = `
+  with ${CLAIM_CTES},
+  ${ROW_CTES}
+  select count(pg_notify(?, note)) / (case when (select count(*) from nonce_won) = ?::bigint and (select count(*) from dedupe_won) = ?::bigint then 1 else 0 end) as notified
+  from json_array_elements_text(?::json) as note`;
+const CLAIM_LOST = '22012';
+
+/**
+ * Stores one batch: in one statement when every claim wins (ALL_WON), else in a transaction of
+ * BEGIN, CLAIMS, ROWS and COMMIT (the rows built once the claims are known).
+ */
+export async function writeBatch(knex: Knex, items: StoredPart[], announce: Announce): Promise<IngestOutcome[]> {
   const nonces = nonceClaims(items);
   // Every item not refused within the batch is a candidate; the database may still refuse its nonce.
   const candidates = items.filter((_, i) => !nonces.replayed.has(i));
   const first = dedupeClaims(candidates);
-  const won = await claim(trx, nonces.rows, nonces.now, first.claims, nonceOfEvents(candidates));
+  const rows = batchRows(items, nonces.replayed, first.duplicateOf);
+  try {
+    await runPrepared(knex, ALL_WON, [
+      JSON.stringify(nonces.rows),
+      nonces.now,
+      JSON.stringify(dedupeParam(first.claims, candidates)),
+      ...rowParams(candidates, rows),
+      announce.channel,
+      nonces.rows.length,
+      first.claims.length,
+      notesParam(items, rows.outcomes, announce),
+    ]);
+    return rows.outcomes;
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== CLAIM_LOST) throw err;
+  }
+  return knex.transaction((trx) => writeClaimed(trx, items, announce));
+}
+
+/** A batch in the caller's transaction, its claims first: what ALL_WON does when some claim is lost. */
+async function writeClaimed(trx: Knex.Transaction, items: StoredPart[], announce: Announce): Promise<IngestOutcome[]> {
+  const nonces = nonceClaims(items);
+  const candidates = items.filter((_, i) => !nonces.replayed.has(i));
+  const first = dedupeClaims(candidates);
+  const won = await claim(trx, nonces.rows, nonces.now, dedupeParam(first.claims, candidates));
 
   const replayed = new Set(nonces.replayed);
   for (const { index, key } of nonces.items) if (!won.nonces.has(key)) replayed.add(index);
@@ -94,7 +141,7 @@ export async function writeBatch(trx: Knex.Transaction, items: StoredPart[], ann
     const live = items.filter((_, i) => !replayed.has(i));
     ({ claims, duplicateOf } = dedupeClaims(live));
     const made = new Set(first.claims.map((c) => c.event_id));
-    const more = await claim(trx, [], nonces.now, claims.filter((c) => !made.has(c.event_id)), new Map());
+    const more = await claim(trx, [], nonces.now, dedupeParam(claims.filter((c) => !made.has(c.event_id)), []));
     for (const id of more.events) won.events.add(id);
   }
   await findDuplicates(
@@ -105,36 +152,36 @@ export async function writeBatch(trx: Knex.Transaction, items: StoredPart[], ann
 
   const live = items.filter((_, i) => !replayed.has(i));
   const rows = batchRows(items, replayed, duplicateOf);
-  const notes = dueConnectors(items, rows.outcomes).map((connector) => `${connector} ${announce.origin}`);
-  await runPrepared(trx, ROWS, [
+  await runPrepared(trx, ROWS, [...rowParams(live, rows), announce.channel, notesParam(items, rows.outcomes, announce)]);
+  return rows.outcomes;
+}
+
+/** The rows' four JSON parameters: pushes, events, deliveries, audit records. */
+function rowParams(live: StoredPart[], rows: BatchRows): string[] {
+  return [
     rowsParam('pushes', PUSH_COLUMNS, pushRows(live)),
     rowsParam('events', EVENT_COLUMNS, rows.events),
     rowsParam('deliveries', DELIVERY_COLUMNS, rows.deliveries),
     rowsParam('audit_records', AUDIT_COLUMNS, rows.audit),
-    announce.channel,
-    JSON.stringify(notes),
-  ]);
-  return rows.outcomes;
+  ];
 }
 
-/** The nonce key of each candidate event's item (events of items without a nonce are absent). */
-function nonceOfEvents(items: StoredPart[]): Map<string, string> {
+/** The NOTIFY payloads: one per connector given new deliveries, naming this process (notify.ts). */
+function notesParam(items: StoredPart[], outcomes: IngestOutcome[], announce: Announce): string {
+  return JSON.stringify(dueConnectors(items, outcomes).map((connector) => `${connector} ${announce.origin}`));
+}
+
+/** Dedupe claims with the nonce of their event's item (null for items without one), for CLAIM_CTES. */
+function dedupeParam(claims: DedupeClaim[], items: StoredPart[]): Array<DedupeClaim & { nonce_key: string | null }> {
   const nonceOf = new Map<string, string>();
   for (const item of items) if (item.nonce) for (const ev of item.events) nonceOf.set(ev.id, item.nonce.key);
-  return nonceOf;
+  return claims.map((c) => ({ ...c, nonce_key: nonceOf.get(c.event_id) ?? null }));
 }
 
 /** Runs CLAIMS; returns the nonces taken and the events whose dedupe claim won. */
-async function claim(
-  trx: Knex.Transaction,
-  nonceRows: Row[],
-  now: number,
-  claims: DedupeClaim[],
-  nonceOf: ReadonlyMap<string, string>,
-): Promise<{ nonces: Set<string>; events: Set<string> }> {
+async function claim(trx: Knex.Transaction, nonceRows: Row[], now: number, dedupe: DedupeClaim[]): Promise<{ nonces: Set<string>; events: Set<string> }> {
   const won = { nonces: new Set<string>(), events: new Set<string>() };
-  if (nonceRows.length === 0 && claims.length === 0) return won;
-  const dedupe = claims.map((c) => ({ ...c, nonce_key: nonceOf.get(c.event_id) ?? null }));
+  if (nonceRows.length === 0 && dedupe.length === 0) return won;
   const rows = await runPrepared<{ kind: 'n' | 'd'; key: string }>(trx, CLAIMS, [JSON.stringify(nonceRows), now, JSON.stringify(dedupe)]);
   for (const r of rows) (r.kind === 'n' ? won.nonces : won.events).add(r.key);
   return won;

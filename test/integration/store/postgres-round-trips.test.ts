@@ -9,8 +9,9 @@ import { Seeder } from '../../helpers/seed.ts';
 
 /**
  * What the hot path costs PostgreSQL, counted in statements sent (each one round trip): an ingest
- * batch is BEGIN, its claims, its rows and COMMIT whatever its size; a claim and a group of
- * completions are one statement each. And the rare path of a batch whose nonce the database refuses.
+ * batch whose nonces and dedupe keys are all new is one statement whatever its size, else BEGIN, its
+ * claims, its rows and COMMIT; a claim and a group of completions are one statement each. And the
+ * rare path of a batch whose nonce the database refuses.
  */
 describe('PostgreSQL: statements per ingest batch, claim and completion group', () => {
   let database: TestDatabase;
@@ -81,18 +82,25 @@ describe('PostgreSQL: statements per ingest batch, claim and completion group', 
 
   const statuses = (outcomes: IngestOutcome[]): string[][] => outcomes.map((o) => (o.accepted ? o.events.map((e) => e.status) : ['refused']));
 
-  it('stores a batch of many pushes in BEGIN, two statements and COMMIT, and claims and completes in one statement each', async () => {
+  it('stores a batch of many new pushes in one statement, one with a duplicate in BEGIN, two statements and COMMIT, and claims and completes in one statement each', async () => {
     const items = Array.from({ length: 40 }, (_, i) => item([event(`h${i}`, i % 2 === 0 ? 'crm' : 'erp'), event(`g${i}`)], `n${i}`));
     const outcomes = await backend.ingest(items);
     expect(statuses(outcomes).flat()).to.deep.equal(Array<string>(80).fill('routed'));
-    expect(sent).to.have.length(4);
-    expect(sent[0]?.toLowerCase()).to.match(/^begin/);
-    expect(sent[3]?.toLowerCase()).to.match(/^commit/);
+    expect(sent).to.have.length(1);
+
+    // A duplicate: the one statement fails and undoes itself; the batch is written in a transaction.
+    sent = [];
+    const again = await backend.ingest([item([event('h0')], 'n-again'), item([event('new')], 'n-new')]);
+    expect(statuses(again)).to.deep.equal([['duplicate'], ['routed']]);
+    expect(sent.slice(1).map((s) => s.trim().split(/[\s;]/)[0]?.toLowerCase())).to.deep.equal(['begin', 'with', 'select', 'with', 'commit']);
 
     sent = [];
     const deliveries = new DeliveryRepository(backend);
     const claimed = await deliveries.claimWithEvents({ connector: 'crm', strictOrdering: true, limit: 64, owner: 'w1', now: seed.now, leaseUntil: seed.now + 60_000 });
-    expect(claimed.deliveries).to.have.length(60);
+    expect(claimed.deliveries).to.have.length(61);
+    // In the order of the rows (seq), as the batches gave them.
+    const crm = items.flatMap((i) => i.events.flatMap((e) => e.deliveries.filter((d) => d.connector === 'crm').map((d) => d.id)));
+    expect(claimed.deliveries.map((d) => d.id).slice(0, 60)).to.deep.equal(crm);
     expect(claimed.deliveries.every((d) => claimed.events.get(d.eventId)?.id === d.eventId)).to.equal(true);
     expect(sent).to.have.length(1);
 
