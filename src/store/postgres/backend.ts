@@ -1,6 +1,7 @@
 /**
- * The store on PostgreSQL, shared by every instance of a cluster: batches and completion groups run
- * in knex transactions, claims skip rows another instance is claiming, and a transaction that makes
+ * The store on PostgreSQL, shared by every instance of a cluster: an ingest batch, a completion group
+ * and a claim are each one statement of constant text in the common case (ingest.ts, completions.ts,
+ * statements.ts), claims skip rows another instance is claiming, and a transaction that makes
  * deliveries due wakes the other instances (notify.ts).
  */
 import knexFactory, { type Knex } from 'knex';
