@@ -66,6 +66,7 @@ const EVENT_COLUMNS = [
 const DELIVERY_COLUMNS = [
   'id', 'event_id', 'connector', 'trigger_point', 'order_key', 'event_code', 'state', 'attempt_count', 'attempts_in_cycle', 'next_attempt_at', 'idempotency_key', 'created_at', 'updated_at',
 ] as const;
+
 /**
  * The rows in one statement. Foreign keys between these inserts (events → pushes, deliveries →
  * events) are checked when the whole statement ends, so the order of the sibling inserts does not
