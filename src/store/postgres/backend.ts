@@ -1,6 +1,7 @@
 /**
- * The store on PostgreSQL, shared by every instance of a cluster: batches and completion groups run
- * in knex transactions, claims skip rows another instance is claiming, and a transaction that makes
+ * The store on PostgreSQL, shared by every instance of a cluster: an ingest batch, a completion group
+ * and a claim are each one statement of constant text in the common case (ingest.ts, completions.ts,
+ * statements.ts), claims skip rows another instance is claiming, and a transaction that makes
  * deliveries due wakes the other instances (notify.ts).
  */
 import knexFactory, { type Knex } from 'knex';
@@ -8,7 +9,8 @@ import pg from 'pg';
 import type { Backend, ClaimedRows } from '../backend.ts';
 import { writeCompletions } from './completions.ts';
 import { writeBatch } from './ingest.ts';
-import { announce, DueChannel, dueChannel, dueConnectors, newOrigin } from './notify.ts';
+import { runPrepared } from './statements.ts';
+import { announce, DueChannel, dueChannel, newOrigin } from './notify.ts';
 
 export interface PostgresOptions {
   url: string;
@@ -55,20 +57,13 @@ export function openPostgres(options: PostgresOptions): Backend {
     describe: options.describe,
     forUpdate: 'for update',
     skipLocked: 'for update skip locked',
-    ingest: (items) =>
-      knex.transaction(async (trx) => {
-        const outcomes = await writeBatch(trx, items);
-        // The batch's last statement: the other instances wake when it commits.
-        await announceDue(trx, dueConnectors(items, outcomes));
-        return outcomes;
-      }),
-    complete: (inputs) => knex.transaction((trx) => writeCompletions(trx, inputs)),
+    // The batch's rows statement also wakes the other instances, when it commits.
+    ingest: (items) => writeBatch(knex, items, { channel, origin }),
+    // One statement, atomic without a transaction around it: one round trip.
+    complete: (inputs) => writeCompletions(knex, inputs),
     async claim(sql, params): Promise<ClaimedRows> {
-      const rows = rowsOf<Record<string, unknown>>(await knex.raw(sql, params));
-      if (rows.length === 0) return { rows, events: [] };
-      const ids = [...new Set(rows.map((r) => String(r.event_id)))];
-      const events = (await knex('events').whereIn('id', ids)) as Array<Record<string, unknown>>;
-      return { rows, events };
+      const [result] = await runPrepared<ClaimedRows>(knex, withEvents(sql), params);
+      return result ?? { rows: [], events: [] };
     },
     announceDue,
     onDeliveriesDue: (listener) => wakeups.subscribe(listener),
@@ -78,4 +73,17 @@ export function openPostgres(options: PostgresOptions): Backend {
       return knex.destroy();
     },
   };
+}
+
+/**
+ * A claim (`update deliveries ... returning *`) and the read of its deliveries' events in one
+ * statement: both come back as JSON arrays of rows, as their columns are named and typed in the table
+ * (bigint as a number, like the int8 parser above).
+ */
+function withEvents(claimSql: string): string {
+  return `
+    with claimed as (${claimSql})
+    select
+      coalesce((select json_agg(c) from claimed c), '[]') as rows,
+      coalesce((select json_agg(e) from events e where e.id in (select event_id from claimed)), '[]') as events`;
 }

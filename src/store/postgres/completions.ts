@@ -1,27 +1,41 @@
 /**
- * A group of delivery completions on PostgreSQL, in the caller's transaction: the attempts, one
- * `update ... from (values) returning id` per chunk (which says whose lease still held), the audit
- * records. (SQLite writes the same rows on its connection thread: ../sqlite/completions.ts.)
+ * A group of delivery completions on PostgreSQL in one statement, atomic by itself: the attempts
+ * and the audit records inserted, and the state changes applied by one `update ... from <values>
+ * returning id`, which says whose lease still held. Each part's rows travel as one JSON parameter,
+ * so the text is the same for every group (statements.ts). (SQLite writes the same rows on its
+ * connection thread: ../sqlite/completions.ts.)
  */
 import type { Knex } from 'knex';
 import { COMPLETION_COLUMNS, completionRows, completionUpdateSql, type CompletionInput } from '../rows/delivery.ts';
+import { AUDIT_COLUMNS, insertFromJson, rowsParam, runPrepared } from './statements.ts';
 
-/** Rows per statement (the update binds one value per completion column and row). */
-const COMPLETION_CHUNK = 100;
+/** Columns of an attempt's row, as ../rows/delivery.ts completionRows builds it. */
+const ATTEMPT_COLUMNS = [
+  'id', 'delivery_id', 'number', 'started_at', 'duration_ms', 'request_summary', 'response_status', 'response_headers', 'response_snippet', 'error_class', 'error_message', 'outcome',
+] as const;
+
+/** The state changes' values, one JSON object per completion keyed by its COMPLETION_COLUMNS name, each read as its type. */
+const VALUES = `select * from json_to_recordset(?::json) as x(${COMPLETION_COLUMNS.map(([name, type]) => `${name} ${type}`).join(', ')})`;
+
+/**
+ * The attempts insert and the audit insert are siblings of the update: the attempts' foreign key
+ * to their delivery is checked at the end of the statement, where the delivery row is its updated version.
+ */
+const COMPLETE = `
+  with attempts_in as (${insertFromJson('attempts', ATTEMPT_COLUMNS)}),
+  audit_in as (${insertFromJson('audit_records', AUDIT_COLUMNS)})
+  ${completionUpdateSql(VALUES)}`;
 
 /** Returns, per completion, whether its state change was applied. */
-export async function writeCompletions(trx: Knex.Transaction, inputs: CompletionInput[]): Promise<boolean[]> {
+export async function writeCompletions(db: Knex, inputs: CompletionInput[]): Promise<boolean[]> {
+  if (inputs.length === 0) return [];
   const rows = completionRows(inputs);
-  for (let i = 0; i < rows.attempts.length; i += COMPLETION_CHUNK) await trx('attempts').insert(rows.attempts.slice(i, i + COMPLETION_CHUNK));
-
-  const applied = new Set<string>();
-  const select = `select ${COMPLETION_COLUMNS.map(([name, type]) => `cast(? as ${type}) as ${name}`).join(', ')}`;
-  for (let i = 0; i < rows.updates.length; i += COMPLETION_CHUNK) {
-    const chunk = rows.updates.slice(i, i + COMPLETION_CHUNK);
-    const result: { rows: Array<{ id: string }> } = await trx.raw(completionUpdateSql(chunk.map(() => select).join(' union all ')), chunk.flat());
-    for (const r of result.rows) applied.add(r.id);
-  }
-
-  for (let i = 0; i < rows.audits.length; i += COMPLETION_CHUNK) await trx('audit_records').insert(rows.audits.slice(i, i + COMPLETION_CHUNK));
-  return inputs.map((c) => applied.has(c.delivery.id));
+  const values = rows.updates.map((row) => Object.fromEntries(COMPLETION_COLUMNS.map(([name], c) => [name, row[c] ?? null])));
+  const applied = await runPrepared<{ id: string }>(db, COMPLETE, [
+    rowsParam('attempts', ATTEMPT_COLUMNS, rows.attempts),
+    rowsParam('audit_records', AUDIT_COLUMNS, rows.audits),
+    JSON.stringify(values),
+  ]);
+  const ids = new Set(applied.map((r) => r.id));
+  return inputs.map((c) => ids.has(c.delivery.id));
 }
