@@ -94,6 +94,9 @@ describe(`reliability 4: hostile XML and fuzzing (${backendName()}, ${SIZE.label
   const noCanaryHit = (): string[] => (canary.requests.length === 0 ? [] : [`the gateway fetched ${canary.requests.map((r) => r.path).join(', ')}`]);
   const accepted: string[] = [];
 
+  /** The slowest /healthz answer allowed during the flood of unauthenticated 8 MB pushes. */
+  const HEALTH_BOUND_MS = 500;
+
   function cases(): Case[] {
     const c = canary.url;
     const FAULT = 500;
@@ -140,7 +143,9 @@ describe(`reliability 4: hostile XML and fuzzing (${backendName()}, ${SIZE.label
           if (process.env.OMGW_RELIABILITY_DEBUG) console.log(`/healthz during the flood (ms): ${health.join(' ')}`);
           const problems = [
             ...wrong.map((a) => `answered ${a.status} ${faultCode(a.body)} after ${a.ms} ms`),
-            ...(slowestHealth <= 100 ? [] : [`/healthz took ${slowestHealth} ms during the flood`]),
+            // Blocking work on these bodies (buffering or parsing 64 MB) holds the event loop for seconds; a
+            // busy machine's scheduling adds tens to a few hundred ms. The bound tells the two apart.
+            ...(slowestHealth <= HEALTH_BOUND_MS ? [] : [`/healthz took ${slowestHealth} ms during the flood (bound ${HEALTH_BOUND_MS} ms)`]),
             ...(gw.rss() < 300 * MB ? [] : [`RSS ${Math.round(gw.rss() / MB)} MB`]),
           ];
           return {
