@@ -7,6 +7,7 @@ import { faultCode, PushClient, pushBody, sleep } from './support/push-client.ts
 import { scan } from './support/secrets.ts';
 import { SIZE } from './support/size.ts';
 import { report } from './support/summary.ts';
+import { storedByOrder } from './support/stored-events.ts';
 
 /**
  * Issue 8, item 1: the gateway as a child process under load (OM pushes over many connections,
@@ -183,15 +184,7 @@ ${authYaml(auth)}`;
       const events = await allPages((page) => store.browse.events({}, page));
       const deliveries = await allPages((page) => store.browse.deliveries({}, page));
       const deliveredAttempts = await allPages((page) => store.browse.attempts({ outcomes: ['delivered'] }, page));
-      const seqOf = (payload: string): number => Number((JSON.parse(payload) as { OrderLine: Array<{ StatusCodeNewValue: string }> }).OrderLine[0]?.StatusCodeNewValue.slice(1));
-      const routed = new Map<string, string[]>(); // order key#seq → event ids
-      for (const e of events.filter((x) => x.status === 'routed')) {
-        const k = `${e.orderKey}#${seqOf(e.payload)}`;
-        routed.set(k, [...(routed.get(k) ?? []), e.id]);
-      }
-      const duplicateEvents = events.filter((e) => e.status === 'duplicate').length;
-      const deliveriesOf = new Map<string, typeof deliveries>();
-      for (const d of deliveries) deliveriesOf.set(d.eventId, [...(deliveriesOf.get(d.eventId) ?? []), d]);
+      const { routed, duplicateEvents, deliveriesOf } = storedByOrder(events, deliveries);
 
       // At the targets.
       const got = received();

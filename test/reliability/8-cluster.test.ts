@@ -12,6 +12,7 @@ import { faultCode, PushClient, pushBody, sleep } from './support/push-client.ts
 import { scan } from './support/secrets.ts';
 import { FULL, SIZE } from './support/size.ts';
 import { report } from './support/summary.ts';
+import { storedByOrder } from './support/stored-events.ts';
 
 /**
  * Issue 19, acceptance: three `omgw start` processes on one fresh PostgreSQL schema, started at the
@@ -305,15 +306,7 @@ ${extra}`;
     // sent again: the target may have taken it.
     const timedOut = new Set(attempts.filter((a) => a.errorClass === 'timeout').map((a) => a.deliveryId));
     const deliveryById = new Map(deliveries.map((d) => [d.id, d]));
-    const seqOf = (payload: string): number => Number((JSON.parse(payload) as { OrderLine: Array<{ StatusCodeNewValue: string }> }).OrderLine[0]?.StatusCodeNewValue.slice(1));
-    const routed = new Map<string, string[]>();
-    for (const e of events.filter((x) => x.status === 'routed')) {
-      const k = `${e.orderKey}#${seqOf(e.payload)}`;
-      routed.set(k, [...(routed.get(k) ?? []), e.id]);
-    }
-    const duplicateEvents = events.filter((e) => e.status === 'duplicate').length;
-    const deliveriesOf = new Map<string, typeof deliveries>();
-    for (const d of deliveries) deliveriesOf.set(d.eventId, [...(deliveriesOf.get(d.eventId) ?? []), d]);
+    const { routed, duplicateEvents, deliveriesOf } = storedByOrder(events, deliveries);
 
     // At the targets.
     const received = (target: ClusterTarget, name: string): Received[] =>
