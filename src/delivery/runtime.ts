@@ -16,12 +16,14 @@ import { scrubberFor, type Scrubber } from '../domain/secrets-scrub.ts';
 import type { RateGate } from './rate-gate.ts';
 
 /** Whether a request may go now (null) or, when the rate limit gives it no token, the attempt's result. */
-type Admit = (build: () => OutboundRequest) => Promise<SendResult | null>;
+type Admit = (request: OutboundRequest) => Promise<SendResult | null>;
 
 export interface DeliverInput {
   delivery: Delivery;
   event: { id: string; source: EventSource; eventCode: string; orderKey: string | null; receivedAt: number; payload: XmlRecord };
   attempt: number;
+  /** When the worker took this delivery's place in the connector's rate window (rate-limited connectors). */
+  placeAt?: number;
 }
 
 
@@ -88,25 +90,22 @@ function createConnectorRuntime(connector: ConnectorConfig, deps: RuntimeDeps): 
   });
 
   /**
-   * Every request to a rate-limited connector takes a place in its rate window. The worker has taken
-   * one for each delivery it sends (`prepaid`); every further request (a ShipBob delivery creates
-   * one order per fulfilment line, and may look one up; a 401 is tried again) waits for its own,
-   * at most the connector's timeout, and ends the attempt as a timeout if none comes.
+   * Every request to a rate-limited connector takes a place in its rate window, just before it is
+   * written. The worker has taken one for each delivery it sends (granted at `placeAt`; the gate
+   * takes it again if it has grown stale meanwhile); every further request (a ShipBob delivery
+   * creates one order per fulfilment line, and may look one up; a 401 is tried again) waits for its
+   * own, at most the connector's timeout, and ends the attempt as a timeout if none comes.
    * Returns null when the request may go, or the attempt's result when it may not.
    */
-  const admission = (prepaid: number): Admit => {
-    let paid = prepaid;
-    return async (build) => {
+  const admission = (placeAt: number | undefined): Admit => {
+    let held = placeAt;
+    return async (request) => {
       const limit = connector.rateLimit;
       if (!limit || !deps.rateGate) return null;
-      if (paid > 0) {
-        paid--;
-        return null;
-      }
       const started = deps.now();
-      const gate = await deps.rateGate(connector.name, limit, connector.timeout);
+      const gate = await deps.rateGate(connector.name, limit, connector.timeout, held);
+      held = undefined;
       if (gate.granted) return null;
-      const request = build();
       const now = deps.now();
       const message = `no place in the rate window (${limit.requests} per ${limit.per} ms) came free within the timeout of ${connector.timeout} ms; the request was not sent`;
       return present(request, unanswered(request, 'timeout', message, now - started, Math.max(0, gate.retryAt - now)));
@@ -121,10 +120,11 @@ function createConnectorRuntime(connector: ConnectorConfig, deps: RuntimeDeps): 
   ): Promise<SendResult> => {
     let sent: OutboundRequest | undefined;
     const once = async (): Promise<SendResult> => {
-      const refused = await admit(build);
-      if (refused) return refused;
       const request = build();
       await auth.authorize(request);
+      // Last before the write: a token fetch above must not age the request's place in the window.
+      const refused = await admit(request);
+      if (refused) return refused;
       sent = request;
       const scrubber = scrubberOf(request);
       return present(request, await classify(request, scrubber), scrubber);
@@ -148,8 +148,8 @@ function createConnectorRuntime(connector: ConnectorConfig, deps: RuntimeDeps): 
       return { result, body: captured.body };
     },
   });
-  /** For other code (the poller, another connector's deliveries reading through this one): no token prepaid. */
-  const parts = partsWith(admission(0));
+  /** For other code (the poller, another connector's deliveries reading through this one): no place taken beforehand. */
+  const parts = partsWith(admission(undefined));
 
   const deliverGeneric = async (input: DeliverInput): Promise<SendResult> => {
     const transform = deps.transforms.get(transformName);
@@ -166,7 +166,7 @@ function createConnectorRuntime(connector: ConnectorConfig, deps: RuntimeDeps): 
     };
     const idempotencyKey = input.delivery.idempotencyKey ?? renderTemplate(connector.idempotencyKey.template, vars);
     const values = flatVars(vars, input.event.payload);
-    const admit = admission(1);
+    const admit = admission(input.placeAt);
     if (connector.protocol === 'soap') {
       return call(
         () => buildSoapRequest(connector, output, auth.soapSecurityHeader(deps.now()), values),
@@ -186,8 +186,8 @@ function createConnectorRuntime(connector: ConnectorConfig, deps: RuntimeDeps): 
   const deliverAny =
     custom && kindContext
       ? (input: DeliverInput) =>
-          // Parts of its own for each delivery: its first request uses the token the worker took.
-          custom(partsWith(admission(1)), kindContext)({
+          // Parts of its own for each delivery: its first request uses the place the worker took.
+          custom(partsWith(admission(input.placeAt)), kindContext)({
             delivery: { id: input.delivery.id, idempotencyKey: input.delivery.idempotencyKey, attempt: input.attempt },
             event: input.event,
           })

@@ -216,11 +216,13 @@ export class DeliveryWorker extends EventEmitter {
 
       let granted = deliveries.length;
       let resumeAt = now;
+      let placeAt: number | undefined;
       if (runtime.config.rateLimit) {
         // The clock is read when the window decides, so that each send is recorded at its grant.
         const taken = await store.connectorStates.takeTokens(name, runtime.config.rateLimit, deliveries.length, () => clock.now());
         granted = taken.granted;
         resumeAt = taken.granted > 0 ? now : taken.retryAt;
+        placeAt = taken.at;
       }
       const sending = deliveries.slice(0, granted);
       // The probe is out only once something was sent: canSend's state, probeInFlight set.
@@ -233,7 +235,7 @@ export class DeliveryWorker extends EventEmitter {
         const sent = (): void => {
           if (this.#sending.delete(delivery.id) && this.#running) this.notify();
         };
-        void this.#process(delivery, events.get(delivery.eventId) ?? null, runtime, sent).finally(() => {
+        void this.#process(delivery, events.get(delivery.eventId) ?? null, runtime, placeAt, sent).finally(() => {
           sent();
           this.#inFlight.delete(delivery.id);
           this.emit('settled', delivery.id);
@@ -260,7 +262,7 @@ export class DeliveryWorker extends EventEmitter {
     return b;
   }
 
-  async #process(delivery: Delivery, event: StoredEvent | null, runtime: ConnectorRuntime, sent: () => void): Promise<void> {
+  async #process(delivery: Delivery, event: StoredEvent | null, runtime: ConnectorRuntime, placeAt: number | undefined, sent: () => void): Promise<void> {
     const { clock } = this.#deps;
     const startedAt = clock.now();
     const attemptNumber = delivery.attemptsInCycle + 1;
@@ -280,6 +282,7 @@ export class DeliveryWorker extends EventEmitter {
           payload,
         },
         attempt: attemptNumber,
+        placeAt,
       });
       if (!result.ok) failure = failureFromSendResult(result);
     } catch (err) {

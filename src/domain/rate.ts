@@ -53,6 +53,13 @@ export interface Admission {
   log: number[];
 }
 
+/** What a take in the shared window decided: how many were granted, when one more can be, and the time they are recorded at. */
+export interface RateTake {
+  granted: number;
+  retryAt: number;
+  at: number;
+}
+
 /**
  * Takes up to `want` sends at `now`: grants as many as the window (`per` + `margin` ms; the store
  * passes the limit's margin, or RATE_MARGIN_MS) has room for. A refused take (granted 0) changes
@@ -75,4 +82,27 @@ export function admit(limit: Pick<RateLimit, 'requests' | 'per'>, log: SendLog, 
   const oldest = next.length === limit.requests ? (next[0] as number) : null;
   const retryAt = oldest !== null && oldest > since ? oldest + window : now;
   return { granted, retryAt, log: next };
+}
+
+/**
+ * Moves a place granted at `grantedAt` whose request has not been written yet to `now`: the
+ * recorded time must stay close to the request's arrival (see the margin above), and the time
+ * between a grant and the write (a transform, a token fetch, a busy event loop) can be hundreds of
+ * ms. The old place is given up whatever the answer, since nothing was sent at it: if the window at
+ * `now` has no room without it, the caller waits for a place like any further request.
+ */
+export function readmit(limit: Pick<RateLimit, 'requests' | 'per'>, log: SendLog, grantedAt: number, now: number, margin: number): Admission {
+  const at = log.indexOf(grantedAt);
+  const rest = at < 0 ? [...log] : [...log.slice(0, at), ...log.slice(at + 1)];
+  return admit(limit, rest, now, 1, margin);
+}
+
+/**
+ * Whether a place granted at `grantedAt` is too old to write its request at `now` without taking it
+ * again: older than a fifth of the margin, so that four fifths stay for the clock offsets between
+ * instances and the connection's own delay. A request written at once keeps its place (no extra
+ * round trips on the common path).
+ */
+export function isStalePlace(grantedAt: number, now: number, margin: number): boolean {
+  return now - grantedAt > margin / 5;
 }

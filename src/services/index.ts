@@ -58,7 +58,7 @@ export interface ServicesDeps {
   clock: Clock;
   logger: Logger;
   newId: () => string;
-  /** Who holds the leases of schedule runs (recovery, retention, poller) started here. */
+  /** Who holds the leases of schedule runs (recovery, retention, poller) and token refreshes started here. */
   instanceId: string;
   /**
    * Wakes the delivery worker (new, replayed or released deliveries are due). A CLI process has no
@@ -103,7 +103,7 @@ export interface Services {
 export function createServices(config: () => GatewayConfig, deps: ServicesDeps): Services {
   const { store, clock, logger, newId, instanceId } = deps;
   const notify = deps.notify ?? ((): void => undefined);
-  const tokenStore = tokenStoreOf(config(), store, logger);
+  const tokenStore = tokenStoreOf(config(), store, logger, instanceId);
   const runtimes = new ConnectorRuntimes({ config, store, clock, tokenStore });
   const deliveries = new DeliveryActions({ store, clock, newId, notify });
   const accept = new AcceptEvents({ store, config, newId, notify });
@@ -127,10 +127,11 @@ export function createServices(config: () => GatewayConfig, deps: ServicesDeps):
 }
 
 /** Refresh tokens in the database when database.encryptionKey is set (a setting read at start). */
-function tokenStoreOf(config: GatewayConfig, store: Store, logger: Logger): TokenStore {
+function tokenStoreOf(config: GatewayConfig, store: Store, logger: Logger, instanceId: string): TokenStore {
   const key = config.gateway.database.encryptionKey;
   if (!key) return noTokenStore;
   return store.oauthTokens(key.reveal(), {
+    holder: instanceId,
     onUnreadable: (connector) => logger.warn({ connector }, 'stored refresh token cannot be decrypted (key changed?); using the configured one'),
   });
 }

@@ -3,7 +3,7 @@ import type { Backend } from './backend.ts';
 import { auditRow, type AuditInput } from './rows/audit.ts';
 import type { CircuitState } from '../domain/breaker.ts';
 import type { AdminState, ConnectorState } from '../domain/connector-state.ts';
-import { admit, RATE_MARGIN_MS, type RateLimit } from '../domain/rate.ts';
+import { admit, readmit, RATE_MARGIN_MS, type Admission, type RateLimit, type RateTake } from '../domain/rate.ts';
 import { toConnectorState, type ConnectorStateRow } from './rows/mapping.ts';
 import { sendLogOf, sendLogText, type RateWindowRow } from './rows/rate.ts';
 
@@ -71,24 +71,50 @@ export class ConnectorStateRepository {
    * connector, `for update` or an advisory lock in a CTE, is not enough: the rest of the statement
    * reads with the snapshot taken before the lock wait, and misses the sends the holder committed.)
    */
-  async takeTokens(connector: string, limit: RateLimit, want: number, now: () => number): Promise<{ granted: number; retryAt: number }> {
+  async takeTokens(connector: string, limit: RateLimit, want: number, now: () => number): Promise<RateTake> {
+    return this.#decide(connector, (log) => {
+      const at = now();
+      return { at, admission: admit(limit, log, at, want, limit.margin ?? RATE_MARGIN_MS) };
+    }, now);
+  }
+
+  /**
+   * Gives up a place granted at `grantedAt` (domain `readmit`: its request was not written yet) and
+   * takes one at the current time, in one compare-and-set. The old place is given up even when the
+   * new one is refused: nothing was sent at it.
+   */
+  async retakeToken(connector: string, limit: RateLimit, grantedAt: number, now: () => number): Promise<RateTake> {
+    return this.#decide(connector, (log) => {
+      const at = now();
+      return { at, admission: readmit(limit, log, grantedAt, at, limit.margin ?? RATE_MARGIN_MS), writeRefusal: true };
+    }, now);
+  }
+
+  async #decide(
+    connector: string,
+    decide: (log: number[]) => { at: number; admission: Admission; writeRefusal?: boolean },
+    now: () => number,
+  ): Promise<RateTake> {
     for (let round = 0; round < MAX_TAKE_ROUNDS; round++) {
       const row = (await this.#knex('rate_windows').where({ connector }).first('sends', 'version')) as RateWindowRow | undefined;
       if (!row) {
         await this.#knex('rate_windows').insert({ connector, sends: '', version: 0 }).onConflict('connector').ignore();
         continue;
       }
-      const admission = admit(limit, sendLogOf(row.sends), now(), want, limit.margin ?? RATE_MARGIN_MS);
-      if (admission.granted === 0) return { granted: 0, retryAt: admission.retryAt };
+      const log = sendLogOf(row.sends);
+      const { at, admission, writeRefusal } = decide(log);
+      const result = { granted: admission.granted, retryAt: admission.retryAt, at };
+      if (admission.granted === 0 && !writeRefusal) return result;
       const version = Number(row.version);
       const written = await this.#knex('rate_windows')
         .where({ connector, version })
         .update({ sends: sendLogText(admission.log), version: version + 1 });
-      if (written === 1) return { granted: admission.granted, retryAt: admission.retryAt };
+      if (written === 1) return result;
     }
     // Every round lost to another writer, each of which made progress: refuse rather than wait here.
     // Nothing was granted, so the limit holds; the caller asks again at once.
-    return { granted: 0, retryAt: now() };
+    const at = now();
+    return { granted: 0, retryAt: at, at };
   }
 }
 

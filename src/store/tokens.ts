@@ -22,6 +22,8 @@ export interface OAuthTokenOptions {
   now?: () => number;
   /** Called (with the connector name only) when a stored token cannot be decrypted. */
   onUnreadable?: (connector: string) => void;
+  /** The instance whose refresh leases this repository writes (TokenStore.holder); 'local' when not given. */
+  holder?: string;
 }
 
 /** What the row holds, decrypted. */
@@ -54,6 +56,7 @@ export class OAuthTokenRepository {
   readonly #key: Buffer;
   readonly #now: () => number;
   readonly #onUnreadable: ((connector: string) => void) | undefined;
+  readonly holder: string;
 
   constructor(knex: Knex, key: string, options: OAuthTokenOptions = {}) {
     if (key.length === 0) throw new Error('the token encryption key must not be empty');
@@ -61,6 +64,7 @@ export class OAuthTokenRepository {
     this.#key = deriveKey(key);
     this.#now = options.now ?? Date.now;
     this.#onUnreadable = options.onUnreadable;
+    this.holder = options.holder ?? 'local';
   }
 
   /** The connector's row, decrypted, or null when it has none. */

@@ -53,8 +53,8 @@ export class RefreshTokenAuth extends OAuthBearerAuth {
   readonly #deps: OAuthDeps;
   readonly #timeoutMs: number;
   readonly #leaseMs: number;
-  /** Names this provider's leases in the store. */
-  readonly #owner = randomUUID();
+  /** Names this provider's leases in the store: its instance, then itself (a reload builds new providers). */
+  readonly #owner: string;
   /** The newest refresh token this provider has seen. */
   #latest: string;
   /** A rotated token the store has not accepted yet, and the version of the row it was read from. */
@@ -64,6 +64,7 @@ export class RefreshTokenAuth extends OAuthBearerAuth {
 
   constructor(connector: string, config: RefreshTokenConfig, store: TokenStore, deps: OAuthDeps, timeoutMs: number) {
     super(deps.now, config.refreshBefore);
+    this.#owner = `${store.holder}/${randomUUID().slice(0, 8)}`;
     this.#connector = connector;
     this.#config = config;
     this.#store = store;

@@ -5,6 +5,11 @@
  * connector's name; `owner` names one refresher (an auth provider of one process).
  */
 export interface TokenStore {
+  /**
+   * The gateway instance (or tool run) that leases through this store: the start of every owner
+   * its providers write, so a lease in the database says which instance is refreshing.
+   */
+  readonly holder: string;
   /** What is saved for the connector, or null when nothing is. */
   read(connector: string): Promise<StoredToken | null>;
   /**
@@ -49,6 +54,7 @@ export interface SavedTokens {
  * granted, so each process refreshes on its own, with the newest refresh token it has in memory.
  */
 export const noTokenStore: TokenStore = {
+  holder: 'local',
   read: async () => null,
   lease: async () => true,
   save: async () => true,

@@ -496,6 +496,7 @@ describe(`oauth2 refresh token with rotation (${backendName()})`, () => {
   const presented = () => tokenServer.requests.map((r) => r.form.get('refresh_token'));
   /** The repository with some of its methods replaced. */
   const storeWith = (overrides: Partial<TokenStore>): TokenStore => ({
+    holder: repo.holder,
     read: (c) => repo.read(c),
     lease: (c, o, now, until) => repo.lease(c, o, now, until),
     save: (c, o, v, t) => repo.save(c, o, v, t),
@@ -579,6 +580,17 @@ describe(`oauth2 refresh token with rotation (${backendName()})`, () => {
       version: 1,
       lease: null,
     });
+  });
+
+  it("names the instance in its refresh lease, so the row says which instance is refreshing", async () => {
+    const instanceRepo = store.oauthTokens(KEY, { now: () => clock, holder: 'gw-7-abc' });
+    const answer = deferred();
+    hold = answer.promise;
+    const pending = authorized(provider(instanceRepo));
+    await arrived.promise;
+    expect((await repo.read('crm'))?.lease?.owner).to.match(/^gw-7-abc\/[0-9a-f]{8}$/);
+    answer.resolve();
+    expect(await pending).to.equal('Bearer access-1');
   });
 
   it('does not use the new access token until the rotated refresh token is saved', async () => {

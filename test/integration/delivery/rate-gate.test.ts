@@ -62,4 +62,37 @@ describe(`createRateGate over the store's shared rate windows (${backendName()})
     await gate('shipbob', limit, 0);
     expect(await gate('fusion', limit, 0)).to.deep.equal({ granted: true });
   });
+
+  it('a held place still fresh is used as it is; a stale one is taken again at the current time', async () => {
+    const clock = new ManualClock();
+    const gate = createRateGate(store.connectorStates, clock);
+    const held = (await store.connectorStates.takeTokens('shipbob', limit, 1, () => clock.now())).at;
+    clock.advance(RATE_MARGIN_MS / 5);
+    expect(await gate('shipbob', limit, 0, held)).to.deep.equal({ granted: true });
+    // Fresh: the window still holds the place at its grant time, and only it.
+    const second = (await store.connectorStates.takeTokens('shipbob', limit, 1, () => clock.now())).at;
+    clock.advance(RATE_MARGIN_MS);
+    expect(await gate('shipbob', limit, 0, second)).to.deep.equal({ granted: true });
+    // Stale: moved, not added (two places in all, so a third is refused until the first leaves).
+    expect(await gate('shipbob', limit, 0)).to.deep.equal({ granted: false, retryAt: held + window });
+  });
+
+  it('a stale held place that finds no room waits for one like any request, and is not counted meanwhile', async () => {
+    const clock = new ManualClock();
+    const gate = createRateGate(store.connectorStates, clock);
+    const held = (await store.connectorStates.takeTokens('shipbob', limit, 1, () => clock.now())).at;
+    // The request is held up for a whole window: ours has left it, and two other sends fill it.
+    clock.advance(window);
+    expect(await gate('shipbob', limit, 0)).to.deep.equal({ granted: true });
+    expect(await gate('shipbob', limit, 0)).to.deep.equal({ granted: true });
+    let settled = false;
+    const retaken = gate('shipbob', limit, 2 * window, held).then((r) => {
+      settled = true;
+      return r;
+    });
+    await clock.sleeping((ms) => ms === window);
+    expect(settled).to.equal(false);
+    clock.advance(window);
+    expect(await retaken).to.deep.equal({ granted: true });
+  });
 });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { admit, type RateLimit, type SendLog } from '../../../src/domain/rate.ts';
+import { admit, isStalePlace, readmit, type RateLimit, type SendLog } from '../../../src/domain/rate.ts';
 import { maxInWindow } from '../../helpers/windows.ts';
 
 const T0 = 1_700_000_000_000;
@@ -97,6 +97,60 @@ describe('domain/rate (sliding-window log)', () => {
       expect(() => admit({ requests: 0, per: 1_000 }, [], T0, 1, 0)).to.throw(RangeError);
       expect(() => admit({ requests: 5, per: 0 }, [], T0, 1, 0)).to.throw(RangeError);
       expect(() => admit(FIVE, [], T0, 1, -1)).to.throw(RangeError);
+    });
+  });
+
+  describe('readmit (a place taken again when its request is written)', () => {
+    it('moves the place to now when the window has room without it', () => {
+      const log = admit(FIVE, [], T0, 5, 0).log;
+      const a = readmit(FIVE, log, T0, T0 + 300, 0);
+      expect(a.granted).to.equal(1);
+      expect(a.log).to.deep.equal([T0, T0, T0, T0, T0 + 300]);
+    });
+
+    it('refuses when others filled the window once the old place had left it', () => {
+      // Ours at T0 is out of the window at T0 + 1_000 (margin 0): five others take it then.
+      const log = admit(FIVE, [T0], T0 + 1_000, 5, 0).log;
+      const a = readmit(FIVE, log, T0, T0 + 1_100, 0);
+      expect(a.granted).to.equal(0);
+      expect(a.retryAt).to.equal(T0 + 2_000);
+      expect(a.log).to.deep.equal(Array(5).fill(T0 + 1_000));
+    });
+
+    it('a grant time no longer in the log (pruned) leaves the log as it was before the new take', () => {
+      const a = readmit(FIVE, [T0 + 10], T0, T0 + 20, 0);
+      expect(a.log).to.deep.equal([T0 + 10, T0 + 20]);
+    });
+
+    it('calls a place stale once older than a fifth of the margin', () => {
+      expect(isStalePlace(T0, T0 + 50, 250)).to.equal(false);
+      expect(isStalePlace(T0, T0 + 51, 250)).to.equal(true);
+      expect(isStalePlace(T0, T0 + 1, 0)).to.equal(true);
+    });
+
+    it('for any takes and any retakes, no window of per + margin holds more than `requests` of the recorded sends', () => {
+      const ops = fc.array(fc.record({ at: fc.integer({ min: 0, max: 5_000 }), delay: fc.integer({ min: 0, max: 800 }) }), { maxLength: 150 });
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 300 }), ops, (requests, margin, takes) => {
+          const limit = { requests, per: 1_000 };
+          let log: SendLog = [];
+          const sent: number[] = [];
+          for (const t of [...takes].sort((x, y) => x.at - y.at)) {
+            const taken = admit(limit, log, T0 + t.at, 1, margin);
+            log = taken.log;
+            if (taken.granted === 0) continue;
+            // The request is written `delay` ms later: at its grant time, or retaken then.
+            if (!isStalePlace(T0 + t.at, T0 + t.at + t.delay, margin)) {
+              sent.push(T0 + t.at);
+              continue;
+            }
+            const again = readmit(limit, log, T0 + t.at, T0 + t.at + t.delay, margin);
+            log = again.log;
+            if (again.granted === 1) sent.push(T0 + t.at + t.delay);
+          }
+          expect(maxInWindow(sent, limit.per + margin)).to.be.at.most(requests);
+        }),
+      );
     });
   });
 
