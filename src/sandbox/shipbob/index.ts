@@ -10,7 +10,10 @@ export {
   createShipBobSandbox,
   DEFAULT_API_VERSION,
   DEFAULT_RATE_LIMIT_PER_MINUTE,
+  type MoveOptions,
+  type MoveResult,
   type RecordedRequest,
+  type ShipmentMove,
   type ShipBobSandboxOptions,
   type ShipBobSandboxState,
   type ShipOptions,
@@ -28,6 +31,8 @@ export {
 } from './webhooks.ts';
 export { DEFAULT_PRODUCTS, DEFAULT_LOCATIONS, type ProductSeed } from './catalogue.ts';
 export { validateCreateOrder, type FieldErrors } from './validate.ts';
+export { SHIPMENT_MOVES } from './milestones.ts';
+export { PICKED_DETAIL_ID, PACKED_DETAIL_ID } from './progress.ts';
 export { TOPICS_2026_01, TOPICS_2026_07_EXTRA, topicsFor } from './types.ts';
 export type { OrderView, ShipmentView, TrackingView, CreateOrderRequest, WebhookTopic } from './types.ts';
 

@@ -7,7 +7,7 @@ import type { ShipBobStore } from './store.ts';
 import type { OrderView } from './types.ts';
 import { validateCreateOrder, type FieldErrors } from './validate.ts';
 
-/** ShipBob's order resource: create, list (with its filters and paging headers), get, cancel. */
+/** ShipBob's order resource: create, list (with its filters and paging headers), get (cancel: cancellation.ts). */
 export function registerOrderRoutes(router: Router, store: ShipBobStore, unknownProducts: UnknownProducts): void {
   router.post('/order', (ctx) => postOrder(ctx, store, unknownProducts));
   router.get('/order', (ctx) => listOrders(ctx, store));
@@ -15,7 +15,6 @@ export function registerOrderRoutes(router: Router, store: ShipBobStore, unknown
     const order = findOrder(ctx, store, ctx.params.orderId ?? '');
     if (order) json(ctx, 200, order);
   });
-  router.post('/order/:orderId\\:cancel', (ctx) => cancelOrder(ctx, store, ctx.params.orderId ?? ''));
 }
 
 /**
@@ -107,39 +106,4 @@ function listOrders(ctx: Context, store: ShipBobStore): void {
     ctx.set('Next-Page', `/${store.apiVersion}/order?${next.toString()}`);
   }
   json(ctx, 200, orders);
-}
-
-/** Cancels the shipments not shipped yet; `order.shipment.cancelled` goes out for each, after the answer is set. */
-async function cancelOrder(ctx: Context, store: ShipBobStore, rawId: string): Promise<void> {
-  const orderId = parseId(ctx, rawId, 'orderId');
-  if (orderId === null) return;
-  const order = store.state.orders.get(orderId);
-  if (!order) {
-    empty(ctx, 404);
-    return;
-  }
-  const results = order.shipments.map((s) => {
-    const cancellable = s.status !== 'Completed' && s.status !== 'Cancelled';
-    return {
-      shipment_id: s.id,
-      action: 'Cancel',
-      is_success: cancellable,
-      reason: cancellable ? null : s.status === 'Cancelled' ? 'Shipment is already cancelled' : 'Shipment has already shipped',
-    };
-  });
-  const cancelled = order.shipments.filter((s) => s.status !== 'Completed' && s.status !== 'Cancelled');
-  for (const s of cancelled) {
-    s.status = 'Cancelled';
-    s.last_update_at = store.iso();
-  }
-  const ok = results.every((r) => r.is_success);
-  const some = results.some((r) => r.is_success);
-  if (ok) order.status = 'Cancelled';
-  json(ctx, 200, {
-    order_id: order.id,
-    order: structuredClone(order),
-    status: ok ? 'Success' : some ? 'PartialSuccess' : 'Failure',
-    canceled_shipment_results: results,
-  });
-  for (const s of cancelled) await store.publish('order.shipment.cancelled', s);
 }

@@ -1,13 +1,16 @@
 import { EventEmitter } from 'node:events';
 import type { Router } from '@koa/router';
 import { DEFAULT_PRODUCTS, type ProductSeed } from './catalogue.ts';
+import { registerCancellationRoutes } from './cancellation.ts';
 import { registerControlRoutes } from './control.ts';
 import { ShipBobSandboxError } from './errors.ts';
 import { resourceRouter, shipBobHttp, type RecordedRequest } from './http.ts';
 import { registerLocationRoutes } from './locations.ts';
+import { moveShipment, type MoveOptions, type MoveResult, type ShipmentMove } from './milestones.ts';
 import { registerOrderRoutes } from './orders.ts';
 import { registerProductRoutes } from './products.ts';
 import { SlidingWindowLimiter } from './rate-limit.ts';
+import { registerShipmentChangeRoutes } from './shipment-changes.ts';
 import { deliverOrder, markShipment, registerShipmentRoutes, shipOrder, type ShipOptions, type ShipResult } from './shipments.ts';
 import { Simulations } from './simulations.ts';
 import { ShipBobStore, type ShipBobSandboxState } from './store.ts';
@@ -17,6 +20,7 @@ import { SHIPBOB_RETRY_SCHEDULE, SHIPBOB_WEBHOOK_TIMEOUT_MS, type WebhookAttempt
 
 export { ShipBobSandboxError } from './errors.ts';
 export type { RecordedRequest } from './http.ts';
+export type { MoveOptions, MoveResult, ShipmentMove } from './milestones.ts';
 export type { ShipOptions, ShipResult } from './shipments.ts';
 export type { ShipBobSandboxState, SimulationRecord } from './store.ts';
 
@@ -110,6 +114,9 @@ export class ShipBobSandbox extends EventEmitter {
 
     const api = resourceRouter();
     registerOrderRoutes(api, this.#store, options.unknownProducts ?? 'create');
+    registerCancellationRoutes(api, this.#store);
+    // Before GET /shipment/{shipmentId}, which would take `200000001:getLineItems` as an id (and refuse it).
+    registerShipmentChangeRoutes(api, this.#store);
     registerShipmentRoutes(api, this.#store);
     registerProductRoutes(api, this.#store);
     registerLocationRoutes(api, this.#store);
@@ -159,6 +166,20 @@ export class ShipBobSandbox extends EventEmitter {
    */
   markShipment(orderId: number, status: 'OnHold' | 'Exception', description?: string): Promise<WebhookMessage> {
     return markShipment(this.#store, orderId, status, description);
+  }
+
+  /**
+   * Moves a shipment as ShipBob's staff or carrier would (the control API's
+   * `POST /_sandbox/shipments/{shipmentId}/{move}` does the same): 'hold' and 'exception' send
+   * `order.shipment.on_hold` / `order.shipment.exception`; 'pick' and 'pack' set the shipment's
+   * fulfilment progress (status Processing, status detail Picked / Packed; no webhook), after which
+   * the merchant may no longer cancel or change it; 'cancel' sends `order.shipment.cancelled`;
+   * 'ship' sends `order.shipped`; 'deliver' sends `order.shipment.delivered` (and `order.delivered`
+   * once every shipment of the order is delivered). Resolves once each first delivery attempt is
+   * made; rejects with a ShipBobSandboxError (404, or 422 with the reason) when the move is not possible.
+   */
+  moveShipment(shipmentId: number, move: ShipmentMove, options: MoveOptions = {}): Promise<MoveResult> {
+    return moveShipment(this.#store, shipmentId, move, options);
   }
 
   /** Sends any topic with any payload to the subscriptions of that topic. */

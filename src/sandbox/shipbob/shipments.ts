@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { empty, json, ShipBobSandboxError } from './errors.ts';
 import { findOrder } from './orders.ts';
 import { parseId, readChannel } from './params.ts';
+import { isOpen, settleOrderStatus } from './progress.ts';
 import type { ShipBobStore } from './store.ts';
 import type { OrderView, ShipmentView } from './types.ts';
 import type { WebhookMessage } from './webhooks.ts';
@@ -64,16 +65,23 @@ function getShipment(ctx: Context, store: ShipBobStore, rawShipmentId: string, r
  */
 export async function shipOrder(store: ShipBobStore, orderId: number, options: ShipOptions = {}): Promise<ShipResult> {
   const order = store.order(orderId);
-  const shipment = order.shipments.find((s) => s.status !== 'Completed' && s.status !== 'Cancelled');
+  const shipment = order.shipments.find(isOpen);
   if (order.status === 'Cancelled' || !shipment) {
     throw new ShipBobSandboxError(`order ${orderId} has no shipment left to ship (status ${order.status})`);
   }
+  return shipShipment(store, order, shipment, options);
+}
+
+/** Ships one open shipment of `order` (see shipOrder). */
+export async function shipShipment(store: ShipBobStore, order: OrderView, shipment: ShipmentView, options: ShipOptions = {}): Promise<ShipResult> {
+  if (!isOpen(shipment)) throw new ShipBobSandboxError(`shipment ${shipment.id} cannot be shipped (status ${shipment.status})`);
   const n = store.nextId('tracking');
   const carrier = options.carrier ?? 'USPS';
   const trackingNumber = options.tracking ?? `9400111${String(shipment.id).padStart(12, '0')}${String(n).padStart(3, '0')}`;
   const shippingDate = options.shippingDate ? new Date(options.shippingDate).toISOString() : store.iso();
   const now = store.iso();
   shipment.status = 'Completed';
+  shipment.status_details = [];
   shipment.tracking = {
     carrier,
     carrier_service: options.carrierService ?? (carrier === 'USPS' ? 'Priority' : 'Ground'),
@@ -91,7 +99,7 @@ export async function shipOrder(store: ShipBobStore, orderId: number, options: S
   shipment.invoice_amount = 7.5;
   shipment.invoice_currency_code = 'USD';
   shipment.measurements = { total_weight_oz: 16, length_in: 10, width_in: 8, depth_in: 4 };
-  order.status = order.shipments.every((s) => s.status === 'Completed' || s.status === 'Cancelled') ? 'Fulfilled' : 'PartiallyFulfilled';
+  settleOrderStatus(order);
   const message = await store.publish('order.shipped', order);
   return { order: structuredClone(order), shipment: structuredClone(shipment), message };
 }
@@ -100,13 +108,29 @@ export async function shipOrder(store: ShipBobStore, orderId: number, options: S
  * Marks the order's shipped shipments delivered and sends `order.shipment.delivered` (shipment
  * payload, one per shipment) and `order.delivered` (order payload; a 2026-07 topic).
  */
-export async function deliverOrder(store: ShipBobStore, orderId: number, options: { deliveredAt?: Date | string } = {}): Promise<WebhookMessage[]> {
+export async function deliverOrder(store: ShipBobStore, orderId: number, options: DeliverOptions = {}): Promise<WebhookMessage[]> {
   const order = store.order(orderId);
-  const shipped = order.shipments.filter((s) => s.status === 'Completed' && s.delivery_date === null);
+  const shipped = order.shipments.filter(awaitingDelivery);
   if (shipped.length === 0) throw new ShipBobSandboxError(`order ${orderId} has no shipped shipment to deliver`);
+  return deliverShipments(store, order, shipped, options);
+}
+
+export interface DeliverOptions {
+  deliveredAt?: Date | string;
+}
+
+function awaitingDelivery(s: ShipmentView): boolean {
+  return s.status === 'Completed' && s.delivery_date === null;
+}
+
+/** Delivers shipped shipments of `order` (see deliverOrder). */
+export async function deliverShipments(store: ShipBobStore, order: OrderView, shipments: readonly ShipmentView[], options: DeliverOptions = {}): Promise<WebhookMessage[]> {
+  for (const s of shipments) {
+    if (!awaitingDelivery(s)) throw new ShipBobSandboxError(`shipment ${s.id} cannot be delivered (status ${s.status}${s.delivery_date ? ', delivered already' : ''})`);
+  }
   const at = options.deliveredAt ? new Date(options.deliveredAt).toISOString() : store.iso();
   const messages: WebhookMessage[] = [];
-  for (const s of shipped) {
+  for (const s of shipments) {
     s.delivery_date = at;
     s.last_update_at = store.iso();
     s.last_tracking_update_at = store.iso();
@@ -124,8 +148,20 @@ export async function deliverOrder(store: ShipBobStore, orderId: number, options
  */
 export async function markShipment(store: ShipBobStore, orderId: number, status: 'OnHold' | 'Exception', description?: string): Promise<WebhookMessage> {
   const order = store.order(orderId);
-  const shipment = order.shipments.find((s) => s.status !== 'Completed' && s.status !== 'Cancelled');
+  const shipment = order.shipments.find(isOpen);
   if (!shipment) throw new ShipBobSandboxError(`order ${orderId} has no open shipment`);
+  return holdShipment(store, order, shipment, status, description);
+}
+
+/** Puts one open shipment of `order` on hold or in exception (see markShipment); picking and packing are undone. */
+export async function holdShipment(
+  store: ShipBobStore,
+  order: OrderView,
+  shipment: ShipmentView,
+  status: 'OnHold' | 'Exception',
+  description?: string,
+): Promise<WebhookMessage> {
+  if (!isOpen(shipment)) throw new ShipBobSandboxError(`shipment ${shipment.id} cannot be put ${status === 'OnHold' ? 'on hold' : 'in exception'} (status ${shipment.status})`);
   shipment.status = status;
   shipment.status_details = [
     status === 'OnHold'
@@ -133,7 +169,7 @@ export async function markShipment(store: ShipBobStore, orderId: number, status:
       : { id: 2, name: 'OutOfStock', description: description ?? 'Out of stock', inventory_id: null, exception_fulfillment_center_id: shipment.location.id, extra_information: null },
   ];
   shipment.last_update_at = store.iso();
-  if (status === 'Exception') order.status = 'Exception';
+  settleOrderStatus(order);
   return store.publish(status === 'OnHold' ? 'order.shipment.on_hold' : 'order.shipment.exception', shipment);
 }
 

@@ -1,6 +1,6 @@
 import { channelsFor, DEFAULT_LOCATIONS, FIRST_IDS, seedProducts, type ProductSeed } from './catalogue.ts';
 import { ShipBobSandboxError } from './errors.ts';
-import type { CatalogueProduct, ChannelView, LocationView, OrderView } from './types.ts';
+import type { CatalogueProduct, ChannelView, LocationView, OrderView, ShipmentView } from './types.ts';
 import type { SimulationStep } from './validate.ts';
 import { WebhookDispatcher, type WebhookMessage, type WebhookSubscription } from './webhooks.ts';
 
@@ -98,6 +98,21 @@ export class ShipBobStore {
     const order = this.state.orders.get(orderId);
     if (!order) throw new ShipBobSandboxError(`order ${orderId} not found`, 404);
     return order;
+  }
+
+  /** The stored shipment and its order (not copies); a ShipBobSandboxError 404 when there is none. */
+  shipment(shipmentId: number): { order: OrderView; shipment: ShipmentView } {
+    const found = this.findShipment(shipmentId);
+    if (!found) throw new ShipBobSandboxError(`shipment ${shipmentId} not found`, 404);
+    return found;
+  }
+
+  findShipment(shipmentId: number): { order: OrderView; shipment: ShipmentView } | null {
+    for (const order of this.state.orders.values()) {
+      const shipment = order.shipments.find((s) => s.id === shipmentId);
+      if (shipment) return { order, shipment };
+    }
+    return null;
   }
 
   addProduct(referenceId: string, name: string, gtin: string | null, upc: string | null): CatalogueProduct {

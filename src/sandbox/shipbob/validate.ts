@@ -38,7 +38,7 @@ interface Rules {
 }
 
 /** Collects errors the way ModelState does: every problem of the body, not only the first. */
-class Checker {
+export class Checker {
   readonly errors: FieldErrors = {};
 
   add(path: string, message: string): void {
@@ -152,7 +152,7 @@ function leaf(path: string): string {
   return last.replace(/\[\d+\]$/, '') || path;
 }
 
-function at(base: string, key: string): string {
+export function at(base: string, key: string): string {
   return base ? `${base}.${key}` : key;
 }
 
