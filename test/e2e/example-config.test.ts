@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnGateway, type ChildGateway } from '../helpers/child.ts';
 import { freePort } from '../helpers/free-port.ts';
+import { cliArgs } from '../helpers/cli-entry.ts';
 
-const RUN_CLI = fileURLToPath(new URL('../helpers/run-cli.ts', import.meta.url));
 const EXAMPLE_CONFIG = fileURLToPath(new URL('../../config', import.meta.url));
 const EXAMPLE_CONNECTORS = ['fusion', 'order-status-crm', 'otm', 'shipbob'];
 
 /** The real CLI as a process: its exit code and what it printed. */
 function omgw(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', RUN_CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...cliArgs(), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));

@@ -1,13 +1,12 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { main } from '../../src/main.ts';
 import { backendName } from '../helpers/backend.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { gatewayYaml, startGateway, TEST_ENV, writeConfig, type TestGateway } from '../helpers/gateway.ts';
+import { cliArgs } from '../helpers/cli-entry.ts';
 
-const RUN_CLI = fileURLToPath(new URL('../helpers/run-cli.ts', import.meta.url));
 
 describe(`omgw sandbox push: an emulated OM connector (${backendName()})`, () => {
   let gw: TestGateway;
@@ -89,7 +88,7 @@ describe(`omgw sandbox push: an emulated OM connector (${backendName()})`, () =>
 
   it('exits 4 (unavailable) with one line on stderr when no gateway answers', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', RUN_CLI, 'sandbox', 'push', '--config', gw.configDir, '--url', `http://127.0.0.1:${port}`], {
+    const child = spawn(process.execPath, [...cliArgs(), 'sandbox', 'push', '--config', gw.configDir, '--url', `http://127.0.0.1:${port}`], {
       env: { ...process.env, ...env() },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

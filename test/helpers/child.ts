@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { fileURLToPath } from 'node:url';
+import { cliArgs } from '../helpers/cli-entry.ts';
 
-const RUN_CLI = fileURLToPath(new URL('./run-cli.ts', import.meta.url));
 
 export interface ChildGateway {
   child: ChildProcess;
@@ -16,7 +15,7 @@ export interface ChildGateway {
 
 /** Runs `omgw start` as a child process (the real CLI, real signals) and waits until it listens. */
 export async function spawnGateway(configDir: string, env: NodeJS.ProcessEnv): Promise<ChildGateway> {
-  const child = spawn(process.execPath, ['--import', 'tsx', RUN_CLI, 'start', '--config', configDir], {
+  const child = spawn(process.execPath, [...cliArgs(), 'start', '--config', configDir], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

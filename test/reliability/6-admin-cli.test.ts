@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import type { Io } from '../../src/cli/output.ts';
 import { openApiDocument } from '../../src/admin/openapi.ts';
@@ -15,6 +14,7 @@ import { postChunks } from './support/raw-http.ts';
 import { scan, SECRETS } from './support/secrets.ts';
 import { FULL, SIZE } from './support/size.ts';
 import { report } from './support/summary.ts';
+import { cliArgs } from '../helpers/cli-entry.ts';
 
 /**
  * Issue 8, item 6: the admin API and the CLI against hostile operators' input. The integration suite
@@ -291,7 +291,7 @@ describe(`reliability 6: admin API and CLI (${backendName()}, ${SIZE.label})`, f
       await cli(`events show ${short}`, ['events', 'show', inj], [1, 2]);
       await cli(`connector offline ${short}`, ['connector', 'offline', inj], [1, 2]);
     }
-    const realCli = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../helpers/run-cli.ts', import.meta.url)), 'deliveries', 'list', '--order-key', "' OR 1=1 --", '--error', '%', '--json', '--config', gw.configDir], {
+    const realCli = spawnSync(process.execPath, [...cliArgs(), 'deliveries', 'list', '--order-key', "' OR 1=1 --", '--error', '%', '--json', '--config', gw.configDir], {
       env: { ...process.env, ...env },
       encoding: 'utf8',
       timeout: 30_000,

@@ -11,9 +11,9 @@ import { main } from '../../../src/main.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
 import { freePort } from '../../helpers/free-port.ts';
 import { gatewayYaml, testEnv, writeConfig } from '../../helpers/gateway.ts';
+import { cliArgs } from '../../helpers/cli-entry.ts';
 
 const EXAMPLE_CONFIG = fileURLToPath(new URL('../../../config', import.meta.url));
-const RUN_CLI = fileURLToPath(new URL('../../helpers/run-cli.ts', import.meta.url));
 /** The example config's published defaults (README): the inbound SOAP password and the admin token. */
 const PUBLISHED = { TEST_SOAP_PASSWORD: 'sandbox-secret', TEST_ADMIN_TOKEN: 'sandbox-admin-token-change-me' };
 
@@ -164,7 +164,7 @@ describe('published default secrets at start', function () {
 
   it('`omgw start` exits with the config-error code and says why', async function () {
     const dir = config('  host: 0.0.0.0\n  port: 0\n');
-    const child = spawn(process.execPath, ['--import', 'tsx', RUN_CLI, 'start', '--config', dir], {
+    const child = spawn(process.execPath, [...cliArgs(), 'start', '--config', dir], {
       env: { ...process.env, ...testEnv(database, PUBLISHED), ...(database.schema ? { TEST_DATABASE_SCHEMA: database.schema } : {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
