@@ -7,7 +7,8 @@ import { yamlSyntaxReason } from './yaml-syntax.ts';
 /**
  * The `mappings/` folder of the config: JSONata templates for custom REST payloads
  * (`<name>.jsonata`, used as transform `jsonata:<name>`) and key→value maps (`<name>.yaml`:
- * product and location maps per customer, for ShipBob orders).
+ * product and location maps per customer, for ShipBob orders; status maps, ShipBob topic or status
+ * → Oracle code, which templates read with `$mapValue`).
  *
  * Loading never throws for a bad file: every problem is returned as `{ file, key, reason }` (file
  * relative to the config folder, as config/load.ts reports them) so a config check lists them all.
@@ -41,7 +42,7 @@ export function validateTransformName(name: string, mappings: MappingSet): strin
   return `unknown transform "${name}" (use one of ${BUILTIN_TRANSFORMS.join(', ')}, or jsonata:<name> for mappings/<name>.jsonata)`;
 }
 
-export const VALUE_MAP_KINDS = ['product-map', 'location-map'] as const;
+export const VALUE_MAP_KINDS = ['product-map', 'location-map', 'status-map'] as const;
 export type ValueMapKind = (typeof VALUE_MAP_KINDS)[number];
 
 export interface ValueMap {
@@ -187,7 +188,7 @@ export function jsonataErrorMessage(err: unknown): string {
 }
 
 /**
- * `{ kind: product-map|location-map, customer?: string, entries: { key: value } }`. Parsed with
+ * `{ kind: product-map|location-map|status-map, customer?: string, entries: { key: value } }`. Parsed with
  * the YAML failsafe schema: every scalar stays the text written (`00123`, `300000009988776123`, `1.10`).
  */
 function parseValueMap(name: string, text: string, rel: string, problems: MappingProblem[]): ValueMap | null {

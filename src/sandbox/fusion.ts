@@ -2,13 +2,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Router as KoaRouter, type Router } from '@koa/router';
 import Koa from 'koa';
-import { basicAuth, FUSION_PREFIX } from './fusion/common.ts';
+import { basicAuth, FUSION_PREFIX, SANDBOX_HOLD_CODES } from './fusion/common.ts';
 import { SandboxPurchaseOrderBook } from './fusion/purchase-order-book.ts';
 import { registerFusionPurchaseOrders } from './fusion/purchase-order-routes.ts';
-import { registerFusionSalesOrders, type FusionRecord } from './fusion/sales-orders.ts';
+import { registerFusionSalesOrders } from './fusion/sales-orders.ts';
+import { registerFusionWriteBacks, type FusionRecord } from './fusion/write-backs.ts';
 
 export { FUSION_PREFIX, FUSION_REST_BASE, SANDBOX_ITEMS, SANDBOX_ORGANIZATION } from './fusion/common.ts';
-export type { FusionRecord } from './fusion/sales-orders.ts';
+export type { FusionRecord } from './fusion/write-backs.ts';
 
 export interface FusionSandboxOptions {
   username: string;
@@ -17,11 +18,14 @@ export interface FusionSandboxOptions {
   linesPerOrder?: number;
   /** Epoch ms; stamps the emulated purchase orders' CreationDate and LastUpdateDate (default Date.now). */
   now?: () => number;
+  /** Hold codes Order Management has set up; applyHold refuses any other (default SANDBOX_HOLD_CODES). */
+  holdCodes?: readonly string[];
 }
 
 /**
- * An emulated Fusion REST, with HTTP Basic like a Fusion integration user: sales orders and their
- * write-back endpoints (fusion/sales-orders.ts), and purchase orders (fusion/purchase-order-*.ts).
+ * An emulated Fusion REST, with HTTP Basic like a Fusion integration user: sales orders
+ * (fusion/sales-orders.ts), the write-backs (fusion/write-backs.ts: shipment notices and receipts,
+ * holds on fulfilment lines), and purchase orders (fusion/purchase-order-*.ts).
  * The ship-to child `shipToCustomer` and its address fields are this sandbox's model of what a
  * tenant returns and should be checked against `describe` on a real instance.
  */
@@ -30,7 +34,8 @@ export function registerFusionSandbox(
   options: FusionSandboxOptions,
 ): { received: () => readonly FusionRecord[]; purchaseOrders: SandboxPurchaseOrderBook } {
   const authorized = basicAuth(options.username, options.password);
-  const { received } = registerFusionSalesOrders(router, authorized, options.linesPerOrder ?? 3);
+  registerFusionSalesOrders(router, authorized, options.linesPerOrder ?? 3);
+  const { received } = registerFusionWriteBacks(router, authorized, options.holdCodes ?? SANDBOX_HOLD_CODES);
   const purchaseOrders = new SandboxPurchaseOrderBook(options.now ?? Date.now);
   registerFusionPurchaseOrders(router, purchaseOrders, authorized);
   return { received, purchaseOrders };

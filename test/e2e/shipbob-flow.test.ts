@@ -9,7 +9,7 @@ import { startShipBobSandboxServer, type RunningShipBobSandbox } from '../../src
 import { backendName } from '../helpers/backend.ts';
 import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, testEnv, type TestGateway } from '../helpers/gateway.ts';
 import { main } from '../../src/main.ts';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { shipbobSpecAvailable, SHIPBOB_SPEC_SKIP_MESSAGE, validateRequest } from '../helpers/shipbob-openapi.ts';
 import { everything } from '../helpers/pages.ts';
@@ -18,6 +18,8 @@ const TOKEN = 'shipbob-pat-0c4f1e';
 const WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const FUSION_PASSWORD = 'fusion-pw-58e2';
 const CHANNEL = 100001;
+// The example config's own shipment notice: the emulated Fusion takes only a notice it would take.
+const SHIPMENT_NOTICE = readFileSync(new URL('../../config/mappings/shipment-notice.jsonata', import.meta.url), 'utf8');
 
 /** A proxy in front of ShipBob that loses the response to the first order create (the order is made). */
 async function lossyProxy(upstream: string): Promise<{ url: string; lost: number; close(): Promise<void> }> {
@@ -103,8 +105,7 @@ rateLimit: { requests: 150, per: 1m }
         mappings: {
           'products.yaml': 'kind: product-map\nentries:\n  OMGW-TSHIRT-M: TShirtBlueM\n  OMGW-MUG-12OZ: LIGHT-ROAST\n',
           'locations.yaml': "kind: location-map\nentries:\n  M1: '156'\n",
-          'shipment-notice.jsonata':
-            '( $s := data.shipments[0]; { "ShipmentNumber": $string(data.id), "FulfillLine": $split(data.reference_id, ":")[2], "Carrier": $s.tracking.carrier, "TrackingNumber": $s.tracking.tracking_number, "ShippedDate": $s.tracking.shipping_date, "Quantity": $sum($s.products.inventory_items.$number(quantity)) } )',
+          'shipment-notice.jsonata': SHIPMENT_NOTICE,
         },
       },
       { env: { TEST_WEBHOOK_SECRET: WEBHOOK_SECRET, TEST_FUSION_PASSWORD: FUSION_PASSWORD, TEST_SHIPBOB_TOKEN: TOKEN } },
@@ -155,15 +156,18 @@ rateLimit: { requests: 150, per: 1m }
     expect((await written).outcome).to.equal('delivered');
     const [event] = await everything((page) => gw.gateway.store.browse.events({ sources: ['shipbob'], eventCodes: ['order.shipped'] }, page));
     expect(event?.orderKey).to.equal(`shipbob:${first?.id}`);
-    const notice = fusion.received().at(-1);
-    expect(notice?.body).to.deep.include({
-      ShipmentNumber: String(first?.id),
-      FulfillLine: ids.lines[0]?.fulfillLineId,
-      Carrier: 'UPS',
-      TrackingNumber: '1Z999AA10123456784',
-      ShippedDate: shipped.shipment.tracking?.shipping_date,
-      Quantity: 1,
-    });
+    const notice = fusion.received().at(-1)?.body as { lines: unknown[] } | undefined;
+    expect(notice).to.deep.include({ ASNType: 'ASN', ShipmentNumber: String(first?.id), FreightCarrierName: 'UPS', WayBillAirBillNumber: '1Z999AA10123456784' });
+    expect(notice?.lines).to.deep.equal([
+      {
+        SourceOrderKey: 'LEG:SO-77',
+        FulfillLineId: ids.lines[0]?.fulfillLineId,
+        Quantity: 1,
+        ShippedDate: shipped.shipment.tracking?.shipping_date,
+        Carrier: 'UPS',
+        TrackingNumber: '1Z999AA10123456784',
+      },
+    ]);
   });
 
   it('parks a line whose item has no product mapping, and a replay after the mapping is added creates the order', async () => {

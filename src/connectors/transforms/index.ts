@@ -12,7 +12,7 @@ import { BUILTIN_TRANSFORMS, JSONATA_PREFIX, jsonataErrorMessage, type BuiltinTr
  *                       want what OM sent)
  * - `otm-transmission`  an example OTM TransmissionService `publish` body
  * - `jsonata:<name>`    a JSONata template from `mappings/<name>.jsonata`, evaluated against the
- *                       canonical-json object
+ *                       canonical-json object; `$mapValue(map, key)` reads the value maps
  *
  * Transforms are pure: they run at delivery time from the stored event, so a fixed mapping applies to
  * a replay. A mapping that cannot produce a payload for an event throws TransformError.
@@ -62,7 +62,7 @@ export function createTransformRegistry(options: { mappings: MappingSet }): Tran
       if (transform === undefined) {
         const source = mappings.template(template);
         if (source === null) return null;
-        transform = jsonataTransform(template, source);
+        transform = jsonataTransform(template, source, mappings);
         templates.set(template, transform);
       }
       return transform;
@@ -291,9 +291,10 @@ function texts(records: XmlRecord[], ...names: string[]): string[] {
 const JSONATA_LIMITS = { timeout: 2_000, stack: 500 } as const;
 
 /** Compiles on first use (once per registry); a template that does not compile fails every delivery. */
-function jsonataTransform(name: string, source: string): Transform {
+function jsonataTransform(name: string, source: string, mappings: MappingSet): Transform {
   let compiled: ReturnType<typeof jsonata> | { error: string } | null = null;
   const label = `${JSONATA_PREFIX}${name}`;
+  const bindings = { mapValue: mapValueFunction(mappings) };
   return async (input) => {
     if (compiled === null) {
       try {
@@ -305,7 +306,7 @@ function jsonataTransform(name: string, source: string): Transform {
     if ('error' in compiled) throw new TransformError(`${label}: not a valid JSONata expression: ${compiled.error}`);
     let result: unknown;
     try {
-      result = await compiled.evaluate(canonicalEvent(input));
+      result = await compiled.evaluate(canonicalEvent(input), bindings);
     } catch (err) {
       if (err instanceof TransformError) throw err;
       throw new TransformError(`${label}: ${jsonataErrorMessage(err)}`, { cause: err });
@@ -314,6 +315,23 @@ function jsonataTransform(name: string, source: string): Transform {
     const body = JSON.stringify(result) as string | undefined;
     if (body === undefined) throw new TransformError(`${label}: the expression produced a value that is not JSON`);
     return { body, contentType: JSON_CONTENT_TYPE } satisfies TransformOutput;
+  };
+}
+
+/**
+ * `$mapValue(map, key)`: the value of `key` in `mappings/<map>.yaml`. A missing map or key parks the
+ * delivery with the file and the key named, as a missing product mapping does: a template cannot
+ * send a code Oracle would refuse, and the fix is an entry, a reload and a replay.
+ */
+function mapValueFunction(mappings: MappingSet): (map: unknown, key: unknown) => string {
+  return (map, key) => {
+    if (typeof map !== 'string' || mappings.map(map) === null) {
+      throw new TransformError(`$mapValue: no value map ${typeof map === 'string' ? `mappings/${clip(map)}.yaml` : `named ${clip(String(map))}`}`);
+    }
+    const text = typeof key === 'string' || typeof key === 'number' ? String(key) : null;
+    const value = text === null ? null : mappings.lookup(map, text);
+    if (value === null) throw new TransformError(`no entry for ${text === null ? 'an empty key' : `"${clip(text)}"`} in mappings/${map}.yaml`);
+    return value;
   };
 }
 

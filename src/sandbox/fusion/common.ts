@@ -15,6 +15,12 @@ export const SANDBOX_ITEMS = ['OMGW-TSHIRT-M', 'OMGW-MUG-12OZ', 'OMGW-CAP-BLK', 
 export const SANDBOX_ORGANIZATION = 'M1';
 
 /**
+ * Hold codes the emulated Order Management has set up ("Manage Hold Codes"): the example
+ * mappings/shipbob-holds.yaml names the first three; Oracle's own sample uses CREDIT_CHECK.
+ */
+export const SANDBOX_HOLD_CODES: readonly string[] = ['SHIPBOB_ON_HOLD', 'SHIPBOB_EXCEPTION', 'SHIPBOB_CANCELLED', 'CREDIT_CHECK'];
+
+/**
  * A `shipToCustomer`: this sandbox's model of a drop-ship ship-to, on a sales order
  * (sales-orders.ts) and on each purchase order schedule. Not a documented Fusion child: a tenant
  * carries the ship-to on the schedule (ShipToLocation and friends, specs/oracle-om/NOTES.md §4.2);

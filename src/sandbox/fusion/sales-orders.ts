@@ -1,33 +1,22 @@
 import type { Router } from '@koa/router';
-import type { Context } from 'koa';
 import { sandboxOrderIds } from '../om-push.ts';
 import {
   FUSION_PREFIX,
   FUSION_REST_BASE,
-  readJson,
   SANDBOX_ITEMS,
   SANDBOX_ORGANIZATION,
   SANDBOX_SHIP_TO,
   type FusionAuthCheck,
 } from './common.ts';
 
-export interface FusionRecord {
-  at: string;
-  method: string;
-  path: string;
-  body: unknown;
-}
-
 /**
  * `salesOrdersForOrderHub/{OrderKey}?expand=lines` describes any order key with lines whose ids
- * match what the emulated OM pusher sends for the same order; the write-back endpoints (receiving
- * receipt requests, i.e. ASNs, and sales order line updates) record what they get, and
- * `${FUSION_PREFIX}/received` (the sandbox's own) lists it. Field names follow Oracle's documented
- * resource (HeaderId, OrderKey, SourceTransactionNumber, lines with FulfillLineId, ProductNumber,
- * OrderedQuantity); the ship-to child `shipToCustomer` is this sandbox's model.
+ * match what the emulated OM pusher sends for the same order (its write-backs are in write-backs.ts).
+ * Field names follow Oracle's documented resource (HeaderId, OrderKey, SourceTransactionNumber, lines
+ * with FulfillLineId, ProductNumber, OrderedQuantity); the ship-to child `shipToCustomer` is this
+ * sandbox's model.
  */
-export function registerFusionSalesOrders(router: Router, authorized: FusionAuthCheck, linesPerOrder: number): { received: () => readonly FusionRecord[] } {
-  const received: FusionRecord[] = [];
+export function registerFusionSalesOrders(router: Router, authorized: FusionAuthCheck, linesPerOrder: number): void {
   const base = `${FUSION_PREFIX}${FUSION_REST_BASE}`;
 
   router.get(`${base}/salesOrdersForOrderHub/:orderKey`, (ctx) => {
@@ -41,21 +30,6 @@ export function registerFusionSalesOrders(router: Router, authorized: FusionAuth
     }
     ctx.body = salesOrder(system ?? 'LEG', number, linesPerOrder, String(ctx.query.expand ?? '').includes('lines'));
   });
-
-  const record = async (ctx: Context): Promise<void> => {
-    if (!authorized(ctx)) return;
-    const body = await readJson(ctx);
-    if (body === undefined) return;
-    received.push({ at: new Date().toISOString(), method: ctx.method, path: ctx.path, body });
-    ctx.status = 201;
-    ctx.body = { HeaderInterfaceId: 300100900000000 + received.length, ProcessingStatusCode: 'PENDING' };
-  };
-  router.post(`${base}/receivingReceiptRequests`, record);
-  router.patch(`${base}/salesOrdersForOrderHub/:orderKey/child/lines/:lineId`, record);
-  router.get(`${FUSION_PREFIX}/received`, (ctx) => {
-    ctx.body = received;
-  });
-  return { received: () => received };
 }
 
 function salesOrder(system: string, number: string, lineCount: number, withLines: boolean): Record<string, unknown> {

@@ -80,7 +80,7 @@ describe('config/load loadConfig', () => {
       expect(config.gateway.inbound.soap.dedupeWindow).to.equal(7 * 86_400_000);
       expect(config.gateway.inbound.soap.maxBodySize).to.equal(10 * 1024 * 1024);
 
-      expect(config.connectors.map((c) => c.name)).to.deep.equal(['fusion', 'order-status-crm', 'otm', 'shipbob']);
+      expect(config.connectors.map((c) => c.name)).to.deep.equal(['fusion-holds', 'fusion-receipts', 'fusion', 'order-status-crm', 'otm', 'shipbob']);
       const shipbob = connector(config, 'shipbob');
       expect(shipbob.kind).to.equal('shipbob');
       expect(shipbob.headers).to.deep.equal({ shipbob_channel_id: '100001' });
@@ -89,6 +89,9 @@ describe('config/load loadConfig', () => {
       expect(config.mappings.lookup('products', 'OMGW-TSHIRT-M')).to.equal('TShirtBlueM');
       expect(config.mappings.lookup('locations', 'M1')).to.equal('156');
       expect(config.mappings.template('shipment-notice')).to.be.a('string');
+      expect(config.mappings.lookup('shipbob-holds', 'order.shipment.exception')).to.equal('SHIPBOB_EXCEPTION');
+      expect(config.mappings.lookup('shipbob-receipts', 'order.shipment.delivered')).to.equal('DELIVER');
+      expect(connector(config, 'fusion-holds').headers).to.deep.equal({ 'Content-Type': 'application/vnd.oracle.adf.action+json' });
       const crm = connector(config, 'order-status-crm');
       expect(crm.url).to.equal('http://127.0.0.1:8080/sandbox/rest-sink');
       expect(crm.auth.type).to.equal('api-key');
@@ -110,6 +113,8 @@ describe('config/load loadConfig', () => {
         ['exceptions-to-otm', ['HOLD', 'JEOPARDY', 'SPLIT'], ['otm']],
         ['open-purchase-orders-to-shipbob', ['PurchaseOrderChanged'], ['shipbob']],
         ['shipments-to-fusion', ['order.shipped'], ['fusion']],
+        ['shipment-holds-to-fusion', ['order.shipment.on_hold', 'order.shipment.exception', 'order.shipment.cancelled'], ['fusion-holds']],
+        ['deliveries-to-fusion', ['order.shipment.delivered'], ['fusion-receipts']],
       ]);
       expect(config.gateway.schedules.poller).to.deep.include({ enabled: true, cron: '*/5 * * * *', connector: 'fusion', expand: 'lines.schedules', overlap: 10 * 60_000 });
       expect(config.triggerPoints[2]?.when).to.deep.equal([

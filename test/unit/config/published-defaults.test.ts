@@ -23,7 +23,7 @@ const OWN_SECRETS = {
 
 describe('config/published-defaults', function () {
   it('lists every default secret the example config and README publish', async function () {
-    const published = [readFileSync(`${ROOT}README.md`, 'utf8'), ...['gateway.yaml', 'connectors/fusion.yaml', 'connectors/order-status-crm.yaml', 'connectors/otm.yaml', 'connectors/shipbob.yaml'].map((f) => readFileSync(`${EXAMPLE_CONFIG}/${f}`, 'utf8'))].join('\n');
+    const published = [readFileSync(`${ROOT}README.md`, 'utf8'), ...['gateway.yaml', 'connectors/fusion.yaml', 'connectors/fusion-holds.yaml', 'connectors/fusion-receipts.yaml', 'connectors/order-status-crm.yaml', 'connectors/otm.yaml', 'connectors/shipbob.yaml'].map((f) => readFileSync(`${EXAMPLE_CONFIG}/${f}`, 'utf8'))].join('\n');
     const defaults = [...published.matchAll(/\$\{env:[A-Z_]*(?:PASSWORD|TOKEN|SECRET|KEY)[A-Z_]*:-([^}]+)\}/g)].map((m) => m[1] ?? '');
     expect(defaults).not.to.be.empty;
     // A config with every secret of its own, but for an admin token set to the published value.
@@ -46,6 +46,8 @@ describe('config/published-defaults', function () {
       'gateway.yaml inbound.webhooks.shipbob.secrets.0',
       'gateway.yaml admin.token',
       'connectors/fusion.yaml auth.password',
+      'connectors/fusion-holds.yaml auth.password',
+      'connectors/fusion-receipts.yaml auth.password',
       'connectors/order-status-crm.yaml auth.key',
       'connectors/otm.yaml auth.password',
       'connectors/shipbob.yaml auth.token',

@@ -413,7 +413,7 @@ describe('connectors/transforms', () => {
       const byFile = (file: string) => mappings.problems.filter((p) => p.file === file).map((p) => p.reason);
       expect(byFile('mappings/broken.jsonata')[0]).to.match(/^not a valid JSONata expression: /);
       expect(byFile('mappings/not-yaml.yaml')[0]).to.match(/^not valid YAML at line \d+, column \d+: /);
-      expect(byFile('mappings/bad-shape.yaml')).to.include('unknown key').and.include('must be one of product-map, location-map');
+      expect(byFile('mappings/bad-shape.yaml')).to.include('unknown key').and.include('must be one of product-map, location-map, status-map');
       expect(byFile('mappings/no-entries.yaml')).to.deep.equal(['is required']);
     });
 
@@ -479,6 +479,29 @@ describe('connectors/transforms', () => {
       const nothing = await rejection(run(jsonataRegistry, 'jsonata:nothing', input(flineStatusUpdate())));
       expect(nothing).to.be.instanceOf(TransformError);
       expect((nothing as Error).message).to.equal('jsonata:nothing: the expression produced no value for this event');
+    });
+
+    it('$mapValue reads a value map; a missing key or map is a TransformError naming the file', async () => {
+      const withMaps = createTransformRegistry({
+        mappings: await mappingsFrom({
+          'holds.yaml': 'kind: status-map\nentries:\n  order.shipment.on_hold: SHIPBOB_ON_HOLD\n  "42": by-number\n',
+          'hold.jsonata': '{ "code": $mapValue("holds", eventCode), "number": $mapValue("holds", 42) }',
+          'other-map.jsonata': '$mapValue("nope", eventCode)',
+          'not-a-name.jsonata': '$mapValue(data, eventCode)',
+        }),
+      });
+      const shipbob = (eventCode: string): TransformInput => input({ id: '1' }, { source: 'shipbob', eventCode });
+      const out = await run(withMaps, 'jsonata:hold', shipbob('order.shipment.on_hold'));
+      expect(JSON.parse(out.body)).to.deep.equal({ code: 'SHIPBOB_ON_HOLD', number: 'by-number' });
+
+      const missingKey = await rejection(run(withMaps, 'jsonata:hold', shipbob('order.shipment.exception')));
+      expect(missingKey).to.be.instanceOf(TransformError);
+      expect((missingKey as Error).message).to.equal('no entry for "order.shipment.exception" in mappings/holds.yaml');
+      const missingMap = await rejection(run(withMaps, 'jsonata:other-map', shipbob('order.shipment.on_hold')));
+      expect((missingMap as Error).message).to.equal('$mapValue: no value map mappings/nope.yaml');
+      const notAName = await rejection(run(withMaps, 'jsonata:not-a-name', shipbob('order.shipment.on_hold')));
+      expect(notAName).to.be.instanceOf(TransformError);
+      expect((notAName as Error).message).to.match(/^\$mapValue: no value map named /);
     });
 
     it('validateTransformName: built-ins and existing templates pass; others say why', () => {
