@@ -4,12 +4,15 @@
 // thread.ts and the few modules it imports are bundled with esbuild (tsx's own compiler) into one
 // plain module, kept in node_modules/.cache and built again only when one of them changed.
 import { statSync, readFileSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const source = fileURLToPath(new URL('./thread.ts', import.meta.url));
-// Under the checkout's node_modules, so that the bundle's imports of packages (sqlite3) resolve.
-const dir = fileURLToPath(new URL('../../../node_modules/.cache/omgw-sqlite-thread/', import.meta.url));
+// Under the checkout's node_modules, so that the bundle's imports of packages (sqlite3) resolve; one
+// folder per source folder (git worktrees may share one node_modules).
+const cache = fileURLToPath(new URL('../../../node_modules/.cache/omgw-sqlite-thread/', import.meta.url));
+const dir = join(cache, createHash('sha256').update(source).digest('hex').slice(0, 16));
 const bundle = join(dir, 'thread.mjs');
 const inputsFile = join(dir, 'inputs.json');
 
