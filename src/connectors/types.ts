@@ -120,6 +120,7 @@ export interface KindDeliveryInput {
 /** What was sent for each ShipBob order (the store's shipbob_orders), as kind shipbob reads and writes it. */
 export interface ShipBobOrderLedger {
   get(connector: string, referenceId: string): Promise<ShipBobOrderRecord | null>;
+  findByLine(connector: string, lineKey: string): Promise<ShipBobOrderRecord | null>;
   save(record: ShipBobOrderRecord): Promise<void>;
 }
 

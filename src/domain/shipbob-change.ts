@@ -26,6 +26,8 @@ export interface ShipBobOrderRecord extends ShipBobOrderState {
   referenceId: string;
   /** The order key of the event that made it (sales order key or PO number). */
   orderKey: string | null;
+  /** The Fusion line the reference id was made from: `fulfillment-line:<FulfillLineId>`, `po-schedule:<LineLocationId>`. */
+  lineKey: string | null;
   shipbobOrderId: string;
   /** The shipment that line items and address changes go to; null until ShipBob named one. */
   shipmentId: string | null;

@@ -20,11 +20,20 @@ export class ShipBobOrderRepository {
     return row ? toShipBobOrder(row) : null;
   }
 
+  /**
+   * The order made for a Fusion line (`fulfillment-line:<id>`, `po-schedule:<id>`), for an event whose
+   * order key does not make the reference id; the latest one if several were.
+   */
+  async findByLine(connector: string, lineKey: string): Promise<ShipBobOrderRecord | null> {
+    const row = (await this.#knex('shipbob_orders').where({ connector, line_key: lineKey }).orderBy('created_at', 'desc').first()) as ShipBobOrderRow | undefined;
+    return row ? toShipBobOrder(row) : null;
+  }
+
   /** Writes the order as ShipBob now holds it; its first record keeps its created_at. */
   async save(record: ShipBobOrderRecord): Promise<void> {
     await this.#knex('shipbob_orders')
       .insert(shipBobOrderRow(record))
       .onConflict(['connector', 'reference_id'])
-      .merge(['order_key', 'shipbob_order_id', 'shipment_id', 'quantities', 'address_hash', 'cancelled', 'updated_at']);
+      .merge(['order_key', 'line_key', 'shipbob_order_id', 'shipment_id', 'quantities', 'address_hash', 'cancelled', 'updated_at']);
   }
 }

@@ -55,7 +55,9 @@ export async function settle(target: ShipBobTarget, ctx: SettleContext): Promise
   const summary: OrderSummary = { reference_id: target.referenceId, id: null, existing: false, sent: [] };
   const want: ShipBobWant = target.want.kind === 'order' ? { kind: 'order', content: shipBobOrderContent(target.want.order) } : { kind: 'cancelled' };
   const mayCreate = ctx.mayCreate && target.want.kind === 'order';
-  let record = await ctx.ledger.get(ctx.connector, target.referenceId);
+  // An event whose order key lacks the source system (FlineClosed) still finds the order by its line.
+  let record = (await ctx.ledger.get(ctx.connector, target.referenceId)) ?? (await ctx.ledger.findByLine(ctx.connector, target.lineKey));
+  if (record) summary.reference_id = record.referenceId;
 
   if (record === null && !mayCreate) {
     // An order made before the gateway kept records of them still gets the change.
@@ -69,7 +71,7 @@ export async function settle(target: ShipBobTarget, ctx: SettleContext): Promise
     const create = plan.actions[0];
     const made = await ctx.api.createOrder(target.want.order);
     if (made.ok && made.value) {
-      record = await save(ctx, newRecord(ctx, target.referenceId, made.value, applyShipBobAction(null, create)));
+      record = await save(ctx, newRecord(ctx, target, made.value, applyShipBobAction(null, create)));
       summary.sent.push('create');
       summary.id = record.shipbobOrderId;
       return { ok: true, summary };
@@ -159,7 +161,7 @@ async function adopt(ctx: SettleContext, target: ShipBobTarget, order: OrderView
   const recipient = shipment?.recipient ?? order.recipient;
   return save(
     ctx,
-    newRecord(ctx, target.referenceId, order, {
+    newRecord(ctx, target, order, {
       quantities: shipBobOrderContent({ products: order.products, recipient: recipient ?? { address: {} } }).quantities,
       addressHash: recipient ? shipBobAddressHash(recipient) : '',
       cancelled: isCancelled(order),
@@ -167,10 +169,20 @@ async function adopt(ctx: SettleContext, target: ShipBobTarget, order: OrderView
   );
 }
 
-function newRecord(ctx: SettleContext, referenceId: string, order: OrderView, state: Pick<ShipBobOrderRecord, 'quantities' | 'addressHash' | 'cancelled'>): ShipBobOrderRecord {
+function newRecord(ctx: SettleContext, target: ShipBobTarget, order: OrderView, state: Pick<ShipBobOrderRecord, 'quantities' | 'addressHash' | 'cancelled'>): ShipBobOrderRecord {
   const at = ctx.now();
   const shipment = order.shipments.find((s) => s.status !== 'Cancelled') ?? order.shipments[0];
-  return { connector: ctx.connector, referenceId, orderKey: ctx.orderKey, shipbobOrderId: order.id, shipmentId: shipment?.id ?? null, ...state, createdAt: at, updatedAt: at };
+  return {
+    connector: ctx.connector,
+    referenceId: target.referenceId,
+    orderKey: ctx.orderKey,
+    lineKey: target.lineKey,
+    shipbobOrderId: order.id,
+    shipmentId: shipment?.id ?? null,
+    ...state,
+    createdAt: at,
+    updatedAt: at,
+  };
 }
 
 async function save(ctx: SettleContext, record: ShipBobOrderRecord): Promise<ShipBobOrderRecord> {

@@ -15,6 +15,8 @@ type ShipBobConfig = NonNullable<ConnectorConfig['shipbob']>;
  */
 export interface ShipBobTarget {
   referenceId: string;
+  /** The Fusion line it is made from: `fulfillment-line:<FulfillLineId>`, `po-schedule:<LineLocationId>`. */
+  lineKey: string;
   /** What messages call it: "fulfilment line 3001 of sales order LEG:SO-1". */
   label: string;
   want: { kind: 'order'; order: ShipBobOrderRequest } | { kind: 'cancelled' };
@@ -99,7 +101,7 @@ export function salesOrderTargets(
   const targets: ShipBobTarget[] = [];
   for (const { id, cancelled } of wanted) {
     if (cancelled) {
-      targets.push({ referenceId: referenceId(settings, orderKey, id), label: `fulfilment line ${id} of sales order ${orderKey}`, want: { kind: 'cancelled' } });
+      targets.push({ referenceId: referenceId(settings, orderKey, id), lineKey: `fulfillment-line:${id}`, label: `fulfilment line ${id} of sales order ${orderKey}`, want: { kind: 'cancelled' } });
       continue;
     }
     const so = salesOrder();
@@ -121,7 +123,7 @@ export function salesOrderTargets(
         { name: 'oracle_fulfill_line_id', value: line.fulfillLineId },
       ],
     });
-    targets.push({ referenceId: request.reference_id, label: `fulfilment line ${id} of ${document}`, want: { kind: 'order', order: request } });
+    targets.push({ referenceId: request.reference_id, lineKey: `fulfillment-line:${id}`, label: `fulfilment line ${id} of ${document}`, want: { kind: 'order', order: request } });
   }
   return targets;
 }
@@ -155,7 +157,7 @@ export function purchaseOrderTargets(settings: ShipBobSettings, orderKey: string
       if (lineId === null) throw new TransformError(`a schedule of line ${leaf(line.LineNumber) ?? '?'} of ${document} has no LineLocationId`);
       const label = `schedule ${lineId} of ${document}`;
       if (wants === 'cancel') {
-        targets.push({ referenceId: referenceId(settings, orderKey, lineId), label, want: { kind: 'cancelled' } });
+        targets.push({ referenceId: referenceId(settings, orderKey, lineId), lineKey: `po-schedule:${lineId}`, label, want: { kind: 'cancelled' } });
         continue;
       }
       const shipTo = completeShipTo(fusionShipTo(fusionRecords(schedule.shipToCustomer)[0]), label);
@@ -178,7 +180,7 @@ export function purchaseOrderTargets(settings: ShipBobSettings, orderKey: string
           { name: 'oracle_line_location_id', value: lineId },
         ].filter((t) => t.value !== ''),
       });
-      targets.push({ referenceId: request.reference_id, label, want: { kind: 'order', order: request } });
+      targets.push({ referenceId: request.reference_id, lineKey: `po-schedule:${lineId}`, label, want: { kind: 'order', order: request } });
     }
   }
   if (targets.length === 0) throw new TransformError(`${document} has no open schedules to fulfil`);

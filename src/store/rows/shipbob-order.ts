@@ -5,6 +5,7 @@ export interface ShipBobOrderRow {
   connector: string;
   reference_id: string;
   order_key: string | null;
+  line_key: string | null;
   shipbob_order_id: string;
   shipment_id: string | null;
   quantities: string;
@@ -19,6 +20,7 @@ export function shipBobOrderRow(r: ShipBobOrderRecord): Record<string, string | 
     connector: r.connector,
     reference_id: r.referenceId,
     order_key: r.orderKey,
+    line_key: r.lineKey,
     shipbob_order_id: r.shipbobOrderId,
     shipment_id: r.shipmentId,
     quantities: JSON.stringify(r.quantities),
@@ -35,6 +37,7 @@ export function toShipBobOrder(row: ShipBobOrderRow): ShipBobOrderRecord {
     connector: row.connector,
     referenceId: row.reference_id,
     orderKey: row.order_key,
+    lineKey: row.line_key,
     shipbobOrderId: row.shipbob_order_id,
     shipmentId: row.shipment_id,
     quantities: JSON.parse(row.quantities) as ShipBobQuantities,

@@ -12,6 +12,7 @@ describe(`what was sent for each ShipBob order (${backendName()})`, () => {
     connector: 'shipbob',
     referenceId: 'LEG:SO-1:300100000000011',
     orderKey: 'LEG:SO-1',
+    lineKey: 'fulfillment-line:300100000000011',
     shipbobOrderId: '100000001',
     shipmentId: '200000001',
     quantities: { TShirtBlueM: 2, 'LIGHT-ROAST': 1 },
@@ -43,6 +44,16 @@ describe(`what was sent for each ShipBob order (${backendName()})`, () => {
     await mine.shipbobOrders.save(record({ connector: 'shipbob-eu', shipbobOrderId: '7', shipmentId: null, orderKey: null }));
     expect(await other.shipbobOrders.get('shipbob-eu', 'LEG:SO-1:300100000000011')).to.deep.include({ shipbobOrderId: '7', shipmentId: null, orderKey: null });
     expect((await other.shipbobOrders.get('shipbob', 'LEG:SO-1:300100000000011'))?.shipbobOrderId).to.equal('100000001');
+  });
+
+  it('finds the order of a Fusion line, for an event whose order key does not make the reference id', async () => {
+    const [mine, other] = stores as [Store, Store];
+    expect(await other.shipbobOrders.findByLine('shipbob', 'fulfillment-line:300100000000011')).to.equal(null);
+    await mine.shipbobOrders.save(record());
+    await mine.shipbobOrders.save(record({ referenceId: 'PO-1:300100000000011', lineKey: 'po-schedule:300100000000011', shipbobOrderId: '100000002' }));
+    expect((await other.shipbobOrders.findByLine('shipbob', 'fulfillment-line:300100000000011'))?.referenceId).to.equal('LEG:SO-1:300100000000011');
+    expect((await other.shipbobOrders.findByLine('shipbob', 'po-schedule:300100000000011'))?.shipbobOrderId).to.equal('100000002');
+    expect(await other.shipbobOrders.findByLine('shipbob-eu', 'fulfillment-line:300100000000011')).to.equal(null);
   });
 
   it('writes a change over the record, keeping when it was first made', async () => {
