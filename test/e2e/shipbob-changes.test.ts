@@ -75,6 +75,11 @@ rateLimit: { requests: 150, per: 1m }
     eventCodes: [FlineClosed]
     when: [{ field: OrderLine.OrderFulfillmentLine.CancelFlagNewValue, in: ['Y'] }]
     connectors: [shipbob]
+  - name: line-quantity-or-ship-to-changed
+    source: oracle-om
+    eventCodes: [OrderAttributeUpdate]
+    when: [{ field: OrderLine.OrderFulfillmentLine.OrderedQtyNew, exists: true }]
+    connectors: [shipbob]
   - name: purchase-orders
     source: fusion-po
     eventCodes: [PurchaseOrderChanged]
@@ -214,6 +219,25 @@ rateLimit: { requests: 150, per: 1m }
       expect((await push('FlineStatusUpdate', 'SO-C4', 'CANCELED')).outcome).to.equal('delivered');
       // One look at ShipBob for an order made before the gateway kept records; no change.
       expect(shipbob.sandbox.requests().slice(since).map((r) => `${r.method} ${r.path}`)).to.deep.equal([`GET /2026-01/order?ReferenceIds=${encodeURIComponent(`LEG:SO-C4:${lineOf('SO-C4')}`)}`]);
+    });
+  });
+
+  describe('an attribute of a fulfilment line changed in OM', () => {
+    // OM names the changed quantity; the sales order read from Fusion says what the line now is.
+    const qtyChanged = (xml: string): string => xml.replace(/(<ns1:FulfillmentOrderLineId>\d+<\/ns1:FulfillmentOrderLineId>)/, '$1<ns1:OrderedQtyNew>1</ns1:OrderedQtyNew><ns1:OrderedQtyOld>2</ns1:OrderedQtyOld>');
+
+    it('never creates an order for a line ShipBob has not got, and changes nothing that Fusion still describes the same', async () => {
+      let since = mark();
+      expect((await push('OrderAttributeUpdate', 'SO-Q5', undefined, qtyChanged)).outcome).to.equal('delivered');
+      expect(writesSince(since)).to.deep.equal([]);
+      expect(orderOf(`LEG:SO-Q5:${lineOf('SO-Q5')}`)).to.equal(undefined);
+
+      expect((await push('FlineStatusUpdate', 'SO-Q5', 'AWAIT_SHIPPING')).outcome).to.equal('delivered');
+      since = mark();
+      expect((await push('OrderAttributeUpdate', 'SO-Q5', undefined, (xml) => qtyChanged(xml).replace('WB', 'WX'))).outcome).to.equal('delivered');
+      expect(shipbob.sandbox.requests().slice(since)).to.deep.equal([]);
+      const summary = JSON.parse((await gw.gateway.store.browse.attemptsOf([(await deliveryOf('LEG:SO-Q5'))?.id ?? '?']))[0]?.responseSnippet ?? 'null');
+      expect(summary.orders.map((o: { nothing?: string }) => o.nothing)).to.deep.equal(['unchanged']);
     });
   });
 
