@@ -56,8 +56,7 @@ export type ShipBobAction =
  * - nothing_to_cancel: a cancellation for a line that never reached ShipBob;
  * - already_cancelled: the order is cancelled already.
  */
-export const SHIPBOB_NOTHING = ['unchanged', 'not_created', 'nothing_to_cancel', 'already_cancelled'] as const;
-export type ShipBobNothing = (typeof SHIPBOB_NOTHING)[number];
+export type ShipBobNothing = 'unchanged' | 'not_created' | 'nothing_to_cancel' | 'already_cancelled';
 
 /**
  * What ShipBob cannot be asked to do, whatever its shipment's progress:
