@@ -17,7 +17,10 @@ import { fileURLToPath } from 'node:url';
  *   (`purchaseOrderNumber` → `purchase_order_number`), otherwise ignored (`product_id` of
  *   `AddProductToOrderByProductIdModel`, whose property is `id`);
  * - formats are checked loosely: int32/int64 ranges, date-time (ISO 8601, as .NET reads it), date,
- *   email, uri, uuid; other formats (postal-code, currency, ...) are not checked.
+ *   email, uri, uuid; other formats (postal-code, currency, ...) are not checked;
+ * - with `{ nullableRefs: true }` (for answers), a schema that is only a `$ref` may be null: OpenAPI
+ *   3.0 cannot say `nullable` beside a `$ref`, and ShipBob answers null there (the `tracking` of a
+ *   shipment not shipped yet).
  */
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -92,9 +95,11 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-
 export class SchemaChecker {
   readonly #doc: Doc;
   readonly #flat = new WeakMap<Schema, Flat>();
+  readonly #nullableRefs: boolean;
 
-  constructor(doc: Doc) {
+  constructor(doc: Doc, options: { nullableRefs?: boolean } = {}) {
     this.#doc = doc;
+    this.#nullableRefs = options.nullableRefs ?? false;
   }
 
   /** Follows `$ref` (siblings of a `$ref` are ignored, as OpenAPI 3.0 says). */
@@ -178,7 +183,7 @@ export class SchemaChecker {
     }
     const f = this.flatten(schema);
     if (value === null) {
-      if (!f.nullable && f.types !== null) problems.push(`${where}: null is not allowed`);
+      if (!f.nullable && f.types !== null && !(this.#nullableRefs && typeof schema.$ref === 'string')) problems.push(`${where}: null is not allowed`);
       return;
     }
     const types = f.types ?? (f.properties.size > 0 ? ['object'] : null);

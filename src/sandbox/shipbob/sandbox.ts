@@ -68,13 +68,16 @@ const KEEP_REQUESTS = 500;
 
 /**
  * An emulated ShipBob (developer API, dated version 2026-01) for tests and demos: orders, lookups,
- * catalogue, locations, channels, webhook subscriptions, signed webhooks with retries, ShipBob's
- * auth, channel header, validation errors and rate limit. Emits 'request' (RecordedRequest) and
+ * cancellations, shipment line-item and address changes, catalogue, locations, channels, webhook
+ * subscriptions, signed webhooks with retries, ShipBob's auth, channel header, validation errors
+ * and rate limit. Emits 'request' (RecordedRequest) and
  * 'webhook-attempt' (WebhookAttempt).
  *
  * This class puts the parts together and is the in-process API of tests and demos; each resource
- * (orders.ts, shipments.ts, products.ts, locations.ts, subscriptions.ts, simulations.ts, control.ts)
- * registers its own routes, and http.ts is the way in that every request passes.
+ * (orders.ts, cancellation.ts, shipment-changes.ts, shipments.ts, products.ts, locations.ts,
+ * subscriptions.ts, simulations.ts, control.ts) registers its own routes, and http.ts is the way in
+ * that every request passes. What a shipment may still undergo is progress.ts; what ShipBob's staff
+ * do to it, milestones.ts.
  */
 export class ShipBobSandbox extends EventEmitter {
   readonly router: Router;

@@ -92,6 +92,26 @@ describe('ShipBob sandbox: routing', function () {
     expect((await call('GET', `${W}/order/abc`)).text).to.equal(`{"orderId":["The value 'abc' is not valid."]}`);
   });
 
+  it('reads the shipment actions (`:cancel`, `:getLineItems`, `:updateLineItems`, `:updateAddress`, `:batchCancel`) the same way', async function () {
+    expect((await call('GET', `${W}/shipment/${shipmentId}:getLineItems`)).status).to.equal(200);
+    expect((await call('GET', `${W}/shipment/${shipmentId}`)).status).to.equal(200);
+    for (const [method, path] of [
+      ['GET', `${W}/shipment/${shipmentId}:cancel`],
+      ['GET', `${W}/order/${orderId}/shipment/${shipmentId}:cancel`],
+      ['POST', `${W}/shipment/${shipmentId}:getLineItems`],
+      ['PUT', `${W}/shipment/${shipmentId}:updateLineItems`],
+      ['POST', `${W}/shipment/${shipmentId}:updateAddress`],
+      ['GET', `${W}/shipment:batchCancel`],
+    ] as const) {
+      expect((await call(method, path)).status, `${method} ${path}`).to.equal(405);
+    }
+    expect((await call('GET', `${W}/shipment/${shipmentId}:getlineitems`)).status).to.equal(404);
+    expect((await call('POST', `${W}/shipment/1:2:cancel`)).status).to.equal(404);
+    expect((await call('GET', `${W}/shipment:getLineItems`)).status).to.equal(404);
+    // The reads left the shipment as it was.
+    expect(JSON.parse((await call('GET', `${W}/shipment/${shipmentId}`)).text)).to.have.property('status', 'Processing');
+  });
+
   it('decodes the path once before routing', async function () {
     expect((await call('GET', `${W}/order%2F${orderId}`)).status).to.equal(200);
     expect((await call('GET', `${W}/%6Frder/${orderId}`)).status).to.equal(200);
