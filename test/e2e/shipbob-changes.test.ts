@@ -241,6 +241,39 @@ rateLimit: { requests: 150, per: 1m }
     });
   });
 
+  describe('an order ShipBob got before the gateway kept records of what it sent', () => {
+    it('is found by its reference id and brought to what Fusion now says: quantity and ship-to', async () => {
+      // Made by an earlier version of the gateway: three T-shirts to an old address.
+      const reference = `LEG:SO-Q6:${lineOf('SO-Q6')}`;
+      const made = await fetch(`${shipbob.url}/2026-01/order`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', shipbob_channel_id: String(CHANNEL) },
+        body: JSON.stringify({
+          reference_id: reference,
+          shipping_method: 'Standard',
+          type: 'DropShip',
+          recipient: { name: 'Jamie Rivera', address: { address1: '1 Old Road', city: 'Oakland', state: 'CA', zip_code: '94607', country: 'US' } },
+          products: [{ reference_id: 'TShirtBlueM', name: 'T-shirt', quantity: 3 }],
+        }),
+      });
+      expect(made.status).to.equal(201);
+      const order = (await made.json()) as { id: number; shipments: Array<{ id: number }> };
+      const shipment = order.shipments[0]?.id;
+
+      const since = mark();
+      const changed = await push('OrderAttributeUpdate', 'SO-Q6', undefined, (xml) =>
+        xml.replace(/(<ns1:FulfillmentOrderLineId>\d+<\/ns1:FulfillmentOrderLineId>)/, '$1<ns1:OrderedQtyNew>1</ns1:OrderedQtyNew><ns1:OrderedQtyOld>3</ns1:OrderedQtyOld>'),
+      );
+      expect(changed.outcome).to.equal('delivered');
+      expect(writesSince(since)).to.deep.equal([`POST /2026-01/shipment/${shipment}:updateLineItems`, `PUT /2026-01/shipment/${shipment}:updateAddress`]);
+      const now = orderOf(reference);
+      expect(now?.shipments[0]?.products.flatMap((p) => p.inventory_items.map((i) => i.quantity))).to.deep.equal([1]);
+      expect(now?.shipments[0]?.recipient.address).to.deep.include({ address1: '1200 Harbor Way', address2: 'Suite 4', city: 'Oakland' });
+      const summary = JSON.parse((await gw.gateway.store.browse.attemptsOf([(await deliveryOf('LEG:SO-Q6'))?.id ?? '?']))[0]?.responseSnippet ?? 'null');
+      expect(summary.orders).to.deep.equal([{ reference_id: reference, id: String(order.id), existing: true, sent: ['updateLineItems', 'updateAddress'] }]);
+    });
+  });
+
   describe('a purchase order changed in Fusion', () => {
     it('with a quantity cut: ShipBob ships the new quantity; polled again unchanged, nothing is sent', async () => {
       fusionNow += 1_000;
