@@ -4,7 +4,7 @@ import type { PollOutcome } from '../../src/inbound/poller/purchase-orders.ts';
 import { main } from '../../src/main.ts';
 import { startFusionSandboxServer, type RunningFusionSandbox } from '../../src/sandbox/fusion.ts';
 import { buildPush, sandboxOrderIds, type PushEventCode } from '../../src/sandbox/om-push.ts';
-import { startShipBobSandboxServer, type RunningShipBobSandbox } from '../../src/sandbox/shipbob/index.ts';
+import { startShipBobSandboxServer, type RecordedRequest, type RunningShipBobSandbox } from '../../src/sandbox/shipbob/index.ts';
 import { backendName } from '../helpers/backend.ts';
 import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, testEnv, type TestGateway } from '../helpers/gateway.ts';
 import { everything } from '../helpers/pages.ts';
@@ -212,6 +212,23 @@ rateLimit: { requests: 150, per: 1m }
       expect((await push('FlineStatusUpdate', 'SO-C3', 'CANCELED')).outcome).to.equal('parked');
       expect((await deliveryOf('LEG:SO-C3'))?.lastError).to.equal(`refused: ShipBob order ${made?.id} is already packed: ask ShipBob to stop it, or arrange a return once it ships`);
       expect(writesSince(since)).to.deep.equal([]);
+    });
+
+    it('picked between the gateway reading the order and cancelling it: parked with ShipBob\'s own reason, sent once', async () => {
+      expect((await push('FlineStatusUpdate', 'SO-C7', 'AWAIT_SHIPPING')).outcome).to.equal('delivered');
+      const made = orderOf(`LEG:SO-C7:${lineOf('SO-C7')}`);
+      const shipment = Number(made?.shipments[0]?.id);
+      // The fulfilment centre picks it the moment ShipBob has answered the gateway's look at the order.
+      const pickAfterLook = (r: RecordedRequest): void => {
+        if (r.method !== 'GET' || r.path !== `/2026-01/order/${made?.id}`) return;
+        shipbob.sandbox.off('request', pickAfterLook);
+        void shipbob.sandbox.moveShipment(shipment, 'pick');
+      };
+      shipbob.sandbox.on('request', pickAfterLook);
+      const since = mark();
+      expect(await push('FlineStatusUpdate', 'SO-C7', 'CANCELED')).to.include({ outcome: 'parked', errorClass: 'refused' });
+      expect(writesSince(since)).to.deep.equal([`POST /2026-01/order/${made?.id}:cancel`]);
+      expect((await deliveryOf('LEG:SO-C7'))?.lastError).to.equal(`refused: ShipBob did not cancel order ${made?.id}: Shipment ${shipment} cannot be cancelled: it has already been picked.`);
     });
 
     it('that never reached ShipBob: nothing to cancel, delivered', async () => {

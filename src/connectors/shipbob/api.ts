@@ -93,11 +93,10 @@ export class ShipBobApi {
     if (refused !== null) return { ok: true, value: { done: false, reason: refused }, result };
     if (!result.ok) return { ok: false, result };
     const doc = record(json(body));
-    if (doc.status === 'Success') return { ok: true, value: { done: true }, result };
-    const reasons = (Array.isArray(doc.canceled_shipment_results) ? doc.canceled_shipment_results : [])
-      .map(record)
-      .filter((r) => r.is_success !== true)
-      .map((r) => text(r.reason) ?? `shipment ${text(r.shipment_id) ?? '?'} was not cancelled`);
+    const failures = (Array.isArray(doc.canceled_shipment_results) ? doc.canceled_shipment_results : []).map(record).filter((r) => r.is_success === false);
+    // `status` is Success, Failure or PartialSuccess; an answer without it is judged by its shipments.
+    if (doc.status === 'Success' || (doc.status === undefined && failures.length === 0)) return { ok: true, value: { done: true }, result };
+    const reasons = failures.map((r) => text(r.reason) ?? `shipment ${text(r.shipment_id) ?? '?'} was not cancelled`);
     return { ok: true, value: { done: false, reason: reasons.join('; ') || `cancellation ${text(doc.status) ?? 'not confirmed'}` }, result };
   }
 
