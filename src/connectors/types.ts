@@ -2,6 +2,7 @@ import type { ConnectorConfig } from '../config/schema.ts';
 import type { MappingSet } from '../config/mappings.ts';
 import type { EventSource, XmlRecord } from '../domain/event.ts';
 import type { ErrorClass } from '../domain/retry.ts';
+import type { ShipBobOrderRecord } from '../domain/shipbob-change.ts';
 
 export type { ErrorClass };
 
@@ -61,6 +62,12 @@ export interface SendResult {
   request: RequestSummary;
 }
 
+/**
+ * What one delivery attempt ended in: a sender's result, or a kind's, whose request may be null when
+ * it had nothing to send (a ShipBob order already as the event wants it).
+ */
+export type DeliveryResult = Omit<SendResult, 'request'> & { request: RequestSummary | null };
+
 export interface TransformInput {
   event: {
     id: string;
@@ -110,11 +117,21 @@ export interface KindDeliveryInput {
   event: TransformInput['event'];
 }
 
-/** What a connector kind may use besides its own connector: other connectors, the mappings. */
+/** What was sent for each ShipBob order (the store's shipbob_orders), as kind shipbob reads and writes it. */
+export interface ShipBobOrderLedger {
+  get(connector: string, referenceId: string): Promise<ShipBobOrderRecord | null>;
+  findByLine(connector: string, lineKey: string): Promise<ShipBobOrderRecord | null>;
+  save(record: ShipBobOrderRecord): Promise<void>;
+}
+
+/** What a connector kind may use besides its own connector: other connectors, the mappings, what it sent before. */
 export interface KindContext {
   connector(name: string): ConnectorParts | undefined;
   mappings: MappingSet;
+  shipbobOrders: ShipBobOrderLedger;
+  /** The gateway's clock (epoch ms), for the times a kind records. */
+  now: () => number;
 }
 
 /** A delivery function for a connector kind that is more than one request (kind: shipbob). */
-export type KindDelivery = (parts: ConnectorParts, context: KindContext) => (input: KindDeliveryInput) => Promise<SendResult>;
+export type KindDelivery = (parts: ConnectorParts, context: KindContext) => (input: KindDeliveryInput) => Promise<DeliveryResult>;

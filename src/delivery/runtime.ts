@@ -9,7 +9,7 @@ import type { TokenStore } from '../connectors/auth/token-store.ts';
 import { httpRequest } from '../connectors/http-client.ts';
 import { BODY_SNIPPET_BYTES, buildRestRequest, ERROR_MESSAGE_CHARS, sendRest, unanswered } from '../connectors/senders/rest.ts';
 import { buildSoapRequest, sendSoap } from '../connectors/senders/soap.ts';
-import type { ConnectorParts, KindContext, KindDelivery, OutboundRequest, SendResult, Transform } from '../connectors/types.ts';
+import type { ConnectorParts, DeliveryResult, KindContext, KindDelivery, OutboundRequest, SendResult, ShipBobOrderLedger, Transform } from '../connectors/types.ts';
 import { TransformError } from '../connectors/types.ts';
 import type { Delivery } from '../domain/delivery.ts';
 import { scrubberFor, type Scrubber } from '../domain/secrets-scrub.ts';
@@ -32,7 +32,7 @@ export interface ConnectorRuntime {
   config: ConnectorConfig;
   retryPolicy: RetryPolicy;
   parts: ConnectorParts;
-  deliver(input: DeliverInput): Promise<SendResult>;
+  deliver(input: DeliverInput): Promise<DeliveryResult>;
   close(): Promise<void>;
 }
 
@@ -44,8 +44,10 @@ export interface RuntimeDeps {
   transforms: { get(name: string): Transform | null };
   /** Delivery functions of connector kinds that need more than one request. */
   kinds?: Partial<Record<ConnectorConfig['kind'], KindDelivery>>;
-  /** What those kinds may use: other connectors (by name) and the mappings. */
+  /** What those kinds may use: other connectors (by name) and the mappings (set by createConnectorRuntimes). */
   kindContext?: KindContext;
+  /** What kind shipbob sent before for each ShipBob order (the store's). */
+  shipbobOrders: ShipBobOrderLedger;
   /**
    * Tokens for the requests of a rate-limited connector beyond the one the worker takes per
    * delivery. Without it only the worker's per-delivery token limits the rate.
@@ -60,7 +62,7 @@ function defaultTransform(connector: ConnectorConfig): string {
 /** Builds the runtime of every configured connector. */
 export function createConnectorRuntimes(config: GatewayConfig, deps: RuntimeDeps): Map<string, ConnectorRuntime> {
   const runtimes = new Map<string, ConnectorRuntime>();
-  const kindContext: KindContext = { connector: (name) => runtimes.get(name)?.parts, mappings: config.mappings };
+  const kindContext: KindContext = { connector: (name) => runtimes.get(name)?.parts, mappings: config.mappings, shipbobOrders: deps.shipbobOrders, now: deps.now };
   for (const c of config.connectors) runtimes.set(c.name, createConnectorRuntime(c, { ...deps, kindContext }));
   return runtimes;
 }
@@ -198,7 +200,7 @@ function createConnectorRuntime(connector: ConnectorConfig, deps: RuntimeDeps): 
    * read whole (an order id the target chose), and a thrown error's message becomes the attempt's
    * error, the delivery's last error and the audit detail.
    */
-  const deliver = async (input: DeliverInput): Promise<SendResult> => {
+  const deliver = async (input: DeliverInput): Promise<DeliveryResult> => {
     const scrubber = scrubberFor(deps.secrets());
     try {
       const result = await deliverAny(input);

@@ -8,7 +8,7 @@ import { decideRetry, failureFromError, failureFromSendResult, type FailureInfo,
 import type { Logger } from '../log.ts';
 import type { AttemptInput, Transition } from '../store/deliveries.ts';
 import type { Store } from '../store/index.ts';
-import { TransformError, type SendResult } from '../connectors/types.ts';
+import { TransformError, type DeliveryResult } from '../connectors/types.ts';
 import { AuthError } from '../connectors/auth/errors.ts';
 import type { ConnectorRuntime } from './runtime.ts';
 
@@ -266,7 +266,7 @@ export class DeliveryWorker extends EventEmitter {
     const { clock } = this.#deps;
     const startedAt = clock.now();
     const attemptNumber = delivery.attemptsInCycle + 1;
-    let result: SendResult | null = null;
+    let result: DeliveryResult | null = null;
     let failure: FailureInfo | null = null;
     try {
       if (!event) throw new TransformError(`event ${delivery.eventId} of this delivery is missing`);

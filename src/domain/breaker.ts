@@ -191,6 +191,9 @@ export function breakerOutcome(failure: Pick<FailureInfo, 'errorClass' | 'status
     case 'auth':
       // A rejected credential means the target (or its token endpoint) answered: it is up.
       return targetFailingStatus(failure.status);
+    case 'refused':
+      // The target answered, with a reason of its own why it cannot make the change: it is up.
+      return true;
     case 'transform':
     case 'config':
       return null;

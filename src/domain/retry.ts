@@ -8,7 +8,7 @@
  */
 
 /** Why an attempt failed, as the retry rules see it (the senders classify; see SendResult). */
-export type ErrorClass = 'network' | 'timeout' | 'http' | 'soap_fault' | 'transform' | 'auth' | 'config';
+export type ErrorClass = 'network' | 'timeout' | 'http' | 'soap_fault' | 'transform' | 'auth' | 'config' | 'refused';
 
 /**
  * A TLS handshake that failed for a reason no retry can fix, as the transport tells it
@@ -52,8 +52,15 @@ export interface FailureInfo {
   transient?: boolean;
 }
 
-export const PARK_REASONS = ['attempts_exhausted', 'permanent_error', 'transform_error', 'config_error'] as const;
+export const PARK_REASONS = ['attempts_exhausted', 'permanent_error', 'transform_error', 'config_error', 'change_refused'] as const;
 export type ParkReason = (typeof PARK_REASONS)[number];
+
+/**
+ * Parked deliveries that wait for a person, not for a fix to replay them with: the target can no
+ * longer make the change (a ShipBob order already shipped). The recovery run leaves them alone, so
+ * that the same refused change is not sent again every night; an operator may still replay one.
+ */
+export const PARK_REASONS_FOR_A_PERSON: readonly ParkReason[] = ['change_refused'];
 
 export type RetryDecision =
   | { action: 'retry'; at: number; delayMs: number }
@@ -134,6 +141,11 @@ function classify(policy: RetryPolicy, failure: FailureInfo): Classification {
     // certificate) is fixed and the delivery replayed.
     case 'config':
       return { retryable: false, reason: 'config_error' };
+    // Rule: the target answered that it can no longer make the change (an order already picked,
+    // packed or shipped, a cancelled order asked for again): sending it again would be refused the
+    // same way, so the delivery parks as change_refused with the target's reason in words.
+    case 'refused':
+      return { retryable: false, reason: 'change_refused' };
   }
 }
 
@@ -165,6 +177,9 @@ function describeFailure(failure: FailureInfo): string {
       break;
     case 'auth':
       parts.push(`auth error${failure.status !== null ? ` (HTTP ${failure.status})` : ''}`);
+      break;
+    case 'refused':
+      parts.push('refused');
       break;
     default:
       parts.push(`${failure.errorClass} error`);

@@ -2,6 +2,7 @@ import type { Router } from '@koa/router';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Clock } from '../domain/clock.ts';
 import { DELIVERY_STATES } from '../domain/delivery.ts';
+import { PARK_REASONS } from '../domain/retry.ts';
 import { INSTANCE_STATES, type InstanceView } from '../domain/instance.ts';
 import { OM_EVENT_CODES } from '../domain/event.ts';
 import { PO_EVENT_CODE } from '../domain/purchase-order.ts';
@@ -104,6 +105,7 @@ export class GatewayMetrics {
   readonly #queueDepth: Gauge<'connector'>;
   readonly #oldestDue: Gauge<'connector'>;
   readonly #parked: Gauge<'connector'>;
+  readonly #parkedByReason: Gauge<'connector' | 'reason'>;
   readonly #circuit: Gauge<'connector'>;
   readonly #online: Gauge<'connector'>;
   readonly #lastRunAt: Gauge;
@@ -157,6 +159,13 @@ export class GatewayMetrics {
     this.#queueDepth = new Gauge({ name: 'omgw_queue_depth', help: 'Deliveries due now (pending or retrying, next attempt time reached), by connector', labelNames: ['connector'], registers, collect: fromStore });
     this.#oldestDue = new Gauge({ name: 'omgw_queue_oldest_due_age_seconds', help: 'How long the longest-waiting due delivery has been due, by connector (0 when none)', labelNames: ['connector'], registers, collect: fromStore });
     this.#parked = new Gauge({ name: 'omgw_parked_deliveries', help: 'Deliveries in the parking lot, by connector', labelNames: ['connector'], registers, collect: fromStore });
+    this.#parkedByReason = new Gauge({
+      name: 'omgw_parked_deliveries_by_reason',
+      help: 'Deliveries in the parking lot, by connector and why they parked (change_refused: the target can no longer make the change, a person must act)',
+      labelNames: ['connector', 'reason'],
+      registers,
+      collect: fromStore,
+    });
     this.#circuit = new Gauge({ name: 'omgw_connector_circuit_state', help: 'Circuit breaker state by connector: 0 closed, 1 half open, 2 open', labelNames: ['connector'], registers, collect: fromStore });
     this.#online = new Gauge({ name: 'omgw_connector_online', help: 'Connector maintenance state: 1 online, 0 offline', labelNames: ['connector'], registers, collect: fromStore });
     this.#lastRunAt = new Gauge({ name: 'omgw_recovery_last_run_timestamp_seconds', help: 'When the latest recovery run started (0 when none yet)', registers, collect: fromStore });
@@ -265,8 +274,9 @@ export class GatewayMetrics {
   async #readStore(): Promise<void> {
     const { store, clock } = this.#deps;
     const now = clock.now();
-    const [counts, queues, states, runs, instances] = await Promise.all([
+    const [counts, parked, queues, states, runs, instances] = await Promise.all([
       store.browse.deliveryCounts(),
+      store.browse.parkedByReason(),
       store.browse.dueByConnector(now),
       store.connectorStates.all(),
       store.recoveryRuns.history(1),
@@ -278,6 +288,7 @@ export class GatewayMetrics {
     this.#queueDepth.reset();
     this.#oldestDue.reset();
     this.#parked.reset();
+    this.#parkedByReason.reset();
     this.#circuit.reset();
     this.#online.reset();
     for (const connector of names) {
@@ -285,7 +296,9 @@ export class GatewayMetrics {
       this.#queueDepth.set({ connector }, 0);
       this.#oldestDue.set({ connector }, 0);
       this.#parked.set({ connector }, 0);
+      for (const reason of PARK_REASONS) this.#parkedByReason.set({ connector, reason }, 0);
     }
+    for (const p of parked) this.#parkedByReason.set({ connector: p.connector, reason: p.reason }, p.count);
     for (const c of counts) {
       this.#deliveries.set({ connector: c.connector, state: c.state }, c.count);
       if (c.state === 'parked') this.#parked.set({ connector: c.connector }, c.count);

@@ -66,6 +66,7 @@ export class ConnectorRuntimes {
       now: () => clock.now(),
       transforms: createTransformRegistry({ mappings: current.mappings }),
       kinds: { shipbob: shipBobDelivery },
+      shipbobOrders: store.shipbobOrders,
       rateGate: createRateGate(store.connectorStates, clock),
     });
   }

@@ -190,6 +190,16 @@ export class BrowseRepository {
     return rows.map((r) => ({ connector: r.connector, state: r.state, count: Number(r.n) }));
   }
 
+  /** Parked deliveries per connector and reason (the parking lot as /metrics shows it). */
+  async parkedByReason(): Promise<Array<{ connector: string; reason: string; count: number }>> {
+    const rows = (await this.#knex('deliveries')
+      .select('connector', 'parked_reason')
+      .count({ n: '*' })
+      .where({ state: 'parked' })
+      .groupBy('connector', 'parked_reason')) as Array<{ connector: string; parked_reason: string | null; n: number | string }>;
+    return rows.map((r) => ({ connector: r.connector, reason: r.parked_reason ?? 'unknown', count: Number(r.n) }));
+  }
+
   /**
    * Per connector with deliveries due now (in a state a claim takes, next attempt time reached): how
    * many, and the time the oldest has been waiting since. Read from the shared store, so every

@@ -12,6 +12,7 @@ import { RecoveryRunRepository } from './recovery.ts';
 import { RetentionRepository } from './retention.ts';
 import { ShipBobWebhookRepository } from './webhooks.ts';
 import { PollerRepository } from './pollers.ts';
+import { ShipBobOrderRepository } from './shipbob-orders.ts';
 import { InstanceRepository } from './instances.ts';
 import { OAuthTokenRepository, type OAuthTokenOptions } from './tokens.ts';
 
@@ -41,6 +42,8 @@ export class Store {
   readonly shipbobWebhooks: ShipBobWebhookRepository;
   /** The purchase-order poller's cursor and runs. */
   readonly pollers: PollerRepository;
+  /** What was sent for each ShipBob order the gateway made: how a later change is told apart. */
+  readonly shipbobOrders: ShipBobOrderRepository;
   /** The gateway instances sharing this database: registration, heartbeats, what each holds. */
   readonly instances: InstanceRepository;
   readonly #schema: string | undefined;
@@ -55,6 +58,7 @@ export class Store {
     this.retention = new RetentionRepository(backend);
     this.shipbobWebhooks = new ShipBobWebhookRepository(backend.knex);
     this.pollers = new PollerRepository(backend.knex);
+    this.shipbobOrders = new ShipBobOrderRepository(backend.knex);
     this.instances = new InstanceRepository(backend.knex);
     this.deliveries = new DeliveryRepository(backend);
     this.connectorStates = new ConnectorStateRepository(backend);

@@ -10,6 +10,7 @@ import type {
   RecoveryRunWithOutcome,
   RecoveryTrigger,
 } from '../domain/recovery.ts';
+import { PARK_REASONS_FOR_A_PERSON } from '../domain/retry.ts';
 
 export interface NewRecoveryRun {
   id: string;
@@ -42,9 +43,10 @@ export class RecoveryRunRepository {
   }
 
   /**
-   * Creates the run for a slot and records its batch: parked deliveries matching the filters, longest
-   * parked first, at most `batchCap`, leaving out deliveries that another unfinished run still has to
-   * replay. Returns null when the slot already has a run (another instance, or an earlier attempt).
+   * Creates the run for a slot and records its batch: parked deliveries matching the filters, but
+   * not those that wait for a person (PARK_REASONS_FOR_A_PERSON), longest parked first, at most
+   * `batchCap`, leaving out deliveries that another unfinished run still has to replay. Returns null
+   * when the slot already has a run (another instance, or an earlier attempt).
    */
   async create(run: NewRecoveryRun): Promise<{ run: RecoveryRun; selected: number } | null> {
     return this.#knex.transaction(async (trx) => {
@@ -72,6 +74,8 @@ export class RecoveryRunRepository {
       const q = trx('deliveries as d')
         .select('d.id')
         .where('d.state', 'parked')
+        // A change the target refused waits for a person: replaying it would only be refused again.
+        .where((w) => w.whereNull('d.parked_reason').orWhereNotIn('d.parked_reason', PARK_REASONS_FOR_A_PERSON))
         .whereNotExists(
           trx('recovery_run_items as i')
             .join('recovery_runs as r', 'r.id', 'i.run_id')

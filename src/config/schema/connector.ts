@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { connectorAuthSchema } from './connector-auth.ts';
 import { breakerSchema, rateLimitSchema, retrySchema } from './connector-rules.ts';
 import type { Leaves } from './leaves.ts';
+import { shipbobSchema } from './shipbob.ts';
 
 /** A connector's name: its file's stem unless given, and the key everything else refers to it by. */
 const connectorName = z
@@ -52,22 +53,8 @@ export function connectorSchema(leaves: Leaves) {
       .optional(),
     /** A built-in transform name or jsonata:<mapping>; default canonical-json (REST) or om-results-xml (SOAP). */
     transform: str().optional(),
-    /** kind: shipbob — how an OM event becomes ShipBob orders. */
-    shipbob: z
-      .strictObject({
-        apiVersion: str().default('2026-01'),
-        /** The oracle-fusion connector that reads the sales order (salesOrdersForOrderHub). */
-        enrichFrom: nonEmpty(),
-        /** mappings/<name>.yaml of kind product-map: Fusion item number → ShipBob product reference_id. */
-        productMap: nonEmpty(),
-        /** mappings/<name>.yaml of kind location-map: Fusion organization code → ShipBob location_id. */
-        locationMap: nonEmpty().optional(),
-        shippingMethod: nonEmpty().default('Standard'),
-        orderType: z.enum(['DTC', 'DropShip', 'B2B']).default('DTC'),
-        /** Prefixed to every reference_id (ShipBob keeps reference ids unique for ever). */
-        referencePrefix: str().default(''),
-      })
-      .optional(),
+    /** kind: shipbob — how an OM event becomes ShipBob orders, and how Oracle's changes reach them. */
+    shipbob: shipbobSchema(leaves).optional(),
     /** kind: oracle-fusion — where the Fusion REST resources live. */
     fusion: z
       .strictObject({

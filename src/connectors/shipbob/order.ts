@@ -1,15 +1,25 @@
 import type { MappingSet } from '../../config/mappings.ts';
+import type { ConnectorConfig } from '../../config/schema.ts';
 import type { XmlRecord, XmlValue } from '../../domain/event.ts';
 import { fusionRecords } from '../fusion/purchase-orders.ts';
-import { fusionShipTo, type FusionSalesOrder, type FusionSalesOrderLine } from '../fusion/sales-orders.ts';
+import { fusionShipTo, type FusionSalesOrder } from '../fusion/sales-orders.ts';
 import { TransformError } from '../types.ts';
 
-export interface ShipBobSettings {
-  productMap: string;
-  locationMap?: string | undefined;
-  shippingMethod: string;
-  orderType: 'DTC' | 'DropShip' | 'B2B';
-  referencePrefix: string;
+/** What of a connector's `shipbob` block the builders read. */
+export type ShipBobSettings = Pick<ShipBobConfig, 'productMap' | 'locationMap' | 'shippingMethod' | 'orderType' | 'referencePrefix' | 'changes'>;
+type ShipBobConfig = NonNullable<ConnectorConfig['shipbob']>;
+
+/**
+ * One ShipBob order an event is about, and what the event wants of it: the order as it should now
+ * be (created, or changed to this), or cancelled.
+ */
+export interface ShipBobTarget {
+  referenceId: string;
+  /** The Fusion line it is made from: `fulfillment-line:<FulfillLineId>`, `po-schedule:<LineLocationId>`. */
+  lineKey: string;
+  /** What messages call it: "fulfilment line 3001 of sales order LEG:SO-1". */
+  label: string;
+  want: { kind: 'order'; order: ShipBobOrderRequest } | { kind: 'cancelled' };
 }
 
 /** A ShipBob 2026-01 CreateOrderModel (the fields the gateway fills). */
@@ -37,109 +47,144 @@ function referenceId(settings: Pick<ShipBobSettings, 'referencePrefix'>, orderKe
   return `${settings.referencePrefix}${orderKey}:${fulfillLineId}`;
 }
 
-/** Fulfilment line ids the event names (OrderLine.OrderFulfillmentLine.FulfillmentOrderLineId). */
-function eventFulfillLineIds(payload: XmlRecord): string[] {
-  const ids: string[] = [];
+/**
+ * The fulfilment lines an OM event names (OrderLine.OrderFulfillmentLine.FulfillmentOrderLineId), in
+ * its order, each cancelled when one of `changes.cancelledWhen` holds on it (CancelFlagNewValue Y of
+ * FlineClosed, a new status CANCELED of FlineStatusUpdate, by default).
+ */
+function eventFulfilmentLines(settings: ShipBobSettings, payload: XmlRecord): Array<{ id: string; cancelled: boolean }> {
+  const lines: Array<{ id: string; cancelled: boolean }> = [];
   for (const line of records(payload.OrderLine)) {
     for (const fline of records(line.OrderFulfillmentLine)) {
-      const id = fline.FulfillmentOrderLineId;
-      if (typeof id === 'string' && id.trim() !== '') ids.push(id.trim());
+      const id = leaf(fline.FulfillmentOrderLineId);
+      if (id === null) continue;
+      const cancelled = settings.changes.cancelledWhen.some((c) => {
+        const value = leaf(fline[c.field]);
+        return value !== null && c.in.includes(value);
+      });
+      lines.push({ id, cancelled });
     }
   }
-  return ids;
+  return lines;
 }
 
 /**
- * One ShipBob order per fulfilment line of the event (or per line of the sales order when the event
- * names none). Every mapping is checked before anything is sent, so a missing product or location
- * parks the delivery with the missing key and nothing half-created.
+ * Whether the targets of this OM event need the sales order read from Fusion: a cancellation does
+ * not (the reference id is made of the order key and the line id), anything else does.
  */
-export function buildShipBobOrders(
+export function needsSalesOrder(settings: ShipBobSettings, payload: XmlRecord): boolean {
+  const lines = eventFulfilmentLines(settings, payload);
+  return lines.length === 0 || lines.some((l) => !l.cancelled);
+}
+
+/**
+ * The ShipBob orders an OM event is about: one per fulfilment line it names (every line of the sales
+ * order when it names none). A cancelled line wants its order cancelled; any other wants the order
+ * Fusion's sales order now describes (`order`, required then: see needsSalesOrder). Every mapping is
+ * checked before anything is sent, so a missing product or location parks the delivery with the
+ * missing key and nothing half-done.
+ */
+export function salesOrderTargets(
   settings: ShipBobSettings,
-  order: FusionSalesOrder,
+  orderKey: string,
   payload: XmlRecord,
+  order: FusionSalesOrder | null,
   mappings: MappingSet,
-): ShipBobOrderRequest[] {
-  const wanted = eventFulfillLineIds(payload);
-  const lines: FusionSalesOrderLine[] =
-    wanted.length === 0
-      ? order.lines
-      : wanted.map((id) => {
-          const line = order.lines.find((l) => l.fulfillLineId === id);
-          if (!line) throw new TransformError(`fulfilment line ${id} is not a line of sales order ${order.orderKey} in Fusion`);
-          return line;
-        });
-  if (lines.length === 0) throw new TransformError(`sales order ${order.orderKey} has no lines to fulfil`);
-  const document = `sales order ${order.orderKey}`;
-  const shipTo = completeShipTo(order.shipTo, document);
-  return lines.map((line) =>
-    orderFor(settings, mappings, {
+): ShipBobTarget[] {
+  const named = eventFulfilmentLines(settings, payload);
+  const salesOrder = (): FusionSalesOrder => {
+    if (!order) throw new TransformError(`sales order ${orderKey} was not read from Fusion`);
+    return order;
+  };
+  const wanted = named.length === 0 ? salesOrder().lines.map((l) => ({ id: l.fulfillLineId, cancelled: false })) : named;
+  if (wanted.length === 0) throw new TransformError(`sales order ${orderKey} has no lines to fulfil`);
+  const targets: ShipBobTarget[] = [];
+  for (const { id, cancelled } of wanted) {
+    if (cancelled) {
+      targets.push({ referenceId: referenceId(settings, orderKey, id), lineKey: `fulfillment-line:${id}`, label: `fulfilment line ${id} of sales order ${orderKey}`, want: { kind: 'cancelled' } });
+      continue;
+    }
+    const so = salesOrder();
+    const line = so.lines.find((l) => l.fulfillLineId === id);
+    if (!line) throw new TransformError(`fulfilment line ${id} is not a line of sales order ${so.orderKey} in Fusion`);
+    const document = `sales order ${so.orderKey}`;
+    const request = orderFor(settings, mappings, {
       document,
-      orderKey: order.orderKey,
-      orderNumber: order.orderNumber,
+      orderKey: so.orderKey,
+      orderNumber: so.orderNumber,
       lineId: line.fulfillLineId,
       productNumber: line.productNumber,
       description: line.description,
       quantity: line.quantity,
       organizationCode: line.organizationCode,
-      shipTo,
+      shipTo: completeShipTo(so.shipTo, document),
       tags: [
-        { name: 'oracle_order_key', value: order.orderKey },
+        { name: 'oracle_order_key', value: so.orderKey },
         { name: 'oracle_fulfill_line_id', value: line.fulfillLineId },
       ],
-    }),
-  );
+    });
+    targets.push({ referenceId: request.reference_id, lineKey: `fulfillment-line:${id}`, label: `fulfilment line ${id} of ${document}`, want: { kind: 'order', order: request } });
+  }
+  return targets;
 }
-
-/** Schedule statuses of a purchase order that still have something to ship. */
-const OPEN_SCHEDULE = new Set(['OPEN']);
 
 /**
  * A polled purchase order (a `PurchaseOrderChanged` event, read with `expand=lines.schedules`): one
- * ShipBob order per open schedule, the schedule being where Fusion keeps the ship-to and the quantity.
+ * ShipBob order per schedule, the schedule being where Fusion keeps the ship-to and the quantity.
  * The reference id is `<prefix><PO number>:<LineLocationId>`, so a later change of the same purchase
- * order finds the orders already created instead of creating them again. Item → product from the
- * product map; the schedule's ShipToOrganizationCode → location from the location map; the ship-to
- * from the schedule's `shipToCustomer` (a drop-ship customer; check the field names against
- * `describe` on your pod).
+ * order finds the orders made before. What each schedule wants comes from the StatusCode of the
+ * header, its line and itself, read through `changes.purchaseOrderStatus`: cancel when any of them
+ * says cancel, fulfil when all say fulfil (a missing status counts as fulfil), otherwise the
+ * schedule is left alone (CLOSED, say). Item → product from the product map; the schedule's
+ * ShipToOrganizationCode → location from the location map; the ship-to from the schedule's
+ * `shipToCustomer` (a drop-ship customer; check the field names against `describe` on your pod).
  */
-export function buildShipBobOrdersFromPurchaseOrder(settings: ShipBobSettings, orderKey: string, po: XmlRecord, mappings: MappingSet): ShipBobOrderRequest[] {
+export function purchaseOrderTargets(settings: ShipBobSettings, orderKey: string, po: XmlRecord, mappings: MappingSet): ShipBobTarget[] {
   const document = `purchase order ${orderKey}`;
   const lines = fusionRecords(po.lines);
   if (lines.length === 0) throw new TransformError(`${document} has no lines in the event (schedules.poller.expand must include lines.schedules)`);
-  const orders: ShipBobOrderRequest[] = [];
+  const status = (v: XmlValue | undefined): 'fulfil' | 'cancel' | 'leave' => {
+    const code = leaf(v);
+    return code === null ? 'fulfil' : (settings.changes.purchaseOrderStatus[code] ?? 'leave');
+  };
+  const targets: ShipBobTarget[] = [];
   for (const line of lines) {
-    if (!isOpen(line.StatusCode)) continue;
     for (const schedule of fusionRecords(line.schedules)) {
-      if (!isOpen(schedule.StatusCode)) continue;
+      const says = [status(po.StatusCode), status(line.StatusCode), status(schedule.StatusCode)];
+      const wants = says.includes('cancel') ? 'cancel' : says.every((s) => s === 'fulfil') ? 'fulfil' : 'leave';
+      if (wants === 'leave') continue;
       const lineId = leaf(schedule.LineLocationId);
       if (lineId === null) throw new TransformError(`a schedule of line ${leaf(line.LineNumber) ?? '?'} of ${document} has no LineLocationId`);
-      const shipTo = completeShipTo(fusionShipTo(fusionRecords(schedule.shipToCustomer)[0]), `schedule ${lineId} of ${document}`);
+      const label = `schedule ${lineId} of ${document}`;
+      if (wants === 'cancel') {
+        targets.push({ referenceId: referenceId(settings, orderKey, lineId), lineKey: `po-schedule:${lineId}`, label, want: { kind: 'cancelled' } });
+        continue;
+      }
+      const shipTo = completeShipTo(fusionShipTo(fusionRecords(schedule.shipToCustomer)[0]), label);
       const quantity = Number(leaf(schedule.Quantity) ?? leaf(line.Quantity) ?? NaN);
-      orders.push(
-        orderFor(settings, mappings, {
-          document,
-          orderKey,
-          orderNumber: leaf(po.OrderNumber),
-          lineId,
-          productNumber: leaf(line.Item),
-          description: leaf(line.Description),
-          quantity: Number.isNaN(quantity) ? null : quantity,
-          organizationCode: leaf(schedule.ShipToOrganizationCode),
-          shipTo,
-          // What a write-back needs to name the schedule in an ASN (the shipped webhook carries the tags).
-          tags: [
-            { name: 'oracle_po_number', value: orderKey },
-            { name: 'oracle_po_line_number', value: leaf(line.LineNumber) ?? '' },
-            { name: 'oracle_po_schedule_number', value: leaf(schedule.ScheduleNumber) ?? '' },
-            { name: 'oracle_line_location_id', value: lineId },
-          ].filter((t) => t.value !== ''),
-        }),
-      );
+      const request = orderFor(settings, mappings, {
+        document,
+        orderKey,
+        orderNumber: leaf(po.OrderNumber),
+        lineId,
+        productNumber: leaf(line.Item),
+        description: leaf(line.Description),
+        quantity: Number.isNaN(quantity) ? null : quantity,
+        organizationCode: leaf(schedule.ShipToOrganizationCode),
+        shipTo,
+        // What a write-back needs to name the schedule in an ASN (the shipped webhook carries the tags).
+        tags: [
+          { name: 'oracle_po_number', value: orderKey },
+          { name: 'oracle_po_line_number', value: leaf(line.LineNumber) ?? '' },
+          { name: 'oracle_po_schedule_number', value: leaf(schedule.ScheduleNumber) ?? '' },
+          { name: 'oracle_line_location_id', value: lineId },
+        ].filter((t) => t.value !== ''),
+      });
+      targets.push({ referenceId: request.reference_id, lineKey: `po-schedule:${lineId}`, label, want: { kind: 'order', order: request } });
     }
   }
-  if (orders.length === 0) throw new TransformError(`${document} has no open schedules to fulfil`);
-  return orders;
+  if (targets.length === 0) throw new TransformError(`${document} has no open schedules to fulfil`);
+  return targets;
 }
 
 type ShipTo = NonNullable<FusionSalesOrder['shipTo']>;
@@ -212,11 +257,6 @@ function orderFor(settings: ShipBobSettings, mappings: MappingSet, line: Fulfilm
   if (line.orderNumber) request.order_number = line.orderNumber;
   if (locationId !== undefined) request.location_id = locationId;
   return request;
-}
-
-function isOpen(status: XmlValue | undefined): boolean {
-  const s = leaf(status);
-  return s === null || OPEN_SCHEDULE.has(s.toUpperCase());
 }
 
 function leaf(v: XmlValue | undefined): string | null {

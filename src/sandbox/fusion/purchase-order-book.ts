@@ -80,6 +80,8 @@ export interface SandboxPurchaseOrderChanges {
   statusCode?: PurchaseOrderStatusCode;
   /** Replaces the lines; line N keeps the ids of the old line N, so a client sees a change, not a new line. */
   lines?: SandboxPurchaseOrderLineInput[];
+  /** Overrides fields of the ship-to on every schedule (a corrected drop-ship address). */
+  shipTo?: Partial<SandboxShipTo>;
 }
 
 const STATUS_NAMES: Record<PurchaseOrderStatusCode, string> = { OPEN: 'Open', CLOSED: 'Closed', CANCELED: 'Canceled' };
@@ -157,7 +159,8 @@ export class SandboxPurchaseOrderBook {
     if (changes.statusCode !== undefined) checkStatus(changes.statusCode);
     const at = this.#now();
     const statusCode = changes.statusCode ?? order.StatusCode;
-    const shipTo = this.#shipTo.get(order) ?? SANDBOX_SHIP_TO;
+    const shipTo = { ...(this.#shipTo.get(order) ?? SANDBOX_SHIP_TO), ...definedFields(changes.shipTo ?? {}) };
+    this.#shipTo.set(order, shipTo);
     const wanted = changes.lines ?? order.lines.map((l) => ({ item: l.Item, quantity: l.Quantity }));
     order.lines = this.#buildLines(wanted, order.lines, statusCode, at, shipTo, Date.parse(order.CreationDate));
     order.StatusCode = statusCode;

@@ -14,6 +14,7 @@ import * as rateWindow from './008_rate_window.ts';
 import * as storeSequence from './009_store_sequence.ts';
 import * as instances from './010_instances.ts';
 import * as tokenRefreshLease from './011_token_refresh_lease.ts';
+import * as shipbobOrders from './012_shipbob_orders.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -33,6 +34,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['009_store_sequence', storeSequence],
   ['010_instances', instances],
   ['011_token_refresh_lease', tokenRefreshLease],
+  ['012_shipbob_orders', shipbobOrders],
 ];
 
 const source: Knex.MigrationSource<string> = {

@@ -20,6 +20,7 @@ const DOCUMENTED = [
   ['omgw_queue_depth', 'gauge'],
   ['omgw_queue_oldest_due_age_seconds', 'gauge'],
   ['omgw_parked_deliveries', 'gauge'],
+  ['omgw_parked_deliveries_by_reason', 'gauge'],
   ['omgw_connector_circuit_state', 'gauge'],
   ['omgw_connector_online', 'gauge'],
   ['omgw_recovery_runs_total', 'counter'],
@@ -152,6 +153,8 @@ describe(`/metrics (${backendName()})`, () => {
     expect(s.samples.get('omgw_deliveries{connector="crm",state="delivered"}')).to.equal(1);
     expect(s.samples.get('omgw_deliveries{connector="crm",state="parked"}')).to.equal(1);
     expect(s.samples.get('omgw_parked_deliveries{connector="crm"}')).to.equal(1);
+    expect(s.samples.get('omgw_parked_deliveries_by_reason{connector="crm",reason="permanent_error"}')).to.equal(1);
+    expect(s.samples.get('omgw_parked_deliveries_by_reason{connector="crm",reason="change_refused"}')).to.equal(0);
 
     // The same content again is a duplicate.
     expect(await push('SO-OK')).to.equal(202);

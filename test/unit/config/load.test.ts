@@ -112,10 +112,25 @@ describe('config/load loadConfig', () => {
         ['shipped-lines-to-crm', ['OrderAttributeUpdate'], ['order-status-crm']],
         ['exceptions-to-otm', ['HOLD', 'JEOPARDY', 'SPLIT'], ['otm']],
         ['open-purchase-orders-to-shipbob', ['PurchaseOrderChanged'], ['shipbob']],
+        ['cancelled-lines-to-shipbob', ['FlineStatusUpdate'], ['shipbob']],
+        ['closed-cancelled-lines-to-shipbob', ['FlineClosed'], ['shipbob']],
+        ['quantity-changes-to-shipbob', ['OrderAttributeUpdate'], ['shipbob']],
+        ['ship-to-changes-to-shipbob', ['OrderAttributeUpdate'], ['shipbob']],
+        ['split-lines-to-shipbob', ['SPLIT'], ['shipbob']],
+        ['cancelled-purchase-orders-to-shipbob', ['PurchaseOrderChanged'], ['shipbob']],
         ['shipments-to-fusion', ['order.shipped'], ['fusion']],
         ['shipment-holds-to-fusion', ['order.shipment.on_hold', 'order.shipment.exception', 'order.shipment.cancelled'], ['fusion-holds']],
         ['deliveries-to-fusion', ['order.shipment.delivered'], ['fusion-receipts']],
       ]);
+      // What Oracle's values mean for ShipBob orders made before: the example writes out the defaults.
+      expect(shipbob.shipbob?.changes).to.deep.equal({
+        cancelledWhen: [
+          { field: 'CancelFlagNewValue', in: ['Y'] },
+          { field: 'StatusCodeNewValue', in: ['CANCELED'] },
+        ],
+        changeOnly: ['OrderAttributeUpdate', 'FlineClosed', 'SPLIT'],
+        purchaseOrderStatus: { OPEN: 'fulfil', CANCELED: 'cancel' },
+      });
       expect(config.gateway.schedules.poller).to.deep.include({ enabled: true, cron: '*/5 * * * *', connector: 'fusion', expand: 'lines.schedules', overlap: 10 * 60_000 });
       expect(config.triggerPoints[2]?.when).to.deep.equal([
         { field: 'OrderLine.OrderFulfillmentLine.StatusCodeNewValue', in: ['SHIPPED', 'PARTIALLY_SHIPPED'] },

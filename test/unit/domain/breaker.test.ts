@@ -190,6 +190,8 @@ describe('domain/breaker', () => {
       }
       expect(breakerOutcome({ errorClass: 'soap_fault', status: 500, faultParty: 'Client' })).to.equal(true);
       expect(breakerOutcome({ errorClass: 'auth', status: 401, faultParty: null })).to.equal(true);
+      // A change the target refused for the state of the order: it answered.
+      expect(breakerOutcome({ errorClass: 'refused', status: 200, faultParty: null })).to.equal(true);
     });
 
     it('does not record failures that never reached the target', () => {

@@ -201,6 +201,17 @@ describe('domain/retry', () => {
       expect(decideRetry(policy(), 1, failure({ errorClass: 'config', status: null }), NOW, mid)).to.include({ reason: 'config_error' });
     });
 
+    it('parks a change the target refused as change_refused, whatever its status and retryOn say', () => {
+      const refused = failure({ errorClass: 'refused', status: 200, message: 'ShipBob order 1 already shipped: arrange a return' });
+      for (const p of [policy(), policy({ retryOn: ['network', 'timeout', '4xx', '5xx', 200] })]) {
+        expect(decideRetry(p, 1, refused, NOW, mid)).to.deep.equal({
+          action: 'park',
+          reason: 'change_refused',
+          message: 'refused: ShipBob order 1 already shipped: arrange a return',
+        });
+      }
+    });
+
     it('parks auth errors that a status does not make retryable as config_error', () => {
       expect(decideRetry(policy(), 1, failure({ errorClass: 'auth', status: 401 }), NOW, mid)).to.include({ reason: 'config_error' });
       expect(decideRetry(policy(), 1, failure({ errorClass: 'auth', status: null }), NOW, mid)).to.include({ reason: 'config_error' });

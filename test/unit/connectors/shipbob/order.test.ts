@@ -1,11 +1,35 @@
 import { expect } from 'chai';
 import { parseJsonKeepingIds, type FusionSalesOrder } from '../../../../src/connectors/fusion/sales-orders.ts';
-import { buildShipBobOrders, buildShipBobOrdersFromPurchaseOrder } from '../../../../src/connectors/shipbob/order.ts';
+import { needsSalesOrder, purchaseOrderTargets, salesOrderTargets, type ShipBobOrderRequest, type ShipBobSettings, type ShipBobTarget } from '../../../../src/connectors/shipbob/order.ts';
 import type { XmlRecord } from '../../../../src/domain/event.ts';
 import { TransformError } from '../../../../src/connectors/types.ts';
 import { mappingsFrom } from '../../../helpers/mappings.ts';
 
-const settings = { productMap: 'products', locationMap: 'locations', shippingMethod: 'Standard', orderType: 'DTC' as const, referencePrefix: '' };
+const settings: ShipBobSettings = {
+  productMap: 'products',
+  locationMap: 'locations',
+  shippingMethod: 'Standard',
+  orderType: 'DTC',
+  referencePrefix: '',
+  changes: {
+    cancelledWhen: [
+      { field: 'CancelFlagNewValue', in: ['Y'] },
+      { field: 'StatusCodeNewValue', in: ['CANCELED'] },
+    ],
+    changeOnly: ['OrderAttributeUpdate', 'FlineClosed', 'SPLIT'],
+    purchaseOrderStatus: { OPEN: 'fulfil', CANCELED: 'cancel' },
+  },
+};
+
+/** The orders the targets want made (or changed to), in order. */
+function ordersOf(targets: ShipBobTarget[]): ShipBobOrderRequest[] {
+  return targets.flatMap((t) => (t.want.kind === 'order' ? [t.want.order] : []));
+}
+
+const buildShipBobOrders = (s: ShipBobSettings, o: FusionSalesOrder, payload: XmlRecord, m: typeof mappings): ShipBobOrderRequest[] =>
+  ordersOf(salesOrderTargets(s, o.orderKey, payload, o, m));
+const buildShipBobOrdersFromPurchaseOrder = (s: ShipBobSettings, key: string, po: XmlRecord, m: typeof mappings): ShipBobOrderRequest[] =>
+  ordersOf(purchaseOrderTargets(s, key, po, m));
 
 const mappings = await mappingsFrom({
   'products.yaml': 'kind: product-map\nentries:\n  TSHIRT-M: SB-TSHIRT-M\n  MUG: SB-MUG\n',
@@ -141,5 +165,55 @@ describe('ShipBob orders from a polled Fusion purchase order', () => {
     );
     expect(attempt(po([{ Item: 'MUG', schedules: [schedule('1')] }, { Item: 'HAT', schedules: [schedule('2')] }]))).to.equal('no product mapping for item "HAT" in mappings/products.yaml');
     expect(attempt(po([{ Item: 'MUG', schedules: [schedule('1', { Quantity: '0.5' })] }]))).to.include('needs a whole number of at least 1');
+  });
+});
+
+describe('what an event wants of the ShipBob orders made before', () => {
+  const cancelFlag = (id: string, flag: string): XmlRecord => ({ EventCode: 'FlineClosed', OrderLine: [{ OrderFulfillmentLine: [{ FulfillmentOrderLineId: id, CancelFlagOldValue: 'N', CancelFlagNewValue: flag }] }] });
+  const wants = (targets: ShipBobTarget[]) => targets.map((t) => [t.referenceId, t.want.kind]);
+
+  it('cancels a fulfilment line whose cancel flag or new status says so, without the sales order', () => {
+    expect(needsSalesOrder(settings, cancelFlag('300100000000011', 'Y'))).to.equal(false);
+    expect(wants(salesOrderTargets(settings, 'LEG:SO-1', cancelFlag('300100000000011', 'Y'), null, mappings))).to.deep.equal([['LEG:SO-1:300100000000011', 'cancelled']]);
+    const canceled = { OrderLine: [{ OrderFulfillmentLine: [{ FulfillmentOrderLineId: '300100000000012', StatusCodeNewValue: 'CANCELED' }] }] };
+    expect(wants(salesOrderTargets(settings, 'LEG:SO-1', canceled, null, mappings))).to.deep.equal([['LEG:SO-1:300100000000012', 'cancelled']]);
+    // A line closed without being cancelled wants its order as Fusion describes it.
+    expect(needsSalesOrder(settings, cancelFlag('300100000000011', 'N'))).to.equal(true);
+    expect(wants(salesOrderTargets(settings, 'LEG:SO-1', cancelFlag('300100000000011', 'N'), order(), mappings))).to.deep.equal([['LEG:SO-1:300100000000011', 'order']]);
+  });
+
+  it('reads the cancelled values from the config', () => {
+    const tenant: ShipBobSettings = { ...settings, changes: { ...settings.changes, cancelledWhen: [{ field: 'StatusCodeNewValue', in: ['CANCELLED_BY_CUSTOMER'] }] } };
+    const event = (status: string) => ({ OrderLine: [{ OrderFulfillmentLine: [{ FulfillmentOrderLineId: '300100000000011', StatusCodeNewValue: status }] }] });
+    expect(wants(salesOrderTargets(tenant, 'LEG:SO-1', event('CANCELLED_BY_CUSTOMER'), null, mappings))).to.deep.equal([['LEG:SO-1:300100000000011', 'cancelled']]);
+    expect(wants(salesOrderTargets(tenant, 'LEG:SO-1', event('CANCELED'), order(), mappings))).to.deep.equal([['LEG:SO-1:300100000000011', 'order']]);
+  });
+
+  it('cancels the schedules of a purchase order, line or schedule whose status maps to cancel, and leaves closed ones alone', () => {
+    const shipTo = { PartyName: 'Ada Moreno', Address1: '55 Pier St', City: 'Seattle', Country: 'US' };
+    const schedule = (id: string, status: string): XmlRecord => ({ LineLocationId: id, Quantity: '1', ShipToOrganizationCode: 'M1', StatusCode: status, shipToCustomer: [shipTo] });
+    const po = (status: string, lines: XmlRecord[]): XmlRecord => ({ OrderNumber: 'PO-9', StatusCode: status, lines });
+    expect(
+      wants(
+        purchaseOrderTargets(
+          settings,
+          'PO-9',
+          po('OPEN', [
+            { Item: 'MUG', StatusCode: 'OPEN', schedules: [schedule('1', 'OPEN'), schedule('2', 'CANCELED'), schedule('3', 'CLOSED')] },
+            // An unmapped item of a cancelled line does not stop the rest: nothing is built for it.
+            { Item: 'UNMAPPED', StatusCode: 'CANCELED', schedules: [schedule('4', 'OPEN')] },
+          ]),
+          mappings,
+        ),
+      ),
+    ).to.deep.equal([
+      ['PO-9:1', 'order'],
+      ['PO-9:2', 'cancelled'],
+      ['PO-9:4', 'cancelled'],
+    ]);
+    expect(wants(purchaseOrderTargets(settings, 'PO-9', po('CANCELED', [{ Item: 'MUG', schedules: [schedule('1', 'OPEN'), schedule('3', 'CLOSED')] }]), mappings))).to.deep.equal([
+      ['PO-9:1', 'cancelled'],
+      ['PO-9:3', 'cancelled'],
+    ]);
   });
 });

@@ -1,0 +1,402 @@
+import { expect } from 'chai';
+import type { AttemptReport } from '../../src/delivery/worker.ts';
+import type { PollOutcome } from '../../src/inbound/poller/purchase-orders.ts';
+import { main } from '../../src/main.ts';
+import { startFusionSandboxServer, type RunningFusionSandbox } from '../../src/sandbox/fusion.ts';
+import { buildPush, sandboxOrderIds, type PushEventCode } from '../../src/sandbox/om-push.ts';
+import { startShipBobSandboxServer, type RecordedRequest, type RunningShipBobSandbox } from '../../src/sandbox/shipbob/index.ts';
+import { backendName } from '../helpers/backend.ts';
+import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, testEnv, type TestGateway } from '../helpers/gateway.ts';
+import { everything } from '../helpers/pages.ts';
+import { shipbobSpecAvailable, SHIPBOB_SPEC_SKIP_MESSAGE, validateRequest } from '../helpers/shipbob-openapi.ts';
+
+/**
+ * Oracle changes its mind after the ShipBob order is made: a fulfilment line cancelled in OM, a
+ * purchase order whose quantities, ship-to or status change between polls. The gateway sends ShipBob
+ * the difference (and nothing for an event that changes nothing), and parks with what a person has
+ * to do a change ShipBob can no longer make.
+ */
+
+const TOKEN = 'shipbob-pat-4e10c2';
+const FUSION_PASSWORD = 'fusion-pw-c7d1';
+const CHANNEL = 100001;
+const WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+const ENV = { TEST_FUSION_PASSWORD: FUSION_PASSWORD, TEST_SHIPBOB_TOKEN: TOKEN, TEST_WEBHOOK_SECRET: WEBHOOK_SECRET };
+const security = { kind: 'text', username: SOAP_USER, password: SOAP_PASSWORD } as const;
+
+describe(`Oracle's changes reach ShipBob (${backendName()})`, function () {
+  this.timeout(60_000);
+  let shipbob: RunningShipBobSandbox;
+  let fusion: RunningFusionSandbox;
+  let gw: TestGateway;
+  let fusionNow = Date.now() - 3_600_000;
+
+  before(async () => {
+    shipbob = await startShipBobSandboxServer({ token: TOKEN, channelId: CHANNEL, webhookSecret: WEBHOOK_SECRET, webhookRetrySchedule: [0] });
+    fusion = await startFusionSandboxServer({ username: 'omgw.integration', password: FUSION_PASSWORD, now: () => fusionNow });
+    gw = await startGateway(
+      {
+        // The poller's schedule never fires by itself in a test (1 January); the tests run it.
+        gateway: gatewayYaml('', { delivery: '  enabled: true\n  pollInterval: 50ms' }).replace(
+          'logging:',
+          `schedules:\n  poller:\n    enabled: true\n    cron: '0 0 1 1 *'\n    connector: fusion\nlogging:`,
+        ),
+        connectors: {
+          'fusion.yaml': `protocol: rest
+kind: oracle-fusion
+url: ${fusion.url}
+auth: { type: basic, username: omgw.integration, password: '\${env:TEST_FUSION_PASSWORD}' }
+`,
+          'shipbob.yaml': `protocol: rest
+kind: shipbob
+url: ${shipbob.url}
+timeout: 5s
+headers:
+  shipbob_channel_id: '${CHANNEL}'
+auth: { type: bearer, token: '\${env:TEST_SHIPBOB_TOKEN}' }
+shipbob: { enrichFrom: fusion, productMap: products, locationMap: locations, orderType: DropShip }
+rateLimit: { requests: 150, per: 1m }
+`,
+        },
+        // The example config's routes (config/trigger-points.yaml).
+        triggerPoints: `triggerPoints:
+  - name: awaiting-shipping
+    source: oracle-om
+    eventCodes: [FlineStatusUpdate]
+    when: [{ field: OrderLine.OrderFulfillmentLine.StatusCodeNewValue, in: [AWAIT_SHIPPING] }]
+    connectors: [shipbob]
+  - name: line-cancelled
+    source: oracle-om
+    eventCodes: [FlineStatusUpdate]
+    when: [{ field: OrderLine.OrderFulfillmentLine.StatusCodeNewValue, in: [CANCELED] }]
+    connectors: [shipbob]
+  - name: line-closed-cancelled
+    source: oracle-om
+    eventCodes: [FlineClosed]
+    when: [{ field: OrderLine.OrderFulfillmentLine.CancelFlagNewValue, in: ['Y'] }]
+    connectors: [shipbob]
+  - name: line-quantity-or-ship-to-changed
+    source: oracle-om
+    eventCodes: [OrderAttributeUpdate]
+    when: [{ field: OrderLine.OrderFulfillmentLine.OrderedQtyNew, exists: true }]
+    connectors: [shipbob]
+  - name: purchase-orders
+    source: fusion-po
+    eventCodes: [PurchaseOrderChanged]
+    when: [{ field: StatusCode, in: [OPEN, CANCELED] }]
+    connectors: [shipbob]
+`,
+        mappings: {
+          'products.yaml': 'kind: product-map\nentries:\n  OMGW-TSHIRT-M: TShirtBlueM\n  OMGW-MUG-12OZ: LIGHT-ROAST\n',
+          'locations.yaml': "kind: location-map\nentries:\n  M1: '156'\n",
+        },
+      },
+      { env: ENV },
+    );
+  });
+  after(async () => {
+    await gw?.stop();
+    await shipbob?.close();
+    await fusion?.close();
+  });
+
+  /** Resolves with the next `n` attempts at ShipBob. */
+  function attempts(n: number): Promise<AttemptReport[]> {
+    return new Promise((resolve) => {
+      const seen: AttemptReport[] = [];
+      const on = (a: AttemptReport): void => {
+        if (a.connector !== 'shipbob') return;
+        seen.push(a);
+        if (seen.length < n) return;
+        gw.gateway.worker?.off('attempt', on);
+        resolve(seen);
+      };
+      gw.gateway.worker?.on('attempt', on);
+    });
+  }
+
+  /** Pushes one OM event for a one-line sales order and waits for its ShipBob attempt. */
+  async function push(eventCode: PushEventCode, order: string, statusTo?: string, edit: (xml: string) => string = (x) => x): Promise<AttemptReport> {
+    const body = edit(buildPush([{ eventCode, order: { sourceOrderNumber: order, lines: 1, ...(statusTo ? { statusFrom: 'AWAIT_SHIPPING', statusTo } : {}) } }], { security }));
+    const attempt = attempts(1);
+    expect((await postSoap(`${gw.url}/soap/business-events`, body)).status).to.equal(202);
+    return (await attempt)[0] as AttemptReport;
+  }
+
+  /** Polls Fusion's purchase orders and waits for `n` ShipBob attempts. */
+  async function poll(n: number): Promise<AttemptReport[]> {
+    const done = attempts(n);
+    const outcome = (await gw.gateway.jobs?.poller.runNow('test')) as PollOutcome;
+    if (outcome.status !== 'ran' || outcome.state !== 'ok') throw new Error(`the poll did not run well: ${JSON.stringify(outcome)}`);
+    return done;
+  }
+
+  /** What the gateway asked ShipBob to do since `mark` (requests that change something), as `METHOD path`. */
+  function writesSince(mark: number): string[] {
+    return shipbob.sandbox
+      .requests()
+      .slice(mark)
+      .filter((r) => r.method !== 'GET')
+      .map((r) => `${r.method} ${r.path}`);
+  }
+
+  const mark = (): number => shipbob.sandbox.requests().length;
+  const orderOf = (reference: string) => [...shipbob.sandbox.state.orders.values()].find((o) => o.reference_id === reference);
+  const lineOf = (order: string): string => sandboxOrderIds({ sourceOrderNumber: order, lines: 1 }).lines[0]?.fulfillLineId ?? '?';
+  const deliveryOf = async (orderKey: string, n = -1) => (await everything((page) => gw.gateway.store.browse.deliveries({ connectors: ['shipbob'], orderKey }, page))).at(n);
+
+  describe('a fulfilment line cancelled in OM', () => {
+    it('before it shipped: ShipBob cancels the order, and the delivery is delivered', async () => {
+      expect((await push('FlineStatusUpdate', 'SO-C1', 'AWAIT_SHIPPING')).outcome).to.equal('delivered');
+      const made = orderOf(`LEG:SO-C1:${lineOf('SO-C1')}`);
+      expect(made?.status).to.equal('Processing');
+
+      const since = mark();
+      expect((await push('FlineStatusUpdate', 'SO-C1', 'CANCELED')).outcome).to.equal('delivered');
+      expect(writesSince(since)).to.deep.equal([`POST /2026-01/order/${made?.id}:cancel`]);
+      expect(orderOf(made?.reference_id ?? '?')?.status).to.equal('Cancelled');
+      expect(orderOf(made?.reference_id ?? '?')?.shipments.map((s) => s.status)).to.deep.equal(['Cancelled']);
+      const summary = JSON.parse((await gw.gateway.store.browse.attemptsOf([(await deliveryOf('LEG:SO-C1'))?.id ?? '?']))[0]?.responseSnippet ?? 'null');
+      expect(summary).to.deep.equal({ orders: [{ reference_id: made?.reference_id, id: String(made?.id), existing: false, sent: ['cancel'] }] });
+    });
+
+    it('cancelled again by another event of OM (FlineClosed, which names the order without its source system): nothing more is sent', async () => {
+      const since = mark();
+      const closed = await push('FlineClosed', 'SO-C1', undefined, (xml) => xml.replace(/(CancelFlagNewValue>)N</, '$1Y<'));
+      expect(closed.outcome).to.equal('delivered');
+      expect(shipbob.sandbox.requests().slice(since)).to.deep.equal([]);
+      const summary = JSON.parse((await gw.gateway.store.browse.attemptsOf([(await deliveryOf('SO-C1'))?.id ?? '?']))[0]?.responseSnippet ?? 'null');
+      expect(summary.orders).to.deep.equal([{ reference_id: `LEG:SO-C1:${lineOf('SO-C1')}`, id: String(orderOf(`LEG:SO-C1:${lineOf('SO-C1')}`)?.id), existing: false, sent: [], nothing: 'already_cancelled' }]);
+    });
+
+    it('after it shipped: parked with what to do, the cancellation never sent, and neither a replay nor the recovery run sends it', async () => {
+      expect((await push('FlineStatusUpdate', 'SO-C2', 'AWAIT_SHIPPING')).outcome).to.equal('delivered');
+      const made = orderOf(`LEG:SO-C2:${lineOf('SO-C2')}`);
+      const shipped = await shipbob.sandbox.ship(Number(made?.id), { carrier: 'UPS', tracking: '1Z999AA10123456784' });
+
+      const since = mark();
+      const parked = await push('FlineClosed', 'SO-C2', undefined, (xml) => xml.replace(/(CancelFlagNewValue>)N</, '$1Y<'));
+      expect(parked).to.include({ outcome: 'parked', errorClass: 'refused' });
+      const delivery = await deliveryOf('SO-C2');
+      expect(delivery).to.include({ state: 'parked', parkedReason: 'change_refused' });
+      expect(delivery?.lastError).to.equal(`refused: ShipBob order ${made?.id} already shipped (tracking ${shipped.shipment.tracking?.tracking_number}): arrange a return`);
+      expect(writesSince(since)).to.deep.equal([]);
+      expect(orderOf(made?.reference_id ?? '?')?.status).to.equal('Fulfilled');
+
+      // The parking lot and the metrics show it for what it is.
+      gw.gateway.metrics?.invalidate();
+      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+      expect(metrics).to.match(/^omgw_parked_deliveries_by_reason\{connector="shipbob",reason="change_refused"\} 1$/m);
+
+      // An operator's replay reads the order again and parks it again; nothing is sent.
+      const again = attempts(1);
+      const out: string[] = [];
+      const code = await main(['replay', '--id', delivery?.id ?? '?', '--reason', 'try again', '--config', gw.configDir], { out: (t) => out.push(t), err: (t) => out.push(t) }, testEnv(gw.database, ENV));
+      expect(code, out.join('\n')).to.equal(0);
+      gw.gateway.worker?.notify();
+      expect((await again)[0]).to.include({ outcome: 'parked', errorClass: 'refused' });
+      expect(writesSince(since)).to.deep.equal([]);
+
+      // The nightly recovery run leaves a change ShipBob refused to a person.
+      const run = await gw.gateway.jobs?.recovery.runNow({ connectors: ['shipbob'], actor: 'test' });
+      expect(run?.status === 'ran' && run.run.selected).to.equal(0);
+      expect(await deliveryOf('SO-C2')).to.include({ state: 'parked', parkedReason: 'change_refused' });
+    });
+
+    it('once packed: parked, saying so, and nothing sent', async () => {
+      expect((await push('FlineStatusUpdate', 'SO-C3', 'AWAIT_SHIPPING')).outcome).to.equal('delivered');
+      const made = orderOf(`LEG:SO-C3:${lineOf('SO-C3')}`);
+      await shipbob.sandbox.moveShipment(Number(made?.shipments[0]?.id), 'pick');
+      await shipbob.sandbox.moveShipment(Number(made?.shipments[0]?.id), 'pack');
+      const since = mark();
+      expect((await push('FlineStatusUpdate', 'SO-C3', 'CANCELED')).outcome).to.equal('parked');
+      expect((await deliveryOf('LEG:SO-C3'))?.lastError).to.equal(`refused: ShipBob order ${made?.id} is already packed: ask ShipBob to stop it, or arrange a return once it ships`);
+      expect(writesSince(since)).to.deep.equal([]);
+    });
+
+    it('picked between the gateway reading the order and cancelling it: parked with ShipBob\'s own reason, sent once', async () => {
+      expect((await push('FlineStatusUpdate', 'SO-C7', 'AWAIT_SHIPPING')).outcome).to.equal('delivered');
+      const made = orderOf(`LEG:SO-C7:${lineOf('SO-C7')}`);
+      const shipment = Number(made?.shipments[0]?.id);
+      // The fulfilment centre picks it the moment ShipBob has answered the gateway's look at the order.
+      const pickAfterLook = (r: RecordedRequest): void => {
+        if (r.method !== 'GET' || r.path !== `/2026-01/order/${made?.id}`) return;
+        shipbob.sandbox.off('request', pickAfterLook);
+        void shipbob.sandbox.moveShipment(shipment, 'pick');
+      };
+      shipbob.sandbox.on('request', pickAfterLook);
+      const since = mark();
+      expect(await push('FlineStatusUpdate', 'SO-C7', 'CANCELED')).to.include({ outcome: 'parked', errorClass: 'refused' });
+      expect(writesSince(since)).to.deep.equal([`POST /2026-01/order/${made?.id}:cancel`]);
+      expect((await deliveryOf('LEG:SO-C7'))?.lastError).to.equal(`refused: ShipBob did not cancel order ${made?.id}: Shipment ${shipment} cannot be cancelled: it has already been picked.`);
+    });
+
+    it('that never reached ShipBob: nothing to cancel, delivered', async () => {
+      const since = mark();
+      expect((await push('FlineStatusUpdate', 'SO-C4', 'CANCELED')).outcome).to.equal('delivered');
+      // One look at ShipBob for an order made before the gateway kept records; no change.
+      expect(shipbob.sandbox.requests().slice(since).map((r) => `${r.method} ${r.path}`)).to.deep.equal([`GET /2026-01/order?ReferenceIds=${encodeURIComponent(`LEG:SO-C4:${lineOf('SO-C4')}`)}`]);
+    });
+  });
+
+  describe('an attribute of a fulfilment line changed in OM', () => {
+    // OM names the changed quantity; the sales order read from Fusion says what the line now is.
+    const qtyChanged = (xml: string): string => xml.replace(/(<ns1:FulfillmentOrderLineId>\d+<\/ns1:FulfillmentOrderLineId>)/, '$1<ns1:OrderedQtyNew>1</ns1:OrderedQtyNew><ns1:OrderedQtyOld>2</ns1:OrderedQtyOld>');
+
+    it('never creates an order for a line ShipBob has not got, and changes nothing that Fusion still describes the same', async () => {
+      let since = mark();
+      expect((await push('OrderAttributeUpdate', 'SO-Q5', undefined, qtyChanged)).outcome).to.equal('delivered');
+      expect(writesSince(since)).to.deep.equal([]);
+      expect(orderOf(`LEG:SO-Q5:${lineOf('SO-Q5')}`)).to.equal(undefined);
+
+      expect((await push('FlineStatusUpdate', 'SO-Q5', 'AWAIT_SHIPPING')).outcome).to.equal('delivered');
+      since = mark();
+      expect((await push('OrderAttributeUpdate', 'SO-Q5', undefined, (xml) => qtyChanged(xml).replace('WB', 'WX'))).outcome).to.equal('delivered');
+      expect(shipbob.sandbox.requests().slice(since)).to.deep.equal([]);
+      const summary = JSON.parse((await gw.gateway.store.browse.attemptsOf([(await deliveryOf('LEG:SO-Q5'))?.id ?? '?']))[0]?.responseSnippet ?? 'null');
+      expect(summary.orders.map((o: { nothing?: string }) => o.nothing)).to.deep.equal(['unchanged']);
+    });
+  });
+
+  describe('an order ShipBob got before the gateway kept records of what it sent', () => {
+    it('is found by its reference id and brought to what Fusion now says: quantity and ship-to', async () => {
+      // Made by an earlier version of the gateway: three T-shirts to an old address.
+      const reference = `LEG:SO-Q6:${lineOf('SO-Q6')}`;
+      const made = await fetch(`${shipbob.url}/2026-01/order`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', shipbob_channel_id: String(CHANNEL) },
+        body: JSON.stringify({
+          reference_id: reference,
+          shipping_method: 'Standard',
+          type: 'DropShip',
+          recipient: { name: 'Jamie Rivera', address: { address1: '1 Old Road', city: 'Oakland', state: 'CA', zip_code: '94607', country: 'US' } },
+          products: [{ reference_id: 'TShirtBlueM', name: 'T-shirt', quantity: 3 }],
+        }),
+      });
+      expect(made.status).to.equal(201);
+      const order = (await made.json()) as { id: number; shipments: Array<{ id: number }> };
+      const shipment = order.shipments[0]?.id;
+
+      const since = mark();
+      const changed = await push('OrderAttributeUpdate', 'SO-Q6', undefined, (xml) =>
+        xml.replace(/(<ns1:FulfillmentOrderLineId>\d+<\/ns1:FulfillmentOrderLineId>)/, '$1<ns1:OrderedQtyNew>1</ns1:OrderedQtyNew><ns1:OrderedQtyOld>3</ns1:OrderedQtyOld>'),
+      );
+      expect(changed.outcome).to.equal('delivered');
+      expect(writesSince(since)).to.deep.equal([`POST /2026-01/shipment/${shipment}:updateLineItems`, `PUT /2026-01/shipment/${shipment}:updateAddress`]);
+      const now = orderOf(reference);
+      expect(now?.shipments[0]?.products.flatMap((p) => p.inventory_items.map((i) => i.quantity))).to.deep.equal([1]);
+      expect(now?.shipments[0]?.recipient.address).to.deep.include({ address1: '1200 Harbor Way', address2: 'Suite 4', city: 'Oakland' });
+      const summary = JSON.parse((await gw.gateway.store.browse.attemptsOf([(await deliveryOf('LEG:SO-Q6'))?.id ?? '?']))[0]?.responseSnippet ?? 'null');
+      expect(summary.orders).to.deep.equal([{ reference_id: reference, id: String(order.id), existing: true, sent: ['updateLineItems', 'updateAddress'] }]);
+    });
+  });
+
+  describe('a purchase order changed in Fusion', () => {
+    it('with a quantity cut: ShipBob ships the new quantity; polled again unchanged, nothing is sent', async () => {
+      fusionNow += 1_000;
+      const po = fusion.purchaseOrders.add({ orderNumber: 'PO-Q1', lines: [{ item: 'OMGW-TSHIRT-M', quantity: 3 }] });
+      expect((await poll(1)).map((a) => a.outcome)).to.deep.equal(['delivered']);
+      const reference = `PO-Q1:${po.lines[0]?.schedules[0]?.LineLocationId}`;
+      const made = orderOf(reference);
+      expect(made?.products.map((p) => [p.reference_id, p.quantity])).to.deep.equal([['TShirtBlueM', 3]]);
+
+      fusionNow += 1_000;
+      fusion.purchaseOrders.touch('PO-Q1', { lines: [{ item: 'OMGW-TSHIRT-M', quantity: 2 }] });
+      let since = mark();
+      expect((await poll(1)).map((a) => a.outcome)).to.deep.equal(['delivered']);
+      const shipment = made?.shipments[0]?.id;
+      expect(writesSince(since)).to.deep.equal([`POST /2026-01/shipment/${shipment}:updateLineItems`]);
+      expect(orderOf(reference)?.shipments[0]?.products.flatMap((p) => p.inventory_items.map((i) => [p.reference_id, i.quantity]))).to.deep.equal([['TShirtBlueM', 2]]);
+      expect(orderOf(reference)?.products.map((p) => [p.reference_id, p.quantity])).to.deep.equal([['TShirtBlueM', 2]]);
+
+      // Changed again in Fusion (its LastUpdateDate moves) but to what ShipBob already has: one event, no request.
+      fusionNow += 1_000;
+      fusion.purchaseOrders.touch('PO-Q1');
+      since = mark();
+      expect((await poll(1)).map((a) => a.outcome)).to.deep.equal(['delivered']);
+      expect(shipbob.sandbox.requests().slice(since)).to.deep.equal([]);
+    });
+
+    it('with a corrected ship-to: ShipBob ships to the new address', async () => {
+      fusionNow += 1_000;
+      const po = fusion.purchaseOrders.add({ orderNumber: 'PO-A1', lines: [{ item: 'OMGW-MUG-12OZ', quantity: 1 }] });
+      expect((await poll(1)).map((a) => a.outcome)).to.deep.equal(['delivered']);
+      const reference = `PO-A1:${po.lines[0]?.schedules[0]?.LineLocationId}`;
+      expect(orderOf(reference)?.shipments[0]?.recipient.address.address1).to.equal('1200 Harbor Way');
+
+      fusionNow += 1_000;
+      fusion.purchaseOrders.touch('PO-A1', { shipTo: { Address1: '77 Dock Street', Address2: '', City: 'Alameda', PostalCode: '94501' } });
+      const since = mark();
+      expect((await poll(1)).map((a) => a.outcome)).to.deep.equal(['delivered']);
+      const shipment = orderOf(reference)?.shipments[0];
+      expect(writesSince(since)).to.deep.equal([`PUT /2026-01/shipment/${shipment?.id}:updateAddress`]);
+      expect(shipment?.recipient.address).to.deep.include({ address1: '77 Dock Street', address2: null, city: 'Alameda', zip_code: '94501', state: 'CA', country: 'US' });
+      expect(shipment?.recipient.name).to.equal('Jamie Rivera');
+    });
+
+    it('modified three times across polls: ShipBob sees exactly the differences', async () => {
+      fusionNow += 1_000;
+      const po = fusion.purchaseOrders.add({
+        orderNumber: 'PO-M1',
+        lines: [
+          { item: 'OMGW-TSHIRT-M', quantity: 1 },
+          { item: 'OMGW-MUG-12OZ', quantity: 2 },
+        ],
+      });
+      let since = mark();
+      expect((await poll(1)).map((a) => a.outcome)).to.deep.equal(['delivered']);
+      expect(writesSince(since)).to.deep.equal(['POST /2026-01/order', 'POST /2026-01/order']);
+      const [tshirt, mug] = po.lines.map((l) => orderOf(`PO-M1:${l.schedules[0]?.LineLocationId}`));
+      if (!tshirt || !mug) throw new Error('the orders of PO-M1 were not made');
+
+      // 1. More T-shirts: one line-item change, on the T-shirt order only.
+      fusionNow += 1_000;
+      fusion.purchaseOrders.touch('PO-M1', { lines: [{ item: 'OMGW-TSHIRT-M', quantity: 4 }, { item: 'OMGW-MUG-12OZ', quantity: 2 }] });
+      since = mark();
+      expect((await poll(1)).map((a) => a.outcome)).to.deep.equal(['delivered']);
+      expect(writesSince(since)).to.deep.equal([`POST /2026-01/shipment/${tshirt.shipments[0]?.id}:updateLineItems`]);
+
+      // 2. A new ship-to for the whole PO: one address change per order.
+      fusionNow += 1_000;
+      fusion.purchaseOrders.touch('PO-M1', { shipTo: { PartyName: 'Harbor Outfitters Receiving', Address1: '9 Pier Road' } });
+      since = mark();
+      expect((await poll(1)).map((a) => a.outcome)).to.deep.equal(['delivered']);
+      expect(writesSince(since).sort()).to.deep.equal([`PUT /2026-01/shipment/${mug.shipments[0]?.id}:updateAddress`, `PUT /2026-01/shipment/${tshirt.shipments[0]?.id}:updateAddress`].sort());
+
+      // 3. Cancelled in Fusion: both orders cancelled.
+      fusionNow += 1_000;
+      fusion.purchaseOrders.touch('PO-M1', { statusCode: 'CANCELED' });
+      since = mark();
+      expect((await poll(1)).map((a) => a.outcome)).to.deep.equal(['delivered']);
+      expect(writesSince(since).sort()).to.deep.equal([`POST /2026-01/order/${mug.id}:cancel`, `POST /2026-01/order/${tshirt.id}:cancel`].sort());
+
+      expect(orderOf(tshirt.reference_id)).to.deep.include({ status: 'Cancelled' });
+      expect(orderOf(tshirt.reference_id)?.shipments[0]?.recipient.address.address1).to.equal('9 Pier Road');
+      expect(orderOf(tshirt.reference_id)?.products.map((p) => p.quantity)).to.deep.equal([4]);
+      expect(orderOf(mug.reference_id)?.products.map((p) => p.quantity)).to.deep.equal([2]);
+      expect(orderOf(mug.reference_id)?.status).to.equal('Cancelled');
+      expect((await deliveryOf('PO-M1'))?.state).to.equal('delivered');
+    });
+  });
+
+  // Last: mocha runs a suite's own tests before its nested suites.
+  describe('the requests to ShipBob', () => {
+    it('sent ShipBob only requests that validate against the published 2026-01 OpenAPI document', function () {
+      if (!shipbobSpecAvailable) {
+        console.log(`    (${SHIPBOB_SPEC_SKIP_MESSAGE})`);
+        this.skip();
+      }
+      const requests = shipbob.sandbox.requests();
+      const kinds = new Set(requests.map((r) => `${r.method} ${r.path.replace(/\d+/g, '{id}').replace(/\?.*$/, '')}`));
+      for (const kind of ['POST /{id}-{id}/order/{id}:cancel', 'POST /{id}-{id}/shipment/{id}:updateLineItems', 'GET /{id}-{id}/shipment/{id}:getLineItems', 'PUT /{id}-{id}/shipment/{id}:updateAddress']) {
+        expect(kinds, kind).to.include(kind);
+      }
+      for (const r of requests) {
+        expect(r.status, `${r.method} ${r.path}`).to.be.lessThan(400);
+        const headers = { ...r.headers, authorization: 'Bearer recorded-without-it' };
+        const problems = validateRequest(r.method, r.path, headers, r.body === '' ? undefined : JSON.parse(r.body));
+        expect(problems, `${r.method} ${r.path}`).to.deep.equal([]);
+      }
+    });
+  });
+});
