@@ -5,7 +5,7 @@ import Koa from 'koa';
 import { basicAuth, FUSION_PREFIX, SANDBOX_HOLD_CODES } from './fusion/common.ts';
 import { SandboxPurchaseOrderBook } from './fusion/purchase-order-book.ts';
 import { registerFusionPurchaseOrders } from './fusion/purchase-order-routes.ts';
-import { registerFusionSalesOrders } from './fusion/sales-orders.ts';
+import { registerFusionSalesOrders, SandboxSalesOrderRevisions } from './fusion/sales-orders.ts';
 import { registerFusionWriteBacks, type FusionRecord } from './fusion/write-backs.ts';
 
 export { FUSION_PREFIX, FUSION_REST_BASE, SANDBOX_ITEMS, SANDBOX_ORGANIZATION } from './fusion/common.ts';
@@ -32,13 +32,14 @@ export interface FusionSandboxOptions {
 export function registerFusionSandbox(
   router: Router,
   options: FusionSandboxOptions,
-): { received: () => readonly FusionRecord[]; purchaseOrders: SandboxPurchaseOrderBook } {
+): { received: () => readonly FusionRecord[]; purchaseOrders: SandboxPurchaseOrderBook; salesOrders: SandboxSalesOrderRevisions } {
   const authorized = basicAuth(options.username, options.password);
-  registerFusionSalesOrders(router, authorized, options.linesPerOrder ?? 3);
+  const salesOrders = new SandboxSalesOrderRevisions();
+  registerFusionSalesOrders(router, authorized, options.linesPerOrder ?? 3, salesOrders);
   const { received } = registerFusionWriteBacks(router, authorized, options.holdCodes ?? SANDBOX_HOLD_CODES);
   const purchaseOrders = new SandboxPurchaseOrderBook(options.now ?? Date.now);
   registerFusionPurchaseOrders(router, purchaseOrders, authorized);
-  return { received, purchaseOrders };
+  return { received, purchaseOrders, salesOrders };
 }
 
 export interface RunningFusionSandbox {
@@ -47,13 +48,15 @@ export interface RunningFusionSandbox {
   received: () => readonly FusionRecord[];
   /** The purchase orders `GET …/purchaseOrders` serves; add and touch them here or over HTTP. */
   purchaseOrders: SandboxPurchaseOrderBook;
+  /** Changes to the sales orders `GET …/salesOrdersForOrderHub` serves (a line's quantity, the ship-to). */
+  salesOrders: SandboxSalesOrderRevisions;
   close(): Promise<void>;
 }
 
 /** Serves the emulated Fusion REST on its own port (for tests that keep Fusion apart from the gateway). */
 export async function startFusionSandboxServer(options: FusionSandboxOptions & { port?: number }): Promise<RunningFusionSandbox> {
   const router = new KoaRouter();
-  const { received, purchaseOrders } = registerFusionSandbox(router, options);
+  const { received, purchaseOrders, salesOrders } = registerFusionSandbox(router, options);
   const app = new Koa();
   app.silent = true;
   app.use(router.routes());
@@ -69,6 +72,7 @@ export async function startFusionSandboxServer(options: FusionSandboxOptions & {
     url: `http://127.0.0.1:${port}${FUSION_PREFIX}`,
     received,
     purchaseOrders,
+    salesOrders,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -80,6 +80,11 @@ rateLimit: { requests: 150, per: 1m }
     eventCodes: [OrderAttributeUpdate]
     when: [{ field: OrderLine.OrderFulfillmentLine.OrderedQtyNew, exists: true }]
     connectors: [shipbob]
+  - name: line-ship-to-changed
+    source: oracle-om
+    eventCodes: [OrderAttributeUpdate]
+    when: [{ field: OrderLine.OrderFulfillmentLine.ShipToSiteUseIdNew, exists: true }]
+    connectors: [shipbob]
   - name: purchase-orders
     source: fusion-po
     eventCodes: [PurchaseOrderChanged]
@@ -255,6 +260,36 @@ rateLimit: { requests: 150, per: 1m }
       expect(shipbob.sandbox.requests().slice(since)).to.deep.equal([]);
       const summary = JSON.parse((await gw.gateway.store.browse.attemptsOf([(await deliveryOf('LEG:SO-Q5'))?.id ?? '?']))[0]?.responseSnippet ?? 'null');
       expect(summary.orders.map((o: { nothing?: string }) => o.nothing)).to.deep.equal(['unchanged']);
+    });
+    it('a quantity the planner changed in Fusion: ShipBob ships the new quantity, and the same change pushed again sends nothing', async () => {
+      expect((await push('FlineStatusUpdate', 'SO-Q7', 'AWAIT_SHIPPING')).outcome).to.equal('delivered');
+      const made = orderOf(`LEG:SO-Q7:${lineOf('SO-Q7')}`);
+      const shipment = made?.shipments[0]?.id;
+      expect(made?.shipments[0]?.products.flatMap((p) => p.inventory_items.map((i) => i.quantity))).to.deep.equal([1]);
+
+      fusion.salesOrders.revise('LEG:SO-Q7', { quantities: { [lineOf('SO-Q7')]: 4 } });
+      let since = mark();
+      expect((await push('OrderAttributeUpdate', 'SO-Q7', undefined, qtyChanged)).outcome).to.equal('delivered');
+      expect(writesSince(since)).to.deep.equal([`POST /2026-01/shipment/${shipment}:updateLineItems`]);
+      expect(orderOf(made?.reference_id ?? '?')?.shipments[0]?.products.flatMap((p) => p.inventory_items.map((i) => i.quantity))).to.deep.equal([4]);
+
+      // OM sends the change again (another event of the same change: the push differs, so it is stored).
+      since = mark();
+      expect((await push('OrderAttributeUpdate', 'SO-Q7', undefined, (xml) => qtyChanged(xml).replace('WB', 'WX'))).outcome).to.equal('delivered');
+      expect(writesSince(since)).to.deep.equal([]);
+    });
+
+    it('a ship-to the planner corrected in Fusion: ShipBob ships to the new address', async () => {
+      expect((await push('FlineStatusUpdate', 'SO-A7', 'AWAIT_SHIPPING')).outcome).to.equal('delivered');
+      const made = orderOf(`LEG:SO-A7:${lineOf('SO-A7')}`);
+      const shipment = made?.shipments[0]?.id;
+
+      fusion.salesOrders.revise('LEG:SO-A7', { shipTo: { Address1: '77 Pier Street', Address2: '', City: 'Alameda', PostalCode: '94501' } });
+      const since = mark();
+      const shipToChanged = (xml: string): string => xml.replace(/(<ns1:FulfillmentOrderLineId>\d+<\/ns1:FulfillmentOrderLineId>)/, '$1<ns1:ShipToSiteUseIdNew>300100071234567</ns1:ShipToSiteUseIdNew>');
+      expect((await push('OrderAttributeUpdate', 'SO-A7', undefined, shipToChanged)).outcome).to.equal('delivered');
+      expect(writesSince(since)).to.deep.equal([`PUT /2026-01/shipment/${shipment}:updateAddress`]);
+      expect(orderOf(made?.reference_id ?? '?')?.shipments[0]?.recipient.address).to.deep.include({ address1: '77 Pier Street', city: 'Alameda', zip_code: '94501' });
     });
   });
 
