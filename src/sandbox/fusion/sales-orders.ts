@@ -64,7 +64,7 @@ function revisionOf(body: unknown): SalesOrderRevision | string {
     const fields = Object.entries(shipTo as Record<string, unknown>);
     const unknown = fields.filter(([k, v]) => !SHIP_TO_FIELDS.includes(k as keyof SandboxShipTo) || typeof v !== 'string');
     if (unknown.length > 0) return `shipTo takes text fields ${SHIP_TO_FIELDS.join(', ')}; not ${unknown.map(([k]) => k).join(', ')}.`;
-    revision.shipTo = Object.fromEntries(fields) as Partial<SandboxShipTo>;
+    revision.shipTo = Object.fromEntries(fields);
   }
   return revision;
 }
