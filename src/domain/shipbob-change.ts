@@ -31,6 +31,12 @@ export interface ShipBobOrderRecord extends ShipBobOrderState {
   shipbobOrderId: string;
   /** The shipment that line items and address changes go to; null until ShipBob named one. */
   shipmentId: string | null;
+  /**
+   * When the gateway first asked ShipBob to cancel it (null: never). Written before the request, so
+   * that ShipBob's `order.shipment.cancelled`, which may come before ShipBob's answer, is known for
+   * the gateway's own; `cancelled` stays what ShipBob confirmed.
+   */
+  cancelRequestedAt: number | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -104,6 +110,22 @@ export function applyShipBobAction(state: ShipBobOrderState | null, action: Ship
     case 'updateAddress':
       return { ...state, addressHash: action.addressHash };
   }
+}
+
+/**
+ * What the gateway knows of a ShipBob order a webhook names, for the trigger points (the webhook's
+ * `gatewayOrderState` field):
+ * - cancel_requested: the gateway asked ShipBob to cancel it (Oracle cancelled the line), confirmed or not;
+ * - cancelled: ShipBob cancelled it without the gateway asking, as far as the gateway has seen;
+ * - open: the gateway made it (or found it at ShipBob) and has not asked to cancel it;
+ * - unknown: no record: another channel's order, or one made before the gateway kept records.
+ */
+export type GatewayOrderState = 'cancel_requested' | 'cancelled' | 'open' | 'unknown';
+
+export function gatewayOrderState(record: Pick<ShipBobOrderRecord, 'cancelled' | 'cancelRequestedAt'> | null): GatewayOrderState {
+  if (record === null) return 'unknown';
+  if (record.cancelRequestedAt !== null) return 'cancel_requested';
+  return record.cancelled ? 'cancelled' : 'open';
 }
 
 /** The items wanted more or fewer of, for messages: "TShirtBlueM 2 → 1". */

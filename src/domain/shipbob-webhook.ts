@@ -92,15 +92,25 @@ const MAX_ORDER_KEY = 300;
  * Billing, return and receiving topics are not order events: no key, so nothing waits on them.
  */
 export function shipbobOrderKey(topic: string, payload: XmlRecord): string | null {
-  if (!topic.startsWith('order.') && !topic.startsWith('order_') && !topic.startsWith('shipment_')) return null;
-  const orderId = field(payload, 'order_id') ?? (isOrderLevelTopic(topic) ? field(payload, 'id') : null);
-  if (orderId !== null && ORDER_ID.test(orderId)) return `shipbob:${orderId}`;
-  const reference = field(payload, 'reference_id');
-  if (reference !== null) {
-    const key = `shipbob-ref:${reference}`;
+  const named = shipbobOrderNamed(topic, payload);
+  if (named === null) return null;
+  if (named.orderId !== null) return `shipbob:${named.orderId}`;
+  if (named.referenceId !== null) {
+    const key = `shipbob-ref:${named.referenceId}`;
     return key.length <= MAX_ORDER_KEY ? key : null;
   }
   return null;
+}
+
+/**
+ * The ShipBob order a webhook of an order topic names (the gateway's reference id and ShipBob's order
+ * id, each null when the payload lacks it); null for topics that are not about an order (billing,
+ * returns). The order key is made from it.
+ */
+export function shipbobOrderNamed(topic: string, payload: XmlRecord): { referenceId: string | null; orderId: string | null } | null {
+  if (!topic.startsWith('order.') && !topic.startsWith('order_') && !topic.startsWith('shipment_')) return null;
+  const orderId = field(payload, 'order_id') ?? (isOrderLevelTopic(topic) ? field(payload, 'id') : null);
+  return { referenceId: field(payload, 'reference_id'), orderId: orderId !== null && ORDER_ID.test(orderId) ? orderId : null };
 }
 
 /** Topics whose payload is the order (OrderViewModel), where `id` is the order id. */

@@ -29,11 +29,22 @@ export class ShipBobOrderRepository {
     return row ? toShipBobOrder(row) : null;
   }
 
+  /**
+   * The order a ShipBob webhook names, whichever connector made it: by reference id (indexed), and
+   * by ShipBob order id too when the webhook gives one, so that a record of another account's order
+   * with the same reference id is not taken for it. The latest one if several match.
+   */
+  async findForWebhook(referenceId: string, shipbobOrderId: string | null): Promise<ShipBobOrderRecord | null> {
+    const where = shipbobOrderId === null ? { reference_id: referenceId } : { reference_id: referenceId, shipbob_order_id: shipbobOrderId };
+    const row = (await this.#knex('shipbob_orders').where(where).orderBy('updated_at', 'desc').first()) as ShipBobOrderRow | undefined;
+    return row ? toShipBobOrder(row) : null;
+  }
+
   /** Writes the order as ShipBob now holds it; its first record keeps its created_at. */
   async save(record: ShipBobOrderRecord): Promise<void> {
     await this.#knex('shipbob_orders')
       .insert(shipBobOrderRow(record))
       .onConflict(['connector', 'reference_id'])
-      .merge(['order_key', 'line_key', 'shipbob_order_id', 'shipment_id', 'quantities', 'address_hash', 'cancelled', 'updated_at']);
+      .merge(['order_key', 'line_key', 'shipbob_order_id', 'shipment_id', 'quantities', 'address_hash', 'cancelled', 'cancel_requested_at', 'updated_at']);
   }
 }

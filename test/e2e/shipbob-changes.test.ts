@@ -1,4 +1,8 @@
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { AttemptReport } from '../../src/delivery/worker.ts';
 import type { PollOutcome } from '../../src/inbound/poller/purchase-orders.ts';
 import { main } from '../../src/main.ts';
@@ -9,6 +13,7 @@ import { backendName } from '../helpers/backend.ts';
 import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, testEnv, type TestGateway } from '../helpers/gateway.ts';
 import { everything } from '../helpers/pages.ts';
 import { shipbobSpecAvailable, SHIPBOB_SPEC_SKIP_MESSAGE, validateRequest } from '../helpers/shipbob-openapi.ts';
+import { until } from '../helpers/until.ts';
 
 /**
  * Oracle changes its mind after the ShipBob order is made: a fulfilment line cancelled in OM, a
@@ -21,8 +26,19 @@ const TOKEN = 'shipbob-pat-4e10c2';
 const FUSION_PASSWORD = 'fusion-pw-c7d1';
 const CHANNEL = 100001;
 const WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-const ENV = { TEST_FUSION_PASSWORD: FUSION_PASSWORD, TEST_SHIPBOB_TOKEN: TOKEN, TEST_WEBHOOK_SECRET: WEBHOOK_SECRET };
+// FUSION_PASSWORD: the example's fusion-holds connector reads it.
+const ENV = { TEST_FUSION_PASSWORD: FUSION_PASSWORD, FUSION_PASSWORD, TEST_SHIPBOB_TOKEN: TOKEN, TEST_WEBHOOK_SECRET: WEBHOOK_SECRET };
 const security = { kind: 'text', username: SOAP_USER, password: SOAP_PASSWORD } as const;
+const CONFIG = fileURLToPath(new URL('../../config', import.meta.url));
+const HOLDS_PATH = '/sandbox/fusion/fscmRestApi/resources/11.13.18.05/salesOrdersForOrderHub/action/applyHold';
+
+/** The example config's own trigger point for ShipBob's holds, exceptions and cancellations (config/trigger-points.yaml). */
+function exampleHoldsPoint(): Record<string, unknown> {
+  const all = parseYaml(readFileSync(join(CONFIG, 'trigger-points.yaml'), 'utf8')) as { triggerPoints: Array<{ name: string }> };
+  const point = all.triggerPoints.find((p) => p.name === 'shipment-holds-to-fusion');
+  if (!point) throw new Error('config/trigger-points.yaml has no shipment-holds-to-fusion');
+  return point;
+}
 
 describe(`Oracle's changes reach ShipBob (${backendName()})`, function () {
   this.timeout(60_000);
@@ -39,7 +55,7 @@ describe(`Oracle's changes reach ShipBob (${backendName()})`, function () {
         // The poller's schedule never fires by itself in a test (1 January); the tests run it.
         gateway: gatewayYaml('', { delivery: '  enabled: true\n  pollInterval: 50ms' }).replace(
           'logging:',
-          `schedules:\n  poller:\n    enabled: true\n    cron: '0 0 1 1 *'\n    connector: fusion\nlogging:`,
+          `  webhooks:\n    shipbob:\n      secrets: ['\${env:TEST_WEBHOOK_SECRET}']\nschedules:\n  poller:\n    enabled: true\n    cron: '0 0 1 1 *'\n    connector: fusion\nlogging:`,
         ),
         connectors: {
           'fusion.yaml': `protocol: rest
@@ -57,6 +73,8 @@ auth: { type: bearer, token: '\${env:TEST_SHIPBOB_TOKEN}' }
 shipbob: { enrichFrom: fusion, productMap: products, locationMap: locations, orderType: DropShip }
 rateLimit: { requests: 150, per: 1m }
 `,
+          // ShipBob's holds and cancellations back to Oracle, as the example config has them.
+          'fusion-holds.yaml': readFileSync(join(CONFIG, 'connectors', 'fusion-holds.yaml'), 'utf8').replace('${server:url}/sandbox/fusion', fusion.url),
         },
         // The example config's routes (config/trigger-points.yaml).
         triggerPoints: `triggerPoints:
@@ -90,10 +108,12 @@ rateLimit: { requests: 150, per: 1m }
     eventCodes: [PurchaseOrderChanged]
     when: [{ field: StatusCode, in: [OPEN, CANCELED] }]
     connectors: [shipbob]
-`,
+${stringifyYaml([exampleHoldsPoint()]).replace(/^/gm, '  ')}`,
         mappings: {
           'products.yaml': 'kind: product-map\nentries:\n  OMGW-TSHIRT-M: TShirtBlueM\n  OMGW-MUG-12OZ: LIGHT-ROAST\n',
           'locations.yaml': "kind: location-map\nentries:\n  M1: '156'\n",
+          'shipment-hold.jsonata': readFileSync(join(CONFIG, 'mappings', 'shipment-hold.jsonata'), 'utf8'),
+          'shipbob-holds.yaml': readFileSync(join(CONFIG, 'mappings', 'shipbob-holds.yaml'), 'utf8'),
         },
       },
       { env: ENV },
@@ -234,6 +254,70 @@ rateLimit: { requests: 150, per: 1m }
       expect(await push('FlineStatusUpdate', 'SO-C7', 'CANCELED')).to.include({ outcome: 'parked', errorClass: 'refused' });
       expect(writesSince(since)).to.deep.equal([`POST /2026-01/order/${made?.id}:cancel`]);
       expect((await deliveryOf('LEG:SO-C7'))?.lastError).to.equal(`refused: ShipBob did not cancel order ${made?.id}: Shipment ${shipment} cannot be cancelled: it has already been picked.`);
+    });
+
+    describe("and ShipBob's webhook of the cancellation", () => {
+      before(() => {
+        shipbob.sandbox.subscribe(`${gw.url}/webhooks/shipbob`, ['order.shipment.cancelled']);
+      });
+
+      type Stored = { status: string; payload: string; deliveries: Array<{ connector: string; state: string }> };
+      /** The stored order.shipment.cancelled event of ShipBob order `id`, with its deliveries once each is finished. */
+      async function cancelledEvent(id: number | undefined): Promise<Stored> {
+        let found: Stored | null = null;
+        await until(`the order.shipment.cancelled webhook of order ${id} to be stored and its deliveries finished`, async () => {
+          const [event] = (await gw.gateway.store.browse.events({ orderKey: `shipbob:${id}`, eventCodes: ['order.shipment.cancelled'] }, { limit: 10 })).rows;
+          if (!event) return false;
+          const deliveries = await gw.gateway.store.browse.deliveriesOfEvents([event.id]);
+          found = { status: event.status, payload: event.payload, deliveries };
+          return deliveries.every((d) => d.state === 'delivered' || d.state === 'parked');
+        });
+        if (!found) throw new Error('unreachable');
+        return found;
+      }
+      const holdsFor = (line: string) => fusion.received().filter((r) => r.path === HOLDS_PATH && JSON.stringify(r.body).includes(line));
+
+      it('Oracle asked for it: stored, and no hold goes back to the line Oracle cancelled', async () => {
+        expect((await push('FlineStatusUpdate', 'SO-C8', 'AWAIT_SHIPPING')).outcome).to.equal('delivered');
+        const made = orderOf(`LEG:SO-C8:${lineOf('SO-C8')}`);
+        const webhooks = shipbob.sandbox.webhookAttempts().length;
+
+        expect((await push('FlineStatusUpdate', 'SO-C8', 'CANCELED')).outcome).to.equal('delivered');
+        // ShipBob sent its webhook before it answered the cancel request, and the gateway took it.
+        expect(shipbob.sandbox.webhookAttempts().slice(webhooks).map((a) => [a.topic, a.status])).to.deep.equal([['order.shipment.cancelled', 204]]);
+        const event = await cancelledEvent(made?.id);
+        expect(event.status).to.equal('unrouted');
+        expect(event.deliveries).to.deep.equal([]);
+        // The gateway's fact routed it; ShipBob's payload is stored as ShipBob sent it.
+        expect(JSON.parse(event.payload)).to.include({ reference_id: made?.reference_id }).and.not.have.property('gatewayOrderState');
+        expect(holdsFor(lineOf('SO-C8'))).to.deep.equal([]);
+        const record = await gw.gateway.store.shipbobOrders.get('shipbob', made?.reference_id ?? '?');
+        expect(record).to.include({ cancelled: true });
+        expect(record?.cancelRequestedAt).to.be.a('number');
+      });
+
+      it('ShipBob cancelled it on its own: the line gets the hold SHIPBOB_CANCELLED', async () => {
+        expect((await push('FlineStatusUpdate', 'SO-C9', 'AWAIT_SHIPPING')).outcome).to.equal('delivered');
+        const made = orderOf(`LEG:SO-C9:${lineOf('SO-C9')}`);
+        await shipbob.sandbox.moveShipment(Number(made?.shipments[0]?.id), 'cancel');
+
+        const event = await cancelledEvent(made?.id);
+        expect(event.status).to.equal('routed');
+        expect(event.deliveries.map((d) => [d.connector, d.state])).to.deep.equal([['fusion-holds', 'delivered']]);
+        expect(holdsFor(lineOf('SO-C9')).map((r) => r.body)).to.deep.equal([
+          {
+            holdRequests: [
+              {
+                SourceTransactionSystem: 'LEG',
+                SourceTransactionId: 'SO-C9',
+                FulfillLineId: lineOf('SO-C9'),
+                HoldCode: 'SHIPBOB_CANCELLED',
+                HoldComments: `ShipBob shipment ${made?.shipments[0]?.id} of order ${made?.id} is Cancelled`,
+              },
+            ],
+          },
+        ]);
+      });
     });
 
     it('that never reached ShipBob: nothing to cancel, delivered', async () => {

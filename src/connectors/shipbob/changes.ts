@@ -125,6 +125,11 @@ async function change(ctx: SettleContext, target: ShipBobTarget, sent: ShipBobOr
     if (action.kind !== 'cancel' && shipmentId === null) {
       return { ok: true, summary: { ...summary, refused: `ShipBob order ${id} has no shipment to change: change it by hand` } };
     }
+    if (action.kind === 'cancel' && record.cancelRequestedAt === null) {
+      // Before the request: ShipBob may send order.shipment.cancelled before it answers, and the
+      // webhook receiver must already know the cancellation for the gateway's own.
+      record = await save(ctx, { ...record, cancelRequestedAt: ctx.now(), updatedAt: ctx.now() });
+    }
     const answer = await send(ctx, target, action, id, shipmentId ?? '');
     if (!answer.ok) return failed(answer.result, `${verb(action)} ShipBob order ${id}`);
     if (answer.value === null) {
@@ -179,6 +184,7 @@ function newRecord(ctx: SettleContext, target: ShipBobTarget, order: OrderView, 
     lineKey: target.lineKey,
     shipbobOrderId: order.id,
     shipmentId: shipment?.id ?? null,
+    cancelRequestedAt: null,
     ...state,
     createdAt: at,
     updatedAt: at,

@@ -6,10 +6,12 @@ import type { ShipBobWebhookSettings } from '../../config/schema.ts';
 import { clip } from '../../domain/clip.ts';
 import { GatewayError, isGatewayError, type ErrorCode } from '../../domain/errors.ts';
 import type { XmlRecord } from '../../domain/event.ts';
+import { gatewayOrderState, type ShipBobOrderRecord } from '../../domain/shipbob-change.ts';
 import {
   isKnownShipBobTopic,
   SHIPBOB_DEDUPE_SCOPE,
   shipbobOrderKey,
+  shipbobOrderNamed,
   shipbobTopic,
   webhookIdHash,
 } from '../../domain/shipbob-webhook.ts';
@@ -176,6 +178,9 @@ function parseBody(body: Buffer): { text: string; payload: XmlRecord } {
   }
 }
 
+/** The field the trigger points read the gateway's state of the webhook's ShipBob order from. */
+const GATEWAY_ORDER_STATE_FIELD = 'gatewayOrderState';
+
 /**
  * Accepts one verified webhook as one event (source shipbob, event code = topic, known by its
  * webhook-id), stored with its deliveries and audit record in one transaction. Returns after the
@@ -183,11 +188,12 @@ function parseBody(body: Buffer): { text: string; payload: XmlRecord } {
  * 500, and ShipBob sends it again).
  */
 async function acceptShipBobWebhook(
-  deps: Pick<ShipBobWebhookDeps, 'accept' | 'now'>,
+  deps: Pick<ShipBobWebhookDeps, 'accept' | 'now' | 'store'>,
   request: Pick<WebhookRequest, 'webhookId' | 'topicHeader' | 'requestId'>,
   body: { raw: string; payload: XmlRecord },
 ): Promise<AcceptOutcome & { topic: string }> {
   const topic = shipbobTopic(request.topicHeader, body.payload);
+  const fields = await routingFields(deps.store, topic, body.payload);
   const outcome = await deps.accept.accept({
     source: 'shipbob',
     receivedAt: deps.now(),
@@ -198,7 +204,7 @@ async function acceptShipBobWebhook(
         orderKey: shipbobOrderKey(topic, body.payload),
         sourceSystem: null,
         position: 0,
-        fields: body.payload,
+        fields,
         payload: JSON.stringify(body.payload),
         raw: body.raw,
         dedupeScope: SHIPBOB_DEDUPE_SCOPE,
@@ -207,6 +213,26 @@ async function acceptShipBobWebhook(
     ],
   });
   return { ...outcome, topic };
+}
+
+/**
+ * What the trigger points read: ShipBob's payload and, for an order topic, what the gateway knows of
+ * that order (`gatewayOrderState`: cancel_requested, cancelled, open, unknown; domain/shipbob-change.ts),
+ * so that ShipBob's `order.shipment.cancelled` of a cancellation Oracle asked for is not sent back to
+ * Oracle as a hold. One indexed read of shipbob_orders; never stored (the payload stays ShipBob's).
+ */
+async function routingFields(store: Store, topic: string, payload: XmlRecord): Promise<XmlRecord> {
+  const named = shipbobOrderNamed(topic, payload);
+  if (named === null) return payload;
+  let record: ShipBobOrderRecord | null = null;
+  if (named.referenceId !== null) {
+    try {
+      record = await store.shipbobOrders.findForWebhook(named.referenceId, named.orderId);
+    } catch (err) {
+      throw new GatewayError('STORE_UNAVAILABLE', 'the webhook could not be stored; send it again later', { cause: err });
+    }
+  }
+  return { ...payload, [GATEWAY_ORDER_STATE_FIELD]: gatewayOrderState(record) };
 }
 
 /** An audit record for a refused webhook. It must never turn a refusal into a different error. */

@@ -6,7 +6,9 @@ import type { Knex } from 'knex';
  * line or purchase-order schedule is sent as the difference (src/domain/shipbob-change.ts). Keyed by
  * connector and ShipBob reference id (one per fulfilment line or schedule, unique at ShipBob for
  * ever), and found by the Fusion line too: some OM events (FlineClosed) name the order without its
- * source system, so their order key does not make the same reference id. The ship-to is kept as a digest only: the address itself stays in Oracle and ShipBob.
+ * source system, so their order key does not make the same reference id. A ShipBob webhook finds it
+ * by reference id alone (its receiver tells the trigger points whether the gateway asked to cancel
+ * the order, src/inbound/webhooks/shipbob.ts). The ship-to is kept as a digest only: the address itself stays in Oracle and ShipBob.
  * Retention leaves these rows alone: a change may come long after the events that made the order.
  */
 export async function up(knex: Knex): Promise<void> {
@@ -21,12 +23,17 @@ export async function up(knex: Knex): Promise<void> {
     /** JSON: product reference_id → quantity. */
     t.text('quantities').notNullable();
     t.string('address_hash', 64).notNullable();
+    /** Confirmed by ShipBob (or seen at ShipBob), whoever cancelled it. */
     t.boolean('cancelled').notNullable().defaultTo(false);
+    /** When the gateway asked ShipBob to cancel it, written before the request (null: never). */
+    t.bigInteger('cancel_requested_at').nullable();
     t.bigInteger('created_at').notNullable();
     t.bigInteger('updated_at').notNullable();
     t.primary(['connector', 'reference_id']);
     t.index(['order_key']);
     t.index(['connector', 'line_key']);
+    // A webhook names the order by reference id and ShipBob order id, without the connector.
+    t.index(['reference_id']);
   });
 }
 

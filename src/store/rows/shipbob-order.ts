@@ -11,6 +11,7 @@ export interface ShipBobOrderRow {
   quantities: string;
   address_hash: string;
   cancelled: boolean | number;
+  cancel_requested_at: number | string | null;
   created_at: number | string;
   updated_at: number | string;
 }
@@ -26,6 +27,7 @@ export function shipBobOrderRow(r: ShipBobOrderRecord): Record<string, string | 
     quantities: JSON.stringify(r.quantities),
     address_hash: r.addressHash,
     cancelled: r.cancelled,
+    cancel_requested_at: r.cancelRequestedAt,
     created_at: r.createdAt,
     updated_at: r.updatedAt,
   };
@@ -43,6 +45,7 @@ export function toShipBobOrder(row: ShipBobOrderRow): ShipBobOrderRecord {
     quantities: JSON.parse(row.quantities) as ShipBobQuantities,
     addressHash: row.address_hash,
     cancelled: Boolean(row.cancelled),
+    cancelRequestedAt: row.cancel_requested_at === null ? null : Number(row.cancel_requested_at),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };

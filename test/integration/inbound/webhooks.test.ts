@@ -336,6 +336,23 @@ describe(`ShipBob webhooks: signed, stored before the answer, deduped (${backend
     expect((await events()).map((e) => e.status)).to.deep.equal(['routed']);
   });
 
+  it("answers 500 STORE_UNAVAILABLE when the gateway's record of the ShipBob order cannot be read, storing nothing", async () => {
+    // An order topic asks shipbob_orders whether the gateway asked ShipBob to cancel the order.
+    const knex = gw.database.tables();
+    const id = newId();
+    await knex.raw('alter table shipbob_orders rename to shipbob_orders_away');
+    try {
+      const res = await post(endpoint(), TRACKING, headersFor(TRACKING, { id }));
+      expect(res.status).to.equal(500);
+      expect(res.json).to.include({ code: 'STORE_UNAVAILABLE' });
+    } finally {
+      await knex.raw('alter table shipbob_orders_away rename to shipbob_orders');
+    }
+    expect(await events()).to.deep.equal([]);
+    expect((await post(endpoint(), TRACKING, headersFor(TRACKING, { id }))).status).to.equal(204);
+    expect((await events()).map((e) => e.status)).to.deep.equal(['routed']);
+  });
+
   it('billing topics are stored and listed for reconciliation with amount, currency, reference and time', async () => {
     const charge = '{"transaction_id":"tx-1","amount":12.50,"currency_code":"USD","charge_date":"2026-01-15","invoice_id":901,"invoice_type":"Shipping","transaction_type":"Charge","reference_id":"98765","reference_type":"Shipment"}';
     const refund = '{"transaction_id":"tx-2","amount":-4.10,"currency_code":"USD","charge_date":"2026-01-16","transaction_type":"Refund","reference_id":"98765","reference_type":"Shipment"}';

@@ -18,6 +18,7 @@ describe(`what was sent for each ShipBob order (${backendName()})`, () => {
     quantities: { TShirtBlueM: 2, 'LIGHT-ROAST': 1 },
     addressHash: 'f'.repeat(64),
     cancelled: false,
+    cancelRequestedAt: null,
     createdAt: T0,
     updatedAt: T0,
     ...overrides,
@@ -63,6 +64,27 @@ describe(`what was sent for each ShipBob order (${backendName()})`, () => {
     expect(await mine.shipbobOrders.get('shipbob', 'LEG:SO-1:300100000000011')).to.deep.equal(
       record({ quantities: { TShirtBlueM: 1, 'LIGHT-ROAST': 1 }, addressHash: 'e'.repeat(64), cancelled: true, createdAt: T0, updatedAt: T0 + 5_000 }),
     );
+  });
+
+  it('keeps when the gateway asked ShipBob to cancel, apart from the cancellation ShipBob confirmed', async () => {
+    const [mine, other] = stores as [Store, Store];
+    await mine.shipbobOrders.save(record());
+    // Written before the request goes out, while ShipBob has confirmed nothing yet.
+    await mine.shipbobOrders.save(record({ cancelRequestedAt: T0 + 5_000, updatedAt: T0 + 5_000 }));
+    expect(await other.shipbobOrders.get('shipbob', 'LEG:SO-1:300100000000011')).to.deep.include({ cancelRequestedAt: T0 + 5_000, cancelled: false });
+    await other.shipbobOrders.save(record({ cancelRequestedAt: T0 + 5_000, cancelled: true, updatedAt: T0 + 6_000 }));
+    expect(await mine.shipbobOrders.get('shipbob', 'LEG:SO-1:300100000000011')).to.deep.equal(record({ cancelRequestedAt: T0 + 5_000, cancelled: true, updatedAt: T0 + 6_000 }));
+  });
+
+  it("finds the order a webhook names by its reference id, whatever the connector, and checks ShipBob's order id when given", async () => {
+    const [mine, other] = stores as [Store, Store];
+    expect(await other.shipbobOrders.findForWebhook('LEG:SO-1:300100000000011', null)).to.equal(null);
+    await mine.shipbobOrders.save(record({ connector: 'shipbob-eu', cancelRequestedAt: T0 + 1 }));
+    expect(await other.shipbobOrders.findForWebhook('LEG:SO-1:300100000000011', '100000001')).to.deep.equal(record({ connector: 'shipbob-eu', cancelRequestedAt: T0 + 1 }));
+    expect((await other.shipbobOrders.findForWebhook('LEG:SO-1:300100000000011', null))?.connector).to.equal('shipbob-eu');
+    // The same reference id at another ShipBob order is not this record.
+    expect(await other.shipbobOrders.findForWebhook('LEG:SO-1:300100000000011', '100000002')).to.equal(null);
+    expect(await other.shipbobOrders.findForWebhook('LEG:SO-1:300100000000012', '100000001')).to.equal(null);
   });
 
   it('keeps reference ids as long as ShipBob allows and quantities of any item name', async () => {

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import {
   applyShipBobAction,
+  gatewayOrderState,
   planShipBobChange,
   quantityChanges,
   shipBobAddressHash,
@@ -113,5 +114,18 @@ describe('the ship-to digest and the content of an order', () => {
   it('adds up the lines of one product', () => {
     const order = { recipient, products: [{ reference_id: 'MUG', quantity: 1 }, { reference_id: 'MUG', quantity: 2 }, { reference_id: 'CAP', quantity: 1 }] };
     expect(shipBobOrderContent(order).quantities).to.deep.equal({ MUG: 3, CAP: 1 });
+  });
+});
+
+describe("the gateway's state of a ShipBob order a webhook names", () => {
+  it('is cancel_requested once the gateway asked ShipBob to cancel it, before and after ShipBob confirmed', () => {
+    expect(gatewayOrderState({ cancelled: false, cancelRequestedAt: 1 })).to.equal('cancel_requested');
+    expect(gatewayOrderState({ cancelled: true, cancelRequestedAt: 1 })).to.equal('cancel_requested');
+  });
+
+  it('is cancelled when ShipBob cancelled it without being asked, open otherwise, unknown without a record', () => {
+    expect(gatewayOrderState({ cancelled: true, cancelRequestedAt: null })).to.equal('cancelled');
+    expect(gatewayOrderState({ cancelled: false, cancelRequestedAt: null })).to.equal('open');
+    expect(gatewayOrderState(null)).to.equal('unknown');
   });
 });

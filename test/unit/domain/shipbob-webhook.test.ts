@@ -4,6 +4,7 @@ import {
   billingFields,
   isKnownShipBobTopic,
   shipbobOrderKey,
+  shipbobOrderNamed,
   shipbobTopic,
   SHIPBOB_BILLING_TOPICS,
   webhookIdHash,
@@ -55,6 +56,20 @@ describe('ShipBob webhooks as events', () => {
       expect(shipbobOrderKey('order.shipped', json({}))).to.equal(null);
       expect(shipbobOrderKey('order.shipped', json({ id: 'a b c' }))).to.equal(null);
       expect(shipbobOrderKey('order.shipped', json({ reference_id: 'x'.repeat(300) }))).to.equal(null);
+    });
+  });
+
+  describe('the order a webhook names', () => {
+    it("is the gateway's reference id and ShipBob's order id, read like the order key", () => {
+      expect(shipbobOrderNamed('order.shipment.cancelled', json({ id: 555, order_id: 777, reference_id: 'LEG:SO-1:3001' }))).to.deep.equal({ referenceId: 'LEG:SO-1:3001', orderId: '777' });
+      expect(shipbobOrderNamed('order.shipped', json({ id: 888, reference_id: 'R-2' }))).to.deep.equal({ referenceId: 'R-2', orderId: '888' });
+      expect(shipbobOrderNamed('shipment_cancelled', json({ data: { order_id: 9, reference_id: 'R-3' } }))).to.deep.equal({ referenceId: 'R-3', orderId: '9' });
+      expect(shipbobOrderNamed('order.shipment.on_hold', json({ id: 555, order_id: 'a b' }))).to.deep.equal({ referenceId: null, orderId: null });
+    });
+
+    it('is null for topics that are not about an order', () => {
+      expect(shipbobOrderNamed('billing.charge.created', json({ reference_id: '123' }))).to.equal(null);
+      expect(shipbobOrderNamed('return.created', json({ id: 1, reference_id: 'RMA' }))).to.equal(null);
     });
   });
 
