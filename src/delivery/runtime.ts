@@ -42,7 +42,11 @@ export interface ConnectorRuntime {
 }
 
 /** What a delivery needs to build its request (the rate-window place is the worker's business). */
-export type PrepareInput = Omit<DeliverInput, 'placeAt'>;
+export interface PrepareInput {
+  delivery: Pick<Delivery, 'id' | 'idempotencyKey'>;
+  event: DeliverInput['event'];
+  attempt: number;
+}
 
 /** A request as a delivery would send it, with credentials shown as ***. */
 export interface RequestPreview {
@@ -53,7 +57,7 @@ export interface RequestPreview {
 }
 
 /** Preview of a connector kind that makes several requests (kind: shipbob). */
-class PreviewUnsupportedError extends Error {
+export class PreviewUnsupportedError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'PreviewUnsupportedError';
