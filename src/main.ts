@@ -8,6 +8,7 @@ import { poll } from './cli/poll.ts';
 import { recover } from './cli/recover.ts';
 import { sandboxPush } from './cli/sandbox.ts';
 import { connectorTestCommand, deliveriesCommand, eventsCommand, operationCommand } from './cli/deliveries.ts';
+import { describeCommand, previewCommand } from './cli/connector-tools.ts';
 
 const USAGE = `usage: omgw <command> [options]
 
@@ -31,6 +32,12 @@ commands:
                    discard (needs --reason): drop for good; hold / release: keep back / let go
   connector test NAME | connector test --all
                    check a connector for real: credentials, OAuth2 token, one harmless read call
+  connector describe NAME
+                   what a connector sends: a WSDL connector's operations and the input each mapping
+                   must produce; a REST connector's method, URL template and transform
+  preview --connector NAME (--event ID | --file event.json)
+                   the request a delivery of that event would send now (credentials masked), or
+                   its transform error; sends and writes nothing
   sandbox push     act as Oracle OM: send realistic pushes to a running gateway
                    [--url URL] [--count N] [--event CODE] [--status VALUE] [--digest] [--soap12]
 
@@ -78,6 +85,7 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
         'dry-run': { type: 'boolean', default: false },
         reason: { type: 'string' },
         all: { type: 'boolean', default: false },
+        file: { type: 'string' },
       },
     });
   } catch (err) {
@@ -118,8 +126,9 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
         return await status(ctx);
       case 'connector':
         if (sub === 'test') return await connectorTestCommand(ctx, target, parsed.values);
+        if (sub === 'describe') return await describeCommand(ctx, target);
         if (sub !== 'online' && sub !== 'offline') {
-          io.err('usage: omgw connector online|offline|test NAME');
+          io.err('usage: omgw connector online|offline|test|describe NAME');
           return EXIT.usage;
         }
         return await setConnectorState(ctx, sub, target);
@@ -133,6 +142,8 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
         });
       case 'poll':
         return await poll(ctx, { now: parsed.values.now ?? false });
+      case 'preview':
+        return await previewCommand(ctx, { connector: parsed.values.connector, event: parsed.values.event, file: parsed.values.file });
       case 'deliveries':
         return await deliveriesCommand(ctx, sub, target, parsed.values);
       case 'events':

@@ -101,6 +101,8 @@ export async function loadConfig(dirArg: string, env: NodeJS.ProcessEnv = proces
   for (const c of connectors) {
     const file = fileOf.get(c) ?? `connectors/${c.name}.yaml`;
     for (const p of await checkTlsFiles(c, dir)) problems.push({ file, ...p });
+    // A WSDL file is read at start and at each reload (src/connectors/soap-wsdl/catalog.ts), from this folder.
+    if (c.soap?.wsdl !== undefined && !/^https?:/i.test(c.soap.wsdl)) c.soap.wsdl = resolve(dir, c.soap.wsdl);
   }
 
   const tpRaw = await readYaml(dir, 'trigger-points.yaml', problems, { required: false });

@@ -32,8 +32,11 @@ export interface AuthProvider {
    * making (OAuth2), false when it would fail the same way (static secrets).
    */
   invalidate(refused?: OutboundRequest): Promise<boolean>;
-  /** For SOAP targets: the wsse:Security header block this provider supplies, or null. */
-  soapSecurityHeader(now: number): string | null;
+  /**
+   * For SOAP targets: the wsse:Security header block this provider supplies, or null. `version`:
+   * the envelope's SOAP version when a WSDL's binding chose it (default: the connector's soap.version).
+   */
+  soapSecurityHeader(now: number, version?: '1.1' | '1.2'): string | null;
 }
 
 export interface RequestSummary {

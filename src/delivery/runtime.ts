@@ -9,11 +9,14 @@ import type { TokenStore } from '../connectors/auth/token-store.ts';
 import { httpRequest } from '../connectors/http-client.ts';
 import { BODY_SNIPPET_BYTES, buildRestRequest, ERROR_MESSAGE_CHARS, sendRest, unanswered } from '../connectors/senders/rest.ts';
 import { buildSoapRequest, sendSoap } from '../connectors/senders/soap.ts';
-import type { ConnectorParts, DeliveryResult, KindContext, KindDelivery, OutboundRequest, SendResult, ShipBobOrderLedger, Transform } from '../connectors/types.ts';
+import type { ConnectorParts, DeliveryResult, KindContext, KindDelivery, OutboundRequest, SendResult, ShipBobOrderLedger, Transform, TransformOutput } from '../connectors/types.ts';
 import { TransformError } from '../connectors/types.ts';
 import type { Delivery } from '../domain/delivery.ts';
 import { scrubberFor, type Scrubber } from '../domain/secrets-scrub.ts';
 import type { RateGate } from './rate-gate.ts';
+import { WsdlUnavailableError, type WsdlCatalog } from '../connectors/soap-wsdl/catalog.ts';
+import { writeBody, type WsdlOperation } from '../connectors/soap-wsdl/document.ts';
+import { ShapeViolation } from '../connectors/soap-wsdl/serialize.ts';
 
 /** Whether a request may go now (null) or, when the rate limit gives it no token, the attempt's result. */
 type Admit = (request: OutboundRequest) => Promise<SendResult | null>;
@@ -33,7 +36,37 @@ export interface ConnectorRuntime {
   retryPolicy: RetryPolicy;
   parts: ConnectorParts;
   deliver(input: DeliverInput): Promise<DeliveryResult>;
+  /** What deliver would send now for `input`, credentials masked; sends and writes nothing. Throws what deliver would (a TransformError...). */
+  preview(input: PrepareInput): Promise<RequestPreview>;
   close(): Promise<void>;
+}
+
+/** What a delivery needs to build its request (the rate-window place is the worker's business). */
+export interface PrepareInput {
+  delivery: Pick<Delivery, 'id' | 'idempotencyKey'>;
+  event: DeliverInput['event'];
+  attempt: number;
+}
+
+/** A request as a delivery would send it, with credentials shown as ***. */
+export interface RequestPreview {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string | null;
+}
+
+/** Preview of a connector kind that makes several requests (kind: shipbob). */
+export class PreviewUnsupportedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PreviewUnsupportedError';
+  }
+}
+
+interface Prepared {
+  build: () => OutboundRequest;
+  classify: (request: OutboundRequest, scrubber: Scrubber) => Promise<SendResult>;
 }
 
 export interface RuntimeDeps {
@@ -53,6 +86,8 @@ export interface RuntimeDeps {
    * delivery. Without it only the worker's per-delivery token limits the rate.
    */
   rateGate?: RateGate;
+  /** The WSDLs of connectors with soap.wsdl. */
+  wsdl?: WsdlCatalog;
 }
 
 function defaultTransform(connector: ConnectorConfig): string {
@@ -153,7 +188,11 @@ function createConnectorRuntime(connector: ConnectorConfig, deps: RuntimeDeps): 
   /** For other code (the poller, another connector's deliveries reading through this one): no place taken beforehand. */
   const parts = partsWith(admission(undefined));
 
-  const deliverGeneric = async (input: DeliverInput): Promise<SendResult> => {
+  /**
+   * How one delivery's request is built and its answer read: the one path both a delivery and its
+   * preview take, so what a preview shows is what the delivery sends.
+   */
+  const prepare = async (input: PrepareInput): Promise<Prepared> => {
     const transform = deps.transforms.get(transformName);
     if (!transform) throw new TransformError(`transform "${transformName}" is not defined`);
     const output = await transform({
@@ -168,19 +207,50 @@ function createConnectorRuntime(connector: ConnectorConfig, deps: RuntimeDeps): 
     };
     const idempotencyKey = input.delivery.idempotencyKey ?? renderTemplate(connector.idempotencyKey.template, vars);
     const values = flatVars(vars, input.event.payload);
-    const admit = admission(input.placeAt);
-    if (connector.protocol === 'soap') {
-      return call(
-        () => buildSoapRequest(connector, output, auth.soapSecurityHeader(deps.now()), values),
-        (request, scrubber) => sendSoap({ connector, request, send, scrubber, now: deps.now }),
-        admit,
-      );
+    if (connector.protocol === 'soap' && connector.soap?.wsdl !== undefined) {
+      if (!deps.wsdl) throw new WsdlUnavailableError(`connector ${connector.name}: no WSDL catalog to read soap.wsdl with`, 'config');
+      const { document, operation } = await deps.wsdl.operation(connector);
+      const body = { body: wsdlBody(operation, output, transformName), contentType: output.contentType };
+      const binding = { version: operation.version, action: operation.soapAction };
+      return {
+        build: () => buildSoapRequest(connector, body, auth.soapSecurityHeader(deps.now(), binding.version), values, binding),
+        classify: (request, scrubber) => sendSoap({ connector, request, send, scrubber, now: deps.now, readAnswer: (text) => document.parseAnswer(text) }),
+      };
     }
-    return call(
-      () => buildRestRequest(connector, output, values, idempotencyKey),
-      (request, scrubber) => sendRest({ connector, request, send, scrubber, now: deps.now }),
-      admit,
-    );
+    if (connector.protocol === 'soap') {
+      return {
+        build: () => buildSoapRequest(connector, output, auth.soapSecurityHeader(deps.now()), values),
+        classify: (request, scrubber) => sendSoap({ connector, request, send, scrubber, now: deps.now }),
+      };
+    }
+    return {
+      build: () => buildRestRequest(connector, output, values, idempotencyKey),
+      classify: (request, scrubber) => sendRest({ connector, request, send, scrubber, now: deps.now }),
+    };
+  };
+
+  const deliverGeneric = async (input: DeliverInput): Promise<SendResult> => {
+    const prepared = await prepare(input);
+    return call(prepared.build, prepared.classify, admission(input.placeAt));
+  };
+
+  /**
+   * The request a delivery would send now, credentials masked, without sending it: no place in the
+   * rate window, no token fetched (an OAuth2 bearer is shown as ***), nothing written.
+   */
+  const preview = async (input: PrepareInput): Promise<RequestPreview> => {
+    if (deps.kinds?.[connector.kind]) throw new PreviewUnsupportedError(`connector ${connector.name} is of kind ${connector.kind}, which sends several requests per delivery: preview covers single-request connectors`);
+    const request = (await prepare(input)).build();
+    if (connector.auth.type === 'oauth2-client-credentials' || connector.auth.type === 'oauth2-refresh-token') {
+      request.headers.Authorization = 'Bearer ***';
+    } else await auth.authorize(request);
+    const scrubber = scrubberOf(request);
+    return {
+      method: request.method,
+      url: redactUrl(request.url.toString(), connector),
+      headers: redactHeaders(request.headers, connector),
+      body: request.body === null ? null : scrubber.scrub(request.body),
+    };
   };
 
   const custom = deps.kinds?.[connector.kind];
@@ -221,6 +291,7 @@ function createConnectorRuntime(connector: ConnectorConfig, deps: RuntimeDeps): 
     retryPolicy: connector.retry,
     parts,
     deliver,
+    preview,
     async close(): Promise<void> {
       await connections.close();
     },
@@ -259,4 +330,23 @@ function flatVars(vars: { delivery: { id: string }; event: { id: string; eventCo
   out.eventId = vars.event.id;
   out.deliveryId = vars.delivery.id;
   return out;
+}
+
+/**
+ * The mapping's JSON written as the operation's input element: what the schema cannot carry is a
+ * TransformError naming the path, so the delivery parks before anything is sent.
+ */
+function wsdlBody(operation: WsdlOperation, output: TransformOutput, transformName: string): string {
+  let value: unknown;
+  try {
+    value = JSON.parse(output.body);
+  } catch {
+    throw new TransformError(`${transformName} did not produce JSON for operation ${operation.name}`);
+  }
+  try {
+    return writeBody(operation, value);
+  } catch (err) {
+    if (err instanceof ShapeViolation) throw new TransformError(`${transformName} does not fit the input of operation ${operation.name}: ${err.message}`, { cause: err });
+    throw err;
+  }
 }

@@ -5,12 +5,13 @@ import { requestBaseUrl } from '../inbound/soap/wsdl.ts';
 import { readRawBody } from '../inbound/webhooks/body.ts';
 import { OTM_DOCUMENT_NS, OTM_SERVICE_NS, otmTransmissionWsdl } from './otm-wsdl.ts';
 import { redactBody, redactHeaders } from './redact.ts';
+import { WAREHOUSE_SERVICE_NS, warehouseWsdl } from './warehouse-wsdl.ts';
 
 export const SANDBOX_PREFIX = '/sandbox';
 
 export interface SandboxRecord {
   at: string;
-  target: 'rest-sink' | 'otm';
+  target: 'rest-sink' | 'otm' | 'warehouse';
   method: string;
   path: string;
   idempotencyKey: string | null;
@@ -27,12 +28,14 @@ export interface SandboxTargetOptions {
 
 const MAX_BODY = 1024 * 1024;
 const OTM_PATH = `${SANDBOX_PREFIX}/otm/GC3Services/TransmissionService/call`;
+const WAREHOUSE_PATH = `${SANDBOX_PREFIX}/warehouse/ShipmentService`;
 const KEEP = 200;
 
 /**
  * Sandbox targets served by the gateway itself, so the example config delivers somewhere with no
  * outside account: a REST sink that accepts anything and an OTM-style TransmissionService that
- * answers `publish` with a TransmissionAck and serves its WSDL at `?wsdl`. Enabled by
+ * answers `publish` with a TransmissionAck and serves its WSDL at `?wsdl`, and a warehouse
+ * ShipmentService known by its WSDL (warehouse-wsdl.ts) that answers CreateShipment. Enabled by
  * `sandbox.enabled` in gateway.yaml; what they received is listed at GET /sandbox/received, with
  * credentials redacted as it is recorded (so no path, in memory or out, holds them).
  */
@@ -98,6 +101,38 @@ export function registerSandboxTargets(router: Router, options: SandboxTargetOpt
       `<publishResponse xmlns="${OTM_SERVICE_NS}">` +
       `<TransmissionAck xmlns="${OTM_DOCUMENT_NS}"><EchoedTransmissionHeader><TransmissionHeader/></EchoedTransmissionHeader><ReferenceTransmissionNo>${received.length}</ReferenceTransmissionNo></TransmissionAck>` +
       '</publishResponse></soapenv:Body></soapenv:Envelope>';
+  });
+
+  router.get(WAREHOUSE_PATH, (ctx) => {
+    if (!Object.keys(ctx.query).some((k) => k.toLowerCase() === 'wsdl')) {
+      ctx.status = 405;
+      ctx.set('Allow', 'POST');
+      ctx.body = { code: 'METHOD_NOT_ALLOWED', message: `POST a CreateShipment request to ${WAREHOUSE_PATH}; GET ${WAREHOUSE_PATH}?wsdl for its WSDL` };
+      return;
+    }
+    const base = requestBaseUrl({ host: ctx.get('host') || undefined, encrypted: 'encrypted' in ctx.req.socket && Boolean(ctx.req.socket.encrypted), trustProxy: false });
+    ctx.type = 'text/xml; charset=utf-8';
+    ctx.body = warehouseWsdl(`${base}${ctx.path}`);
+  });
+
+  router.post(WAREHOUSE_PATH, async (ctx) => {
+    const body = await readBody(ctx);
+    if (body === null) return;
+    ctx.type = 'text/xml; charset=utf-8';
+    // A light check of what the WSDL asks for: the request element in its namespace, a reference and a line.
+    const request = new RegExp(`<(\\w+):CreateShipment xmlns:\\1="${WAREHOUSE_SERVICE_NS}"`).test(body);
+    const reference = /<(?:\w+:)?reference>([^<]+)</.exec(body)?.[1] ?? null;
+    if (!request || reference === null || !/<(?:\w+:)?line>/.test(body)) {
+      ctx.status = 500;
+      ctx.body = soapFault('Client', 'expected a CreateShipment request with a shipment reference and at least one line');
+      return;
+    }
+    record(ctx, { at: new Date().toISOString(), target: 'warehouse', method: 'POST', path: ctx.path, idempotencyKey: reference, body });
+    ctx.status = 200;
+    ctx.body =
+      '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>' +
+      `<CreateShipmentResponse xmlns="${WAREHOUSE_SERVICE_NS}"><confirmationId>WH-${received.length}</confirmationId></CreateShipmentResponse>` +
+      '</soapenv:Body></soapenv:Envelope>';
   });
 
   router.get(`${SANDBOX_PREFIX}/received`, (ctx) => {

@@ -104,7 +104,7 @@ export function createServices(config: () => GatewayConfig, deps: ServicesDeps):
   const { store, clock, logger, newId, instanceId } = deps;
   const notify = deps.notify ?? ((): void => undefined);
   const tokenStore = tokenStoreOf(config(), store, logger, instanceId);
-  const runtimes = new ConnectorRuntimes({ config, store, clock, tokenStore });
+  const runtimes = new ConnectorRuntimes({ config, store, clock, tokenStore, logger });
   const deliveries = new DeliveryActions({ store, clock, newId, notify });
   const accept = new AcceptEvents({ store, config, newId, notify });
   return {

@@ -7,6 +7,10 @@ import { createRateGate } from '../delivery/rate-gate.ts';
 import { createConnectorRuntimes, type ConnectorRuntime } from '../delivery/runtime.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Store } from '../store/index.ts';
+import type { ConnectorConfig } from '../config/schema.ts';
+import { WsdlCatalog } from '../connectors/soap-wsdl/catalog.ts';
+import type { WsdlDocument } from '../connectors/soap-wsdl/document.ts';
+import type { Logger } from '../log.ts';
 
 export interface ConnectorRuntimesDeps {
   config: () => GatewayConfig;
@@ -14,6 +18,8 @@ export interface ConnectorRuntimesDeps {
   clock: Clock;
   /** Refresh tokens survive restarts and are shared between instances. */
   tokenStore: TokenStore;
+  /** Told when a connector's WSDL cannot be read. */
+  logger?: Logger;
 }
 
 /**
@@ -24,9 +30,17 @@ export interface ConnectorRuntimesDeps {
 export class ConnectorRuntimes {
   readonly #deps: ConnectorRuntimesDeps;
   #current: Map<string, ConnectorRuntime> | null = null;
+  readonly #wsdl: WsdlCatalog;
 
   constructor(deps: ConnectorRuntimesDeps) {
     this.#deps = deps;
+    this.#wsdl = new WsdlCatalog({
+      onReadFailed: (connector, error, kept) =>
+        deps.logger?.warn(
+          { connector, error: error.message },
+          kept ? 'the connector\'s WSDL could not be read again; the one read before stays in force' : 'the connector\'s WSDL could not be read; its deliveries wait for it',
+        ),
+    });
   }
 
   /** Every configured connector's runtime, by name. */
@@ -50,6 +64,11 @@ export class ConnectorRuntimes {
     for (const runtime of previous?.values() ?? []) void runtime.close().catch(() => undefined);
   }
 
+  /** The operations of a connector's WSDL (`omgw connector describe`). */
+  async wsdl(connector: ConnectorConfig): Promise<WsdlDocument> {
+    return this.#wsdl.document(connector);
+  }
+
   /** Closes every runtime's pools. */
   async close(): Promise<void> {
     const current = this.#current;
@@ -60,6 +79,8 @@ export class ConnectorRuntimes {
   #build(): Map<string, ConnectorRuntime> {
     const { config, store, clock, tokenStore } = this.#deps;
     const current = config();
+    // Built at start and after each reload: the WSDLs are read again then.
+    this.#wsdl.refresh(current.connectors);
     return createConnectorRuntimes(current, {
       secrets: () => config().secrets,
       tokenStore,
@@ -68,6 +89,7 @@ export class ConnectorRuntimes {
       kinds: { shipbob: shipBobDelivery },
       shipbobOrders: store.shipbobOrders,
       rateGate: createRateGate(store.connectorStates, clock),
+      wsdl: this.#wsdl,
     });
   }
 }

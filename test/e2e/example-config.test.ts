@@ -9,7 +9,7 @@ import { freePort } from '../helpers/free-port.ts';
 import { cliArgs } from '../helpers/cli-entry.ts';
 
 const EXAMPLE_CONFIG = fileURLToPath(new URL('../../config', import.meta.url));
-const EXAMPLE_CONNECTORS = ['fusion', 'fusion-holds', 'fusion-receipts', 'order-status-crm', 'otm', 'shipbob'];
+const EXAMPLE_CONNECTORS = ['fusion', 'fusion-holds', 'fusion-receipts', 'order-status-crm', 'otm', 'shipbob', 'warehouse'];
 
 /** The real CLI as a process: its exit code and what it printed. */
 function omgw(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; err: string }> {

@@ -47,8 +47,32 @@ export function connectorSchema(leaves: Leaves) {
       .optional(),
     soap: z
       .strictObject({
-        version: z.enum(['1.1', '1.2']).default('1.1'),
+        /** Default 1.1; with a WSDL, the port's binding says. */
+        version: z.enum(['1.1', '1.2']).optional(),
         action: str().optional(),
+        /**
+         * The target's WSDL: a file (relative to the config folder) or an https URL (http only on
+         * loopback: the sandbox). With it, the `jsonata:` mapping yields the operation's input as
+         * JSON and the envelope is written from the WSDL's schema (src/connectors/soap-wsdl/).
+         */
+        wsdl: nonEmpty().refine(wsdlLocationAllowed, 'must be a file in the config folder or an https URL (http only to a loopback host)').optional(),
+        operation: nonEmpty().optional(),
+        /** The WSDL service and port of the operation, when it is offered on several. */
+        service: nonEmpty().optional(),
+        port: nonEmpty().optional(),
+      })
+      .superRefine((soap, ctx) => {
+        if (soap.wsdl === undefined) {
+          for (const key of ['operation', 'service', 'port'] as const) {
+            if (soap[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'is used only with soap.wsdl' });
+          }
+          return;
+        }
+        if (soap.operation === undefined) ctx.addIssue({ code: 'custom', path: ['operation'], message: 'is required with soap.wsdl' });
+        // A WSDL's binding says both; two sources could disagree.
+        for (const key of ['version', 'action'] as const) {
+          if (soap[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'comes from the WSDL binding: remove it, or pick the port with soap.port' });
+        }
       })
       .optional(),
     /** A built-in transform name or jsonata:<mapping>; default canonical-json (REST) or om-results-xml (SOAP). */
@@ -79,5 +103,25 @@ export function connectorSchema(leaves: Leaves) {
         header: str().default('Idempotency-Key'),
       })
       .prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    if (c.soap?.wsdl === undefined) return;
+    if (c.protocol !== 'soap') ctx.addIssue({ code: 'custom', path: ['soap', 'wsdl'], message: 'is for protocol: soap' });
+    // The operation's input is JSON shaped by the schema: only a JSONata mapping yields it.
+    if (!c.transform?.startsWith('jsonata:')) ctx.addIssue({ code: 'custom', path: ['transform'], message: 'a connector with soap.wsdl needs a jsonata:<mapping> transform' });
   });
+}
+
+/** A relative file path, an https URL, or an http URL to a loopback host. */
+function wsdlLocationAllowed(location: string): boolean {
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(location)) return true;
+  let url: URL;
+  try {
+    url = new URL(location);
+  } catch {
+    return false;
+  }
+  if (url.protocol === 'https:') return true;
+  // `.invalid` never resolves: it is the loader's stand-in for ${server:url} while gateway.yaml is invalid.
+  return url.protocol === 'http:' && /^(localhost|127(\.\d{1,3}){3}|\[::1\]|[a-z0-9.-]*\.invalid)$/i.test(url.hostname);
 }

@@ -37,7 +37,7 @@ export class WsSecurityAuth implements AuthProvider {
     return false;
   }
 
-  soapSecurityHeader(now: number): string {
+  soapSecurityHeader(now: number, version: '1.1' | '1.2' = this.#soapVersion): string {
     const password = this.#config.password.reveal();
     const username = `<wsse:Username>${escapeXml(this.#config.username)}</wsse:Username>`;
     let token: string;
@@ -54,7 +54,7 @@ export class WsSecurityAuth implements AuthProvider {
     }
     return (
       `<wsse:Security xmlns:wsse="${WSSE_NS}" xmlns:wsu="${WSU_NS}" ` +
-      `xmlns:soapenv="${SOAP_ENV_NS[this.#soapVersion]}" soapenv:mustUnderstand="1">` +
+      `xmlns:soapenv="${SOAP_ENV_NS[version]}" soapenv:mustUnderstand="1">` +
       `<wsse:UsernameToken>${token}</wsse:UsernameToken>` +
       `</wsse:Security>`
     );

@@ -3,6 +3,7 @@ import type { ConnectorConfig } from '../../config/schema.ts';
 import { TransformError, type OutboundRequest, type SendResult, type TransformOutput } from '../types.ts';
 import {
   attempt,
+  BODY_SNIPPET_BYTES,
   buildHeaders,
   buildUrl,
   httpErrorMessage,
@@ -38,6 +39,12 @@ export interface SoapFault {
 const MAX_PARSE_CHARS = 1024 * 1024;
 const XML_DECLARATION = /^\s*<\?xml\b[^>]*\?>\s*/;
 
+/** What a WSDL's binding says of an operation, in place of the connector's soap.version and soap.action. */
+export interface SoapBinding {
+  version: SoapVersion;
+  action: string;
+}
+
 /**
  * A POST of `<soap:Envelope>` with `securityHeader` (a wsse:Security block, or null for no Header) in
  * soap:Header and the transform's XML as the only content of soap:Body.
@@ -51,9 +58,10 @@ export function buildSoapRequest(
   transformOutput: TransformOutput,
   securityHeader: string | null,
   vars: Record<string, string> = {},
+  binding?: SoapBinding,
 ): OutboundRequest {
-  const version: SoapVersion = connector.soap?.version ?? '1.1';
-  const action = connector.soap?.action ?? '';
+  const version: SoapVersion = binding?.version ?? connector.soap?.version ?? '1.1';
+  const action = binding?.action ?? connector.soap?.action ?? '';
   const content = transformOutput.body.replace(XML_DECLARATION, '');
   if (!content.trimStart().startsWith('<')) {
     throw new TransformError(`transform "${connector.transform}" did not produce XML for the SOAP body`);
@@ -76,7 +84,15 @@ export function buildSoapRequest(
   return { method: 'POST', url, headers, body };
 }
 
-export async function sendSoap(input: SendInput): Promise<SendResult> {
+export interface SoapSendInput extends SendInput {
+  /**
+   * Reads a delivered answer (a WSDL connector: node-soap, with the WSDL's schema) into JSON, which
+   * is kept as the attempt's snippet in place of the raw XML; null keeps the XML.
+   */
+  readAnswer?: (body: string) => unknown;
+}
+
+export async function sendSoap(input: SoapSendInput): Promise<SendResult> {
   const { request, send } = input;
   const scrubber = input.scrubber ?? NO_SECRETS;
   const outcome = await attempt(request, send, scrubber);
@@ -99,7 +115,12 @@ export async function sendSoap(input: SendInput): Promise<SendResult> {
   if (fault !== null && (success || status === 500 || status === 400)) {
     return result({ ok: false, errorClass: 'soap_fault', errorMessage: fault.message, faultParty: fault.party });
   }
-  if (success) return result({ ok: true, errorClass: null, errorMessage: null, faultParty: null });
+  if (success) {
+    const delivered = result({ ok: true, errorClass: null, errorMessage: null, faultParty: null });
+    const answer = input.readAnswer && response.body !== '' ? input.readAnswer(response.body) : null;
+    if (answer === null || answer === undefined) return delivered;
+    return { ...delivered, bodySnippet: scrubber.clipBytes(JSON.stringify(answer), BODY_SNIPPET_BYTES) };
+  }
   const message = fault === null ? httpErrorMessage(status) : `${httpErrorMessage(status)}: ${fault.message}`;
   return result({ ok: false, errorClass: 'http', errorMessage: message, faultParty: null });
 }

@@ -80,7 +80,7 @@ describe('config/load loadConfig', () => {
       expect(config.gateway.inbound.soap.dedupeWindow).to.equal(7 * 86_400_000);
       expect(config.gateway.inbound.soap.maxBodySize).to.equal(10 * 1024 * 1024);
 
-      expect(config.connectors.map((c) => c.name)).to.deep.equal(['fusion-holds', 'fusion-receipts', 'fusion', 'order-status-crm', 'otm', 'shipbob']);
+      expect(config.connectors.map((c) => c.name)).to.deep.equal(['fusion-holds', 'fusion-receipts', 'fusion', 'order-status-crm', 'otm', 'shipbob', 'warehouse']);
       const shipbob = connector(config, 'shipbob');
       expect(shipbob.kind).to.equal('shipbob');
       expect(shipbob.headers).to.deep.equal({ shipbob_channel_id: '100001' });
@@ -111,6 +111,7 @@ describe('config/load loadConfig', () => {
         ['status-to-crm', ['FlineStatusUpdate', 'OrderHeaderStatusUpdate', 'FlineClosed'], ['order-status-crm']],
         ['shipped-lines-to-crm', ['OrderAttributeUpdate'], ['order-status-crm']],
         ['exceptions-to-otm', ['HOLD', 'JEOPARDY', 'SPLIT'], ['otm']],
+        ['splits-to-warehouse', ['SPLIT'], ['warehouse']],
         ['open-purchase-orders-to-shipbob', ['PurchaseOrderChanged'], ['shipbob']],
         ['cancelled-lines-to-shipbob', ['FlineStatusUpdate'], ['shipbob']],
         ['closed-cancelled-lines-to-shipbob', ['FlineClosed'], ['shipbob']],

@@ -1,0 +1,252 @@
+import { readFile } from 'node:fs/promises';
+import { loadConfig } from '../config/load.ts';
+import type { ConnectorConfig } from '../config/schema.ts';
+import { redactHeaders, redactUrl } from '../connectors/auth/redact.ts';
+import { WsdlCatalog, WsdlUnavailableError } from '../connectors/soap-wsdl/catalog.ts';
+import type { WsdlOperation } from '../connectors/soap-wsdl/document.ts';
+import type { FieldShape } from '../connectors/soap-wsdl/shape.ts';
+import { TransformError } from '../connectors/types.ts';
+import { PreviewUnsupportedError, type PrepareInput } from '../delivery/runtime.ts';
+import { EVENT_SOURCES, type EventSource, type XmlRecord } from '../domain/event.ts';
+import { EXIT, type CommandContext } from './commands.ts';
+import { withServices } from './services.ts';
+
+/**
+ * `omgw connector describe NAME`: what a connector sends and what its mapping must produce (a WSDL
+ * connector's operations with the input shape of each; a REST connector's method, URL template and
+ * transform). `omgw preview --connector NAME --event ID | --file event.json`: the request the next
+ * delivery would send, built by the delivery runtime itself (src/delivery/runtime.ts `preview`),
+ * credentials masked, nothing sent and nothing written.
+ */
+
+function findConnector(ctx: CommandContext, connectors: readonly ConnectorConfig[], name: string): ConnectorConfig | null {
+  const found = connectors.find((c) => c.name === name);
+  if (!found) ctx.io.err(`no connector named "${name.slice(0, 100)}" (connectors: ${connectors.map((c) => c.name).join(', ') || 'none'})`);
+  return found ?? null;
+}
+
+export async function describeCommand(ctx: CommandContext, name: string | undefined): Promise<number> {
+  if (name === undefined) {
+    ctx.io.err('usage: omgw connector describe NAME');
+    return EXIT.usage;
+  }
+  const config = await loadConfig(ctx.configDir, ctx.env);
+  const connector = findConnector(ctx, config.connectors, name);
+  if (!connector) return EXIT.failed;
+  const common = {
+    name: connector.name,
+    protocol: connector.protocol,
+    kind: connector.kind,
+    // The template as configured: {{name}} placeholders are filled per delivery.
+    url: `${redactUrl(connector.url, connector).replace(/\/$/, '')}${connector.path}`,
+    transform: connector.transform ?? (connector.protocol === 'soap' ? 'om-results-xml' : 'canonical-json'),
+  };
+  if (connector.soap?.wsdl === undefined) {
+    const headers = redactHeaders(connector.headers, connector);
+    const soap = connector.protocol === 'soap' ? { version: connector.soap?.version ?? '1.1', action: connector.soap?.action ?? '' } : undefined;
+    if (ctx.json) {
+      ctx.io.out(JSON.stringify({ ...common, method: connector.protocol === 'soap' ? 'POST' : connector.method, headers, ...(soap ? { soap } : {}) }, null, 2));
+      return EXIT.ok;
+    }
+    ctx.io.out(`connector ${connector.name} (${connector.protocol}, kind ${connector.kind})`);
+    ctx.io.out(`  ${connector.protocol === 'soap' ? 'POST' : connector.method} ${common.url}   ({{name}} placeholders are filled from the event)`);
+    for (const [k, v] of Object.entries(headers)) ctx.io.out(`  ${k}: ${v}`);
+    if (soap) ctx.io.out(`  SOAP ${soap.version}, SOAPAction "${soap.action}"`);
+    ctx.io.out(`  transform ${common.transform}`);
+    return EXIT.ok;
+  }
+  let operations: WsdlOperation[];
+  try {
+    operations = (await new WsdlCatalog().document(connector)).operations;
+  } catch (err) {
+    if (!(err instanceof WsdlUnavailableError)) throw err;
+    ctx.io.err(err.message);
+    return EXIT.failed;
+  }
+  const chosen = (o: WsdlOperation): boolean =>
+    o.name === connector.soap?.operation && (connector.soap.service ?? o.service) === o.service && (connector.soap.port ?? o.port) === o.port;
+  if (ctx.json) {
+    const out = operations.map((o) => ({ ...o, selected: chosen(o), input: o.input ? fieldJson(o.input, new Set()) : null }));
+    ctx.io.out(JSON.stringify({ ...common, wsdl: connector.soap.wsdl, operations: out }, null, 2));
+    return EXIT.ok;
+  }
+  ctx.io.out(`connector ${connector.name}: POST ${common.url}, transform ${common.transform}`);
+  ctx.io.out(`WSDL ${connector.soap.wsdl}`);
+  for (const o of operations) {
+    ctx.io.out('');
+    ctx.io.out(`${chosen(o) ? '* ' : '  '}${o.name}   ${o.service}/${o.port}   SOAP ${o.version} ${o.style}/literal   SOAPAction "${o.soapAction}"`);
+    if (!o.input) {
+      ctx.io.out(`    not supported: ${o.unsupported ?? 'no input'}`);
+      continue;
+    }
+    const fields = o.input.shape.kind === 'complex' ? o.input.shape.fields : [];
+    ctx.io.out(`    the mapping yields the content of <${o.input.name}> (${o.input.ns || 'no namespace'}):`);
+    for (const line of shapeLines(fields, 3, new Set())) ctx.io.out(line);
+  }
+  ctx.io.out('');
+  ctx.io.out('* the operation this connector sends. [] repeated (a JSON array), ? optional; elements are written in this order whatever the order of the keys.');
+  return EXIT.ok;
+}
+
+function typeLabel(f: FieldShape): string {
+  return f.shape.kind === 'simple'
+    ? `${f.shape.typeName ?? f.shape.base}${f.shape.enumeration ? ` (${f.shape.enumeration.join(' | ')})` : ''}`
+    : (f.shape.typeName ?? 'object');
+}
+
+function occursLabel(f: FieldShape): string {
+  const max = f.max === null ? 'unbounded' : String(f.max);
+  const base = f.min === 0 ? (f.max === 1 ? 'optional' : `optional, up to ${max}`) : f.max === 1 ? 'required' : `${f.min} to ${max}`;
+  return f.nillable ? `${base}, nillable` : base;
+}
+
+/** One line per field, nested by indentation; a type met again inside itself is named, not expanded. */
+function shapeLines(fields: FieldShape[], depth: number, seen: Set<unknown>): string[] {
+  const lines: string[] = [];
+  for (const f of fields) {
+    const repeated = f.max === null || f.max > 1;
+    const name = `${f.name}${repeated ? '[]' : ''}${f.min === 0 ? '?' : ''}`;
+    lines.push(`${'  '.repeat(depth)}${name.padEnd(Math.max(28 - 2 * depth, name.length + 1))} ${typeLabel(f).padEnd(20)} ${occursLabel(f)}`);
+    if (f.shape.kind !== 'complex') continue;
+    if (seen.has(f.shape)) {
+      lines.push(`${'  '.repeat(depth + 1)}(${f.shape.typeName ?? 'this type'} again, as above)`);
+      continue;
+    }
+    if (f.shape.open) lines.push(`${'  '.repeat(depth + 1)}(open content: elements beyond these are not written)`);
+    lines.push(...shapeLines(f.shape.fields, depth + 1, new Set([...seen, f.shape])));
+  }
+  return lines;
+}
+
+interface FieldJson {
+  name: string;
+  namespace: string;
+  type: string;
+  required: boolean;
+  array: boolean;
+  min: number;
+  max: number | null;
+  nillable: boolean;
+  enumeration?: string[];
+  fields?: FieldJson[];
+  recursive?: true;
+}
+
+function fieldJson(f: FieldShape, seen: Set<unknown>): FieldJson {
+  const out: FieldJson = {
+    name: f.name,
+    namespace: f.ns,
+    type: f.shape.kind === 'simple' ? (f.shape.typeName ?? f.shape.base) : (f.shape.typeName ?? 'object'),
+    required: f.min > 0,
+    array: f.max === null || f.max > 1,
+    min: f.min,
+    max: f.max,
+    nillable: f.nillable,
+  };
+  if (f.shape.kind === 'simple' && f.shape.enumeration) out.enumeration = f.shape.enumeration;
+  if (f.shape.kind === 'complex') {
+    if (seen.has(f.shape)) out.recursive = true;
+    else out.fields = f.shape.fields.map((c) => fieldJson(c, new Set([...seen, f.shape])));
+  }
+  return out;
+}
+
+export interface PreviewArgs {
+  connector?: string[] | undefined;
+  event?: string[] | undefined;
+  file?: string | undefined;
+}
+
+export async function previewCommand(ctx: CommandContext, args: PreviewArgs): Promise<number> {
+  const name = args.connector?.at(-1);
+  const eventId = args.event?.at(-1);
+  if (name === undefined || (eventId === undefined) === (args.file === undefined)) {
+    ctx.io.err('usage: omgw preview --connector NAME (--event ID | --file event.json)');
+    return EXIT.usage;
+  }
+  const fromFile = args.file === undefined ? null : await eventFromFile(ctx, args.file);
+  if (fromFile === 'invalid') return EXIT.usage;
+  return withServices(ctx, async ({ config, store, services }) => {
+    const connector = findConnector(ctx, config.connectors, name);
+    const runtime = connector ? services.runtimes.all.get(connector.name) : undefined;
+    if (!connector || !runtime) return EXIT.failed;
+    let input: PrepareInput;
+    if (fromFile) input = { delivery: { id: 'preview', idempotencyKey: null }, event: fromFile, attempt: 1 };
+    else {
+      const stored = await store.browse.event(eventId ?? '');
+      if (!stored) {
+        ctx.io.err(`no event ${(eventId ?? '').slice(0, 40)} in ${store.describe}`);
+        return EXIT.failed;
+      }
+      // The event's delivery to this connector, when it has one: its id and key are in what is sent.
+      const [delivery] = (await store.browse.deliveries({ eventIds: [stored.id], connectors: [connector.name] }, { limit: 1 })).rows;
+      input = {
+        delivery: delivery ? { id: delivery.id, idempotencyKey: delivery.idempotencyKey } : { id: 'preview', idempotencyKey: null },
+        event: {
+          id: stored.id,
+          source: stored.source as EventSource,
+          eventCode: stored.eventCode,
+          orderKey: stored.orderKey,
+          receivedAt: stored.receivedAt,
+          payload: JSON.parse(stored.payload) as XmlRecord,
+        },
+        attempt: delivery ? delivery.attemptsInCycle + 1 : 1,
+      };
+      if (!delivery) ctx.io.err(`event ${stored.id} has no delivery to ${connector.name}: previewed with delivery id "preview"`);
+    }
+    try {
+      const request = await runtime.preview(input);
+      if (ctx.json) ctx.io.out(JSON.stringify({ connector: connector.name, deliveryId: input.delivery.id, ...request }, null, 2));
+      else {
+        ctx.io.out(`${request.method} ${request.url}`);
+        for (const [k, v] of Object.entries(request.headers)) ctx.io.out(`${k}: ${v}`);
+        ctx.io.out('');
+        if (request.body !== null) ctx.io.out(request.body);
+      }
+      return EXIT.ok;
+    } catch (err) {
+      if (err instanceof TransformError || err instanceof WsdlUnavailableError || err instanceof PreviewUnsupportedError) {
+        const label = err instanceof TransformError ? 'transform error' : err instanceof PreviewUnsupportedError ? 'not supported' : 'WSDL unavailable';
+        if (ctx.json) ctx.io.out(JSON.stringify({ connector: connector.name, error: label, message: err.message }, null, 2));
+        else ctx.io.err(`${label}: ${err.message}`);
+        return EXIT.failed;
+      }
+      throw err;
+    }
+  });
+}
+
+/**
+ * A hand-written event: `{ "eventCode": "HOLD", "orderKey": "...", "payload": { ... } }`, with
+ * `source` (default oracle-om), `id` (default "preview") and `receivedAt` (default now) optional.
+ */
+async function eventFromFile(ctx: CommandContext, file: string): Promise<PrepareInput['event'] | 'invalid'> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    ctx.io.err(`${file}: ${err instanceof Error ? err.message : String(err)}`);
+    return 'invalid';
+  }
+  const r = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+  const source = r.source ?? 'oracle-om';
+  const problems = [
+    typeof r.eventCode !== 'string' ? 'eventCode (a string) is required' : null,
+    typeof r.payload !== 'object' || r.payload === null || Array.isArray(r.payload) ? 'payload (an object) is required' : null,
+    !(EVENT_SOURCES as readonly unknown[]).includes(source) ? `source must be one of ${EVENT_SOURCES.join(', ')}` : null,
+    r.orderKey !== undefined && r.orderKey !== null && typeof r.orderKey !== 'string' ? 'orderKey must be a string' : null,
+  ].filter((p): p is string => p !== null);
+  if (problems.length > 0) {
+    ctx.io.err(`${file}: ${problems.join('; ')}`);
+    return 'invalid';
+  }
+  const receivedAt = typeof r.receivedAt === 'string' ? Date.parse(r.receivedAt) : Date.now();
+  return {
+    id: typeof r.id === 'string' ? r.id : 'preview',
+    source: source as EventSource,
+    eventCode: r.eventCode as string,
+    orderKey: (r.orderKey as string | undefined) ?? null,
+    receivedAt: Number.isNaN(receivedAt) ? Date.now() : receivedAt,
+    payload: r.payload as XmlRecord,
+  };
+}
