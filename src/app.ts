@@ -260,6 +260,7 @@ export class Gateway {
       deliveries: services.deliveries,
       views: services.views,
       connectors: services.connectors,
+      previews: services.previews,
       billing: services.billing,
       instances: services.instances,
       recovery: () => this.#jobs?.recovery ?? null,

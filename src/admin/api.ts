@@ -5,6 +5,7 @@ import type { ConnectorOperations } from '../services/connectors.ts';
 import type { DeliveryActions, OperationKind, OperationResult } from '../services/delivery-actions.ts';
 import type { DeliveryFilter } from '../services/delivery-filter.ts';
 import type { DeliveryViews } from '../services/delivery-views.ts';
+import type { DeliveryPreviews } from '../services/preview.ts';
 import { GatewayError } from '../domain/errors.ts';
 import type { InstanceView } from '../domain/instance.ts';
 import type { RecoverNowOptions, RecoveryOutcome, RecoveryRunSummary } from '../jobs/recovery.ts';
@@ -19,7 +20,7 @@ import type { idParam, operationBody, singleOperationBody } from './schemas.ts';
 
 /**
  * The admin REST API under /admin/api: browse events, deliveries, attempts and the audit trail;
- * replay, discard, hold and release deliveries; connectors (overview, maintenance, live test); the
+ * replay, discard, hold and release deliveries; connectors (overview, maintenance, live test, preview); the
  * gateway instances sharing the database; recovery runs; the purchase-order poller; ShipBob billing
  * records. Every route needs `Authorization: Bearer <admin.token>`;
  * without a configured token the API is off (404). Errors are `{code, message}`. Every change is
@@ -52,6 +53,8 @@ export interface AdminApiDeps {
   /** Read views: deliveries, events, attempts, audit records. */
   views: DeliveryViews;
   connectors: ConnectorOperations;
+  /** What a delivery would send now (the same service as `omgw preview`). */
+  previews: DeliveryPreviews;
   /** ShipBob billing webhooks (src/store/webhooks.ts), oldest first after `afterId`. */
   billing: (filter: BillingFilter) => Promise<BillingEvent[]>;
   /** The gateway instances sharing the database, with their state and what each holds. */
@@ -197,6 +200,9 @@ function adminHandlers(deps: AdminApiDeps): Handlers {
     setConnectorOnline: async ({ params, body }) => deps.connectors.setState(params.name, 'online', ADMIN_ACTOR, body.reason),
     setConnectorOffline: async ({ params, body }) => deps.connectors.setState(params.name, 'offline', ADMIN_ACTOR, body.reason),
     testConnector: async ({ params }) => deps.connectors.test(params.name, ADMIN_ACTOR),
+    // Changes nothing, so it leaves no audit record.
+    previewStoredEvent: async ({ params, query }) => deps.previews.preview(params.name, { eventId: query.event }),
+    previewEvent: async ({ params, body }) => deps.previews.preview(params.name, { event: body }),
 
     listInstances: async () => ({
       items: (await deps.instances()).map((i) => ({

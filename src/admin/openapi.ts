@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { components, errorBody } from './responses.ts';
 import { ADMIN_PREFIX, ADMIN_ROUTES, errorStatuses, type ErrorStatus, type RouteSpec } from './routes.ts';
-import { connectorStateBody, emptyBody, operationBody, recoveryRunBody, singleOperationBody } from './schemas.ts';
+import { connectorStateBody, emptyBody, operationBody, previewEventBody, recoveryRunBody, singleOperationBody } from './schemas.ts';
 
 /**
  * The OpenAPI 3.1 document of the admin API, served at GET /admin/api/openapi.json. Nothing in it is
@@ -44,6 +44,7 @@ requestComponents.add(singleOperationBody, { id: 'SingleOperationRequest' });
 requestComponents.add(connectorStateBody, { id: 'ConnectorStateRequest' });
 requestComponents.add(recoveryRunBody, { id: 'RecoveryRunRequest' });
 requestComponents.add(emptyBody, { id: 'EmptyRequest' });
+requestComponents.add(previewEventBody, { id: 'PreviewEventRequest' });
 
 const ERROR_DESCRIPTIONS: Record<ErrorStatus, string> = {
   400: 'bad input (query, path or body): the message names each problem',
@@ -52,6 +53,8 @@ const ERROR_DESCRIPTIONS: Record<ErrorStatus, string> = {
   409: 'the delivery is in flight, or the action does not apply to its state',
   413: 'the body is over admin.maxBodySize',
   415: 'the body is not application/json',
+  422: 'the request cannot be built for this event: the transform failed (TRANSFORM_FAILED, naming the path), or the connector kind sends several requests (PREVIEW_UNSUPPORTED)',
+  503: "something the answer needs cannot be read now (WSDL_UNAVAILABLE: the connector's WSDL); try again",
 };
 
 /**
@@ -116,7 +119,7 @@ function operation(route: RouteSpec): Operation {
     ...(route.description ? { description: route.description } : {}),
     tags: [route.tag],
     ...(params.length > 0 ? { parameters: params } : {}),
-    ...(route.body ? { requestBody: { required: false, ...json({ $ref: COMPONENT_URI(idOf(requestComponents, route.body, `the body of ${route.operationId}`)) }) } } : {}),
+    ...(route.body ? { requestBody: { required: !route.body.safeParse({}).success, ...json({ $ref: COMPONENT_URI(idOf(requestComponents, route.body, `the body of ${route.operationId}`)) }) } } : {}),
     responses,
   };
 }
@@ -140,7 +143,7 @@ function buildOpenApiDocument() {
       title: 'OM Connector Gateway admin API',
       version: '1',
       description:
-        'Operate the gateway: browse events, deliveries, attempts and the audit trail; replay, discard, hold and release deliveries; connectors; the gateway instances sharing the database; recovery runs; the purchase-order poller; ShipBob billing records. Every route needs `Authorization: Bearer <admin.token>`. Lists are newest first (billing: oldest first) with cursor paging. Errors are `{code, message}`; a method a path does not take answers 405 with `Allow`.',
+        'Operate the gateway: browse events, deliveries, attempts and the audit trail; replay, discard, hold and release deliveries; connectors (with a preview of what a delivery would send); the gateway instances sharing the database; recovery runs; the purchase-order poller; ShipBob billing records. Every route needs `Authorization: Bearer <admin.token>`. Lists are newest first (billing: oldest first) with cursor paging. Errors are `{code, message}`; a method a path does not take answers 405 with `Allow`.',
     },
     security: [{ bearer: [] }],
     tags: [...new Set(routes.map((r) => r.tag))].map((name) => ({ name })),

@@ -409,6 +409,20 @@ const instance = component(
 
 export const instanceList = component('InstanceList', z.strictObject({ items: z.array(instance).describe('live first, then stale, then stopped; each newest first') }));
 
+export const requestPreview = component(
+  'RequestPreview',
+  z
+    .strictObject({
+      connector: z.string(),
+      deliveryId: z.string().describe('the event\'s delivery to the connector (its id and idempotency key are in what is sent), or "preview" when it has none'),
+      method: z.string(),
+      url: z.string().describe('credentials in it redacted'),
+      headers: z.record(z.string(), z.string()).describe('credentials replaced by *** (an OAuth2 bearer is shown as Bearer ***: no token is fetched)'),
+      body: nullableString.describe('the body or SOAP envelope exactly as the delivery would send it (configured secrets in it replaced by ***)'),
+    })
+    .describe('the request a delivery would send now: nothing is sent or written'),
+);
+
 /** GET /openapi.json: the document itself (its own shape is OpenAPI's, not described again here). */
 export const openApiObject = component(
   'OpenApiDocument',

@@ -11,6 +11,8 @@ import {
   eventsQuery,
   idParam,
   operationBody,
+  previewEventBody,
+  previewQuery,
   recoveryRunBody,
   runHistoryQuery,
   singleOperationBody,
@@ -29,7 +31,7 @@ export const ADMIN_PREFIX = '/admin/api';
 export type Tag = 'events' | 'deliveries' | 'attempts' | 'audit' | 'connectors' | 'instances' | 'recovery' | 'poller' | 'billing' | 'meta';
 
 /** HTTP statuses an operation may answer besides 200. 401 and 404 (the API is off) apply to every route. */
-export type ErrorStatus = 400 | 401 | 404 | 409 | 413 | 415;
+export type ErrorStatus = 400 | 401 | 404 | 409 | 413 | 415 | 422 | 503;
 
 export interface RouteSpec {
   method: 'GET' | 'POST';
@@ -59,6 +61,9 @@ const ACTION_DESCRIPTIONS = {
 } as const;
 
 type Action = keyof typeof ACTION_DESCRIPTIONS;
+
+const PREVIEW_DESCRIPTION =
+  'Built on the delivery\'s own code path (transform, WSDL, templates, auth), with credentials shown as ***: sends nothing, takes no rate-limit place, fetches no OAuth2 token, writes nothing (no audit record). A stored event is previewed with its delivery to this connector when it has one. 422 TRANSFORM_FAILED when the transform cannot build the request (the message names the path), 422 PREVIEW_UNSUPPORTED for a connector kind that sends several requests per delivery (kind: shipbob), 503 WSDL_UNAVAILABLE when the connector\'s WSDL cannot be read; 404 for an unknown connector or event.';
 
 const bulk = <A extends Action>(action: A) =>
   ({
@@ -155,6 +160,30 @@ export const ADMIN_ROUTES = [
     params: connectorParam,
     body: emptyBody,
     response: res.probeReport,
+  },
+  {
+    method: 'GET',
+    path: '/connectors/:name/preview',
+    operationId: 'previewStoredEvent',
+    tag: 'connectors',
+    summary: 'the request a delivery of a stored event to this connector would send now (omgw preview --event)',
+    description: PREVIEW_DESCRIPTION,
+    params: connectorParam,
+    query: previewQuery,
+    response: res.requestPreview,
+    errors: [422, 503],
+  },
+  {
+    method: 'POST',
+    path: '/connectors/:name/preview',
+    operationId: 'previewEvent',
+    tag: 'connectors',
+    summary: 'the request a delivery of a hand-written event to this connector would send now (omgw preview --file)',
+    description: PREVIEW_DESCRIPTION,
+    params: connectorParam,
+    body: previewEventBody,
+    response: res.requestPreview,
+    errors: [422, 503],
   },
 
   {

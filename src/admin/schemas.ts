@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from '../config/units.ts';
 import { ATTEMPT_OUTCOMES, DELIVERY_STATES } from '../domain/delivery.ts';
 import { parseInstant } from '../domain/time.ts';
+import { PREVIEW_EVENT_FIELDS } from '../services/preview.ts';
 import { MAX_BILLING_PAGE } from '../store/webhooks.ts';
 import { AUDIT_DIRECTIONS } from './enums.ts';
 
@@ -175,3 +176,9 @@ export const recoveryRunBody = z.strictObject({
 
 export const idParam = z.strictObject({ id: ulid.describe('the id') });
 export const connectorParam = z.strictObject({ name: z.string().regex(CONNECTOR_NAME, 'not a connector name').describe('the connector name') });
+
+/** GET /connectors/{name}/preview: the stored event to preview. */
+export const previewQuery = z.strictObject({ event: ulid.describe('the stored event to preview') });
+
+/** POST /connectors/{name}/preview: a hand-written event, as `omgw preview --file` reads it. */
+export const previewEventBody = z.strictObject(PREVIEW_EVENT_FIELDS);

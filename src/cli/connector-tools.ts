@@ -5,9 +5,8 @@ import { redactHeaders, redactUrl } from '../connectors/auth/redact.ts';
 import { WsdlCatalog, WsdlUnavailableError } from '../connectors/soap-wsdl/catalog.ts';
 import type { WsdlOperation } from '../connectors/soap-wsdl/document.ts';
 import type { FieldShape } from '../connectors/soap-wsdl/shape.ts';
-import { TransformError } from '../connectors/types.ts';
-import { PreviewUnsupportedError, type PrepareInput } from '../delivery/runtime.ts';
-import { EVENT_SOURCES, type EventSource, type XmlRecord } from '../domain/event.ts';
+import { isGatewayError } from '../domain/errors.ts';
+import { parsePreviewEvent, type DeliveryPreview, type PreviewEventInput, type PreviewSource } from '../services/preview.ts';
 import { EXIT, type CommandContext } from './commands.ts';
 import { withServices } from './services.ts';
 
@@ -15,8 +14,8 @@ import { withServices } from './services.ts';
  * `omgw connector describe NAME`: what a connector sends and what its mapping must produce (a WSDL
  * connector's operations with the input shape of each; a REST connector's method, URL template and
  * transform). `omgw preview --connector NAME --event ID | --file event.json`: the request the next
- * delivery would send, built by the delivery runtime itself (src/delivery/runtime.ts `preview`),
- * credentials masked, nothing sent and nothing written.
+ * delivery would send, built by the delivery runtime itself through the preview service the admin
+ * API uses too (src/services/preview.ts), credentials masked, nothing sent and nothing written.
  */
 
 function findConnector(ctx: CommandContext, connectors: readonly ConnectorConfig[], name: string): ConnectorConfig | null {
@@ -166,87 +165,48 @@ export async function previewCommand(ctx: CommandContext, args: PreviewArgs): Pr
   }
   const fromFile = args.file === undefined ? null : await eventFromFile(ctx, args.file);
   if (fromFile === 'invalid') return EXIT.usage;
-  return withServices(ctx, async ({ config, store, services }) => {
-    const connector = findConnector(ctx, config.connectors, name);
-    const runtime = connector ? services.runtimes.all.get(connector.name) : undefined;
-    if (!connector || !runtime) return EXIT.failed;
-    let input: PrepareInput;
-    if (fromFile) input = { delivery: { id: 'preview', idempotencyKey: null }, event: fromFile, attempt: 1 };
-    else {
-      const stored = await store.browse.event(eventId ?? '');
-      if (!stored) {
-        ctx.io.err(`no event ${(eventId ?? '').slice(0, 40)} in ${store.describe}`);
-        return EXIT.failed;
-      }
-      // The event's delivery to this connector, when it has one: its id and key are in what is sent.
-      const [delivery] = (await store.browse.deliveries({ eventIds: [stored.id], connectors: [connector.name] }, { limit: 1 })).rows;
-      input = {
-        delivery: delivery ? { id: delivery.id, idempotencyKey: delivery.idempotencyKey } : { id: 'preview', idempotencyKey: null },
-        event: {
-          id: stored.id,
-          source: stored.source as EventSource,
-          eventCode: stored.eventCode,
-          orderKey: stored.orderKey,
-          receivedAt: stored.receivedAt,
-          payload: JSON.parse(stored.payload) as XmlRecord,
-        },
-        attempt: delivery ? delivery.attemptsInCycle + 1 : 1,
-      };
-      if (!delivery) ctx.io.err(`event ${stored.id} has no delivery to ${connector.name}: previewed with delivery id "preview"`);
-    }
+  const from: PreviewSource = fromFile ? { event: fromFile } : { eventId: eventId ?? '' };
+  return withServices(ctx, async ({ services }) => {
+    let preview: DeliveryPreview;
     try {
-      const request = await runtime.preview(input);
-      if (ctx.json) ctx.io.out(JSON.stringify({ connector: connector.name, deliveryId: input.delivery.id, ...request }, null, 2));
-      else {
-        ctx.io.out(`${request.method} ${request.url}`);
-        for (const [k, v] of Object.entries(request.headers)) ctx.io.out(`${k}: ${v}`);
-        ctx.io.out('');
-        if (request.body !== null) ctx.io.out(request.body);
-      }
-      return EXIT.ok;
+      preview = await services.previews.preview(name, from);
     } catch (err) {
-      if (err instanceof TransformError || err instanceof WsdlUnavailableError || err instanceof PreviewUnsupportedError) {
-        const label = err instanceof TransformError ? 'transform error' : err instanceof PreviewUnsupportedError ? 'not supported' : 'WSDL unavailable';
-        if (ctx.json) ctx.io.out(JSON.stringify({ connector: connector.name, error: label, message: err.message }, null, 2));
-        else ctx.io.err(`${label}: ${err.message}`);
-        return EXIT.failed;
-      }
-      throw err;
+      if (!isGatewayError(err)) throw err;
+      const label = PREVIEW_FAILURES[err.code];
+      if (label !== undefined && ctx.json) ctx.io.out(JSON.stringify({ connector: name, error: label, message: err.message }, null, 2));
+      else ctx.io.err(label === undefined ? err.message : `${label}: ${err.message}`);
+      return EXIT.failed;
     }
+    if ('eventId' in from && preview.deliveryId === 'preview') {
+      ctx.io.err(`event ${from.eventId} has no delivery to ${preview.connector}: previewed with delivery id "preview"`);
+    }
+    if (ctx.json) ctx.io.out(JSON.stringify(preview, null, 2));
+    else {
+      ctx.io.out(`${preview.method} ${preview.url}`);
+      for (const [k, v] of Object.entries(preview.headers)) ctx.io.out(`${k}: ${v}`);
+      ctx.io.out('');
+      if (preview.body !== null) ctx.io.out(preview.body);
+    }
+    return EXIT.ok;
   });
 }
+
+/** How `--json` names a preview that could not be built (the admin API answers the code). */
+const PREVIEW_FAILURES: Partial<Record<string, string>> = {
+  TRANSFORM_FAILED: 'transform error',
+  PREVIEW_UNSUPPORTED: 'not supported',
+  WSDL_UNAVAILABLE: 'WSDL unavailable',
+};
 
 /**
  * A hand-written event: `{ "eventCode": "HOLD", "orderKey": "...", "payload": { ... } }`, with
  * `source` (default oracle-om), `id` (default "preview") and `receivedAt` (default now) optional.
  */
-async function eventFromFile(ctx: CommandContext, file: string): Promise<PrepareInput['event'] | 'invalid'> {
-  let raw: unknown;
+async function eventFromFile(ctx: CommandContext, file: string): Promise<PreviewEventInput | 'invalid'> {
   try {
-    raw = JSON.parse(await readFile(file, 'utf8'));
+    return parsePreviewEvent(JSON.parse(await readFile(file, 'utf8')));
   } catch (err) {
     ctx.io.err(`${file}: ${err instanceof Error ? err.message : String(err)}`);
     return 'invalid';
   }
-  const r = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
-  const source = r.source ?? 'oracle-om';
-  const problems = [
-    typeof r.eventCode !== 'string' ? 'eventCode (a string) is required' : null,
-    typeof r.payload !== 'object' || r.payload === null || Array.isArray(r.payload) ? 'payload (an object) is required' : null,
-    !(EVENT_SOURCES as readonly unknown[]).includes(source) ? `source must be one of ${EVENT_SOURCES.join(', ')}` : null,
-    r.orderKey !== undefined && r.orderKey !== null && typeof r.orderKey !== 'string' ? 'orderKey must be a string' : null,
-  ].filter((p): p is string => p !== null);
-  if (problems.length > 0) {
-    ctx.io.err(`${file}: ${problems.join('; ')}`);
-    return 'invalid';
-  }
-  const receivedAt = typeof r.receivedAt === 'string' ? Date.parse(r.receivedAt) : Date.now();
-  return {
-    id: typeof r.id === 'string' ? r.id : 'preview',
-    source: source as EventSource,
-    eventCode: r.eventCode as string,
-    orderKey: (r.orderKey as string | undefined) ?? null,
-    receivedAt: Number.isNaN(receivedAt) ? Date.now() : receivedAt,
-    payload: r.payload as XmlRecord,
-  };
 }

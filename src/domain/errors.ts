@@ -39,6 +39,12 @@ export type ErrorCode =
   | 'METHOD_NOT_ALLOWED'
   | 'BAD_REQUEST'
   | 'CONFLICT'
+  /** A connector's transform cannot build its request for an event (a preview says which path). */
+  | 'TRANSFORM_FAILED'
+  /** A connector kind that sends several requests per delivery: a preview shows single requests. */
+  | 'PREVIEW_UNSUPPORTED'
+  /** A connector's WSDL cannot be read now. */
+  | 'WSDL_UNAVAILABLE'
   | 'SANDBOX_LOOPBACK_ONLY'
   | 'INTERNAL';
 
@@ -66,6 +72,9 @@ const defaults: Record<ErrorCode, { status: number; party: FaultParty }> = {
   METHOD_NOT_ALLOWED: { status: 405, party: 'Client' },
   BAD_REQUEST: { status: 400, party: 'Client' },
   CONFLICT: { status: 409, party: 'Client' },
+  TRANSFORM_FAILED: { status: 422, party: 'Client' },
+  PREVIEW_UNSUPPORTED: { status: 422, party: 'Client' },
+  WSDL_UNAVAILABLE: { status: 503, party: 'Server' },
   SANDBOX_LOOPBACK_ONLY: { status: 403, party: 'Client' },
   INTERNAL: { status: 500, party: 'Server' },
 };

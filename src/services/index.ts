@@ -13,6 +13,7 @@ import { AcceptEvents } from './accept-events.ts';
 import { ConnectorOperations } from './connectors.ts';
 import { DeliveryActions } from './delivery-actions.ts';
 import { DeliveryViews } from './delivery-views.ts';
+import { DeliveryPreviews } from './preview.ts';
 import { ConnectorRuntimes } from './runtimes.ts';
 import { instanceViews } from './instances.ts';
 import type { InstanceView } from '../domain/instance.ts';
@@ -84,6 +85,8 @@ export interface Services {
   connectors: ConnectorOperations;
   /** The connectors' runtimes for the config in force (worker, poller). */
   runtimes: ConnectorRuntimes;
+  /** What a delivery of an event to a connector would send now, sending and writing nothing. */
+  previews: DeliveryPreviews;
   /** The recovery run (the schedule's and by hand). */
   recovery: RecoveryService;
   retention: RetentionJob;
@@ -113,6 +116,7 @@ export function createServices(config: () => GatewayConfig, deps: ServicesDeps):
     views: new DeliveryViews({ store }),
     connectors: new ConnectorOperations({ store, config, clock, newId, tokenStore, notify }),
     runtimes,
+    previews: new DeliveryPreviews({ store, config, clock, runtimes }),
     recovery: new RecoveryService({ store, clock, logger, newId, instanceId, config, replayer: operationsReplayer(deliveries) }),
     retention: new RetentionJob({ store, clock, logger, newId, instanceId, config }),
     poller: new PurchaseOrderPoller({ store, clock, logger, newId, instanceId, config, connector: (name) => runtimes.parts(name), accept }),

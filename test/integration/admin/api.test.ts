@@ -116,6 +116,8 @@ describe(`admin API (${backendName()})`, () => {
     { method: 'POST', route: '/connectors/:name/online', path: '/admin/api/connectors/shipbob/online' },
     { method: 'POST', route: '/connectors/:name/offline', path: '/admin/api/connectors/shipbob/offline', body: { reason: 'test' } },
     { method: 'POST', route: '/connectors/:name/test', path: '/admin/api/connectors/crm/test' },
+    { method: 'GET', route: '/connectors/:name/preview', path: `/admin/api/connectors/crm/preview?event=${ids.event}` },
+    { method: 'POST', route: '/connectors/:name/preview', path: '/admin/api/connectors/otm/preview', body: { eventCode: 'HOLD', orderKey: 'LEG:SO-9', payload: { OrderNumber: 'SO-9' } } },
     { method: 'GET', route: '/instances', path: '/admin/api/instances' },
     { method: 'GET', route: '/recovery/runs', path: '/admin/api/recovery/runs' },
     { method: 'POST', route: '/recovery/runs', path: '/admin/api/recovery/runs', body: { connectors: ['otm'], limit: 5 } },
@@ -570,6 +572,8 @@ describe(`admin API (${backendName()})`, () => {
         ['listEvents', 'GET', '/admin/api/events?limit=0', 400],
         ['getDelivery', 'GET', '/admin/api/deliveries/01JAAAAAAAAAAAAAAAAAAAAAAA', 404],
         ['getConnector', 'GET', '/admin/api/connectors/ghost', 404],
+        ['previewStoredEvent', 'GET', '/admin/api/connectors/crm/preview?event=01JAAAAAAAAAAAAAAAAAAAAAAA', 404],
+        ['previewEvent', 'POST', '/admin/api/connectors/crm/preview', 400, { payload: {} }],
         ['replayDelivery', 'POST', `/admin/api/deliveries/${ids.flying}/replay`, 409, {}],
         ['replayDeliveries', 'POST', '/admin/api/deliveries/replay', 400, { bogus: true }],
       ];
