@@ -25,6 +25,10 @@ button { cursor: pointer; }
 pre { background: #f5f6f8; padding: 8px; overflow: auto; max-height: 320px; margin: 6px 0; }
 #message { min-height: 1.4em; color: #8a1c17; }
 .muted { color: #6b7485; }
+.error { color: #8a1c17; }
+pre.request-line { font-weight: 600; }
+table.headers th { width: 30%; font-weight: 500; }
+:focus-visible { outline: 2px solid #2b6cb0; outline-offset: 2px; }
 `;
 
 export const CONSOLE_SCRIPT = `'use strict';
@@ -32,6 +36,8 @@ const $ = (id) => document.getElementById(id);
 const api = '/admin/api';
 let cursor = null;
 const selected = new Set();
+let connectorNames = [];
+let currentEvent = null;
 
 $('token').value = sessionStorage.getItem('omgw-token') || '';
 $('save').onclick = () => { sessionStorage.setItem('omgw-token', $('token').value); refresh(); };
@@ -47,12 +53,13 @@ async function call(method, path, body) {
     body: body ? JSON.stringify(body) : undefined,
   });
   const data = res.status === 204 ? null : await res.json().catch(() => null);
-  if (!res.ok) throw new Error((data && data.message) || ('HTTP ' + res.status));
+  if (!res.ok) { const err = new Error((data && data.message) || ('HTTP ' + res.status)); err.code = data && data.code; throw err; }
   return data;
 }
 
 async function loadConnectors() {
   const { items } = await call('GET', '/connectors');
+  connectorNames = items.map((c) => c.name);
   $('connectors').innerHTML = items.map((c) => '<tr><td>' + esc(c.name) + '<div class="muted">' + esc(c.kind) + ' · ' + esc(c.protocol) + '</div></td><td>' + esc(c.targetSystem) +
     '</td><td>' + badge(c.adminState) + '</td><td>' + badge(c.circuit) + '</td><td class="num">' + c.queueDepth + '</td><td class="num">' + c.counts.inFlight +
     '</td><td class="num">' + c.counts.onHold + '</td><td class="num">' + c.counts.parked + '</td><td>' + esc(c.oldestDueAt || '') + '</td><td>' +
@@ -104,7 +111,7 @@ async function loadDeliveries(more) {
   cursor = page.nextCursor;
   $('more').hidden = !cursor;
   $('deliveries').insertAdjacentHTML('beforeend', page.items.map((d) => '<tr><td><input type="checkbox" data-id="' + esc(d.id) + '"></td><td><a href="#" data-show="' + esc(d.id) + '">' + esc(d.id) +
-    '</a></td><td>' + esc(d.connector) + '</td><td>' + esc(d.orderKey) + '</td><td>' + esc(d.eventCode) + '</td><td>' + badge(d.state) + '<div class="muted">' + esc(why(d)) +
+    '</a></td><td>' + esc(d.connector) + '</td><td>' + esc(d.orderKey) + '</td><td><a href="#" data-event="' + esc(d.eventId) + '">' + esc(d.eventCode) + '</a></td><td>' + badge(d.state) + '<div class="muted">' + esc(why(d)) +
     '</div></td><td class="num">' + d.attemptCount + '</td><td>' + esc(d.lastError || '') + '</td><td>' + esc(d.updatedAt) + '</td></tr>').join(''));
   $('count').textContent = selected.size;
 }
@@ -114,6 +121,7 @@ $('more').onclick = () => loadDeliveries(true).catch((err) => say(err.message));
 $('all').onchange = () => { for (const box of $('deliveries').querySelectorAll('input[data-id]')) { box.checked = $('all').checked; box.dispatchEvent(new Event('change', { bubbles: true })); } };
 $('deliveries').onchange = (e) => { const id = e.target.dataset.id; if (!id) return; if (e.target.checked) selected.add(id); else selected.delete(id); $('count').textContent = selected.size; };
 $('deliveries').onclick = async (e) => {
+  if (e.target.closest('a[data-event]')) return;
   const link = e.target.closest('a[data-show]');
   if (!link) return;
   e.preventDefault();
@@ -127,9 +135,97 @@ $('deliveries').onclick = async (e) => {
       '<dt>Last error</dt><dd>' + esc(dv.lastError || '-') + '</dd><dt>Operator reason</dt><dd>' + esc(dv.adminReason || '-') + '</dd></dl>' +
       '<table><thead><tr><th>#</th><th>Started</th><th>Outcome</th><th>Status</th><th>Error</th><th class="num">ms</th></tr></thead><tbody>' +
       d.attempts.map((a) => '<tr><td>' + a.number + '</td><td>' + esc(a.startedAt) + '</td><td>' + badge(a.outcome) + '</td><td>' + esc(a.responseStatus ?? '') + '</td><td>' + esc(a.errorMessage || '') + '<pre>' + esc(a.responseSnippet || '') + '</pre></td><td class="num">' + a.durationMs + '</td></tr>').join('') +
-      '</tbody></table><h2>Event</h2><pre>' + esc(JSON.stringify(d.event, null, 2)) + '</pre>';
+      '</tbody></table><h2>Event</h2>' + (d.event ? '<p><a href="#" data-event="' + esc(d.event.id) + '">Open event ' + esc(d.event.id) + ' and preview its requests</a></p>' : '') +
+      '<pre>' + esc(JSON.stringify(d.event, null, 2)) + '</pre>';
   } catch (err) { say(err.message); }
 };
+
+// An event, its deliveries, and a preview per connector of the request a delivery would send now.
+document.addEventListener('click', (e) => {
+  const link = e.target.closest('a[data-event]');
+  if (!link) return;
+  e.preventDefault();
+  showEvent(link.dataset.event).catch((err) => say(err.message));
+});
+$('eventFind').onsubmit = (e) => { e.preventDefault(); showEvent($('eventFindId').value.trim()).catch((err) => say(err.message)); };
+
+async function showEvent(id) {
+  const d = await call('GET', '/events/' + encodeURIComponent(id));
+  const ev = d.event;
+  currentEvent = ev.id;
+  say('');
+  $('event').hidden = false;
+  $('eventId').textContent = ev.id;
+  $('eventBody').innerHTML = '<p>' + badge(ev.status) + ' ' + esc(ev.eventCode) + ' · ' + esc(ev.orderKey) + ' · ' + esc(ev.source) + ' · received ' + esc(ev.receivedAt) + '</p>' +
+    '<table><thead><tr><th>Delivery</th><th>Connector</th><th>State</th><th class="num">Attempts</th><th></th></tr></thead><tbody>' +
+    d.deliveries.map((v) => '<tr><td>' + esc(v.id) + '</td><td>' + esc(v.connector) + '</td><td>' + badge(v.state) + '</td><td class="num">' + v.attemptCount +
+      '</td><td><button type="button" data-preview="' + esc(v.connector) + '">Preview request to ' + esc(v.connector) + '</button></td></tr>').join('') +
+    '</tbody></table><details><summary>Payload</summary><pre>' + esc(JSON.stringify(ev.payload, null, 2)) + '</pre></details>';
+  $('previewConnector').innerHTML = connectorNames.map((n) => '<option>' + esc(n) + '</option>').join('');
+  $('preview').innerHTML = '';
+  $('eventTitle').focus();
+}
+
+$('eventBody').onclick = (e) => { const b = e.target.closest('button[data-preview]'); if (b) preview(b.dataset.preview); };
+$('previewForm').onsubmit = (e) => { e.preventDefault(); if ($('previewConnector').value) preview($('previewConnector').value); };
+
+const PREVIEW_FAILURES = {
+  TRANSFORM_FAILED: 'The mapping cannot build the request for this event, so a delivery would park without sending anything: ',
+  PREVIEW_UNSUPPORTED: 'This connector cannot be previewed: ',
+  WSDL_UNAVAILABLE: "The connector's WSDL cannot be read now: ",
+  NOT_FOUND: 'Not found: ',
+};
+
+async function preview(connector) {
+  const out = $('preview');
+  const title = '<h3 id="previewTitle" tabindex="-1">Request to ' + esc(connector) + '</h3>';
+  out.innerHTML = '<p class="muted">Building the request to ' + esc(connector) + '…</p>';
+  try {
+    const p = await call('GET', '/connectors/' + encodeURIComponent(connector) + '/preview?event=' + encodeURIComponent(currentEvent));
+    const body = p.body === null ? null : pretty(p.body, headerValue(p.headers, 'content-type'));
+    out.innerHTML = title + '<p class="muted">What ' + (p.deliveryId === 'preview' ? 'a delivery' : 'delivery ' + esc(p.deliveryId)) +
+      ' would send now. Nothing was sent; credentials show as ***.</p>' +
+      '<pre class="request-line">' + esc(p.method + ' ' + p.url) + '</pre>' +
+      '<table class="headers"><tbody>' + Object.entries(p.headers).map(([k, v]) => '<tr><th scope="row">' + esc(k) + '</th><td>' + esc(v) + '</td></tr>').join('') + '</tbody></table>' +
+      (body === null ? '<p class="muted">No body.</p>'
+        : '<h4>Body' + (body.kind ? ' (' + body.kind + (body.text === p.body ? '' : ', indented for reading') + ')' : '') + '</h4><pre class="body">' + esc(body.text) + '</pre>' +
+          (body.text === p.body ? '' : '<details><summary>Body exactly as sent</summary><pre>' + esc(p.body) + '</pre></details>'));
+  } catch (err) {
+    out.innerHTML = title + '<p class="error" role="alert">' + esc((PREVIEW_FAILURES[err.code] || 'The preview failed: ') + err.message) + '</p>';
+  }
+  $('previewTitle').focus();
+}
+
+function headerValue(headers, name) {
+  const key = Object.keys(headers).find((h) => h.toLowerCase() === name);
+  return key ? headers[key] : '';
+}
+
+// JSON and XML bodies indented for reading (as text: the page never renders what a target is sent).
+function pretty(body, type) {
+  if (/json/i.test(type)) { try { return { kind: 'JSON', text: JSON.stringify(JSON.parse(body), null, 2) }; } catch { return { kind: '', text: body }; } }
+  if (/xml/i.test(type) || body.trimStart().startsWith('<')) return { kind: 'XML', text: prettyXml(body) };
+  return { kind: '', text: body };
+}
+
+function prettyXml(xml) {
+  const parts = xml.replace(/>\\s+</g, '><').split(/(<[^>]+>)/).filter((p) => p.trim() !== '');
+  const out = [];
+  let depth = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i];
+    if (p.startsWith('</')) { depth = Math.max(0, depth - 1); out.push('  '.repeat(depth) + p); continue; }
+    const pad = '  '.repeat(depth);
+    if (!p.startsWith('<') || p.startsWith('<?') || p.startsWith('<!') || p.endsWith('/>')) { out.push(pad + p); continue; }
+    const text = parts[i + 1];
+    const close = parts[i + 2];
+    // An element holding only text stays on one line.
+    if (text !== undefined && !text.startsWith('<') && close !== undefined && close.startsWith('</')) { out.push(pad + p + text + close); i += 2; continue; }
+    out.push(pad + p);
+    depth++;
+  }
+  return out.join('\\n');
+}
 
 for (const button of document.querySelectorAll('button[data-action]')) {
   button.onclick = async () => {

@@ -7,7 +7,9 @@ import { CONSOLE_SCRIPT, CONSOLE_STYLE } from './console-assets.ts';
  * connectors (state, circuit, queue, parked, blocked keys; online/offline) and the gateway instances
  * sharing the database (live, stale or stopped, config version, leases held), finds deliveries by state,
  * connector, order key or error text, shows one with its attempts, and replays, discards or holds
- * them, with a dry run first. Everything it does goes through /admin/api, so it is audited there.
+ * them, with a dry run first. It opens an event and previews, per connector, the request a delivery
+ * of it would send (or the transform error). Everything it does goes through /admin/api, so every
+ * change is audited there.
  */
 export function registerAdminConsole(router: Router): void {
   const serve = (type: string, body: string) => (ctx: Parameters<Parameters<Router['get']>[1]>[0]): void => {
@@ -78,6 +80,16 @@ const CONSOLE_HTML = `<!doctype html>
   <section id="detail" hidden>
     <h2>Delivery <span id="detailId"></span></h2>
     <div id="detailBody"></div>
+  </section>
+  <section>
+    <h2>Event</h2>
+    <form class="filters" id="eventFind"><label>Event id <input name="id" id="eventFindId" autocomplete="off" spellcheck="false"></label><button>Open</button></form>
+    <div id="event" hidden>
+      <h3 id="eventTitle" tabindex="-1">Event <span id="eventId"></span></h3>
+      <div id="eventBody"></div>
+      <form class="filters" id="previewForm"><label>Preview the request to <select id="previewConnector"></select></label><button>Preview</button></form>
+      <div id="preview" aria-live="polite"></div>
+    </div>
   </section>
 </main>
 </body>
