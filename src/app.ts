@@ -261,6 +261,7 @@ export class Gateway {
       views: services.views,
       connectors: services.connectors,
       billing: services.billing,
+      journey: (key) => services.journey.find(key),
       instances: services.instances,
       recovery: () => this.#jobs?.recovery ?? null,
       poller: () => this.#jobs?.poller ?? null,

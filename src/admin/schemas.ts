@@ -175,3 +175,8 @@ export const recoveryRunBody = z.strictObject({
 
 export const idParam = z.strictObject({ id: ulid.describe('the id') });
 export const connectorParam = z.strictObject({ name: z.string().regex(CONNECTOR_NAME, 'not a connector name').describe('the connector name') });
+
+/** GET /orders/{orderKey}: an order key, a source order number, a PO number, a ShipBob order or reference id. */
+export const orderKeyParam = z.strictObject({
+  orderKey: z.string().trim().min(1).max(300).describe('LEG:SO-1234, SO-1234, a PO number, a ShipBob order id or reference id'),
+});
