@@ -127,7 +127,7 @@ export interface JourneyAssembly {
 const SNIPPET_CHARS = 500;
 
 /** The role of an event in an order's journey, from its source. */
-export function eventRole(source: string): JourneyEventRole {
+function eventRole(source: string): JourneyEventRole {
   if (source === 'oracle-om') return 'om_event';
   if (source === 'fusion-po') return 'purchase_order';
   if (source === 'shipbob') return 'shipbob_webhook';
@@ -220,7 +220,7 @@ function summaryOrders(snippet: string | null): Array<{ referenceId: string; id:
 }
 
 /** The status values an event carries: OM's header and fulfilment-line statuses, a purchase order's StatusCode. */
-export function statusValues(source: string, payloadText: string): StatusValue[] {
+function statusValues(source: string, payloadText: string): StatusValue[] {
   const payload = parsePayload(payloadText);
   const values: StatusValue[] = [];
   const pair = (record: XmlRecord, line: string | null, field: string, oldName: string, newName: string): void => {
@@ -376,7 +376,7 @@ function orderOfWebhook(orders: JourneyShipBobOrder[], named: { shipbobOrderId: 
  * Where the order stands: parked and held deliveries first (they need a person), then each ShipBob
  * order's stage with what was written back for it, then what it waits for.
  */
-export function standingOf(timeline: readonly JourneyEntry[], orders: readonly JourneyShipBobOrder[]): JourneyStanding {
+function standingOf(timeline: readonly JourneyEntry[], orders: readonly JourneyShipBobOrder[]): JourneyStanding {
   const attention: string[] = [];
   const waitingFor: string[] = [];
   const progress: string[] = [];
