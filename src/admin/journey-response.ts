@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ATTEMPT_OUTCOMES, DELIVERY_STATES } from '../domain/delivery.ts';
-import { DELIVERY_ROLES, JOURNEY_EVENT_ROLES, JOURNEY_FOUND_BY, SHIPBOB_STAGES } from '../domain/journey.ts';
+import { DELIVERY_ROLES, JOURNEY_EVENT_ROLES, JOURNEY_FOUND_BY } from '../domain/journey.ts';
+import { SHIPBOB_STAGES } from '../domain/journey-links.ts';
 import { JOURNEY_LIMITS } from '../services/journey.ts';
 import { ERROR_CLASSES, EVENT_STATUSES, HOLD_REASONS, PARK_REASONS } from './enums.ts';
 import { components } from './responses.ts';

@@ -1,16 +1,6 @@
 import type { GatewayConfig } from '../config/load.ts';
-import {
-  assembleJourney,
-  bareOrderNumber,
-  ordersInSummaries,
-  shipbobKeyParts,
-  webhookOrder,
-  webhookOrderKeys,
-  type JourneyEntry,
-  type JourneyFoundBy,
-  type JourneyShipBobOrder,
-  type JourneyStanding,
-} from '../domain/journey.ts';
+import { assembleJourney, type JourneyEntry, type JourneyFoundBy, type JourneyStanding } from '../domain/journey.ts';
+import { bareOrderNumber, ordersInSummaries, shipbobKeyParts, webhookOrder, webhookOrderKeys, type JourneyShipBobOrder } from '../domain/journey-links.ts';
 import type { ShipBobOrderRecord } from '../domain/shipbob-change.ts';
 import type { Store } from '../store/index.ts';
 

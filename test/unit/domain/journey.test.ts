@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import type { AuditRecord } from '../../../src/domain/audit.ts';
 import type { Attempt, Delivery } from '../../../src/domain/delivery.ts';
 import type { StoredEvent } from '../../../src/domain/event.ts';
-import { assembleJourney, bareOrderNumber, ordersInSummaries, shipbobKeyParts, webhookOrder, webhookOrderKeys, type JourneyInput } from '../../../src/domain/journey.ts';
+import { assembleJourney, type JourneyInput } from '../../../src/domain/journey.ts';
+import { bareOrderNumber, ordersInSummaries, shipbobKeyParts, webhookOrder, webhookOrderKeys } from '../../../src/domain/journey-links.ts';
 import type { ShipBobOrderRecord } from '../../../src/domain/shipbob-change.ts';
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
