@@ -262,6 +262,7 @@ export class Gateway {
       connectors: services.connectors,
       previews: services.previews,
       billing: services.billing,
+      journey: (key) => services.journey.find(key),
       instances: services.instances,
       recovery: () => this.#jobs?.recovery ?? null,
       poller: () => this.#jobs?.poller ?? null,

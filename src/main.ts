@@ -9,6 +9,7 @@ import { recover } from './cli/recover.ts';
 import { sandboxPush } from './cli/sandbox.ts';
 import { connectorTestCommand, deliveriesCommand, eventsCommand, operationCommand } from './cli/deliveries.ts';
 import { describeCommand, previewCommand } from './cli/connector-tools.ts';
+import { orderCommand } from './cli/order.ts';
 
 const USAGE = `usage: omgw <command> [options]
 
@@ -27,6 +28,9 @@ commands:
   deliveries list [filters] [--limit N] [--cursor C] | deliveries show ID
                    find deliveries (newest first) and why they failed (attempts, audit)
   events show ID   one event: parsed form, raw push (passwords redacted), deliveries, attempts
+  order KEY        where an order is: its events, deliveries, ShipBob orders and webhooks, write-backs,
+                   operator actions, and what it waits for (KEY: LEG:SO-1234, SO-1234, a PO number,
+                   a ShipBob order id or reference id)
   replay | discard | hold | release  [--id ID]... [--event ID]... [filters] [--dry-run] [--reason TEXT] [--limit N]
                    replay: back to the queue (parked, on hold, discarded, retrying; delivered ones by id)
                    discard (needs --reason): drop for good; hold / release: keep back / let go
@@ -109,7 +113,7 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
     clock,
   };
   const sub = ['sandbox', 'connector', 'deliveries', 'events'].includes(command) ? rest.shift() : undefined;
-  const target = ['connector', 'deliveries', 'events'].includes(command) ? rest.shift() : undefined;
+  const target = ['connector', 'deliveries', 'events', 'order'].includes(command) ? rest.shift() : undefined;
   if (rest.length > 0) {
     io.err(`unexpected argument(s): ${rest.join(' ')}\n\n${USAGE}`);
     return EXIT.usage;
@@ -148,6 +152,8 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
         return await deliveriesCommand(ctx, sub, target, parsed.values);
       case 'events':
         return await eventsCommand(ctx, sub, target);
+      case 'order':
+        return await orderCommand(ctx, target);
       case 'replay':
       case 'discard':
       case 'hold':

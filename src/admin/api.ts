@@ -6,6 +6,7 @@ import type { DeliveryActions, OperationKind, OperationResult } from '../service
 import type { DeliveryFilter } from '../services/delivery-filter.ts';
 import type { DeliveryViews } from '../services/delivery-views.ts';
 import type { DeliveryPreviews } from '../services/preview.ts';
+import type { OrderJourney } from '../services/journey.ts';
 import { GatewayError } from '../domain/errors.ts';
 import type { InstanceView } from '../domain/instance.ts';
 import type { RecoverNowOptions, RecoveryOutcome, RecoveryRunSummary } from '../jobs/recovery.ts';
@@ -59,6 +60,8 @@ export interface AdminApiDeps {
   billing: (filter: BillingFilter) => Promise<BillingEvent[]>;
   /** The gateway instances sharing the database, with their state and what each holds. */
   instances: () => Promise<InstanceView[]>;
+  /** An order's journey by any of its keys, or null when no order has the key. */
+  journey: (key: string) => Promise<OrderJourney | null>;
   /** The recovery run service, or null when this gateway has none. */
   recovery: () => RecoveryApi | null;
   /** The purchase-order poller, or null when this gateway has none. */
@@ -230,6 +233,12 @@ function adminHandlers(deps: AdminApiDeps): Handlers {
         items: items.map((r) => ({ ...r, receivedAt: new Date(r.receivedAt).toISOString() })),
         nextCursor: more ? (items[items.length - 1]?.eventId ?? null) : null,
       };
+    },
+
+    getOrderJourney: async ({ params }) => {
+      const journey = await deps.journey(params.orderKey);
+      if (!journey) throw new GatewayError('NOT_FOUND', `no order with the key ${params.orderKey.slice(0, 100)}`);
+      return journey;
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import * as res from './responses.ts';
+import { orderJourney } from './journey-response.ts';
 import {
   attemptsQuery,
   auditQuery,
@@ -13,6 +14,7 @@ import {
   operationBody,
   previewEventBody,
   previewQuery,
+  orderKeyParam,
   recoveryRunBody,
   runHistoryQuery,
   singleOperationBody,
@@ -28,7 +30,7 @@ import {
 /** Where the admin API lives; route paths below are relative to it. */
 export const ADMIN_PREFIX = '/admin/api';
 
-export type Tag = 'events' | 'deliveries' | 'attempts' | 'audit' | 'connectors' | 'instances' | 'recovery' | 'poller' | 'billing' | 'meta';
+export type Tag = 'events' | 'deliveries' | 'attempts' | 'audit' | 'connectors' | 'instances' | 'recovery' | 'poller' | 'billing' | 'meta' | 'orders';
 
 /** HTTP statuses an operation may answer besides 200. 401 and 404 (the API is off) apply to every route. */
 export type ErrorStatus = 400 | 401 | 404 | 409 | 413 | 415 | 422 | 503;
@@ -248,6 +250,18 @@ export const ADMIN_ROUTES = [
     summary: 'ShipBob billing webhooks (charges, refunds, credits), oldest first',
     query: billingQuery,
     response: res.billingPage,
+  },
+
+  {
+    method: 'GET',
+    path: '/orders/:orderKey',
+    operationId: 'getOrderJourney',
+    tag: 'orders',
+    summary: "an order's journey: its OM or purchase-order events, deliveries and attempts, ShipBob orders and webhooks, write-backs to Fusion, operator actions, and where it stands",
+    description:
+      'Found by an order key (LEG:SO-1234), a source order number (SO-1234), a purchase order number, a ShipBob order id or a ShipBob reference id (URL-encode it). In time order; the newest events, deliveries, attempts and operator actions up to a limit each, `more` set when older ones were left out. 404 when no order has the key.',
+    params: orderKeyParam,
+    response: orderJourney,
   },
 ] as const satisfies readonly RouteSpec[];
 

@@ -182,3 +182,8 @@ export const previewQuery = z.strictObject({ event: ulid.describe('the stored ev
 
 /** POST /connectors/{name}/preview: a hand-written event, as `omgw preview --file` reads it. */
 export const previewEventBody = z.strictObject(PREVIEW_EVENT_FIELDS);
+
+/** GET /orders/{orderKey}: an order key, a source order number, a PO number, a ShipBob order or reference id. */
+export const orderKeyParam = z.strictObject({
+  orderKey: z.string().trim().min(1).max(300).describe('LEG:SO-1234, SO-1234, a PO number, a ShipBob order id or reference id'),
+});

@@ -16,6 +16,7 @@ import { DeliveryViews } from './delivery-views.ts';
 import { DeliveryPreviews } from './preview.ts';
 import { ConnectorRuntimes } from './runtimes.ts';
 import { instanceViews } from './instances.ts';
+import { JourneyService } from './journey.ts';
 import type { InstanceView } from '../domain/instance.ts';
 
 /**
@@ -81,6 +82,8 @@ export interface Services {
   deliveries: DeliveryActions;
   /** Read views: deliveries, events, attempts, audit records. */
   views: DeliveryViews;
+  /** An order's journey, found by any of its keys. */
+  journey: JourneyService;
   /** Connector overview, maintenance on/off (with its audit record), live connector test. */
   connectors: ConnectorOperations;
   /** The connectors' runtimes for the config in force (worker, poller). */
@@ -114,6 +117,7 @@ export function createServices(config: () => GatewayConfig, deps: ServicesDeps):
     accept,
     deliveries,
     views: new DeliveryViews({ store }),
+    journey: new JourneyService({ store, config }),
     connectors: new ConnectorOperations({ store, config, clock, newId, tokenStore, notify }),
     runtimes,
     previews: new DeliveryPreviews({ store, config, clock, runtimes }),

@@ -14,6 +14,7 @@ import { ShipBobWebhookRepository } from './webhooks.ts';
 import { PollerRepository } from './pollers.ts';
 import { ShipBobOrderRepository } from './shipbob-orders.ts';
 import { InstanceRepository } from './instances.ts';
+import { JourneyRepository } from './journey.ts';
 import { OAuthTokenRepository, type OAuthTokenOptions } from './tokens.ts';
 
 export type { DatabaseOptions } from './database.ts';
@@ -46,6 +47,8 @@ export class Store {
   readonly shipbobOrders: ShipBobOrderRepository;
   /** The gateway instances sharing this database: registration, heartbeats, what each holds. */
   readonly instances: InstanceRepository;
+  /** An order's journey: its events, deliveries, attempts, ShipBob orders and operator actions, by index. */
+  readonly journey: JourneyRepository;
   readonly #schema: string | undefined;
 
   constructor(options: DatabaseOptions) {
@@ -60,6 +63,7 @@ export class Store {
     this.pollers = new PollerRepository(backend.knex);
     this.shipbobOrders = new ShipBobOrderRepository(backend.knex);
     this.instances = new InstanceRepository(backend.knex);
+    this.journey = new JourneyRepository(backend.knex);
     this.deliveries = new DeliveryRepository(backend);
     this.connectorStates = new ConnectorStateRepository(backend);
     this.deliveryActions = new DeliveryActionsRepository(backend);

@@ -15,6 +15,7 @@ import * as storeSequence from './009_store_sequence.ts';
 import * as instances from './010_instances.ts';
 import * as tokenRefreshLease from './011_token_refresh_lease.ts';
 import * as shipbobOrders from './012_shipbob_orders.ts';
+import * as journeyIndexes from './013_journey_indexes.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -35,6 +36,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['010_instances', instances],
   ['011_token_refresh_lease', tokenRefreshLease],
   ['012_shipbob_orders', shipbobOrders],
+  ['013_journey_indexes', journeyIndexes],
 ];
 
 const source: Knex.MigrationSource<string> = {

@@ -124,6 +124,7 @@ describe(`admin API (${backendName()})`, () => {
     { method: 'GET', route: '/poller', path: '/admin/api/poller?limit=5' },
     { method: 'POST', route: '/poller/runs', path: '/admin/api/poller/runs' },
     { method: 'GET', route: '/billing', path: '/admin/api/billing' },
+    { method: 'GET', route: '/orders/:orderKey', path: `/admin/api/orders/${encodeURIComponent('LEG:SO-1')}` },
   ];
 
   describe('authentication', () => {
@@ -576,6 +577,7 @@ describe(`admin API (${backendName()})`, () => {
         ['previewEvent', 'POST', '/admin/api/connectors/crm/preview', 400, { payload: {} }],
         ['replayDelivery', 'POST', `/admin/api/deliveries/${ids.flying}/replay`, 409, {}],
         ['replayDeliveries', 'POST', '/admin/api/deliveries/replay', 400, { bogus: true }],
+        ['getOrderJourney', 'GET', '/admin/api/orders/SO-NONE', 404],
       ];
       const document = openApiDocument();
       for (const [, method, path, status, body] of cases) {
