@@ -4,17 +4,13 @@ import { DELIVERY_ROLES, JOURNEY_EVENT_ROLES, JOURNEY_FOUND_BY } from '../domain
 import { SHIPBOB_STAGES } from '../domain/journey-links.ts';
 import { JOURNEY_LIMITS } from '../services/journey.ts';
 import { ERROR_CLASSES, EVENT_STATUSES, HOLD_REASONS, PARK_REASONS } from './enums.ts';
-import { components } from './responses.ts';
-import { ULID } from './schemas.ts';
+import { components, id, nullableString, time } from './response-parts.ts';
 
 /**
  * GET /orders/{orderKey}: an order's journey (src/services/journey.ts), as a response schema
  * registered in the document's components like those of src/admin/responses.ts.
  */
 
-const id = z.string().regex(ULID).describe('a ULID (time-ordered id)');
-const time = z.iso.datetime().describe('ISO 8601, UTC');
-const nullableString = z.string().nullable();
 
 const statusValue = z.strictObject({
   line: nullableString.describe('the fulfilment line (FulfillmentOrderLineId); null for the header'),
