@@ -27,6 +27,14 @@ type RowsCallback = (this: RunContext, err: Error | null, rows?: unknown[]) => v
 const THREAD_YOUNG_GENERATION_MB = 8;
 
 /**
+ * How long a thread that was told to stop may take to end by itself before it is terminated. It ends
+ * by itself once its connections are closed and its port is: terminated while node-sqlite3 is still
+ * calling back into it (the reply to a close or a failed open is posted from inside such a callback),
+ * the callback's JavaScript is cut off and node-sqlite3 aborts the whole process.
+ */
+const THREAD_EXIT_GRACE_MS = 5_000;
+
+/**
  * Starts the thread running thread.js next to this file; from the TypeScript source (tests, tsx),
  * thread-tsx.mjs, which loads thread.ts.
  */
@@ -42,16 +50,18 @@ export class ThreadedSqliteConnection {
   readonly #pending = new Map<number, { resolve: (res: Success) => void; reject: (err: Error) => void }>();
   #next = 1;
   #alive = true;
+  readonly #exited: Promise<void>;
 
   /** Same signature as node-sqlite3's Database, which knex's client constructs. */
   constructor(filename: string, flags: number, callback: (err: Error | null) => void) {
     // An in-memory or temporary database ('' as filename) has no WAL; nor does a read-only one need checkpointing.
     const checkpoint = filename !== ':memory:' && filename !== '' && (flags & sqlite3.OPEN_READWRITE) !== 0;
     this.#worker = startThread({ filename, flags, checkpoint });
+    this.#exited = new Promise<void>((resolve) => this.#worker.once('exit', () => resolve()));
     this.#worker.once('message', (open: OpenResult) => {
       if (!open.ok) {
         this.#alive = false;
-        void this.#worker.terminate();
+        void this.#end();
         callback(toError(open.error));
         return;
       }
@@ -115,10 +125,21 @@ export class ThreadedSqliteConnection {
     this.#call({ op: 'close' }).then(
       () => {
         this.#alive = false;
-        void this.#worker.terminate().then(() => cb(null), cb);
+        this.#end().then(() => cb(null), cb);
       },
       (err: Error) => cb(err),
     );
+  }
+
+  /** Resolves once the thread, told to stop (it closes its port), has ended; terminates it after THREAD_EXIT_GRACE_MS. */
+  async #end(): Promise<void> {
+    const timer = setTimeout(() => void this.#worker.terminate(), THREAD_EXIT_GRACE_MS);
+    timer.unref();
+    try {
+      await this.#exited;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   #call(call: Call): Promise<Success> {

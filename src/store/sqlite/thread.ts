@@ -125,6 +125,8 @@ function serve(port: MessagePort, options: OpenOptions): void {
   const db = new sqlite3.Database(options.filename, options.flags, (err) => {
     if (err) {
       port.postMessage({ ok: false, error: errorInfo(err) } satisfies OpenResult);
+      // Nothing else runs here: with its port closed the thread ends by itself (connection.ts).
+      port.close();
       return;
     }
     // The WAL of a database file is checkpointed from a second connection on this thread (checkpointer.ts).
