@@ -5,6 +5,7 @@
  * scrubbed whole before it is cut: a cut first could leave part of a secret where the whole one
  * would have been found.
  */
+import { escapeXmlAttribute, escapeXmlText } from './xml-escape.ts';
 
 /** Shorter secrets are not searched for: replacing them would destroy ordinary text. */
 const MIN_SECRET_CHARS = 4;
@@ -40,9 +41,8 @@ function secretForms(secret: string): string[] {
   forms.add(json);
   forms.add(json.replace(/\//g, '\\/').replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
   // XML and HTML text (a SOAP fault quoting what it received) and attribute values.
-  const xmlText = secret.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  forms.add(xmlText);
-  forms.add(xmlText.replace(/"/g, '&quot;').replace(/'/g, '&apos;'));
+  forms.add(escapeXmlText(secret));
+  forms.add(escapeXmlAttribute(secret));
   const uri = uriEncoded(secret);
   const strict = uri.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   const form = new URLSearchParams({ v: secret }).toString().slice(2);

@@ -15,7 +15,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { passwordDigest } from '../connectors/auth/ws-security.ts';
 import { digestOf } from './om-push/order-ids.ts';
-import { buildResults, escapeText, XSI_NS, type PushHeaderInput } from './om-push/results.ts';
+import { buildResults, XSI_NS, type PushHeaderInput } from './om-push/results.ts';
+import { escapeXmlText } from '../domain/xml-escape.ts';
 
 // The order ids and the `results` payload are made in om-push/; this module wraps them in an
 // envelope the way each kind of client does, and is what tests, benchmarks and the CLI import.
@@ -118,13 +119,13 @@ function securityBlock(
   }
   out.push(
     [0, `<wsse:UsernameToken wsu:Id="UsernameToken-${entropy('ut', 8).toString('hex')}">`],
-    [1, `<wsse:Username>${escapeText(security.username)}</wsse:Username>`],
-    [1, `<wsse:Password Type="${passwordType}">${escapeText(password)}</wsse:Password>`],
+    [1, `<wsse:Username>${escapeXmlText(security.username)}</wsse:Username>`],
+    [1, `<wsse:Password Type="${passwordType}">${escapeXmlText(password)}</wsse:Password>`],
   );
   if (nonce !== undefined) {
     out.push([1, `<wsse:Nonce EncodingType="${BASE64_ENCODING_TYPE}">${nonce.toString('base64')}</wsse:Nonce>`]);
   }
-  if (created !== undefined) out.push([1, `<wsu:Created>${escapeText(created)}</wsu:Created>`]);
+  if (created !== undefined) out.push([1, `<wsu:Created>${escapeXmlText(created)}</wsu:Created>`]);
   out.push([0, `</wsse:UsernameToken>`]);
   return out;
 }
@@ -158,7 +159,7 @@ export function buildPush(headers: PushHeaderInput[], options: PushOptions = {})
   if (style === 'oracle') {
     const messageId = fixed ? uuidFrom(entropy('msgid', 16)) : randomUUID();
     header.push(
-      [0, `<wsa:To>${escapeText(options.address ?? DEFAULT_ADDRESS)}</wsa:To>`],
+      [0, `<wsa:To>${escapeXmlText(options.address ?? DEFAULT_ADDRESS)}</wsa:To>`],
       [0, `<wsa:Action>${SOAP_ACTION}</wsa:Action>`],
       [0, `<wsa:MessageID>urn:uuid:${messageId}</wsa:MessageID>`],
       [0, `<wsa:ReplyTo>`],

@@ -8,6 +8,7 @@
  * TransmissionBody/GLogXMLElement) and leaves the GLog content open (`xsd:any`, lax): OTM's full
  * GLog schema is thousands of types, and the sandbox records whatever Release an OTM mapping writes.
  */
+import { escapeXmlAttribute } from '../domain/xml-escape.ts';
 
 export const OTM_SERVICE_NS = 'http://xmlns.oracle.com/apps/otm/TransmissionService';
 export const OTM_DOCUMENT_NS = 'http://xmlns.oracle.com/apps/otm/transmission/v6.4';
@@ -102,13 +103,9 @@ export function otmTransmissionWsdl(address: string): string {
   </wsdl:binding>
   <wsdl:service name="TransmissionService">
     <wsdl:port name="TransmissionServicePort" binding="tran:TransmissionServiceSoapBinding">
-      <soap:address location="${escapeAttribute(address)}"/>
+      <soap:address location="${escapeXmlAttribute(address)}"/>
     </wsdl:port>
   </wsdl:service>
 </wsdl:definitions>
 `;
-}
-
-function escapeAttribute(value: string): string {
-  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }

@@ -5,6 +5,7 @@
  * and optional elements; document/literal over SOAP 1.1. Served at `GET .../ShipmentService?wsdl`;
  * the example connector `warehouse` reads it (soap.wsdl) and its mapping yields CreateShipment's input.
  */
+import { escapeXmlAttribute } from '../domain/xml-escape.ts';
 
 export const WAREHOUSE_SERVICE_NS = 'urn:example:sandbox:warehouse';
 const WAREHOUSE_TYPES_NS = 'urn:example:sandbox:warehouse:types';
@@ -83,7 +84,7 @@ export function warehouseWsdl(address: string): string {
   </wsdl:binding>
   <wsdl:service name="ShipmentService">
     <wsdl:port name="ShipmentServicePort" binding="wh:ShipmentSoapBinding">
-      <soap:address location="${address.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;')}"/>
+      <soap:address location="${escapeXmlAttribute(address)}"/>
     </wsdl:port>
   </wsdl:service>
 </wsdl:definitions>

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Secret } from '../../config/secret.ts';
 import type { AuthProvider } from '../types.ts';
+import { escapeXmlText } from '../../domain/xml-escape.ts';
 
 const WSSE_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd';
 const WSU_NS = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd';
@@ -39,18 +40,18 @@ export class WsSecurityAuth implements AuthProvider {
 
   soapSecurityHeader(now: number, version: '1.1' | '1.2' = this.#soapVersion): string {
     const password = this.#config.password.reveal();
-    const username = `<wsse:Username>${escapeXml(this.#config.username)}</wsse:Username>`;
+    const username = `<wsse:Username>${escapeXmlText(this.#config.username)}</wsse:Username>`;
     let token: string;
     if (this.#config.passwordType === 'digest') {
       const nonce = randomBytes(16);
       const created = new Date(now).toISOString();
       token =
         username +
-        `<wsse:Password Type="${PASSWORD_DIGEST}">${escapeXml(passwordDigest(nonce, created, password))}</wsse:Password>` +
+        `<wsse:Password Type="${PASSWORD_DIGEST}">${escapeXmlText(passwordDigest(nonce, created, password))}</wsse:Password>` +
         `<wsse:Nonce EncodingType="${BASE64_BINARY}">${nonce.toString('base64')}</wsse:Nonce>` +
         `<wsu:Created>${created}</wsu:Created>`;
     } else {
-      token = username + `<wsse:Password Type="${PASSWORD_TEXT}">${escapeXml(password)}</wsse:Password>`;
+      token = username + `<wsse:Password Type="${PASSWORD_TEXT}">${escapeXmlText(password)}</wsse:Password>`;
     }
     return (
       `<wsse:Security xmlns:wsse="${WSSE_NS}" xmlns:wsu="${WSU_NS}" ` +
@@ -66,14 +67,4 @@ export function passwordDigest(nonce: Buffer, created: string, password: string)
   return createHash('sha1')
     .update(Buffer.concat([nonce, Buffer.from(created, 'utf8'), Buffer.from(password, 'utf8')]))
     .digest('base64');
-}
-
-/** Escapes text for element content and double-quoted attributes. */
-function escapeXml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
 }

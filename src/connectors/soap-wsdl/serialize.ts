@@ -1,3 +1,4 @@
+import { escapeXmlAttribute, escapeXmlText, hasNonXmlChar } from '../../domain/xml-escape.ts';
 import type { ComplexShape, FieldShape, SimpleShape } from './shape.ts';
 
 /**
@@ -32,7 +33,7 @@ export function writeElement(field: FieldShape, value: Json): string {
   const name = qualified(writer, field);
   const inner = contentOf(writer, field, value, '');
   if (inner === null) writer.nil = true;
-  const decls = [...writer.prefixes].map(([ns, p]) => ` xmlns:${p}="${escapeAttr(ns)}"`).join('');
+  const decls = [...writer.prefixes].map(([ns, p]) => ` xmlns:${p}="${escapeXmlAttribute(ns)}"`).join('');
   const xsi = writer.nil ? ` xmlns:xsi="${XSI_NS}"` : '';
   if (inner === null) return `<${name}${decls}${xsi} xsi:nil="true"/>`;
   return `<${name}${decls}${xsi}>${inner}</${name}>`;
@@ -172,13 +173,8 @@ function clip(text: string, max = 60): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
-const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
 function escapeText(text: string, path: string): string {
-  if (NOT_XML_CHAR.test(text)) throw new ShapeViolation(path, 'a value contains a character that XML cannot carry');
-  return text.replace(/[&<>\r]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&#13;'));
-}
-
-function escapeAttr(text: string): string {
-  return text.replace(/[&<>"]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&quot;'));
+  if (hasNonXmlChar(text)) throw new ShapeViolation(path, 'a value contains a character that XML cannot carry');
+  return escapeXmlText(text);
 }

@@ -1,5 +1,6 @@
 import jsonata from 'jsonata';
 import type { EventSource, XmlRecord, XmlValue } from '../../domain/event.ts';
+import { escapeXmlText, hasNonXmlChar } from '../../domain/xml-escape.ts';
 import { TransformError, type Transform, type TransformInput, type TransformOutput } from '../types.ts';
 import { BUILTIN_TRANSFORMS, JSONATA_PREFIX, jsonataErrorMessage, type BuiltinTransformName, type MappingSet } from '../../config/mappings.ts';
 
@@ -340,12 +341,11 @@ function mapValueFunction(mappings: MappingSet): (map: unknown, key: unknown) =>
 
 /** An XML element local name (ASCII subset of NCName: OM element names are ASCII). */
 const XML_NAME = /^[A-Za-z_][A-Za-z0-9._-]*$/;
-const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
 /** Escapes text content. Characters XML 1.0 cannot carry at all make the transform fail. */
 function escapeXml(text: string): string {
-  if (NOT_XML_CHAR.test(text)) throw new TransformError('a value contains a character that XML cannot carry');
-  return text.replace(/[&<>\r]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&#13;'));
+  if (hasNonXmlChar(text)) throw new TransformError('a value contains a character that XML cannot carry');
+  return escapeXmlText(text);
 }
 
 function clip(s: string, max = 80): string {

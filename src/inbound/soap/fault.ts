@@ -1,19 +1,14 @@
 import type { FaultParty } from '../../domain/errors.ts';
+import { escapeXmlText } from '../../domain/xml-escape.ts';
 import type { SoapVersion } from './envelope.ts';
 
 const SOAP11 = 'http://schemas.xmlsoap.org/soap/envelope/';
 const SOAP12 = 'http://www.w3.org/2003/05/soap-envelope';
 const OMGW = 'urn:om-connector-gateway:fault';
 
-function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) =>
-    c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === '"' ? '&quot;' : '&apos;',
-  );
-}
-
 /** A SOAP Fault in the version the request used; the detail carries the gateway's stable error code. */
 export function buildFault(version: SoapVersion, party: FaultParty, code: string, message: string): string {
-  const msg = escapeXml(message);
+  const msg = escapeXmlText(message);
   if (version === '1.2') {
     const value = party === 'Client' ? 'env:Sender' : 'env:Receiver';
     return (
@@ -21,7 +16,7 @@ export function buildFault(version: SoapVersion, party: FaultParty, code: string
       `<env:Envelope xmlns:env="${SOAP12}"><env:Body><env:Fault>` +
       `<env:Code><env:Value>${value}</env:Value></env:Code>` +
       `<env:Reason><env:Text xml:lang="en">${msg}</env:Text></env:Reason>` +
-      `<env:Detail><omgw:error xmlns:omgw="${OMGW}"><omgw:code>${escapeXml(code)}</omgw:code></omgw:error></env:Detail>` +
+      `<env:Detail><omgw:error xmlns:omgw="${OMGW}"><omgw:code>${escapeXmlText(code)}</omgw:code></omgw:error></env:Detail>` +
       `</env:Fault></env:Body></env:Envelope>`
     );
   }
@@ -30,7 +25,7 @@ export function buildFault(version: SoapVersion, party: FaultParty, code: string
     `<soap:Envelope xmlns:soap="${SOAP11}"><soap:Body><soap:Fault>` +
     `<faultcode>soap:${party}</faultcode>` +
     `<faultstring xml:lang="en">${msg}</faultstring>` +
-    `<detail><omgw:error xmlns:omgw="${OMGW}"><omgw:code>${escapeXml(code)}</omgw:code></omgw:error></detail>` +
+    `<detail><omgw:error xmlns:omgw="${OMGW}"><omgw:code>${escapeXmlText(code)}</omgw:code></omgw:error></detail>` +
     `</soap:Fault></soap:Body></soap:Envelope>`
   );
 }

@@ -11,6 +11,7 @@
 import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { escapeXmlAttribute } from '../../domain/xml-escape.ts';
 
 const WSDL_FILE = 'business-events.wsdl';
 const XSD_FILE = 'business-events-payload.xsd';
@@ -110,18 +111,6 @@ function firstListValue(value: string | undefined): string | undefined {
   const first = value.split(',')[0]?.trim();
   return first === undefined || first === '' ? undefined : first;
 }
-
-function escapeXmlAttribute(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => XML_ESCAPES[c] ?? c);
-}
-
-const XML_ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&apos;',
-};
 
 /** Control characters cannot appear in XML 1.0 at all (not even escaped); percent-encode them. */
 function sanitizeUrl(value: string): string {

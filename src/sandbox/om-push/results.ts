@@ -16,6 +16,7 @@ import {
   type OrderContext,
   type PushOrder,
 } from './order-ids.ts';
+import { escapeXmlText } from '../../domain/xml-escape.ts';
 
 // The `results` element of a push: what Oracle's XSL maps put in it per event code, and its XML.
 
@@ -318,9 +319,6 @@ const EVENT_MAPS: Record<PushEventCode, (ctx: OrderContext) => PayloadNode> = {
 // ------------------------------------------------------------------------------------------------
 // Serialization
 
-export function escapeText(value: string): string {
-  return value.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
-}
 
 function checkPrefix(prefix: string): void {
   if (prefix !== '' && (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(prefix) || /^xml/i.test(prefix))) {
@@ -355,7 +353,7 @@ function writeNode(w: Writer, level: Level, node: PayloadNode, name: string, dep
       w.nil = true;
       w.out.push(`${pad}${step}<${qn} xsi:nil="true"/>`);
     } else {
-      w.out.push(`${pad}${step}<${qn}>${escapeText(value)}</${qn}>`);
+      w.out.push(`${pad}${step}<${qn}>${escapeXmlText(value)}</${qn}>`);
     }
   }
   w.out.push(`${pad}</${w.qname(name)}>`);
