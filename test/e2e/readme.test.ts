@@ -128,7 +128,12 @@ describe('the README, every shell block as a reader runs it', function () {
     const gatewayYaml = join(scratch, 'config', 'gateway.yaml');
     const yaml = readFileSync(gatewayYaml, 'utf8');
     expect(yaml).to.match(/^ {2}port: \$\{env:OMGW_PORT:-8080\}$/m);
-    writeFileSync(gatewayYaml, yaml.replace(/^ {2}port: \$\{env:OMGW_PORT:-8080\}$/m, `  port: ${port}`));
+    // The scheduled poll (every 5 minutes) is turned off in this copy: at a 5-minute mark it would read
+    // the purchase order the README creates before `omgw poll --now` does, and the poll the README
+    // shows would find nothing new.
+    const pollerOn = /^( {2}poller:\n {4}enabled: )true$/m;
+    expect(yaml).to.match(pollerOn);
+    writeFileSync(gatewayYaml, yaml.replace(/^ {2}port: \$\{env:OMGW_PORT:-8080\}$/m, `  port: ${port}`).replace(pollerOn, '$1false'));
     env = { ...readerEnvironment(), OMGW_CONFIG_DIR: join(scratch, 'config'), OMGW_LOG_LEVEL: 'warn' };
 
     const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
