@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Store } from '../../src/store/index.ts';
-import { backendName, createTestDatabase, type TestDatabase } from '../helpers/backend.ts';
+import { backendName, createTestDatabase, sqlitePassOnly, type TestDatabase } from '../helpers/backend.ts';
 import { TEST_ENV, testEnv, writeConfig } from '../helpers/gateway.ts';
 import { Seeder } from '../helpers/seed.ts';
 
@@ -130,6 +130,10 @@ describe('the built CLI as a process', () => {
   describe('omgw when the database cannot be used', function () {
     this.timeout(60_000);
     let configDir: string;
+
+    before(function () {
+      sqlitePassOnly(this, 'each case makes its own SQLite file or PostgreSQL URL');
+    });
 
     beforeEach(() => {
       configDir = writeConfig();

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnGateway, type ChildGateway } from '../helpers/child.ts';
 import { freePort } from '../helpers/free-port.ts';
+import { sqlitePassOnly } from '../helpers/backend.ts';
 import { cliArgs } from '../helpers/cli-entry.ts';
 
 const EXAMPLE_CONFIG = fileURLToPath(new URL('../../config', import.meta.url));
@@ -33,7 +34,8 @@ describe('the example config as the README runs it', function () {
   let dbDir: string;
   let env: NodeJS.ProcessEnv;
 
-  before(async () => {
+  before(async function () {
+    sqlitePassOnly(this, 'the example config runs on a SQLite file of its own');
     dbDir = mkdtempSync(join(tmpdir(), 'omgw-example-'));
     // Only the port and the database are the test's; everything else is config/ as shipped.
     env = {
@@ -45,6 +47,7 @@ describe('the example config as the README runs it', function () {
     gw = await spawnGateway(EXAMPLE_CONFIG, env);
   });
   after(async () => {
+    if (!gw) return;
     gw.child.kill('SIGTERM');
     await gw.exited;
     rmSync(dbDir, { recursive: true, force: true });
@@ -82,7 +85,8 @@ describe('the example config on another port, set in gateway.yaml only', functio
   let configDir: string;
   let env: NodeJS.ProcessEnv;
 
-  before(async () => {
+  before(async function () {
+    sqlitePassOnly(this, 'the example config runs on a SQLite file of its own');
     dir = mkdtempSync(join(tmpdir(), 'omgw-example-port-'));
     configDir = join(dir, 'config');
     cpSync(EXAMPLE_CONFIG, configDir, { recursive: true });
@@ -95,6 +99,7 @@ describe('the example config on another port, set in gateway.yaml only', functio
     expect(new URL(gw.url).port).to.equal(String(port));
   });
   after(async () => {
+    if (!gw) return;
     gw.child.kill('SIGTERM');
     await gw.exited;
     rmSync(dir, { recursive: true, force: true });

@@ -63,6 +63,17 @@ export function backendName(): 'sqlite' | 'postgres' {
   return process.env.OMGW_TEST_DATABASE_URL ? 'postgres' : 'sqlite';
 }
 
+/**
+ * For a suite that never uses the database under test (its own SQLite files, or none): it runs in the
+ * SQLite pass and is skipped, saying so, in the PostgreSQL pass, which would run the same thing again.
+ * Call it first in the suite's `before`.
+ */
+export function sqlitePassOnly(context: Mocha.Context, why: string): void {
+  if (backendName() === 'sqlite') return;
+  console.log(`    (${why}: this suite runs in the SQLite pass)`);
+  context.skip();
+}
+
 export function createTestDatabase(): TestDatabase {
   const pgUrl = process.env.OMGW_TEST_DATABASE_URL;
   if (pgUrl) {

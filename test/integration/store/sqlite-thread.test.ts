@@ -8,13 +8,18 @@ import { openBackend } from '../../../src/store/database.ts';
 import { migrateLatest } from '../../../src/store/migrations/index.ts';
 import type { IngestItem } from '../../../src/store/rows/ingest.ts';
 import { batchConnection } from '../../../src/store/sqlite/connection.ts';
+import { sqlitePassOnly } from '../../helpers/backend.ts';
 
 /**
  * The SQLite connection lives on a thread of its own (src/store/sqlite/). What knex and the store
  * rely on must survive the thread boundary: error codes, lastID/changes, BLOBs as Buffers, one
  * statement at a time in order, and a closed connection replaced by the pool.
  */
-describe('SQLite connection thread', () => {
+describe('SQLite connection thread', function () {
+  before(function () {
+    sqlitePassOnly(this, 'it opens SQLite files of its own');
+  });
+
   let dir: string;
   let db: Backend;
   let knex: Knex;
