@@ -78,7 +78,10 @@ describe('the flow funnel (domain)', () => {
     fc.assert(
       fc.property(facts, fc.integer({ min: 0, max: 2_000_000 }), fc.integer({ min: 1, max: 500_000 }), (l, now, threshold) => {
         const p = linePosition(l, now, threshold);
-        if (p === null) return expect(FUNNEL_STAGES.every((s) => l.reached[s] === null)).to.equal(true);
+        if (p === null) {
+          expect(FUNNEL_STAGES.every((s) => l.reached[s] === null)).to.equal(true);
+          return;
+        }
         const from = FUNNEL_STAGES.indexOf(p.entered);
         const to = FUNNEL_STAGES.indexOf(p.stage);
         for (let i = from; i <= to; i += 1) expect(l.reached[FUNNEL_STAGES[i] as FunnelStage]).to.not.equal(null);
