@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * Building the page under a Content-Security-Policy without 'unsafe-inline': elements are made with
- * createElement, text goes in as textContent and looks come from class names, never innerHTML, style
+ * createElement, text goes in as textContent and looks come from class names, never markup parsed from strings, style
  * attributes or inline handlers. Whatever a connector name or an error text holds stays text.
  */
 

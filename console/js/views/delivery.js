@@ -30,6 +30,8 @@ export async function render(root, route) {
   async function load() {
     const d = await call('GET', `/deliveries/${encodeURIComponent(id)}`);
     const dv = d.delivery;
+    // The newest attempt: what the target said last, shown beside the error in words.
+    const last = d.attempts.reduce((/** @type {any} */ a, /** @type {any} */ b) => (a === null || b.number > a.number ? b : a), null);
     replace(
       body,
       h(
@@ -39,6 +41,7 @@ export async function render(root, route) {
         h('dd', { id: 'delivery-state' }, badge(dv.state)),
         h('dt', null, 'Why'),
         h('dd', { id: 'delivery-why', class: 'why' }, why(dv) || '—'),
+        last?.responseSnippet ? [h('dt', null, 'Target’s last answer'), h('dd', null, h('pre', { id: 'delivery-answer', class: 'small' }, last.responseSnippet))] : null,
         h('dt', null, 'Connector'),
         h('dd', null, dv.connector),
         h('dt', null, 'Order'),

@@ -17,8 +17,8 @@ export async function render(root, route) {
   const form = h(
     'form',
     { class: 'filters', 'aria-label': 'Funnel period' },
-    select('Since', 'since', ['1h', '6h', '24h', '7d', '30d'], since, '24h'),
-    select('Stuck after', 'stuckAfter', ['30m', '1h', '2h', '6h', '24h'], stuckAfter, '2h'),
+    select('Since', 'since', choices(['1h', '6h', '24h', '7d', '30d'], since), since, '24h'),
+    select('Stuck after', 'stuckAfter', choices(['30m', '1h', '2h', '6h', '24h'], stuckAfter), stuckAfter, '2h'),
     h('button', { type: 'submit' }, 'Show'),
   );
   form.addEventListener('submit', (e) => {
@@ -27,6 +27,8 @@ export async function render(root, route) {
   });
   replace(root, h('h2', { id: 'view-title' }, title), form);
   const f = await call('GET', `/funnel${query({ since, stuckAfter })}`);
+  /** @type {Record<string, string>} */
+  const label = Object.fromEntries(f.stages.map((/** @type {any} */ s) => [s.stage, s.label]));
   const max = Math.max(1, ...f.stages.map((/** @type {any} */ s) => s.count));
   append(root, [
     h('p', { class: 'muted' }, 'From ', when(f.since), ' to ', when(f.until), `; ${f.enteredAtShipbobOrder ?? 0} entered at the ShipBob order. Stuck: at a stage for more than ${f.stuckAfter}.`),
@@ -35,12 +37,17 @@ export async function render(root, route) {
     table(
       ['Order', 'Line', 'Stage', 'Since', 'Waiting for', 'Waiting'],
       f.stuck.map((/** @type {any} */ s) =>
-        row(link(`journey/${encodeURIComponent(s.orderKey)}`, s.orderKey), s.line ?? '', s.stage, when(s.reachedAt), s.waitingFor, age(s.waitingSeconds * 1000)),
+        row(link(`journey/${encodeURIComponent(s.orderKey)}`, s.orderKey), s.line ?? '', label[s.stage] ?? s.stage, when(s.reachedAt), label[s.waitingFor] ?? s.waitingFor, age(s.waitingSeconds * 1000)),
       ),
       'Stuck lines',
     ),
     f.stuckTruncated ? h('p', { class: 'muted' }, 'More lines are stuck than shown.') : null,
   ]);
+}
+
+/** The usual choices, and the one a link asked for. @param {string[]} usual @param {string} current */
+function choices(usual, current) {
+  return usual.includes(current) ? usual : [current, ...usual];
 }
 
 /** A bar as an SVG rectangle (attributes, not inline style). @param {number} share 0..1 */
