@@ -21,7 +21,7 @@ function s(tag, attrs, ...children) {
 }
 
 /**
- * @param {{ title: string, unit: string, points: Array<{ at: string, value: number }>, tone?: string, sum?: boolean }} spec
+ * @param {{ title: string, unit: string, points: Array<{ at: string, value: number }>, tone?: string, sum?: boolean, slots?: number }} spec
  * @returns {HTMLElement}
  */
 export function columnChart(spec) {
@@ -31,12 +31,15 @@ export function columnChart(spec) {
   const max = Math.max(1, ...values);
   const last = values.length ? values[values.length - 1] : 0;
   const total = values.reduce((a, b) => a + b, 0);
-  const step = spec.points.length ? width / spec.points.length : width;
+  // At least `slots` columns wide, the points at the right: a short history does not fill the chart.
+  const slots = Math.max(spec.points.length, spec.slots ?? 0, 1);
+  const offset = slots - spec.points.length;
+  const step = width / slots;
   const bars = spec.points.map((p, i) => {
     const barHeight = p.value === 0 ? 0 : Math.max(1, (p.value / max) * (height - 4));
     return s(
       'rect',
-      { x: (i * step).toFixed(2), y: (height - barHeight).toFixed(2), width: Math.max(0.5, step - 0.5).toFixed(2), height: barHeight.toFixed(2), class: 'bar' },
+      { x: ((offset + i) * step).toFixed(2), y: (height - barHeight).toFixed(2), width: Math.max(0.5, step - 0.5).toFixed(2), height: barHeight.toFixed(2), class: 'bar' },
       s('title', {}, `${new Date(p.at).toLocaleTimeString()}: ${formatValue(p.value)} ${spec.unit}`),
     );
   });

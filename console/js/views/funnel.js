@@ -58,7 +58,7 @@ function bar(share) {
   svg.setAttribute('class', 'funnel-bar');
   svg.setAttribute('aria-hidden', 'true');
   const rect = document.createElementNS(SVG, 'rect');
-  rect.setAttribute('width', String(Math.max(share * 100, 0.5)));
+  rect.setAttribute('width', String(share > 0 ? Math.max(share * 100, 0.5) : 0));
   rect.setAttribute('height', '10');
   svg.append(rect);
   return svg;

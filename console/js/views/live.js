@@ -25,7 +25,7 @@ export async function render(root) {
       columnChart({ title: 'Pushes', unit: 'per minute', points: series('pushes') }),
       columnChart({ title: 'Deliveries', unit: 'per minute', points: series('deliveries'), tone: 'good' }),
       columnChart({ title: 'Failures', unit: 'per minute', points: series('failures'), tone: 'bad' }),
-      columnChart({ title: 'Queue depth', unit: 'waiting', points: s.queue.length ? s.queue : [{ at: data.to, value: data.queueDepth }], tone: 'queue' }),
+      columnChart({ title: 'Queue depth', unit: 'waiting', points: s.queue.length ? s.queue : [{ at: data.to, value: data.queueDepth }], tone: 'queue', slots: 120 }),
       h('p', { class: 'muted' }, `Over the last ${Number.isFinite(hours) ? hours : '?'} h in ${data.bucketSeconds}-second buckets; queue depth since this page opened.`),
     );
   });

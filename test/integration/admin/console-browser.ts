@@ -13,6 +13,27 @@ export const NO_CHROMIUM = 'Chromium is not installed (/usr/bin/chromium; apt-ge
 
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
+/**
+ * The few browser globals the tests' page functions use, typed here: the test program is compiled
+ * without the DOM's types (src/ must not see them). A page function reads them from globalThis.
+ */
+export interface PageGlobals {
+  document: {
+    activeElement: PageElement | null;
+    documentElement: { scrollWidth: number; clientWidth: number };
+    querySelector(selector: string): PageElement | null;
+    addEventListener(type: 'securitypolicyviolation', listener: (e: { violatedDirective: string; blockedURI: string }) => void): void;
+  };
+  sessionStorage: { getItem(key: string): string | null };
+  getComputedStyle(el: PageElement): { outlineStyle: string };
+  omgwViolation(text: string): Promise<void>;
+}
+interface PageElement {
+  textContent: string | null;
+  name?: string;
+  matches(selector: string): boolean;
+}
+
 export interface ConsoleBrowser {
   context: BrowserContext;
   page: Page;
@@ -34,8 +55,9 @@ export async function openConsoleBrowser(viewport = { width: 1280, height: 900 }
   // The violation events themselves, reported by the page to the test (a binding, not page script).
   await context.exposeBinding('omgwViolation', (_source, text: string) => problems.push(`securitypolicyviolation: ${text}`));
   await context.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      void (window as unknown as { omgwViolation(text: string): Promise<void> }).omgwViolation(`${e.violatedDirective} ${e.blockedURI}`);
+    const w = globalThis as unknown as PageGlobals;
+    w.document.addEventListener('securitypolicyviolation', (e) => {
+      void w.omgwViolation(`${e.violatedDirective} ${e.blockedURI}`);
     });
   });
   return {

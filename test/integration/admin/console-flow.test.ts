@@ -8,7 +8,7 @@ import { backendName } from '../../helpers/backend.ts';
 import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { FakeTarget } from '../../helpers/target.ts';
 import { until } from '../../helpers/until.ts';
-import { CHROMIUM, NO_CHROMIUM, openConsoleBrowser, screenshot, type ConsoleBrowser } from './console-browser.ts';
+import { CHROMIUM, NO_CHROMIUM, openConsoleBrowser, screenshot, type ConsoleBrowser, type PageGlobals } from './console-browser.ts';
 
 /**
  * The operator console in a real browser, as an operator uses it: sign in with the keyboard, find the
@@ -139,20 +139,23 @@ shipbob: { enrichFrom: fusion, productMap: products, locationMap: locations, ord
     // The page starts with the skip link, then the token field.
     await page.locator('#token').focus();
     await page.keyboard.press('Shift+Tab');
-    expect(await page.evaluate(() => document.activeElement?.textContent)).to.equal('Skip to content');
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.activeElement?.textContent)).to.equal('Skip to content');
     await tabTo('#token');
     await page.keyboard.press('Control+A');
     await page.keyboard.type(ADMIN_TOKEN);
     await page.keyboard.press('Enter');
     await page.getByRole('region', { name: 'Connectors' }).waitFor();
-    expect(await page.evaluate(() => sessionStorage.getItem('omgw-token'))).to.equal(ADMIN_TOKEN);
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).sessionStorage.getItem('omgw-token'))).to.equal(ADMIN_TOKEN);
 
     // Tab to the CRM's button; the focus is visible; Enter asks for a reason, Enter confirms.
     await tabTo('button', 'Take crm offline');
-    const outline = await page.evaluate(() => getComputedStyle(document.activeElement as Element).outlineStyle);
+    const outline = await page.evaluate(() => {
+      const w = globalThis as unknown as PageGlobals;
+      return w.document.activeElement ? w.getComputedStyle(w.document.activeElement).outlineStyle : 'none';
+    });
     expect(outline).to.not.equal('none');
     await page.keyboard.press('Enter');
-    expect(await page.evaluate(() => (document.activeElement as HTMLInputElement).name)).to.equal('reason');
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.activeElement?.name)).to.equal('reason');
     await page.keyboard.press('Enter');
     await page.locator('[data-connector-state="crm"] .state', { hasText: 'offline' }).waitFor();
     expect((await api<{ adminState: string }>('/connectors/crm')).adminState).to.equal('offline');
@@ -223,7 +226,7 @@ shipbob: { enrichFrom: fusion, productMap: products, locationMap: locations, ord
     const before = Number((await page.locator('#charts figure').first().locator('figcaption strong').textContent()) ?? '0');
     const push = buildPush([{ eventCode: 'HOLD', order: { sourceOrderNumber: 'SO-C2' } }], { security });
     expect((await postSoap(`${gw.url}/soap/business-events`, push)).status).to.equal(202);
-    await page.waitForFunction((b) => Number(document.querySelector('#charts figure figcaption strong')?.textContent ?? '0') > b, before, { timeout: 30_000 });
+    await page.waitForFunction((b) => Number((globalThis as unknown as PageGlobals).document.querySelector('#charts figure figcaption strong')?.textContent ?? '0') > b, before, { timeout: 30_000 });
     await screenshot(page, 'live');
   });
 
@@ -232,7 +235,10 @@ shipbob: { enrichFrom: fusion, productMap: products, locationMap: locations, ord
     await page.setViewportSize({ width: 375, height: 800 });
     await page.goto(`${gw.url}/admin/#/deliveries`);
     await page.getByRole('region', { name: 'Deliveries' }).locator('tbody tr').first().waitFor();
-    const widths = await page.evaluate(() => ({ page: document.documentElement.scrollWidth, view: document.documentElement.clientWidth }));
+    const widths = await page.evaluate(() => {
+      const root = (globalThis as unknown as PageGlobals).document.documentElement;
+      return { page: root.scrollWidth, view: root.clientWidth };
+    });
     expect(widths.page, JSON.stringify(widths)).to.be.at.most(widths.view);
     await screenshot(page, 'deliveries-narrow');
     await page.setViewportSize({ width: 1280, height: 900 });
@@ -248,7 +254,7 @@ shipbob: { enrichFrom: fusion, productMap: products, locationMap: locations, ord
     for (let i = 0; i < 80; i++) {
       const here = await page.evaluate(
         ([sel, t]) => {
-          const el = document.activeElement;
+          const el = (globalThis as unknown as PageGlobals).document.activeElement;
           return !!el && el.matches(sel as string) && (t === null || el.textContent === t);
         },
         [selector, text ?? null] as const,
