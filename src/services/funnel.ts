@@ -87,9 +87,6 @@ export interface Throughput {
   queueDepth: number;
 }
 
-/** At most this many minutes of per-minute numbers (three days). */
-export const MAX_THROUGHPUT_MINUTES = 4320;
-
 export class FunnelService {
   readonly #store: Store;
   readonly #clock: Clock;
