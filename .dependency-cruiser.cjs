@@ -43,6 +43,15 @@ module.exports = {
       to: { path: '^src/sandbox/' },
     },
     {
+      name: 'console-is-browser-only',
+      comment:
+        'console/ holds the operator console\'s browser modules, served as files by src/admin/console.ts: ' +
+        'they use the DOM and run in the browser only, so nothing in src/ may import them.',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^console/' },
+    },
+    {
       name: 'no-cycle',
       comment: 'No import cycles anywhere in src/ (type-only imports included).',
       severity: 'error',

@@ -1,6 +1,7 @@
 // ESLint for the TypeScript of src/, test/ and bench/ (`npm run lint`; layers and cycles are checked by
 // dependency-cruiser, see .dependency-cruiser.cjs). src/ gets the type-aware recommended set; test/
-// and bench/ a lighter one without type information.
+// and bench/ a lighter one without type information; the console's browser modules (console/js/,
+// type-checked by console/tsconfig.json) the recommended JavaScript set.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -31,7 +32,7 @@ const focusedTests = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/results/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
+  { ignores: ['dist/**', 'node_modules/**', 'bench/results/**', '**/*.js', '**/*.mjs', '**/*.cjs', '!console/js/**/*.js'] },
   {
     files: ['src/**/*.ts'],
     extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked],
@@ -66,6 +67,24 @@ export default tseslint.config(
       // The store states the row type of a query as an assertion on its result (`as Row[]`) rather
       // than as knex's type parameters; the rule would have every such line rewritten the other way.
       '@typescript-eslint/no-unnecessary-type-assertion': 'off',
+    },
+  },
+  {
+    files: ['console/js/**/*.js'],
+    extends: [js.configs.recommended],
+    languageOptions: { ecmaVersion: 2022, sourceType: 'module' },
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+    rules: {
+      // The compiler (checkJs, DOM types) knows the browser's globals; ESLint's list would repeat it.
+      'no-undef': 'off',
+      'no-unused-vars': unusedVars,
+      // The page's policy forbids inline script and styles: markup is built from elements and text only.
+      'no-restricted-properties': [
+        'error',
+        { property: 'innerHTML', message: 'Build elements with h() and textContent (the page allows no inline markup).' },
+        { property: 'outerHTML', message: 'Build elements with h() and textContent.' },
+        { property: 'insertAdjacentHTML', message: 'Build elements with h() and textContent.' },
+      ],
     },
   },
   {

@@ -4,7 +4,7 @@ import { createIdGenerator } from './domain/ids.ts';
 import { createLogger, type Logger } from './log.ts';
 import { registerSoapRoutes } from './inbound/soap/routes.ts';
 import { registerShipBobWebhookRoutes } from './inbound/webhooks/shipbob.ts';
-import { registerAdminConsole } from './admin/console.ts';
+import { loadConsoleFiles, registerAdminConsole } from './admin/console.ts';
 import { loadWsdl } from './inbound/soap/wsdl.ts';
 import { createKoaApp, listen, type RunningServer } from './server/http.ts';
 import { BodyBudget } from './server/body-budget.ts';
@@ -253,7 +253,8 @@ export class Gateway {
       },
     });
     // The admin API (off, answering 404, while no admin.token is configured; a reload applies).
-    registerAdminConsole(router);
+    // The console's files (console/), read once here rather than at import or per request.
+    registerAdminConsole(router, await loadConsoleFiles());
     registerAdminApi(router, {
       token: () => this.#config.gateway.admin.token?.reveal() || null,
       maxBodyBytes: () => this.#config.gateway.admin.maxBodySize,

@@ -149,7 +149,7 @@ describe(`refusals cost the sender more than the gateway (${backendName()})`, ()
       fetch(`${endpoint()}?wsdl`),
       fetch(`${gw.url}/metrics`),
       fetch(`${gw.url}/admin`),
-      fetch(`${gw.url}/admin/console.js`),
+      fetch(`${gw.url}/admin/js/main.js`),
     ]);
     expect(answers.map((r) => r.status)).to.deep.equal([200, 404, 200, 500, 200, 200, 200, 200]);
     for (const r of answers) expect(r.headers.get('x-content-type-options'), r.url).to.equal('nosniff');

@@ -84,6 +84,14 @@ describe('lint: layers and cycles', function () {
     expect(await violations(dir)).to.deep.equal(['sandbox-only-from-edges: src/services/use.ts -> src/sandbox/peer.ts']);
   });
 
+  it("reports the console's browser modules imported by server code", async () => {
+    const dir = fixture({
+      'console/js/api.js': 'export const call = 1;\n',
+      'src/admin/console.ts': "import { call } from '../../console/js/api.js';\nexport const c = call;\n",
+    });
+    expect(await violations(dir)).to.deep.equal(['console-is-browser-only: src/admin/console.ts -> console/js/api.js']);
+  });
+
   it('reports a cycle of two files, type-only imports included', async () => {
     const dir = fixture({
       'src/routing/a.ts': "import type { B } from './b.ts';\nexport interface A { b: B | null }\n",
