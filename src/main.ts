@@ -45,7 +45,7 @@ commands:
                    its transform error; sends and writes nothing
   sandbox push     act as Oracle OM: send realistic pushes to a running gateway
                    [--url URL] [--count N] [--event CODE] [--status VALUE] [--digest] [--soap12]
-  demo [--keep-running]
+  demo [--keep-running] [--step-timeout 30s]
                    play the whole story on a gateway of its own (the example config, a free port,
                    a fresh database): Fusion PO → ShipBob, OM → ShipBob → shipped → Fusion, an outage
                    → parked → replayed; --keep-running then serves the console until Ctrl-C
@@ -96,6 +96,7 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
         all: { type: 'boolean', default: false },
         file: { type: 'string' },
         'keep-running': { type: 'boolean', default: false },
+        'step-timeout': { type: 'string' },
       },
     });
   } catch (err) {
@@ -182,8 +183,9 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
         return await demo(ctx, {
           keepRunning: parsed.values['keep-running'] ?? false,
           // On a terminal the progress line is rewritten in place; elsewhere it is plain lines.
-          live: io === processIo && process.stdout.isTTY ? (text) => void process.stdout.write(text) : null,
+          live: io === processIo && process.stdout.isTTY ? { write: (text) => void process.stdout.write(text), columns: () => process.stdout.columns } : null,
           config: parsed.values.config,
+          stepTimeout: parsed.values['step-timeout'],
         });
       default:
         io.err(`unknown command "${command}"\n\n${USAGE}`);

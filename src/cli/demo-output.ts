@@ -3,6 +3,13 @@ import type { Io } from './output.ts';
 /** Erases the terminal line the cursor is on (a carriage return, then ANSI "erase in line"). */
 const ERASE_LINE = '\r\u001b[2K';
 
+/** The terminal stdout is: written to without a newline, and as wide as it says. */
+export interface LiveTerminal {
+  write(text: string): void;
+  /** Its width in characters (0 when unknown). */
+  columns(): number;
+}
+
 /**
  * What `omgw demo` prints: a line per step as it happens, and while a step waits, one progress line.
  * On a terminal (`live`: a raw writer to it) the progress line is rewritten in place with the time
@@ -11,13 +18,13 @@ const ERASE_LINE = '\r\u001b[2K';
  */
 export class DemoOutput {
   readonly #io: Io;
-  readonly #live: ((text: string) => void) | null;
+  readonly #live: LiveTerminal | null;
   /** A live progress line is on the screen (to be erased before the next line). */
   #showing = false;
   /** The last plain progress line written. */
   #lastPlain = '';
 
-  constructor(io: Io, live: ((text: string) => void) | null) {
+  constructor(io: Io, live: LiveTerminal | null) {
     this.#io = io;
     this.#live = live;
   }
@@ -41,7 +48,10 @@ export class DemoOutput {
   /** While a step waits on a condition: what for, and what is seen so far. */
   progress(text: string, waitedMs: number): void {
     if (this.#live) {
-      this.#live(`${ERASE_LINE}     … ${text} (${(waitedMs / 1000).toFixed(1)} s)`);
+      // One screen line at most: a line that wraps cannot be taken back by a carriage return.
+      const line = `     … ${text} (${(waitedMs / 1000).toFixed(1)} s)`;
+      const width = this.#live.columns();
+      this.#live.write(`${ERASE_LINE}${width > 1 && line.length >= width ? `${line.slice(0, width - 2)}…` : line}`);
       this.#showing = true;
       return;
     }
@@ -52,7 +62,7 @@ export class DemoOutput {
 
   #erase(): void {
     if (!this.#showing || !this.#live) return;
-    this.#live(ERASE_LINE);
+    this.#live.write(ERASE_LINE);
     this.#showing = false;
   }
 }

@@ -9,9 +9,10 @@ import { parseDocument } from 'yaml';
 import { Gateway } from '../app.ts';
 import type { GatewayConfig } from '../config/load.ts';
 import { publishedDefaultsInUse } from '../config/published-defaults.ts';
+import { parseDuration } from '../config/units.ts';
 import { databaseUnavailable } from '../store/database.ts';
 import { EXIT, type CommandContext } from './commands.ts';
-import { DemoOutput } from './demo-output.ts';
+import { DemoOutput, type LiveTerminal } from './demo-output.ts';
 import { demoStory, OUTAGE_CONNECTOR, StepFailed } from './demo-story.ts';
 import { orderCommand } from './order.ts';
 
@@ -24,16 +25,18 @@ const EXAMPLE_CONFIG = fileURLToPath(new URL('../../config', import.meta.url));
  */
 const DEMO_RETRY = { schedule: ['1s', '1s'], maxAttempts: 3 };
 
-/** The longest one step waits for what it waits for. */
-const STEP_WAIT_MS = 30_000;
+/** The longest one step waits for what it waits for, unless `--step-timeout` says otherwise. */
+const STEP_TIMEOUT = '30s';
 
 export interface DemoOptions {
   /** After the story, keep the gateway serving (console, admin API, sandboxes) until SIGINT or SIGTERM. */
   keepRunning: boolean;
-  /** A raw writer to a terminal, to rewrite the progress line in place; null prints plain lines. */
-  live: ((text: string) => void) | null;
+  /** The terminal stdout is, to rewrite the progress line in place; null prints plain lines. */
+  live: LiveTerminal | null;
   /** The config folder to copy (`--config`); default the example config. */
   config: string | undefined;
+  /** `--step-timeout`: the longest one step waits (a duration: 30s, 2m). */
+  stepTimeout: string | undefined;
 }
 
 /**
@@ -46,6 +49,11 @@ export interface DemoOptions {
  */
 export async function demo(ctx: CommandContext, options: DemoOptions): Promise<number> {
   const started = Date.now();
+  const stepTimeoutMs = parseDuration(options.stepTimeout ?? STEP_TIMEOUT);
+  if (stepTimeoutMs === null || stepTimeoutMs <= 0) {
+    ctx.io.err(`--step-timeout ${options.stepTimeout ?? ''} is not a duration (30s, 2m)`);
+    return EXIT.usage;
+  }
   const out = new DemoOutput(ctx.io, options.live);
   const dir = await mkdtemp(join(tmpdir(), 'omgw-demo-'));
   let keepDir = false;
@@ -76,7 +84,7 @@ export async function demo(ctx: CommandContext, options: DemoOptions): Promise<n
         out.line(`demo overlay ${overlay.file}: ${overlay.summary}`);
         out.line(`the gateway's log: ${logFile}`);
         out.line('');
-        const code = await playStory(ctx, gateway, out, { configDir, env });
+        const code = await playStory(ctx, gateway, out, { configDir, env, stepTimeoutMs });
         if (code !== EXIT.ok) {
           keepDir = true;
           out.line(`the gateway's log and database stay in ${dir}`);
@@ -99,7 +107,12 @@ export async function demo(ctx: CommandContext, options: DemoOptions): Promise<n
 }
 
 /** The steps, one line each, then the summary; EXIT.failed after the first step that fails. */
-async function playStory(ctx: CommandContext, gateway: Gateway, out: DemoOutput, copy: { configDir: string; env: NodeJS.ProcessEnv }): Promise<number> {
+async function playStory(
+  ctx: CommandContext,
+  gateway: Gateway,
+  out: DemoOutput,
+  run: { configDir: string; env: NodeJS.ProcessEnv; stepTimeoutMs: number },
+): Promise<number> {
   const g = gateway.config.gateway;
   const user = g.inbound.soap.users[0];
   const { steps, result } = demoStory({
@@ -110,7 +123,7 @@ async function playStory(ctx: CommandContext, gateway: Gateway, out: DemoOutput,
     shipbobToken: g.sandbox.shipbob?.token.reveal() ?? '',
     attempts: gateway.worker,
     out,
-    maxWaitMs: STEP_WAIT_MS,
+    maxWaitMs: run.stepTimeoutMs,
   });
   for (const [i, step] of steps.entries()) {
     try {
@@ -124,7 +137,7 @@ async function playStory(ctx: CommandContext, gateway: Gateway, out: DemoOutput,
   out.line('');
   out.line(`the journey of ${result.orderKey}, as \`omgw order ${result.orderKey}\` prints it:`);
   out.line('');
-  return orderCommand({ ...ctx, configDir: copy.configDir, env: copy.env, json: false }, result.orderKey);
+  return orderCommand({ ...ctx, configDir: run.configDir, env: run.env, json: false }, result.orderKey);
 }
 
 /** What the story needs that the config lacks (the example config has it all), or null. */
