@@ -5,7 +5,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseDocument } from 'yaml';
+import { isMap, parseDocument } from 'yaml';
 import { Gateway } from '../app.ts';
 import type { GatewayConfig } from '../config/load.ts';
 import { publishedDefaultsInUse } from '../config/published-defaults.ts';
@@ -157,8 +157,8 @@ function missingForTheStory(config: GatewayConfig): string | null {
 async function writeRetryOverlay(configDir: string): Promise<{ file: string; summary: string }> {
   const file = join(configDir, 'connectors', `${OUTAGE_CONNECTOR}.yaml`);
   const doc = parseDocument(await readFile(file, 'utf8'));
-  const before = doc.get('retry');
-  const was = before === undefined ? 'the default retry rules' : JSON.stringify(doc.toJS().retry);
+  const before: unknown = doc.get('retry');
+  const was = isMap(before) ? JSON.stringify(before.toJSON()) : 'the default retry rules';
   doc.set('retry', doc.createNode(DEMO_RETRY, { flow: true }));
   const note = `# omgw demo overlay: ${OUTAGE_CONNECTOR}'s retries shortened so that an outage parks a delivery within the demo.\n`;
   await writeFile(file, note + doc.toString());

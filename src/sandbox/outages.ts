@@ -75,8 +75,8 @@ export class SandboxOutages {
   }
 }
 
-function targetOf(ctx: Context): OutageTarget | null {
-  const name = String(ctx.params.target ?? '');
+function targetOf(ctx: Context & { params: Record<string, string | undefined> }): OutageTarget | null {
+  const name = ctx.params.target ?? '';
   const target = OUTAGE_TARGETS.find((t) => t === name);
   if (target !== undefined) return target;
   ctx.status = 404;
