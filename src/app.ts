@@ -263,6 +263,7 @@ export class Gateway {
       previews: services.previews,
       billing: services.billing,
       journey: (key) => services.journey.find(key),
+      funnel: services.funnel,
       instances: services.instances,
       recovery: () => this.#jobs?.recovery ?? null,
       poller: () => this.#jobs?.poller ?? null,

@@ -11,6 +11,7 @@ import { connectorTestCommand, deliveriesCommand, eventsCommand, operationComman
 import { describeCommand, previewCommand } from './cli/connector-tools.ts';
 import { orderCommand } from './cli/order.ts';
 import { demo } from './cli/demo.ts';
+import { funnelCommand } from './cli/funnel.ts';
 
 const USAGE = `usage: omgw <command> [options]
 
@@ -32,6 +33,9 @@ commands:
   order KEY        where an order is: its events, deliveries, ShipBob orders and webhooks, write-backs,
                    operator actions, and what it waits for (KEY: LEG:SO-1234, SO-1234, a PO number,
                    a ShipBob order id or reference id)
+  funnel           the flow funnel: fulfilment lines per stage (OM AWAIT_SHIPPING, ShipBob order, shipped,
+                   written back, billed), the lines stuck between two stages, billing reconciliation
+                   [--since 24h] [--until T] [--stuck-after 2h]
   replay | discard | hold | release  [--id ID]... [--event ID]... [filters] [--dry-run] [--reason TEXT] [--limit N]
                    replay: back to the queue (parked, on hold, discarded, retrying; delivered ones by id)
                    discard (needs --reason): drop for good; hold / release: keep back / let go
@@ -90,6 +94,7 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
         error: { type: 'string' },
         since: { type: 'string' },
         until: { type: 'string' },
+        'stuck-after': { type: 'string' },
         cursor: { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
         reason: { type: 'string' },
@@ -161,6 +166,8 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
         return await eventsCommand(ctx, sub, target);
       case 'order':
         return await orderCommand(ctx, target);
+      case 'funnel':
+        return await funnelCommand(ctx, { since: parsed.values.since, until: parsed.values.until, 'stuck-after': parsed.values['stuck-after'] });
       case 'replay':
       case 'discard':
       case 'hold':

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import * as res from './responses.ts';
 import { orderJourney } from './journey-response.ts';
+import { billingReconciliation, funnelReport, throughput } from './funnel-response.ts';
 import {
   attemptsQuery,
   auditQuery,
@@ -18,6 +19,9 @@ import {
   recoveryRunBody,
   runHistoryQuery,
   singleOperationBody,
+  funnelQuery,
+  reconciliationQuery,
+  throughputQuery,
 } from './schemas.ts';
 
 /**
@@ -30,7 +34,7 @@ import {
 /** Where the admin API lives; route paths below are relative to it. */
 export const ADMIN_PREFIX = '/admin/api';
 
-export type Tag = 'events' | 'deliveries' | 'attempts' | 'audit' | 'connectors' | 'instances' | 'recovery' | 'poller' | 'billing' | 'meta' | 'orders';
+export type Tag = 'events' | 'deliveries' | 'attempts' | 'audit' | 'connectors' | 'instances' | 'recovery' | 'poller' | 'billing' | 'meta' | 'orders' | 'funnel' | 'stats';
 
 /** HTTP statuses an operation may answer besides 200. 401 and 404 (the API is off) apply to every route. */
 export type ErrorStatus = 400 | 401 | 404 | 409 | 413 | 415 | 422 | 503;
@@ -262,6 +266,39 @@ export const ADMIN_ROUTES = [
       'Found by an order key (LEG:SO-1234), a source order number (SO-1234), a purchase order number, a ShipBob order id or a ShipBob reference id (URL-encode it). In time order; the newest events, deliveries, attempts and operator actions up to a limit each, `more` set when older ones were left out. 404 when no order has the key.',
     params: orderKeyParam,
     response: orderJourney,
+  },
+
+  // The flow funnel, billing reconciliation and per-minute numbers (src/services/funnel.ts).
+  {
+    method: 'GET',
+    path: '/funnel',
+    operationId: 'getFunnel',
+    tag: 'funnel',
+    summary: 'the flow funnel: how many fulfilment lines reached each stage (OM AWAIT_SHIPPING, ShipBob order, shipped, written back, billed), and the lines stuck between two stages',
+    description:
+      "Lines with activity in [since, until) (OM said they await shipping, their ShipBob order was made, or ShipBob said it shipped), each at where it stood at `until`: the last stage of its unbroken run from where it entered. A purchase order's line enters at shipbob_order (`enteredAtShipbobOrder`). A line is stuck when it has waited for its next stage longer than `stuckAfter`; each links to its order's journey.",
+    query: funnelQuery,
+    response: funnelReport,
+  },
+  {
+    method: 'GET',
+    path: '/billing/reconciliation',
+    operationId: 'getBillingReconciliation',
+    tag: 'billing',
+    summary: "ShipBob's charges matched to the orders they charge: shipped and not billed, billed and unknown",
+    description:
+      "A charge (billing.charge.created) names the shipment it charges (reference_id, reference_type Shipment); it matches the ShipBob order the gateway made with that shipment. shippedNotBilled: orders shipped in [since, until) with no charge received since `since`; billedUnknown: charges received in the range for no order the gateway made.",
+    query: reconciliationQuery,
+    response: billingReconciliation,
+  },
+  {
+    method: 'GET',
+    path: '/stats/throughput',
+    operationId: 'getThroughput',
+    tag: 'stats',
+    summary: 'per-minute numbers for the last `minutes` minutes: events received from OM, attempts delivered and failed; the queue depth now',
+    query: throughputQuery,
+    response: throughput,
   },
 ] as const satisfies readonly RouteSpec[];
 

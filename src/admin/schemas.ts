@@ -187,3 +187,54 @@ export const previewEventBody = z.strictObject(PREVIEW_EVENT_FIELDS);
 export const orderKeyParam = z.strictObject({
   orderKey: z.string().trim().min(1).max(300).describe('LEG:SO-1234, SO-1234, a PO number, a ShipBob order id or reference id'),
 });
+
+/*
+ * The flow funnel, billing reconciliation and per-minute numbers (src/services/funnel.ts). A `since`
+ * or `until` is a duration back from now (24h) or a time; it is read against the clock by the handler.
+ */
+export type RangeEnd = { ago: number } | { at: number };
+
+const rangeEnd = (description: string) =>
+  z
+    .string()
+    .max(40)
+    .transform((v, ctx): RangeEnd => {
+      const ago = parseDuration(v);
+      if (ago !== null) return { ago };
+      const at = parseTime(v);
+      if (at === null) {
+        ctx.addIssue({ code: 'custom', message: 'use a duration back from now (24h, 7d), an ISO 8601 time (2026-11-23T12:00:00Z) or epoch milliseconds' });
+        return z.NEVER;
+      }
+      return { at };
+    })
+    .describe(description);
+
+const funnelRange = {
+  since: rangeEnd('from: a duration back from now (24h) or a time (ISO 8601, epoch milliseconds); default 24h').optional(),
+  until: rangeEnd('to (not included): a duration back from now or a time; default now').optional(),
+};
+
+export const funnelQuery = z.strictObject({
+  ...funnelRange,
+  stuckAfter: z
+    .string()
+    .max(20)
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === null || ms <= 0) {
+        ctx.addIssue({ code: 'custom', message: 'not a duration (use e.g. 30m, 2h, 1d)' });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .describe('a line waiting longer than this for its next stage is stuck; default 2h')
+    .optional(),
+  limit: queryInt(1000, 100, 'how many stuck lines at most'),
+});
+
+export const reconciliationQuery = z.strictObject(funnelRange);
+
+export const throughputQuery = z.strictObject({
+  minutes: queryInt(4320, 180, 'how many minutes back from now (one bucket each)'),
+});

@@ -1,6 +1,6 @@
 import type { Attempt } from './delivery.ts';
 import type { StoredEvent, XmlRecord, XmlValue } from './event.ts';
-import { shipbobOrderNamed } from './shipbob-webhook.ts';
+import { shipbobOrderNamed, type BillingFields } from './shipbob-webhook.ts';
 
 /**
  * How the pieces of an order's journey (src/domain/journey.ts) name each other: the order number an
@@ -118,6 +118,19 @@ function summaryOrders(snippet: string | null): Array<{ referenceId: string; id:
     if (typeof id !== 'string' || id === '') return [];
     return [{ referenceId: ref, id }];
   });
+}
+
+/**
+ * The ShipBob shipment a billing webhook charges, or null when it charges something else. A billing
+ * transaction names what it is for by `reference_id` and `reference_type` (NOTES §5: Shipment, Return,
+ * WRO...); an order's shipping charge is a Shipment's, and it is linked to the ShipBob order the
+ * gateway made by that order's shipment id. A payload without a reference type is taken for a
+ * shipment's (ShipBob has published no billing webhook payload, NOTES §8.6).
+ */
+export function billedShipmentId(billing: Pick<BillingFields, 'reference' | 'referenceType'>): string | null {
+  if (billing.reference === null) return null;
+  if (billing.referenceType !== null && billing.referenceType.toLowerCase() !== 'shipment') return null;
+  return billing.reference;
 }
 
 /** The status values an event carries: OM's header and fulfilment-line statuses, a purchase order's StatusCode. */

@@ -121,6 +121,13 @@ const STAGE_OF_TOPIC: Readonly<Record<string, ShipBobStage>> = {
   shipment_exception: 'exception',
 };
 
+/** The webhook topics that tell of a ShipBob order reaching one of these stages (the funnel's shipped webhooks). */
+export function topicsOfStages(stages: readonly ShipBobStage[]): string[] {
+  return Object.entries(STAGE_OF_TOPIC)
+    .filter(([, stage]) => stages.includes(stage))
+    .map(([topic]) => topic);
+}
+
 /** Stages an order does not leave, whatever webhook comes later (a late duplicate `order.shipped`). */
 const FINAL_STAGES: ReadonlySet<ShipBobStage> = new Set(['delivered', 'cancelled']);
 

@@ -17,6 +17,7 @@ import { DeliveryPreviews } from './preview.ts';
 import { ConnectorRuntimes } from './runtimes.ts';
 import { instanceViews } from './instances.ts';
 import { JourneyService } from './journey.ts';
+import { FunnelService } from './funnel.ts';
 import type { InstanceView } from '../domain/instance.ts';
 
 /**
@@ -84,6 +85,8 @@ export interface Services {
   views: DeliveryViews;
   /** An order's journey, found by any of its keys. */
   journey: JourneyService;
+  /** The flow funnel, billing reconciliation and per-minute numbers. */
+  funnel: FunnelService;
   /** Connector overview, maintenance on/off (with its audit record), live connector test. */
   connectors: ConnectorOperations;
   /** The connectors' runtimes for the config in force (worker, poller). */
@@ -118,6 +121,7 @@ export function createServices(config: () => GatewayConfig, deps: ServicesDeps):
     deliveries,
     views: new DeliveryViews({ store }),
     journey: new JourneyService({ store, config }),
+    funnel: new FunnelService({ store, clock }),
     connectors: new ConnectorOperations({ store, config, clock, newId, tokenStore, notify }),
     runtimes,
     previews: new DeliveryPreviews({ store, config, clock, runtimes }),

@@ -15,6 +15,7 @@ import { PollerRepository } from './pollers.ts';
 import { ShipBobOrderRepository } from './shipbob-orders.ts';
 import { InstanceRepository } from './instances.ts';
 import { JourneyRepository } from './journey.ts';
+import { FunnelRepository } from './funnel.ts';
 import { OAuthTokenRepository, type OAuthTokenOptions } from './tokens.ts';
 
 export type { DatabaseOptions } from './database.ts';
@@ -49,6 +50,8 @@ export class Store {
   readonly instances: InstanceRepository;
   /** An order's journey: its events, deliveries, attempts, ShipBob orders and operator actions, by index. */
   readonly journey: JourneyRepository;
+  /** The flow funnel, billing reconciliation and per-minute numbers, by index and bounded. */
+  readonly funnel: FunnelRepository;
   readonly #schema: string | undefined;
 
   constructor(options: DatabaseOptions) {
@@ -64,6 +67,7 @@ export class Store {
     this.shipbobOrders = new ShipBobOrderRepository(backend.knex);
     this.instances = new InstanceRepository(backend.knex);
     this.journey = new JourneyRepository(backend.knex);
+    this.funnel = new FunnelRepository(backend.knex);
     this.deliveries = new DeliveryRepository(backend);
     this.connectorStates = new ConnectorStateRepository(backend);
     this.deliveryActions = new DeliveryActionsRepository(backend);

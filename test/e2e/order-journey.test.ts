@@ -1,15 +1,13 @@
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
-import type { AttemptReport } from '../../src/delivery/worker.ts';
 import type { PollOutcome } from '../../src/inbound/poller/purchase-orders.ts';
-import { main } from '../../src/main.ts';
 import type { OrderJourney } from '../../src/services/journey.ts';
 import { orderJourney } from '../../src/admin/journey-response.ts';
-import { startFusionSandboxServer, type RunningFusionSandbox } from '../../src/sandbox/fusion.ts';
+import type { RunningFusionSandbox } from '../../src/sandbox/fusion.ts';
 import { buildPush, sandboxOrderIds } from '../../src/sandbox/om-push.ts';
-import { startShipBobSandboxServer, type RunningShipBobSandbox } from '../../src/sandbox/shipbob/index.ts';
+import type { RunningShipBobSandbox } from '../../src/sandbox/shipbob/index.ts';
 import { backendName } from '../helpers/backend.ts';
-import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, testEnv, type TestGateway } from '../helpers/gateway.ts';
+import { postSoap, SOAP_PASSWORD, SOAP_USER, type TestGateway } from '../helpers/gateway.ts';
+import { startOrderFlow, type OrderFlow } from '../helpers/order-flow.ts';
 import { until } from '../helpers/until.ts';
 
 /**
@@ -19,106 +17,26 @@ import { until } from '../helpers/until.ts';
  * key, through the admin API and `omgw order`.
  */
 
-const TOKEN = 'shipbob-pat-a61f0e';
-const ADMIN_TOKEN = 'admin-token-journey-4c2b9e';
-const FUSION_PASSWORD = 'fusion-pw-9e3a';
-const WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-const CHANNEL = 100001;
-const ENV = { TEST_FUSION_PASSWORD: FUSION_PASSWORD, TEST_SHIPBOB_TOKEN: TOKEN, TEST_WEBHOOK_SECRET: WEBHOOK_SECRET, TEST_ADMIN_TOKEN: ADMIN_TOKEN };
-const SHIPMENT_NOTICE = readFileSync(new URL('../../config/mappings/shipment-notice.jsonata', import.meta.url), 'utf8');
 const security = { kind: 'text', username: SOAP_USER, password: SOAP_PASSWORD } as const;
 
 describe(`an order's journey (${backendName()})`, function () {
   this.timeout(60_000);
+  let flow: OrderFlow;
   let shipbob: RunningShipBobSandbox;
   let fusion: RunningFusionSandbox;
   let gw: TestGateway;
-  const fusionNow = Date.now() - 3_600_000;
 
   before(async () => {
-    shipbob = await startShipBobSandboxServer({ token: TOKEN, channelId: CHANNEL, webhookSecret: WEBHOOK_SECRET, webhookRetrySchedule: [0, 20, 50] });
-    fusion = await startFusionSandboxServer({ username: 'omgw.integration', password: FUSION_PASSWORD, now: () => fusionNow });
-    gw = await startGateway(
-      {
-        // The poller's schedule never fires by itself in a test (1 January); the test runs it.
-        gateway: `${gatewayYaml('', { delivery: '  enabled: true\n  pollInterval: 50ms' }).replace(
-          'logging:',
-          `  webhooks:\n    shipbob:\n      secrets: ['\${env:TEST_WEBHOOK_SECRET}']\nschedules:\n  poller:\n    enabled: true\n    cron: '0 0 1 1 *'\n    connector: fusion\nlogging:`,
-        )}admin:\n  token: \${env:TEST_ADMIN_TOKEN}\n`,
-        connectors: {
-          'fusion.yaml': `protocol: rest
-kind: oracle-fusion
-url: ${fusion.url}
-path: /fscmRestApi/resources/11.13.18.05/receivingReceiptRequests
-auth: { type: basic, username: omgw.integration, password: '\${env:TEST_FUSION_PASSWORD}' }
-transform: jsonata:shipment-notice
-`,
-          'shipbob.yaml': `protocol: rest
-kind: shipbob
-url: ${shipbob.url}
-timeout: 5s
-headers:
-  shipbob_channel_id: '${CHANNEL}'
-auth: { type: bearer, token: '\${env:TEST_SHIPBOB_TOKEN}' }
-shipbob: { enrichFrom: fusion, productMap: products, locationMap: locations, orderType: DropShip }
-rateLimit: { requests: 150, per: 1m }
-`,
-        },
-        triggerPoints: `triggerPoints:
-  - name: awaiting-shipping
-    source: oracle-om
-    eventCodes: [FlineStatusUpdate]
-    when: [{ field: OrderLine.OrderFulfillmentLine.StatusCodeNewValue, in: [AWAIT_SHIPPING] }]
-    connectors: [shipbob]
-  - name: purchase-orders
-    source: fusion-po
-    eventCodes: [PurchaseOrderChanged]
-    when: [{ field: StatusCode, in: [OPEN] }]
-    connectors: [shipbob]
-  - name: shipped
-    source: shipbob
-    eventCodes: [order.shipped]
-    connectors: [fusion]
-`,
-        mappings: {
-          'products.yaml': 'kind: product-map\nentries:\n  OMGW-TSHIRT-M: TShirtBlueM\n  OMGW-MUG-12OZ: LIGHT-ROAST\n',
-          'locations.yaml': "kind: location-map\nentries:\n  M1: '156'\n",
-          'shipment-notice.jsonata': SHIPMENT_NOTICE,
-        },
-      },
-      { env: ENV },
-    );
-    shipbob.sandbox.subscribe(`${gw.url}/webhooks/shipbob`, ['order.shipped']);
+    flow = await startOrderFlow();
+    ({ shipbob, fusion, gw } = flow);
   });
   after(async () => {
-    await gw?.stop();
-    await shipbob?.close();
-    await fusion?.close();
+    await flow?.close();
   });
 
-  /** Resolves with the next attempt at a connector. */
-  function attemptAt(connector: string): Promise<AttemptReport> {
-    return new Promise((resolve) => {
-      const on = (a: AttemptReport): void => {
-        if (a.connector !== connector) return;
-        gw.gateway.worker?.off('attempt', on);
-        resolve(a);
-      };
-      gw.gateway.worker?.on('attempt', on);
-    });
-  }
-
-  async function journey(key: string): Promise<{ status: number; json: OrderJourney & { code?: string; message?: string } }> {
-    const res = await fetch(`${gw.url}/admin/api/orders/${encodeURIComponent(key)}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-    return { status: res.status, json: (await res.json()) as OrderJourney & { code?: string; message?: string } };
-  }
-
-  async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await main([...args, '--config', gw.configDir], { out: (t) => out.push(t), err: (t) => err.push(t) }, testEnv(gw.database, ENV));
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  }
+  const attemptAt = (connector: string) => flow.attemptAt(connector);
+  const journey = (key: string) => flow.admin<OrderJourney & { code?: string; message?: string }>(`/orders/${encodeURIComponent(key)}`);
+  const cli = (...args: string[]) => flow.cli(...args);
 
   const order = { sourceOrderNumber: 'SO-J1', lines: 1, statusFrom: 'SCHEDULED', statusTo: 'AWAIT_SHIPPING' };
   const line = sandboxOrderIds(order).lines[0]?.fulfillLineId ?? '?';

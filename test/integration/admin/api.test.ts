@@ -125,6 +125,9 @@ describe(`admin API (${backendName()})`, () => {
     { method: 'POST', route: '/poller/runs', path: '/admin/api/poller/runs' },
     { method: 'GET', route: '/billing', path: '/admin/api/billing' },
     { method: 'GET', route: '/orders/:orderKey', path: `/admin/api/orders/${encodeURIComponent('LEG:SO-1')}` },
+    { method: 'GET', route: '/funnel', path: '/admin/api/funnel?since=7d&stuckAfter=1ms' },
+    { method: 'GET', route: '/billing/reconciliation', path: '/admin/api/billing/reconciliation?since=7d' },
+    { method: 'GET', route: '/stats/throughput', path: '/admin/api/stats/throughput?minutes=60' },
   ];
 
   describe('authentication', () => {
@@ -592,6 +595,36 @@ describe(`admin API (${backendName()})`, () => {
       }
       const noToken = await api('GET', '/admin/api/deliveries', { token: null });
       expect(errorBody.safeParse(noToken.json).success).to.equal(true);
+    });
+  });
+  describe('funnel, billing reconciliation, per-minute numbers', () => {
+    it('takes since and until as a duration back from now or a time, with defaults, and refuses the rest (400 naming the parameter)', async () => {
+      const now = Date.now();
+      const byDefault = await api('GET', '/admin/api/funnel');
+      expect(byDefault.status).to.equal(200);
+      const { since, until, stuckAfter, stages } = byDefault.json as { since: string; until: string; stuckAfter: string; stages: Array<{ stage: string }> };
+      expect(stuckAfter).to.equal('2h');
+      expect(Date.parse(until) - Date.parse(since)).to.equal(86_400_000);
+      expect(Date.parse(until)).to.be.at.least(now);
+      expect(stages.map((s) => s.stage)).to.deep.equal(['awaiting_shipping', 'shipbob_order', 'shipped', 'written_back', 'billed']);
+      const at = await api('GET', '/admin/api/billing/reconciliation?since=2026-01-01T00:00:00Z&until=2026-01-02T00:00:00Z');
+      expect(at.status).to.equal(200);
+      expect(at.json).to.deep.include({ since: '2026-01-01T00:00:00.000Z', until: '2026-01-02T00:00:00.000Z', matched: 0, shippedNotBilled: [], billedUnknown: [] });
+      for (const bad of ['/admin/api/funnel?since=yesterday', '/admin/api/funnel?stuckAfter=0s', '/admin/api/funnel?since=1h&until=2h', '/admin/api/funnel?limit=0', '/admin/api/stats/throughput?minutes=100000', '/admin/api/billing/reconciliation?other=1']) {
+        const res = await api('GET', bad);
+        expect(res.status, bad).to.equal(400);
+        expect(res.json.code, bad).to.equal('BAD_REQUEST');
+      }
+    });
+
+    it('answers every minute of the range, oldest first, with the queue depth now', async () => {
+      const res = await api('GET', '/admin/api/stats/throughput?minutes=5');
+      expect(res.status).to.equal(200);
+      const body = res.json as { bucketSeconds: number; from: string; to: string; buckets: Array<{ at: string }>; queueDepth: number };
+      expect(body.bucketSeconds).to.equal(60);
+      expect(body.buckets.map((b) => Date.parse(b.at) - Date.parse(body.from))).to.deep.equal([0, 60_000, 120_000, 180_000, 240_000]);
+      expect(Date.parse(body.to) - Date.parse(body.from)).to.equal(300_000);
+      expect(body.queueDepth).to.be.a('number');
     });
   });
 });

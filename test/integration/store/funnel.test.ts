@@ -1,0 +1,119 @@
+import { expect } from 'chai';
+import type { ShipBobOrderRecord } from '../../../src/domain/shipbob-change.ts';
+import { Store } from '../../../src/store/index.ts';
+import { backendName, createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
+import { Seeder } from '../../helpers/seed.ts';
+
+const SHIPPED = ['order.shipped', 'order_shipped'];
+
+describe(`the read model of the flow funnel (${backendName()})`, () => {
+  let database: TestDatabase;
+  let store: Store;
+  let seed: Seeder;
+
+  const record = (overrides: Partial<ShipBobOrderRecord>): ShipBobOrderRecord => ({
+    connector: 'shipbob',
+    referenceId: 'LEG:SO-1:3001',
+    orderKey: 'LEG:SO-1',
+    lineKey: 'fulfillment-line:3001',
+    shipbobOrderId: '100000001',
+    shipmentId: '200000001',
+    quantities: { TShirtBlueM: 1 },
+    addressHash: 'a'.repeat(64),
+    cancelled: false,
+    cancelRequestedAt: null,
+    createdAt: seed.now,
+    updatedAt: seed.now,
+    ...overrides,
+  });
+
+  beforeEach(async () => {
+    database = createTestDatabase();
+    store = new Store({ url: database.url, ...(database.schema ? { schema: database.schema } : {}) });
+    await store.migrate();
+    seed = new Seeder(database.tables());
+  });
+  afterEach(async () => {
+    await store.close();
+    await database.dispose();
+  });
+
+  it("gives each ShipBob order with the first time a shipped webhook named it and the first write-back of one, computed in SQL", async () => {
+    const t0 = seed.now;
+    await store.shipbobOrders.save(record({}));
+    await store.shipbobOrders.save(record({ referenceId: 'PO-1:77', orderKey: 'PO-1', lineKey: 'po-schedule:77', shipbobOrderId: '100000002', shipmentId: null }));
+    seed.tick(60_000);
+    const shipped = await seed.event({ source: 'shipbob', eventCode: 'order.shipped', orderKey: 'shipbob:100000001' });
+    const t1 = seed.now;
+    seed.tick(60_000);
+    await seed.delivery({ connector: 'fusion', state: 'delivered', eventId: shipped, eventCode: 'order.shipped' });
+    const t2 = seed.now;
+    seed.tick(60_000);
+    // A later replay of the webhook, a duplicate, and a webhook of another topic change nothing.
+    await seed.event({ source: 'shipbob', eventCode: 'order.shipped', orderKey: 'shipbob:100000001' });
+    const dup = await seed.event({ source: 'shipbob', eventCode: 'order.shipped', orderKey: 'shipbob-ref:PO-1:77' });
+    await database.tables()('events').update({ status: 'duplicate' }).where({ id: dup });
+    await seed.event({ source: 'shipbob', eventCode: 'order.shipment.on_hold', orderKey: 'shipbob:100000002' });
+
+    const byCreation = await store.funnel.shipbobOrders({ createdFrom: t0, createdTo: t0 + 1 }, SHIPPED, 10);
+    expect(byCreation.more).to.equal(false);
+    expect(byCreation.rows.map((o) => [o.referenceId, o.shippedAt, o.writtenBackAt])).to.deep.equal([
+      ['LEG:SO-1:3001', t1, t2],
+      ['PO-1:77', null, null],
+    ]);
+    expect((await store.funnel.shipbobOrders({ createdFrom: t0 + 1, createdTo: t0 + 10 }, SHIPPED, 10)).rows).to.deep.equal([]);
+    expect((await store.funnel.shipbobOrders({ orderKeys: ['PO-1'] }, SHIPPED, 10)).rows.map((o) => o.referenceId)).to.deep.equal(['PO-1:77']);
+    expect((await store.funnel.shipbobOrders({ shipbobOrderIds: ['100000001'] }, SHIPPED, 10)).rows.map((o) => o.referenceId)).to.deep.equal(['LEG:SO-1:3001']);
+    expect((await store.funnel.shipbobOrders({ referenceIds: ['PO-1:77', 'LEG:SO-1:3001'] }, SHIPPED, 1))).to.deep.include({ more: true });
+
+    // A webhook naming the order by reference id only (no ShipBob order id in its payload) counts too.
+    seed.tick();
+    await seed.event({ source: 'shipbob', eventCode: 'order_shipped', orderKey: 'shipbob-ref:PO-1:77' });
+    const t3 = seed.now;
+    expect((await store.funnel.shipbobOrders({ orderKeys: ['PO-1'] }, SHIPPED, 10)).rows[0]?.shippedAt).to.equal(t3);
+
+    expect((await store.funnel.webhookKeysReceived(SHIPPED, t1, t3 + 1, 10)).rows).to.deep.equal(['shipbob-ref:PO-1:77', 'shipbob:100000001']);
+    expect(await store.funnel.webhookKeysReceived(SHIPPED, t1 + 1, t3, 10)).to.deep.equal({ rows: ['shipbob:100000001'], more: false });
+    expect(await store.funnel.knownShipments(['200000001', '999'])).to.deep.equal(new Set(['200000001']));
+  });
+
+  it('reads OM events received in [from, to), and the events of given orders, up to a limit', async () => {
+    const from = seed.now;
+    for (let i = 0; i < 3; i++) {
+      await seed.event({ eventCode: 'FlineStatusUpdate', orderKey: `LEG:SO-${i}`, payload: { n: i } });
+      seed.tick();
+    }
+    await seed.event({ source: 'shipbob', eventCode: 'order.shipped', orderKey: 'shipbob:1' });
+    const all = await store.funnel.omEventsReceived(from, seed.now, 10);
+    expect(all.rows.map((e) => [e.orderKey, e.receivedAt, JSON.parse(e.payload)])).to.deep.equal([0, 1, 2].map((i) => [`LEG:SO-${i}`, from + i * 1000, { n: i }]));
+    expect(await store.funnel.omEventsReceived(from, from + 1000, 10)).to.deep.include({ more: false });
+    expect((await store.funnel.omEventsReceived(from, from + 1000, 10)).rows).to.have.length(1);
+    expect(await store.funnel.omEventsReceived(from, seed.now, 2)).to.deep.include({ more: true });
+    expect((await store.funnel.omEventsOfOrders(['LEG:SO-2', 'LEG:SO-0'], seed.now, 10)).rows.map((e) => e.orderKey)).to.deep.equal(['LEG:SO-0', 'LEG:SO-2']);
+    expect((await store.funnel.omEventsOfOrders(['LEG:SO-2'], from + 2000, 10)).rows).to.deep.equal([]);
+  });
+
+  it('counts per minute the events from OM, the attempts delivered and failed, and the deliveries not finished', async () => {
+    const minute = 60_000;
+    const start = Math.floor(seed.now / minute) * minute;
+    seed.now = start + 5_000;
+    await seed.event({ eventCode: 'FlineStatusUpdate' });
+    await seed.event({ eventCode: 'FlineStatusUpdate' });
+    await seed.event({ source: 'shipbob', eventCode: 'order.shipped', orderKey: 'shipbob:1' });
+    seed.now = start + 2 * minute + 59_999;
+    // Two attempts each: one retry then delivered; two retries; a retry then parked.
+    await seed.delivery({ connector: 'shipbob', state: 'delivered' });
+    await seed.delivery({ connector: 'shipbob', state: 'retrying' });
+    await seed.delivery({ connector: 'shipbob', state: 'parked' });
+    await seed.delivery({ connector: 'shipbob', state: 'pending' });
+    await seed.delivery({ connector: 'shipbob', state: 'discarded' });
+    const buckets = await store.funnel.throughput(start, start + 3 * minute, minute);
+    expect(buckets).to.deep.equal([
+      { at: start, pushes: 2, deliveries: 0, failures: 0 },
+      { at: start + 2 * minute, pushes: 5, deliveries: 1, failures: 5 },
+    ]);
+    expect(await store.funnel.throughput(start + 3 * minute, start + 4 * minute, minute)).to.deep.equal([]);
+    // pending, retrying, parked (and each seeded delivery's own event is no delivery).
+    expect(await store.funnel.queueDepth()).to.equal(3);
+  });
+});
