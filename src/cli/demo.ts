@@ -14,6 +14,7 @@ import { databaseUnavailable } from '../store/database.ts';
 import { EXIT, type CommandContext } from './commands.ts';
 import { DemoOutput, type LiveTerminal } from './demo-output.ts';
 import { demoStory, OUTAGE_CONNECTOR, StepFailed } from './demo-story.ts';
+import { funnelCommand } from './funnel.ts';
 import { orderCommand } from './order.ts';
 
 /** The example config shipped beside src/ (and dist/): what `npm start` runs. */
@@ -43,7 +44,7 @@ export interface DemoOptions {
  * `omgw demo` (`npm run demo`): starts the gateway with a copy of the example config, on a free
  * loopback port and a fresh SQLite database in a temporary folder, built through app.ts as `start`
  * does, and plays the story (demo-story.ts) against its sandbox peers, printing each step as it
- * happens. Ends with the journey of the sales order (`omgw order`'s table) and, with
+ * happens. Ends with the funnel (`omgw funnel`) and the journey of the sales order (`omgw order`) and, with
  * `--keep-running`, the console's URL. Exit code 0, or 1 when a step failed (it says what it waited
  * for; the temporary folder, with the gateway's log and database, is kept then).
  */
@@ -134,10 +135,17 @@ async function playStory(
       return EXIT.failed;
     }
   }
+  // The summary through the commands a person would run next, on the demo's config copy and database.
+  const cli: CommandContext = { ...ctx, configDir: run.configDir, env: run.env, json: false };
+  out.line('');
+  out.line('the funnel, as `omgw funnel` prints it:');
+  out.line('');
+  const funnel = await funnelCommand(cli, {});
+  if (funnel !== EXIT.ok) return funnel;
   out.line('');
   out.line(`the journey of ${result.orderKey}, as \`omgw order ${result.orderKey}\` prints it:`);
   out.line('');
-  return orderCommand({ ...ctx, configDir: run.configDir, env: run.env, json: false }, result.orderKey);
+  return orderCommand(cli, result.orderKey);
 }
 
 /** What the story needs that the config lacks (the example config has it all), or null. */

@@ -96,6 +96,14 @@ describe('npm run demo (omgw demo)', function () {
     expect(out).to.match(/^ {5}… waiting for the delivery to order-status-crm to use up its retries: attempt \d failed \(HTTP 503\)/m);
     expect(out).not.to.include('\u001b[');
 
+    // The funnel, as `omgw funnel` prints it: the sales order's line and the purchase order's schedule.
+    const funnel = out.slice(out.indexOf('the funnel, as `omgw funnel` prints it:'), out.indexOf('the journey of'));
+    expect(funnel, out).to.match(/^funnel \S+ → \S+: 2 line\(s\)$/m);
+    expect(funnel).to.match(/^OM AWAIT_SHIPPING received\s+1$/m);
+    expect(funnel).to.match(/^ShipBob order created\s+2\s+0$/m);
+    expect(funnel).to.match(/^shipped \(ShipBob webhook\)\s+1\s+1$/m);
+    expect(funnel).to.match(/^written back to Fusion\s+1\s+0$/m);
+
     // The journey, as `omgw order` prints it, with the outage in it.
     expect(out).to.include('the journey of LEG:SO-DEMO-1, as `omgw order LEG:SO-DEMO-1` prints it:');
     expect(out).to.match(/^where it stands: ShipBob order \d+ shipped, notice written to fusion; waiting for: delivered$/m);
