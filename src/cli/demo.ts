@@ -5,7 +5,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isMap, parseDocument } from 'yaml';
+import { isMap, parseDocument, stringify } from 'yaml';
 import { Gateway } from '../app.ts';
 import type { GatewayConfig } from '../config/load.ts';
 import { publishedDefaultsInUse } from '../config/published-defaults.ts';
@@ -166,11 +166,12 @@ async function writeRetryOverlay(configDir: string): Promise<{ file: string; sum
   const file = join(configDir, 'connectors', `${OUTAGE_CONNECTOR}.yaml`);
   const doc = parseDocument(await readFile(file, 'utf8'));
   const before: unknown = doc.get('retry');
-  const was = isMap(before) ? JSON.stringify(before.toJSON()) : 'the default retry rules';
+  const flow = (rules: unknown): string => stringify(rules, { collectionStyle: 'flow' }).trim();
+  const was = isMap(before) ? flow(before.toJSON()) : 'the default retry rules';
   doc.set('retry', doc.createNode(DEMO_RETRY, { flow: true }));
   const note = `# omgw demo overlay: ${OUTAGE_CONNECTOR}'s retries shortened so that an outage parks a delivery within the demo.\n`;
   await writeFile(file, note + doc.toString());
-  return { file, summary: `retry ${JSON.stringify(DEMO_RETRY)} instead of ${was}, so the outage parks a delivery in seconds` };
+  return { file, summary: `retry ${flow(DEMO_RETRY)} instead of ${was}` };
 }
 
 /** With --keep-running: says where the console is, then serves until SIGINT or SIGTERM. */
