@@ -32,6 +32,8 @@ export interface StoryDeps {
   out: DemoOutput;
   /** The longest any one step waits for its condition. */
   maxWaitMs: number;
+  /** Aborted when the demo is interrupted (SIGINT, SIGTERM): the step under way fails at once. */
+  signal: AbortSignal;
 }
 
 export interface Step {
@@ -89,7 +91,7 @@ export interface StoryResult {
 
 /** The steps, in order; `result` is complete once every step has run. */
 export function demoStory(deps: StoryDeps): { steps: Step[]; result: StoryResult } {
-  const api = new DemoHttp(deps.url);
+  const api = new DemoHttp(deps.url, deps.signal);
   const orderKey = `${SALES_ORDER.sourceOrderSystem}:${SALES_ORDER.sourceOrderNumber}`;
   const line = sandboxOrderIds(SALES_ORDER).lines[0]?.fulfillLineId ?? '';
   const admin = { authorization: `Bearer ${deps.adminToken}` };
@@ -254,35 +256,40 @@ function describeDeliveries(deliveries: Delivery[]): string {
 async function waitFor<T>(deps: StoryDeps, what: string, check: () => Promise<Look<T>>): Promise<T> {
   const started = Date.now();
   for (;;) {
+    if (deps.signal.aborted) throw new StepFailed(`interrupted while waiting for ${what}`);
     const now = await check();
     if ('done' in now) return now.done;
     const waited = Date.now() - started;
     if (waited > deps.maxWaitMs) throw new StepFailed(`waited ${Math.round(waited / 1000)} s for ${what}; last seen: ${now.seen}`);
     deps.out.progress(`waiting for ${what}: ${now.seen}`, waited);
-    await nextLook(deps.attempts);
+    await nextLook(deps.attempts, deps.signal);
   }
 }
 
 const LOOK_AGAIN_MS = 250;
 
-function nextLook(attempts: StoryDeps['attempts']): Promise<void> {
+function nextLook(attempts: StoryDeps['attempts'], signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const wake = (): void => {
       clearTimeout(timer);
       attempts?.off('attempt', wake);
+      signal.removeEventListener('abort', wake);
       resolve();
     };
     const timer = setTimeout(wake, LOOK_AGAIN_MS);
     attempts?.on('attempt', wake);
+    signal.addEventListener('abort', wake);
   });
 }
 
 /** HTTP to the gateway (its admin API, SOAP endpoint and sandbox peers), failing a step on an answer it did not expect. */
 class DemoHttp {
   readonly #base: string;
+  readonly #signal: AbortSignal;
 
-  constructor(base: string) {
+  constructor(base: string, signal: AbortSignal) {
     this.#base = base;
+    this.#signal = signal;
   }
 
   async request(
@@ -295,8 +302,9 @@ class DemoHttp {
     const body = options.json !== undefined ? JSON.stringify(options.json) : options.body;
     let res: Response;
     try {
-      res = await fetch(`${this.#base}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+      res = await fetch(`${this.#base}${path}`, { method, headers, signal: this.#signal, ...(body !== undefined ? { body } : {}) });
     } catch (err) {
+      if (this.#signal.aborted) throw new StepFailed(`interrupted during ${what}`);
       const cause = (err as { cause?: { code?: unknown } }).cause;
       throw new StepFailed(`${what}: no answer (${typeof cause?.code === 'string' ? cause.code : String(err)})`);
     }

@@ -85,10 +85,22 @@ export async function demo(ctx: CommandContext, options: DemoOptions): Promise<n
         out.line(`demo overlay ${overlay.file}: ${overlay.summary}`);
         out.line(`the gateway's log: ${logFile}`);
         out.line('');
-        const code = await playStory(ctx, gateway, out, { configDir, env, stepTimeoutMs });
+        // Ctrl-C during the story ends the step under way, and the demo with it, cleanly.
+        const interrupted = new AbortController();
+        const interrupt = (): void => interrupted.abort();
+        process.once('SIGINT', interrupt);
+        process.once('SIGTERM', interrupt);
+        let code: number;
+        try {
+          code = await playStory(ctx, gateway, out, { configDir, env, stepTimeoutMs, signal: interrupted.signal });
+        } finally {
+          process.off('SIGINT', interrupt);
+          process.off('SIGTERM', interrupt);
+        }
         if (code !== EXIT.ok) {
-          keepDir = true;
-          out.line(`the gateway's log and database stay in ${dir}`);
+          // A failed step's traces are kept for a look; an interrupted demo leaves nothing behind.
+          keepDir = !interrupted.signal.aborted;
+          if (keepDir) out.line(`the gateway's log and database stay in ${dir}`);
           return code;
         }
         out.line('');
@@ -112,7 +124,7 @@ async function playStory(
   ctx: CommandContext,
   gateway: Gateway,
   out: DemoOutput,
-  run: { configDir: string; env: NodeJS.ProcessEnv; stepTimeoutMs: number },
+  run: { configDir: string; env: NodeJS.ProcessEnv; stepTimeoutMs: number; signal: AbortSignal },
 ): Promise<number> {
   const g = gateway.config.gateway;
   const user = g.inbound.soap.users[0];
@@ -125,6 +137,7 @@ async function playStory(
     attempts: gateway.worker,
     out,
     maxWaitMs: run.stepTimeoutMs,
+    signal: run.signal,
   });
   for (const [i, step] of steps.entries()) {
     try {

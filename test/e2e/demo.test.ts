@@ -168,6 +168,21 @@ describe('npm run demo (omgw demo)', function () {
     }
   });
 
+  it('interrupted (SIGINT) while a step waits, ends that step, stops the gateway and leaves no folder behind', async () => {
+    const demo = runDemo();
+    try {
+      // The outage's retries are a second apart: the demo waits on them when the signal comes.
+      await demo.waitFor(/^ {5}… waiting for the delivery to order-status-crm to use up its retries/m);
+      demo.child.kill('SIGINT');
+      expect(await demo.exited, demo.stdout()).to.equal(1);
+      expect(demo.stderr()).to.match(/^ 9\/11 failed: interrupted while waiting for the delivery to order-status-crm to use up its retries\n/);
+      expect(demo.stdout()).not.to.include('stay in');
+      expect(existsSync(demoFolder(demo.stdout()))).to.equal(false);
+    } finally {
+      if (demo.child.exitCode === null) demo.child.kill('SIGKILL');
+    }
+  });
+
   it('refuses a --step-timeout that is not a duration (exit 2)', async () => {
     const demo = runDemo(['--step-timeout', 'soon']);
     expect(await demo.exited).to.equal(2);
