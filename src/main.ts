@@ -10,6 +10,7 @@ import { sandboxPush } from './cli/sandbox.ts';
 import { connectorTestCommand, deliveriesCommand, eventsCommand, operationCommand } from './cli/deliveries.ts';
 import { describeCommand, previewCommand } from './cli/connector-tools.ts';
 import { orderCommand } from './cli/order.ts';
+import { demo } from './cli/demo.ts';
 import { funnelCommand } from './cli/funnel.ts';
 
 const USAGE = `usage: omgw <command> [options]
@@ -48,6 +49,10 @@ commands:
                    its transform error; sends and writes nothing
   sandbox push     act as Oracle OM: send realistic pushes to a running gateway
                    [--url URL] [--count N] [--event CODE] [--status VALUE] [--digest] [--soap12]
+  demo [--keep-running] [--step-timeout 30s]
+                   play the whole story on a gateway of its own (the example config, a free port,
+                   a fresh database): Fusion PO → ShipBob, OM → ShipBob → shipped → Fusion, an outage
+                   → parked → replayed; --keep-running then serves the console until Ctrl-C
 
 options:
   --config DIR     config folder (default: $OMGW_CONFIG_DIR or ./config)
@@ -95,6 +100,8 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
         reason: { type: 'string' },
         all: { type: 'boolean', default: false },
         file: { type: 'string' },
+        'keep-running': { type: 'boolean', default: false },
+        'step-timeout': { type: 'string' },
       },
     });
   } catch (err) {
@@ -178,6 +185,14 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
           status: parsed.values.status,
           digest: parsed.values.digest ?? false,
           soap12: parsed.values.soap12 ?? false,
+        });
+      case 'demo':
+        return await demo(ctx, {
+          keepRunning: parsed.values['keep-running'] ?? false,
+          // On a terminal the progress line is rewritten in place; elsewhere it is plain lines.
+          live: io === processIo && process.stdout.isTTY ? { write: (text) => void process.stdout.write(text), columns: () => process.stdout.columns } : null,
+          config: parsed.values.config,
+          stepTimeout: parsed.values['step-timeout'],
         });
       default:
         io.err(`unknown command "${command}"\n\n${USAGE}`);

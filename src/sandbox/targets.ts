@@ -4,6 +4,7 @@ import { isGatewayError } from '../domain/errors.ts';
 import { requestBaseUrl } from '../inbound/soap/wsdl.ts';
 import { readRawBody } from '../inbound/webhooks/body.ts';
 import { OTM_DOCUMENT_NS, OTM_SERVICE_NS, otmTransmissionWsdl } from './otm-wsdl.ts';
+import { SandboxOutages } from './outages.ts';
 import { redactBody, redactHeaders } from './redact.ts';
 import { WAREHOUSE_SERVICE_NS, warehouseWsdl } from './warehouse-wsdl.ts';
 
@@ -37,7 +38,8 @@ const KEEP = 200;
  * answers `publish` with a TransmissionAck and serves its WSDL at `?wsdl`, and a warehouse
  * ShipmentService known by its WSDL (warehouse-wsdl.ts) that answers CreateShipment. Enabled by
  * `sandbox.enabled` in gateway.yaml; what they received is listed at GET /sandbox/received, with
- * credentials redacted as it is recorded (so no path, in memory or out, holds them).
+ * credentials redacted as it is recorded (so no path, in memory or out, holds them). Each can be
+ * taken down and brought back over HTTP (outages.ts, /sandbox/outages/{target}).
  */
 export function registerSandboxTargets(router: Router, options: SandboxTargetOptions): { received: () => readonly SandboxRecord[] } {
   const received: SandboxRecord[] = [];
@@ -46,10 +48,12 @@ export function registerSandboxTargets(router: Router, options: SandboxTargetOpt
     received.push({ ...entry, headers: redactHeaders(ctx.req.headers, secrets), body: redactBody(entry.body, secrets) });
     if (received.length > KEEP) received.shift();
   };
+  const outages = new SandboxOutages();
+  outages.register(router, SANDBOX_PREFIX);
 
   router.all(`${SANDBOX_PREFIX}/rest-sink{/*path}`, async (ctx) => {
     const body = await readBody(ctx);
-    if (body === null) return;
+    if (body === null || outages.refuse(ctx, 'rest-sink')) return;
     record(ctx, {
       at: new Date().toISOString(),
       target: 'rest-sink',
@@ -81,7 +85,7 @@ export function registerSandboxTargets(router: Router, options: SandboxTargetOpt
 
   router.post(OTM_PATH, async (ctx) => {
     const body = await readBody(ctx);
-    if (body === null) return;
+    if (body === null || outages.refuse(ctx, 'otm')) return;
     ctx.type = 'text/xml; charset=utf-8';
     if (!/<(\w+:)?Username>[^<]+<\/(\w+:)?Username>/.test(body)) {
       ctx.status = 500;
@@ -117,7 +121,7 @@ export function registerSandboxTargets(router: Router, options: SandboxTargetOpt
 
   router.post(WAREHOUSE_PATH, async (ctx) => {
     const body = await readBody(ctx);
-    if (body === null) return;
+    if (body === null || outages.refuse(ctx, 'warehouse')) return;
     ctx.type = 'text/xml; charset=utf-8';
     // A light check of what the WSDL asks for: the request element in its namespace, a reference and a line.
     const request = new RegExp(`<(\\w+):CreateShipment xmlns:\\1="${WAREHOUSE_SERVICE_NS}"`).test(body);

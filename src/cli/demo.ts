@@ -1,0 +1,219 @@
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isMap, parseDocument, stringify } from 'yaml';
+import { Gateway } from '../app.ts';
+import type { GatewayConfig } from '../config/load.ts';
+import { publishedDefaultsInUse } from '../config/published-defaults.ts';
+import { parseDuration } from '../config/units.ts';
+import { databaseUnavailable } from '../store/database.ts';
+import { EXIT, type CommandContext } from './commands.ts';
+import { DemoOutput, type LiveTerminal } from './demo-output.ts';
+import { demoStory, OUTAGE_CONNECTOR, StepFailed } from './demo-story.ts';
+import { funnelCommand } from './funnel.ts';
+import { orderCommand } from './order.ts';
+
+/** The example config shipped beside src/ (and dist/): what `npm start` runs. */
+const EXAMPLE_CONFIG = fileURLToPath(new URL('../../config', import.meta.url));
+
+/**
+ * The retry rules the demo gives the connector it takes down: three attempts a second apart, so the
+ * outage parks a delivery within the demo. The example's (5 s to 4 h over 9 attempts) would take hours.
+ */
+const DEMO_RETRY = { schedule: ['1s', '1s'], maxAttempts: 3 };
+
+/** The longest one step waits for what it waits for, unless `--step-timeout` says otherwise. */
+const STEP_TIMEOUT = '30s';
+
+export interface DemoOptions {
+  /** After the story, keep the gateway serving (console, admin API, sandboxes) until SIGINT or SIGTERM. */
+  keepRunning: boolean;
+  /** The terminal stdout is, to rewrite the progress line in place; null prints plain lines. */
+  live: LiveTerminal | null;
+  /** The config folder to copy (`--config`); default the example config. */
+  config: string | undefined;
+  /** `--step-timeout`: the longest one step waits (a duration: 30s, 2m). */
+  stepTimeout: string | undefined;
+}
+
+/**
+ * `omgw demo` (`npm run demo`): starts the gateway with a copy of the example config, on a free
+ * loopback port and a fresh SQLite database in a temporary folder, built through app.ts as `start`
+ * does, and plays the story (demo-story.ts) against its sandbox peers, printing each step as it
+ * happens. Ends with the funnel (`omgw funnel`) and the journey of the sales order (`omgw order`) and, with
+ * `--keep-running`, the console's URL. Exit code 0, or 1 when a step failed (it says what it waited
+ * for; the temporary folder, with the gateway's log and database, is kept then).
+ */
+export async function demo(ctx: CommandContext, options: DemoOptions): Promise<number> {
+  const started = Date.now();
+  const stepTimeoutMs = parseDuration(options.stepTimeout ?? STEP_TIMEOUT);
+  if (stepTimeoutMs === null || stepTimeoutMs <= 0) {
+    ctx.io.err(`--step-timeout ${options.stepTimeout ?? ''} is not a duration (30s, 2m)`);
+    return EXIT.usage;
+  }
+  const out = new DemoOutput(ctx.io, options.live);
+  const dir = await mkdtemp(join(tmpdir(), 'omgw-demo-'));
+  let keepDir = false;
+  try {
+    const configDir = join(dir, 'config');
+    await cp(resolve(options.config ?? EXAMPLE_CONFIG), configDir, { recursive: true });
+    const overlay = await writeRetryOverlay(configDir);
+    // The gateway's own address, which the example connectors reach the sandbox peers at
+    // (${server:url}), must be known before it listens: a free port, asked of the system first.
+    const env: NodeJS.ProcessEnv = { ...ctx.env, OMGW_HOST: '127.0.0.1', OMGW_PORT: String(await freePort()), DATABASE_URL: `sqlite:${join(dir, 'omgw.db')}` };
+    const logFile = join(dir, 'gateway.log');
+    const log = createWriteStream(logFile);
+    try {
+      const gateway = await Gateway.create({ configDir, env, logDestination: log, clock: ctx.clock });
+      const missing = missingForTheStory(gateway.config);
+      if (missing !== null) {
+        ctx.io.err(`omgw demo needs ${missing} in ${configDir} (as the example config has)`);
+        return EXIT.failed;
+      }
+      try {
+        await gateway.start();
+      } catch (err) {
+        await gateway.stop();
+        throw databaseUnavailable(err, gateway.store.describe) ?? err;
+      }
+      try {
+        out.line(`omgw demo: the example config on ${gateway.url}, a fresh database ${gateway.store.describe}`);
+        out.line(`demo overlay ${overlay.file}: ${overlay.summary}`);
+        out.line(`the gateway's log: ${logFile}`);
+        out.line('');
+        // Ctrl-C during the story ends the step under way, and the demo with it, cleanly.
+        const interrupted = new AbortController();
+        const interrupt = (): void => interrupted.abort();
+        process.once('SIGINT', interrupt);
+        process.once('SIGTERM', interrupt);
+        let code: number;
+        try {
+          code = await playStory(ctx, gateway, out, { configDir, env, stepTimeoutMs, signal: interrupted.signal });
+        } finally {
+          process.off('SIGINT', interrupt);
+          process.off('SIGTERM', interrupt);
+        }
+        if (code !== EXIT.ok) {
+          // A failed step's traces are kept for a look; an interrupted demo leaves nothing behind.
+          keepDir = !interrupted.signal.aborted;
+          if (keepDir) out.line(`the gateway's log and database stay in ${dir}`);
+          return code;
+        }
+        out.line('');
+        out.line(`demo done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        if (options.keepRunning) await serveUntilSignal(gateway, out, { configDir, env });
+        return EXIT.ok;
+      } finally {
+        await gateway.stop();
+      }
+    } finally {
+      log.end();
+      await once(log, 'close');
+    }
+  } finally {
+    if (!keepDir) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The steps, one line each, then the summary; EXIT.failed after the first step that fails. */
+async function playStory(
+  ctx: CommandContext,
+  gateway: Gateway,
+  out: DemoOutput,
+  run: { configDir: string; env: NodeJS.ProcessEnv; stepTimeoutMs: number; signal: AbortSignal },
+): Promise<number> {
+  const g = gateway.config.gateway;
+  const user = g.inbound.soap.users[0];
+  const { steps, result } = demoStory({
+    url: gateway.url,
+    adminToken: g.admin.token?.reveal() ?? '',
+    soap: { username: user?.username ?? '', password: user?.password.reveal() ?? '' },
+    fusion: { username: g.sandbox.fusion?.username ?? '', password: g.sandbox.fusion?.password.reveal() ?? '' },
+    shipbobToken: g.sandbox.shipbob?.token.reveal() ?? '',
+    attempts: gateway.worker,
+    out,
+    maxWaitMs: run.stepTimeoutMs,
+    signal: run.signal,
+  });
+  for (const [i, step] of steps.entries()) {
+    try {
+      out.step(i + 1, steps.length, await step.run());
+    } catch (err) {
+      if (!(err instanceof StepFailed)) throw err;
+      out.failed(i + 1, steps.length, err.message);
+      return EXIT.failed;
+    }
+  }
+  // The summary through the commands a person would run next, on the demo's config copy and database.
+  const cli: CommandContext = { ...ctx, configDir: run.configDir, env: run.env, json: false };
+  out.line('');
+  out.line('the funnel, as `omgw funnel` prints it:');
+  out.line('');
+  const funnel = await funnelCommand(cli, {});
+  if (funnel !== EXIT.ok) return funnel;
+  out.line('');
+  out.line(`the journey of ${result.orderKey}, as \`omgw order ${result.orderKey}\` prints it:`);
+  out.line('');
+  return orderCommand(cli, result.orderKey);
+}
+
+/** What the story needs that the config lacks (the example config has it all), or null. */
+function missingForTheStory(config: GatewayConfig): string | null {
+  const g = config.gateway;
+  if (!g.sandbox.enabled || !g.sandbox.fusion || !g.sandbox.shipbob) return 'the sandbox with its Fusion and ShipBob (sandbox.enabled, sandbox.fusion, sandbox.shipbob)';
+  if (!g.admin.token?.reveal()) return 'the admin API (admin.token)';
+  if (!g.delivery.enabled) return 'the delivery worker (delivery.enabled)';
+  if (!g.inbound.soap.users[0]) return 'an inbound SOAP user (inbound.soap.users)';
+  return null;
+}
+
+/**
+ * Writes the demo's retry rules into the copy's connector file of the connector it takes down
+ * (never into the example config), keeping the rest of the file and its comments.
+ */
+async function writeRetryOverlay(configDir: string): Promise<{ file: string; summary: string }> {
+  const file = join(configDir, 'connectors', `${OUTAGE_CONNECTOR}.yaml`);
+  const doc = parseDocument(await readFile(file, 'utf8'));
+  const before: unknown = doc.get('retry');
+  const flow = (rules: unknown): string => stringify(rules, { collectionStyle: 'flow' }).trim();
+  const was = isMap(before) ? flow(before.toJSON()) : 'the default retry rules';
+  doc.set('retry', doc.createNode(DEMO_RETRY, { flow: true }));
+  const note = `# omgw demo overlay: ${OUTAGE_CONNECTOR}'s retries shortened so that an outage parks a delivery within the demo.\n`;
+  await writeFile(file, note + doc.toString());
+  return { file, summary: `retry ${flow(DEMO_RETRY)} instead of ${was}` };
+}
+
+/** With --keep-running: says where the console is, then serves until SIGINT or SIGTERM. */
+async function serveUntilSignal(gateway: Gateway, out: DemoOutput, copy: { configDir: string; env: NodeJS.ProcessEnv }): Promise<void> {
+  // A published default token is in the README already; a token of one's own is never printed.
+  const published = publishedDefaultsInUse(gateway.config).some((d) => d.file === 'gateway.yaml' && d.key === 'admin.token');
+  const token = published ? `the example's published admin token ${gateway.config.gateway.admin.token?.reveal() ?? ''}` : 'your admin token (OMGW_ADMIN_TOKEN)';
+  out.line('');
+  out.line(`the gateway keeps running: console ${gateway.url}/admin/ (sign in with ${token}); Ctrl-C stops it`);
+  out.line(`omgw commands reach it with: OMGW_PORT=${copy.env.OMGW_PORT ?? ''} DATABASE_URL=${copy.env.DATABASE_URL ?? ''} npx omgw status --config ${copy.configDir}`);
+  await new Promise<void>((done) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      done();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  out.line('stopping the gateway');
+}
+
+/** A loopback port nothing listens on now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
