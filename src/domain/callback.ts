@@ -77,3 +77,16 @@ export function jsonAsRecord(value: unknown): XmlRecord {
   }
   return out;
 }
+
+/**
+ * The element a `responseXPath` names, by local name: the forms `//*[local-name()='Name']` (quotes
+ * single or double) and `//Name` or `//prefix:Name`, each meaning the first element of that local
+ * name anywhere in the answer. Null for any other expression (the config refuses it).
+ */
+export function xpathLocalName(expression: string): string | null {
+  const text = expression.trim();
+  const byFunction = /^\/\/\*\[\s*local-name\(\)\s*=\s*(?:'([^']+)'|"([^"]+)")\s*\]$/.exec(text);
+  if (byFunction) return byFunction[1] ?? byFunction[2] ?? null;
+  const byName = /^\/\/(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)$/.exec(text);
+  return byName?.[1] ?? null;
+}

@@ -4,6 +4,7 @@
  * how long it may take, and how a callback is authenticated and read.
  */
 import { z } from 'zod';
+import { xpathLocalName } from '../../domain/callback.ts';
 import type { Leaves } from './leaves.ts';
 
 /** The ways a correlation id travels; exactly one is configured. */
@@ -53,8 +54,10 @@ export function connectorAsyncSchema(leaves: Leaves) {
         field: dottedPath(leaves).optional(),
         /** Read from the target's 2xx JSON answer at this dotted path (REST only). */
         responsePath: dottedPath(leaves).optional(),
-        /** Read from the target's SOAP answer (SOAP only). */
-        responseXPath: nonEmpty().optional(),
+        /** Read from the target's SOAP answer (SOAP only): the first element of a local name (xpathLocalName). */
+        responseXPath: nonEmpty()
+          .refine((x) => xpathLocalName(x) !== null, "must name an element: //*[local-name()='Name'] or //Name")
+          .optional(),
       })
       .superRefine((c, ctx) => {
         const given = CORRELATION_SOURCES.filter((k) => c[k] !== undefined);
