@@ -62,7 +62,7 @@ const CONSOLE_HTML = `<!doctype html>
   <section>
     <h2>Deliveries</h2>
     <form class="filters" id="filters">
-      <select name="state"><option value="">any state</option><option>parked</option><option>retrying</option><option>on_hold</option><option>pending</option><option>in_flight</option><option>delivered</option><option>discarded</option></select>
+      <select name="state"><option value="">any state</option><option>parked</option><option>retrying</option><option>on_hold</option><option>pending</option><option>in_flight</option><option>awaiting_response</option><option>delivered</option><option>discarded</option></select>
       <input name="connector" placeholder="connector">
       <input name="orderKey" placeholder="order key">
       <input name="error" placeholder="error text">

@@ -8,7 +8,7 @@ import { decideRetry, failureFromError, failureFromSendResult, type FailureInfo,
 import type { Logger } from '../log.ts';
 import type { AttemptInput, Transition } from '../store/deliveries.ts';
 import type { Store } from '../store/index.ts';
-import { TransformError, type DeliveryResult } from '../connectors/types.ts';
+import { TransformError } from '../connectors/types.ts';
 import { AuthError } from '../connectors/auth/errors.ts';
 import type { ConnectorRuntime, RuntimeResult } from './runtime.ts';
 import { generatesCorrelation, newCorrelationId } from './correlation.ts';

@@ -145,6 +145,10 @@ describe(`services: callbacks of async connectors (${backendName()})`, function 
     expect(header(sent, 'x-correlation-id')).to.equal(awaiting.correlationId);
     expect(awaiting).to.include({ attemptCount: 1, responseDueAt: clock.now() + HOUR, leaseOwner: null, respondedAt: null });
 
+    const gauges = (await gw.gateway.metrics?.scrape())?.body ?? '';
+    expect(gauges).to.include('omgw_deliveries{connector="fulfilment",state="awaiting_response"} 1');
+    expect(gauges).to.include('omgw_delivery_attempts_total{connector="fulfilment",outcome="accepted"} 1');
+
     clock.advance(90_000);
     const result = await services.callbacks.accept(callback(awaiting.correlationId ?? '', 'COMPLETED'));
     expect(result).to.include({ outcome: 'completed', deliveryId: id, completedAs: 'delivered', message: null });
