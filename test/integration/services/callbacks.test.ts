@@ -166,6 +166,10 @@ describe(`services: callbacks of async connectors (${backendName()})`, function 
     const [forwarded] = await crm.waitForRequests(1);
     expect(JSON.parse(forwarded?.body ?? '{}')).to.have.nested.property('data.outcome', 'completed');
 
+    // The order's journey shows the callback beside the delivery it completed.
+    const journey = await services.journey.find('GPR:SO-1');
+    const entries = journey?.timeline ?? [];
+    expect(entries.find((e) => e.kind === 'event' && e.eventId === result.eventId)).to.include({ role: 'callback', source: 'callback' });
     const [audit] = await callbackAudits();
     expect(audit).to.include({ direction: 'in', connector: 'fulfilment', deliveryId: id, eventId: result.eventId, result: 'completed' });
 
