@@ -13,8 +13,8 @@ import { until } from '../../helpers/until.ts';
 const HOUR = 3_600_000;
 
 /** An async target: the gateway sends, the target answers 202 and calls back later (here: the test). */
-function fulfilmentYaml(url: string, extra = ''): string {
-  return `protocol: rest
+function fulfilmentYaml(url: string, extra = '', correlation = 'header: X-Correlation-Id', protocol = 'rest'): string {
+  return `protocol: ${protocol}
 url: ${url}
 path: /orders
 mode: async
@@ -25,7 +25,7 @@ retry:
 ${extra}async:
   responseTimeout: 1h
   correlation:
-    header: X-Correlation-Id
+    ${correlation}
   callback:
     auth:
       type: bearer
@@ -82,12 +82,12 @@ describe(`services: callbacks of async connectors (${backendName()})`, function 
   let clock: ManualClock;
   let services: Services;
 
-  async function start(extra = ''): Promise<void> {
+  async function start(extra = '', correlation?: string, protocol?: string): Promise<void> {
     clock = new ManualClock();
     gw = await startGateway(
       {
         gateway: gatewayYaml('', { delivery: '  enabled: true\n  pollInterval: 1s' }),
-        connectors: { 'fulfilment.yaml': fulfilmentYaml(target.url, extra), 'crm.yaml': `protocol: rest\nurl: ${crm.url}\n` },
+        connectors: { 'fulfilment.yaml': fulfilmentYaml(target.url, extra, correlation, protocol), 'crm.yaml': `protocol: rest\nurl: ${crm.url}\n` },
         triggerPoints: TRIGGER_POINTS,
       },
       { clock, random: () => 0.5, env: { TEST_CALLBACK_TOKEN: 'callback-token-31c9' } },
@@ -320,5 +320,80 @@ describe(`services: callbacks of async connectors (${backendName()})`, function 
     await inState(second, 'awaiting_response');
     const [, next] = await target.waitForRequests(2);
     expect(JSON.parse(next?.body ?? '{}')).to.have.nested.property('data.StatusCodeNewValue', 'SHIPPED');
+  });
+
+  it('reads the correlation id from a JSON answer; an accepted answer without one parks as a mapping error', async () => {
+    await start('', 'responsePath: data.requestId');
+    target.answer = (_req, i) => (i === 0 ? { status: 202, body: '{"data":{"requestId":"R-100"}}' } : { status: 202, body: '{"data":{}}' });
+    const id = await push('SO-8');
+    const awaiting = await inState(id, 'awaiting_response');
+    expect(awaiting.correlationId).to.equal('R-100');
+    expect(header(target.requests[0], 'x-correlation-id')).to.equal(undefined);
+    expect(await services.callbacks.accept(callback('R-100', 'COMPLETED'))).to.include({ outcome: 'completed', deliveryId: id });
+
+    const other = await push('SO-9');
+    const parked = await inState(other, 'parked');
+    expect(parked).to.include({ parkedReason: 'transform_error', correlationId: null });
+    expect(parked.lastError).to.include('the target accepted the request, but its answer has no correlation id at data.requestId');
+    const [attempt] = await gw.gateway.store.browse.attemptsOf([other]);
+    expect(attempt).to.include({ outcome: 'parked', responseStatus: 202, errorClass: 'transform' });
+  });
+
+  it('reads the correlation id from a SOAP answer by its element; a Fault is no acceptance', async () => {
+    await start('', `responseXPath: "//*[local-name()='RequestId']"`, 'soap');
+    const envelope = (body: string): string => `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>${body}</soap:Body></soap:Envelope>`;
+    target.answer = (_req, i) =>
+      i === 0
+        ? { status: 200, headers: { 'content-type': 'text/xml' }, body: envelope('<ack:Accepted xmlns:ack="urn:fulfilment"><ack:RequestId>W-1</ack:RequestId></ack:Accepted>') }
+        : { status: 500, headers: { 'content-type': 'text/xml' }, body: envelope('<soap:Fault><faultcode>soap:Client</faultcode><faultstring>unknown item</faultstring></soap:Fault>') };
+    const id = await push('SO-10');
+    expect((await inState(id, 'awaiting_response')).correlationId).to.equal('W-1');
+    const faulted = await push('SO-11');
+    expect(await inState(faulted, 'parked')).to.include({ parkedReason: 'permanent_error', correlationId: null });
+  });
+
+  it('replays a delivery awaiting its response: sent again with the same correlation id, and a response then completes it', async () => {
+    await start();
+    const id = await push('SO-12');
+    const awaiting = await inState(id, 'awaiting_response');
+    const replayed = await services.deliveries.replay({ ids: [id] }, { actor: 'test' });
+    expect(replayed.changed).to.equal(1);
+    const again = await until('sent again', async () => {
+      gw.gateway.worker?.notify();
+      return target.requests.length === 2 && (await delivery(id)).state === 'awaiting_response';
+    }).then(() => delivery(id));
+    expect(header(target.requests[1], 'x-correlation-id')).to.equal(awaiting.correlationId);
+    expect(again).to.include({ correlationId: awaiting.correlationId, attemptCount: 2, attemptsInCycle: 1 });
+    expect(await services.callbacks.accept(callback(awaiting.correlationId ?? '', 'COMPLETED'))).to.include({ outcome: 'completed' });
+  });
+
+  it('the recovery run replays a delivery parked no_response like any parked one', async () => {
+    await start();
+    const id = await push('SO-13');
+    await inState(id, 'awaiting_response');
+    // Three unanswered attempts park it.
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      clock.advance(HOUR + 1);
+      await until(`expired ${attempt}`, async () => {
+        gw.gateway.worker?.notify();
+        const d = await delivery(id);
+        return attempt < 3 ? d.state === 'retrying' : d.state === 'parked';
+      });
+      if (attempt < 3) {
+        clock.advance(5_000);
+        await until(`re-sent ${attempt}`, async () => {
+          gw.gateway.worker?.notify();
+          return (await delivery(id)).state === 'awaiting_response';
+        });
+      }
+    }
+    expect((await delivery(id)).parkedReason).to.equal('no_response');
+    const run = await services.recovery.runNow({ actor: 'test' });
+    expect(run).to.deep.include({ status: 'ran' });
+    await until('re-sent by the recovery run', async () => {
+      gw.gateway.worker?.notify();
+      return target.requests.length === 4 && (await delivery(id)).state === 'awaiting_response';
+    });
+    expect(new Set(target.requests.map((r) => header(r, 'x-correlation-id'))).size).to.equal(1);
   });
 });
