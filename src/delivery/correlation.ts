@@ -10,6 +10,9 @@ import { TransformError, type OutboundRequest, type TransformOutput } from '../c
 
 type Correlation = NonNullable<ConnectorConfig['async']>['correlation'];
 
+/** The longest correlation id kept (deliveries.correlation_id, migration 014). */
+const MAX_CORRELATION_ID = 200;
+
 /** Whether the gateway makes the connector's correlation ids (header, field), or reads them from the answers. */
 export function generatesCorrelation(correlation: Correlation): boolean {
   return correlation.header !== undefined || correlation.field !== undefined;
@@ -56,15 +59,20 @@ export function correlationFromAnswer(correlation: Correlation, body: string | n
     }
     const id = textAtPath(doc, correlation.responsePath);
     if (id === null) throw new TransformError(`the target accepted the request, but its answer has no correlation id at ${correlation.responsePath}`);
-    return id;
+    return kept(id, correlation.responsePath);
   }
   if (correlation.responseXPath !== undefined) {
     const name = xpathLocalName(correlation.responseXPath);
     const id = name === null || body === null ? null : firstElementText(body, name);
     if (id === null) throw new TransformError(`the target accepted the request, but its answer has no correlation id at ${correlation.responseXPath}`);
-    return id;
+    return kept(id, correlation.responseXPath);
   }
   throw new TransformError('async.correlation reads no id from the answer');
+}
+
+function kept(id: string, where: string): string {
+  if (id.length > MAX_CORRELATION_ID) throw new TransformError(`the correlation id at ${where} in the target's answer is longer than ${MAX_CORRELATION_ID} characters`);
+  return id;
 }
 
 /** The trimmed text of the first element of this local name; null when there is none, it is empty, or the XML is broken before it. */

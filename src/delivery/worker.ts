@@ -352,6 +352,7 @@ export class DeliveryWorker extends EventEmitter {
           },
         },
       });
+      // Also when an async target's callback completed the delivery before this record of its request.
       if (!applied) this.#deps.logger.warn({ deliveryId: delivery.id }, 'lease lost while sending; the attempt is recorded, the state is left to the new owner');
       // After the state is written, so that opening the circuit also holds this delivery.
       await this.#recordBreaker(runtime.config, failure, now);

@@ -25,5 +25,6 @@ describe('delivery/correlation: the correlation id out and back', () => {
     expect(() => correlationFromAnswer({ responsePath: 'data.requestId' }, '{"data":{}}')).to.throw(TransformError, /no correlation id at data\.requestId/);
     expect(() => correlationFromAnswer({ responsePath: 'id' }, 'accepted')).to.throw(TransformError, /not JSON/);
     expect(() => correlationFromAnswer({ responseXPath: '//RequestId' }, '<Ack/>')).to.throw(TransformError, /no correlation id at \/\/RequestId/);
+    expect(() => correlationFromAnswer({ responsePath: 'id' }, JSON.stringify({ id: 'x'.repeat(201) }))).to.throw(TransformError, /longer than 200 characters/);
   });
 });
