@@ -138,6 +138,11 @@ export class Gateway {
     return this.#worker;
   }
 
+  /** The services the HTTP edge and the worker call (null until started). */
+  get services(): Services | null {
+    return this.#services;
+  }
+
   /** Scheduler, recovery run, retention job and purchase-order poller (null until started). */
   get jobs(): Jobs | null {
     return this.#jobs;
@@ -187,6 +192,8 @@ export class Gateway {
       notify: () => this.#worker?.notify(),
     });
     this.#services = services;
+    // Async connectors' callbacks, counted once committed.
+    services.callbacks.observe((report) => metrics.recordCallback(report));
     this.#jobs = createJobs({ logger: this.logger, config: () => this.#config, recovery: services.recovery, retention: services.retention, poller: services.poller });
     this.#jobs.recovery.on('run', (run: { trigger: string; state: string; selected: number; replayed: number; skipped: number }) => metrics.recordRecoveryRun(run));
     this.#jobs.retention.on('run', (removed: Record<string, number>) => metrics.recordRetention(removed));

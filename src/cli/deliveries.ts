@@ -189,6 +189,14 @@ export async function deliveriesCommand(ctx: CommandContext, sub: string | undef
           ['created', d.createdAt],
           ['updated', d.updatedAt],
           ['delivered', d.deliveredAt ?? '-'],
+          // Async connectors: what the target's callback names it by, and until when it is awaited.
+          ...(d.correlationId !== null
+            ? ([
+                ['correlation id', d.correlationId],
+                ['response due', d.responseDueAt ?? '-'],
+                ['responded', d.respondedAt ?? '-'],
+              ] as Array<[string, string]>)
+            : []),
           ['idempotency key', d.idempotencyKey ?? '-'],
           ['last error', d.lastError ?? '-'],
           ['operator reason', d.adminReason ?? '-'],

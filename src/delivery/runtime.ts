@@ -17,6 +17,7 @@ import type { RateGate } from './rate-gate.ts';
 import { WsdlUnavailableError, type WsdlCatalog } from '../connectors/soap-wsdl/catalog.ts';
 import { writeBody, type WsdlOperation } from '../connectors/soap-wsdl/document.ts';
 import { ShapeViolation } from '../connectors/soap-wsdl/serialize.ts';
+import { correlationFromAnswer, generatesCorrelation, withCorrelationField, withCorrelationHeader } from './correlation.ts';
 
 /** Whether a request may go now (null) or, when the rate limit gives it no token, the attempt's result. */
 type Admit = (request: OutboundRequest) => Promise<SendResult | null>;
@@ -29,13 +30,19 @@ export interface DeliverInput {
   placeAt?: number;
 }
 
+/**
+ * What a delivery attempt ended in; for an async connector's accepted request, also the correlation
+ * id its callback will carry (the one sent, or the one read from the answer).
+ */
+export type RuntimeResult = DeliveryResult & { correlationId?: string };
+
 
 /** A connector ready to send: its config with auth, transport and transform resolved. */
 export interface ConnectorRuntime {
   config: ConnectorConfig;
   retryPolicy: RetryPolicy;
   parts: ConnectorParts;
-  deliver(input: DeliverInput): Promise<DeliveryResult>;
+  deliver(input: DeliverInput): Promise<RuntimeResult>;
   /** What deliver would send now for `input`, credentials masked; sends and writes nothing. Throws what deliver would (a TransformError...). */
   preview(input: PrepareInput): Promise<RequestPreview>;
   close(): Promise<void>;
@@ -43,7 +50,7 @@ export interface ConnectorRuntime {
 
 /** What a delivery needs to build its request (the rate-window place is the worker's business). */
 export interface PrepareInput {
-  delivery: Pick<Delivery, 'id' | 'idempotencyKey'>;
+  delivery: Pick<Delivery, 'id' | 'idempotencyKey'> & { correlationId?: string | null };
   event: DeliverInput['event'];
   attempt: number;
 }
@@ -67,6 +74,8 @@ export class PreviewUnsupportedError extends Error {
 interface Prepared {
   build: () => OutboundRequest;
   classify: (request: OutboundRequest, scrubber: Scrubber) => Promise<SendResult>;
+  /** The whole body of the last answer, kept only where an async connector reads its correlation id from it. */
+  answer: () => string | null;
 }
 
 export interface RuntimeDeps {
@@ -195,11 +204,29 @@ function createConnectorRuntime(connector: ConnectorConfig, deps: RuntimeDeps): 
   const prepare = async (input: PrepareInput): Promise<Prepared> => {
     const transform = deps.transforms.get(transformName);
     if (!transform) throw new TransformError(`transform "${transformName}" is not defined`);
-    const output = await transform({
+    const correlation = connector.mode === 'async' ? connector.async?.correlation : undefined;
+    const correlationId = correlation !== undefined && generatesCorrelation(correlation) ? (input.delivery.correlationId ?? null) : null;
+    if (correlation !== undefined && generatesCorrelation(correlation) && correlationId === null) {
+      throw new TransformError(`connector ${connector.name}: the delivery has no correlation id to send`);
+    }
+    // An async connector that reads its correlation id from the answer keeps the whole answer.
+    let answer: string | null = null;
+    const sendKeeping: typeof send =
+      correlation !== undefined && !generatesCorrelation(correlation)
+        ? async (req) => {
+            const response = await send(req);
+            answer = response.body;
+            return response;
+          }
+        : send;
+    const withCorrelation = (request: OutboundRequest): OutboundRequest =>
+      correlation !== undefined && correlationId !== null ? withCorrelationHeader(request, correlation, correlationId) : request;
+    const transformed = await transform({
       event: input.event,
       delivery: { id: input.delivery.id, idempotencyKey: input.delivery.idempotencyKey, attempt: input.attempt },
       connector,
     });
+    const output = correlation !== undefined && correlationId !== null ? withCorrelationField(transformed, correlation, correlationId) : transformed;
     const vars = {
       delivery: { id: input.delivery.id, attempt: input.attempt },
       event: { id: input.event.id, eventCode: input.event.eventCode, orderKey: input.event.orderKey ?? '', source: input.event.source },
@@ -213,25 +240,38 @@ function createConnectorRuntime(connector: ConnectorConfig, deps: RuntimeDeps): 
       const body = { body: wsdlBody(operation, output, transformName), contentType: output.contentType };
       const binding = { version: operation.version, action: operation.soapAction };
       return {
-        build: () => buildSoapRequest(connector, body, auth.soapSecurityHeader(deps.now(), binding.version), values, binding),
-        classify: (request, scrubber) => sendSoap({ connector, request, send, scrubber, now: deps.now, readAnswer: (text) => document.parseAnswer(text) }),
+        build: () => withCorrelation(buildSoapRequest(connector, body, auth.soapSecurityHeader(deps.now(), binding.version), values, binding)),
+        classify: (request, scrubber) => sendSoap({ connector, request, send: sendKeeping, scrubber, now: deps.now, readAnswer: (text) => document.parseAnswer(text) }),
+        answer: () => answer,
       };
     }
     if (connector.protocol === 'soap') {
       return {
-        build: () => buildSoapRequest(connector, output, auth.soapSecurityHeader(deps.now()), values),
-        classify: (request, scrubber) => sendSoap({ connector, request, send, scrubber, now: deps.now }),
+        build: () => withCorrelation(buildSoapRequest(connector, output, auth.soapSecurityHeader(deps.now()), values)),
+        classify: (request, scrubber) => sendSoap({ connector, request, send: sendKeeping, scrubber, now: deps.now }),
+        answer: () => answer,
       };
     }
     return {
-      build: () => buildRestRequest(connector, output, values, idempotencyKey),
-      classify: (request, scrubber) => sendRest({ connector, request, send, scrubber, now: deps.now }),
+      build: () => withCorrelation(buildRestRequest(connector, output, values, idempotencyKey)),
+      classify: (request, scrubber) => sendRest({ connector, request, send: sendKeeping, scrubber, now: deps.now }),
+      answer: () => answer,
     };
   };
 
-  const deliverGeneric = async (input: DeliverInput): Promise<SendResult> => {
+  const deliverGeneric = async (input: DeliverInput): Promise<RuntimeResult> => {
     const prepared = await prepare(input);
-    return call(prepared.build, prepared.classify, admission(input.placeAt));
+    const result = await call(prepared.build, prepared.classify, admission(input.placeAt));
+    const correlation = connector.mode === 'async' ? connector.async?.correlation : undefined;
+    if (!result.ok || correlation === undefined) return result;
+    if (generatesCorrelation(correlation)) return { ...result, correlationId: input.delivery.correlationId ?? '' };
+    try {
+      return { ...result, correlationId: correlationFromAnswer(correlation, prepared.answer()) };
+    } catch (err) {
+      // Accepted, but nothing to match its callback by: the attempt fails as a mapping error would.
+      if (err instanceof TransformError) return { ...result, ok: false, errorClass: 'transform', errorMessage: err.message };
+      throw err;
+    }
   };
 
   /**
@@ -270,7 +310,7 @@ function createConnectorRuntime(connector: ConnectorConfig, deps: RuntimeDeps): 
    * read whole (an order id the target chose), and a thrown error's message becomes the attempt's
    * error, the delivery's last error and the audit detail.
    */
-  const deliver = async (input: DeliverInput): Promise<DeliveryResult> => {
+  const deliver = async (input: DeliverInput): Promise<RuntimeResult> => {
     const scrubber = scrubberFor(deps.secrets());
     try {
       const result = await deliverAny(input);

@@ -8,9 +8,11 @@ import { decideRetry, failureFromError, failureFromSendResult, type FailureInfo,
 import type { Logger } from '../log.ts';
 import type { AttemptInput, Transition } from '../store/deliveries.ts';
 import type { Store } from '../store/index.ts';
-import { TransformError, type DeliveryResult } from '../connectors/types.ts';
+import { TransformError } from '../connectors/types.ts';
 import { AuthError } from '../connectors/auth/errors.ts';
-import type { ConnectorRuntime } from './runtime.ts';
+import type { ConnectorRuntime, RuntimeResult } from './runtime.ts';
+import { generatesCorrelation, newCorrelationId } from './correlation.ts';
+import { expireOverdue } from './response-deadline.ts';
 
 /** Longest time between two reclaims of expired leases (and offline-hold releases) by one instance. */
 const HOUSEKEEPING_INTERVAL_MS = 1000;
@@ -154,6 +156,9 @@ export class DeliveryWorker extends EventEmitter {
     const housekeeping = now >= this.#housekeepingAt;
     if (housekeeping) {
       await store.deliveries.reclaimExpired(now);
+      // Responses past their deadline (async connectors): retried or parked, one instance each.
+      const expired = await expireOverdue(this.#deps, this.#deps.connectors());
+      if (expired.some((d) => d.state === 'retrying' && d.nextAttemptAt <= now)) this.notify();
       this.#housekeepingAt = now + Math.min(HOUSEKEEPING_INTERVAL_MS, this.#deps.options.leaseMarginMs);
     }
     const states = new Map((await store.connectorStates.all()).map((s) => [s.connector, s]));
@@ -262,11 +267,13 @@ export class DeliveryWorker extends EventEmitter {
     return b;
   }
 
-  async #process(delivery: Delivery, event: StoredEvent | null, runtime: ConnectorRuntime, placeAt: number | undefined, sent: () => void): Promise<void> {
+  async #process(claimedDelivery: Delivery, event: StoredEvent | null, runtime: ConnectorRuntime, placeAt: number | undefined, sent: () => void): Promise<void> {
     const { clock } = this.#deps;
+    const delivery = await this.#withCorrelationId(claimedDelivery, runtime);
+    if (delivery === null) return;
     const startedAt = clock.now();
     const attemptNumber = delivery.attemptsInCycle + 1;
-    let result: DeliveryResult | null = null;
+    let result: RuntimeResult | null = null;
     let failure: FailureInfo | null = null;
     try {
       if (!event) throw new TransformError(`event ${delivery.eventId} of this delivery is missing`);
@@ -292,13 +299,17 @@ export class DeliveryWorker extends EventEmitter {
     sent();
     const now = clock.now();
     const decision: RetryDecision | null = failure ? decideRetry(runtime.retryPolicy, attemptNumber, failure, now, this.#deps.random) : null;
+    const asyncSettings = runtime.config.mode === 'async' ? runtime.config.async : undefined;
     const transition: Transition =
       decision === null
-        ? { state: 'delivered' }
+        ? asyncSettings !== undefined && result?.correlationId !== undefined
+          ? // Accepted: the target answers later, by callback, by the deadline.
+            { state: 'awaiting_response', correlationId: result.correlationId, responseDueAt: now + asyncSettings.responseTimeout }
+          : { state: 'delivered' }
         : decision.action === 'retry'
           ? { state: 'retrying', nextAttemptAt: decision.at, error: (failure as FailureInfo).message }
           : { state: 'parked', reason: decision.reason, error: decision.message };
-    const outcome: AttemptInput['outcome'] = transition.state === 'delivered' ? 'delivered' : transition.state === 'retrying' ? 'retry' : 'parked';
+    const outcome: AttemptInput['outcome'] = OUTCOME_OF[transition.state];
 
     const attemptId = this.#deps.newId();
     try {
@@ -337,9 +348,11 @@ export class DeliveryWorker extends EventEmitter {
             error: failure?.message ?? null,
             nextAttemptAt: transition.state === 'retrying' ? transition.nextAttemptAt : null,
             parkedReason: transition.state === 'parked' ? transition.reason : null,
+            ...(transition.state === 'awaiting_response' ? { correlationId: transition.correlationId, responseDueAt: transition.responseDueAt } : {}),
           },
         },
       });
+      // Also when an async target's callback completed the delivery before this record of its request.
       if (!applied) this.#deps.logger.warn({ deliveryId: delivery.id }, 'lease lost while sending; the attempt is recorded, the state is left to the new owner');
       // After the state is written, so that opening the circuit also holds this delivery.
       await this.#recordBreaker(runtime.config, failure, now);
@@ -367,6 +380,25 @@ export class DeliveryWorker extends EventEmitter {
       // An observer (metrics, a test) must not break delivery.
       this.#deps.logger.error({ err }, 'an attempt listener failed');
     }
+  }
+
+  /**
+   * An async connector that makes its correlation ids: the delivery's id, made and kept in the store
+   * before its first request goes, so the id a callback carries always names it (a re-send reuses
+   * it). Null when the lease was lost meanwhile: nothing is sent.
+   */
+  async #withCorrelationId(delivery: Delivery, runtime: ConnectorRuntime): Promise<Delivery | null> {
+    const correlation = runtime.config.mode === 'async' ? runtime.config.async?.correlation : undefined;
+    if (correlation === undefined || !generatesCorrelation(correlation) || delivery.correlationId !== null) return delivery;
+    const correlationId = newCorrelationId();
+    try {
+      if (await this.#deps.store.callbacks.keepCorrelationId(delivery.id, this.#deps.instanceId, correlationId)) return { ...delivery, correlationId };
+      this.#deps.logger.warn({ deliveryId: delivery.id }, 'lease lost before the request went; not sent');
+    } catch (err) {
+      // Its lease expires and it is sent again then.
+      this.#deps.logger.error({ err, deliveryId: delivery.id }, 'keeping the correlation id failed; not sent');
+    }
+    return null;
   }
 
   /** Only target-side failures count against the circuit (see breakerOutcome). */
@@ -441,6 +473,9 @@ function failureOfThrown(err: unknown): FailureInfo {
   const cls = (err as { errorClass?: unknown } | null)?.errorClass;
   return failureFromError(cls === 'network' || cls === 'timeout' || cls === 'auth' || cls === 'config' ? cls : 'network', message);
 }
+
+/** The outcome an attempt is recorded with, by the state it leads to. */
+const OUTCOME_OF: Record<Transition['state'], AttemptInput['outcome']> = { delivered: 'delivered', retrying: 'retry', parked: 'parked', awaiting_response: 'accepted' };
 
 /** A connector's breaker settings as the pure state machine takes them. */
 function breakerPolicy(config: ConnectorConfig): BreakerPolicy {

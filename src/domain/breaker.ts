@@ -194,8 +194,11 @@ export function breakerOutcome(failure: Pick<FailureInfo, 'errorClass' | 'status
     case 'refused':
       // The target answered, with a reason of its own why it cannot make the change: it is up.
       return true;
+    // no_response: an accepted request whose callback never came. The target answered the request;
+    // the missing callback is the async contract's business (the deadline), not the circuit's.
     case 'transform':
     case 'config':
+    case 'no_response':
       return null;
   }
 }

@@ -21,7 +21,8 @@ import type { ShipBobOrderRecord } from './shipbob-change.ts';
 export const JOURNEY_FOUND_BY = ['order_key', 'source_order_number', 'purchase_order_number', 'shipbob_order_id', 'shipbob_reference_id'] as const;
 export type JourneyFoundBy = (typeof JOURNEY_FOUND_BY)[number];
 
-export const JOURNEY_EVENT_ROLES = ['om_event', 'purchase_order', 'shipbob_webhook', 'other'] as const;
+/** callback: an async connector's target answering one of the order's deliveries. */
+export const JOURNEY_EVENT_ROLES = ['om_event', 'purchase_order', 'shipbob_webhook', 'callback', 'other'] as const;
 export type JourneyEventRole = (typeof JOURNEY_EVENT_ROLES)[number];
 
 export interface JourneyAttempt {
@@ -104,6 +105,7 @@ function eventRole(source: string): JourneyEventRole {
   if (source === 'oracle-om') return 'om_event';
   if (source === 'fusion-po') return 'purchase_order';
   if (source === 'shipbob') return 'shipbob_webhook';
+  if (source === 'callback') return 'callback';
   return 'other';
 }
 

@@ -49,6 +49,14 @@ export interface AttemptObservation {
   durationMs: number;
 }
 
+/** What the callback service reports for each callback it answered (src/services/callbacks.ts). */
+export interface CallbackObservation {
+  connector: string;
+  outcome: string;
+  /** Seconds from the accepted request to the callback, when the delivery awaited it. */
+  responseSeconds: number | null;
+}
+
 export interface RecoveryObservation {
   trigger: string;
   state: string;
@@ -97,6 +105,8 @@ export class GatewayMetrics {
   readonly #events: Counter<'source' | 'event_code' | 'status'>;
   readonly #attempts: Counter<'connector' | 'outcome'>;
   readonly #attemptSeconds: Histogram<'connector' | 'outcome'>;
+  readonly #callbacks: Counter<'connector' | 'outcome'>;
+  readonly #callbackSeconds: Histogram<'connector'>;
   readonly #recoveryRuns: Counter<'trigger' | 'state'>;
   readonly #recoveryDeliveries: Counter<'result'>;
   readonly #retentionRemoved: Counter<'kind'>;
@@ -128,12 +138,25 @@ export class GatewayMetrics {
     this.#pushes = new Counter({ name: 'omgw_pushes_received_total', help: 'SOAP pushes answered, by result (accepted, or the fault code)', labelNames: ['result'], registers });
     this.#webhooks = new Counter({ name: 'omgw_webhooks_received_total', help: 'Webhooks answered, by source and result', labelNames: ['source', 'result'], registers });
     this.#events = new Counter({ name: 'omgw_events_received_total', help: 'Events stored, by source, event code and status (routed, unrouted, duplicate)', labelNames: ['source', 'event_code', 'status'], registers });
-    this.#attempts = new Counter({ name: 'omgw_delivery_attempts_total', help: 'Delivery attempts, by connector and outcome (delivered, retry, parked)', labelNames: ['connector', 'outcome'], registers });
+    this.#attempts = new Counter({ name: 'omgw_delivery_attempts_total', help: 'Delivery attempts, by connector and outcome (delivered, retry, parked, accepted: an async target took the request)', labelNames: ['connector', 'outcome'], registers });
     this.#attemptSeconds = new Histogram({
       name: 'omgw_delivery_attempt_duration_seconds',
       help: 'Duration of delivery attempts (request to the target and its answer), by connector and outcome',
       labelNames: ['connector', 'outcome'],
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.#callbacks = new Counter({
+      name: 'omgw_callbacks_total',
+      help: 'Callbacks of async connectors answered, by connector and outcome (completed, late, unmatched, duplicate, invalid)',
+      labelNames: ['connector', 'outcome'],
+      registers,
+    });
+    this.#callbackSeconds = new Histogram({
+      name: 'omgw_callback_response_seconds',
+      help: "Time from an async connector's accepted request to the callback that completed it, by connector",
+      labelNames: ['connector'],
+      buckets: [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 24 * 3600, 72 * 3600],
       registers,
     });
     this.#recoveryRuns = new Counter({ name: 'omgw_recovery_runs_total', help: 'Recovery runs this instance ended, by trigger (schedule, manual) and state (finished, interrupted)', labelNames: ['trigger', 'state'], registers });
@@ -218,6 +241,11 @@ export class GatewayMetrics {
     const labels = { connector: a.connector, outcome: a.outcome };
     this.#attempts.inc(labels);
     this.#attemptSeconds.observe(labels, Math.max(0, a.durationMs) / 1000);
+  }
+
+  recordCallback(c: CallbackObservation): void {
+    this.#callbacks.inc({ connector: c.connector, outcome: c.outcome });
+    if (c.responseSeconds !== null) this.#callbackSeconds.observe({ connector: c.connector }, Math.max(0, c.responseSeconds));
   }
 
   recordRecoveryRun(run: RecoveryObservation): void {

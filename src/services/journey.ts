@@ -15,7 +15,8 @@ import type { Store } from '../store/index.ts';
 export const JOURNEY_LIMITS = { events: 200, deliveries: 200, attempts: 500, operatorActions: 200 } as const;
 type Limited = keyof typeof JOURNEY_LIMITS;
 
-const ORACLE_SOURCES = ['oracle-om', 'fusion-po'] as const;
+/** Events named by the Oracle order keys: OM's and Fusion's, and async targets' callbacks (they carry the order key of the delivery they answer). */
+const ORACLE_SOURCES = ['oracle-om', 'fusion-po', 'callback'] as const;
 const MAX_KEY = 300;
 
 /** A timeline entry as the admin API and the CLI show it: times as ISO 8601. */

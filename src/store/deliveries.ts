@@ -191,7 +191,7 @@ export class DeliveryRepository {
 
   /**
    * Order keys that cannot move: the first unfinished delivery of a (connector, order key) is not
-   * deliverable now (parked, on hold or waiting for a retry) while later ones wait behind it. First
+   * deliverable now (parked, on hold, waiting for a retry or for its response) while later ones wait behind it. First
    * and later by seq, as the claim decides them.
    */
   async blockedKeys(connector?: string, limit = 100): Promise<Array<{ connector: string; orderKey: string; blockedBy: string; blockerState: string; waiting: number }>> {
@@ -207,7 +207,7 @@ export class DeliveryRepository {
         (select count(*) from deliveries w where w.connector = h.connector and w.order_key = h.order_key
            and w.seq > h.seq and w.state in ${BLOCKING}) as waiting
       from deliveries h
-      where h.state in ('parked', 'on_hold', 'retrying', 'in_flight') and h.order_key is not null ${filter}
+      where h.state in ('parked', 'on_hold', 'retrying', 'in_flight', 'awaiting_response') and h.order_key is not null ${filter}
         and not exists (select 1 from deliveries e where e.connector = h.connector and e.order_key = h.order_key
            and e.seq < h.seq and e.state in ${BLOCKING})
         and exists (select 1 from deliveries w where w.connector = h.connector and w.order_key = h.order_key

@@ -17,6 +17,7 @@ import { InstanceRepository } from './instances.ts';
 import { JourneyRepository } from './journey.ts';
 import { FunnelRepository } from './funnel.ts';
 import { OAuthTokenRepository, type OAuthTokenOptions } from './tokens.ts';
+import { CallbackRepository } from './callbacks.ts';
 
 export type { DatabaseOptions } from './database.ts';
 export type { DueListener } from './backend.ts';
@@ -52,6 +53,8 @@ export class Store {
   readonly journey: JourneyRepository;
   /** The flow funnel, billing reconciliation and per-minute numbers, by index and bounded. */
   readonly funnel: FunnelRepository;
+  /** Async connectors: correlation ids, expired responses, callbacks stored with the completion they make. */
+  readonly callbacks: CallbackRepository;
   readonly #schema: string | undefined;
 
   constructor(options: DatabaseOptions) {
@@ -72,6 +75,7 @@ export class Store {
     this.connectorStates = new ConnectorStateRepository(backend);
     this.deliveryActions = new DeliveryActionsRepository(backend);
     this.browse = new BrowseRepository(backend.knex);
+    this.callbacks = new CallbackRepository(backend);
   }
 
   /** Which database this is, safe to print (no password). */

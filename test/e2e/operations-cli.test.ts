@@ -141,6 +141,21 @@ describe(`omgw deliveries, events, replay, discard, hold, release (${backendName
       expect(none.err).to.include('no delivery');
       expect((await run(['deliveries', 'show'])).code).to.equal(2);
     });
+
+    it('lists deliveries awaiting a response and shows their correlation id and deadline', async () => {
+      const due = seed.now + 3_600_000;
+      const awaiting = await seed.delivery({ connector: 'crm', state: 'awaiting_response', orderKey: 'LEG:SO-5', attempts: 1, correlationId: 'c-77', responseDueAt: due });
+      const list = await run(['deliveries', 'list', '--state', 'awaiting_response']);
+      expect(list.code, list.err).to.equal(0);
+      expect(list.out).to.include(awaiting);
+      expect(list.out).to.not.include(ids.pending as string);
+      const r = await run(['deliveries', 'show', awaiting]);
+      expect(r.out).to.match(/state\s+awaiting_response/);
+      expect(r.out).to.match(/correlation id\s+c-77/);
+      expect(r.out).to.match(new RegExp(`response due\\s+${new Date(due).toISOString()}`));
+      // A sync delivery has none of these lines.
+      expect((await run(['deliveries', 'show', ids.parked as string])).out).to.not.include('correlation id');
+    });
   });
 
   describe('reasons', () => {

@@ -19,6 +19,9 @@ export interface SeedDelivery {
   /** The event to attach to (default: a new event per delivery). */
   eventId?: string;
   createdAt?: number;
+  /** Async connectors (migration 014): the correlation id and, awaiting a response, its deadline. */
+  correlationId?: string;
+  responseDueAt?: number;
 }
 
 export class Seeder {
@@ -109,6 +112,8 @@ export class Seeder {
       created_at: created,
       updated_at: created,
       delivered_at: d.state === 'delivered' ? created : null,
+      ...(d.correlationId !== undefined ? { correlation_id: d.correlationId } : {}),
+      ...(d.responseDueAt !== undefined ? { response_due_at: d.responseDueAt } : {}),
     });
     for (let n = 1; n <= attempts; n++) {
       await this.#tables('attempts').insert({

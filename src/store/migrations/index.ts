@@ -16,6 +16,7 @@ import * as instances from './010_instances.ts';
 import * as tokenRefreshLease from './011_token_refresh_lease.ts';
 import * as shipbobOrders from './012_shipbob_orders.ts';
 import * as journeyIndexes from './013_journey_indexes.ts';
+import * as asyncConnectors from './014_async_connectors.ts';
 import * as funnel from './015_funnel.ts';
 
 interface Migration {
@@ -38,6 +39,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['011_token_refresh_lease', tokenRefreshLease],
   ['012_shipbob_orders', shipbobOrders],
   ['013_journey_indexes', journeyIndexes],
+  ['014_async_connectors', asyncConnectors],
   ['015_funnel', funnel],
 ];
 

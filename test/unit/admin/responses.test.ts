@@ -64,6 +64,9 @@ describe('admin response schemas', () => {
       createdAt: '2026-11-23T12:00:00.000Z',
       updatedAt: '2026-11-23T12:00:00.000Z',
       deliveredAt: null,
+      correlationId: null,
+      responseDueAt: null,
+      respondedAt: null,
     };
     const page = (item: object) => res.deliveryPage.safeParse({ items: [item], nextCursor: null }).success;
     expect(page(delivery)).to.equal(true);
@@ -71,6 +74,10 @@ describe('admin response schemas', () => {
     expect(page({ ...delivery, state: 'lost' })).to.equal(false);
     expect(page({ ...delivery, holdReason: 'lunch' })).to.equal(false);
     expect(page({ ...delivery, createdAt: 'yesterday' })).to.equal(false);
+    // An async connector's delivery awaiting its response.
+    expect(page({ ...delivery, state: 'awaiting_response', parkedReason: null, correlationId: 'c-1', responseDueAt: '2026-11-24T12:00:00.000Z' })).to.equal(true);
+    expect(page({ ...delivery, parkedReason: 'no_response' })).to.equal(true);
+    expect(page({ ...delivery, responseDueAt: 'tomorrow' })).to.equal(false);
     expect(res.errorBody.safeParse({ code: 'NOT_FOUND', message: 'no delivery' }).success).to.equal(true);
     expect(res.errorBody.safeParse({ code: 'NOT_FOUND', message: 'no delivery', stack: 'x' }).success).to.equal(false);
   });

@@ -52,6 +52,9 @@ function delivery(e: StoredEvent, over: Partial<Delivery>): Delivery {
     createdAt: e.receivedAt + 1,
     updatedAt: e.receivedAt + 1,
     deliveredAt: null,
+    correlationId: null,
+    responseDueAt: null,
+    respondedAt: null,
     ...over,
   };
 }

@@ -378,3 +378,20 @@ describe('domain/retry', () => {
     });
   });
 });
+
+describe('domain/retry: an accepted request never answered (async connectors)', () => {
+  const noResponse = failureFromError('no_response', 'no response by the deadline');
+
+  it('is sent again as a timeout would be, on the schedule', () => {
+    expect(decideRetry(DEFAULT_RETRY, 1, noResponse, NOW, mid)).to.deep.equal({ action: 'retry', at: NOW + 5_000, delayMs: 5_000 });
+  });
+
+  it("parks as no_response when 'timeout' does not retry, and when the attempts are used up", () => {
+    const noTimeout = { ...DEFAULT_RETRY, retryOn: DEFAULT_RETRY.retryOn.filter((r) => r !== 'timeout') };
+    expect(decideRetry(noTimeout, 1, noResponse, NOW, mid)).to.deep.equal({ action: 'park', reason: 'no_response', message: 'no response: no response by the deadline' });
+    const last = decideRetry(DEFAULT_RETRY, DEFAULT_RETRY.maxAttempts, noResponse, NOW, mid);
+    expect(last).to.deep.equal({ action: 'park', reason: 'no_response', message: 'gave up after 9 attempts; last error: no response: no response by the deadline' });
+    // Other failures still give up as attempts_exhausted.
+    expect(decideRetry(DEFAULT_RETRY, DEFAULT_RETRY.maxAttempts, failureFromError('timeout', 'slow'), NOW, mid)).to.include({ reason: 'attempts_exhausted' });
+  });
+});

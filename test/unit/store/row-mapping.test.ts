@@ -34,6 +34,9 @@ const ROW: DeliveryRow = {
   created_at: 500,
   updated_at: 900,
   delivered_at: null,
+  correlation_id: 'c-1',
+  response_due_at: '4600' as unknown as number,
+  responded_at: null,
 };
 
 describe('store/row-mapping: rows and domain objects', () => {
@@ -59,6 +62,9 @@ describe('store/row-mapping: rows and domain objects', () => {
       createdAt: 500,
       updatedAt: 900,
       deliveredAt: null,
+      correlationId: 'c-1',
+      responseDueAt: 4_600,
+      respondedAt: null,
     } satisfies Delivery);
   });
 

@@ -1,0 +1,300 @@
+import { createHash } from 'node:crypto';
+import type { GatewayConfig } from '../config/load.ts';
+import type { ConnectorConfig } from '../config/schema.ts';
+import { CALLBACK_EVENT_CODE, callbackVerdict, jsonAsRecord, textAtPath, type CallbackVerdict } from '../domain/callback.ts';
+import type { Clock } from '../domain/clock.ts';
+import { appliesFrom, type Delivery } from '../domain/delivery.ts';
+import { GatewayError } from '../domain/errors.ts';
+import type { XmlRecord } from '../domain/event.ts';
+import { scrubberFor } from '../domain/secrets-scrub.ts';
+import { route } from '../routing/trigger-points.ts';
+import type { CallbackPlan } from '../store/callbacks.ts';
+import type { Store } from '../store/index.ts';
+
+/**
+ * Callbacks: the later answer of an async connector's target (POST /callbacks/{connector}), matched
+ * to its delivery by correlation id. The edge (src/inbound/callbacks/) authenticates the caller and
+ * parses the body; here, in one transaction, the callback is stored as an event (source `callback`),
+ * routed by the trigger points like any event, audited, and completes the delivery it answers.
+ */
+
+export type CallbackFormat = 'json' | 'soap';
+
+export interface CallbackInput {
+  /** The {connector} of the path: the edge has checked it is an async connector and authenticated the caller. */
+  connector: string;
+  format: CallbackFormat;
+  /** The body as received: stored as the event's raw bytes. */
+  raw: Buffer;
+  contentType: string;
+  /** json: the parsed JSON body; soap: the fields of the callback element, { correlationId, status, message? } as strings. */
+  body: unknown;
+  /** The request's id, for the audit record. */
+  requestId?: string | null;
+}
+
+/**
+ * - completed: matched a delivery awaiting its response, and completed it;
+ * - late: matched a delivery parked no_response (or retrying after a timeout), and completed it;
+ * - unmatched: an unknown or finished correlation id (stored, flagged in audit and metric);
+ * - duplicate: the same correlation id was completed by a callback already (nothing changes);
+ * - invalid: no correlation id, or a status value in neither list (stored, audited; the edge answers 422).
+ */
+export const CALLBACK_OUTCOMES = ['completed', 'late', 'unmatched', 'duplicate', 'invalid'] as const;
+export type CallbackOutcome = (typeof CALLBACK_OUTCOMES)[number];
+
+export interface CallbackResult {
+  /** The stored callback event (null only for 'duplicate': nothing new is stored). */
+  eventId: string | null;
+  outcome: CallbackOutcome;
+  deliveryId: string | null;
+  completedAs: CallbackVerdict | null;
+  /** Why a callback is invalid or unmatched, in words (null otherwise). */
+  message: string | null;
+}
+
+/** What each accepted callback reports to observers (metrics): its result and, when known, the response time. */
+export interface CallbackReport extends CallbackResult {
+  connector: string;
+  /** Seconds from the accepted request to this callback (deliveries that were awaiting it). */
+  responseSeconds: number | null;
+}
+
+/** An async connector's callback settings, as the edge needs them. */
+export interface CallbackConnector {
+  name: string;
+  protocol: ConnectorConfig['protocol'];
+  callback: NonNullable<ConnectorConfig['async']>['callback'];
+}
+
+export interface CallbackServiceDeps {
+  store: Store;
+  /** Read per callback, so a reload applies from the next one on. */
+  config: () => GatewayConfig;
+  clock: Clock;
+  newId: () => string;
+  /** Wakes the delivery worker (a routed callback made deliveries, a strict order moved on). */
+  notify: () => void;
+}
+
+/** How much of a callback's body is kept beside the delivery's attempts. */
+const SNIPPET_BYTES = 2048;
+
+/** What a callback says, read by the connector's callback settings. */
+interface CallbackFields {
+  correlationId: string | null;
+  status: string | null;
+  message: string | null;
+}
+
+export class CallbackService {
+  readonly #deps: CallbackServiceDeps;
+  readonly #observers: Array<(report: CallbackReport) => void> = [];
+
+  constructor(deps: CallbackServiceDeps) {
+    this.#deps = deps;
+  }
+
+  /** The callback settings of an async connector; null when there is no such connector or it is not async. */
+  connector(name: string): CallbackConnector | null {
+    const c = this.#deps.config().connectors.find((x) => x.name === name);
+    if (!c || c.mode !== 'async' || !c.async) return null;
+    return { name: c.name, protocol: c.protocol, callback: c.async.callback };
+  }
+
+  /** Calls `observer` with every callback's result once it is committed (metrics). */
+  observe(observer: (report: CallbackReport) => void): void {
+    this.#observers.push(observer);
+  }
+
+  /**
+   * Stores, routes and audits one callback and completes the delivery it answers, in one
+   * transaction; resolves after the commit. Throws STORE_UNAVAILABLE when the store fails (nothing
+   * was acknowledged: the caller sends it again), UNKNOWN_CONNECTOR when the connector is not async.
+   *
+   * - completed: the delivery awaited this response (or its request was being recorded): delivered,
+   *   or parked response_failed, the callback beside its attempts;
+   * - late: the delivery had expired (retrying, re-sent, parked no_response): completed the same way;
+   * - unmatched: no delivery of the connector has this id, or it is finished (discarded, or delivered
+   *   without a callback): stored and routed all the same, flagged in the audit record;
+   * - duplicate: a callback completed this delivery already: nothing is written;
+   * - invalid: no correlation id, or a status in neither list: only an audit record.
+   */
+  async accept(input: CallbackInput): Promise<CallbackResult> {
+    const connector = this.connector(input.connector);
+    if (connector === null) throw new GatewayError('UNKNOWN_CONNECTOR', `no async connector named "${input.connector}"`);
+    const settings = connector.callback;
+    const fields = readFields(input, settings);
+    const now = this.#deps.clock.now();
+    const verdict = fields.status === null ? null : callbackVerdict(fields.status, settings);
+    if (fields.correlationId === null || verdict === null) {
+      const message =
+        fields.correlationId === null
+          ? `the callback has no correlation id${input.format === 'json' ? ` at ${settings.correlationPath}` : ''}`
+          : fields.status === null
+            ? `the callback has no status${input.format === 'json' ? ` at ${settings.statusPath}` : ''}`
+            : `status "${fields.status.slice(0, 60)}" is in neither delivered (${settings.delivered.join(', ')}) nor failed (${settings.failed.join(', ')})`;
+      await this.#storing(() =>
+        this.#deps.store.audit.append({
+          id: this.#deps.newId(),
+          at: now,
+          direction: 'in',
+          action: 'callback.received',
+          sourceSystem: 'callback',
+          connector: connector.name,
+          result: 'invalid',
+          detail: { correlationId: fields.correlationId, status: fields.status, reason: message },
+          requestId: input.requestId ?? null,
+        }),
+      );
+      return this.#report({ eventId: null, outcome: 'invalid', deliveryId: null, completedAs: null, message }, connector.name, null);
+    }
+
+    const config = this.#deps.config();
+    const snippet = scrubberFor(config.secrets).clipBytes(input.raw.toString('utf8'), SNIPPET_BYTES);
+    let outcome: CallbackOutcome = 'unmatched';
+    const planOf = (match: Delivery | null): CallbackPlan => {
+      outcome = outcomeFor(match);
+      if (outcome === 'duplicate') return { write: false };
+      const completes = outcome === 'completed' || outcome === 'late';
+      const eventId = this.#deps.newId();
+      const routed: XmlRecord = {
+        connector: connector.name,
+        correlationId: fields.correlationId,
+        status: fields.status,
+        message: fields.message,
+        outcome,
+        completedAs: completes ? verdict : null,
+        deliveryId: match?.id ?? null,
+        deliveredEventId: match?.eventId ?? null,
+        response: jsonAsRecord(input.body),
+      };
+      const routes = route({ source: 'callback', eventCode: CALLBACK_EVENT_CODE, payload: routed }, config.triggerPoints);
+      const orderKey = match?.orderKey ?? null;
+      const error = verdict === 'failed' ? `callback ${fields.status ?? ''}${fields.message ? `: ${fields.message}` : ''}` : null;
+      return {
+        write: true,
+        receivedAt: now,
+        requestId: input.requestId ?? null,
+        event: {
+          id: eventId,
+          source: 'callback',
+          eventCode: CALLBACK_EVENT_CODE,
+          orderKey,
+          sourceSystem: connector.name,
+          connectorScope: null,
+          position: 0,
+          payload: JSON.stringify(routed),
+          raw: input.raw.toString('utf8'),
+          contentHash: createHash('sha256').update(input.raw).digest('hex'),
+          dedupeScope: `callback:${connector.name}`,
+          dedupeSince: now,
+          deliveries: routes.map((r) => ({ id: this.#deps.newId(), connector: r.connector, triggerPoint: r.triggerPoint, orderKey, idempotencyKey: null })),
+        },
+        audit: {
+          id: this.#deps.newId(),
+          at: now,
+          direction: 'in',
+          action: 'callback.received',
+          sourceSystem: 'callback',
+          connector: connector.name,
+          eventId,
+          deliveryId: match?.id ?? null,
+          result: outcome,
+          detail: {
+            correlationId: fields.correlationId,
+            status: fields.status,
+            completedAs: completes ? verdict : null,
+            // A callback nobody awaited: worth a look (the target's ids, or a delivery discarded meanwhile).
+            flagged: outcome === 'unmatched',
+            deliveryState: match?.state ?? null,
+          },
+          requestId: input.requestId ?? null,
+        },
+        completion:
+          completes && match !== null
+            ? {
+                event: verdict === 'delivered' ? 'respond' : 'respond_failed',
+                error,
+                attempt: {
+                  id: this.#deps.newId(),
+                  // The attempt it answers.
+                  number: Math.max(1, match.attemptCount),
+                  startedAt: now,
+                  durationMs: 0,
+                  requestSummary: { callback: { eventId, format: input.format, contentType: input.contentType, correlationId: fields.correlationId, status: fields.status } },
+                  responseStatus: null,
+                  responseHeaders: null,
+                  responseSnippet: snippet,
+                  errorClass: null,
+                  errorMessage: error,
+                  outcome: verdict === 'delivered' ? 'delivered' : 'parked',
+                },
+              }
+            : null,
+      };
+    };
+    const correlationId = fields.correlationId;
+    const recorded = await this.#storing(() => this.#deps.store.callbacks.record({ connector: connector.name, correlationId, now, plan: planOf }));
+    const { plan, before, after } = recorded;
+    const completedAs = plan.write && plan.completion !== null && after !== null && after.respondedAt !== null ? verdict : null;
+    if (plan.write && (plan.event.deliveries.length > 0 || completedAs !== null)) this.#deps.notify();
+    const acceptedAt = before?.state === 'awaiting_response' && before.responseDueAt !== null ? before.responseDueAt - (this.#responseTimeout(connector.name) ?? 0) : null;
+    return this.#report(
+      {
+        eventId: plan.write ? plan.event.id : null,
+        outcome,
+        deliveryId: before?.id ?? null,
+        completedAs,
+        message: outcome === 'unmatched' ? (before === null ? `no delivery of ${connector.name} has correlation id ${correlationId.slice(0, 80)}` : `the delivery is ${before.state}: nothing awaits this response`) : null,
+      },
+      connector.name,
+      completedAs !== null && acceptedAt !== null ? Math.max(0, now - acceptedAt) / 1000 : null,
+    );
+  }
+
+  #responseTimeout(name: string): number | null {
+    return this.#deps.config().connectors.find((c) => c.name === name)?.async?.responseTimeout ?? null;
+  }
+
+  async #storing<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      throw new GatewayError('STORE_UNAVAILABLE', 'the callback could not be stored; send it again later', { cause: err });
+    }
+  }
+
+  #report(result: CallbackResult, connector: string, responseSeconds: number | null): CallbackResult {
+    for (const observer of this.#observers) {
+      try {
+        observer({ ...result, connector, responseSeconds });
+      } catch {
+        // An observer (metrics) must not fail a callback that is committed.
+      }
+    }
+    return result;
+  }
+}
+
+/** What a callback says: JSON by the connector's paths, SOAP by the fields the edge read. */
+function readFields(input: CallbackInput, settings: CallbackConnector['callback']): CallbackFields {
+  if (input.format === 'soap') {
+    const body = (typeof input.body === 'object' && input.body !== null ? input.body : {}) as Record<string, unknown>;
+    const text = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);
+    return { correlationId: text(body.correlationId), status: text(body.status), message: text(body.message) };
+  }
+  return {
+    correlationId: textAtPath(input.body, settings.correlationPath),
+    status: textAtPath(input.body, settings.statusPath),
+    message: settings.messagePath === undefined ? null : textAtPath(input.body, settings.messagePath),
+  };
+}
+
+/** Where a callback stands with the delivery its correlation id names. */
+function outcomeFor(match: Delivery | null): CallbackOutcome {
+  if (match === null) return 'unmatched';
+  if (match.respondedAt !== null) return 'duplicate';
+  if (!appliesFrom('respond').includes(match.state)) return 'unmatched';
+  return match.state === 'awaiting_response' || match.state === 'in_flight' ? 'completed' : 'late';
+}

@@ -1,0 +1,177 @@
+import { expect } from 'chai';
+import type { Delivery } from '../../../src/domain/delivery.ts';
+import type { CallbackPlan } from '../../../src/store/callbacks.ts';
+import { Store } from '../../../src/store/index.ts';
+import { backendName, createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
+import { everything } from '../../helpers/pages.ts';
+import { Seeder } from '../../helpers/seed.ts';
+
+/** The store of async connectors' deliveries: correlation ids, the deadline sweep's compare-and-set, callbacks. */
+describe(`store: deliveries awaiting a response (${backendName()})`, () => {
+  let database: TestDatabase;
+  let store: Store;
+  let seed: Seeder;
+  const OWNER = 'worker-1';
+
+  const open = (): Store => new Store({ url: database.url, ...(database.schema ? { schema: database.schema } : {}) });
+  beforeEach(async () => {
+    database = createTestDatabase();
+    store = open();
+    await store.migrate();
+    seed = new Seeder(database.tables());
+  });
+  afterEach(async () => {
+    await store.close();
+    await database.dispose();
+  });
+
+  const get = async (id: string): Promise<Delivery> => {
+    const d = await store.deliveries.get(id);
+    if (!d) throw new Error(`no delivery ${id}`);
+    return d;
+  };
+  const claimOne = async (connector = 'fulfilment'): Promise<Delivery> => {
+    const [d] = (await store.deliveries.claimWithEvents({ connector, strictOrdering: true, limit: 1, owner: OWNER, now: seed.now, leaseUntil: seed.now + 60_000 })).deliveries;
+    if (!d) throw new Error('nothing claimed');
+    return d;
+  };
+
+  it('keeps a correlation id once, under the lease; an id names one delivery of a connector', async () => {
+    const id = await seed.delivery({ connector: 'fulfilment', state: 'pending' });
+    expect(await store.callbacks.keepCorrelationId(id, OWNER, 'c-1')).to.equal(false); // not claimed
+    await claimOne();
+    expect(await store.callbacks.keepCorrelationId(id, 'someone-else', 'c-1')).to.equal(false);
+    expect(await store.callbacks.keepCorrelationId(id, OWNER, 'c-1')).to.equal(true);
+    expect(await store.callbacks.keepCorrelationId(id, OWNER, 'c-2')).to.equal(false); // kept: never replaced
+    expect((await get(id)).correlationId).to.equal('c-1');
+    expect((await store.callbacks.findByCorrelation('fulfilment', 'c-1'))?.id).to.equal(id);
+    expect(await store.callbacks.findByCorrelation('other', 'c-1')).to.equal(undefined);
+
+    // The same id for another connector is another delivery's; for the same connector it is refused.
+    await seed.delivery({ connector: 'other', state: 'pending', correlationId: 'c-1' });
+    let refused: unknown = null;
+    try {
+      await seed.delivery({ connector: 'fulfilment', state: 'pending', correlationId: 'c-1' });
+    } catch (err) {
+      refused = err;
+    }
+    expect(refused, 'a second delivery with the same correlation id').to.be.instanceOf(Error);
+  });
+
+  it('records an accepted attempt through the group commit: awaiting_response with its deadline and correlation id', async () => {
+    const id = await seed.delivery({ connector: 'fulfilment', state: 'pending' });
+    const claimed = await claimOne();
+    const { applied } = await store.deliveries.complete({
+      delivery: claimed,
+      owner: OWNER,
+      now: seed.now + 10,
+      transition: { state: 'awaiting_response', correlationId: 'R-1', responseDueAt: seed.now + 3_600_000 },
+      attempt: {
+        id: seed.newId(),
+        number: 1,
+        startedAt: seed.now,
+        durationMs: 10,
+        requestSummary: { method: 'POST' },
+        responseStatus: 202,
+        responseHeaders: null,
+        responseSnippet: '{"requestId":"R-1"}',
+        errorClass: null,
+        errorMessage: null,
+        outcome: 'accepted',
+      },
+      audit: { id: seed.newId(), at: seed.now + 10, direction: 'out', action: 'delivery.attempt', deliveryId: id, result: 'accepted' },
+    });
+    expect(applied).to.equal(true);
+    expect(await get(id)).to.include({ state: 'awaiting_response', correlationId: 'R-1', responseDueAt: seed.now + 3_600_000, attemptCount: 1, attemptsInCycle: 1, leaseOwner: null });
+    expect((await store.browse.attemptsOf([id])).map((a) => a.outcome)).to.deep.equal(['accepted']);
+  });
+
+  it('sweeps overdue deliveries of the given connectors, earliest deadline first; of two instances expiring one, one wins', async () => {
+    const late = await seed.delivery({ connector: 'fulfilment', state: 'awaiting_response', correlationId: 'a', responseDueAt: seed.now - 10 });
+    const later = await seed.delivery({ connector: 'fulfilment', state: 'awaiting_response', correlationId: 'b', responseDueAt: seed.now - 20 });
+    await seed.delivery({ connector: 'fulfilment', state: 'awaiting_response', correlationId: 'c', responseDueAt: seed.now + 10 });
+    await seed.delivery({ connector: 'elsewhere', state: 'awaiting_response', correlationId: 'd', responseDueAt: seed.now - 10 });
+    const overdue = await store.callbacks.overdue(['fulfilment'], seed.now);
+    expect(overdue.map((d) => d.id)).to.deep.equal([later, late]);
+
+    const other = open();
+    try {
+      const delivery = await get(late);
+      const expire = (s: Store, n: number) =>
+        s.callbacks.expire({
+          delivery,
+          now: seed.now,
+          expiry: { event: 'expire', nextAttemptAt: seed.now + 5_000, error: 'no response' },
+          audit: { id: seed.newId(), at: seed.now, direction: 'out', action: 'delivery.no_response', deliveryId: late, result: `retry-${n}` },
+        });
+      const results = await Promise.all([expire(store, 1), expire(other, 2)]);
+      expect(results.filter((r) => r !== null)).to.have.length(1);
+      expect(await get(late)).to.include({ state: 'retrying', nextAttemptAt: seed.now + 5_000, lastError: 'no response', responseDueAt: null, correlationId: 'a' });
+      const audits = await everything((page) => store.browse.audit({ actions: ['delivery.no_response'] }, page));
+      expect(audits).to.have.length(1);
+    } finally {
+      await other.close();
+    }
+
+    // Parking: the deadline decides nothing once it has been moved on by a re-send.
+    const parked = await store.callbacks.expire({
+      delivery: await get(later),
+      now: seed.now,
+      expiry: { event: 'expire_park', reason: 'no_response', error: 'gave up' },
+      audit: { id: seed.newId(), at: seed.now, direction: 'out', action: 'delivery.no_response', deliveryId: later, result: 'parked' },
+    });
+    expect(parked).to.include({ state: 'parked', parkedReason: 'no_response', lastError: 'gave up' });
+  });
+
+  it('stores a callback with the completion of the delivery it names, in one transaction; a plan may write nothing', async () => {
+    const id = await seed.delivery({ connector: 'fulfilment', state: 'awaiting_response', correlationId: 'c-9', responseDueAt: seed.now + 1000, orderKey: 'LEG:SO-9' });
+    const seen: Array<Delivery | null> = [];
+    const plan = (write: boolean) => (match: Delivery | null): CallbackPlan => {
+      seen.push(match);
+      if (!write) return { write: false };
+      const eventId = seed.newId();
+      return {
+        write: true,
+        receivedAt: seed.now,
+        requestId: 'req-9',
+        event: {
+          id: eventId,
+          source: 'callback',
+          eventCode: 'CallbackReceived',
+          orderKey: match?.orderKey ?? null,
+          sourceSystem: 'fulfilment',
+          connectorScope: null,
+          position: 0,
+          payload: '{}',
+          raw: '{"status":"COMPLETED"}',
+          contentHash: eventId,
+          dedupeScope: 'callback:fulfilment',
+          dedupeSince: seed.now,
+          deliveries: [{ id: seed.newId(), connector: 'crm', triggerPoint: 'results', orderKey: match?.orderKey ?? null, idempotencyKey: null }],
+        },
+        audit: { id: seed.newId(), at: seed.now, direction: 'in', action: 'callback.received', eventId, result: 'completed' },
+        completion: match
+          ? {
+              event: 'respond',
+              error: null,
+              attempt: { id: seed.newId(), number: 1, startedAt: seed.now, durationMs: 0, requestSummary: { callback: {} }, responseStatus: null, responseHeaders: null, responseSnippet: '{}', errorClass: null, errorMessage: null, outcome: 'delivered' },
+            }
+          : null,
+      };
+    };
+    const first = await store.callbacks.record({ connector: 'fulfilment', correlationId: 'c-9', now: seed.now, plan: plan(true) });
+    expect(first.before?.id).to.equal(id);
+    expect(first.after).to.include({ state: 'delivered', respondedAt: seed.now });
+    const events = await everything((page) => store.browse.events({ sources: ['callback'] }, page));
+    expect(events.map((e) => [e.orderKey, e.status])).to.deep.equal([['LEG:SO-9', 'routed']]);
+    const routed = await store.browse.deliveriesOfEvents([events[0]?.id ?? '']);
+    expect(routed.map((d) => [d.connector, d.state, d.orderKey])).to.deep.equal([['crm', 'pending', 'LEG:SO-9']]);
+
+    const again = await store.callbacks.record({ connector: 'fulfilment', correlationId: 'c-9', now: seed.now, plan: plan(false) });
+    expect(again.after).to.deep.equal(first.after);
+    expect(seen[1]?.respondedAt).to.equal(seed.now);
+    const none = await store.callbacks.record({ connector: 'fulfilment', correlationId: 'unknown', now: seed.now, plan: plan(true) });
+    expect(none).to.include({ before: null, after: null });
+    expect(await everything((page) => store.browse.events({ sources: ['callback'] }, page))).to.have.length(2);
+  });
+});
