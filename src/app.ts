@@ -261,7 +261,7 @@ export class Gateway {
     // Later answers of async connectors (REST or SOAP), authenticated per connector.
     registerCallbackRoutes(router, {
       config: () => this.#config,
-      settings: (name) => services.callbacks.connector(name),
+      settings: (name) => services.callbacks.connector(name)?.callback ?? null,
       accept: (input) => services.callbacks.accept(input),
       store: this.store,
       newId,

@@ -34,8 +34,11 @@ export interface CallbackRouteDeps {
   config: () => GatewayConfig;
   /** An async connector's callback settings; null when no async connector has that name. */
   settings: (connector: string) => CallbackSettings | null;
-  /** Stores the callback as an event and completes its delivery; resolves after the commit (src/services/callbacks.ts). */
-  accept: (input: CallbackInput) => Promise<CallbackResult>;
+  /**
+   * Stores the callback as an event and completes its delivery; resolves after the commit
+   * (src/services/callbacks.ts). A UsernameToken's nonce comes with it, to be refused the second time.
+   */
+  accept: (input: CallbackInput & { nonce?: { key: string; expiresAt: number } }) => Promise<CallbackResult>;
   store: Store;
   newId: () => string;
   now: () => number;
@@ -120,7 +123,7 @@ async function handleCallback(ctx: Context, deps: CallbackRouteDeps, connector: 
 
     let input: CallbackInput;
     // A UsernameToken's nonce, remembered in the callback's transaction (a replayed token is refused).
-    const token: { nonce: { key: string; expiresAt: number } | null } = { nonce: null };
+    const held: { nonce: { key: string; expiresAt: number } | null } = { nonce: null };
     if (request.format === 'json' || auth.type === 'standard-webhooks') {
       // A signature covers the exact bytes: the whole body is read (bounded) before it is checked.
       const body = await readBody(ctx, maxBytes);
@@ -142,11 +145,11 @@ async function handleCallback(ctx: Context, deps: CallbackRouteDeps, connector: 
             if (token !== null) credentialsOffered = true;
             username = token?.username ?? null;
             const result = accepted(authenticateUsernameToken(auth, token, now));
-            token.nonce = result.nonce;
+            held.nonce = result.nonce;
           }
         : undefined);
     }
-    const result = await deps.accept(token.nonce === null ? input : { ...input, nonce: token.nonce });
+    const result = await deps.accept({ ...input, requestId: request.requestId || null, ...(held.nonce === null ? {} : { nonce: held.nonce }) });
     if (credentialsOffered) deps.logins?.succeeded(request.remoteAddr);
     ctx.state.logFields = { connector, outcome: result.outcome, eventId: result.eventId, deliveryId: result.deliveryId };
     deps.onCallback?.(connector, result.outcome);
