@@ -10,6 +10,7 @@ import type { BillingEvent, BillingFilter } from '../store/webhooks.ts';
 import type { ConnectorState } from '../domain/connector-state.ts';
 import type { StatusReport } from '../store/status.ts';
 import { AcceptEvents } from './accept-events.ts';
+import { CallbackService } from './callbacks.ts';
 import { ConnectorOperations } from './connectors.ts';
 import { DeliveryActions } from './delivery-actions.ts';
 import { DeliveryViews } from './delivery-views.ts';
@@ -101,6 +102,8 @@ export interface Services {
   billing: (filter: BillingFilter) => Promise<BillingEvent[]>;
   /** The gateway instances sharing the database, each with its state and the deliveries it holds. */
   instances: () => Promise<InstanceView[]>;
+  /** Async connectors' callbacks (POST /callbacks/{connector}): store, route, audit, complete the delivery. */
+  callbacks: CallbackService;
   /** Closes the connector runtimes (the store is the caller's). */
   close(): Promise<void>;
 }
@@ -130,6 +133,7 @@ export function createServices(config: () => GatewayConfig, deps: ServicesDeps):
     },
     billing: (filter) => store.shipbobWebhooks.listBilling(filter),
     instances: instanceViews({ store, clock, config }),
+    callbacks: new CallbackService({ store, config, clock, newId, notify }),
     close: () => runtimes.close(),
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { connectorAsyncSchema } from './connector-async.ts';
 import { connectorAuthSchema } from './connector-auth.ts';
 import { breakerSchema, rateLimitSchema, retrySchema } from './connector-rules.ts';
 import type { Leaves } from './leaves.ts';
@@ -93,6 +94,12 @@ export function connectorSchema(leaves: Leaves) {
     concurrency: num(z.number().int().min(1).max(256)).default(4),
     ordering: z.enum(['strict', 'none']).default('strict'),
     state: z.enum(['online', 'offline']).default('online'),
+    /**
+     * `async`: an accepted request (2xx, or a SOAP answer that is no Fault) awaits the target's
+     * answer at POST /callbacks/{name}, matched by a correlation id, within `async.responseTimeout`.
+     */
+    mode: z.enum(['sync', 'async']).default('sync'),
+    async: connectorAsyncSchema(leaves).optional(),
     /** `omgw connector test`: a harmless GET, as a path appended to url or an absolute URL (default: per kind/protocol). */
     probe: str()
       .refine((v) => v.startsWith('/') || v.startsWith('?') || /^https?:\/\//.test(v), 'must be a path starting with / or ?, or an absolute http(s) URL')
@@ -105,11 +112,42 @@ export function connectorSchema(leaves: Leaves) {
       .prefault({}),
   })
   .superRefine((c, ctx) => {
+    asyncProblems(c, ctx);
     if (c.soap?.wsdl === undefined) return;
     if (c.protocol !== 'soap') ctx.addIssue({ code: 'custom', path: ['soap', 'wsdl'], message: 'is for protocol: soap' });
     // The operation's input is JSON shaped by the schema: only a JSONata mapping yields it.
     if (!c.transform?.startsWith('jsonata:')) ctx.addIssue({ code: 'custom', path: ['transform'], message: 'a connector with soap.wsdl needs a jsonata:<mapping> transform' });
   });
+}
+
+interface AsyncShape {
+  protocol: 'rest' | 'soap';
+  kind: string;
+  mode: 'sync' | 'async';
+  async?: { correlation: { field?: string; responsePath?: string; responseXPath?: string } } | undefined;
+}
+
+/** `async` goes with `mode: async`, and each way of carrying the correlation id with its protocol. */
+function asyncProblems(c: AsyncShape, ctx: z.RefinementCtx): void {
+  if (c.mode === 'sync') {
+    if (c.async !== undefined) ctx.addIssue({ code: 'custom', path: ['async'], message: 'is used only with mode: async' });
+    return;
+  }
+  if (c.async === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['async'], message: 'is required with mode: async' });
+    return;
+  }
+  // The built-in kinds send and read their own requests: their answers are final.
+  if (c.kind !== 'generic') ctx.addIssue({ code: 'custom', path: ['mode'], message: `async is for generic connectors, not kind ${c.kind}` });
+  const { correlation } = c.async;
+  if (c.protocol !== 'rest') {
+    for (const key of ['field', 'responsePath'] as const) {
+      if (correlation[key] !== undefined) ctx.addIssue({ code: 'custom', path: ['async', 'correlation', key], message: 'is for protocol: rest (a JSON body)' });
+    }
+  }
+  if (c.protocol !== 'soap' && correlation.responseXPath !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['async', 'correlation', 'responseXPath'], message: 'is for protocol: soap' });
+  }
 }
 
 /** A relative file path, an https URL, or an http URL to a loopback host. */
