@@ -25,7 +25,7 @@ import { SANDBOX_PREFIX } from './targets.ts';
  * `GET /sandbox/fulfilment/requests` lists what it received and how each callback went (ids,
  * outcomes, HTTP statuses: never a credential).
  */
-export const FULFILMENT_PREFIX = `${SANDBOX_PREFIX}/fulfilment`;
+const FULFILMENT_PREFIX = `${SANDBOX_PREFIX}/fulfilment`;
 
 const DEFAULT_DELAY_MS = 3_000;
 const MAX_DELAY_MS = 10 * 60_000;
