@@ -27,7 +27,7 @@ export { INSTANCE_STATES } from '../domain/instance.ts';
 export { PARK_REASONS } from '../domain/retry.ts';
 export { POLLER_RUN_STATES as POLL_RUN_STATES } from '../domain/poller.ts';
 export const ADMIN_STATES = every<AdminState>()(['online', 'offline']);
-export const ERROR_CLASSES = every<ErrorClass>()(['network', 'timeout', 'http', 'soap_fault', 'transform', 'auth', 'config', 'refused']);
+export const ERROR_CLASSES = every<ErrorClass>()(['network', 'timeout', 'http', 'soap_fault', 'transform', 'auth', 'config', 'refused', 'no_response']);
 export const RUN_TRIGGERS = every<RecoveryTrigger>()(['schedule', 'manual']);
 export const RECOVERY_RUN_STATES = every<RecoveryRunState>()(['running', 'finished', 'interrupted']);
 export const PROTOCOLS = every<ConnectorOverview['protocol']>()(['rest', 'soap']);

@@ -50,6 +50,9 @@ const deliverySummary = component(
     createdAt: time,
     updatedAt: time,
     deliveredAt: time.nullable(),
+    correlationId: nullableString.describe('async connectors: the id the target calls back with (kept across re-sends)'),
+    responseDueAt: time.nullable().describe("async connectors: when the target's response is due, while awaiting it"),
+    respondedAt: time.nullable().describe('async connectors: when a callback completed the delivery'),
   }),
 );
 

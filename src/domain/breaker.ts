@@ -196,6 +196,9 @@ export function breakerOutcome(failure: Pick<FailureInfo, 'errorClass' | 'status
       return true;
     case 'transform':
     case 'config':
+    // An accepted request whose callback never came: the target answered the request; the
+    // missing callback is the async contract's business (the deadline), not the circuit's.
+    case 'no_response':
       return null;
   }
 }

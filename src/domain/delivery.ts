@@ -2,22 +2,32 @@
  * Deliveries: one event for one connector, the unit that is sent, retried, held, parked and replayed.
  *
  *   pending ──claim──▶ in_flight ──deliver──▶ delivered
- *      ▲                  │ retry ──▶ retrying ──due: claim──▶ in_flight
+ *      ▲                  │ await (async connector: accepted) ──▶ awaiting_response ──respond──▶ delivered
+ *      │                  │      awaiting_response ──respond_failed──▶ parked (response_failed)
+ *      │                  │      awaiting_response ──expire (past its deadline)──▶ retrying, or parked (no_response)
+ *      │                  │ retry ──▶ retrying ──due: claim──▶ in_flight
  *      │                  │ park (permanent failure / attempts used up) ──▶ parked ──replay──▶ pending
  *      │                  │ give_back (no rate token: no attempt) ──▶ pending
  *      │                  └ reclaim (lease expired: the worker died) ──▶ retrying
  *      │   pending, retrying ──connector_hold (offline / circuit open) or hold (operator)──▶ on_hold
  *      └── on_hold ──connector_release / release──▶ pending;  replay, discard: see DELIVERY_TRANSITIONS
  */
-export const DELIVERY_STATES = ['pending', 'in_flight', 'retrying', 'on_hold', 'parked', 'delivered', 'discarded'] as const;
+export const DELIVERY_STATES = ['pending', 'in_flight', 'awaiting_response', 'retrying', 'on_hold', 'parked', 'delivered', 'discarded'] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
 
-/** What one attempt ended in: a hold is no attempt (nothing is sent), so it is not an outcome. */
-export const ATTEMPT_OUTCOMES = ['delivered', 'retry', 'parked'] as const;
+/**
+ * What one attempt ended in: a hold is no attempt (nothing is sent), so it is not an outcome.
+ * `accepted`: an async connector's target took the request and will answer by callback. A callback
+ * that completes a delivery is recorded beside its attempts, as `delivered` or `parked`.
+ */
+export const ATTEMPT_OUTCOMES = ['delivered', 'retry', 'parked', 'accepted'] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
-/** States in which a delivery still blocks later deliveries of the same order key (strict ordering). */
-export const UNFINISHED_STATES: readonly DeliveryState[] = ['pending', 'in_flight', 'retrying', 'on_hold', 'parked'];
+/**
+ * States in which a delivery still blocks later deliveries of the same order key (strict ordering):
+ * a delivery awaiting its response is not done until the target says how it went.
+ */
+export const UNFINISHED_STATES: readonly DeliveryState[] = ['pending', 'in_flight', 'awaiting_response', 'retrying', 'on_hold', 'parked'];
 
 export const AUDIT_DIRECTIONS = ['in', 'out', 'admin'] as const;
 export type AuditDirection = (typeof AUDIT_DIRECTIONS)[number];
@@ -38,6 +48,11 @@ export const DELIVERY_EVENTS = [
   'park',
   'give_back',
   'reclaim',
+  'await',
+  'respond',
+  'respond_failed',
+  'expire',
+  'expire_park',
   'connector_hold',
   'connector_release',
   ...OPERATOR_ACTIONS,
@@ -71,6 +86,15 @@ export interface Delivery {
   createdAt: number;
   updatedAt: number;
   deliveredAt: number | null;
+  /**
+   * Async connectors: the id the target's callback names this delivery by, made once (or read from
+   * the target's first answer) and kept, so a re-send carries the same one.
+   */
+  correlationId: string | null;
+  /** Async connectors: when the response is due (awaiting_response); past it the delivery expires. */
+  responseDueAt: number | null;
+  /** When a callback completed the delivery; a second callback then changes nothing. */
+  respondedAt: number | null;
 }
 
 /** The fields of a delivery a transition may write, besides `state` and `updatedAt` (always written). */
@@ -85,6 +109,9 @@ export const DELIVERY_FIELDS = [
   'holdReason',
   'adminReason',
   'deliveredAt',
+  'correlationId',
+  'responseDueAt',
+  'respondedAt',
 ] as const satisfies ReadonlyArray<keyof Delivery>;
 export type DeliveryField = (typeof DELIVERY_FIELDS)[number];
 
@@ -100,6 +127,10 @@ export interface TransitionArgs {
   error?: string;
   /** park: why it parked; connector_hold: why it is held; hold, discard: the operator's reason. */
   reason?: string | null;
+  /** await: the correlation id sent or read. */
+  correlationId?: string;
+  /** await: when the response is due. */
+  responseDueAt?: number;
 }
 
 /**
@@ -119,11 +150,24 @@ export interface DeliveryTransition {
    * 'expired' once leaseExpiresAt is before the transition's time.
    */
   readonly lease?: 'held' | 'expired';
+  /**
+   * A condition on the response besides the state: 'unanswered' while the delivery has a
+   * correlation id (it was accepted once) and no callback has completed it; 'overdue' once
+   * responseDueAt is before the transition's time.
+   */
+  readonly response?: 'unanswered' | 'overdue';
   readonly to: DeliveryState;
   readonly writes: Readonly<Partial<Record<DeliveryField, FieldWrite>>>;
 }
 
 const CLEAR_LEASE = { leaseOwner: 'clear', leaseExpiresAt: 'clear' } as const;
+
+/**
+ * Where a callback finds a delivery it completes: awaiting its response, or a late answer to a
+ * delivery that was accepted once and has since expired (retrying, re-sent, held, parked no_response),
+ * or whose worker has not recorded the accepted request yet (in_flight).
+ */
+const RESPONDABLE: readonly DeliveryState[] = ['awaiting_response', 'in_flight', 'retrying', 'pending', 'on_hold', 'parked'];
 
 /**
  * The delivery state machine: for each event, the states it applies from, the state it leads to and
@@ -141,15 +185,24 @@ const CLEAR_LEASE = { leaseOwner: 'clear', leaseExpiresAt: 'clear' } as const;
  * | park              | in_flight, lease held                               | parked     | attempts +1, lease cleared, lastError, parkedReason                     |
  * | give_back         | in_flight, lease held                               | pending    | lease cleared, nextAttemptAt (no attempt: counters kept)                |
  * | reclaim           | in_flight, lease expired                            | retrying   | lease cleared, nextAttemptAt now (lastError kept)                       |
+ * | await             | in_flight, lease held (async: accepted)             | awaiting_response | attempts +1, lease cleared, correlationId, responseDueAt, lastError and parkedReason cleared |
+ * | respond           | awaiting_response; a late one: in_flight, retrying, pending, on_hold, parked; unanswered | delivered | lease cleared, deliveredAt and respondedAt now, responseDueAt, lastError, parkedReason, holdReason cleared |
+ * | respond_failed    | as respond                                          | parked     | lease cleared, respondedAt now, parkedReason response_failed, lastError, responseDueAt and holdReason cleared |
+ * | expire            | awaiting_response, overdue (decideRetry: retry)     | retrying   | nextAttemptAt, lastError, responseDueAt cleared                         |
+ * | expire_park       | awaiting_response, overdue (decideRetry: park)      | parked     | parkedReason (no_response), lastError, responseDueAt cleared            |
  * | connector_hold    | pending, retrying                                   | on_hold    | holdReason offline / circuit_open (nextAttemptAt kept)                  |
  * | connector_release | on_hold (of that hold reason)                       | pending    | holdReason cleared, nextAttemptAt now                                   |
- * | replay            | parked, on_hold, discarded, retrying; delivered when chosen by id | pending    | nextAttemptAt now, attemptsInCycle 0 (attemptCount kept), lastError, parkedReason, holdReason, adminReason, deliveredAt cleared |
- * | discard           | pending, retrying, on_hold, parked                  | discarded  | holdReason cleared, adminReason                                         |
+ * | replay            | parked, on_hold, discarded, retrying, awaiting_response; delivered when chosen by id | pending    | nextAttemptAt now, attemptsInCycle 0 (attemptCount and correlationId kept), lastError, parkedReason, holdReason, adminReason, deliveredAt, responseDueAt, respondedAt cleared |
+ * | discard           | pending, retrying, on_hold, parked, awaiting_response | discarded  | holdReason, responseDueAt cleared, adminReason                          |
  * | hold              | pending, retrying                                   | on_hold    | holdReason admin, adminReason                                           |
  * | release           | on_hold (any hold reason)                           | pending    | nextAttemptAt now, holdReason and adminReason cleared                   |
  *
  * Operator actions also clear the lease (none of their states has one). Nothing leaves `in_flight`
- * but the worker's events: an operator never touches a delivery being sent. Which due deliveries a
+ * but the worker's events and a callback: an operator never touches a delivery being sent, while
+ * the target's answer may overtake the worker's record of the request it answers (the worker's
+ * completion then changes nothing). Holds and maintenance leave `awaiting_response` alone: the
+ * request has been sent. A replay of a delivery awaiting its response sends it again, with the same
+ * correlation id and idempotency key. Which due deliveries a
  * claim picks (nextAttemptAt, strict ordering) and which holds a connector_release lifts (its
  * hold reason) are selections the store makes on top of this table.
  */
@@ -208,6 +261,44 @@ export const DELIVERY_TRANSITIONS: Readonly<Record<DeliveryEvent, DeliveryTransi
     to: 'retrying',
     writes: { ...CLEAR_LEASE, nextAttemptAt: 'now' },
   },
+  await: {
+    from: ['in_flight'],
+    lease: 'held',
+    to: 'awaiting_response',
+    writes: {
+      attemptCount: 'increment',
+      attemptsInCycle: 'increment',
+      ...CLEAR_LEASE,
+      correlationId: { arg: 'correlationId' },
+      responseDueAt: { arg: 'responseDueAt' },
+      lastError: 'clear',
+      parkedReason: 'clear',
+    },
+  },
+  respond: {
+    from: RESPONDABLE,
+    response: 'unanswered',
+    to: 'delivered',
+    writes: { ...CLEAR_LEASE, deliveredAt: 'now', respondedAt: 'now', responseDueAt: 'clear', lastError: 'clear', parkedReason: 'clear', holdReason: 'clear' },
+  },
+  respond_failed: {
+    from: RESPONDABLE,
+    response: 'unanswered',
+    to: 'parked',
+    writes: { ...CLEAR_LEASE, respondedAt: 'now', responseDueAt: 'clear', lastError: { arg: 'error' }, parkedReason: { value: 'response_failed' }, holdReason: 'clear' },
+  },
+  expire: {
+    from: ['awaiting_response'],
+    response: 'overdue',
+    to: 'retrying',
+    writes: { nextAttemptAt: { arg: 'nextAttemptAt' }, lastError: { arg: 'error' }, responseDueAt: 'clear' },
+  },
+  expire_park: {
+    from: ['awaiting_response'],
+    response: 'overdue',
+    to: 'parked',
+    writes: { lastError: { arg: 'error' }, parkedReason: { arg: 'reason' }, responseDueAt: 'clear' },
+  },
   connector_hold: {
     from: ['pending', 'retrying'],
     to: 'on_hold',
@@ -219,7 +310,7 @@ export const DELIVERY_TRANSITIONS: Readonly<Record<DeliveryEvent, DeliveryTransi
     writes: { holdReason: 'clear', nextAttemptAt: 'now' },
   },
   replay: {
-    from: ['parked', 'on_hold', 'discarded', 'retrying'],
+    from: ['parked', 'on_hold', 'discarded', 'retrying', 'awaiting_response'],
     fromWhenChosen: ['delivered'],
     to: 'pending',
     writes: {
@@ -231,12 +322,14 @@ export const DELIVERY_TRANSITIONS: Readonly<Record<DeliveryEvent, DeliveryTransi
       holdReason: 'clear',
       adminReason: 'clear',
       deliveredAt: 'clear',
+      responseDueAt: 'clear',
+      respondedAt: 'clear',
     },
   },
   discard: {
-    from: ['pending', 'retrying', 'on_hold', 'parked'],
+    from: ['pending', 'retrying', 'on_hold', 'parked', 'awaiting_response'],
     to: 'discarded',
-    writes: { ...CLEAR_LEASE, holdReason: 'clear', adminReason: { arg: 'reason' } },
+    writes: { ...CLEAR_LEASE, holdReason: 'clear', responseDueAt: 'clear', adminReason: { arg: 'reason' } },
   },
   hold: {
     from: ['pending', 'retrying'],
@@ -251,7 +344,7 @@ export const DELIVERY_TRANSITIONS: Readonly<Record<DeliveryEvent, DeliveryTransi
 };
 
 /** The worker's events that end an attempt, by the state they lead to. */
-export const ATTEMPT_EVENTS = { delivered: 'deliver', retrying: 'retry', parked: 'park' } as const satisfies Partial<Record<DeliveryState, DeliveryEvent>>;
+export const ATTEMPT_EVENTS = { delivered: 'deliver', retrying: 'retry', parked: 'park', awaiting_response: 'await' } as const satisfies Partial<Record<DeliveryState, DeliveryEvent>>;
 
 /** The states an event applies from; `chosen`: the deliveries were chosen one by one (by id). */
 export function appliesFrom(event: DeliveryEvent, chosen = false): DeliveryState[] {

@@ -16,7 +16,8 @@ export const OM_EVENT_CODES = [
 ] as const;
 export type OmEventCode = (typeof OM_EVENT_CODES)[number];
 
-export const EVENT_SOURCES = ['oracle-om', 'shipbob', 'fusion-po'] as const;
+/** `callback`: an async connector's target answering a delivery later (POST /callbacks/{connector}). */
+export const EVENT_SOURCES = ['oracle-om', 'shipbob', 'fusion-po', 'callback'] as const;
 export type EventSource = (typeof EVENT_SOURCES)[number];
 
 /** Leaf values keep their text: Fusion ids exceed 2^53 and decimals must not be rounded. */

@@ -8,7 +8,7 @@
  */
 
 /** Why an attempt failed, as the retry rules see it (the senders classify; see SendResult). */
-export type ErrorClass = 'network' | 'timeout' | 'http' | 'soap_fault' | 'transform' | 'auth' | 'config' | 'refused';
+export type ErrorClass = 'network' | 'timeout' | 'http' | 'soap_fault' | 'transform' | 'auth' | 'config' | 'refused' | 'no_response';
 
 /**
  * A TLS handshake that failed for a reason no retry can fix, as the transport tells it
@@ -52,7 +52,11 @@ export interface FailureInfo {
   transient?: boolean;
 }
 
-export const PARK_REASONS = ['attempts_exhausted', 'permanent_error', 'transform_error', 'config_error', 'change_refused'] as const;
+/**
+ * no_response: an async connector's target accepted the request and never answered by its deadline
+ * (and the retry rules gave up); response_failed: its callback said the request failed.
+ */
+export const PARK_REASONS = ['attempts_exhausted', 'permanent_error', 'transform_error', 'config_error', 'change_refused', 'no_response', 'response_failed'] as const;
 export type ParkReason = (typeof PARK_REASONS)[number];
 
 /**
@@ -146,6 +150,11 @@ function classify(policy: RetryPolicy, failure: FailureInfo): Classification {
     // same way, so the delivery parks as change_refused with the target's reason in words.
     case 'refused':
       return { retryable: false, reason: 'change_refused' };
+    // Rule: an async connector's target accepted the request but sent no response by the deadline:
+    // judged as a timeout would be (the request is sent again when 'timeout' is listed, with the same
+    // idempotency key and correlation id); otherwise it parks as no_response.
+    case 'no_response':
+      return policy.retryOn.includes('timeout') ? { retryable: true } : { retryable: false, reason: 'no_response' };
   }
 }
 
@@ -181,6 +190,9 @@ function describeFailure(failure: FailureInfo): string {
     case 'refused':
       parts.push('refused');
       break;
+    case 'no_response':
+      parts.push('no response');
+      break;
     default:
       parts.push(`${failure.errorClass} error`);
   }
@@ -192,7 +204,8 @@ function describeFailure(failure: FailureInfo): string {
  * What to do after the attempt numbered `attempt` (1-based, within the current cycle) failed.
  *
  * 1. A failure that may not retry (see classify) parks at once with its reason, whatever the count.
- * 2. Once `attempt >= maxAttempts` the delivery parks as attempts_exhausted.
+ * 2. Once `attempt >= maxAttempts` the delivery parks as attempts_exhausted (no_response when the
+ *    last attempt was accepted and never answered).
  * 3. Otherwise it retries after scheduleDelay(...). When the target sent Retry-After, the delay is
  *    max(scheduled delay, Retry-After), where Retry-After is first capped at maxRetryAfter (a target
  *    asking for more than that gets maxRetryAfter; the schedule itself is never shortened).
@@ -213,7 +226,8 @@ export function decideRetry(
     const n = Math.max(attempt, 1);
     return {
       action: 'park',
-      reason: 'attempts_exhausted',
+      // A late response may still complete it: the reason says what it waits for.
+      reason: failure.errorClass === 'no_response' ? 'no_response' : 'attempts_exhausted',
       message: `gave up after ${n} attempt${n === 1 ? '' : 's'}; last error: ${describeFailure(failure)}`,
     };
   }

@@ -201,6 +201,7 @@ const NOT_STORED: Record<EventSource, string> = {
   'oracle-om': 'the push could not be stored; send it again later',
   shipbob: 'the webhook could not be stored; send it again later',
   'fusion-po': 'the purchase orders could not be stored; the next poll reads them again',
+  callback: 'the callback could not be stored; send it again later',
 };
 
 /** How long an event of each source is remembered for dedupe (gateway.yaml). */
@@ -214,5 +215,8 @@ function dedupeWindow(config: GatewayConfig, source: EventSource): number {
       return g.inbound.webhooks.shipbob?.dedupeWindow ?? 0;
     case 'fusion-po':
       return g.schedules.poller.dedupeWindow;
+    case 'callback':
+      // Callbacks are stored by services/callbacks.ts, which tells a repeated one by its delivery.
+      return 0;
   }
 }

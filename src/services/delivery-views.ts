@@ -14,12 +14,16 @@ import { checkFilter, checkLists, checkPage, isUlid, type DeliveryFilter, type P
 export type { PageRequest } from './delivery-filter.ts';
 
 /** A delivery as the admin API and the CLI show it: its times as ISO 8601, without the lease and the idempotency key. */
-export interface DeliverySummary extends Omit<Delivery, 'nextAttemptAt' | 'leaseOwner' | 'leaseExpiresAt' | 'idempotencyKey' | 'createdAt' | 'updatedAt' | 'deliveredAt'> {
+export interface DeliverySummary extends Omit<Delivery, 'nextAttemptAt' | 'leaseOwner' | 'leaseExpiresAt' | 'idempotencyKey' | 'createdAt' | 'updatedAt' | 'deliveredAt' | 'responseDueAt' | 'respondedAt'> {
   /** When it is (or was last) due. */
   nextAttemptAt: string;
   createdAt: string;
   updatedAt: string;
   deliveredAt: string | null;
+  /** Async connectors: when the target's response is due (while awaiting it). */
+  responseDueAt: string | null;
+  /** Async connectors: when a callback completed it. */
+  respondedAt: string | null;
 }
 
 /**
@@ -278,6 +282,9 @@ export function deliverySummary(delivery: Delivery): DeliverySummary {
     createdAt: isoRequired(delivery.createdAt),
     updatedAt: isoRequired(delivery.updatedAt),
     deliveredAt: iso(delivery.deliveredAt),
+    correlationId: delivery.correlationId,
+    responseDueAt: iso(delivery.responseDueAt),
+    respondedAt: iso(delivery.respondedAt),
   };
 }
 

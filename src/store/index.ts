@@ -16,6 +16,7 @@ import { ShipBobOrderRepository } from './shipbob-orders.ts';
 import { InstanceRepository } from './instances.ts';
 import { JourneyRepository } from './journey.ts';
 import { OAuthTokenRepository, type OAuthTokenOptions } from './tokens.ts';
+import { CallbackRepository } from './callbacks.ts';
 
 export type { DatabaseOptions } from './database.ts';
 export type { DueListener } from './backend.ts';
@@ -49,6 +50,8 @@ export class Store {
   readonly instances: InstanceRepository;
   /** An order's journey: its events, deliveries, attempts, ShipBob orders and operator actions, by index. */
   readonly journey: JourneyRepository;
+  /** Async connectors: correlation ids, expired responses, callbacks stored with the completion they make. */
+  readonly callbacks: CallbackRepository;
   readonly #schema: string | undefined;
 
   constructor(options: DatabaseOptions) {
@@ -68,6 +71,7 @@ export class Store {
     this.connectorStates = new ConnectorStateRepository(backend);
     this.deliveryActions = new DeliveryActionsRepository(backend);
     this.browse = new BrowseRepository(backend.knex);
+    this.callbacks = new CallbackRepository(backend);
   }
 
   /** Which database this is, safe to print (no password). */

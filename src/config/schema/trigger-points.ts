@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EVENT_SOURCES } from '../../domain/event.ts';
 import type { Leaves } from './leaves.ts';
 
 /** trigger-points.yaml: which events go to which connectors (src/routing/trigger-points.ts). */
@@ -31,7 +32,7 @@ export function triggerPointsSchema({ str, nonEmpty, bool }: Leaves) {
   const triggerPoint = z.strictObject({
     name: z.string().min(1),
     description: str().optional(),
-    source: z.enum(['oracle-om', 'shipbob', 'fusion-po']).optional(),
+    source: z.enum(EVENT_SOURCES).optional(),
     eventCodes: z.array(z.string().min(1)).min(1),
     when: z.array(fieldCondition).default([]),
     connectors: z.array(z.string().min(1)).min(1),

@@ -16,6 +16,7 @@ import * as instances from './010_instances.ts';
 import * as tokenRefreshLease from './011_token_refresh_lease.ts';
 import * as shipbobOrders from './012_shipbob_orders.ts';
 import * as journeyIndexes from './013_journey_indexes.ts';
+import * as asyncConnectors from './014_async_connectors.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -37,6 +38,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['011_token_refresh_lease', tokenRefreshLease],
   ['012_shipbob_orders', shipbobOrders],
   ['013_journey_indexes', journeyIndexes],
+  ['014_async_connectors', asyncConnectors],
 ];
 
 const source: Knex.MigrationSource<string> = {

@@ -37,7 +37,9 @@ export interface AttemptInput {
 export type Transition =
   | { state: 'delivered' }
   | { state: 'retrying'; nextAttemptAt: number; error: string }
-  | { state: 'parked'; reason: string; error: string };
+  | { state: 'parked'; reason: string; error: string }
+  /** An async connector's target accepted the request: its response is due by responseDueAt. */
+  | { state: 'awaiting_response'; correlationId: string; responseDueAt: number };
 
 export interface ClaimRequest {
   connector: string;
@@ -81,6 +83,8 @@ const FIELD_TYPES: Partial<Record<DeliveryField, string>> = {
   nextAttemptAt: 'bigint',
   lastError: 'text',
   parkedReason: 'varchar(40)',
+  correlationId: 'varchar(200)',
+  responseDueAt: 'bigint',
 };
 
 /** A write whose value differs per completion, so it travels in the values (the others are SQL). */
@@ -124,7 +128,8 @@ export function completionRows(inputs: CompletionInput[]): CompletionRows {
         owner,
         ...(transition.state === 'retrying' ? { nextAttemptAt: transition.nextAttemptAt } : {}),
         ...(transition.state === 'parked' ? { reason: transition.reason } : {}),
-        ...(transition.state === 'delivered' ? {} : { error: transition.error }),
+        ...(transition.state === 'retrying' || transition.state === 'parked' ? { error: transition.error } : {}),
+        ...(transition.state === 'awaiting_response' ? { correlationId: transition.correlationId, responseDueAt: transition.responseDueAt } : {}),
       },
       now,
       delivery,

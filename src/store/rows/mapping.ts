@@ -39,6 +39,10 @@ export interface DeliveryRow {
   created_at: number;
   updated_at: number;
   delivered_at: number | null;
+  /** Migration 014 (async connectors). */
+  correlation_id: string | null;
+  response_due_at: number | null;
+  responded_at: number | null;
 }
 
 export interface EventRow {
@@ -169,6 +173,10 @@ export function toDelivery(row: DeliveryRow): Delivery {
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     deliveredAt: orNull(row.delivered_at),
+    // Absent only before migration 014 has run.
+    correlationId: row.correlation_id ?? null,
+    responseDueAt: orNull(row.response_due_at ?? null),
+    respondedAt: orNull(row.responded_at ?? null),
   };
 }
 
@@ -189,6 +197,9 @@ export const DELIVERY_COLUMNS = {
   holdReason: 'hold_reason',
   adminReason: 'admin_reason',
   deliveredAt: 'delivered_at',
+  correlationId: 'correlation_id',
+  responseDueAt: 'response_due_at',
+  respondedAt: 'responded_at',
 } as const satisfies Record<keyof DeliveryPatch, keyof DeliveryRow>;
 
 const PATCH_FIELDS = ['state', 'updatedAt', ...DELIVERY_FIELDS] as const;

@@ -1,0 +1,79 @@
+/**
+ * Async connectors' callbacks, as pure rules: reading a field of a JSON document by a dotted path
+ * (the callback's correlation id, status and message; the correlation id in a target's answer),
+ * writing one (the correlation id into a request body), which outcome a status value means, and the
+ * callback as an event's payload. No I/O.
+ */
+import type { XmlRecord, XmlValue } from './event.ts';
+
+/** The event code of a stored callback (source `callback`): what trigger points route it by. */
+export const CALLBACK_EVENT_CODE = 'CallbackReceived';
+
+/** What a callback's status value means for its delivery. */
+export type CallbackVerdict = 'delivered' | 'failed';
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * The value at a dotted path ("data.requestId"), as text: a string as it is, a number or boolean
+ * written out; null when the path leads nowhere, to null, to an object or to an array, or to "".
+ */
+export function textAtPath(doc: unknown, path: string): string | null {
+  let here: unknown = doc;
+  for (const key of path.split('.')) {
+    if (!isObject(here) || !Object.hasOwn(here, key)) return null;
+    here = here[key];
+  }
+  if (typeof here === 'string') return here === '' ? null : here;
+  if (typeof here === 'number' || typeof here === 'boolean') return String(here);
+  return null;
+}
+
+/**
+ * Writes `value` at a dotted path of a JSON object, making the objects on the way. Returns false when
+ * something on the way is there and not an object (the document's shape says no).
+ */
+export function setAtPath(doc: Record<string, unknown>, path: string, value: string): boolean {
+  const keys = path.split('.');
+  let here: Record<string, unknown> = doc;
+  for (const key of keys.slice(0, -1)) {
+    const next = here[key];
+    if (next === undefined || next === null) {
+      const made: Record<string, unknown> = {};
+      here[key] = made;
+      here = made;
+    } else if (isObject(next)) here = next;
+    else return false;
+  }
+  here[keys[keys.length - 1] as string] = value;
+  return true;
+}
+
+/** The verdict a status value gives (matched exactly, as configured), or null when it is in neither list. */
+export function callbackVerdict(status: string, lists: { delivered: readonly string[]; failed: readonly string[] }): CallbackVerdict | null {
+  if (lists.delivered.includes(status)) return 'delivered';
+  if (lists.failed.includes(status)) return 'failed';
+  return null;
+}
+
+/**
+ * A JSON value in the event form trigger points and transforms read (records with text leaves, as
+ * parsed XML): numbers and booleans as text, an array of primitives as records `{ "#text": v }`,
+ * a top-level value that is no object as `{ "#text": v }`. Depth is bounded by the caller's parser.
+ */
+export function jsonAsRecord(value: unknown): XmlRecord {
+  const leaf = (v: unknown): string | null => (v === null || v === undefined ? null : typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v));
+  const item = (v: unknown): XmlRecord => (isObject(v) ? jsonAsRecord(v) : { '#text': leaf(v) });
+  if (!isObject(value)) return Array.isArray(value) ? { '#array': value.map(item) } : { '#text': leaf(value) };
+  const out: XmlRecord = {};
+  for (const [k, v] of Object.entries(value)) {
+    let converted: XmlValue;
+    if (isObject(v)) converted = jsonAsRecord(v);
+    else if (Array.isArray(v)) converted = v.map(item);
+    else converted = leaf(v);
+    out[k] = converted;
+  }
+  return out;
+}

@@ -1,0 +1,191 @@
+import type { Knex } from 'knex';
+import type { Backend } from './backend.ts';
+import { appliesFrom, patchOf, type Delivery } from '../domain/delivery.ts';
+import { auditRow, type AuditInput } from './rows/audit.ts';
+import { batchRows, CHUNK, type IngestEvent } from './rows/ingest.ts';
+import { deliveryUpdate, toDelivery, type DeliveryRow } from './rows/mapping.ts';
+import type { AttemptInput } from './rows/delivery.ts';
+
+/**
+ * Async connectors' deliveries: the correlation id kept before a request goes, the expiry of
+ * responses past their deadline, and a callback stored with the completion of the delivery it
+ * answers. What each writes comes from the domain's DELIVERY_TRANSITIONS (await is written by the
+ * worker's completions, deliveries.ts).
+ */
+
+/** How an overdue delivery goes on: the retry rules' decision, made by the caller. */
+export type Expiry =
+  | { event: 'expire'; nextAttemptAt: number; error: string }
+  | { event: 'expire_park'; reason: string; error: string };
+
+export interface ExpireInput {
+  delivery: Delivery;
+  now: number;
+  expiry: Expiry;
+  audit: AuditInput;
+}
+
+/** How a callback completes its delivery. */
+export interface CallbackCompletion {
+  event: 'respond' | 'respond_failed';
+  /** respond_failed: the callback's message (the delivery's last error). */
+  error: string | null;
+  /** The callback beside the delivery's attempts (its number: the attempt it answers). */
+  attempt: AttemptInput;
+}
+
+/** What a callback stores, decided by the caller from the delivery it matched (read in the transaction). */
+export type CallbackPlan =
+  /** Nothing is written (a repeated callback). */
+  | { write: false }
+  | {
+      write: true;
+      /** The callback as an event, routed (its deliveries) by the caller. */
+      event: IngestEvent;
+      receivedAt: number;
+      requestId: string | null;
+      audit: AuditInput;
+      /** Null: the delivery is left as it is (none matched, or it is finished). */
+      completion: CallbackCompletion | null;
+    };
+
+export interface CallbackRecordInput {
+  connector: string;
+  /** Null: the callback names none (nothing is looked up). */
+  correlationId: string | null;
+  now: number;
+  plan(match: Delivery | null): CallbackPlan;
+}
+
+export interface CallbackRecorded {
+  plan: CallbackPlan;
+  /** The matched delivery as it was, and after the callback (null: none matched). */
+  before: Delivery | null;
+  after: Delivery | null;
+}
+
+/** Most overdue deliveries one sweep reads. */
+const SWEEP_LIMIT = 200;
+
+export class CallbackRepository {
+  readonly #knex: Knex;
+  readonly #backend: Backend;
+
+  constructor(backend: Backend) {
+    this.#knex = backend.knex;
+    this.#backend = backend;
+  }
+
+  /**
+   * Keeps the correlation id of a delivery before its first request goes, so the id sent is the one
+   * a callback finds, whatever happens to the worker after the send. Only while `owner` holds the
+   * lease and the delivery has none yet. Returns whether it was written.
+   */
+  async keepCorrelationId(id: string, owner: string, correlationId: string): Promise<boolean> {
+    const changed = await this.#knex('deliveries')
+      .where({ id, lease_owner: owner, state: 'in_flight' })
+      .whereNull('correlation_id')
+      .update({ correlation_id: correlationId });
+    return changed > 0;
+  }
+
+  /** The delivery of a connector a correlation id names. */
+  async findByCorrelation(connector: string, correlationId: string): Promise<Delivery | undefined> {
+    const row = (await this.#knex('deliveries').where({ connector, correlation_id: correlationId }).first()) as DeliveryRow | undefined;
+    return row && toDelivery(row);
+  }
+
+  /** Deliveries of these connectors awaiting a response past its deadline, earliest deadline first. */
+  async overdue(connectors: readonly string[], now: number, limit = SWEEP_LIMIT): Promise<Delivery[]> {
+    if (connectors.length === 0) return [];
+    const rows = (await this.#knex('deliveries')
+      .where('state', 'awaiting_response')
+      .andWhere('response_due_at', '<=', now)
+      .whereIn('connector', connectors)
+      .orderBy('response_due_at')
+      .limit(limit)) as DeliveryRow[];
+    return rows.map(toDelivery);
+  }
+
+  /**
+   * Expires one overdue delivery (retrying, or parked no_response) with its audit record, in one
+   * transaction: a compare-and-set on its state and deadline, so that of several instances sweeping
+   * at once exactly one changes it (the others' update finds it changed and writes nothing).
+   */
+  async expire(input: ExpireInput): Promise<Delivery | null> {
+    const { delivery, now, expiry } = input;
+    const args = expiry.event === 'expire' ? { nextAttemptAt: expiry.nextAttemptAt, error: expiry.error } : { reason: expiry.reason, error: expiry.error };
+    return this.#knex.transaction(async (trx) => {
+      const rows = (await trx('deliveries')
+        .where({ id: delivery.id })
+        .whereIn('state', appliesFrom(expiry.event))
+        .andWhere('response_due_at', '<=', now)
+        .update(deliveryUpdate(patchOf(expiry.event, args, now)))
+        .returning('*')) as DeliveryRow[];
+      const [row] = rows;
+      if (!row) return null;
+      await trx('audit_records').insert(auditRow(input.audit));
+      return toDelivery(row);
+    });
+  }
+
+  /**
+   * Stores a callback in one transaction: reads the delivery its correlation id names (locked on
+   * PostgreSQL, so two callbacks for one delivery take turns and the second sees the first's
+   * completion), asks `plan` what to store, then writes the event, its routed deliveries, the audit
+   * records, the callback's attempt row and the delivery's completion. Resolves after the commit.
+   */
+  async record(input: CallbackRecordInput): Promise<CallbackRecorded> {
+    return this.#knex.transaction(async (trx) => {
+      let before: Delivery | null = null;
+      if (input.correlationId !== null) {
+        const q = trx('deliveries').where({ connector: input.connector, correlation_id: input.correlationId }).first();
+        if (this.#backend.forUpdate !== '') q.forUpdate();
+        const row = (await q) as DeliveryRow | undefined;
+        before = row ? toDelivery(row) : null;
+      }
+      const plan = input.plan(before);
+      if (!plan.write) return { plan, before, after: before };
+
+      const rows = batchRows([{ push: null, receivedAt: plan.receivedAt, nonce: null, events: [plan.event], requestId: plan.requestId }], new Set(), new Map());
+      await trx('events').insert(rows.events);
+      for (let i = 0; i < rows.deliveries.length; i += CHUNK) await trx('deliveries').insert(rows.deliveries.slice(i, i + CHUNK));
+      await trx('audit_records').insert([...rows.audit, auditRow(plan.audit)]);
+
+      let after = before;
+      const due = new Set(rows.deliveries.map((d) => String(d.connector)));
+      if (before !== null && plan.completion !== null) {
+        const { completion } = plan;
+        const changed = (await trx('deliveries')
+          .where({ id: before.id })
+          .whereIn('state', appliesFrom(completion.event))
+          .whereNotNull('correlation_id')
+          .whereNull('responded_at')
+          .update(deliveryUpdate(patchOf(completion.event, { error: completion.error ?? '' }, input.now)))
+          .returning('*')) as DeliveryRow[];
+        if (changed[0]) {
+          after = toDelivery(changed[0]);
+          const a = completion.attempt;
+          await trx('attempts').insert({
+            id: a.id,
+            delivery_id: before.id,
+            number: a.number,
+            started_at: a.startedAt,
+            duration_ms: Math.round(a.durationMs),
+            request_summary: JSON.stringify(a.requestSummary),
+            response_status: a.responseStatus,
+            response_headers: a.responseHeaders ? JSON.stringify(a.responseHeaders) : null,
+            response_snippet: a.responseSnippet,
+            error_class: a.errorClass,
+            error_message: a.errorMessage,
+            outcome: a.outcome,
+          });
+          // Under strict ordering the next delivery of its order key may go now.
+          due.add(before.connector);
+        }
+      }
+      await this.#backend.announceDue(trx, [...due]);
+      return { plan, before, after };
+    });
+  }
+}
