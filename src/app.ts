@@ -4,6 +4,8 @@ import { createIdGenerator } from './domain/ids.ts';
 import { createLogger, type Logger } from './log.ts';
 import { registerSoapRoutes } from './inbound/soap/routes.ts';
 import { registerShipBobWebhookRoutes } from './inbound/webhooks/shipbob.ts';
+import { registerCallbackRoutes } from './inbound/callbacks/routes.ts';
+import { registerFulfilmentSandbox, type FulfilmentSandbox } from './sandbox/fulfilment.ts';
 import { loadConsoleFiles, registerAdminConsole } from './admin/console.ts';
 import { loadWsdl } from './inbound/soap/wsdl.ts';
 import { createKoaApp, listen, type RunningServer } from './server/http.ts';
@@ -96,6 +98,8 @@ export class Gateway {
   #stopWakeups: (() => void) | null = null;
   /** Stops the once-a-minute write of folded refusal counts. */
   #refusalFlush: AbortController | null = null;
+  /** The sandbox fulfilment service's callbacks not sent yet (cancelled at stop). */
+  #fulfilment: FulfilmentSandbox | null = null;
 
   private constructor(options: GatewayOptions, config: GatewayConfig) {
     this.options = options;
@@ -225,6 +229,8 @@ export class Gateway {
       registerSandboxTargets(router, { secrets: () => this.#config.secrets });
       if (sandbox.fusion) registerFusionSandbox(router, { username: sandbox.fusion.username, password: sandbox.fusion.password.reveal() });
       if (sandbox.shipbob) mountShipBobSandbox(router, sandbox.shipbob, () => this.url);
+      // The async fulfilment service calls back the gateway's own /callbacks/{connector}.
+      this.#fulfilment = registerFulfilmentSandbox(router, { connectors: () => this.#config.connectors, gatewayUrl: () => this.url });
     }
     registerSoapRoutes(router, {
       config: () => this.#config,
@@ -258,6 +264,18 @@ export class Gateway {
           this.logger.warn({ err }, 'metrics: a webhook could not be counted');
         }
       },
+    });
+    // Later answers of async connectors (REST or SOAP), authenticated per connector.
+    registerCallbackRoutes(router, {
+      config: () => this.#config,
+      settings: (name) => services.callbacks.connector(name)?.callback ?? null,
+      accept: (input) => services.callbacks.accept(input),
+      store: this.store,
+      newId,
+      now,
+      bodies: pushBodies,
+      logger: this.logger,
+      logins: logins.soap,
     });
     // The admin API (off, answering 404, while no admin.token is configured; a reload applies).
     // The console's files (console/), read once here rather than at import or per request.
@@ -380,6 +398,8 @@ export class Gateway {
     this.#logins?.soap.close();
     this.#logins?.admin.close();
     this.#refusalFlush?.abort();
+    this.#fulfilment?.close();
+    this.#fulfilment = null;
     if (this.#server) {
       await this.#server.close();
       this.#server = null;

@@ -16,6 +16,7 @@ const PUBLISHED_DEFAULT_SECRETS: ReadonlySet<string> = new Set([
   'whsec_b21ndy1zYW5kYm94LXNoaXBib2Ita2V5', // sandbox.shipbob.webhookSecret, inbound.webhooks.shipbob.secrets (SHIPBOB_WEBHOOK_SECRET)
   'sandbox-crm-key', // connectors/order-status-crm.yaml (CRM_API_KEY)
   'sandbox-otm-secret', // connectors/otm.yaml (OTM_PASSWORD)
+  'whsec_b21ndy1zYW5kYm94LWZ1bGZpbG1lbnQx', // connectors/fulfilment.yaml async.callback.auth.secret (FULFILMENT_CALLBACK_SECRET)
 ]);
 
 export interface PublishedDefault {
@@ -30,6 +31,8 @@ export interface PublishedDefault {
 }
 
 const INBOUND_KEYS = [/^admin\.token$/, /^inbound\.soap\.users\.\d+\.password$/, /^inbound\.webhooks\.shipbob\.secrets\.\d+$/];
+/** A connector's callback credentials guard POST /callbacks/{connector}. */
+const CONNECTOR_INBOUND_KEYS = [/^async\.callback\.auth\./];
 
 /** Every secret setting whose resolved value is a published default, in config order. */
 export function publishedDefaultsInUse(config: Pick<GatewayConfig, 'gateway' | 'connectors'>): PublishedDefault[] {
@@ -38,7 +41,7 @@ export function publishedDefaultsInUse(config: Pick<GatewayConfig, 'gateway' | '
     found.push({ file: 'gateway.yaml', key, guardsInbound: INBOUND_KEYS.some((k) => k.test(key)) });
   }
   for (const connector of config.connectors) {
-    for (const key of secretKeys(connector, '')) found.push({ file: `connectors/${connector.name}.yaml`, key, guardsInbound: false });
+    for (const key of secretKeys(connector, '')) found.push({ file: `connectors/${connector.name}.yaml`, key, guardsInbound: CONNECTOR_INBOUND_KEYS.some((k) => k.test(key)) });
   }
   return found;
 }

@@ -8,9 +8,11 @@ import { spawnGateway, type ChildGateway } from '../helpers/child.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { sqlitePassOnly } from '../helpers/backend.ts';
 import { cliArgs } from '../helpers/cli-entry.ts';
+import { until } from '../helpers/until.ts';
 
 const EXAMPLE_CONFIG = fileURLToPath(new URL('../../config', import.meta.url));
-const EXAMPLE_CONNECTORS = ['fusion', 'fusion-holds', 'fusion-receipts', 'order-status-crm', 'otm', 'shipbob', 'warehouse'];
+const EXAMPLE_CONNECTORS = ['fulfilment', 'fusion', 'fusion-holds', 'fusion-receipts', 'order-status-crm', 'otm', 'shipbob', 'warehouse'];
+const ADMIN_TOKEN = 'sandbox-admin-token-change-me';
 
 /** The real CLI as a process: its exit code and what it printed. */
 function omgw(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; err: string }> {
@@ -75,6 +77,29 @@ describe('the example config as the README runs it', function () {
     const plain = await fetch(`${gw.url}/sandbox/otm/GC3Services/TransmissionService/call`);
     expect(plain.status).to.equal(405);
     expect(plain.headers.get('allow')).to.equal('POST');
+  });
+
+  it('delivers a line ready to ship to the async fulfilment service: awaiting_response, then delivered by its signed callback', async () => {
+    const pushed = await omgw(['sandbox', 'push', '--status', 'AWAIT_SHIPPING', '--config', EXAMPLE_CONFIG], env);
+    expect(pushed.code, `${pushed.out}\n${pushed.err}`).to.equal(0);
+    const deliveries = async (): Promise<Array<{ id: string; state: string }>> => {
+      const res = await fetch(`${gw.url}/admin/api/deliveries?connector=fulfilment&limit=10`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      return ((await res.json()) as { items: Array<{ id: string; state: string }> }).items;
+    };
+    // The service answers 202 at once and calls back after 3 s (?delayMs=3000 in connectors/fulfilment.yaml).
+    await until('a fulfilment delivery awaiting its response', async () => (await deliveries()).some((d) => d.state === 'awaiting_response'), 30_000);
+    await until('the fulfilment delivery delivered by the callback', async () => (await deliveries()).some((d) => d.state === 'delivered'), 60_000);
+    const requests = (await (await fetch(`${gw.url}/sandbox/fulfilment/requests`)).json()) as Array<{ connector: string; callback: { state: string; httpStatus: number; outcome: string } }>;
+    expect(requests.map((r) => [r.connector, r.callback.state, r.callback.httpStatus, r.callback.outcome])).to.deep.include(['fulfilment', 'sent', 200, 'completed']);
+    // What the sandbox shows never holds the callback secret.
+    expect(JSON.stringify(requests)).to.not.include('whsec_');
+  });
+
+  it('refuses an unsigned callback to the fulfilment connector, and serves its WSDL', async () => {
+    const res = await fetch(`${gw.url}/callbacks/fulfilment`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"correlationId":"x","status":"COMPLETED"}' });
+    expect(res.status).to.equal(401);
+    const wsdl = await (await fetch(`${gw.url}/callbacks/fulfilment?wsdl`)).text();
+    expect(wsdl).to.include(`<soap:address location="${gw.url}/callbacks/fulfilment"/>`);
   });
 });
 

@@ -27,6 +27,20 @@ const SOAP12_NS = 'http://www.w3.org/2003/05/soap-envelope';
 const OM_RESULTS_NS =
   'http://xmlns.oracle.com/apps/scm/doo/decomposition/DooDecompositionOrderStatusUpdateComposite';
 
+/**
+ * The operation element a SOAP Body must hold, and what of it becomes records: each child named
+ * `item` (OM's `results` holds one `OrderHeader` per event), or, with `item` null, the operation
+ * element itself (a callback's `DeliveryResponse`).
+ */
+export interface SoapOperation {
+  uri: string;
+  local: string;
+  item: string | null;
+}
+
+/** OM's pushPayload: `results`, one record per `OrderHeader`. */
+const OM_PUSH_OPERATION: SoapOperation = { uri: OM_RESULTS_NS, local: 'results', item: 'OrderHeader' };
+
 // Element contexts (what an open element is, given where it sits).
 const C_IGNORE = 0;
 const C_ENVELOPE = 1;
@@ -69,6 +83,7 @@ export function readPush(
   limits: ParseLimits,
   onHeader?: (header: XmlRecord, position: number) => void,
   onCredentials?: CredentialsCheck,
+  operation: SoapOperation = OM_PUSH_OPERATION,
 ): PushReader {
   const { maxDepth, maxElements } = limits;
   const maxAttributes = limits.maxAttributes ?? DEFAULT_PARSE_LIMITS.maxAttributes;
@@ -185,7 +200,7 @@ export function readPush(
           collect = true;
           break;
         case C_RESULTS:
-          if (local === 'OrderHeader') {
+          if (local === operation.item) {
             ctx = C_ORDER_HEADER;
             collect = true;
           }
@@ -233,13 +248,15 @@ export function readPush(
         case C_BODY:
           if (!bodyChildSeen) {
             bodyChildSeen = true;
-            if (local !== 'results' || uri !== OM_RESULTS_NS) {
+            if (local !== operation.local || uri !== operation.uri) {
               throw new GatewayError(
                 'SOAP_UNKNOWN_OPERATION',
-                `unknown operation element ${qname(uri, local)} in the SOAP Body; expected ${qname(OM_RESULTS_NS, 'results')}`,
+                `unknown operation element ${qname(uri, local)} in the SOAP Body; expected ${qname(operation.uri, operation.local)}`,
               );
             }
-            ctx = C_RESULTS;
+            // The operation element is the record itself when it has no items.
+            ctx = operation.item === null ? C_ORDER_HEADER : C_RESULTS;
+            collect = operation.item === null;
           }
           break;
         default:

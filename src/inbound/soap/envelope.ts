@@ -13,11 +13,11 @@ import { SaxesParser } from 'saxes';
 import { GatewayError } from '../../domain/errors.ts';
 import type { XmlRecord } from '../../domain/event.ts';
 import { CARRY, decodeChunk, DEFAULT_PARSE_LIMITS, DOCTYPE_MARK, ENTITY_MARK, hasMark, writeToParser, type ParseLimits } from './envelope-limits.ts';
-import { readPush, type SoapVersion } from './envelope-reader.ts';
+import { readPush, type SoapOperation, type SoapVersion } from './envelope-reader.ts';
 import { redact, type CredentialsCheck, type UsernameToken } from './envelope-security.ts';
 
 export type { ParseLimits } from './envelope-limits.ts';
-export type { SoapVersion } from './envelope-reader.ts';
+export type { SoapOperation, SoapVersion } from './envelope-reader.ts';
 export type { CredentialsCheck, UsernameToken } from './envelope-security.ts';
 
 export interface ParsedPush {
@@ -46,12 +46,14 @@ export async function parsePush(
   limits: ParseLimits,
   onHeader?: (header: XmlRecord, position: number) => void,
   onCredentials?: CredentialsCheck,
+  /** The Body's operation element (default: OM's `results`, a record per `OrderHeader`). */
+  operation?: SoapOperation,
 ): Promise<ParsedPush> {
   const { maxBytes } = limits;
   const maxBytesBeforeCredentials = limits.maxBytesBeforeCredentials ?? DEFAULT_PARSE_LIMITS.maxBytesBeforeCredentials;
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const parser = new SaxesParser({ xmlns: true });
-  const reader = readPush(parser, limits, onHeader, onCredentials);
+  const reader = readPush(parser, limits, onHeader, onCredentials, operation);
 
   const parts: string[] = [];
   let carry = '';

@@ -19,11 +19,12 @@ const OWN_SECRETS = {
   SHIPBOB_WEBHOOK_SECRET: `whsec_${Buffer.from('own-webhook-secret-24byt').toString('base64')}`,
   CRM_API_KEY: 'own-crm-key',
   OTM_PASSWORD: 'own-otm-password',
+  FULFILMENT_CALLBACK_SECRET: `whsec_${Buffer.from('own-fulfilment-secret-24').toString('base64')}`,
 };
 
 describe('config/published-defaults', function () {
   it('lists every default secret the example config and README publish', async function () {
-    const published = [readFileSync(`${ROOT}README.md`, 'utf8'), ...['gateway.yaml', 'connectors/fusion.yaml', 'connectors/fusion-holds.yaml', 'connectors/fusion-receipts.yaml', 'connectors/order-status-crm.yaml', 'connectors/otm.yaml', 'connectors/shipbob.yaml'].map((f) => readFileSync(`${EXAMPLE_CONFIG}/${f}`, 'utf8'))].join('\n');
+    const published = [readFileSync(`${ROOT}README.md`, 'utf8'), ...['gateway.yaml', 'connectors/fusion.yaml', 'connectors/fusion-holds.yaml', 'connectors/fusion-receipts.yaml', 'connectors/order-status-crm.yaml', 'connectors/otm.yaml', 'connectors/shipbob.yaml', 'connectors/fulfilment.yaml'].map((f) => readFileSync(`${EXAMPLE_CONFIG}/${f}`, 'utf8'))].join('\n');
     const defaults = [...published.matchAll(/\$\{env:[A-Z_]*(?:PASSWORD|TOKEN|SECRET|KEY)[A-Z_]*:-([^}]+)\}/g)].map((m) => m[1] ?? '');
     expect(defaults).not.to.be.empty;
     // A config with every secret of its own, but for an admin token set to the published value.
@@ -51,8 +52,10 @@ describe('config/published-defaults', function () {
       'connectors/order-status-crm.yaml auth.key',
       'connectors/otm.yaml auth.password',
       'connectors/shipbob.yaml auth.token',
+      'connectors/fulfilment.yaml async.callback.auth.secret',
     ]);
-    expect(found.filter((d) => d.guardsInbound).map((d) => d.key)).to.have.members(['inbound.soap.users.0.password', 'inbound.webhooks.shipbob.secrets.0', 'admin.token']);
+    // A connector's callback secret guards POST /callbacks/{connector}.
+    expect(found.filter((d) => d.guardsInbound).map((d) => d.key)).to.have.members(['inbound.soap.users.0.password', 'inbound.webhooks.shipbob.secrets.0', 'admin.token', 'async.callback.auth.secret']);
     expect(JSON.stringify(found)).not.to.match(/sandbox-secret|sandbox-admin-token/);
   });
 
@@ -66,11 +69,16 @@ describe('config/published-defaults', function () {
     expect(exposureProblems(config, '127.0.0.1')).to.deep.equal([]);
     expect(exposureProblems(config, 'localhost')).to.deep.equal([]);
     expect(exposureProblems(config, '::1')).to.deep.equal([]);
-    expect(exposureProblems(config, '0.0.0.0').map((p) => p.key)).to.deep.equal(['inbound.soap.users.0.password', 'inbound.webhooks.shipbob.secrets.0', 'admin.token']);
-    expect(exposureProblems(config, 'omgw.example.com')).to.have.length(3);
+    expect(exposureProblems(config, '0.0.0.0').map((p) => `${p.file} ${p.key}`)).to.deep.equal([
+      'gateway.yaml inbound.soap.users.0.password',
+      'gateway.yaml inbound.webhooks.shipbob.secrets.0',
+      'gateway.yaml admin.token',
+      'connectors/fulfilment.yaml async.callback.auth.secret',
+    ]);
+    expect(exposureProblems(config, 'omgw.example.com')).to.have.length(4);
     config.gateway.server.allowPublishedSecrets = true;
     expect(exposureProblems(config, '0.0.0.0')).to.deep.equal([]);
-    const inboundOwn = await loadConfig(EXAMPLE_CONFIG, { OMGW_SOAP_PASSWORD: 'x-own', OMGW_ADMIN_TOKEN: OWN_SECRETS.OMGW_ADMIN_TOKEN, SHIPBOB_WEBHOOK_SECRET: OWN_SECRETS.SHIPBOB_WEBHOOK_SECRET });
+    const inboundOwn = await loadConfig(EXAMPLE_CONFIG, { OMGW_SOAP_PASSWORD: 'x-own', OMGW_ADMIN_TOKEN: OWN_SECRETS.OMGW_ADMIN_TOKEN, SHIPBOB_WEBHOOK_SECRET: OWN_SECRETS.SHIPBOB_WEBHOOK_SECRET, FULFILMENT_CALLBACK_SECRET: OWN_SECRETS.FULFILMENT_CALLBACK_SECRET });
     expect(exposureProblems(inboundOwn, '0.0.0.0')).to.deep.equal([]);
   });
 });
