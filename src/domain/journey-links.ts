@@ -1,6 +1,6 @@
 import type { Attempt } from './delivery.ts';
 import type { StoredEvent, XmlRecord, XmlValue } from './event.ts';
-import { shipbobOrderNamed, type BillingFields } from './shipbob-webhook.ts';
+import { shipbobOrderNamed } from './shipbob-webhook.ts';
 
 /**
  * How the pieces of an order's journey (src/domain/journey.ts) name each other: the order number an
@@ -45,12 +45,13 @@ export function bareOrderNumber(orderKey: string, sourceSystem: string | null): 
   return rest === '' ? null : rest;
 }
 
-/** The order keys ShipBob's webhooks about these orders have. */
-export function webhookOrderKeys(orders: ReadonlyArray<Pick<JourneyShipBobOrder, 'referenceId' | 'shipbobOrderId'>>): string[] {
+/** The order keys ShipBob's webhooks about these orders have, billing webhooks charging their shipments included. */
+export function webhookOrderKeys(orders: ReadonlyArray<Pick<JourneyShipBobOrder, 'referenceId' | 'shipbobOrderId'> & { shipmentId?: string | null }>): string[] {
   const keys = new Set<string>();
   for (const o of orders) {
     if (o.shipbobOrderId !== null) keys.add(`shipbob:${o.shipbobOrderId}`);
     keys.add(`shipbob-ref:${o.referenceId}`);
+    if (o.shipmentId !== undefined && o.shipmentId !== null) keys.add(`shipbob-shipment:${o.shipmentId}`);
   }
   return [...keys];
 }
@@ -120,18 +121,6 @@ function summaryOrders(snippet: string | null): Array<{ referenceId: string; id:
   });
 }
 
-/**
- * The ShipBob shipment a billing webhook charges, or null when it charges something else. A billing
- * transaction names what it is for by `reference_id` and `reference_type` (NOTES §5: Shipment, Return,
- * WRO...); an order's shipping charge is a Shipment's, and it is linked to the ShipBob order the
- * gateway made by that order's shipment id. A payload without a reference type is taken for a
- * shipment's (ShipBob has published no billing webhook payload, NOTES §8.6).
- */
-export function billedShipmentId(billing: Pick<BillingFields, 'reference' | 'referenceType'>): string | null {
-  if (billing.reference === null) return null;
-  if (billing.referenceType !== null && billing.referenceType.toLowerCase() !== 'shipment') return null;
-  return billing.reference;
-}
 
 /** The status values an event carries: OM's header and fulfilment-line statuses, a purchase order's StatusCode. */
 export function statusValues(source: string, payloadText: string): StatusValue[] {

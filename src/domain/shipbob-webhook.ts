@@ -89,9 +89,16 @@ const MAX_ORDER_KEY = 300;
  * (account or channel, NOTES §4.1) and a re-shipment of one Oracle order needs a new one, so it would
  * split or merge orders. It is used only for an order topic whose payload has no order id
  * (`shipbob-ref:<reference_id>`). Shipment payloads' `id` is the shipment id and is never used.
- * Billing, return and receiving topics are not order events: no key, so nothing waits on them.
+ * A billing webhook that charges a shipment has the key `shipbob-shipment:<shipment id>`, so the journey
+ * of the order that shipment belongs to finds it by an index; other billing, return and receiving
+ * topics are not about an order: no key, so nothing waits on them.
  */
 export function shipbobOrderKey(topic: string, payload: XmlRecord): string | null {
+  if ((SHIPBOB_BILLING_TOPICS as readonly string[]).includes(topic)) {
+    const shipment = billedShipmentId(billingFields(payload));
+    const key = shipment === null ? null : `shipbob-shipment:${shipment}`;
+    return key !== null && key.length <= MAX_ORDER_KEY ? key : null;
+  }
   const named = shipbobOrderNamed(topic, payload);
   if (named === null) return null;
   if (named.orderId !== null) return `shipbob:${named.orderId}`;
@@ -161,6 +168,19 @@ export function billingFields(payload: XmlRecord): BillingFields {
     invoiceType: pick('invoice_type'),
     occurredAt: pick('charge_date', 'event_time', 'created_at', 'created_date', 'timestamp'),
   };
+}
+
+/**
+ * The ShipBob shipment a billing webhook charges, or null when it charges something else. A billing
+ * transaction names what it is for by `reference_id` and `reference_type` (NOTES §5: Shipment, Return,
+ * WRO...); an order's shipping charge is a Shipment's, and it is linked to the ShipBob order the
+ * gateway made by that order's shipment id. A payload without a reference type is taken for a
+ * shipment's (ShipBob has published no billing webhook payload, NOTES §8.6).
+ */
+export function billedShipmentId(billing: Pick<BillingFields, 'reference' | 'referenceType'>): string | null {
+  if (billing.reference === null) return null;
+  if (billing.referenceType !== null && billing.referenceType.toLowerCase() !== 'shipment') return null;
+  return billing.reference;
 }
 
 /** A text field at the top level of the payload, or else inside its `data` object. */

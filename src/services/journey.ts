@@ -94,7 +94,7 @@ export class JourneyService {
 
     const shipbobConnectors = new Set(this.#config().connectors.filter((c) => c.kind === 'shipbob').map((c) => c.name));
     const named = ordersInSummaries(outboundAttempts.filter((a) => shipbobConnectors.has(a.connector)));
-    const orderRefs = [...records.map((r) => ({ referenceId: r.referenceId, shipbobOrderId: r.shipbobOrderId })), ...named];
+    const orderRefs = [...records.map((r) => ({ referenceId: r.referenceId, shipbobOrderId: r.shipbobOrderId, shipmentId: r.shipmentId })), ...named];
     const shipbobKeys = [...new Set([...webhookOrderKeys(orderRefs), ...found.shipbobKeys])];
     const webhooks = cap('events', await repo.events(shipbobKeys, JOURNEY_LIMITS.events, ['shipbob']));
     const writeBacks = cap('deliveries', await repo.deliveries(ids(webhooks), JOURNEY_LIMITS.deliveries));

@@ -141,6 +141,16 @@ describe(`the flow funnel and billing reconciliation (${backendName()})`, functi
     expect(json.notForShipments).to.equal(0);
   });
 
+  it("shows ShipBob's charge in the journey of the order it bills, and in no other", async () => {
+    const codes = async (key: string): Promise<string[]> => {
+      const { status, json } = await flow.admin<OrderJourney>(`/orders/${encodeURIComponent(key)}`);
+      expect(status, JSON.stringify(json)).to.equal(200);
+      return json.timeline.flatMap((e) => (e.kind === 'event' ? [e.eventCode] : []));
+    };
+    expect(await codes('LEG:SO-F1')).to.include.members(['FlineStatusUpdate', 'order.shipped', 'billing.charge.created']);
+    expect(await codes('LEG:SO-F3')).to.include('order.shipped').and.not.include('billing.charge.created');
+  });
+
   it('answers per-minute numbers: pushes, deliveries, failures, the queue depth', async () => {
     const { status, json } = await flow.admin<Throughput>('/stats/throughput?minutes=30');
     expect(status).to.equal(200);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { asOf, byLongestWait, FUNNEL_STAGES, funnelCounts, linePosition, type FunnelStage, type StageTimes } from '../../../src/domain/funnel.ts';
-import { billedShipmentId } from '../../../src/domain/journey-links.ts';
+import { billedShipmentId } from '../../../src/domain/shipbob-webhook.ts';
 
 const HOUR = 3_600_000;
 const NONE: StageTimes = { awaiting_shipping: null, shipbob_order: null, shipped: null, written_back: null, billed: null };

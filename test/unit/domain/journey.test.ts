@@ -119,12 +119,13 @@ describe("an order's journey", () => {
       expect(bareOrderNumber('LEG:', 'LEG')).to.equal(null);
     });
 
-    it("gives the order keys of ShipBob's webhooks about an order: by its id and by its reference id", () => {
-      expect(webhookOrderKeys([{ referenceId: 'LEG:SO-1:3001', shipbobOrderId: '100000001' }, { referenceId: 'PO-1:77', shipbobOrderId: null }])).to.deep.equal([
-        'shipbob:100000001',
-        'shipbob-ref:LEG:SO-1:3001',
-        'shipbob-ref:PO-1:77',
-      ]);
+    it("gives the order keys of ShipBob's webhooks about an order: by its id, by its reference id, and its shipment's billing", () => {
+      expect(
+        webhookOrderKeys([
+          { referenceId: 'LEG:SO-1:3001', shipbobOrderId: '100000001', shipmentId: '200000001' },
+          { referenceId: 'PO-1:77', shipbobOrderId: null },
+        ]),
+      ).to.deep.equal(['shipbob:100000001', 'shipbob-ref:LEG:SO-1:3001', 'shipbob-shipment:200000001', 'shipbob-ref:PO-1:77']);
     });
 
     it("reads a webhook's order key as a person may paste it", () => {

@@ -50,8 +50,15 @@ describe('ShipBob webhooks as events', () => {
       expect(shipbobOrderKey('order.delivered', json({ data: { id: 999 } }))).to.equal('shipbob:999');
     });
 
+    it("is the shipment's for a billing webhook that charges a shipment, so the order's journey finds it", () => {
+      expect(shipbobOrderKey('billing.charge.created', json({ reference_id: '123', amount: 1 }))).to.equal('shipbob-shipment:123');
+      expect(shipbobOrderKey('billing.charge.created', json({ data: { reference_id: '123', reference_type: 'Shipment' } }))).to.equal('shipbob-shipment:123');
+      expect(shipbobOrderKey('billing.refund.created', json({ reference_id: 124, reference_type: 'shipment' }))).to.equal('shipbob-shipment:124');
+    });
+
     it('is null for events that are not about an order, or with nothing usable', () => {
-      expect(shipbobOrderKey('billing.charge.created', json({ reference_id: '123', amount: 1 }))).to.equal(null);
+      expect(shipbobOrderKey('billing.charge.created', json({ reference_id: '123', reference_type: 'WRO', amount: 1 }))).to.equal(null);
+      expect(shipbobOrderKey('billing.charge.created', json({ amount: 1 }))).to.equal(null);
       expect(shipbobOrderKey('return.created', json({ id: 1, reference_id: 'RMA' }))).to.equal(null);
       expect(shipbobOrderKey('order.shipped', json({}))).to.equal(null);
       expect(shipbobOrderKey('order.shipped', json({ id: 'a b c' }))).to.equal(null);
