@@ -5,6 +5,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sqlitePassOnly } from '../helpers/backend.ts';
 import { cliArgs } from '../helpers/cli-entry.ts';
 
 const EXAMPLE_CONFIG = fileURLToPath(new URL('../../config', import.meta.url));
@@ -66,6 +67,10 @@ function demoFolder(out: string): string {
 
 describe('npm run demo (omgw demo)', function () {
   this.timeout(180_000);
+
+  before(function () {
+    sqlitePassOnly(this, 'the demo always makes a fresh SQLite database of its own');
+  });
 
   it('plays the whole story step by step, exits 0, and ends with the journey of the sales order', async () => {
     const demo = runDemo();
