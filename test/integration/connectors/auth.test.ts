@@ -872,7 +872,7 @@ describe('ws-security', () => {
     expect(security['@xmlns:soapenv']).to.equal('http://schemas.xmlsoap.org/soap/envelope/');
     expect(security['@xmlns:wsse']).to.equal('http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd');
     expect(text(token['wsse:Username'])).to.equal(user);
-    expect(xml).to.include('<wsse:Username>om &lt;user&gt; &amp; &quot;co&quot;</wsse:Username>');
+    expect(xml).to.include('<wsse:Username>om &lt;user&gt; &amp; "co"</wsse:Username>');
     const password = token['wsse:Password'] as Node;
     expect(password['@Type']).to.equal('http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText');
     expect(text(password)).to.equal(SECRETS.WS_PASSWORD);

@@ -80,7 +80,7 @@ describe('config/load loadConfig', () => {
       expect(config.gateway.inbound.soap.dedupeWindow).to.equal(7 * 86_400_000);
       expect(config.gateway.inbound.soap.maxBodySize).to.equal(10 * 1024 * 1024);
 
-      expect(config.connectors.map((c) => c.name)).to.deep.equal(['fusion-holds', 'fusion-receipts', 'fusion', 'order-status-crm', 'otm', 'shipbob', 'warehouse']);
+      expect(config.connectors.map((c) => c.name)).to.deep.equal(['fulfilment', 'fusion-holds', 'fusion-receipts', 'fusion', 'order-status-crm', 'otm', 'shipbob', 'warehouse']);
       const shipbob = connector(config, 'shipbob');
       expect(shipbob.kind).to.equal('shipbob');
       expect(shipbob.headers).to.deep.equal({ shipbob_channel_id: '100001' });
@@ -108,6 +108,7 @@ describe('config/load loadConfig', () => {
 
       expect(config.triggerPoints.map((t) => [t.name, t.eventCodes, t.connectors])).to.deep.equal([
         ['awaiting-shipping-to-shipbob', ['FlineStatusUpdate'], ['shipbob']],
+        ['awaiting-shipping-to-fulfilment', ['FlineStatusUpdate'], ['fulfilment']],
         ['status-to-crm', ['FlineStatusUpdate', 'OrderHeaderStatusUpdate', 'FlineClosed'], ['order-status-crm']],
         ['shipped-lines-to-crm', ['OrderAttributeUpdate'], ['order-status-crm']],
         ['exceptions-to-otm', ['HOLD', 'JEOPARDY', 'SPLIT'], ['otm']],
@@ -133,7 +134,7 @@ describe('config/load loadConfig', () => {
         purchaseOrderStatus: { OPEN: 'fulfil', CANCELED: 'cancel' },
       });
       expect(config.gateway.schedules.poller).to.deep.include({ enabled: true, cron: '*/5 * * * *', connector: 'fusion', expand: 'lines.schedules', overlap: 10 * 60_000 });
-      expect(config.triggerPoints[2]?.when).to.deep.equal([
+      expect(config.triggerPoints.find((t) => t.name === 'shipped-lines-to-crm')?.when).to.deep.equal([
         { field: 'OrderLine.OrderFulfillmentLine.StatusCodeNewValue', in: ['SHIPPED', 'PARTIALLY_SHIPPED'] },
       ]);
       expect([...config.secrets].sort()).to.deep.equal(
@@ -144,6 +145,8 @@ describe('config/load loadConfig', () => {
           'sandbox-encryption-key',
           'whsec_b21ndy1zYW5kYm94LXNoaXBib2Ita2V5',
           'b21ndy1zYW5kYm94LXNoaXBib2Ita2V5',
+          'whsec_b21ndy1zYW5kYm94LWZ1bGZpbG1lbnQx',
+          'b21ndy1zYW5kYm94LWZ1bGZpbG1lbnQx',
           'sandbox-shipbob-token',
           'sandbox-fusion-secret',
           'sandbox-admin-token-change-me',
