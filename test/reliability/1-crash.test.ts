@@ -28,8 +28,11 @@ import { storedByOrder } from './support/stored-events.ts';
 
 const CONNECTORS = ['crm', 'bi'] as const;
 const ASYNC_CONNECTOR = 'wms';
-/** The orders the async connector gets (two in five, by their number's last digit): the run's time stays about as it was. */
-const ASYNC_ORDERS = /[0369]$/;
+/**
+ * The orders the async connector gets (one in five, by their number's last digit), so the run's time
+ * and load stay about as they were: a stall of the gateway past a lease reads as a duplicate below.
+ */
+const ASYNC_ORDERS = /[05]$/;
 
 interface Sent {
   order: string;
@@ -97,7 +100,7 @@ describe(`reliability 1: SIGKILL under load (${backendName()}, ${SIZE.label})`, 
         const seq = Number(body.data.OrderLine[0]?.StatusCodeNewValue.slice(1));
         return Number(body.orderKey.slice(-1)) % 2 === 0 && seq === lastSeq.get(body.orderKey) ? 'FAILED' : 'COMPLETED';
       },
-      concurrency: 16,
+      concurrency: 8,
       retryDelayMs: 200,
     });
     asyncTarget = await callbacks.start();
