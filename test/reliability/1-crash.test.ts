@@ -282,9 +282,14 @@ ${authYaml(auth)}`;
       const dump = await dumpDatabase(db);
       const leaks = [...scan('crash', 'gateway logs', gw.output()), ...scan('crash', 'database', dump)];
       // The async target's callback password (and its Basic form), configured for this scenario only.
-      for (const [where, text] of [['gateway logs', gw.output()], ['database', dump]] as const) {
-        if ([CALLBACK_PASSWORD, CALLBACK_AUTHORIZATION.slice('Basic '.length)].some((f) => text.includes(f))) leaks.push(`callback password in the ${where}`);
-      }
+      const callbackLeaks = (
+        [
+          ['gateway logs', gw.output()],
+          ['database', dump],
+        ] as const
+      )
+        .filter(([, text]) => [CALLBACK_PASSWORD, CALLBACK_AUTHORIZATION.slice('Basic '.length)].some((f) => text.includes(f)))
+        .map(([where]) => `callback password in the ${where}`);
       const failedAtTarget = got.filter((r) => r.status !== 200).length;
       const callbackOutcomes = new Map<string, number>();
       for (const a of callbacks.acked) callbackOutcomes.set(a.outcome, (callbackOutcomes.get(a.outcome) ?? 0) + 1);
@@ -295,7 +300,7 @@ ${authYaml(auth)}`;
         duplicated: unexplained.length + storedTwice + recordedTwice + asyncFigures.completedTwice.length,
         wrong: violations.length + refusedWrongly.length + asyncFigures.unexpectedOutcomes.length,
         crashed,
-        leaked: leaks.length,
+        leaked: leaks.length + callbackLeaks.length,
         notes:
           `acked ${acked.length}, stored ${routed.size} (+${duplicateEvents} resends deduped), delivered ${deliveries.filter((d) => d.state === 'delivered').length}/${expectedDeliveries}; ` +
           `target saw ${got.length} requests (${failedAtTarget} failed on purpose), ${allowedDuplicates} lease-expired duplicates; ` +
@@ -323,6 +328,7 @@ ${authYaml(auth)}`;
       expect(gw.unexpectedExits, 'exits we did not cause').to.equal(0);
       expect(stopCode, 'graceful stop').to.equal(0);
       expect(leaks, 'secrets in logs or database').to.deep.equal([]);
+      expect(callbackLeaks, 'the callback password in logs or database').to.deep.equal([]);
     } finally {
       await store.close();
     }
