@@ -31,6 +31,11 @@ export interface CallbackInput {
   body: unknown;
   /** The request's id, for the audit record. */
   requestId?: string | null;
+  /**
+   * A WS-Security UsernameToken's nonce (src/inbound/soap/auth.ts), claimed in the callback's
+   * transaction: one used before and not expired refuses the callback (AUTH_FAILED), writing nothing.
+   */
+  nonce?: { key: string; expiresAt: number } | null;
 }
 
 /**
@@ -110,7 +115,8 @@ export class CallbackService {
   /**
    * Stores, routes and audits one callback and completes the delivery it answers, in one
    * transaction; resolves after the commit. Throws STORE_UNAVAILABLE when the store fails (nothing
-   * was acknowledged: the caller sends it again), UNKNOWN_CONNECTOR when the connector is not async.
+   * was acknowledged: the caller sends it again), UNKNOWN_CONNECTOR when the connector is not async,
+   * AUTH_FAILED when its UsernameToken's nonce was used before (a replayed token: nothing written).
    *
    * - completed: the delivery awaited this response (or its request was being recorded): delivered,
    *   or parked response_failed, the callback beside its attempts;
@@ -134,19 +140,24 @@ export class CallbackService {
           : fields.status === null
             ? `the callback has no status${input.format === 'json' ? ` at ${settings.statusPath}` : ''}`
             : `status "${fields.status.slice(0, 60)}" is in neither delivered (${settings.delivered.join(', ')}) nor failed (${settings.failed.join(', ')})`;
-      await this.#storing(() =>
-        this.#deps.store.audit.append({
-          id: this.#deps.newId(),
-          at: now,
-          direction: 'in',
-          action: 'callback.received',
-          sourceSystem: 'callback',
-          connector: connector.name,
-          result: 'invalid',
-          detail: { correlationId: fields.correlationId, status: fields.status, reason: message },
-          requestId: input.requestId ?? null,
+      const audited = await this.#storing(() =>
+        this.#deps.store.callbacks.recordInvalid({
+          nonce: input.nonce ?? null,
+          now,
+          audit: {
+            id: this.#deps.newId(),
+            at: now,
+            direction: 'in',
+            action: 'callback.received',
+            sourceSystem: 'callback',
+            connector: connector.name,
+            result: 'invalid',
+            detail: { correlationId: fields.correlationId, status: fields.status, reason: message },
+            requestId: input.requestId ?? null,
+          },
         }),
       );
+      if (!audited) throw nonceReplayed();
       return this.#report({ eventId: null, outcome: 'invalid', deliveryId: null, completedAs: null, message }, connector.name, null);
     }
 
@@ -235,7 +246,10 @@ export class CallbackService {
       };
     };
     const correlationId = fields.correlationId;
-    const recorded = await this.#storing(() => this.#deps.store.callbacks.record({ connector: connector.name, correlationId, now, plan: planOf }));
+    const recorded = await this.#storing(() =>
+      this.#deps.store.callbacks.record({ connector: connector.name, correlationId, now, nonce: input.nonce ?? null, plan: planOf }),
+    );
+    if (recorded.refused !== false) throw nonceReplayed();
     const { plan, before, after } = recorded;
     const completedAs = plan.write && plan.completion !== null && after !== null && after.respondedAt !== null ? verdict : null;
     if (plan.write && (plan.event.deliveries.length > 0 || completedAs !== null)) this.#deps.notify();
@@ -275,6 +289,11 @@ export class CallbackService {
     }
     return result;
   }
+}
+
+/** A UsernameToken whose nonce was used before: a replay, refused as AcceptEvents refuses a push's. */
+function nonceReplayed(): GatewayError {
+  return new GatewayError('AUTH_FAILED', 'authentication failed: the nonce was used before');
 }
 
 /** What a callback says: JSON by the connector's paths, SOAP by the fields the edge read. */

@@ -49,19 +49,42 @@ export type CallbackPlan =
       completion: CallbackCompletion | null;
     };
 
+/**
+ * A WS-Security nonce a callback's UsernameToken carried (src/inbound/soap/auth.ts: the key is a
+ * digest of the user and the nonce's decoded bytes): claimed in the callback's transaction, in the
+ * table OM's pushes use, so a token seen before (and not expired) refuses the callback.
+ */
+export interface NonceClaim {
+  key: string;
+  expiresAt: number;
+}
+
 export interface CallbackRecordInput {
   connector: string;
   /** Null: the callback names none (nothing is looked up). */
   correlationId: string | null;
   now: number;
+  /** A UsernameToken's nonce to claim first (none: nothing to claim). */
+  nonce?: NonceClaim | null;
   plan(match: Delivery | null): CallbackPlan;
 }
 
-export interface CallbackRecorded {
-  plan: CallbackPlan;
-  /** The matched delivery as it was, and after the callback (null: none matched). */
-  before: Delivery | null;
-  after: Delivery | null;
+export type CallbackRecorded =
+  | {
+      refused: false;
+      plan: CallbackPlan;
+      /** The matched delivery as it was, and after the callback (null: none matched). */
+      before: Delivery | null;
+      after: Delivery | null;
+    }
+  /** The nonce was used before: nothing was written. */
+  | { refused: 'nonce_replayed' };
+
+/** An invalid callback's audit record, with its nonce claimed in the same transaction. */
+export interface InvalidCallbackInput {
+  nonce: NonceClaim | null;
+  now: number;
+  audit: AuditInput;
 }
 
 /** Most overdue deliveries one sweep reads. */
@@ -136,7 +159,9 @@ export class CallbackRepository {
    * records, the callback's attempt row and the delivery's completion. Resolves after the commit.
    */
   async record(input: CallbackRecordInput): Promise<CallbackRecorded> {
-    return this.#knex.transaction(async (trx) => {
+    return this.#knex.transaction(async (trx): Promise<CallbackRecorded> => {
+      // First, so a replayed token changes nothing, not even a duplicate's answer.
+      if (!(await claimNonce(trx, input.nonce ?? null, input.now))) return { refused: 'nonce_replayed' };
       let before: Delivery | null = null;
       if (input.correlationId !== null) {
         const q = trx('deliveries').where({ connector: input.connector, correlation_id: input.correlationId }).first();
@@ -145,7 +170,7 @@ export class CallbackRepository {
         before = row ? toDelivery(row) : null;
       }
       const plan = input.plan(before);
-      if (!plan.write) return { plan, before, after: before };
+      if (!plan.write) return { refused: false, plan, before, after: before };
 
       const rows = batchRows([{ push: null, receivedAt: plan.receivedAt, nonce: null, events: [plan.event], requestId: plan.requestId }], new Set(), new Map());
       await trx('events').insert(rows.events);
@@ -185,7 +210,36 @@ export class CallbackRepository {
         }
       }
       await this.#backend.announceDue(trx, [...due]);
-      return { plan, before, after };
+      return { refused: false, plan, before, after };
     });
   }
+
+  /**
+   * Audits a callback the service could not read (no correlation id, a status it does not know),
+   * claiming its nonce in the same transaction. Returns false, writing nothing, when the nonce was
+   * used before.
+   */
+  async recordInvalid(input: InvalidCallbackInput): Promise<boolean> {
+    return this.#knex.transaction(async (trx) => {
+      if (!(await claimNonce(trx, input.nonce, input.now))) return false;
+      await trx('audit_records').insert(auditRow(input.audit));
+      return true;
+    });
+  }
+}
+
+/**
+ * Claims a nonce in `trx`: taken when new, or when the one stored has expired (as the ingest
+ * writers do for pushes). An upsert whose RETURNING says who won, so two instances claiming one
+ * nonce at once cannot both take it: PostgreSQL makes the second wait on the key, then see it taken.
+ */
+async function claimNonce(trx: Knex.Transaction, nonce: NonceClaim | null, now: number): Promise<boolean> {
+  if (nonce === null) return true;
+  const won = (await trx('ws_nonces')
+    .insert({ nonce_key: nonce.key, expires_at: nonce.expiresAt })
+    .onConflict('nonce_key')
+    .merge(['expires_at'])
+    .where('ws_nonces.expires_at', '<', now)
+    .returning('nonce_key')) as Array<{ nonce_key: string }>;
+  return won.length === 1;
 }

@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import { backendName, type TestDatabase } from '../helpers/backend.ts';
+import { CallbackTarget } from '../helpers/callback-target.ts';
 import { FakeTarget, type ReceivedRequest } from '../helpers/target.ts';
-import { allPages, authYaml, deliveriesIn, dumpDatabase, freePort, GatewayProcess, openStore, relDatabase, relEnv, relGatewayYaml } from './support/gateway.ts';
+import { asyncCallbackFigures, asyncConnectorYaml, CALLBACK_AUTHORIZATION, CALLBACK_ENV, CALLBACK_PASSWORD } from './support/async-target.ts';
+import { allPages, authYaml, dumpDatabase, freePort, GatewayProcess, openStore, relDatabase, relEnv, relGatewayYaml } from './support/gateway.ts';
 import { Rng, RUN_SEED } from '../helpers/prng.ts';
 import { faultCode, PushClient, pushBody, sleep } from './support/push-client.ts';
 import { scan } from './support/secrets.ts';
@@ -17,9 +19,20 @@ import { storedByOrder } from './support/stored-events.ts';
  * pushed one after the other. Expected: nothing acknowledged is lost, every event is delivered to
  * every connector, in order per order key, and the only duplicates the targets see are deliveries
  * whose lease expired in flight (a kill came between the target's answer and its recording).
+ *
+ * Issue 21: the events also go to an async connector, whose target accepts each request and calls
+ * back at once (many callbacks in flight, a fifth reporting a failure), sending again every callback
+ * that got no 2xx; the kills come while those arrive too. Expected: every acknowledged callback is
+ * stored, every async delivery ends as its callback said, and none is completed twice.
  */
 
 const CONNECTORS = ['crm', 'bi'] as const;
+const ASYNC_CONNECTOR = 'wms';
+/**
+ * The orders the async connector gets (one in five, by their number's last digit), so the run's time
+ * and load stay about as they were: a stall of the gateway past a lease reads as a duplicate below.
+ */
+const ASYNC_ORDERS = /[05]$/;
 
 interface Sent {
   order: string;
@@ -44,6 +57,7 @@ describe(`reliability 1: SIGKILL under load (${backendName()}, ${SIZE.label})`, 
   this.timeout(SIZE.timeoutMs + 120_000);
 
   let target: FakeTarget;
+  let asyncTarget: CallbackTarget | undefined;
   let db: TestDatabase;
   let gw: GatewayProcess;
 
@@ -55,6 +69,7 @@ describe(`reliability 1: SIGKILL under load (${backendName()}, ${SIZE.label})`, 
     await gw?.stop().catch(() => null);
     gw?.dispose();
     await target?.close();
+    await asyncTarget?.close();
     await db?.dispose();
   });
 
@@ -72,6 +87,23 @@ describe(`reliability 1: SIGKILL under load (${backendName()}, ${SIZE.label})`, 
     };
 
     const port = await freePort();
+    // The async target's callbacks report a failure for the last event of half its orders: a
+    // failure parks its delivery, and under strict ordering (the default) a parked delivery holds
+    // the later ones of its order, so only a last one may fail.
+    const lastSeq = new Map<string, number>();
+    const callbacks = new CallbackTarget({
+      connector: ASYNC_CONNECTOR,
+      gatewayUrl: () => `http://127.0.0.1:${port}`,
+      authorization: CALLBACK_AUTHORIZATION,
+      statusOf: (req) => {
+        const body = JSON.parse(req.body) as { orderKey: string; data: { OrderLine: Array<{ StatusCodeNewValue: string }> } };
+        const seq = Number(body.data.OrderLine[0]?.StatusCodeNewValue.slice(1));
+        return Number(body.orderKey.slice(-1)) % 2 === 0 && seq === lastSeq.get(body.orderKey) ? 'FAILED' : 'COMPLETED';
+      },
+      concurrency: 8,
+      retryDelayMs: 200,
+    });
+    asyncTarget = await callbacks.start();
     const connector = (path: string, auth: 'bearer' | 'basic'): string => `protocol: rest
 url: ${target.url}
 path: ${path}
@@ -84,10 +116,12 @@ ${authYaml(auth)}`;
     gw = new GatewayProcess(
       {
         gateway: relGatewayYaml({ port, delivery: '  enabled: true\n  pollInterval: 100ms\n  leaseMargin: 500ms\n  maxInFlight: 64' }),
-        connectors: { 'crm.yaml': connector('/crm', 'bearer'), 'bi.yaml': connector('/bi', 'basic') },
-        triggerPoints: `triggerPoints:\n  - name: status\n    eventCodes: [FlineStatusUpdate]\n    connectors: [${CONNECTORS.join(', ')}]\n`,
+        connectors: { 'crm.yaml': connector('/crm', 'bearer'), 'bi.yaml': connector('/bi', 'basic'), [`${ASYNC_CONNECTOR}.yaml`]: asyncConnectorYaml(callbacks.url, '/wms') },
+        triggerPoints:
+          `triggerPoints:\n  - name: status\n    eventCodes: [FlineStatusUpdate]\n    connectors: [${CONNECTORS.join(', ')}]\n` +
+          `  - name: fulfil\n    eventCodes: [FlineStatusUpdate]\n    when: [{ field: SourceOrderNumber, matches: '${ASYNC_ORDERS.source}' }]\n    connectors: [${ASYNC_CONNECTOR}]\n`,
       },
-      relEnv(db),
+      relEnv(db, CALLBACK_ENV),
     );
     await gw.start();
     const client = new PushClient(`http://127.0.0.1:${port}`, SIZE.crashConnections);
@@ -100,6 +134,8 @@ ${authYaml(auth)}`;
         queues[o % SIZE.crashConnections]?.push({ order: `SO-CR${String(o).padStart(4, '0')}`, seq });
       }
     }
+    for (const q of queues) for (const p of q) lastSeq.set(`LEG:${p.order}`, Math.max(p.seq, lastSeq.get(`LEG:${p.order}`) ?? 0));
+    const expectedAsync = queues.flat().filter((p) => ASYNC_ORDERS.test(p.order)).length;
     const acked: Sent[] = [];
     const refusedWrongly: string[] = [];
     let resends = 0;
@@ -167,7 +203,13 @@ ${authYaml(auth)}`;
     const expectedDeliveries = SIZE.crashPushes * CONNECTORS.length;
     const store = openStore(db);
     try {
-      const deliveredInStore = (): Promise<number> => deliveriesIn(store, ['delivered']);
+      // Done: every sync delivery delivered, every async one finished and its callback acknowledged.
+      const done = async (): Promise<boolean> => {
+        const counts = await store.browse.deliveryCounts();
+        const count = (connectors: readonly string[], states: readonly string[]): number =>
+          counts.filter((c) => connectors.includes(c.connector) && states.includes(c.state)).reduce((n, c) => n + c.count, 0);
+        return count(CONNECTORS, ['delivered']) >= expectedDeliveries && count([ASYNC_CONNECTOR], ['delivered', 'parked']) >= expectedAsync && callbacks.outstanding === 0;
+      };
       for (let k = 0; k < SIZE.crashKillsDelivering; k++) {
         const now = deliveredAtTarget();
         const at = now + Math.floor((expectedDeliveries - now) * (0.1 + 0.5 * rng.next()));
@@ -175,15 +217,16 @@ ${authYaml(auth)}`;
         await killAndRestart();
       }
       const deadline = Date.now() + SIZE.timeoutMs;
-      while ((await deliveredInStore()) < expectedDeliveries && Date.now() < deadline && gw.running) await sleep(250);
+      while (!(await done()) && Date.now() < deadline && gw.running) await sleep(250);
       const totalIn = Date.now() - started;
       const stopCode = await gw.stop();
       await client.close();
 
       // What the store holds.
-      const events = await allPages((page) => store.browse.events({}, page));
-      const deliveries = await allPages((page) => store.browse.deliveries({}, page));
-      const deliveredAttempts = await allPages((page) => store.browse.attempts({ outcomes: ['delivered'] }, page));
+      const events = await allPages((page) => store.browse.events({ sources: ['oracle-om'] }, page));
+      const deliveries = await allPages((page) => store.browse.deliveries({ connectors: [...CONNECTORS] }, page));
+      const deliveredAttempts = await allPages((page) => store.browse.attempts({ outcomes: ['delivered'], connectors: [...CONNECTORS] }, page));
+      const asyncFigures = await asyncCallbackFigures(store, callbacks);
       const { routed, duplicateEvents, deliveriesOf } = storedByOrder(events, deliveries);
 
       // At the targets.
@@ -236,20 +279,35 @@ ${authYaml(auth)}`;
       // The process: no crash but the ones we caused; the logs and the database hold no secret.
       const crashLines = gw.crashLines();
       const crashed = gw.unexpectedExits + crashLines.length + (stopCode === 0 ? 0 : 1);
-      const leaks = [...scan('crash', 'gateway logs', gw.output()), ...scan('crash', 'database', await dumpDatabase(db))];
+      const dump = await dumpDatabase(db);
+      const leaks = [...scan('crash', 'gateway logs', gw.output()), ...scan('crash', 'database', dump)];
+      // The async target's callback password (and its Basic form), configured for this scenario only.
+      const callbackLeaks = (
+        [
+          ['gateway logs', gw.output()],
+          ['database', dump],
+        ] as const
+      )
+        .filter(([, text]) => [CALLBACK_PASSWORD, CALLBACK_AUTHORIZATION.slice('Basic '.length)].some((f) => text.includes(f)))
+        .map(([where]) => `callback password in the ${where}`);
       const failedAtTarget = got.filter((r) => r.status !== 200).length;
+      const callbackOutcomes = new Map<string, number>();
+      for (const a of callbacks.acked) callbackOutcomes.set(a.outcome, (callbackOutcomes.get(a.outcome) ?? 0) + 1);
 
       report(`1 crash: ${kills.length} x SIGKILL under load`, {
         tried: SIZE.crashPushes,
-        lost: lostPushes.length + undelivered.length,
-        duplicated: unexplained.length + storedTwice + recordedTwice,
-        wrong: violations.length + refusedWrongly.length,
+        lost: lostPushes.length + undelivered.length + asyncFigures.lostCallbacks.length + asyncFigures.wrongEnds.length,
+        duplicated: unexplained.length + storedTwice + recordedTwice + asyncFigures.completedTwice.length,
+        wrong: violations.length + refusedWrongly.length + asyncFigures.unexpectedOutcomes.length,
         crashed,
-        leaked: leaks.length,
+        leaked: leaks.length + callbackLeaks.length,
         notes:
           `acked ${acked.length}, stored ${routed.size} (+${duplicateEvents} resends deduped), delivered ${deliveries.filter((d) => d.state === 'delivered').length}/${expectedDeliveries}; ` +
           `target saw ${got.length} requests (${failedAtTarget} failed on purpose), ${allowedDuplicates} lease-expired duplicates; ` +
-          `${resends} re-sends; ${violations.length} order violations; pushed in ${(pushedIn / 1000).toFixed(1)} s, all delivered in ${(totalIn / 1000).toFixed(1)} s`,
+          `${resends} re-sends; ${violations.length} order violations; ` +
+          `async ${ASYNC_CONNECTOR}: ${asyncFigures.delivered} delivered + ${asyncFigures.failed} parked by failure callbacks of ${asyncFigures.deliveries}/${expectedAsync}, ` +
+          `${asyncFigures.acked} callbacks acknowledged (${[...callbackOutcomes].map(([o, n]) => `${n} ${o}`).join(', ')}), ${callbacks.unacknowledged} sent again after no 2xx, ` +
+          `${asyncFigures.lostCallbacks.length} lost, ${asyncFigures.wrongEnds.length} ended otherwise, ${asyncFigures.completedTwice.length} completed twice; pushed in ${(pushedIn / 1000).toFixed(1)} s, all delivered in ${(totalIn / 1000).toFixed(1)} s`,
       });
 
       expect(kills.length, 'kills').to.equal(SIZE.crashKillsPushing + SIZE.crashKillsDelivering);
@@ -261,10 +319,16 @@ ${authYaml(auth)}`;
       expect(unexplained.slice(0, 10), 'duplicates at the target that no lease expiry explains').to.deep.equal([]);
       expect(recordedTwice, 'deliveries recorded as delivered twice').to.equal(0);
       expect(violations.slice(0, 10), 'order violations').to.deep.equal([]);
+      expect(asyncFigures.deliveries, 'async deliveries').to.equal(expectedAsync);
+      expect(asyncFigures.lostCallbacks.slice(0, 10), 'acknowledged callbacks not stored').to.deep.equal([]);
+      expect(asyncFigures.wrongEnds.slice(0, 10), 'async deliveries not ended as their callback said').to.deep.equal([]);
+      expect(asyncFigures.completedTwice.slice(0, 10), 'async deliveries completed twice').to.deep.equal([]);
+      expect(asyncFigures.unexpectedOutcomes.slice(0, 10), 'callbacks answered other than completed, late or duplicate').to.deep.equal([]);
       expect(crashLines, 'crash lines in the output').to.deep.equal([]);
       expect(gw.unexpectedExits, 'exits we did not cause').to.equal(0);
       expect(stopCode, 'graceful stop').to.equal(0);
       expect(leaks, 'secrets in logs or database').to.deep.equal([]);
+      expect(callbackLeaks, 'the callback password in logs or database').to.deep.equal([]);
     } finally {
       await store.close();
     }

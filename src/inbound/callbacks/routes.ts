@@ -36,9 +36,9 @@ export interface CallbackRouteDeps {
   settings: (connector: string) => CallbackSettings | null;
   /**
    * Stores the callback as an event and completes its delivery; resolves after the commit
-   * (src/services/callbacks.ts). A UsernameToken's nonce comes with it, to be refused the second time.
+   * (src/services/callbacks.ts). A UsernameToken's nonce comes with it, refused (AUTH_FAILED) the second time.
    */
-  accept: (input: CallbackInput & { nonce?: { key: string; expiresAt: number } }) => Promise<CallbackResult>;
+  accept: (input: CallbackInput) => Promise<CallbackResult>;
   store: Store;
   newId: () => string;
   now: () => number;

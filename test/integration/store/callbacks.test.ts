@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { Delivery } from '../../../src/domain/delivery.ts';
-import type { CallbackPlan } from '../../../src/store/callbacks.ts';
+import type { CallbackPlan, CallbackRecorded } from '../../../src/store/callbacks.ts';
 import { Store } from '../../../src/store/index.ts';
 import { backendName, createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
 import { everything } from '../../helpers/pages.ts';
@@ -29,6 +29,10 @@ describe(`store: deliveries awaiting a response (${backendName()})`, () => {
     const d = await store.deliveries.get(id);
     if (!d) throw new Error(`no delivery ${id}`);
     return d;
+  };
+  const recorded = (r: CallbackRecorded): Extract<CallbackRecorded, { refused: false }> => {
+    if (r.refused !== false) throw new Error(`the callback was refused: ${r.refused}`);
+    return r;
   };
   const claimOne = async (connector = 'fulfilment'): Promise<Delivery> => {
     const [d] = (await store.deliveries.claimWithEvents({ connector, strictOrdering: true, limit: 1, owner: OWNER, now: seed.now, leaseUntil: seed.now + 60_000 })).deliveries;
@@ -159,7 +163,7 @@ describe(`store: deliveries awaiting a response (${backendName()})`, () => {
           : null,
       };
     };
-    const first = await store.callbacks.record({ connector: 'fulfilment', correlationId: 'c-9', now: seed.now, plan: plan(true) });
+    const first = recorded(await store.callbacks.record({ connector: 'fulfilment', correlationId: 'c-9', now: seed.now, plan: plan(true) }));
     expect(first.before?.id).to.equal(id);
     expect(first.after).to.include({ state: 'delivered', respondedAt: seed.now });
     const events = await everything((page) => store.browse.events({ sources: ['callback'] }, page));
@@ -167,11 +171,37 @@ describe(`store: deliveries awaiting a response (${backendName()})`, () => {
     const routed = await store.browse.deliveriesOfEvents([events[0]?.id ?? '']);
     expect(routed.map((d) => [d.connector, d.state, d.orderKey])).to.deep.equal([['crm', 'pending', 'LEG:SO-9']]);
 
-    const again = await store.callbacks.record({ connector: 'fulfilment', correlationId: 'c-9', now: seed.now, plan: plan(false) });
+    const again = recorded(await store.callbacks.record({ connector: 'fulfilment', correlationId: 'c-9', now: seed.now, plan: plan(false) }));
     expect(again.after).to.deep.equal(first.after);
     expect(seen[1]?.respondedAt).to.equal(seed.now);
     const none = await store.callbacks.record({ connector: 'fulfilment', correlationId: 'unknown', now: seed.now, plan: plan(true) });
     expect(none).to.include({ before: null, after: null });
     expect(await everything((page) => store.browse.events({ sources: ['callback'] }, page))).to.have.length(2);
+  });
+
+  it('claims a callback\'s nonce in its transaction: a nonce seen before writes nothing, an expired one may be used again', async () => {
+    const id = await seed.delivery({ connector: 'fulfilment', state: 'awaiting_response', correlationId: 'c-n', responseDueAt: seed.now + 1000 });
+    const audit = () => ({ id: seed.newId(), at: seed.now, direction: 'in' as const, action: 'callback.received', result: 'invalid' });
+    const nonce = { key: 'digest-of-user-and-nonce', expiresAt: seed.now + 600_000 };
+    const plans: Array<Delivery | null> = [];
+    const plan = (match: Delivery | null): CallbackPlan => {
+      plans.push(match);
+      return { write: false };
+    };
+    // An unreadable callback claims it too: its token cannot be replayed with a readable body.
+    expect(await store.callbacks.recordInvalid({ nonce, now: seed.now, audit: audit() })).to.equal(true);
+    const replayed = await store.callbacks.record({ connector: 'fulfilment', correlationId: 'c-n', now: seed.now, nonce, plan });
+    expect(replayed).to.deep.equal({ refused: 'nonce_replayed' });
+    expect(plans, 'the delivery is not even read').to.have.length(0);
+    expect(await store.callbacks.recordInvalid({ nonce, now: seed.now, audit: audit() })).to.equal(false);
+    const audits = await everything((page) => store.browse.audit({ actions: ['callback.received'] }, page));
+    expect(audits, 'one audit record: the first').to.have.length(1);
+    expect((await get(id)).state).to.equal('awaiting_response');
+
+    const fresh = recorded(await store.callbacks.record({ connector: 'fulfilment', correlationId: 'c-n', now: seed.now, nonce: { ...nonce, key: 'another' }, plan }));
+    expect(fresh.before?.id).to.equal(id);
+    // Past its expiry a nonce is a new one (its token's Created is refused by then anyway).
+    const later = recorded(await store.callbacks.record({ connector: 'fulfilment', correlationId: 'c-n', now: nonce.expiresAt + 1, nonce, plan }));
+    expect(later.before?.id).to.equal(id);
   });
 });
