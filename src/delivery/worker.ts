@@ -1,7 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { ConnectorConfig } from '../config/schema.ts';
 import type { Clock } from '../domain/clock.ts';
-import { breakerOutcome, canSend, initialBreaker, recordResult, sharedBreaker, type BreakerPolicy, type BreakerState } from '../domain/breaker.ts';
 import type { Delivery } from '../domain/delivery.ts';
 import type { StoredEvent, XmlRecord } from '../domain/event.ts';
 import { decideRetry, failureFromError, failureFromSendResult, type FailureInfo, type RetryDecision } from '../domain/retry.ts';
@@ -13,6 +11,8 @@ import { AuthError } from '../connectors/auth/errors.ts';
 import type { ConnectorRuntime, RuntimeResult } from './runtime.ts';
 import { generatesCorrelation, newCorrelationId } from './correlation.ts';
 import { expireOverdue } from './response-deadline.ts';
+import { ConnectorCircuits } from './circuit.ts';
+import { FailureLog } from './failure-log.ts';
 
 /** Longest time between two reclaims of expired leases (and offline-hold releases) by one instance. */
 const HOUSEKEEPING_INTERVAL_MS = 1000;
@@ -60,7 +60,7 @@ export class DeliveryWorker extends EventEmitter {
   readonly #inFlight = new Map<string, { connector: string }>();
   /** Requests to a target under way: what a connector's concurrency limits. */
   readonly #sending = new Map<string, { connector: string }>();
-  readonly #breakers = new Map<string, BreakerState>();
+  readonly #circuits: ConnectorCircuits;
   /** The admin state each connector had at this instance's last cycle (see cycle). */
   readonly #adminStates = new Map<string, 'online' | 'offline'>();
   /** When the next cycle reclaims expired leases and releases offline holds whatever it has seen. */
@@ -75,6 +75,7 @@ export class DeliveryWorker extends EventEmitter {
     super();
     this.#deps = deps;
     this.#failures = new FailureLog(deps.logger);
+    this.#circuits = new ConnectorCircuits(deps);
   }
 
   start(): void {
@@ -179,33 +180,17 @@ export class DeliveryWorker extends EventEmitter {
         this.#adminStates.set(name, 'online');
       }
 
-      // The circuit: shared state in the store, this instance's counts in memory; the domain's
-      // canSend decides whether anything may go, and whether only the probe may.
-      const policy = breakerPolicy(runtime.config);
-      const view = sharedBreaker(policy, { circuit: state?.circuit ?? 'closed', until: state?.circuitUntil ?? null }, this.#breaker(name));
-      const gate = canSend(policy, view, now);
+      // The circuit: whether anything may go, and whether only the probe may.
+      const gate = await this.#circuits.admit(runtime.config, state, now);
       if (!gate.allowed) {
-        // Open: due deliveries wait on hold, charged nothing, until the cool-down ends. Half open:
-        // the probe is out (here or on another instance); nothing else goes until its result.
-        if (view.state === 'open') {
-          await store.deliveries.hold(name, 'circuit_open', now);
-          if (gate.reopensAt !== null) wakeAt = Math.min(wakeAt ?? Infinity, gate.reopensAt);
-        }
+        if (gate.wakeAt !== null) wakeAt = Math.min(wakeAt ?? Infinity, gate.wakeAt);
         continue;
-      }
-      const probeOnly = gate.state.state === 'half_open';
-      if (view.state === 'open') {
-        // The cool-down is over: of all instances, the one that moves the shared circuit sends the probe.
-        if (!(await store.connectorStates.transitionCircuit(name, ['open'], 'half_open', null, now))) continue;
-        this.#breakers.set(name, { ...gate.state, probeInFlight: false });
-        const released = await store.deliveries.releaseHold(name, 'circuit_open', now);
-        await this.#auditCircuit(name, 'half_open', now, { released });
       }
 
       const busy = [...this.#sending.values()].filter((f) => f.connector === name).length;
       const free = this.#deps.options.maxInFlight - this.#inFlight.size;
       let limit = Math.min(runtime.config.concurrency - busy, free);
-      if (probeOnly) limit = Math.min(limit, 1);
+      if (gate.probeOnly) limit = Math.min(limit, 1);
       if (limit <= 0) continue;
 
       const leaseUntil = now + runtime.config.timeout + this.#deps.options.leaseMarginMs;
@@ -230,8 +215,7 @@ export class DeliveryWorker extends EventEmitter {
         placeAt = taken.at;
       }
       const sending = deliveries.slice(0, granted);
-      // The probe is out only once something was sent: canSend's state, probeInFlight set.
-      if (probeOnly && sending.length > 0) this.#breakers.set(name, gate.state);
+      if (sending.length > 0) gate.sent();
       for (const delivery of sending) {
         this.#inFlight.set(delivery.id, { connector: name });
         this.#sending.set(delivery.id, { connector: name });
@@ -256,15 +240,6 @@ export class DeliveryWorker extends EventEmitter {
       if (granted < deliveries.length) wakeAt = Math.min(wakeAt ?? Infinity, resumeAt);
     }
     return { claimed, wakeAt };
-  }
-
-  #breaker(name: string): BreakerState {
-    let b = this.#breakers.get(name);
-    if (!b) {
-      b = initialBreaker();
-      this.#breakers.set(name, b);
-    }
-    return b;
   }
 
   async #process(claimedDelivery: Delivery, event: StoredEvent | null, runtime: ConnectorRuntime, placeAt: number | undefined, sent: () => void): Promise<void> {
@@ -355,7 +330,7 @@ export class DeliveryWorker extends EventEmitter {
       // Also when an async target's callback completed the delivery before this record of its request.
       if (!applied) this.#deps.logger.warn({ deliveryId: delivery.id }, 'lease lost while sending; the attempt is recorded, the state is left to the new owner');
       // After the state is written, so that opening the circuit also holds this delivery.
-      await this.#recordBreaker(runtime.config, failure, now);
+      await this.#circuits.record(runtime.config, failure, now);
     } catch (err) {
       // The attempt could not be recorded: the lease will expire and the delivery will be sent again.
       this.#deps.logger.error({ err, deliveryId: delivery.id }, 'recording an attempt failed');
@@ -401,47 +376,6 @@ export class DeliveryWorker extends EventEmitter {
     return null;
   }
 
-  /** Only target-side failures count against the circuit (see breakerOutcome). */
-  async #recordBreaker(config: ConnectorConfig, failure: FailureInfo | null, now: number): Promise<void> {
-    const ok = breakerOutcome(failure);
-    if (ok === null) return;
-    const name = config.name;
-    const policy = breakerPolicy(config);
-    const before = this.#breaker(name);
-    const after = recordResult(policy, before, ok, now);
-    this.#breakers.set(name, after);
-    const store = this.#deps.store;
-    if (after.state === 'open' && before.state !== 'open') {
-      if (await store.connectorStates.transitionCircuit(name, ['closed', 'half_open'], 'open', now + policy.coolDownMs, now)) {
-        const held = await store.deliveries.hold(name, 'circuit_open', now);
-        await this.#auditCircuit(name, 'open', now, { held, coolDownMs: policy.coolDownMs, after: failure?.message ?? null });
-        this.#deps.logger.warn({ connector: name, coolDownMs: policy.coolDownMs }, 'circuit opened');
-      }
-    } else if (after.state === 'closed' && before.state === 'half_open') {
-      if (await store.connectorStates.transitionCircuit(name, ['half_open'], 'closed', null, now)) {
-        await this.#auditCircuit(name, 'closed', now, {});
-      }
-      this.#deps.logger.info({ connector: name }, 'circuit closed');
-    }
-  }
-
-  /**
-   * A circuit transition in the audit trail, written by the instance whose transition took effect:
-   * why a connector's deliveries stopped and when they went again, next to the admin's actions.
-   */
-  async #auditCircuit(connector: string, to: 'open' | 'half_open' | 'closed', now: number, detail: Record<string, unknown>): Promise<void> {
-    await this.#deps.store.audit.append({
-      id: this.#deps.newId(),
-      at: now,
-      direction: 'out',
-      action: `connector.circuit_${to}`,
-      connector,
-      result: to,
-      detail,
-      actor: 'gateway',
-    });
-  }
-
   async #renewLoop(signal: AbortSignal): Promise<void> {
     const { clock, store } = this.#deps;
     while (!signal.aborted) {
@@ -476,52 +410,3 @@ function failureOfThrown(err: unknown): FailureInfo {
 
 /** The outcome an attempt is recorded with, by the state it leads to. */
 const OUTCOME_OF: Record<Transition['state'], AttemptInput['outcome']> = { delivered: 'delivered', retrying: 'retry', parked: 'parked', awaiting_response: 'accepted' };
-
-/** A connector's breaker settings as the pure state machine takes them. */
-function breakerPolicy(config: ConnectorConfig): BreakerPolicy {
-  const b = config.breaker;
-  return {
-    failureRatio: b.failureRatio,
-    minimumRequests: b.minimumRequests,
-    windowMs: b.window,
-    consecutiveFailures: b.consecutiveFailures,
-    coolDownMs: b.coolDown,
-  };
-}
-
-/** How often a cycle that keeps failing is logged again. */
-const FAILURE_LOG_INTERVAL_MS = 60_000;
-
-/**
- * Logs the delivery cycle failing: the first failure, then at most one line a minute with how many
- * failed since, and one line when a cycle works again. While the store is down the worker retries
- * every poll interval (100 ms by default), which would otherwise write ten error lines a second.
- */
-export class FailureLog {
-  readonly #logger: Logger;
-  #failures = 0;
-  #since = 0;
-  #loggedAt = 0;
-
-  constructor(logger: Logger) {
-    this.#logger = logger;
-  }
-
-  failed(err: unknown, now: number): void {
-    this.#failures++;
-    if (this.#failures === 1) {
-      this.#since = now;
-      this.#loggedAt = now;
-      this.#logger.error({ err }, 'delivery cycle failed; retrying after the poll interval');
-    } else if (now - this.#loggedAt >= FAILURE_LOG_INTERVAL_MS) {
-      this.#loggedAt = now;
-      this.#logger.error({ err, failures: this.#failures, failingSince: new Date(this.#since).toISOString() }, 'delivery cycle still failing');
-    }
-  }
-
-  succeeded(now: number): void {
-    if (this.#failures === 0) return;
-    this.#logger.info({ failures: this.#failures, failedForMs: now - this.#since }, 'delivery cycles work again');
-    this.#failures = 0;
-  }
-}

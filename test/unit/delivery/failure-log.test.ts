@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { pino } from 'pino';
-import { FailureLog } from '../../../src/delivery/worker.ts';
+import { FailureLog } from '../../../src/delivery/failure-log.ts';
 
 /** A pino logger writing its JSON lines into an array. */
 function capture(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
@@ -9,7 +9,7 @@ function capture(): { logger: pino.Logger; lines: Array<Record<string, unknown>>
   return { logger, lines };
 }
 
-describe('delivery worker: failing cycles in the log', () => {
+describe('delivery/failure-log: failing cycles in the log', () => {
   it('logs the first failure, then one line a minute with the count, then the recovery', () => {
     const { logger, lines } = capture();
     const log = new FailureLog(logger);
