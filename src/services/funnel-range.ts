@@ -24,7 +24,7 @@ export type RangeEnd = { ago: number } | { at: number };
 /** The parameters a range is written with (the CLI's --since, --until, --stuck-after). */
 export type FunnelParameter = 'since' | 'until' | 'stuckAfter';
 
-export const FUNNEL_DEFAULT_SINCE_MS = DAY_MS;
+const FUNNEL_DEFAULT_SINCE_MS = DAY_MS;
 export const FUNNEL_DEFAULT_STUCK_AFTER_MS = 2 * 3_600_000;
 /**
  * The longest range, and the longest stuckAfter: a year and a day, more than any record is kept by
