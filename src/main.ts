@@ -35,7 +35,7 @@ commands:
                    a ShipBob order id or reference id)
   funnel           the flow funnel: fulfilment lines per stage (OM AWAIT_SHIPPING, ShipBob order, shipped,
                    written back, billed), the lines stuck between two stages, billing reconciliation
-                   [--since 24h] [--until T] [--stuck-after 2h]
+                   [--since 24h] [--until T] [--stuck-after 2h] [--limit N (stuck lines, 1-1000)]
   replay | discard | hold | release  [--id ID]... [--event ID]... [filters] [--dry-run] [--reason TEXT] [--limit N]
                    replay: back to the queue (parked, on hold, discarded, retrying; delivered ones by id)
                    discard (needs --reason): drop for good; hold / release: keep back / let go
@@ -167,7 +167,7 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
       case 'order':
         return await orderCommand(ctx, target);
       case 'funnel':
-        return await funnelCommand(ctx, { since: parsed.values.since, until: parsed.values.until, 'stuck-after': parsed.values['stuck-after'] });
+        return await funnelCommand(ctx, { since: parsed.values.since, until: parsed.values.until, 'stuck-after': parsed.values['stuck-after'], limit: parsed.values.limit });
       case 'replay':
       case 'discard':
       case 'hold':

@@ -8,6 +8,7 @@ import type { DeliveryViews } from '../services/delivery-views.ts';
 import type { DeliveryPreviews } from '../services/preview.ts';
 import type { OrderJourney } from '../services/journey.ts';
 import type { FunnelService } from '../services/funnel.ts';
+import { FUNNEL_DEFAULT_STUCK_AFTER_MS } from '../services/funnel-range.ts';
 import { GatewayError } from '../domain/errors.ts';
 import type { InstanceView } from '../domain/instance.ts';
 import type { RecoverNowOptions, RecoveryOutcome, RecoveryRunSummary } from '../jobs/recovery.ts';
@@ -18,7 +19,7 @@ import type { BillingEvent, BillingFilter } from '../store/webhooks.ts';
 import { bearerAuth, readJsonBody, validate } from './http.ts';
 import { openApiDocument } from './openapi.ts';
 import { ADMIN_PREFIX, ADMIN_ROUTES, type AdminRouteSpec, type RouteSpec } from './routes.ts';
-import type { idParam, operationBody, RangeEnd, singleOperationBody } from './schemas.ts';
+import type { idParam, operationBody, singleOperationBody } from './schemas.ts';
 
 /**
  * The admin REST API under /admin/api: browse events, deliveries, attempts and the audit trail;
@@ -64,7 +65,7 @@ export interface AdminApiDeps {
   /** An order's journey by any of its keys, or null when no order has the key. */
   journey: (key: string) => Promise<OrderJourney | null>;
   /** The flow funnel, billing reconciliation and per-minute numbers. */
-  funnel: Pick<FunnelService, 'now' | 'funnel' | 'reconciliation' | 'throughput'>;
+  funnel: Pick<FunnelService, 'range' | 'funnel' | 'reconciliation' | 'throughput'>;
   /** The recovery run service, or null when this gateway has none. */
   recovery: () => RecoveryApi | null;
   /** The purchase-order poller, or null when this gateway has none. */
@@ -244,24 +245,11 @@ function adminHandlers(deps: AdminApiDeps): Handlers {
       return journey;
     },
 
-    getFunnel: async ({ query: q }) => {
-      const range = funnelRange(deps.funnel.now(), q.since, q.until);
-      return deps.funnel.funnel(range, q.stuckAfter ?? DEFAULT_STUCK_AFTER_MS, q.limit);
-    },
-    getBillingReconciliation: async ({ query: q }) => deps.funnel.reconciliation(funnelRange(deps.funnel.now(), q.since, q.until)),
+    // A range the rules refuse is a FunnelRangeError (BAD_REQUEST): a 400 naming the parameter.
+    getFunnel: async ({ query: q }) => deps.funnel.funnel(deps.funnel.range(q), q.stuckAfter ?? FUNNEL_DEFAULT_STUCK_AFTER_MS, q.limit),
+    getBillingReconciliation: async ({ query: q }) => deps.funnel.reconciliation(deps.funnel.range(q)),
     getThroughput: async ({ query: q }) => deps.funnel.throughput(q.minutes),
   };
-}
-
-/** The funnel's defaults: the last day, stuck after two hours. */
-const DEFAULT_SINCE_MS = 86_400_000;
-const DEFAULT_STUCK_AFTER_MS = 7_200_000;
-
-function funnelRange(now: number, since: RangeEnd | undefined, until: RangeEnd | undefined): { since: number; until: number } {
-  const at = (end: RangeEnd): number => ('ago' in end ? now - end.ago : end.at);
-  const range = { since: since === undefined ? now - DEFAULT_SINCE_MS : at(since), until: until === undefined ? now : at(until) };
-  if (range.since >= range.until) throw new GatewayError('BAD_REQUEST', 'since must be before until');
-  return range;
 }
 
 async function run(

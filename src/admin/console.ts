@@ -71,8 +71,8 @@ async function findConsoleDir(): Promise<string> {
 }
 
 /**
- * Serves the console: /admin and /admin/ are its page, /admin/<file> each file read at start, and
- * nothing else (a path that names no file of the folder, `..` included, is the router's 404).
+ * Serves the console: /admin and /admin/ are its page, /admin/<file> each file read at start (the
+ * page too, at /admin/index.html, where a browser or a bookmark may ask for it), and nothing else (a path that names no file of the folder, `..` included, is the router's 404).
  */
 export function registerAdminConsole(router: Router, console: ConsoleFiles): void {
   const serve = (file: { type: string; body: Buffer }) => (ctx: Parameters<Parameters<Router['get']>[1]>[0]): void => {
@@ -85,7 +85,5 @@ export function registerAdminConsole(router: Router, console: ConsoleFiles): voi
   const index = console.files.get('index.html');
   // The router is not strict about a trailing slash: this serves /admin and /admin/.
   if (index) router.get('/admin', serve(index));
-  for (const [rel, file] of console.files) {
-    if (rel !== 'index.html') router.get(`/admin/${rel}`, serve(file));
-  }
+  for (const [rel, file] of console.files) router.get(`/admin/${rel}`, serve(file));
 }

@@ -90,9 +90,9 @@ export const throughput = component(
       .array(
         z.strictObject({
           at: time.describe("the minute's start"),
-          pushes: count.describe('events received from OM'),
-          deliveries: count.describe('attempts that delivered'),
-          failures: count.describe('attempts that failed (retry or park)'),
+          pushes: count.describe('pushes received from OM (SOAP requests; one may hold several events)'),
+          deliveries: count.describe('deliveries that reached delivered in the minute (an async one when its callback said it was done)'),
+          failures: count.describe('attempts that failed in the minute (outcome retry or parked; an accepted async request is no failure)'),
         }),
       )
       .describe('every minute of [from, to), oldest first'),

@@ -296,7 +296,9 @@ export const ADMIN_ROUTES = [
     path: '/stats/throughput',
     operationId: 'getThroughput',
     tag: 'stats',
-    summary: 'per-minute numbers for the last `minutes` minutes: events received from OM, attempts delivered and failed; the queue depth now',
+    summary: 'per-minute numbers for the last `minutes` minutes: pushes received from OM, deliveries delivered, attempts failed; the queue depth now',
+    description:
+      'Each minute counts the pushes received from OM (SOAP requests; one push may hold several events), the deliveries that reached `delivered` in it (a sync delivery when its target answered; an async one when its callback said it was done, not when its request was accepted) and the attempts that failed in it (outcome retry or parked; an async request accepted is no failure). A delivery replayed and delivered again counts at its last delivery.',
     query: throughputQuery,
     response: throughput,
   },

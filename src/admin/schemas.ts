@@ -1,7 +1,9 @@
 import { z } from 'zod';
-import { parseDuration } from '../config/units.ts';
+import { formatDuration, parseDuration } from '../config/units.ts';
 import { ATTEMPT_OUTCOMES, DELIVERY_STATES } from '../domain/delivery.ts';
 import { parseInstant } from '../domain/time.ts';
+import { MAX_FUNNEL_SPAN_MS, parseRangeEnd, parseStuckAfter, STUCK_AFTER_RULE, type RangeEnd } from '../services/funnel-range.ts';
+import { FUNNEL_LIMITS } from '../services/funnel.ts';
 import { PREVIEW_EVENT_FIELDS } from '../services/preview.ts';
 import { MAX_BILLING_PAGE } from '../store/webhooks.ts';
 import { AUDIT_DIRECTIONS } from './enums.ts';
@@ -40,13 +42,17 @@ const list = <T extends z.ZodType<string, string>>(item: T, max = 100) =>
 /**
  * A whole number in a query string, documented (and checked) as an integer from 1 to `max`. The
  * fallback is a prefault (an input put in place of a missing one) rather than a default: zod keeps a
- * default out of an input schema when a transform comes before it, a prefault it shows.
+ * default out of an input schema when a transform comes before it, a prefault it shows. Every check
+ * has its own message saying the bounds: a message given to z.number() itself would stand for the
+ * min and max checks too, and `limit=1001` would read "must be a whole number".
  */
-const queryInt = (max: number, fallback: number, description: string) =>
-  z
-    .preprocess((v) => (typeof v === 'string' && /^\d{1,6}$/.test(v) ? Number(v) : v), z.number({ error: 'must be a whole number' }).int().min(1).max(max))
+const queryInt = (max: number, fallback: number, description: string) => {
+  const rule = `must be a whole number from 1 to ${max}`;
+  return z
+    .preprocess((v) => (typeof v === 'string' && /^\d{1,15}$/.test(v) ? Number(v) : v), z.number({ error: rule }).int(rule).min(1, rule).max(max, rule))
     .prefault(fallback)
     .describe(description);
+};
 
 const queryTime = z.string().transform((v, ctx) => {
   const ms = parseTime(v);
@@ -190,28 +196,26 @@ export const orderKeyParam = z.strictObject({
 
 /*
  * The flow funnel, billing reconciliation and per-minute numbers (src/services/funnel.ts). A `since`
- * or `until` is a duration back from now (24h) or a time; it is read against the clock by the handler.
+ * or `until` is a duration back from now (24h) or a time; the service reads it against its clock by
+ * the range rules (src/services/funnel-range.ts), which refuse a range out of bounds.
  */
-export type RangeEnd = { ago: number } | { at: number };
-
 const rangeEnd = (description: string) =>
   z
     .string()
     .max(40)
     .transform((v, ctx): RangeEnd => {
-      const ago = parseDuration(v);
-      if (ago !== null) return { ago };
-      const at = parseTime(v);
-      if (at === null) {
+      const end = parseRangeEnd(v);
+      if (end === null) {
         ctx.addIssue({ code: 'custom', message: 'use a duration back from now (24h, 7d), an ISO 8601 time (2026-11-23T12:00:00Z) or epoch milliseconds' });
         return z.NEVER;
       }
-      return { at };
+      return end;
     })
     .describe(description);
 
+const spanRule = `the range spans at most ${formatDuration(MAX_FUNNEL_SPAN_MS)}`;
 const funnelRange = {
-  since: rangeEnd('from: a duration back from now (24h) or a time (ISO 8601, epoch milliseconds); default 24h').optional(),
+  since: rangeEnd(`from: a duration back from now (24h) or a time (ISO 8601, epoch milliseconds); default 24h; ${spanRule}`).optional(),
   until: rangeEnd('to (not included): a duration back from now or a time; default now').optional(),
 };
 
@@ -221,16 +225,16 @@ export const funnelQuery = z.strictObject({
     .string()
     .max(20)
     .transform((v, ctx) => {
-      const ms = parseDuration(v);
-      if (ms === null || ms <= 0) {
-        ctx.addIssue({ code: 'custom', message: 'not a duration (use e.g. 30m, 2h, 1d)' });
+      const ms = parseStuckAfter(v);
+      if (ms === null) {
+        ctx.addIssue({ code: 'custom', message: `use ${STUCK_AFTER_RULE}` });
         return z.NEVER;
       }
       return ms;
     })
-    .describe('a line waiting longer than this for its next stage is stuck; default 2h')
+    .describe(`a line waiting longer than this for its next stage is stuck; default 2h; ${STUCK_AFTER_RULE}`)
     .optional(),
-  limit: queryInt(1000, 100, 'how many stuck lines at most'),
+  limit: queryInt(FUNNEL_LIMITS.stuckMax, FUNNEL_LIMITS.stuck, 'how many stuck lines at most'),
 });
 
 export const reconciliationQuery = z.strictObject(funnelRange);

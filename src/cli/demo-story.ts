@@ -12,7 +12,7 @@ import type { DemoOutput } from './demo-output.ts';
 /** The example config's connector whose target the story takes down (its retries need a demo overlay). */
 export const OUTAGE_CONNECTOR = 'order-status-crm';
 /** The connectors of the example config the story watches (config/connectors/). */
-const STORY_CONNECTORS = { shipbob: 'shipbob', fusion: 'fusion', crm: OUTAGE_CONNECTOR } as const;
+export const STORY_CONNECTORS = { shipbob: 'shipbob', fusion: 'fusion', crm: OUTAGE_CONNECTOR } as const;
 /** The sandbox target the CRM connector delivers to, taken down for the outage. */
 const CRM_TARGET = 'rest-sink';
 /** The sales order OM pushes (a fresh database and fresh sandboxes each run: a fixed number is unique). */

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,10 +10,11 @@ import { Gateway } from '../app.ts';
 import type { GatewayConfig } from '../config/load.ts';
 import { publishedDefaultsInUse } from '../config/published-defaults.ts';
 import { parseDuration } from '../config/units.ts';
+import { isLoopbackHost } from '../server/loopback.ts';
 import { databaseUnavailable } from '../store/database.ts';
 import { EXIT, type CommandContext } from './commands.ts';
 import { DemoOutput, type LiveTerminal } from './demo-output.ts';
-import { demoStory, OUTAGE_CONNECTOR, StepFailed } from './demo-story.ts';
+import { demoStory, OUTAGE_CONNECTOR, STORY_CONNECTORS, StepFailed } from './demo-story.ts';
 import { funnelCommand } from './funnel.ts';
 import { orderCommand } from './order.ts';
 
@@ -25,6 +26,9 @@ const EXAMPLE_CONFIG = fileURLToPath(new URL('../../config', import.meta.url));
  * outage parks a delivery within the demo. The example's (5 s to 4 h over 9 attempts) would take hours.
  */
 const DEMO_RETRY = { schedule: ['1s', '1s'], maxAttempts: 3 };
+
+/** The config folder's own file, which the demo overrides the server and database of in its copy. */
+const GATEWAY_FILE = 'gateway.yaml';
 
 /** The longest one step waits for what it waits for, unless `--step-timeout` says otherwise. */
 const STEP_TIMEOUT = '30s';
@@ -56,23 +60,46 @@ export async function demo(ctx: CommandContext, options: DemoOptions): Promise<n
     return EXIT.usage;
   }
   const out = new DemoOutput(ctx.io, options.live);
+  const source = resolve(options.config ?? EXAMPLE_CONFIG);
+  if (!(await isFolder(source))) {
+    ctx.io.err(`omgw demo --config ${source}: no such folder`);
+    return EXIT.usage;
+  }
   const dir = await mkdtemp(join(tmpdir(), 'omgw-demo-'));
   let keepDir = false;
   try {
     const configDir = join(dir, 'config');
-    await cp(resolve(options.config ?? EXAMPLE_CONFIG), configDir, { recursive: true });
-    const overlay = await writeRetryOverlay(configDir);
+    await cp(source, configDir, { recursive: true });
+    const lacking = await lackingFiles(configDir);
+    if (lacking.length > 0) {
+      ctx.io.err(`omgw demo needs ${lacking.join(' and ')} in ${source} for the story (as the example config has)`);
+      return EXIT.usage;
+    }
     // The gateway's own address, which the example connectors reach the sandbox peers at
     // (${server:url}), must be known before it listens: a free port, asked of the system first.
-    const env: NodeJS.ProcessEnv = { ...ctx.env, OMGW_HOST: '127.0.0.1', OMGW_PORT: String(await freePort()), DATABASE_URL: `sqlite:${join(dir, 'omgw.db')}` };
+    // Written into the copy (whatever its gateway.yaml says: a fixed port may be taken, a database
+    // may be someone's) and given as the variables the example config reads.
+    const own = { host: '127.0.0.1', port: await freePort(), database: `sqlite:${join(dir, 'omgw.db')}` };
+    const serverOverlay = await writeServerOverlay(configDir, own);
+    const overlay = await writeRetryOverlay(configDir);
+    const env: NodeJS.ProcessEnv = { ...ctx.env, OMGW_HOST: own.host, OMGW_PORT: String(own.port), DATABASE_URL: own.database };
     const logFile = join(dir, 'gateway.log');
     const log = createWriteStream(logFile);
     try {
       const gateway = await Gateway.create({ configDir, env, logDestination: log, clock: ctx.clock });
       const missing = missingForTheStory(gateway.config);
       if (missing !== null) {
-        ctx.io.err(`omgw demo needs ${missing} in ${configDir} (as the example config has)`);
-        return EXIT.failed;
+        ctx.io.err(`omgw demo needs ${missing} in ${source} (as the example config has)`);
+        return EXIT.usage;
+      }
+      const remote = remoteEndpoints(gateway.config);
+      if (remote.length > 0) {
+        ctx.io.err(
+          `omgw demo refuses ${source}: its connectors point at systems off this machine, and the story would send them test orders:\n` +
+            remote.map((r) => `  ${r}\n`).join('') +
+            'point them at the sandbox (${server:url}/sandbox/..., as the example config does)',
+        );
+        return EXIT.usage;
       }
       try {
         await gateway.start();
@@ -82,6 +109,7 @@ export async function demo(ctx: CommandContext, options: DemoOptions): Promise<n
       }
       try {
         out.line(`omgw demo: the example config on ${gateway.url}, a fresh database ${gateway.store.describe}`);
+        out.line(`demo overlay ${serverOverlay.file}: ${serverOverlay.summary}`);
         out.line(`demo overlay ${overlay.file}: ${overlay.summary}`);
         out.line(`the gateway's log: ${logFile}`);
         out.line('');
@@ -168,6 +196,8 @@ function missingForTheStory(config: GatewayConfig): string | null {
   if (!g.admin.token?.reveal()) return 'the admin API (admin.token)';
   if (!g.delivery.enabled) return 'the delivery worker (delivery.enabled)';
   if (!g.inbound.soap.users[0]) return 'an inbound SOAP user (inbound.soap.users)';
+  const absent = Object.values(STORY_CONNECTORS).filter((name) => !config.connectors.some((c) => c.name === name));
+  if (absent.length > 0) return `the connectors ${absent.join(', ')} (connectors/)`;
   return null;
 }
 
@@ -185,6 +215,73 @@ async function writeRetryOverlay(configDir: string): Promise<{ file: string; sum
   const note = `# omgw demo overlay: ${OUTAGE_CONNECTOR}'s retries shortened so that an outage parks a delivery within the demo.\n`;
   await writeFile(file, note + doc.toString());
   return { file, summary: `retry ${flow(DEMO_RETRY)} instead of ${was}` };
+}
+
+/** The files the demo writes its overlays into, missing from the copy (paths relative to it). */
+async function lackingFiles(configDir: string): Promise<string[]> {
+  const needed = [GATEWAY_FILE, join('connectors', `${OUTAGE_CONNECTOR}.yaml`)];
+  const present = await Promise.all(needed.map(async (f) => isFile(join(configDir, f))));
+  return needed.filter((_, i) => !present[i]);
+}
+
+/**
+ * Writes the demo's own address and database into the copy's gateway.yaml (never into the folder
+ * copied): a fixed port there may be taken, a database there may be a real gateway's.
+ */
+async function writeServerOverlay(configDir: string, own: { host: string; port: number; database: string }): Promise<{ file: string; summary: string }> {
+  const file = join(configDir, GATEWAY_FILE);
+  const doc = parseDocument(await readFile(file, 'utf8'));
+  doc.setIn(['server', 'host'], own.host);
+  doc.setIn(['server', 'port'], own.port);
+  doc.setIn(['database', 'url'], own.database);
+  const note = '# omgw demo overlay: its own loopback port and fresh database, whatever the copied folder says.\n';
+  await writeFile(file, note + doc.toString());
+  return { file, summary: `server ${own.host}:${own.port}, database ${own.database}` };
+}
+
+/**
+ * Every place a connector sends to (its endpoint, the OAuth2 token URL, a WSDL fetched over HTTP,
+ * the probe of `omgw connector test` when it is an absolute URL) whose host is not this machine, as
+ * `connector key: scheme://host` (never the rest: a URL may carry credentials). Other URLs in a
+ * connector's config (a SOAP action, a namespace) name things and are never requested.
+ */
+function remoteEndpoints(config: GatewayConfig): string[] {
+  const found: string[] = [];
+  for (const c of config.connectors) {
+    const places: Array<[string, string | undefined]> = [
+      ['url', c.url],
+      ['auth.tokenUrl', c.auth !== undefined && 'tokenUrl' in c.auth ? c.auth.tokenUrl : undefined],
+      ['soap.wsdl', c.soap?.wsdl],
+      ['probe', c.probe],
+    ];
+    for (const [key, value] of places) {
+      const url = value !== undefined && /^https?:\/\//i.test(value) ? parseUrl(value) : null;
+      if (url !== null && !isLoopbackHost(url.hostname)) found.push(`${c.name} ${key}: ${url.protocol}//${url.host}`);
+    }
+  }
+  return found;
+}
+
+function parseUrl(text: string): URL | null {
+  try {
+    return new URL(text);
+  } catch {
+    return null;
+  }
+}
+
+async function isFolder(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }
 
 /** With --keep-running: says where the console is, then serves until SIGINT or SIGTERM. */

@@ -1,76 +1,76 @@
-import { parseDuration } from '../config/units.ts';
-import { parseInstant } from '../domain/time.ts';
-import type { FunnelReport, Reconciliation } from '../services/funnel.ts';
+import { FUNNEL_LIMITS, type FunnelReport, type Reconciliation } from '../services/funnel.ts';
+import {
+  FUNNEL_DEFAULT_STUCK_AFTER_MS,
+  FunnelRangeError,
+  parseRangeEnd,
+  parseStuckAfter,
+  STUCK_AFTER_RULE,
+  type FunnelParameter,
+  type FunnelRange,
+  type RangeEnd,
+} from '../services/funnel-range.ts';
 import { EXIT, type CommandContext } from './commands.ts';
 import { table } from './output.ts';
 import { withServices } from './services.ts';
 
 /**
- * `omgw funnel [--since 24h] [--until T] [--stuck-after 2h] [--json]`: the flow funnel (lines per
- * stage and the drop between stages), the stuck lines, and the billing reconciliation's summary, as
- * the admin API's GET /funnel and GET /billing/reconciliation answer them (`--json`: both answers).
+ * `omgw funnel [--since 24h] [--until T] [--stuck-after 2h] [--limit N] [--json]`: the flow funnel
+ * (lines per stage and the drop between stages), the stuck lines, and the billing reconciliation's
+ * summary, as the admin API's GET /funnel and GET /billing/reconciliation answer them (`--json`: both
+ * answers). The range follows the API's rules (src/services/funnel-range.ts); a range they refuse,
+ * like an option it cannot read, is exit code 2 with a message naming the option.
  */
 
 export interface FunnelArgs {
   since?: string | undefined;
   until?: string | undefined;
   'stuck-after'?: string | undefined;
+  limit?: string | undefined;
 }
 
-const DAY_MS = 86_400_000;
-const TWO_HOURS_MS = 7_200_000;
-const USAGE = 'usage: omgw funnel [--since 24h] [--until T] [--stuck-after 2h] [--json]   (T: ISO 8601, epoch ms or a duration ago)';
+const USAGE = 'usage: omgw funnel [--since 24h] [--until T] [--stuck-after 2h] [--limit N] [--json]   (T: ISO 8601, epoch ms or a duration ago)';
+const FLAGS: Readonly<Record<FunnelParameter, string>> = { since: '--since', until: '--until', stuckAfter: '--stuck-after' };
 
 export async function funnelCommand(ctx: CommandContext, args: FunnelArgs): Promise<number> {
-  const stuckAfter = args['stuck-after'] === undefined ? TWO_HOURS_MS : parseDuration(args['stuck-after']);
-  if (stuckAfter === null || stuckAfter <= 0) {
-    ctx.io.err(`--stuck-after "${(args['stuck-after'] ?? '').slice(0, 40)}": give a duration (30m, 2h, 1d)\n${USAGE}`);
+  const usage = (problem: string): number => {
+    ctx.io.err(`${problem}\n${USAGE}`);
     return EXIT.usage;
-  }
-  const since = rangeEnd(args.since);
-  const until = rangeEnd(args.until);
-  for (const [name, end, text] of [
-    ['since', since, args.since],
-    ['until', until, args.until],
-  ] as const) {
-    if (end === null) {
-      ctx.io.err(`--${name} "${(text ?? '').slice(0, 40)}": give an ISO 8601 time (2026-11-23T12:00:00Z), epoch milliseconds or a duration ago (24h, 7d)\n${USAGE}`);
-      return EXIT.usage;
-    }
+  };
+  const stuckAfter = args['stuck-after'] === undefined ? FUNNEL_DEFAULT_STUCK_AFTER_MS : parseStuckAfter(args['stuck-after']);
+  if (stuckAfter === null) return usage(`--stuck-after "${(args['stuck-after'] ?? '').slice(0, 40)}": give ${STUCK_AFTER_RULE}`);
+  const limit = args.limit === undefined ? FUNNEL_LIMITS.stuck : /^\d{1,7}$/.test(args.limit) ? Number(args.limit) : null;
+  if (limit === null || limit < 1 || limit > FUNNEL_LIMITS.stuckMax) return usage(`--limit "${(args.limit ?? '').slice(0, 40)}": give how many stuck lines to show, from 1 to ${FUNNEL_LIMITS.stuckMax}`);
+  const ends: { since?: RangeEnd; until?: RangeEnd } = {};
+  for (const name of ['since', 'until'] as const) {
+    const text = args[name];
+    if (text === undefined) continue;
+    const end = parseRangeEnd(text);
+    if (end === null) return usage(`--${name} "${text.slice(0, 40)}": give an ISO 8601 time (2026-11-23T12:00:00Z), epoch milliseconds or a duration ago (24h, 7d)`);
+    ends[name] = end;
   }
   return withServices(ctx, async ({ store, services }) => {
-    await store.migrate();
-    const now = services.funnel.now();
-    const at = (end: RangeEnd | undefined, fallback: number): number => (end === undefined ? fallback : 'ago' in end ? now - end.ago : end.at);
-    const range = { since: at(since ?? undefined, now - DAY_MS), until: at(until ?? undefined, now) };
-    if (range.since >= range.until) {
-      ctx.io.err(`--since must be before --until\n${USAGE}`);
-      return EXIT.usage;
+    let range: FunnelRange;
+    try {
+      range = services.funnel.range(ends);
+    } catch (err) {
+      if (!(err instanceof FunnelRangeError)) throw err;
+      const text = err.parameter === 'stuckAfter' ? args['stuck-after'] : args[err.parameter];
+      return usage(`${FLAGS[err.parameter]}${text === undefined ? '' : ` "${text.slice(0, 40)}"`}: ${err.problem.replace('until', '--until')}`);
     }
-    const report = await services.funnel.funnel(range, stuckAfter);
+    await store.migrate();
+    const report = await services.funnel.funnel(range, stuckAfter, limit);
     const reconciliation = await services.funnel.reconciliation(range);
     if (ctx.json) {
       ctx.io.out(JSON.stringify({ database: store.describe, funnel: report, reconciliation }, null, 2));
       return EXIT.ok;
     }
-    printFunnel(ctx, report, reconciliation);
+    printFunnel(ctx, report, reconciliation, limit);
     ctx.io.out(`\ndatabase ${store.describe}`);
     return EXIT.ok;
   });
 }
 
-type RangeEnd = { ago: number } | { at: number };
-
-/** A range end as written (undefined: not given), null when it is neither a duration nor a time. */
-function rangeEnd(text: string | undefined): RangeEnd | undefined | null {
-  if (text === undefined) return undefined;
-  const ago = parseDuration(text);
-  if (ago !== null) return { ago };
-  const at = parseInstant(text);
-  return at === null ? null : { at };
-}
-
-function printFunnel(ctx: CommandContext, f: FunnelReport, r: Reconciliation): void {
+function printFunnel(ctx: CommandContext, f: FunnelReport, r: Reconciliation, limit: number): void {
   ctx.io.out(`funnel ${f.since} → ${f.until}: ${f.lines} line(s)${f.linesTruncated ? ' (more lines than one answer reads: some left out)' : ''}`);
   ctx.io.out('');
   ctx.io.out(
@@ -94,7 +94,13 @@ function printFunnel(ctx: CommandContext, f: FunnelReport, r: Reconciliation): v
         f.stuck.map((s) => [printable(s.orderKey), printable(s.line), s.stage, s.waitingFor, howLong(s.waitingSeconds)]),
       ),
     );
-    if (f.stuckTruncated) ctx.io.out('(more stuck lines: see --json or GET /admin/api/funnel?limit=)');
+    if (f.stuckTruncated) {
+      ctx.io.out(
+        limit < FUNNEL_LIMITS.stuckMax
+          ? `(more stuck lines than the ${limit} shown: --limit N shows up to ${FUNNEL_LIMITS.stuckMax}, the longest waits first)`
+          : `(more stuck lines than the ${limit} shown, the longest waits first: narrow the range with --since and --until)`,
+      );
+    }
   }
   ctx.io.out('');
   ctx.io.out(

@@ -6,6 +6,7 @@ import { shipbobKeyParts, statusValues } from '../domain/journey-links.ts';
 import { billedShipmentId } from '../domain/shipbob-webhook.ts';
 import type { Store } from '../store/index.ts';
 import type { FunnelOmEvent, FunnelShipBobOrder } from '../store/funnel.ts';
+import { resolveFunnelRange, type FunnelRange, type RangeEnd } from './funnel-range.ts';
 import type { BillingEvent } from '../store/webhooks.ts';
 
 /**
@@ -20,19 +21,17 @@ import type { BillingEvent } from '../store/webhooks.ts';
  * where it stood at `until` (or now).
  */
 
-/** At most this many of each kind is read: enough for a day of a busy gateway; more sets `linesTruncated`. */
-export const FUNNEL_LIMITS = { omEvents: 20_000, shipbobOrders: 20_000, charges: 50_000, stuck: 100, reconciliation: 500 } as const;
+/**
+ * At most this many of each kind is read: enough for a day of a busy gateway; more sets `linesTruncated`.
+ * Stuck lines: `stuck` by default, up to `stuckMax` when asked (the API's and the CLI's `limit`).
+ */
+export const FUNNEL_LIMITS = { omEvents: 20_000, shipbobOrders: 20_000, charges: 50_000, stuck: 100, stuckMax: 1000, reconciliation: 500 } as const;
 
 const CHARGE_TOPIC = 'billing.charge.created';
 /** Webhooks that say an order left the warehouse: shipped, or delivered (a shipment delivered was shipped). */
 const SHIPPED_TOPICS = topicsOfStages(['shipped', 'delivered']);
 const AWAIT_SHIPPING = 'AWAIT_SHIPPING';
 const BILLING_PAGE = 1000;
-
-export interface FunnelRange {
-  since: number;
-  until: number;
-}
 
 export interface StuckLine {
   orderKey: string;
@@ -97,8 +96,9 @@ export class FunnelService {
     this.#clock = deps.clock;
   }
 
-  now(): number {
-    return this.#clock.now();
+  /** The range `since` and `until` name now, by the rules of src/services/funnel-range.ts (a FunnelRangeError when they break one). */
+  range(ends: { since?: RangeEnd | undefined; until?: RangeEnd | undefined }): FunnelRange {
+    return resolveFunnelRange(this.#clock.now(), ends);
   }
 
   async funnel(range: FunnelRange, stuckAfterMs: number, stuckLimit: number = FUNNEL_LIMITS.stuck): Promise<FunnelReport> {

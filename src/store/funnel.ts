@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { toShipBobOrder, type ShipBobOrderRow } from './rows/shipbob-order.ts';
+import type { AttemptOutcome } from '../domain/delivery.ts';
 import type { ShipBobOrderRecord } from '../domain/shipbob-change.ts';
 
 /**
@@ -33,10 +34,16 @@ export interface FunnelShipBobOrder extends ShipBobOrderRecord {
 export interface ThroughputBucket {
   /** The bucket's start (epoch ms, a multiple of the bucket size). */
   at: number;
+  /** SOAP requests from OM (one push may hold several events). */
   pushes: number;
+  /** Deliveries that reached `delivered`. */
   deliveries: number;
+  /** Attempts that failed (retry or park). */
   failures: number;
 }
+
+/** Attempts that failed: the delivery retries or is parked (`accepted`, an async request taken, is no failure). */
+const FAILED_OUTCOMES: AttemptOutcome[] = ['retry', 'parked'];
 
 /** How many keys one statement takes. */
 const CHUNK = 500;
@@ -133,28 +140,30 @@ export class FunnelRepository {
   }
 
   /**
-   * Per bucket of `bucketMs` in [from, to): OM events received (pushes), attempts that delivered,
-   * attempts that failed (retry or park). Bucketed by integer division in SQL, the same on both
+   * Per bucket of `bucketMs` in [from, to): pushes received from OM (SOAP requests, each holding one
+   * or more events; the `pushes` rows by their time), deliveries that reached `delivered` (by
+   * `delivered_at`: a sync delivery when its target answered, an async one when its callback said it
+   * was done, not when its request was accepted), attempts that failed (outcome retry or parked; an
+   * async request accepted is no failure). Bucketed by integer division in SQL, the same on both
    * databases (bigint / integer truncates on PostgreSQL as integer / integer does on SQLite).
    * Only buckets with something in them are returned.
    */
   async throughput(from: number, to: number, bucketMs: number): Promise<ThroughputBucket[]> {
     const k = this.#knex;
-    const bucket = (column: string): Knex.Raw => k.raw(`(?? / ${Math.trunc(bucketMs)})`, [column]);
-    const [pushes, attempts] = await Promise.all([
-      k('events')
-        .select({ b: bucket('received_at') })
+    const size = Math.trunc(bucketMs);
+    type Counted = Array<{ b: number | string; n: number | string }>;
+    const perBucket = (table: string, column: string): Knex.QueryBuilder =>
+      k(table)
+        .select({ b: k.raw(`(?? / ${size})`, [column]) })
         .count({ n: '*' })
-        .where('source', 'oracle-om')
-        .where('received_at', '>=', from)
-        .where('received_at', '<', to)
-        .groupByRaw(`(received_at / ${Math.trunc(bucketMs)})`) as Promise<Array<{ b: number | string; n: number | string }>>,
-      k('attempts')
-        .select({ b: bucket('started_at'), outcome: 'outcome' })
-        .count({ n: '*' })
-        .where('started_at', '>=', from)
-        .where('started_at', '<', to)
-        .groupByRaw(`(started_at / ${Math.trunc(bucketMs)}), outcome`) as Promise<Array<{ b: number | string; outcome: string; n: number | string }>>,
+        .where(column, '>=', from)
+        .where(column, '<', to)
+        .groupByRaw(`(?? / ${size})`, [column]);
+    const [pushes, delivered, failed] = await Promise.all([
+      perBucket('pushes', 'received_at') as unknown as Promise<Counted>,
+      // Written as migration 016's partial index is, so both databases use it.
+      perBucket('deliveries', 'delivered_at').whereNotNull('delivered_at') as unknown as Promise<Counted>,
+      perBucket('attempts', 'started_at').whereIn('outcome', FAILED_OUTCOMES) as unknown as Promise<Counted>,
     ]);
     const buckets = new Map<number, ThroughputBucket>();
     const at = (b: number | string): ThroughputBucket => {
@@ -167,10 +176,8 @@ export class FunnelRepository {
       return found;
     };
     for (const r of pushes) at(r.b).pushes += Number(r.n);
-    for (const r of attempts) {
-      if (r.outcome === 'delivered') at(r.b).deliveries += Number(r.n);
-      else at(r.b).failures += Number(r.n);
-    }
+    for (const r of delivered) at(r.b).deliveries += Number(r.n);
+    for (const r of failed) at(r.b).failures += Number(r.n);
     return [...buckets.values()].sort((a, b) => a.at - b.at);
   }
 

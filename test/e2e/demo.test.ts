@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -185,6 +186,88 @@ describe('npm run demo (omgw demo)', function () {
       expect(existsSync(demoFolder(demo.stdout()))).to.equal(false);
     } finally {
       if (demo.child.exitCode === null) demo.child.kill('SIGKILL');
+    }
+  });
+
+  /** A copy of the example config in a temporary folder, changed by `change`; removed after `fn`. */
+  async function withConfig(change: (config: string, dir: string) => void, fn: (config: string, dir: string) => Promise<void>): Promise<void> {
+    const dir = mkdtempSync(join(tmpdir(), 'omgw-demo-test-'));
+    try {
+      const config = join(dir, 'config');
+      cpSync(EXAMPLE_CONFIG, config, { recursive: true });
+      change(config, dir);
+      await fn(config, dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('refuses a --config lacking what the story needs, saying what (exit 2)', async () => {
+    await withConfig(
+      (config) => rmSync(join(config, 'connectors', 'order-status-crm.yaml')),
+      async (config) => {
+        const demo = runDemo(['--config', config]);
+        expect(await demo.exited, demo.stderr()).to.equal(2);
+        expect(demo.stderr()).to.equal(`omgw demo needs connectors/order-status-crm.yaml in ${config} for the story (as the example config has)\n`);
+        expect(demo.stdout()).to.equal('');
+      },
+    );
+    const nowhere = join(tmpdir(), `omgw-demo-nowhere-${process.pid}`);
+    const demo = runDemo(['--config', nowhere]);
+    expect(await demo.exited, demo.stderr()).to.equal(2);
+    expect(demo.stderr()).to.equal(`omgw demo --config ${nowhere}: no such folder\n`);
+  });
+
+  it('refuses a --config whose connectors point off this machine: the story would send them test orders (exit 2)', async () => {
+    await withConfig(
+      (config) => {
+        const file = join(config, 'connectors', 'shipbob.yaml');
+        writeFileSync(file, readFileSync(file, 'utf8').replace('url: ${server:url}/sandbox/shipbob', 'url: https://user:secret@api.shipbob.com/2026-01'));
+      },
+      async (config) => {
+        const demo = runDemo(['--config', config]);
+        expect(await demo.exited, demo.stderr()).to.equal(2);
+        expect(demo.stderr()).to.match(/^omgw demo refuses \S+: its connectors point at systems off this machine, and the story would send them test orders:\n {2}shipbob url: https:\/\/api\.shipbob\.com\n/);
+        expect(demo.stderr()).not.to.include('secret');
+        expect(demo.stdout()).to.equal('');
+      },
+    );
+  });
+
+  it("runs on a port and database of its own whatever the --config's gateway.yaml says", async () => {
+    // A fixed port already taken, and a database that is not the demo's to touch.
+    const taken = createServer();
+    taken.listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      await withConfig(
+        (config, dir) => {
+          const file = join(config, 'gateway.yaml');
+          const text = readFileSync(file, 'utf8')
+            .replace('host: ${env:OMGW_HOST:-127.0.0.1}', 'host: localhost')
+            .replace('port: ${env:OMGW_PORT:-8080}', `port: ${port}`)
+            .replace('url: sqlite:../data/omgw.db', `url: sqlite:${join(dir, 'someone-elses.db')}`);
+          writeFileSync(file, text);
+          // ShipBob in maintenance: the story stops at step 3, which is enough to know the gateway served.
+          writeFileSync(join(config, 'connectors', 'shipbob.yaml'), `${readFileSync(join(config, 'connectors', 'shipbob.yaml'), 'utf8')}state: offline\n`);
+        },
+        async (config, dir) => {
+          const demo = runDemo(['--config', config, '--step-timeout', '1s']);
+          const code = await demo.exited;
+          const out = demo.stdout();
+          expect(code, `${out}\n${demo.stderr()}`).to.equal(1);
+          expect(out).to.match(/^ 2\/11 Fusion polled/m);
+          const own = /^demo overlay \S+\/config\/gateway\.yaml: server 127\.0\.0\.1:(\d+), database sqlite:\S+\/omgw\.db$/m.exec(out);
+          expect(own, out).to.not.equal(null);
+          expect(Number(own?.[1])).to.not.equal(port);
+          expect(existsSync(join(dir, 'someone-elses.db'))).to.equal(false);
+          expect(readFileSync(join(config, 'gateway.yaml'), 'utf8')).not.to.include('omgw demo overlay');
+          rmSync(demoFolder(out), { recursive: true, force: true });
+        },
+      );
+    } finally {
+      taken.close();
     }
   });
 

@@ -185,11 +185,27 @@ describe(`the flow funnel and billing reconciliation (${backendName()})`, functi
     expect(parsed.funnel.stages.map((s) => s.count)).to.deep.equal([3, 4, 2, 2, 1]);
     expect(parsed.reconciliation.matched).to.equal(1);
 
-    for (const bad of [['--since', 'yesterday'], ['--stuck-after', 'soon'], ['--since', '1h', '--until', '2h']]) {
+    const bads: Array<[string[], RegExp]> = [
+      [['--since', 'yesterday'], /^--since "yesterday": give an ISO 8601 time/],
+      [['--stuck-after', 'soon'], /^--stuck-after "soon": give a duration from 1ms to 366d/],
+      [['--since', '1h', '--until', '2h'], /^--since "1h": must be before --until$/m],
+      [['--since', '99999999999999999999d'], /^--since "99999999999999999999d": at most 366d back from now$/m],
+      [['--until', '99999999999999999999d'], /^--until "99999999999999999999d": at most 366d back from now$/m],
+      [['--since', '2020-01-01', '--until', '2026-01-01'], /^--since "2020-01-01": the range may span at most 366d$/m],
+      [['--limit', '0'], /^--limit "0": give how many stuck lines to show, from 1 to 1000$/m],
+      [['--limit', '99999'], /^--limit "99999": give how many stuck lines to show, from 1 to 1000$/m],
+    ];
+    for (const [bad, message] of bads) {
       const b = await flow.cli('funnel', ...bad);
       expect(b.code, bad.join(' ')).to.equal(2);
-      expect(b.err).to.match(/^--(since|until|stuck-after)/);
+      expect(b.err, bad.join(' ')).to.match(message);
       expect(b.out).to.equal('');
     }
+
+    // --limit as the API's limit: fewer stuck lines, and how to see more.
+    const one = await flow.cli('funnel', '--since', since(), '--stuck-after', '1ms', '--limit', '1');
+    expect(one.code, one.err).to.equal(0);
+    expect(one.out.match(/^(LEG:SO-F\d|PO-F1)\s/gm)).to.have.length(1);
+    expect(one.out).to.match(/^\(more stuck lines than the 1 shown: --limit N shows up to 1000, the longest waits first\)$/m);
   });
 });

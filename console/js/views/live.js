@@ -1,5 +1,9 @@
 // @ts-check
-/** Live numbers as small charts: pushes, deliveries and failures per minute over the last hours, and queue depth. */
+/**
+ * Live numbers as small charts, per minute over the last hours (GET /stats/throughput): pushes (SOAP
+ * requests from OM, each holding one or more events), deliveries that reached delivered (an async
+ * one when its callback completed it), failed attempts (retried or parked); and the queue depth.
+ */
 import { columnChart } from '../chart.js';
 import { errorBox, h, replace } from '../dom.js';
 import { perMinute, subscribe } from '../live.js';

@@ -617,6 +617,46 @@ describe(`admin API (${backendName()})`, () => {
       }
     });
 
+    it('refuses a range out of bounds with a 400 naming the parameter, on the funnel and the reconciliation alike', async () => {
+      const cases: Array<[string, RegExp]> = [
+        ['/admin/api/funnel?since=99999999999999999999d', /^since: at most 366d back from now$/],
+        ['/admin/api/billing/reconciliation?since=99999999999999999999d', /^since: at most 366d back from now$/],
+        ['/admin/api/funnel?until=99999999999999999999d', /^until: at most 366d back from now$/],
+        ['/admin/api/funnel?since=100000d', /^since: at most 366d back from now$/],
+        ['/admin/api/funnel?since=1900-01-01', /^since: a time from 1970 to 9999$/],
+        ['/admin/api/billing/reconciliation?since=2020-01-01&until=2026-01-01', /^since: the range may span at most 366d$/],
+        ['/admin/api/funnel?since=1h&until=2h', /^since: must be before until$/],
+        ['/admin/api/funnel?stuckAfter=9999999d', /^invalid query: stuckAfter: use a duration from 1ms to 366d/],
+      ];
+      for (const [path, message] of cases) {
+        const res = await api('GET', path);
+        expect(res.status, path).to.equal(400);
+        expect(res.json.code, path).to.equal('BAD_REQUEST');
+        expect(res.json.message, path).to.match(message);
+      }
+      // At the bounds: a year and a day back, and a range of that length between two times.
+      expect((await api('GET', '/admin/api/funnel?since=366d')).status).to.equal(200);
+      expect((await api('GET', '/admin/api/billing/reconciliation?since=2025-01-01&until=2026-01-02')).status).to.equal(200);
+    });
+
+    it('says the bounds of a number out of them', async () => {
+      const cases: Array<[string, string]> = [
+        ['/admin/api/funnel?limit=1001', 'invalid query: limit: must be a whole number from 1 to 1000'],
+        ['/admin/api/funnel?limit=0', 'invalid query: limit: must be a whole number from 1 to 1000'],
+        ['/admin/api/funnel?limit=1.5', 'invalid query: limit: must be a whole number from 1 to 1000'],
+        ['/admin/api/funnel?limit=many', 'invalid query: limit: must be a whole number from 1 to 1000'],
+        ['/admin/api/stats/throughput?minutes=4321', 'invalid query: minutes: must be a whole number from 1 to 4320'],
+        ['/admin/api/stats/throughput?minutes=99999999', 'invalid query: minutes: must be a whole number from 1 to 4320'],
+        ['/admin/api/deliveries?limit=501', 'invalid query: limit: must be a whole number from 1 to 500'],
+        ['/admin/api/recovery/runs?limit=0', 'invalid query: limit: must be a whole number from 1 to 500'],
+      ];
+      for (const [path, message] of cases) {
+        const res = await api('GET', path);
+        expect(res.status, path).to.equal(400);
+        expect(res.json, path).to.deep.equal({ code: 'BAD_REQUEST', message });
+      }
+    });
+
     it('answers every minute of the range, oldest first, with the queue depth now', async () => {
       const res = await api('GET', '/admin/api/stats/throughput?minutes=5');
       expect(res.status).to.equal(200);

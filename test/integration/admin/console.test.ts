@@ -23,8 +23,8 @@ describe(`the operator console's files (${backendName()})`, () => {
     await gw.stop();
   });
 
-  it('serves its page at /admin and /admin/, locked down, loading one module script and one style sheet', async () => {
-    for (const path of ['/admin', '/admin/']) {
+  it('serves its page at /admin, /admin/ and /admin/index.html, locked down, loading one module script and one style sheet', async () => {
+    for (const path of ['/admin', '/admin/', '/admin/index.html']) {
       const res = await fetch(`${gw.url}${path}`);
       expect(res.status).to.equal(200);
       expect(res.headers.get('content-type')).to.include('text/html');
@@ -87,7 +87,7 @@ describe(`the operator console's files (${backendName()})`, () => {
       writeFileSync(join(dir, 'js', 'main.js'), 'changed');
       const router = new Router();
       registerAdminConsole(router, files);
-      expect(router.stack.map((l) => l.path).sort()).to.deep.equal(['/admin', '/admin/js/main.js']);
+      expect(router.stack.map((l) => l.path).sort()).to.deep.equal(['/admin', '/admin/index.html', '/admin/js/main.js']);
       expect(files.files.get('js/main.js')?.body.toString()).to.equal('export {};');
       rmSync(secret);
     } finally {

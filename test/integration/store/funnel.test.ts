@@ -93,12 +93,16 @@ describe(`the read model of the flow funnel (${backendName()})`, () => {
     expect((await store.funnel.omEventsOfOrders(['LEG:SO-2'], from + 2000, 10)).rows).to.deep.equal([]);
   });
 
-  it('counts per minute the events from OM, the attempts delivered and failed, and the deliveries not finished', async () => {
+  it('counts per minute the pushes from OM, the deliveries that reached delivered, the attempts that failed, and the deliveries not finished', async () => {
     const minute = 60_000;
     const start = Math.floor(seed.now / minute) * minute;
     seed.now = start + 5_000;
-    await seed.event({ eventCode: 'FlineStatusUpdate' });
-    await seed.event({ eventCode: 'FlineStatusUpdate' });
+    // Two pushes (the second holding two events), an event of no push (a webhook).
+    await seed.event({ eventCode: 'FlineStatusUpdate', withPush: true });
+    const second = await seed.event({ eventCode: 'FlineStatusUpdate', withPush: true });
+    const pushId = ((await database.tables()('events').where({ id: second }).first()) as { push_id: string }).push_id;
+    await database.tables()('events').update({ push_id: pushId, position: 1 }).where({ id: await seed.event({ eventCode: 'FlineStatusUpdate' }) });
+    expect(((await database.tables()('events').where({ push_id: pushId })) as unknown[]).length).to.equal(2);
     await seed.event({ source: 'shipbob', eventCode: 'order.shipped', orderKey: 'shipbob:1' });
     seed.now = start + 2 * minute + 59_999;
     // Two attempts each: one retry then delivered; two retries; a retry then parked.
@@ -107,12 +111,17 @@ describe(`the read model of the flow funnel (${backendName()})`, () => {
     await seed.delivery({ connector: 'shipbob', state: 'parked' });
     await seed.delivery({ connector: 'shipbob', state: 'pending' });
     await seed.delivery({ connector: 'shipbob', state: 'discarded' });
-    const buckets = await store.funnel.throughput(start, start + 3 * minute, minute);
+    // An async connector's request accepted by its target (no failure), completed by its callback a minute later.
+    const async = await seed.delivery({ connector: 'otm', state: 'awaiting_response', attempts: 1 });
+    await database.tables()('attempts').update({ outcome: 'accepted', error_class: null, error_message: null, response_status: 202 }).where({ delivery_id: async });
+    await database.tables()('deliveries').update({ state: 'delivered', delivered_at: start + 3 * minute + 1 }).where({ id: async });
+    const buckets = await store.funnel.throughput(start, start + 4 * minute, minute);
     expect(buckets).to.deep.equal([
       { at: start, pushes: 2, deliveries: 0, failures: 0 },
-      { at: start + 2 * minute, pushes: 5, deliveries: 1, failures: 5 },
+      { at: start + 2 * minute, pushes: 0, deliveries: 1, failures: 5 },
+      { at: start + 3 * minute, pushes: 0, deliveries: 1, failures: 0 },
     ]);
-    expect(await store.funnel.throughput(start + 3 * minute, start + 4 * minute, minute)).to.deep.equal([]);
+    expect(await store.funnel.throughput(start + 4 * minute, start + 5 * minute, minute)).to.deep.equal([]);
     // pending, retrying, parked (and each seeded delivery's own event is no delivery).
     expect(await store.funnel.queueDepth()).to.equal(3);
   });
