@@ -214,8 +214,7 @@ async function handleCallback(ctx: Context, deps: CallbackRouteDeps, connector: 
     answer(ctx, request, error);
     discardRestOfBody(ctx.req, ctx.res);
   } finally {
-    // A let assigned in a callback: TypeScript cannot follow it there.
-    (reservation as BodyReservation | null)?.release();
+    reservation?.release();
   }
 }
 
