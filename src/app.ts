@@ -276,6 +276,14 @@ export class Gateway {
       bodies: pushBodies,
       logger: this.logger,
       logins: logins.soap,
+      // Refusals are counted here; accepted callbacks by the service's observer above.
+      onRefused: (connector, refusal) => {
+        try {
+          metrics.recordCallbackRefusal(connector, refusal);
+        } catch (err) {
+          this.logger.warn({ err }, 'metrics: a callback refusal could not be counted');
+        }
+      },
     });
     // The admin API (off, answering 404, while no admin.token is configured; a reload applies).
     // The console's files (console/), read once here rather than at import or per request.

@@ -5,13 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import { SaxesParser } from 'saxes';
 import type { ConnectorConfig } from '../config/schema.ts';
-import { setAtPath, textAtPath, xpathLocalName } from '../domain/callback.ts';
+import { MAX_CORRELATION_ID_LENGTH, setAtPath, textAtPath, xpathLocalName } from '../domain/callback.ts';
 import { TransformError, type OutboundRequest, type TransformOutput } from '../connectors/types.ts';
 
 type Correlation = NonNullable<ConnectorConfig['async']>['correlation'];
-
-/** The longest correlation id kept (deliveries.correlation_id, migration 014). */
-const MAX_CORRELATION_ID = 200;
 
 /** Whether the gateway makes the connector's correlation ids (header, field), or reads them from the answers. */
 export function generatesCorrelation(correlation: Correlation): boolean {
@@ -71,7 +68,7 @@ export function correlationFromAnswer(correlation: Correlation, body: string | n
 }
 
 function kept(id: string, where: string): string {
-  if (id.length > MAX_CORRELATION_ID) throw new TransformError(`the correlation id at ${where} in the target's answer is longer than ${MAX_CORRELATION_ID} characters`);
+  if (id.length > MAX_CORRELATION_ID_LENGTH) throw new TransformError(`the correlation id at ${where} in the target's answer is longer than ${MAX_CORRELATION_ID_LENGTH} characters`);
   return id;
 }
 

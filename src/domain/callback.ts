@@ -9,6 +9,61 @@ import type { XmlRecord, XmlValue } from './event.ts';
 /** The event code of a stored callback (source `callback`): what trigger points route it by. */
 export const CALLBACK_EVENT_CODE = 'CallbackReceived';
 
+/**
+ * The longest correlation id kept (deliveries.correlation_id, migration 014): the engine refuses a
+ * longer one in a target's answer (src/delivery/correlation.ts), so a longer one in a callback can
+ * match no delivery.
+ */
+export const MAX_CORRELATION_ID_LENGTH = 200;
+
+/** The longest status value a callback may carry (configured values are short words). */
+const MAX_STATUS_LENGTH = 200;
+
+const NONE: ReadonlySet<number> = new Set();
+/** In a free-text message, tabs and line breaks are fine. */
+const TEXT_LAYOUT: ReadonlySet<number> = new Set([0x09, 0x0a, 0x0d]);
+
+/** Control characters (C0 and DEL): never in an id or a status (PostgreSQL refuses NUL in text outright). */
+function hasControl(value: string, allowed: ReadonlySet<number> = NONE): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if ((code < 0x20 || code === 0x7f) && !allowed.has(code)) return true;
+  }
+  return false;
+}
+/** A callback's fields as read, checked by callbackFieldProblem before anything is stored. */
+export interface CallbackFieldValues {
+  correlationId: string | null;
+  status: string | null;
+  message: string | null;
+}
+
+/**
+ * What is wrong with the fields a callback carries, naming the field (null when nothing is): an id or
+ * a status longer than the gateway keeps, or with a control character in it. Absent fields are the
+ * callback service's to judge (it audits them as an invalid callback).
+ */
+export function callbackFieldProblem(fields: CallbackFieldValues): string | null {
+  const checks: Array<[string, string | null, number, ReadonlySet<number>]> = [
+    ['correlation id', fields.correlationId, MAX_CORRELATION_ID_LENGTH, NONE],
+    ['status', fields.status, MAX_STATUS_LENGTH, NONE],
+    ['message', fields.message, Number.POSITIVE_INFINITY, TEXT_LAYOUT],
+  ];
+  for (const [name, value, max, allowed] of checks) {
+    if (value === null) continue;
+    if (value.length > max) return `the callback's ${name} is ${value.length} characters long: at most ${max} are accepted`;
+    if (hasControl(value, allowed)) return `the callback's ${name} contains a control character`;
+  }
+  return null;
+}
+
+/**
+ * How a callback that was not accepted is counted (omgw_callbacks_total's outcome, beside the
+ * outcomes of accepted ones): a closed set, so a sender cannot grow the metric's series.
+ */
+export const CALLBACK_REFUSALS = ['auth_failed', 'too_large', 'busy', 'invalid', 'malformed', 'unsupported_media_type', 'client_aborted', 'error'] as const;
+export type CallbackRefusal = (typeof CALLBACK_REFUSALS)[number];
+
 /** What a callback's status value means for its delivery. */
 export type CallbackVerdict = 'delivered' | 'failed';
 

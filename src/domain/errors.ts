@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'SOAP_UNKNOWN_OPERATION'
   | 'AUTH_FAILED'
   | 'UNKNOWN_CONNECTOR'
+  /** An async connector's callback names no usable correlation id or status (which field, and why, in the message). */
+  | 'CALLBACK_INVALID'
   /** The client hung up before its request was read: nobody is left to answer. */
   | 'CLIENT_ABORTED'
   // gateway side
@@ -63,6 +65,7 @@ const defaults: Record<ErrorCode, { status: number; party: FaultParty }> = {
   SOAP_UNKNOWN_OPERATION: { status: 400, party: 'Client' },
   AUTH_FAILED: { status: 401, party: 'Client' },
   UNKNOWN_CONNECTOR: { status: 404, party: 'Client' },
+  CALLBACK_INVALID: { status: 422, party: 'Client' },
   CLIENT_ABORTED: { status: 400, party: 'Client' },
   GATEWAY_BUSY: { status: 503, party: 'Server' },
   STORE_UNAVAILABLE: { status: 500, party: 'Server' },

@@ -1,5 +1,6 @@
 import type { Router } from '@koa/router';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CallbackRefusal } from '../domain/callback.ts';
 import type { Clock } from '../domain/clock.ts';
 import { DELIVERY_STATES } from '../domain/delivery.ts';
 import { PARK_REASONS } from '../domain/retry.ts';
@@ -148,7 +149,7 @@ export class GatewayMetrics {
     });
     this.#callbacks = new Counter({
       name: 'omgw_callbacks_total',
-      help: 'Callbacks of async connectors answered, by connector and outcome (completed, late, unmatched, duplicate, invalid)',
+      help: 'Callbacks of async connectors answered, by connector and outcome (completed, late, unmatched, duplicate, invalid; refused: auth_failed, too_large, busy, malformed, unsupported_media_type, client_aborted, error)',
       labelNames: ['connector', 'outcome'],
       registers,
     });
@@ -241,6 +242,11 @@ export class GatewayMetrics {
     const labels = { connector: a.connector, outcome: a.outcome };
     this.#attempts.inc(labels);
     this.#attemptSeconds.observe(labels, Math.max(0, a.durationMs) / 1000);
+  }
+
+  /** A callback of a configured async connector refused at the edge (a closed set of reasons, domain/callback.ts). */
+  recordCallbackRefusal(connector: string, refusal: CallbackRefusal): void {
+    this.#callbacks.inc({ connector, outcome: refusal });
   }
 
   recordCallback(c: CallbackObservation): void {

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Clock } from '../domain/clock.ts';
 import { GatewayError } from '../domain/errors.ts';
 
@@ -103,6 +104,24 @@ export class BodyReservation {
     const held = this.#held;
     this.#held = 0;
     if (held > 0) this.#budget.give(held);
+  }
+}
+
+/**
+ * A request body as its reader takes it: chunks pass through as they come; before the first chunk
+ * read after the sender's credentials were accepted, its share of the body budget grows to its full
+ * size (`grow`, waiting in line if need be). Until then it holds only what a stranger may (its
+ * before-credentials reservation). The stream is not destroyed when the reader stops early, so a
+ * refusal can still be answered.
+ */
+export async function* budgetedBody(req: IncomingMessage, authenticated: () => boolean, grow: () => Promise<void>): AsyncGenerator<Buffer> {
+  let grown = false;
+  for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    if (!grown && authenticated()) {
+      await grow();
+      grown = true;
+    }
+    yield chunk;
   }
 }
 

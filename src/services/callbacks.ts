@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { GatewayConfig } from '../config/load.ts';
 import type { ConnectorConfig } from '../config/schema.ts';
+import { clip } from '../domain/clip.ts';
 import { CALLBACK_EVENT_CODE, callbackVerdict, jsonAsRecord, textAtPath, type CallbackVerdict } from '../domain/callback.ts';
 import type { Clock } from '../domain/clock.ts';
 import { appliesFrom, type Delivery } from '../domain/delivery.ts';
@@ -36,6 +37,11 @@ export interface CallbackInput {
    * transaction: one used before and not expired refuses the callback (AUTH_FAILED), writing nothing.
    */
   nonce?: { key: string; expiresAt: number } | null;
+  /**
+   * A Standard Webhooks callback's verified webhook-id, remembered per connector until its timestamp
+   * could no longer pass: the same message again is a duplicate that writes nothing (a sender's retry).
+   */
+  webhookId?: { id: string; rememberUntil: number } | null;
 }
 
 /**
@@ -132,9 +138,12 @@ export class CallbackService {
     const settings = connector.callback;
     const fields = readFields(input, settings);
     const now = this.#deps.clock.now();
+    const message = messageClaim(connector.name, input.webhookId ?? null);
+    const repeated = (): CallbackResult =>
+      this.#report({ eventId: null, outcome: 'duplicate', deliveryId: null, completedAs: null, message: 'this message (its webhook-id) was received before: nothing changes' }, connector.name, null);
     const verdict = fields.status === null ? null : callbackVerdict(fields.status, settings);
     if (fields.correlationId === null || verdict === null) {
-      const message =
+      const reason =
         fields.correlationId === null
           ? `the callback has no correlation id${input.format === 'json' ? ` at ${settings.correlationPath}` : ''}`
           : fields.status === null
@@ -143,6 +152,7 @@ export class CallbackService {
       const audited = await this.#storing(() =>
         this.#deps.store.callbacks.recordInvalid({
           nonce: input.nonce ?? null,
+          message,
           now,
           audit: {
             id: this.#deps.newId(),
@@ -152,13 +162,15 @@ export class CallbackService {
             sourceSystem: 'callback',
             connector: connector.name,
             result: 'invalid',
-            detail: { correlationId: fields.correlationId, status: fields.status, reason: message },
+            // Clipped: what a sender chose is kept within bounds (the edge refuses longer ids and statuses).
+            detail: { correlationId: clipped(fields.correlationId), status: clipped(fields.status), reason },
             requestId: input.requestId ?? null,
           },
         }),
       );
-      if (!audited) throw nonceReplayed();
-      return this.#report({ eventId: null, outcome: 'invalid', deliveryId: null, completedAs: null, message }, connector.name, null);
+      if (audited === 'nonce_replayed') throw nonceReplayed();
+      if (audited === 'message_seen') return repeated();
+      return this.#report({ eventId: null, outcome: 'invalid', deliveryId: null, completedAs: null, message: reason }, connector.name, null);
     }
 
     const config = this.#deps.config();
@@ -247,9 +259,12 @@ export class CallbackService {
     };
     const correlationId = fields.correlationId;
     const recorded = await this.#storing(() =>
-      this.#deps.store.callbacks.record({ connector: connector.name, correlationId, now, nonce: input.nonce ?? null, plan: planOf }),
+      this.#deps.store.callbacks.record({ connector: connector.name, correlationId, now, nonce: input.nonce ?? null, message, plan: planOf }),
     );
-    if (recorded.refused !== false) throw nonceReplayed();
+    if (recorded.refused !== false) {
+      if (recorded.refused === 'message_seen') return repeated();
+      throw nonceReplayed();
+    }
     const { plan, before, after } = recorded;
     const completedAs = plan.write && plan.completion !== null && after !== null && after.respondedAt !== null ? verdict : null;
     if (plan.write && (plan.event.deliveries.length > 0 || completedAs !== null)) this.#deps.notify();
@@ -289,6 +304,20 @@ export class CallbackService {
     }
     return result;
   }
+}
+
+/**
+ * A signed callback's message id as a claim in the nonce table: keyed by a digest of the connector and
+ * the id (apart from UsernameToken nonces, which are digests of a user and a nonce's bytes).
+ */
+function messageClaim(connector: string, webhookId: { id: string; rememberUntil: number } | null): { key: string; expiresAt: number } | null {
+  if (webhookId === null) return null;
+  return { key: createHash('sha256').update(`callback-message\u0000${connector}\u0000${webhookId.id}`, 'utf8').digest('hex'), expiresAt: webhookId.rememberUntil };
+}
+
+/** A value a sender chose, clipped for the audit trail. */
+function clipped(value: string | null): string | null {
+  return value === null ? null : clip(value);
 }
 
 /** A UsernameToken whose nonce was used before: a replay, refused as AcceptEvents refuses a push's. */

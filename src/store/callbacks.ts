@@ -66,6 +66,8 @@ export interface CallbackRecordInput {
   now: number;
   /** A UsernameToken's nonce to claim first (none: nothing to claim). */
   nonce?: NonceClaim | null;
+  /** A signed callback's message id to claim next: claimed before, the callback is a repeat that writes nothing. */
+  message?: NonceClaim | null;
   plan(match: Delivery | null): CallbackPlan;
 }
 
@@ -77,12 +79,17 @@ export type CallbackRecorded =
       before: Delivery | null;
       after: Delivery | null;
     }
-  /** The nonce was used before: nothing was written. */
-  | { refused: 'nonce_replayed' };
+  /** The nonce was used before, or the message was seen before: nothing was written. */
+  | { refused: CallbackClaimLost };
+
+/** Why a callback's transaction wrote nothing: its token's nonce, or its message id, was claimed before. */
+export type CallbackClaimLost = 'nonce_replayed' | 'message_seen';
 
 /** An invalid callback's audit record, with its nonce claimed in the same transaction. */
 export interface InvalidCallbackInput {
   nonce: NonceClaim | null;
+  /** As CallbackRecordInput's: a repeated message adds no audit record. */
+  message?: NonceClaim | null;
   now: number;
   audit: AuditInput;
 }
@@ -118,13 +125,14 @@ export class CallbackRepository {
     return row && toDelivery(row);
   }
 
-  /** Deliveries of these connectors awaiting a response past its deadline, earliest deadline first. */
-  async overdue(connectors: readonly string[], now: number, limit = SWEEP_LIMIT): Promise<Delivery[]> {
-    if (connectors.length === 0) return [];
+  /**
+   * Deliveries awaiting a response past their deadline, earliest deadline first, of every connector
+   * (also one a reload made sync or removed: its deliveries still expire by their stored deadline).
+   */
+  async overdue(now: number, limit = SWEEP_LIMIT): Promise<Delivery[]> {
     const rows = (await this.#knex('deliveries')
       .where('state', 'awaiting_response')
       .andWhere('response_due_at', '<=', now)
-      .whereIn('connector', connectors)
       .orderBy('response_due_at')
       .limit(limit)) as DeliveryRow[];
     return rows.map(toDelivery);
@@ -162,6 +170,8 @@ export class CallbackRepository {
     return this.#knex.transaction(async (trx): Promise<CallbackRecorded> => {
       // First, so a replayed token changes nothing, not even a duplicate's answer.
       if (!(await claimNonce(trx, input.nonce ?? null, input.now))) return { refused: 'nonce_replayed' };
+      // Then the message: a sender's retry of a callback it already delivered changes nothing.
+      if (!(await claimNonce(trx, input.message ?? null, input.now))) return { refused: 'message_seen' };
       let before: Delivery | null = null;
       if (input.correlationId !== null) {
         const q = trx('deliveries').where({ connector: input.connector, correlation_id: input.correlationId }).first();
@@ -216,20 +226,21 @@ export class CallbackRepository {
 
   /**
    * Audits a callback the service could not read (no correlation id, a status it does not know),
-   * claiming its nonce in the same transaction. Returns false, writing nothing, when the nonce was
-   * used before.
+   * claiming its nonce and its message id in the same transaction. Writes nothing, saying which
+   * claim was lost, when either was claimed before.
    */
-  async recordInvalid(input: InvalidCallbackInput): Promise<boolean> {
+  async recordInvalid(input: InvalidCallbackInput): Promise<CallbackClaimLost | 'stored'> {
     return this.#knex.transaction(async (trx) => {
-      if (!(await claimNonce(trx, input.nonce, input.now))) return false;
+      if (!(await claimNonce(trx, input.nonce, input.now))) return 'nonce_replayed';
+      if (!(await claimNonce(trx, input.message ?? null, input.now))) return 'message_seen';
       await trx('audit_records').insert(auditRow(input.audit));
-      return true;
+      return 'stored';
     });
   }
 }
 
 /**
- * Claims a nonce in `trx`: taken when new, or when the one stored has expired (as the ingest
+ * Claims a nonce (or a signed callback's message id, keyed apart) in `trx`: taken when new, or when the one stored has expired (as the ingest
  * writers do for pushes). An upsert whose RETURNING says who won, so two instances claiming one
  * nonce at once cannot both take it: PostgreSQL makes the second wait on the key, then see it taken.
  */

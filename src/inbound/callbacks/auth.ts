@@ -10,7 +10,7 @@ import type { ConnectorConfig } from '../../config/schema.ts';
 import type { Secret } from '../../config/secret.ts';
 import { authenticateHttp, authenticateToken, type AuthResult, type InboundAuthPolicy } from '../soap/auth.ts';
 import type { UsernameToken } from '../soap/envelope.ts';
-import { WebhookVerifier, type WebhookHeaders } from '../webhooks/signature.ts';
+import { readSignedBody, WebhookVerifier, type WebhookHeaders } from '../webhooks/signature.ts';
 
 export type CallbackSettings = NonNullable<ConnectorConfig['async']>['callback'];
 export type CallbackAuth = CallbackSettings['auth'];
@@ -44,15 +44,28 @@ export function authenticateHeaders(auth: CallbackAuth, authorization: string | 
 
 const verifiers = new WeakMap<CallbackAuth, WebhookVerifier>();
 
-/** A Standard Webhooks signature over the exact body bytes. */
-export function authenticateSignature(auth: Extract<CallbackAuth, { type: 'standard-webhooks' }>, headers: WebhookHeaders, body: Buffer, now: number): CallbackAuthResult {
+/** A signed callback as verified: its body, and its message id to remember until its timestamp can no longer pass. */
+export type SignedCallback = { ok: true; body: Buffer; webhookId: string; rememberUntil: number } | { ok: false; reason: string };
+
+/**
+ * A Standard Webhooks signature over the exact body bytes (readSignedBody: the headers are checked
+ * before `read` is called, so a stranger without well-formed, current headers costs no body).
+ */
+export async function authenticateSigned(
+  auth: Extract<CallbackAuth, { type: 'standard-webhooks' }>,
+  headers: WebhookHeaders,
+  now: number,
+  read: () => Promise<Buffer>,
+): Promise<SignedCallback> {
   let verifier = verifiers.get(auth);
   if (!verifier) {
     verifier = new WebhookVerifier([auth.secret.reveal()], { toleranceMs: auth.tolerance });
     verifiers.set(auth, verifier);
   }
-  const verdict = verifier.verify(headers, body, now);
-  return verdict.ok ? { ok: true, username: null, nonce: null } : { ok: false, reason: `signature refused: ${verdict.message}` };
+  const signed = await readSignedBody(verifier, headers, now, read);
+  if (!signed.ok) return { ok: false, reason: `signature refused: ${signed.message}` };
+  // The same message (its id) can pass the timestamp check until its timestamp plus the tolerance.
+  return { ok: true, body: signed.body, webhookId: signed.verdict.id, rememberUntil: signed.verdict.timestamp * 1000 + verifier.toleranceMs + 1000 };
 }
 
 /** A WS-Security UsernameToken from the SOAP Header (PasswordText, or PasswordDigest with Nonce and Created). */

@@ -1,34 +1,31 @@
 import type { Context } from 'koa';
 import type { Router } from '@koa/router';
 import type { GatewayConfig } from '../../config/load.ts';
+import type { CallbackRefusal } from '../../domain/callback.ts';
 import { clip } from '../../domain/clip.ts';
 import { GatewayError, isGatewayError, type ErrorCode } from '../../domain/errors.ts';
 import type { Logger } from '../../log.ts';
-import type { BodyBudget, BodyReservation } from '../../server/body-budget.ts';
+import { budgetedBody, type BodyBudget, type BodyReservation } from '../../server/body-budget.ts';
 import { discardRestOfBody, isClientAbort } from '../../server/drain.ts';
 import type { LoginGuard } from '../../server/login-throttle.ts';
 import type { CallbackFormat, CallbackInput, CallbackResult } from '../../services/callbacks.ts';
 import type { Store } from '../../store/index.ts';
-import type { ParseLimits, SoapVersion } from '../soap/envelope.ts';
+import type { SoapVersion } from '../soap/envelope.ts';
 import { buildFault, faultStatus, soapContentType } from '../soap/fault.ts';
 import { requestBaseUrl } from '../soap/wsdl.ts';
-import { readRawBody } from '../webhooks/body.ts';
-import { JsonSyntaxError, parseJsonRecord } from '../webhooks/json.ts';
 import {
   authenticateHeaders,
-  authenticateSignature,
+  authenticateSigned,
   authenticateUsernameToken,
   decidedByHeaders,
   type CallbackAuthResult,
   type CallbackSettings,
 } from './auth.ts';
-import { callbackAck, readSoapCallback, soapVersionOf } from './soap.ts';
+import { checkFields, jsonInput, once, readBody, refusalOf, soapInput, soapLimits } from './body.ts';
+import { callbackAck, soapVersionOf } from './soap.ts';
 import { callbackWsdl } from './wsdl.ts';
 
 const CALLBACK_PATH = '/callbacks/:connector';
-
-/** JSON nesting accepted in a callback body. */
-const MAX_JSON_DEPTH = 64;
 
 export interface CallbackRouteDeps {
   config: () => GatewayConfig;
@@ -42,13 +39,19 @@ export interface CallbackRouteDeps {
   store: Store;
   newId: () => string;
   now: () => number;
-  /** The bytes of request bodies held at once (shared with OM's pushes). */
+  /**
+   * The bytes of request bodies held at once, shared with OM's pushes: a callback takes what a
+   * stranger may (inbound.soap.maxBytesBeforeCredentials) until its credentials are proven.
+   */
   bodies: BodyBudget;
   logger: Logger;
   /** Delays the answers to repeated failed logins from one source. */
   logins?: LoginGuard;
-  /** Told of every callback answered: its outcome, or the refusal's code in lower case (metrics). Must not throw. */
-  onCallback?: (connector: string, result: string) => void;
+  /**
+   * Told of every refused callback of an async connector (metrics; the accepted ones are counted by
+   * the callback service). Not told of an unknown connector: its name is the sender's. Must not throw.
+   */
+  onRefused?: (connector: string, refusal: CallbackRefusal) => void;
 }
 
 interface CallbackRequest {
@@ -57,6 +60,7 @@ interface CallbackRequest {
   remoteAddr: string | null;
   requestId: string;
   format: CallbackFormat;
+  /** The Content-Type's, until the envelope is read; then the envelope's. */
   soapVersion: SoapVersion;
 }
 
@@ -97,16 +101,20 @@ async function handleCallback(ctx: Context, deps: CallbackRouteDeps, connector: 
     remoteAddr: ctx.request.ip || null,
     requestId: String(ctx.state.requestId ?? ''),
     format: /^\s*application\/([\w.+-]+\+)?json\s*(;|$)/i.test(contentType) ? 'json' : 'soap',
+    // Until the envelope is read, the Content-Type says which SOAP version a Fault is written in.
     soapVersion: soapVersionOf(contentType),
   };
   let reservation: BodyReservation | null = null;
   let username: string | null = null;
+  let known = false;
   const authorization = ctx.get('authorization') || undefined;
   let credentialsOffered = authorization !== undefined || ctx.get('webhook-signature') !== '';
   try {
     const settings = deps.settings(connector);
     if (settings === null) throw unknownConnector(connector);
+    known = true;
     if (request.format === 'soap') checkSoapContentType(contentType);
+    const config = deps.config();
     const maxBytes = settings.maxBodySize;
     const declared = declaredLength(ctx.get('content-length'));
     if (declared !== null && declared > maxBytes) {
@@ -114,47 +122,68 @@ async function handleCallback(ctx: Context, deps: CallbackRouteDeps, connector: 
     }
     const { auth } = settings;
     const now = deps.now();
+    // What a stranger may make the gateway read (and hold of the body budget it shares with OM's
+    // pushes) before its credentials are proven: the same allowance as a push's.
+    const allowance = config.gateway.inbound.soap.maxBytesBeforeCredentials;
     // Credentials before work: Basic and bearer before a byte of the body is read.
     if (decidedByHeaders(auth)) username = accepted(authenticateHeaders(auth, authorization)).username;
     if (auth.type === 'username-token' && request.format !== 'soap') {
       throw new GatewayError('AUTH_FAILED', 'authentication failed: this connector takes SOAP callbacks with a WS-Security UsernameToken');
     }
-    reservation = deps.bodies.reserveNow(Math.min(declared ?? maxBytes, maxBytes));
 
     let input: CallbackInput;
     // A UsernameToken's nonce, remembered in the callback's transaction (a replayed token is refused).
     const held: { nonce: { key: string; expiresAt: number } | null } = { nonce: null };
-    if (request.format === 'json' || auth.type === 'standard-webhooks') {
-      // A signature covers the exact bytes: the whole body is read (bounded) before it is checked.
-      const body = await readBody(ctx, maxBytes);
-      if (auth.type === 'standard-webhooks') {
-        credentialsOffered = credentialsOffered || ctx.get('webhook-id') !== '';
-        accepted(
-          authenticateSignature(
-            auth,
-            { id: ctx.get('webhook-id') || undefined, timestamp: ctx.get('webhook-timestamp') || undefined, signature: ctx.get('webhook-signature') || undefined },
-            body,
-            now,
-          ),
-        );
+    let webhookId: { id: string; rememberUntil: number } | null = null;
+    if (auth.type === 'standard-webhooks') {
+      // A signature covers the exact bytes, so the whole body is read before the sender is known: it
+      // is all before-credentials reading, bounded by the allowance. The headers are checked first.
+      const limit = Math.min(maxBytes, allowance);
+      if (declared !== null && declared > limit) {
+        throw new GatewayError('PAYLOAD_TOO_LARGE', `body of ${declared} bytes is over the limit of ${limit} bytes for a signed callback (read whole before its signature is checked)`);
       }
-      input = request.format === 'json' ? jsonInput(connector, body, contentType) : await soapInput(connector, once(body), contentType, soapLimits(deps, maxBytes));
+      credentialsOffered = credentialsOffered || ctx.get('webhook-id') !== '';
+      const signed = await authenticateSigned(
+        auth,
+        { id: ctx.get('webhook-id') || undefined, timestamp: ctx.get('webhook-timestamp') || undefined, signature: ctx.get('webhook-signature') || undefined },
+        now,
+        () => {
+          reservation = deps.bodies.reserveNow(Math.min(declared ?? limit, limit));
+          return readBody(ctx.req, bodyOf(ctx), limit);
+        },
+      );
+      if (!signed.ok) throw new GatewayError('AUTH_FAILED', `authentication failed: ${signed.reason}`);
+      webhookId = { id: signed.webhookId, rememberUntil: signed.rememberUntil };
+      input = request.format === 'json' ? jsonInput(connector, signed.body, contentType) : await readSoap(request, connector, once(signed.body), contentType, soapLimits(config, limit));
     } else {
-      input = await soapInput(connector, bodyOf(ctx), contentType, soapLimits(deps, maxBytes), auth.type === 'username-token'
-        ? (token) => {
-            if (token !== null) credentialsOffered = true;
-            username = token?.username ?? null;
-            const result = accepted(authenticateUsernameToken(auth, token, now));
-            held.nonce = result.nonce;
-          }
-        : undefined);
+      // Basic and bearer are proven already; a UsernameToken when the SOAP Header closes. Until
+      // then the callback holds a stranger's share of the budget, then grows to its full size.
+      let authenticated = decidedByHeaders(auth);
+      const taken = deps.bodies.reserveNow(authenticated ? 0 : Math.min(declared ?? allowance, allowance));
+      reservation = taken;
+      const body = budgetedBody(ctx.req, () => authenticated, () => taken.growTo(Math.min(declared ?? maxBytes, maxBytes), config.gateway.inbound.soap.bodyWait));
+      if (request.format === 'json') {
+        input = jsonInput(connector, await readBody(ctx.req, body, maxBytes), contentType);
+      } else {
+        input = await readSoap(request, connector, body, contentType, soapLimits(config, maxBytes), auth.type === 'username-token'
+          ? (token) => {
+              if (token !== null) credentialsOffered = true;
+              username = token?.username ?? null;
+              const result = accepted(authenticateUsernameToken(auth, token, now));
+              held.nonce = result.nonce;
+              authenticated = true;
+            }
+          : undefined);
+      }
     }
-    const result = await deps.accept({ ...input, requestId: request.requestId || null, ...(held.nonce === null ? {} : { nonce: held.nonce }) });
+    checkFields(input, settings);
+    const result = await deps.accept({ ...input, requestId: request.requestId || null, ...(held.nonce === null ? {} : { nonce: held.nonce }), ...(webhookId === null ? {} : { webhookId }) });
     if (credentialsOffered) deps.logins?.succeeded(request.remoteAddr);
     ctx.state.logFields = { connector, outcome: result.outcome, eventId: result.eventId, deliveryId: result.deliveryId };
-    deps.onCallback?.(connector, result.outcome);
     if (result.outcome === 'invalid') {
-      throw new GatewayError('BAD_REQUEST', 'the callback names no correlation id, or a status value the connector does not know (async.callback)', { status: 422 });
+      // Audited by the service already: answered with its reason, nothing more stored.
+      answer(ctx, request, new GatewayError('CALLBACK_INVALID', result.message ?? 'the callback names no correlation id, or a status value the connector does not know (async.callback)'));
+      return;
     }
     const ack = { eventId: result.eventId, outcome: result.outcome, deliveryId: result.deliveryId };
     ctx.status = 200;
@@ -170,23 +199,30 @@ async function handleCallback(ctx: Context, deps: CallbackRouteDeps, connector: 
       deps.logger.info({ requestId: request.requestId, remoteAddr: request.remoteAddr }, 'client closed the connection before its callback was read');
       ctx.state.logFields = { connector: clip(connector, 80), error: 'CLIENT_ABORTED' };
       ctx.status = 400;
-      deps.onCallback?.(connector, 'client_aborted');
+      if (known) deps.onRefused?.(connector, 'client_aborted');
       return;
     }
     const error = isGatewayError(err) ? err : new GatewayError('INTERNAL', 'internal error; send the callback again later', { cause: err });
     // An unknown connector is a 404 and no more: a scan of names must not fill the audit trail.
-    if (error.party === 'Client' && error.code !== 'UNKNOWN_CONNECTOR' && error.status !== 422) {
+    if (error.party === 'Client' && error.code !== 'UNKNOWN_CONNECTOR') {
       await recordRefusal(deps, request, error.code.toLowerCase(), error.message, username);
     }
     if (error.code === 'AUTH_FAILED' && credentialsOffered) await deps.logins?.failed(request.remoteAddr);
     if (error.party === 'Server') deps.logger.error({ err: error.cause ?? error, requestId: request.requestId }, error.message);
     ctx.state.logFields = { connector: clip(connector, 80), error: error.code };
-    if (error.status !== 422) deps.onCallback?.(connector, error.code.toLowerCase());
+    if (known) deps.onRefused?.(connector, refusalOf(error));
     answer(ctx, request, error);
     discardRestOfBody(ctx.req, ctx.res);
   } finally {
     reservation?.release();
   }
+}
+
+/** A SOAP callback read; from here on it is answered in its envelope's SOAP version. */
+async function readSoap(request: CallbackRequest, ...args: Parameters<typeof soapInput>): Promise<CallbackInput> {
+  const read = await soapInput(...args);
+  request.soapVersion = read.soapVersion;
+  return read.input;
 }
 
 /** The outcome of a credentials check, or AUTH_FAILED. */
@@ -195,70 +231,14 @@ function accepted(result: CallbackAuthResult): Extract<CallbackAuthResult, { ok:
   return result;
 }
 
-function jsonInput(connector: string, body: Buffer, contentType: string): CallbackInput {
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(body);
-  } catch {
-    throw new GatewayError('BAD_REQUEST', 'the callback body is not valid UTF-8');
-  }
-  try {
-    return { connector, format: 'json', raw: body, contentType, body: parseJsonRecord(text, { maxDepth: MAX_JSON_DEPTH }) };
-  } catch (err) {
-    const detail = err instanceof JsonSyntaxError ? err.message : 'not a JSON object';
-    throw new GatewayError('BAD_REQUEST', `the callback body is not valid JSON: ${detail}`);
-  }
-}
-
-async function soapInput(
-  connector: string,
-  body: AsyncIterable<Buffer>,
-  contentType: string,
-  limits: ParseLimits,
-  onCredentials?: Parameters<typeof readSoapCallback>[2],
-): Promise<CallbackInput> {
-  const read = await readSoapCallback(body, limits, onCredentials);
-  return { connector, format: 'soap', raw: read.redacted, contentType, body: read.fields };
-}
-
-async function* once(body: Buffer): AsyncGenerator<Buffer> {
-  yield body;
-}
-
-/** OM's SOAP limits (inbound.soap), the callback's own size limit. */
-function soapLimits(deps: Pick<CallbackRouteDeps, 'config'>, maxBytes: number): ParseLimits {
-  const soap = deps.config().gateway.inbound.soap;
-  return {
-    maxBytes,
-    maxDepth: soap.maxDepth,
-    maxElements: soap.maxElements,
-    maxBytesBeforeCredentials: soap.maxBytesBeforeCredentials,
-    maxAttributes: soap.maxAttributes,
-    maxTotalAttributes: soap.maxTotalAttributes,
-    maxNameLength: soap.maxNameLength,
-    maxTextLength: soap.maxTextLength,
-  };
-}
-
 /** The request body as it streams in; not destroyed when reading stops early, so a refusal can still be answered. */
 function bodyOf(ctx: Context): AsyncIterable<Buffer> {
   return ctx.req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
 }
 
-async function readBody(ctx: Context, maxBytes: number): Promise<Buffer> {
-  try {
-    return await readRawBody(bodyOf(ctx), maxBytes);
-  } catch (err) {
-    if (isGatewayError(err) && err.code === 'BAD_REQUEST' && isClientAbort(ctx.req, err.cause)) {
-      throw new GatewayError('CLIENT_ABORTED', 'the client closed the connection before its callback was read', { cause: err });
-    }
-    throw err;
-  }
-}
-
 function answer(ctx: Context, request: CallbackRequest, error: GatewayError): void {
   if (request.format === 'soap' && error.code !== 'UNKNOWN_CONNECTOR' && error.code !== 'UNSUPPORTED_MEDIA_TYPE') {
-    ctx.status = error.status === 422 ? 422 : faultStatus(request.soapVersion, error.party, error.status);
+    ctx.status = error.code === 'CALLBACK_INVALID' ? 422 : faultStatus(request.soapVersion, error.party, error.status);
     ctx.type = soapContentType(request.soapVersion);
     ctx.body = buildFault(request.soapVersion, error.party, error.code, error.message);
   } else {

@@ -7,7 +7,7 @@ import { parsePush, type SoapVersion } from './envelope.ts';
 import { buildFault, faultStatus, soapContentType } from './fault.ts';
 import { acceptPush, eventBuilder, recordRejection, storableHeaders, type PushHandlerDeps } from './push-handler.ts';
 import { authenticateHttp, authenticateToken, type AuthResult } from './auth.ts';
-import type { BodyBudget, BodyReservation } from '../../server/body-budget.ts';
+import { budgetedBody, type BodyBudget, type BodyReservation } from '../../server/body-budget.ts';
 import { discardRestOfBody, isClientAbort } from '../../server/drain.ts';
 import { requestBaseUrl, type WsdlDocument } from './wsdl.ts';
 
@@ -86,7 +86,7 @@ async function handlePush(ctx: Context, deps: SoapRouteDeps, connectorScope: str
     reservation = deps.bodies.reserveNow(auth !== null ? 0 : Math.min(declared ?? allowance, allowance));
     const held = reservation;
     const fullSize = declared ?? limits.maxBodySize;
-    const body = budgeted(ctx.req, () => auth !== null, () => held.growTo(fullSize, limits.bodyWait));
+    const body = budgetedBody(ctx.req, () => auth !== null, () => held.growTo(fullSize, limits.bodyWait));
 
     const { batch, add: addHeader } = eventBuilder(deps, now, base);
     const parsed = await parsePush(
@@ -150,23 +150,6 @@ async function handlePush(ctx: Context, deps: SoapRouteDeps, connectorScope: str
     deps.onPush?.({ result: error.code.toLowerCase(), events: [] });
   } finally {
     reservation?.release();
-  }
-}
-
-/**
- * The request body as the parser reads it: chunks pass through as they come; before the first chunk
- * read after the credentials were accepted, the push's share of the body budget grows to its full
- * size (waiting in line if need be). The stream is not destroyed when the parser stops early, so a
- * refusal can still be answered.
- */
-async function* budgeted(req: Context['req'], authenticated: () => boolean, grow: () => Promise<void>): AsyncGenerator<Buffer> {
-  let grown = false;
-  for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-    if (!grown && authenticated()) {
-      await grow();
-      grown = true;
-    }
-    yield chunk;
   }
 }
 

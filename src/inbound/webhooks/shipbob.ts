@@ -20,7 +20,7 @@ import type { AcceptEvents, AcceptOutcome } from '../../services/accept-events.t
 import type { Store } from '../../store/index.ts';
 import { readRawBody } from './body.ts';
 import { JsonSyntaxError, parseJsonRecord } from './json.ts';
-import { WebhookVerifier, type VerifyFailure } from './signature.ts';
+import { readSignedBody, WebhookVerifier, type VerifyFailure } from './signature.ts';
 
 const SHIPBOB_WEBHOOK_PATH = '/webhooks/shipbob';
 
@@ -65,9 +65,9 @@ export interface WebhookRequest {
 }
 
 /**
- * POST /webhooks/shipbob: ShipBob's signed webhooks (Standard Webhooks). The raw body is read with a
- * limit, the signature checked over those exact bytes, the JSON parsed, one event built, routed by the
- * trigger points (source shipbob) and stored; the 204 goes back only after the commit. A replayed
+ * POST /webhooks/shipbob: ShipBob's signed webhooks (Standard Webhooks). The webhook-* headers are
+ * checked first (readSignedBody), then the raw body is read with a limit, the signature checked over
+ * those exact bytes, the JSON parsed, one event built, routed by the trigger points (source shipbob) and stored; the 204 goes back only after the commit. A replayed
  * webhook-id is acknowledged and recorded as a duplicate. Refusals answer JSON `{code, message}` and
  * leave an audit record (webhook.rejected); nothing else is stored for them.
  */
@@ -107,13 +107,15 @@ async function handleShipBobWebhook(ctx: Context, deps: ShipBobWebhookDeps): Pro
     if (declared > settings.maxBodySize) {
       throw new Refusal('payload_too_large', 'PAYLOAD_TOO_LARGE', 413, `body of ${declared} bytes is over the limit of ${settings.maxBodySize} bytes`);
     }
-    const body = await readBody(ctx, settings.maxBodySize);
-    const verdict = verifierFor(settings).verify(
+    // Headers first: a stranger without well-formed, current webhook-* headers is refused before its body is read.
+    const signed = await readSignedBody(
+      verifierFor(settings),
       { id: request.webhookId || undefined, timestamp: ctx.get('webhook-timestamp') || undefined, signature: ctx.get('webhook-signature') || undefined },
-      body,
       deps.now(),
+      () => readBody(ctx, settings.maxBodySize),
     );
-    if (!verdict.ok) throw new Refusal(verdict.reason, 'AUTH_FAILED', 401, `webhook signature refused: ${verdict.message}`);
+    if (!signed.ok) throw new Refusal(signed.reason, 'AUTH_FAILED', 401, `webhook signature refused: ${signed.message}`);
+    const { body, verdict } = signed;
     const { text, payload } = parseBody(body);
     const outcome = await acceptShipBobWebhook(deps, request, { raw: text, payload });
     const event = outcome.events[0];

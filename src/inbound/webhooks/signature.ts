@@ -36,9 +36,12 @@ export type VerifyFailure =
   | 'timestamp_too_new'
   | 'no_matching_signature';
 
-export type VerifyResult =
-  | { ok: true; id: string; timestamp: number; /** which configured secret matched (0 = first) */ secretIndex: number }
-  | { ok: false; reason: VerifyFailure; message: string };
+type VerifyRefusal = { ok: false; reason: VerifyFailure; message: string };
+
+export type VerifyResult = { ok: true; id: string; timestamp: number; /** which configured secret matched (0 = first) */ secretIndex: number } | VerifyRefusal;
+
+/** The headers as checked, before the body: the values the signature is computed over. */
+type HeaderCheck = { ok: true; id: string; timestamp: string; signature: string } | VerifyRefusal;
 
 export interface WebhookHeaders {
   id: string | undefined;
@@ -79,8 +82,16 @@ export class WebhookVerifier {
     this.#toleranceSeconds = Math.floor((options.toleranceMs ?? DEFAULT_TOLERANCE_MS) / 1000);
   }
 
-  /** Checks headers and signature over the exact body bytes; `nowMs` is the gateway's clock. */
-  verify(headers: WebhookHeaders, body: Buffer | string, nowMs: number): VerifyResult {
+  /** How far a timestamp may lie from now, both ways. */
+  get toleranceMs(): number {
+    return this.#toleranceSeconds * 1000;
+  }
+
+  /**
+   * What the headers alone decide: all three present, an id and a timestamp of the right form, the
+   * timestamp within the tolerance of now. Needs no byte of the body.
+   */
+  checkHeaders(headers: WebhookHeaders, nowMs: number): HeaderCheck {
     const { id, timestamp, signature } = headers;
     if (!id || !timestamp || !signature) {
       const missing = [!id && 'webhook-id', !timestamp && 'webhook-timestamp', !signature && 'webhook-signature'].filter(Boolean);
@@ -94,7 +105,14 @@ export class WebhookVerifier {
     const now = Math.floor(nowMs / 1000);
     if (now - sent > this.#toleranceSeconds) return fail('timestamp_too_old', 'webhook-timestamp is too old');
     if (sent - now > this.#toleranceSeconds) return fail('timestamp_too_new', 'webhook-timestamp is too far in the future');
+    return { ok: true, id, timestamp, signature };
+  }
 
+  /** Checks headers and signature over the exact body bytes; `nowMs` is the gateway's clock. */
+  verify(headers: WebhookHeaders, body: Buffer | string, nowMs: number): VerifyResult {
+    const checked = this.checkHeaders(headers, nowMs);
+    if (!checked.ok) return checked;
+    const { id, timestamp, signature } = checked;
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     const expected = this.#keys.map((key) => Buffer.from(hmac(key, id, timestamp, bytes), 'ascii'));
     let matched = -1;
@@ -108,14 +126,31 @@ export class WebhookVerifier {
       });
     }
     if (matched < 0) return fail('no_matching_signature', 'no matching signature in webhook-signature');
-    return { ok: true, id, timestamp: sent, secretIndex: matched };
+    return { ok: true, id, timestamp: Number(timestamp), secretIndex: matched };
   }
+}
+
+/** A verified message: its body, as read, and the verifier's verdict. */
+export type SignedBody = { ok: true; body: Buffer; verdict: Extract<VerifyResult, { ok: true }> } | VerifyRefusal;
+
+/**
+ * The one order every Standard Webhooks receiver follows (ShipBob's webhooks, async connectors'
+ * callbacks): what the headers decide refuses before a byte of the body is read; only then is the
+ * body read, by `read` (bounded and budgeted as the caller's route requires), and the signature
+ * checked over its exact bytes. A stranger without well-formed, current headers costs no body.
+ */
+export async function readSignedBody(verifier: WebhookVerifier, headers: WebhookHeaders, nowMs: number, read: () => Promise<Buffer>): Promise<SignedBody> {
+  const checked = verifier.checkHeaders(headers, nowMs);
+  if (!checked.ok) return checked;
+  const body = await read();
+  const verdict = verifier.verify(headers, body, nowMs);
+  return verdict.ok ? { ok: true, body, verdict } : verdict;
 }
 
 function hmac(key: Buffer, id: string, timestamp: string, body: Buffer): string {
   return createHmac('sha256', key).update(`${id}.${timestamp}.`, 'utf8').update(body).digest('base64');
 }
 
-function fail(reason: VerifyFailure, message: string): VerifyResult {
+function fail(reason: VerifyFailure, message: string): VerifyRefusal {
   return { ok: false, reason, message };
 }

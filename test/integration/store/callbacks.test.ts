@@ -90,13 +90,15 @@ describe(`store: deliveries awaiting a response (${backendName()})`, () => {
     expect((await store.browse.attemptsOf([id])).map((a) => a.outcome)).to.deep.equal(['accepted']);
   });
 
-  it('sweeps overdue deliveries of the given connectors, earliest deadline first; of two instances expiring one, one wins', async () => {
+  it('sweeps overdue deliveries of every connector, earliest deadline first; of two instances expiring one, one wins', async () => {
     const late = await seed.delivery({ connector: 'fulfilment', state: 'awaiting_response', correlationId: 'a', responseDueAt: seed.now - 10 });
     const later = await seed.delivery({ connector: 'fulfilment', state: 'awaiting_response', correlationId: 'b', responseDueAt: seed.now - 20 });
     await seed.delivery({ connector: 'fulfilment', state: 'awaiting_response', correlationId: 'c', responseDueAt: seed.now + 10 });
-    await seed.delivery({ connector: 'elsewhere', state: 'awaiting_response', correlationId: 'd', responseDueAt: seed.now - 10 });
-    const overdue = await store.callbacks.overdue(['fulfilment'], seed.now);
-    expect(overdue.map((d) => d.id)).to.deep.equal([later, late]);
+    // Another connector's (one a reload made sync, or removed): its deadline still counts.
+    const elsewhere = await seed.delivery({ connector: 'elsewhere', state: 'awaiting_response', correlationId: 'd', responseDueAt: seed.now - 5 });
+    await seed.delivery({ connector: 'elsewhere', state: 'parked', correlationId: 'e', responseDueAt: seed.now - 30 });
+    const overdue = await store.callbacks.overdue(seed.now);
+    expect(overdue.map((d) => d.id)).to.deep.equal([later, late, elsewhere]);
 
     const other = open();
     try {
@@ -189,11 +191,11 @@ describe(`store: deliveries awaiting a response (${backendName()})`, () => {
       return { write: false };
     };
     // An unreadable callback claims it too: its token cannot be replayed with a readable body.
-    expect(await store.callbacks.recordInvalid({ nonce, now: seed.now, audit: audit() })).to.equal(true);
+    expect(await store.callbacks.recordInvalid({ nonce, now: seed.now, audit: audit() })).to.equal('stored');
     const replayed = await store.callbacks.record({ connector: 'fulfilment', correlationId: 'c-n', now: seed.now, nonce, plan });
     expect(replayed).to.deep.equal({ refused: 'nonce_replayed' });
     expect(plans, 'the delivery is not even read').to.have.length(0);
-    expect(await store.callbacks.recordInvalid({ nonce, now: seed.now, audit: audit() })).to.equal(false);
+    expect(await store.callbacks.recordInvalid({ nonce, now: seed.now, audit: audit() })).to.equal('nonce_replayed');
     const audits = await everything((page) => store.browse.audit({ actions: ['callback.received'] }, page));
     expect(audits, 'one audit record: the first').to.have.length(1);
     expect((await get(id)).state).to.equal('awaiting_response');
@@ -203,5 +205,24 @@ describe(`store: deliveries awaiting a response (${backendName()})`, () => {
     // Past its expiry a nonce is a new one (its token's Created is refused by then anyway).
     const later = recorded(await store.callbacks.record({ connector: 'fulfilment', correlationId: 'c-n', now: nonce.expiresAt + 1, nonce, plan }));
     expect(later.before?.id).to.equal(id);
+  });
+
+  it("claims a signed callback's message id after its nonce: a message seen before writes nothing, valid or invalid", async () => {
+    const id = await seed.delivery({ connector: 'fulfilment', state: 'awaiting_response', correlationId: 'c-m', responseDueAt: seed.now + 1000 });
+    const audit = () => ({ id: seed.newId(), at: seed.now, direction: 'in' as const, action: 'callback.received', result: 'invalid' });
+    const message = { key: 'digest-of-connector-and-webhook-id', expiresAt: seed.now + 600_000 };
+    const plans: Array<Delivery | null> = [];
+    const plan = (match: Delivery | null): CallbackPlan => {
+      plans.push(match);
+      return { write: false };
+    };
+    expect(recorded(await store.callbacks.record({ connector: 'fulfilment', correlationId: 'c-m', now: seed.now, message, plan })).before?.id).to.equal(id);
+    expect(await store.callbacks.record({ connector: 'fulfilment', correlationId: 'c-m', now: seed.now, message, plan })).to.deep.equal({ refused: 'message_seen' });
+    expect(plans, 'the repeat does not even read the delivery').to.have.length(1);
+    // An invalid one's repeat adds no second audit record.
+    const invalid = { key: 'digest-of-another-message', expiresAt: seed.now + 600_000 };
+    expect(await store.callbacks.recordInvalid({ nonce: null, message: invalid, now: seed.now, audit: audit() })).to.equal('stored');
+    expect(await store.callbacks.recordInvalid({ nonce: null, message: invalid, now: seed.now, audit: audit() })).to.equal('message_seen');
+    expect(await everything((page) => store.browse.audit({ actions: ['callback.received'] }, page))).to.have.length(1);
   });
 });

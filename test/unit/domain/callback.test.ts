@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { callbackVerdict, jsonAsRecord, setAtPath, textAtPath, xpathLocalName } from '../../../src/domain/callback.ts';
+import { callbackFieldProblem, callbackVerdict, jsonAsRecord, setAtPath, textAtPath, xpathLocalName } from '../../../src/domain/callback.ts';
 
 describe('domain/callback: reading callbacks and answers', () => {
   it('reads text at a dotted path: strings as they are, numbers and booleans written out, nothing else', () => {
@@ -42,5 +42,16 @@ describe('domain/callback: reading callbacks and answers', () => {
       f: null,
     });
     expect(jsonAsRecord('text')).to.deep.equal({ '#text': 'text' });
+  });
+
+  it('checks the fields a callback carries: ids and statuses bounded and free of control characters; a message may break lines', () => {
+    const ok = { correlationId: 'c'.repeat(200), status: 'COMPLETED', message: 'line one\n\tline two\r\n' };
+    expect(callbackFieldProblem(ok)).to.equal(null);
+    expect(callbackFieldProblem({ correlationId: null, status: null, message: null })).to.equal(null);
+    expect(callbackFieldProblem({ ...ok, correlationId: 'c'.repeat(201) })).to.equal("the callback's correlation id is 201 characters long: at most 200 are accepted");
+    expect(callbackFieldProblem({ ...ok, correlationId: 'a\u0000b' })).to.equal("the callback's correlation id contains a control character");
+    expect(callbackFieldProblem({ ...ok, correlationId: 'a\tb' })).to.equal("the callback's correlation id contains a control character");
+    expect(callbackFieldProblem({ ...ok, status: 'DONE\u007f' })).to.equal("the callback's status contains a control character");
+    expect(callbackFieldProblem({ ...ok, message: 'out of stock\u0000' })).to.equal("the callback's message contains a control character");
   });
 });

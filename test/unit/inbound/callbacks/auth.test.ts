@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Secret } from '../../../../src/config/secret.ts';
 import {
   authenticateHeaders,
-  authenticateSignature,
+  authenticateSigned,
   authenticateUsernameToken,
   decidedByHeaders,
 } from '../../../../src/inbound/callbacks/auth.ts';
@@ -40,16 +40,32 @@ describe('callback authentication', () => {
     expect(authenticateHeaders(bearer, undefined).ok).to.equal(false);
   });
 
-  it('Standard Webhooks: a signature over the exact bytes, within the tolerance', () => {
+  it('Standard Webhooks: a signature over the exact bytes, within the tolerance; the headers checked before the body is read', async () => {
     const body = Buffer.from('{"correlationId":"c-1","status":"COMPLETED"}');
     const h = signedHeaders(WHSEC, 'msg_1', NOW / 1000, body);
     const headers = { id: h['webhook-id'], timestamp: h['webhook-timestamp'], signature: h['webhook-signature'] };
-    expect(authenticateSignature(webhooks, headers, body, NOW).ok).to.equal(true);
-    expect(authenticateSignature(webhooks, headers, Buffer.from(`${body.toString()} `), NOW).ok).to.equal(false);
-    expect(authenticateSignature(webhooks, headers, body, NOW + 6 * 60_000)).to.deep.include({ ok: false });
+    let reads = 0;
+    const reading = (bytes: Buffer) => async (): Promise<Buffer> => {
+      reads += 1;
+      return bytes;
+    };
+    expect(await authenticateSigned(webhooks, headers, NOW, reading(body))).to.deep.equal({ ok: true, body, webhookId: 'msg_1', rememberUntil: NOW + 5 * 60_000 + 1000 });
+    expect((await authenticateSigned(webhooks, headers, NOW, reading(Buffer.from(`${body.toString()} `)))).ok).to.equal(false);
     const other = signedHeaders(`whsec_${randomBytes(24).toString('base64')}`, 'msg_1', NOW / 1000, body);
-    expect(authenticateSignature(webhooks, { ...headers, signature: other['webhook-signature'] }, body, NOW).ok).to.equal(false);
-    expect(authenticateSignature(webhooks, { id: undefined, timestamp: undefined, signature: undefined }, body, NOW).ok).to.equal(false);
+    expect((await authenticateSigned(webhooks, { ...headers, signature: other['webhook-signature'] }, NOW, reading(body))).ok).to.equal(false);
+    expect(reads).to.equal(3);
+    // What the headers decide costs no body: missing, malformed, or a timestamp outside the tolerance.
+    for (const refused of [
+      { id: undefined, timestamp: undefined, signature: undefined },
+      { ...headers, id: undefined },
+      { ...headers, timestamp: 'yesterday' },
+      { ...headers, id: 'a.b' },
+    ]) {
+      expect(await authenticateSigned(webhooks, refused, NOW, reading(body))).to.deep.include({ ok: false });
+    }
+    expect(await authenticateSigned(webhooks, headers, NOW + 6 * 60_000, reading(body))).to.deep.equal({ ok: false, reason: 'signature refused: webhook-timestamp is too old' });
+    expect(await authenticateSigned(webhooks, headers, NOW - 6 * 60_000, reading(body))).to.deep.equal({ ok: false, reason: 'signature refused: webhook-timestamp is too far in the future' });
+    expect(reads, 'no body read for a refusal the headers decide').to.equal(3);
   });
 
   it('UsernameToken: PasswordText, or PasswordDigest with its nonce to remember', () => {
