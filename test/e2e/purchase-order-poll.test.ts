@@ -1,84 +1,18 @@
 import { expect } from 'chai';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AttemptReport } from '../../src/delivery/worker.ts';
 import type { AuditRecord } from '../../src/domain/audit.ts';
 import type { PollOutcome } from '../../src/inbound/poller/purchase-orders.ts';
-import { startFusionSandboxServer, type RunningFusionSandbox } from '../../src/sandbox/fusion.ts';
-import { startShipBobSandboxServer, type RunningShipBobSandbox } from '../../src/sandbox/shipbob/index.ts';
-import { main } from '../../src/main.ts';
+import type { RunningFusionSandbox } from '../../src/sandbox/fusion.ts';
+import type { RunningShipBobSandbox } from '../../src/sandbox/shipbob/index.ts';
 import { backendName } from '../helpers/backend.ts';
-import { gatewayYaml, startGateway, testEnv, type TestGateway } from '../helpers/gateway.ts';
+import type { TestGateway } from '../helpers/gateway.ts';
+import { startOrderFlow, startOrderFlowSandboxes, type OrderFlow, type OrderFlowSandboxes } from '../helpers/order-flow.ts';
 import { shipbobSpecAvailable, SHIPBOB_SPEC_SKIP_MESSAGE, validateRequest } from '../helpers/shipbob-openapi.ts';
 
-const TOKEN = 'shipbob-pat-7d21aa';
-const FUSION_PASSWORD = 'fusion-pw-3b9c';
-const CHANNEL = 100001;
-const WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-/** The example config's write-back template: a shipment notice, an ASN for orders made from a PO. */
-const SHIPMENT_NOTICE = readFileSync(new URL('../../config/mappings/shipment-notice.jsonata', import.meta.url), 'utf8');
-
 /** A gateway polling the emulated Fusion's purchase orders, routing open ones to the emulated ShipBob. */
-async function pollingGateway(fusion: RunningFusionSandbox, shipbob: RunningShipBobSandbox, poller: string): Promise<TestGateway> {
-  return startGateway(
-    {
-      // The schedule never fires by itself in a test (1 January); the tests run its slots.
-      gateway: gatewayYaml('', { delivery: '  enabled: true\n  pollInterval: 50ms' }).replace(
-        'logging:',
-        `  webhooks:\n    shipbob:\n      secrets: ['\${env:TEST_WEBHOOK_SECRET}']\nschedules:\n  poller:\n    enabled: true\n    cron: '0 0 1 1 *'\n    connector: fusion\n${poller}logging:`,
-      ),
-      connectors: {
-        'fusion.yaml': `protocol: rest
-kind: oracle-fusion
-url: ${fusion.url}
-path: /fscmRestApi/resources/11.13.18.05/receivingReceiptRequests
-auth: { type: basic, username: omgw.integration, password: '\${env:TEST_FUSION_PASSWORD}' }
-transform: jsonata:shipment-notice
-`,
-        'shipbob.yaml': `protocol: rest
-kind: shipbob
-url: ${shipbob.url}
-timeout: 5s
-headers:
-  shipbob_channel_id: '${CHANNEL}'
-auth: { type: bearer, token: '\${env:TEST_SHIPBOB_TOKEN}' }
-shipbob: { enrichFrom: fusion, productMap: products, locationMap: locations, orderType: DropShip }
-`,
-      },
-      triggerPoints: `triggerPoints:
-  - name: open-purchase-orders
-    source: fusion-po
-    eventCodes: [PurchaseOrderChanged]
-    when: [{ field: StatusCode, in: [OPEN] }]
-    connectors: [shipbob]
-  - name: shipped
-    source: shipbob
-    eventCodes: [order.shipped]
-    connectors: [fusion]
-`,
-      mappings: {
-        'products.yaml': 'kind: product-map\nentries:\n  OMGW-TSHIRT-M: TShirtBlueM\n  OMGW-MUG-12OZ: LIGHT-ROAST\n',
-        'locations.yaml': "kind: location-map\nentries:\n  M1: '156'\n",
-        'shipment-notice.jsonata': SHIPMENT_NOTICE,
-      },
-    },
-    { env: { TEST_FUSION_PASSWORD: FUSION_PASSWORD, TEST_SHIPBOB_TOKEN: TOKEN, TEST_WEBHOOK_SECRET: WEBHOOK_SECRET } },
-  );
-}
-
-/** Resolves with the next `n` attempts at a connector. */
-function attempts(gw: TestGateway, connector: string, n: number): Promise<AttemptReport[]> {
-  return new Promise((resolve) => {
-    const seen: AttemptReport[] = [];
-    const on = (a: AttemptReport): void => {
-      if (a.connector !== connector) return;
-      seen.push(a);
-      if (seen.length < n) return;
-      gw.gateway.worker?.off('attempt', on);
-      resolve(seen);
-    };
-    gw.gateway.worker?.on('attempt', on);
-  });
+function pollingGateway(sandboxes: OrderFlowSandboxes, options: { poller?: string; topics?: readonly string[] } = {}): Promise<OrderFlow> {
+  return startOrderFlow({ sandboxes, topics: options.topics ?? [], poller: options.poller ?? '' });
 }
 
 /** The audit records of poll runs, oldest first. */
@@ -93,26 +27,25 @@ function ran(outcome: PollOutcome): Extract<PollOutcome, { status: 'ran' }> {
 
 describe(`Fusion purchase-order poller → ShipBob orders (${backendName()})`, function () {
   this.timeout(30_000);
+  let sandboxes: OrderFlowSandboxes;
   let shipbob: RunningShipBobSandbox;
   let fusion: RunningFusionSandbox;
   let fusionNow = Date.now() - 3_600_000;
 
   before(async () => {
-    shipbob = await startShipBobSandboxServer({ token: TOKEN, channelId: CHANNEL, webhookSecret: WEBHOOK_SECRET, webhookRetrySchedule: [0, 20, 50] });
-    fusion = await startFusionSandboxServer({ username: 'omgw.integration', password: FUSION_PASSWORD, now: () => fusionNow });
+    sandboxes = await startOrderFlowSandboxes({ fusionNow: () => fusionNow });
+    ({ shipbob, fusion } = sandboxes);
   });
-  after(async () => {
-    await shipbob?.close();
-    await fusion?.close();
-  });
+  after(async () => sandboxes?.close());
 
   describe('a changed purchase order', () => {
+    let flow: OrderFlow;
     let gw: TestGateway;
     before(async () => {
-      gw = await pollingGateway(fusion, shipbob, '');
-      shipbob.sandbox.subscribe(`${gw.url}/webhooks/shipbob`, ['order.shipped']);
+      flow = await pollingGateway(sandboxes, { topics: ['order.shipped'] });
+      gw = flow.gw;
     });
-    after(async () => gw?.stop());
+    after(async () => flow?.close());
 
     it('becomes one event, routed by the trigger points, and one ShipBob order per open schedule, once', async () => {
       const po = fusion.purchaseOrders.add({ orderNumber: 'PO-2001' });
@@ -121,7 +54,7 @@ describe(`Fusion purchase-order poller → ShipBob orders (${backendName()})`, f
       fusionNow += 1_000;
       fusion.purchaseOrders.add({ orderNumber: 'PO-2003', statusCode: 'CANCELED' });
 
-      const delivered = attempts(gw, 'shipbob', 2);
+      const delivered = flow.attemptsAt('shipbob', 2);
       const first = ran((await gw.gateway.jobs?.scheduler.runSlot('poller', Date.now())) as PollOutcome);
       expect(first.state, first.error ?? '').to.equal('ok');
       expect(first.summary).to.deep.include({ pages: 1, read: 3, routed: 2, unrouted: 1, duplicates: 0, skipped: 0, caughtUp: true });
@@ -153,7 +86,7 @@ describe(`Fusion purchase-order poller → ShipBob orders (${backendName()})`, f
       fusionNow += 5_000;
       fusion.purchaseOrders.touch('PO-2001');
       const before = shipbob.sandbox.state.orders.size;
-      const redelivered = attempts(gw, 'shipbob', 1);
+      const redelivered = flow.attemptsAt('shipbob', 1);
       const third = ran(await gw.gateway.jobs!.poller.runNow('test'));
       expect(third.summary).to.deep.include({ routed: 1, duplicates: 2 });
       expect((await redelivered)[0]?.outcome).to.equal('delivered');
@@ -161,7 +94,7 @@ describe(`Fusion purchase-order poller → ShipBob orders (${backendName()})`, f
       expect(third.cursorAfter).to.equal(fusion.purchaseOrders.get('PO-2001')?.LastUpdateDate);
 
       // ShipBob ships the PO-2002 order: the write-back is an ASN against that purchase order's schedule.
-      const written = attempts(gw, 'fusion', 1);
+      const written = flow.attemptsAt('fusion', 1);
       const shipped = await shipbob.sandbox.ship(Number(mug?.id), { carrier: 'UPS', tracking: '1Z999AA10123456784' });
       expect((await written)[0]?.outcome).to.equal('delivered');
       const notice = fusion.received().at(-1)?.body as { PackingSlip: string; lines: unknown[] };
@@ -218,19 +151,16 @@ describe(`Fusion purchase-order poller → ShipBob orders (${backendName()})`, f
   });
 
   describe('omgw poll', () => {
+    let flow: OrderFlow;
     let gw: TestGateway;
     before(async () => {
-      gw = await pollingGateway(fusion, shipbob, '');
+      flow = await pollingGateway(sandboxes);
+      gw = flow.gw;
     });
-    after(async () => gw?.stop());
+    after(async () => flow?.close());
 
-    const cli = async (args: string[], fusionPassword = FUSION_PASSWORD): Promise<{ code: number; out: string; err: string }> => {
-      const out: string[] = [];
-      const err: string[] = [];
-      const env = testEnv(gw.database, { TEST_FUSION_PASSWORD: fusionPassword, TEST_SHIPBOB_TOKEN: TOKEN, TEST_WEBHOOK_SECRET: WEBHOOK_SECRET });
-      const code = await main([...args, '--config', gw.configDir], { out: (t) => out.push(t), err: (t) => err.push(t) }, env);
-      return { code, out: out.join('\n'), err: err.join('\n') };
-    };
+    const cli = (args: string[], fusionPassword?: string): Promise<{ code: number; out: string; err: string }> =>
+      flow.cliWith(fusionPassword === undefined ? {} : { TEST_FUSION_PASSWORD: fusionPassword }, ...args);
 
     it('--now polls through the configured connector and records the run; alone it lists the runs', async () => {
       expect((await cli(['poll'])).out).to.include('cursor (none yet)');
@@ -266,11 +196,13 @@ describe(`Fusion purchase-order poller → ShipBob orders (${backendName()})`, f
   });
 
   describe('a run whose instance died', () => {
+    let flow: OrderFlow;
     let gw: TestGateway;
     before(async () => {
-      gw = await pollingGateway(fusion, shipbob, '');
+      flow = await pollingGateway(sandboxes);
+      gw = flow.gw;
     });
-    after(async () => gw?.stop());
+    after(async () => flow?.close());
 
     it('is marked interrupted by the next run once its lease has run out; a run still leased is left alone', async () => {
       const pollers = gw.gateway.store.pollers;
@@ -289,11 +221,13 @@ describe(`Fusion purchase-order poller → ShipBob orders (${backendName()})`, f
   });
 
   describe('a page the store cannot take', () => {
+    let flow: OrderFlow;
     let gw: TestGateway;
     before(async () => {
-      gw = await pollingGateway(fusion, shipbob, '');
+      flow = await pollingGateway(sandboxes);
+      gw = flow.gw;
     });
-    after(async () => gw?.stop());
+    after(async () => flow?.close());
 
     it("fails the run with the store's own reason and keeps the cursor; the next run stores the page", async () => {
       fusionNow += 1_000;
@@ -322,11 +256,13 @@ describe(`Fusion purchase-order poller → ShipBob orders (${backendName()})`, f
   });
 
   describe('more changes than one run reads', () => {
+    let flow: OrderFlow;
     let gw: TestGateway;
     before(async () => {
-      gw = await pollingGateway(fusion, shipbob, '    pageSize: 2\n    maxPages: 2\n');
+      flow = await pollingGateway(sandboxes, { poller: '    pageSize: 2\n    maxPages: 2\n' });
+      gw = flow.gw;
     });
-    after(async () => gw?.stop());
+    after(async () => flow?.close());
 
     it('pages through changes stamped within one second and goes on where the last run stopped, missing none', async () => {
       // Seven changes in the same instant (a mass update), more than a run of 2 pages of 2 reads.
