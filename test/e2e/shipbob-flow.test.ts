@@ -3,23 +3,16 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AttemptReport } from '../../src/delivery/worker.ts';
-import { startFusionSandboxServer, type RunningFusionSandbox } from '../../src/sandbox/fusion.ts';
+import type { RunningFusionSandbox } from '../../src/sandbox/fusion.ts';
 import { buildPush, sandboxOrderIds } from '../../src/sandbox/om-push.ts';
-import { startShipBobSandboxServer, type RunningShipBobSandbox } from '../../src/sandbox/shipbob/index.ts';
+import type { RunningShipBobSandbox } from '../../src/sandbox/shipbob/index.ts';
 import { backendName } from '../helpers/backend.ts';
-import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, testEnv, type TestGateway } from '../helpers/gateway.ts';
-import { main } from '../../src/main.ts';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { postSoap, SOAP_PASSWORD, SOAP_USER, type TestGateway } from '../helpers/gateway.ts';
+import { PRODUCTS, startOrderFlow, startOrderFlowSandboxes, type OrderFlow, type OrderFlowSandboxes } from '../helpers/order-flow.ts';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { shipbobSpecAvailable, SHIPBOB_SPEC_SKIP_MESSAGE, validateRequest } from '../helpers/shipbob-openapi.ts';
 import { everything } from '../helpers/pages.ts';
-
-const TOKEN = 'shipbob-pat-0c4f1e';
-const WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-const FUSION_PASSWORD = 'fusion-pw-58e2';
-const CHANNEL = 100001;
-// The example config's own shipment notice: the emulated Fusion takes only a notice it would take.
-const SHIPMENT_NOTICE = readFileSync(new URL('../../config/mappings/shipment-notice.jsonata', import.meta.url), 'utf8');
 
 /** A proxy in front of ShipBob that loses the response to the first order create (the order is made). */
 async function lossyProxy(upstream: string): Promise<{ url: string; lost: number; close(): Promise<void> }> {
@@ -57,78 +50,27 @@ async function lossyProxy(upstream: string): Promise<{ url: string; lost: number
 
 describe(`OM push → ShipBob order → shipped webhook → Fusion write-back (${backendName()})`, function () {
   this.timeout(30_000);
+  let sandboxes: OrderFlowSandboxes;
   let shipbob: RunningShipBobSandbox;
   let fusion: RunningFusionSandbox;
+  let flow: OrderFlow;
   let proxy: Awaited<ReturnType<typeof lossyProxy>>;
   let gw: TestGateway;
 
   before(async () => {
-    shipbob = await startShipBobSandboxServer({ token: TOKEN, channelId: CHANNEL, webhookSecret: WEBHOOK_SECRET, webhookRetrySchedule: [0, 20, 50] });
-    fusion = await startFusionSandboxServer({ username: 'omgw.integration', password: FUSION_PASSWORD });
+    sandboxes = await startOrderFlowSandboxes();
+    ({ shipbob, fusion } = sandboxes);
     proxy = await lossyProxy(shipbob.url);
-    gw = await startGateway(
-      {
-        gateway: gatewayYaml('', { delivery: '  enabled: true\n  pollInterval: 50ms' }).replace(
-          'logging:',
-          `  webhooks:\n    shipbob:\n      secrets: ['\${env:TEST_WEBHOOK_SECRET}']\nlogging:`,
-        ),
-        connectors: {
-          'fusion.yaml': `protocol: rest
-kind: oracle-fusion
-url: ${fusion.url}
-path: /fscmRestApi/resources/11.13.18.05/receivingReceiptRequests
-auth: { type: basic, username: omgw.integration, password: '\${env:TEST_FUSION_PASSWORD}' }
-transform: jsonata:shipment-notice
-`,
-          'shipbob.yaml': `protocol: rest
-kind: shipbob
-url: ${proxy.url}
-timeout: 5s
-headers:
-  shipbob_channel_id: '${CHANNEL}'
-auth: { type: bearer, token: '\${env:TEST_SHIPBOB_TOKEN}' }
-shipbob: { enrichFrom: fusion, productMap: products, locationMap: locations }
-rateLimit: { requests: 150, per: 1m }
-`,
-        },
-        triggerPoints: `triggerPoints:
-  - name: to-shipbob
-    source: oracle-om
-    eventCodes: [FlineStatusUpdate]
-    when: [{ field: StatusCodeNewValue, in: [AWAIT_SHIPPING] }]
-    connectors: [shipbob]
-  - name: shipped
-    source: shipbob
-    eventCodes: [order.shipped]
-    connectors: [fusion]
-`,
-        mappings: {
-          'products.yaml': 'kind: product-map\nentries:\n  OMGW-TSHIRT-M: TShirtBlueM\n  OMGW-MUG-12OZ: LIGHT-ROAST\n',
-          'locations.yaml': "kind: location-map\nentries:\n  M1: '156'\n",
-          'shipment-notice.jsonata': SHIPMENT_NOTICE,
-        },
-      },
-      { env: { TEST_WEBHOOK_SECRET: WEBHOOK_SECRET, TEST_FUSION_PASSWORD: FUSION_PASSWORD, TEST_SHIPBOB_TOKEN: TOKEN } },
-    );
-    shipbob.sandbox.subscribe(`${gw.url}/webhooks/shipbob`, ['order.shipped']);
+    flow = await startOrderFlow({ sandboxes, poller: false, shipbobConnector: { url: proxy.url, orderType: 'DTC' } });
+    gw = flow.gw;
   });
   after(async () => {
-    await gw?.stop();
+    await flow?.close();
     await proxy?.close();
-    await shipbob?.close();
-    await fusion?.close();
+    await sandboxes?.close();
   });
 
-  function attemptOf(connector: string): Promise<AttemptReport> {
-    return new Promise((resolve) => {
-      const on = (a: AttemptReport): void => {
-        if (a.connector !== connector) return;
-        gw.gateway.worker?.off('attempt', on);
-        resolve(a);
-      };
-      gw.gateway.worker?.on('attempt', on);
-    });
-  }
+  const attemptOf = (connector: string): Promise<AttemptReport> => flow.attemptAt(connector);
 
   it('creates the ShipBob order once although the first response is lost, then writes the shipment back to Fusion', async () => {
     const order = { sourceOrderNumber: 'SO-77', lines: 2, statusFrom: 'SCHEDULED', statusTo: 'AWAIT_SHIPPING' };
@@ -184,12 +126,11 @@ rateLimit: { requests: 150, per: 1m }
     const before = shipbob.sandbox.state.orders.size;
     expect([...shipbob.sandbox.state.orders.values()].some((o) => o.reference_id.startsWith('LEG:SO-88:'))).to.equal(false); // nothing half-created
 
-    writeFileSync(join(gw.configDir, 'mappings', 'products.yaml'), 'kind: product-map\nentries:\n  OMGW-TSHIRT-M: TShirtBlueM\n  OMGW-MUG-12OZ: LIGHT-ROAST\n  OMGW-CAP-BLK: DARK-ROAST\n');
+    writeFileSync(join(gw.configDir, 'mappings', 'products.yaml'), `${PRODUCTS}  OMGW-CAP-BLK: DARK-ROAST\n`);
     expect(await gw.gateway.reload()).to.deep.equal({ ok: true });
     const replayed = attemptOf('shipbob');
-    const out: string[] = [];
-    const code = await main(['replay', '--id', parked.id, '--reason', 'product map fixed', '--config', gw.configDir], { out: (t) => out.push(t), err: (t) => out.push(t) }, testEnv(gw.database, { TEST_WEBHOOK_SECRET: WEBHOOK_SECRET, TEST_FUSION_PASSWORD: FUSION_PASSWORD, TEST_SHIPBOB_TOKEN: TOKEN }));
-    expect(code, out.join('\n')).to.equal(0);
+    const replay = await flow.cli('replay', '--id', parked.id, '--reason', 'product map fixed');
+    expect(replay.code, `${replay.out}\n${replay.err}`).to.equal(0);
     gw.gateway.worker?.notify();
     expect((await replayed).outcome).to.equal('delivered');
     expect(shipbob.sandbox.state.orders.size).to.equal(before + 3);
