@@ -5,12 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { AttemptReport } from '../../src/delivery/worker.ts';
 import type { PollOutcome } from '../../src/inbound/poller/purchase-orders.ts';
-import { main } from '../../src/main.ts';
-import { startFusionSandboxServer, type RunningFusionSandbox } from '../../src/sandbox/fusion.ts';
+import type { RunningFusionSandbox } from '../../src/sandbox/fusion.ts';
 import { buildPush, sandboxOrderIds, type PushEventCode } from '../../src/sandbox/om-push.ts';
-import { startShipBobSandboxServer, type RecordedRequest, type RunningShipBobSandbox } from '../../src/sandbox/shipbob/index.ts';
+import type { RecordedRequest, RunningShipBobSandbox } from '../../src/sandbox/shipbob/index.ts';
 import { backendName } from '../helpers/backend.ts';
-import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, testEnv, type TestGateway } from '../helpers/gateway.ts';
+import { postSoap, SOAP_PASSWORD, SOAP_USER, type TestGateway } from '../helpers/gateway.ts';
+import { FUSION_PASSWORD, SHIPBOB_CHANNEL, SHIPBOB_TOKEN, startOrderFlow, startOrderFlowSandboxes, type OrderFlow, type OrderFlowSandboxes } from '../helpers/order-flow.ts';
 import { everything } from '../helpers/pages.ts';
 import { shipbobSpecAvailable, SHIPBOB_SPEC_SKIP_MESSAGE, validateRequest } from '../helpers/shipbob-openapi.ts';
 import { until } from '../helpers/until.ts';
@@ -22,12 +22,6 @@ import { until } from '../helpers/until.ts';
  * to do a change ShipBob can no longer make.
  */
 
-const TOKEN = 'shipbob-pat-4e10c2';
-const FUSION_PASSWORD = 'fusion-pw-c7d1';
-const CHANNEL = 100001;
-const WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-// FUSION_PASSWORD: the example's fusion-holds connector reads it.
-const ENV = { TEST_FUSION_PASSWORD: FUSION_PASSWORD, FUSION_PASSWORD, TEST_SHIPBOB_TOKEN: TOKEN, TEST_WEBHOOK_SECRET: WEBHOOK_SECRET };
 const security = { kind: 'text', username: SOAP_USER, password: SOAP_PASSWORD } as const;
 const CONFIG = fileURLToPath(new URL('../../config', import.meta.url));
 const HOLDS_PATH = '/sandbox/fusion/fscmRestApi/resources/11.13.18.05/salesOrdersForOrderHub/action/applyHold';
@@ -42,42 +36,25 @@ function exampleHoldsPoint(): Record<string, unknown> {
 
 describe(`Oracle's changes reach ShipBob (${backendName()})`, function () {
   this.timeout(60_000);
+  let sandboxes: OrderFlowSandboxes;
   let shipbob: RunningShipBobSandbox;
   let fusion: RunningFusionSandbox;
+  let flow: OrderFlow;
   let gw: TestGateway;
   let fusionNow = Date.now() - 3_600_000;
 
   before(async () => {
-    shipbob = await startShipBobSandboxServer({ token: TOKEN, channelId: CHANNEL, webhookSecret: WEBHOOK_SECRET, webhookRetrySchedule: [0] });
-    fusion = await startFusionSandboxServer({ username: 'omgw.integration', password: FUSION_PASSWORD, now: () => fusionNow });
-    gw = await startGateway(
-      {
-        // The poller's schedule never fires by itself in a test (1 January); the tests run it.
-        gateway: gatewayYaml('', { delivery: '  enabled: true\n  pollInterval: 50ms' }).replace(
-          'logging:',
-          `  webhooks:\n    shipbob:\n      secrets: ['\${env:TEST_WEBHOOK_SECRET}']\nschedules:\n  poller:\n    enabled: true\n    cron: '0 0 1 1 *'\n    connector: fusion\nlogging:`,
-        ),
-        connectors: {
-          'fusion.yaml': `protocol: rest
-kind: oracle-fusion
-url: ${fusion.url}
-auth: { type: basic, username: omgw.integration, password: '\${env:TEST_FUSION_PASSWORD}' }
-`,
-          'shipbob.yaml': `protocol: rest
-kind: shipbob
-url: ${shipbob.url}
-timeout: 5s
-headers:
-  shipbob_channel_id: '${CHANNEL}'
-auth: { type: bearer, token: '\${env:TEST_SHIPBOB_TOKEN}' }
-shipbob: { enrichFrom: fusion, productMap: products, locationMap: locations, orderType: DropShip }
-rateLimit: { requests: 150, per: 1m }
-`,
-          // ShipBob's holds and cancellations back to Oracle, as the example config has them.
-          'fusion-holds.yaml': readFileSync(join(CONFIG, 'connectors', 'fusion-holds.yaml'), 'utf8').replace('${server:url}/sandbox/fusion', fusion.url),
-        },
-        // The example config's routes (config/trigger-points.yaml).
-        triggerPoints: `triggerPoints:
+    sandboxes = await startOrderFlowSandboxes({ webhookRetrySchedule: [0], fusionNow: () => fusionNow });
+    ({ shipbob, fusion } = sandboxes);
+    flow = await startOrderFlow({
+      sandboxes,
+      // ShipBob's webhooks are subscribed to by the tests of them.
+      topics: [],
+      connectors: {
+        // ShipBob's holds and cancellations back to Oracle, as the example config has them.
+        'fusion-holds.yaml': readFileSync(join(CONFIG, 'connectors', 'fusion-holds.yaml'), 'utf8').replace('${server:url}/sandbox/fusion', fusion.url),
+      },
+      triggerPoints: `triggerPoints:
   - name: awaiting-shipping
     source: oracle-om
     eventCodes: [FlineStatusUpdate]
@@ -109,36 +86,22 @@ rateLimit: { requests: 150, per: 1m }
     when: [{ field: StatusCode, in: [OPEN, CANCELED] }]
     connectors: [shipbob]
 ${stringifyYaml([exampleHoldsPoint()]).replace(/^/gm, '  ')}`,
-        mappings: {
-          'products.yaml': 'kind: product-map\nentries:\n  OMGW-TSHIRT-M: TShirtBlueM\n  OMGW-MUG-12OZ: LIGHT-ROAST\n',
-          'locations.yaml': "kind: location-map\nentries:\n  M1: '156'\n",
-          'shipment-hold.jsonata': readFileSync(join(CONFIG, 'mappings', 'shipment-hold.jsonata'), 'utf8'),
-          'shipbob-holds.yaml': readFileSync(join(CONFIG, 'mappings', 'shipbob-holds.yaml'), 'utf8'),
-        },
+      mappings: {
+        'shipment-hold.jsonata': readFileSync(join(CONFIG, 'mappings', 'shipment-hold.jsonata'), 'utf8'),
+        'shipbob-holds.yaml': readFileSync(join(CONFIG, 'mappings', 'shipbob-holds.yaml'), 'utf8'),
       },
-      { env: ENV },
-    );
+      // the example's fusion-holds connector reads FUSION_PASSWORD.
+      env: { FUSION_PASSWORD },
+    });
+    gw = flow.gw;
   });
   after(async () => {
-    await gw?.stop();
-    await shipbob?.close();
-    await fusion?.close();
+    await flow?.close();
+    await sandboxes?.close();
   });
 
   /** Resolves with the next `n` attempts at ShipBob. */
-  function attempts(n: number): Promise<AttemptReport[]> {
-    return new Promise((resolve) => {
-      const seen: AttemptReport[] = [];
-      const on = (a: AttemptReport): void => {
-        if (a.connector !== 'shipbob') return;
-        seen.push(a);
-        if (seen.length < n) return;
-        gw.gateway.worker?.off('attempt', on);
-        resolve(seen);
-      };
-      gw.gateway.worker?.on('attempt', on);
-    });
-  }
+  const attempts = (n: number): Promise<AttemptReport[]> => flow.attemptsAt('shipbob', n);
 
   /** Pushes one OM event for a one-line sales order and waits for its ShipBob attempt. */
   async function push(eventCode: PushEventCode, order: string, statusTo?: string, edit: (xml: string) => string = (x) => x): Promise<AttemptReport> {
@@ -215,9 +178,8 @@ ${stringifyYaml([exampleHoldsPoint()]).replace(/^/gm, '  ')}`,
 
       // An operator's replay reads the order again and parks it again; nothing is sent.
       const again = attempts(1);
-      const out: string[] = [];
-      const code = await main(['replay', '--id', delivery?.id ?? '?', '--reason', 'try again', '--config', gw.configDir], { out: (t) => out.push(t), err: (t) => out.push(t) }, testEnv(gw.database, ENV));
-      expect(code, out.join('\n')).to.equal(0);
+      const replay = await flow.cli('replay', '--id', delivery?.id ?? '?', '--reason', 'try again');
+      expect(replay.code, `${replay.out}\n${replay.err}`).to.equal(0);
       gw.gateway.worker?.notify();
       expect((await again)[0]).to.include({ outcome: 'parked', errorClass: 'refused' });
       expect(writesSince(since)).to.deep.equal([]);
@@ -383,7 +345,7 @@ ${stringifyYaml([exampleHoldsPoint()]).replace(/^/gm, '  ')}`,
       const reference = `LEG:SO-Q6:${lineOf('SO-Q6')}`;
       const made = await fetch(`${shipbob.url}/2026-01/order`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', shipbob_channel_id: String(CHANNEL) },
+        headers: { authorization: `Bearer ${SHIPBOB_TOKEN}`, 'content-type': 'application/json', shipbob_channel_id: String(SHIPBOB_CHANNEL) },
         body: JSON.stringify({
           reference_id: reference,
           shipping_method: 'Standard',
