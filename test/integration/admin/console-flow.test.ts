@@ -1,11 +1,9 @@
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
 import type { AttemptReport } from '../../../src/delivery/worker.ts';
-import { startFusionSandboxServer, type RunningFusionSandbox } from '../../../src/sandbox/fusion.ts';
 import { buildPush } from '../../../src/sandbox/om-push.ts';
-import { startShipBobSandboxServer, type RunningShipBobSandbox } from '../../../src/sandbox/shipbob/index.ts';
 import { backendName } from '../../helpers/backend.ts';
-import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, type TestGateway } from '../../helpers/gateway.ts';
+import { postSoap, SOAP_PASSWORD, SOAP_USER, type TestGateway } from '../../helpers/gateway.ts';
+import { ADMIN_TOKEN, ORDER_FLOW_TRIGGER_POINTS, startOrderFlow, type OrderFlow } from '../../helpers/order-flow.ts';
 import { FakeTarget } from '../../helpers/target.ts';
 import { until } from '../../helpers/until.ts';
 import { CHROMIUM, NO_CHROMIUM, openConsoleBrowser, screenshot, type ConsoleBrowser, type PageGlobals } from './console-browser.ts';
@@ -18,20 +16,13 @@ import { CHROMIUM, NO_CHROMIUM, openConsoleBrowser, screenshot, type ConsoleBrow
  * the README's screenshots (docs/screenshots/).
  */
 
-const ADMIN_TOKEN = 'admin-token-console-flow-5d0c1a';
-const SHIPBOB_TOKEN = 'shipbob-pat-console-3b7e';
-const FUSION_PASSWORD = 'fusion-pw-console-81f2';
-const CHANNEL = 100001;
-const ENV = { TEST_FUSION_PASSWORD: FUSION_PASSWORD, TEST_SHIPBOB_TOKEN: SHIPBOB_TOKEN, TEST_ADMIN_TOKEN: ADMIN_TOKEN };
-const SHIPMENT_NOTICE = readFileSync(new URL('../../../config/mappings/shipment-notice.jsonata', import.meta.url), 'utf8');
 const security = { kind: 'text', username: SOAP_USER, password: SOAP_PASSWORD } as const;
 const REFUSAL = 'order SO-C1 names no customer account in the CRM';
 
 describe(`the operator console in a browser (${backendName()})`, function () {
   this.timeout(180_000);
   let crm: FakeTarget;
-  let shipbob: RunningShipBobSandbox;
-  let fusion: RunningFusionSandbox;
+  let flow: OrderFlow;
   let gw: TestGateway;
   let browser: ConsoleBrowser;
   let crmAccepts = false;
@@ -44,48 +35,16 @@ describe(`the operator console in a browser (${backendName()})`, function () {
     crm = await new FakeTarget().start();
     // The CRM refuses the order (a 400 parks at once) until the test says it has been fixed.
     crm.answer = () => (crmAccepts ? { status: 200, body: '{"ok":true}' } : { status: 400, body: JSON.stringify({ error: REFUSAL }) });
-    shipbob = await startShipBobSandboxServer({ token: SHIPBOB_TOKEN, channelId: CHANNEL, webhookSecret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' });
-    fusion = await startFusionSandboxServer({ username: 'omgw.integration', password: FUSION_PASSWORD });
-    gw = await startGateway(
-      {
-        gateway: `${gatewayYaml('', { delivery: '  enabled: true\n  pollInterval: 50ms' })}admin:\n  token: \${env:TEST_ADMIN_TOKEN}\n`,
-        connectors: {
-          'crm.yaml': `protocol: rest\nurl: ${crm.url}\npath: /orders/{{orderKey}}\ndescription: the CRM\n`,
-          'fusion.yaml': `protocol: rest
-kind: oracle-fusion
-url: ${fusion.url}
-path: /fscmRestApi/resources/11.13.18.05/receivingReceiptRequests
-auth: { type: basic, username: omgw.integration, password: '\${env:TEST_FUSION_PASSWORD}' }
-transform: jsonata:shipment-notice
-`,
-          'shipbob.yaml': `protocol: rest
-kind: shipbob
-url: ${shipbob.url}
-timeout: 5s
-headers:
-  shipbob_channel_id: '${CHANNEL}'
-auth: { type: bearer, token: '\${env:TEST_SHIPBOB_TOKEN}' }
-shipbob: { enrichFrom: fusion, productMap: products, locationMap: locations, orderType: DropShip }
-`,
-        },
-        triggerPoints: `triggerPoints:
-  - name: awaiting-shipping
-    source: oracle-om
-    eventCodes: [FlineStatusUpdate]
-    when: [{ field: OrderLine.OrderFulfillmentLine.StatusCodeNewValue, in: [AWAIT_SHIPPING] }]
-    connectors: [shipbob]
-  - name: holds
+    flow = await startOrderFlow({
+      poller: false,
+      topics: [],
+      connectors: { 'crm.yaml': `protocol: rest\nurl: ${crm.url}\npath: /orders/{{orderKey}}\ndescription: the CRM\n` },
+      triggerPoints: `${ORDER_FLOW_TRIGGER_POINTS}  - name: holds
     eventCodes: [HOLD]
     connectors: [crm]
 `,
-        mappings: {
-          'products.yaml': 'kind: product-map\nentries:\n  OMGW-TSHIRT-M: TShirtBlueM\n  OMGW-MUG-12OZ: LIGHT-ROAST\n',
-          'locations.yaml': "kind: location-map\nentries:\n  M1: '156'\n",
-          'shipment-notice.jsonata': SHIPMENT_NOTICE,
-        },
-      },
-      { env: ENV },
-    );
+    });
+    gw = flow.gw;
 
     // A hold the CRM refuses: parked. A line awaiting shipping: its ShipBob order made, never shipped.
     const parked = attemptAt('crm');
@@ -104,28 +63,16 @@ shipbob: { enrichFrom: fusion, productMap: products, locationMap: locations, ord
   });
   after(async () => {
     await browser?.close();
-    await gw?.stop();
+    await flow?.close();
     await crm?.close();
-    await shipbob?.close();
-    await fusion?.close();
   });
 
-  /** Resolves with the next attempt at a connector. */
-  function attemptAt(connector: string): Promise<AttemptReport> {
-    return new Promise((resolve) => {
-      const on = (a: AttemptReport): void => {
-        if (a.connector !== connector) return;
-        gw.gateway.worker?.off('attempt', on);
-        resolve(a);
-      };
-      gw.gateway.worker?.on('attempt', on);
-    });
-  }
+  const attemptAt = (connector: string): Promise<AttemptReport> => flow.attemptAt(connector);
 
   async function api<T>(path: string): Promise<T> {
-    const res = await fetch(`${gw.url}/admin/api${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const res = await flow.admin<T>(path);
     expect(res.status, path).to.equal(200);
-    return (await res.json()) as T;
+    return res.json;
   }
 
   it('signs in with the keyboard only, and takes a connector offline with the keyboard', async () => {
