@@ -3,16 +3,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AttemptReport } from '../../src/delivery/worker.ts';
 import { RATE_MARGIN_MS } from '../../src/domain/rate.ts';
-import { startFusionSandboxServer, type RunningFusionSandbox } from '../../src/sandbox/fusion.ts';
 import { buildPush } from '../../src/sandbox/om-push.ts';
-import { startShipBobSandboxServer, type RunningShipBobSandbox } from '../../src/sandbox/shipbob/index.ts';
+import type { RunningShipBobSandbox } from '../../src/sandbox/shipbob/index.ts';
 import { backendName } from '../helpers/backend.ts';
-import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { postSoap, SOAP_PASSWORD, SOAP_USER, type TestGateway } from '../helpers/gateway.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
+import { PRODUCTS, startOrderFlow, type OrderFlow } from '../helpers/order-flow.ts';
 
-const TOKEN = 'shipbob-pat-7d21aa';
-const FUSION_PASSWORD = 'fusion-pw-90b1';
-const CHANNEL = 100001;
 /** rateLimit: { requests: 2, per: 1m } with the default margin: how long a send holds its place. */
 const WINDOW = 60_000 + RATE_MARGIN_MS;
 
@@ -24,54 +21,24 @@ const WINDOW = 60_000 + RATE_MARGIN_MS;
 describe(`ShipBob's rate limit counts every request of a delivery (${backendName()})`, function () {
   this.timeout(30_000);
   let clock: ManualClock;
+  let flow: OrderFlow;
   let shipbob: RunningShipBobSandbox;
-  let fusion: RunningFusionSandbox;
   let gw: TestGateway;
 
   beforeEach(async () => {
     clock = new ManualClock();
-    shipbob = await startShipBobSandboxServer({ token: TOKEN, channelId: CHANNEL, webhookSecret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', now: () => clock.now() });
-    fusion = await startFusionSandboxServer({ username: 'omgw.integration', password: FUSION_PASSWORD });
-    gw = await startGateway(
-      {
-        gateway: gatewayYaml('', { delivery: '  enabled: true\n  pollInterval: 1s' }),
-        connectors: {
-          'fusion.yaml': `protocol: rest
-kind: oracle-fusion
-url: ${fusion.url}
-auth: { type: basic, username: omgw.integration, password: '\${env:TEST_FUSION_PASSWORD}' }
-`,
-          'shipbob.yaml': `protocol: rest
-kind: shipbob
-url: ${shipbob.url}
-timeout: 90s
-headers:
-  shipbob_channel_id: '${CHANNEL}'
-auth: { type: bearer, token: '\${env:TEST_SHIPBOB_TOKEN}' }
-shipbob: { enrichFrom: fusion, productMap: products, locationMap: locations }
-rateLimit: { requests: 2, per: 1m }
-`,
-        },
-        triggerPoints: `triggerPoints:
-  - name: to-shipbob
-    source: oracle-om
-    eventCodes: [FlineStatusUpdate]
-    when: [{ field: StatusCodeNewValue, in: [AWAIT_SHIPPING] }]
-    connectors: [shipbob]
-`,
-        mappings: {
-          'products.yaml': 'kind: product-map\nentries:\n  OMGW-TSHIRT-M: TShirtBlueM\n  OMGW-MUG-12OZ: LIGHT-ROAST\n  OMGW-CAP-BLK: DARK-ROAST\n',
-          'locations.yaml': "kind: location-map\nentries:\n  M1: '156'\n",
-        },
-      },
-      { clock, env: { TEST_FUSION_PASSWORD: FUSION_PASSWORD, TEST_SHIPBOB_TOKEN: TOKEN } },
-    );
+    flow = await startOrderFlow({
+      clock,
+      shipbobNow: () => clock.now(),
+      pollInterval: '1s',
+      poller: false,
+      topics: [],
+      shipbobConnector: { timeout: '90s', orderType: 'DTC', rateLimit: '{ requests: 2, per: 1m }' },
+      mappings: { 'products.yaml': `${PRODUCTS}  OMGW-CAP-BLK: DARK-ROAST\n` },
+    });
+    ({ shipbob, gw } = flow);
   });
-  afterEach(async () => {
-    await gw?.stop();
-    await shipbob?.close();
-    await fusion?.close();
-  });
+  afterEach(async () => flow?.close());
 
   const attempt = (): Promise<AttemptReport> =>
     new Promise((resolve) => gw.gateway.worker?.once('attempt', (a: AttemptReport) => resolve(a)));
