@@ -1,10 +1,11 @@
 import { expect } from 'chai';
-import { Store } from '../../../src/store/index.ts';
+import type { Store } from '../../../src/store/index.ts';
 import type { Delivery } from '../../../src/domain/delivery.ts';
 import type { CompletionInput, Transition } from '../../../src/store/deliveries.ts';
 import type { DeliveryRow } from '../../../src/store/rows/mapping.ts';
-import { backendName, createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
-import { Seeder } from '../../helpers/seed.ts';
+import { backendName, type TestDatabase } from '../../helpers/backend.ts';
+import type { Seeder } from '../../helpers/seed.ts';
+import { closeSeededStore, openSeededStore } from '../../helpers/store.ts';
 
 /** The delivery store under the worker: the claim query's index and group-committed completions. */
 describe(`delivery store: claim and completion (${backendName()})`, () => {
@@ -13,15 +14,9 @@ describe(`delivery store: claim and completion (${backendName()})`, () => {
   let seed: Seeder;
 
   beforeEach(async () => {
-    database = createTestDatabase();
-    store = new Store({ url: database.url, ...(database.schema ? { schema: database.schema } : {}) });
-    await store.migrate();
-    seed = new Seeder(database.tables());
+    ({ database, store, seed } = await openSeededStore());
   });
-  afterEach(async () => {
-    await store.close();
-    await database.dispose();
-  });
+  afterEach(async () => closeSeededStore(database, store));
 
   const OWNER = 'worker-1';
   const claim = async (limit: number, strictOrdering = true) =>

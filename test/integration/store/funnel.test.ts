@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import type { ShipBobOrderRecord } from '../../../src/domain/shipbob-change.ts';
-import { Store } from '../../../src/store/index.ts';
-import { backendName, createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
-import { Seeder } from '../../helpers/seed.ts';
+import type { Store } from '../../../src/store/index.ts';
+import { backendName, type TestDatabase } from '../../helpers/backend.ts';
+import type { Seeder } from '../../helpers/seed.ts';
+import { closeSeededStore, openSeededStore, shipbobOrderRecord } from '../../helpers/store.ts';
 
 const SHIPPED = ['order.shipped', 'order_shipped'];
 
@@ -11,32 +12,13 @@ describe(`the read model of the flow funnel (${backendName()})`, () => {
   let store: Store;
   let seed: Seeder;
 
-  const record = (overrides: Partial<ShipBobOrderRecord>): ShipBobOrderRecord => ({
-    connector: 'shipbob',
-    referenceId: 'LEG:SO-1:3001',
-    orderKey: 'LEG:SO-1',
-    lineKey: 'fulfillment-line:3001',
-    shipbobOrderId: '100000001',
-    shipmentId: '200000001',
-    quantities: { TShirtBlueM: 1 },
-    addressHash: 'a'.repeat(64),
-    cancelled: false,
-    cancelRequestedAt: null,
-    createdAt: seed.now,
-    updatedAt: seed.now,
-    ...overrides,
-  });
+  /** A ShipBob order of line 3001 of LEG:SO-1, with its shipment 200000001. */
+  const record = (overrides: Partial<ShipBobOrderRecord>): ShipBobOrderRecord => shipbobOrderRecord(seed.now, { shipmentId: '200000001', ...overrides });
 
   beforeEach(async () => {
-    database = createTestDatabase();
-    store = new Store({ url: database.url, ...(database.schema ? { schema: database.schema } : {}) });
-    await store.migrate();
-    seed = new Seeder(database.tables());
+    ({ database, store, seed } = await openSeededStore());
   });
-  afterEach(async () => {
-    await store.close();
-    await database.dispose();
-  });
+  afterEach(async () => closeSeededStore(database, store));
 
   it("gives each ShipBob order with the first time a shipped webhook named it and the first write-back of one, computed in SQL", async () => {
     const t0 = seed.now;

@@ -1,9 +1,10 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { Store } from '../../../src/store/index.ts';
+import type { Store } from '../../../src/store/index.ts';
 import type { IngestItem } from '../../../src/store/rows/ingest.ts';
-import { backendName, createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
-import { Seeder } from '../../helpers/seed.ts';
+import { backendName, type TestDatabase } from '../../helpers/backend.ts';
+import type { Seeder } from '../../helpers/seed.ts';
+import { closeSeededStore, openSeededStore } from '../../helpers/store.ts';
 
 /**
  * Whatever text and numbers an ingest batch carries come back from the store unchanged. On SQLite
@@ -16,15 +17,9 @@ describe(`ingest: arbitrary values round trip unchanged (${backendName()})`, () 
   let seed: Seeder;
 
   before(async () => {
-    database = createTestDatabase();
-    store = new Store({ url: database.url, ...(database.schema ? { schema: database.schema } : {}) });
-    await store.migrate();
-    seed = new Seeder(database.tables());
+    ({ database, store, seed } = await openSeededStore());
   });
-  after(async () => {
-    await store.close();
-    await database.dispose();
-  });
+  after(async () => closeSeededStore(database, store));
 
   // PostgreSQL's text types cannot hold U+0000 (it refuses the value); SQLite stores it, and the
   // literal writer must then get it through SQLite's C API, which ends a statement at a NUL.

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import { Store } from '../../../src/store/index.ts';
+import type { Store } from '../../../src/store/index.ts';
 import type { IngestEvent, IngestItem, IngestOutcome } from '../../../src/store/rows/ingest.ts';
-import { backendName, createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
-import { Seeder } from '../../helpers/seed.ts';
+import { backendName, type TestDatabase } from '../../helpers/backend.ts';
+import type { Seeder } from '../../helpers/seed.ts';
+import { closeSeededStore, openSeededStore } from '../../helpers/store.ts';
 
 /**
  * The ingest writer's decisions, batch by batch: nonces refused the second time until they expire,
@@ -15,15 +16,9 @@ describe(`ingest writer: nonces, dedupe and stored values (${backendName()})`, (
   let seed: Seeder;
 
   beforeEach(async () => {
-    database = createTestDatabase();
-    store = new Store({ url: database.url, ...(database.schema ? { schema: database.schema } : {}) });
-    await store.migrate();
-    seed = new Seeder(database.tables());
+    ({ database, store, seed } = await openSeededStore());
   });
-  afterEach(async () => {
-    await store.close();
-    await database.dispose();
-  });
+  afterEach(async () => closeSeededStore(database, store));
 
   const WINDOW = 60_000;
 

@@ -1,40 +1,21 @@
 import { expect } from 'chai';
 import type { ShipBobOrderRecord } from '../../../src/domain/shipbob-change.ts';
-import { Store } from '../../../src/store/index.ts';
-import { backendName, createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
-import { Seeder } from '../../helpers/seed.ts';
+import type { Store } from '../../../src/store/index.ts';
+import { backendName, type TestDatabase } from '../../helpers/backend.ts';
+import type { Seeder } from '../../helpers/seed.ts';
+import { closeSeededStore, openSeededStore, shipbobOrderRecord } from '../../helpers/store.ts';
 
 describe(`the read model of an order's journey (${backendName()})`, () => {
   let database: TestDatabase;
   let store: Store;
   let seed: Seeder;
 
-  const record = (overrides: Partial<ShipBobOrderRecord>): ShipBobOrderRecord => ({
-    connector: 'shipbob',
-    referenceId: 'LEG:SO-1:3001',
-    orderKey: 'LEG:SO-1',
-    lineKey: 'fulfillment-line:3001',
-    shipbobOrderId: '100000001',
-    shipmentId: null,
-    quantities: { TShirtBlueM: 1 },
-    addressHash: 'a'.repeat(64),
-    cancelled: false,
-    cancelRequestedAt: null,
-    createdAt: seed.now,
-    updatedAt: seed.now,
-    ...overrides,
-  });
+  const record = (overrides: Partial<ShipBobOrderRecord>): ShipBobOrderRecord => shipbobOrderRecord(seed.now, overrides);
 
   beforeEach(async () => {
-    database = createTestDatabase();
-    store = new Store({ url: database.url, ...(database.schema ? { schema: database.schema } : {}) });
-    await store.migrate();
-    seed = new Seeder(database.tables());
+    ({ database, store, seed } = await openSeededStore());
   });
-  afterEach(async () => {
-    await store.close();
-    await database.dispose();
-  });
+  afterEach(async () => closeSeededStore(database, store));
 
   it('lists the source systems of the events, each once, in order', async () => {
     expect(await store.journey.sourceSystems()).to.deep.equal([]);
