@@ -1,9 +1,8 @@
 import { expect } from 'chai';
-import { randomBytes } from 'node:crypto';
 import type { Delivery } from '../../src/domain/delivery.ts';
-import { buildPush } from '../../src/sandbox/om-push.ts';
 import { backendName } from '../helpers/backend.ts';
-import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { pushLineStatus, startAsyncWmsGateway, WMS_CALLBACK_PASSWORD, WMS_CALLBACK_USER, wmsDeliveryOf } from '../helpers/async-wms.ts';
+import type { TestGateway } from '../helpers/gateway.ts';
 import { everything } from '../helpers/pages.ts';
 import { FakeTarget, type ReceivedRequest } from '../helpers/target.ts';
 import { until } from '../helpers/until.ts';
@@ -14,50 +13,7 @@ import { until } from '../helpers/until.ts';
  * target's back office). Issue 21's acceptance list, minus the SIGKILL (test/reliability/1-crash).
  */
 
-const security = { kind: 'text', username: SOAP_USER, password: SOAP_PASSWORD } as const;
-const CALLBACK_PASSWORD = `cb-${randomBytes(8).toString('hex')}`;
-const BASIC = `Basic ${Buffer.from(`wms:${CALLBACK_PASSWORD}`).toString('base64')}`;
-
-function connector(url: string, extra: { timeout?: string; maxAttempts?: number } = {}): string {
-  return `protocol: rest
-url: ${url}
-path: /requests/{{orderKey}}
-mode: async
-ordering: strict
-async:
-  responseTimeout: ${extra.timeout ?? '10m'}
-  correlation: { header: X-Correlation-Id }
-  callback:
-    auth: { type: basic, username: wms, password: '\${env:CB_PASSWORD}' }
-    delivered: [COMPLETED]
-    failed: [FAILED]
-retry:
-  schedule: [200ms]
-  jitter: 0
-  maxAttempts: ${extra.maxAttempts ?? 3}
-`;
-}
-
-async function start(target: FakeTarget, extra: { timeout?: string; maxAttempts?: number } = {}): Promise<TestGateway> {
-  return startGateway(
-    {
-      gateway: gatewayYaml('', { delivery: '  enabled: true\n  pollInterval: 200ms' }),
-      connectors: { 'wms.yaml': connector(target.url, extra) },
-      triggerPoints: `triggerPoints:
-  - name: lines-to-wms
-    source: oracle-om
-    eventCodes: [FlineStatusUpdate]
-    connectors: [wms]
-`,
-    },
-    { env: { CB_PASSWORD: CALLBACK_PASSWORD } },
-  );
-}
-
-async function push(gw: TestGateway, order: string, statusTo = 'AWAIT_SHIPPING'): Promise<void> {
-  const res = await postSoap(`${gw.url}/soap/business-events`, buildPush([{ eventCode: 'FlineStatusUpdate', order: { sourceOrderNumber: order, statusTo } }], { security }));
-  expect(res.status, res.body).to.equal(202);
-}
+const BASIC = `Basic ${Buffer.from(`${WMS_CALLBACK_USER}:${WMS_CALLBACK_PASSWORD}`).toString('base64')}`;
 
 async function callback(gw: TestGateway, body: unknown, authorization = BASIC): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${gw.url}/callbacks/wms`, { method: 'POST', headers: { 'content-type': 'application/json', authorization }, body: JSON.stringify(body) });
@@ -69,7 +25,7 @@ async function deliveries(gw: TestGateway): Promise<Delivery[]> {
 }
 
 async function delivery(gw: TestGateway, orderKey: string): Promise<Delivery> {
-  const found = (await deliveries(gw)).find((d) => d.orderKey === orderKey);
+  const found = await wmsDeliveryOf(gw, orderKey);
   if (!found) throw new Error(`no delivery of ${orderKey}`);
   return found;
 }
@@ -95,8 +51,8 @@ describe(`an async connector end to end (${backendName()})`, function () {
   });
 
   it('success: accepted, awaiting_response with the correlation id sent, delivered by the callback; the callback is an event', async () => {
-    gw = await start(target);
-    await push(gw, 'SO-A1');
+    gw = await startAsyncWmsGateway(target.url);
+    await pushLineStatus(gw, 'SO-A1');
     const [req] = await target.waitForRequests(1);
     await stateIs(gw, 'LEG:SO-A1', 'awaiting_response');
     const awaiting = await delivery(gw, 'LEG:SO-A1');
@@ -114,8 +70,8 @@ describe(`an async connector end to end (${backendName()})`, function () {
   });
 
   it('failure response: the delivery parks with response_failed', async () => {
-    gw = await start(target);
-    await push(gw, 'SO-A2');
+    gw = await startAsyncWmsGateway(target.url);
+    await pushLineStatus(gw, 'SO-A2');
     const [req] = await target.waitForRequests(1);
     await stateIs(gw, 'LEG:SO-A2', 'awaiting_response');
     const res = await callback(gw, { correlationId: correlationOf(req), status: 'FAILED', message: 'out of stock' });
@@ -125,8 +81,8 @@ describe(`an async connector end to end (${backendName()})`, function () {
   });
 
   it('duplicate response changes nothing; unknown correlation id is stored and flagged; a status value it does not know is 422', async () => {
-    gw = await start(target);
-    await push(gw, 'SO-A3');
+    gw = await startAsyncWmsGateway(target.url);
+    await pushLineStatus(gw, 'SO-A3');
     const [req] = await target.waitForRequests(1);
     await stateIs(gw, 'LEG:SO-A3', 'awaiting_response');
     const first = await callback(gw, { correlationId: correlationOf(req), status: 'COMPLETED' });
@@ -144,8 +100,8 @@ describe(`an async connector end to end (${backendName()})`, function () {
   });
 
   it('bad callback auth: 401, nothing stored but the refusal', async () => {
-    gw = await start(target);
-    await push(gw, 'SO-A4');
+    gw = await startAsyncWmsGateway(target.url);
+    await pushLineStatus(gw, 'SO-A4');
     const [req] = await target.waitForRequests(1);
     await stateIs(gw, 'LEG:SO-A4', 'awaiting_response');
     const eventsBefore = await everything((page) => gw.gateway.store.browse.events({}, page));
@@ -160,8 +116,8 @@ describe(`an async connector end to end (${backendName()})`, function () {
   });
 
   it('timeout then re-send (same correlation id and idempotency key) then success', async () => {
-    gw = await start(target, { timeout: '1s', maxAttempts: 3 });
-    await push(gw, 'SO-A5');
+    gw = await startAsyncWmsGateway(target.url, { responseTimeout: '1s', retry: { maxAttempts: 3 } });
+    await pushLineStatus(gw, 'SO-A5');
     const [first, second] = await target.waitForRequests(2);
     expect(correlationOf(second)).to.equal(correlationOf(first));
     expect(second?.headers['idempotency-key']).to.equal(first?.headers['idempotency-key']);
@@ -171,8 +127,8 @@ describe(`an async connector end to end (${backendName()})`, function () {
   });
 
   it('late response after parking: stored, attached, and completes the delivery', async () => {
-    gw = await start(target, { timeout: '1s', maxAttempts: 1 });
-    await push(gw, 'SO-A6');
+    gw = await startAsyncWmsGateway(target.url, { responseTimeout: '1s', retry: { maxAttempts: 1 } });
+    await pushLineStatus(gw, 'SO-A6');
     const [req] = await target.waitForRequests(1);
     await stateIs(gw, 'LEG:SO-A6', 'parked');
     expect((await delivery(gw, 'LEG:SO-A6')).parkedReason).to.equal('no_response');
@@ -182,11 +138,11 @@ describe(`an async connector end to end (${backendName()})`, function () {
   });
 
   it('strict ordering: a later event of the order waits while the first awaits its response', async () => {
-    gw = await start(target);
-    await push(gw, 'SO-A7', 'AWAIT_SHIPPING');
+    gw = await startAsyncWmsGateway(target.url);
+    await pushLineStatus(gw, 'SO-A7', 'AWAIT_SHIPPING');
     const [first] = await target.waitForRequests(1);
     await stateIs(gw, 'LEG:SO-A7', 'awaiting_response');
-    await push(gw, 'SO-A7', 'SHIPPED');
+    await pushLineStatus(gw, 'SO-A7', 'SHIPPED');
     // The second is stored and waits: a few polls go by, and the target has seen one request.
     await until('the second delivery stored', async () => (await deliveries(gw)).filter((d) => d.orderKey === 'LEG:SO-A7').length === 2);
     const waiting = (await deliveries(gw)).filter((d) => d.orderKey === 'LEG:SO-A7' && d.state === 'pending');

@@ -7,7 +7,8 @@ import { passwordDigest } from '../../src/connectors/auth/ws-security.ts';
 import type { Delivery } from '../../src/domain/delivery.ts';
 import { buildPush } from '../../src/sandbox/om-push.ts';
 import { backendName } from '../helpers/backend.ts';
-import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startAsyncWmsGateway, WMS_CALLBACK_PASSWORD, WMS_CALLBACK_USER, wmsDeliveryOf } from '../helpers/async-wms.ts';
+import { postSoap, SOAP_PASSWORD, SOAP_USER, type TestGateway } from '../helpers/gateway.ts';
 import { everything } from '../helpers/pages.ts';
 import { FakeTarget, type ReceivedRequest } from '../helpers/target.ts';
 import { until } from '../helpers/until.ts';
@@ -22,8 +23,8 @@ import { until } from '../helpers/until.ts';
 
 const PYTHON = '/usr/bin/python3';
 const ZEEP_SCRIPT = fileURLToPath(new URL('./clients/zeep_callback.py', import.meta.url));
-const CALLBACK_USER = 'wms';
-const CALLBACK_PASSWORD = `cb-${randomBytes(8).toString('hex')}`;
+const CALLBACK_USER = WMS_CALLBACK_USER;
+const CALLBACK_PASSWORD = WMS_CALLBACK_PASSWORD;
 const security = { kind: 'text', username: SOAP_USER, password: SOAP_PASSWORD } as const;
 
 const WSSE = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd';
@@ -74,35 +75,14 @@ describe(`SOAP callbacks of an async connector through a gateway (${backendName(
   before(async () => {
     target = await new FakeTarget().start();
     target.answer = () => ({ status: 202, body: '{"accepted":true}' });
-    gw = await startGateway(
-      {
-        gateway: gatewayYaml('', { delivery: '  enabled: true\n  pollInterval: 200ms' }),
-        connectors: {
-          'wms.yaml': `protocol: rest
-url: ${target.url}
-path: /requests/{{orderKey}}
-mode: async
-async:
-  responseTimeout: 10m
-  correlation: { header: X-Correlation-Id }
-  callback:
-    auth: { type: username-token, username: ${CALLBACK_USER}, password: '\${env:CB_PASSWORD}' }
-    delivered: [COMPLETED]
-    failed: [FAILED]
-`,
-        },
-        triggerPoints: 'triggerPoints:\n  - name: lines-to-wms\n    source: oracle-om\n    eventCodes: [FlineStatusUpdate]\n    connectors: [wms]\n',
-      },
-      { env: { CB_PASSWORD: CALLBACK_PASSWORD } },
-    );
+    gw = await startAsyncWmsGateway(target.url, { callbackAuth: 'username-token', retry: false });
   });
   after(async () => {
     await gw?.stop();
     await target?.close();
   });
 
-  const deliveryOf = async (orderKey: string): Promise<Delivery | undefined> =>
-    (await everything((page) => gw.gateway.store.browse.deliveries({ connectors: ['wms'] }, page))).find((d) => d.orderKey === orderKey);
+  const deliveryOf = (orderKey: string): Promise<Delivery | undefined> => wmsDeliveryOf(gw, orderKey);
 
   /** Pushes an order's event and returns the correlation id the target received, once its delivery awaits the response. */
   async function awaiting(order: string): Promise<{ correlationId: string; delivery: Delivery }> {

@@ -2,11 +2,10 @@ import { expect } from 'chai';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
 import type { Delivery } from '../../../src/domain/delivery.ts';
-import { buildPush } from '../../../src/sandbox/om-push.ts';
 import { backendName } from '../../helpers/backend.ts';
-import { gatewayYaml, postSoap, SOAP_PASSWORD, SOAP_USER, startGateway, type TestGateway } from '../../helpers/gateway.ts';
+import { pushLineStatus, startAsyncWmsGateway, WMS_CALLBACK_PASSWORD, WMS_CALLBACK_USER, wmsDeliveryOf } from '../../helpers/async-wms.ts';
+import type { TestGateway } from '../../helpers/gateway.ts';
 import { everything } from '../../helpers/pages.ts';
 import { until } from '../../helpers/until.ts';
 
@@ -18,9 +17,7 @@ import { until } from '../../helpers/until.ts';
  * nothing: delivered once, never sent again.
  */
 
-const CALLBACK_PASSWORD = `cb-${randomBytes(8).toString('hex')}`;
-const BASIC = `Basic ${Buffer.from(`wms:${CALLBACK_PASSWORD}`).toString('base64')}`;
-const security = { kind: 'text', username: SOAP_USER, password: SOAP_PASSWORD } as const;
+const BASIC = `Basic ${Buffer.from(`${WMS_CALLBACK_USER}:${WMS_CALLBACK_PASSWORD}`).toString('base64')}`;
 
 interface Seen {
   path: string;
@@ -73,44 +70,15 @@ describe(`a callback that arrives before the worker recorded the send (${backend
 
   before(async () => {
     target = await quickTarget(() => gw.url);
-    gw = await startGateway(
-      {
-        gateway: gatewayYaml('', { delivery: '  enabled: true\n  pollInterval: 200ms' }),
-        connectors: {
-          'wms.yaml': `protocol: rest
-url: ${target.url}
-path: /requests/{{orderKey}}
-mode: async
-ordering: strict
-async:
-  responseTimeout: 10m
-  correlation: { header: X-Correlation-Id }
-  callback:
-    auth: { type: basic, username: wms, password: '\${env:CB_PASSWORD}' }
-    delivered: [COMPLETED]
-    failed: [FAILED]
-retry:
-  schedule: [200ms]
-  jitter: 0
-  maxAttempts: 3
-`,
-        },
-        triggerPoints: 'triggerPoints:\n  - name: lines-to-wms\n    source: oracle-om\n    eventCodes: [FlineStatusUpdate]\n    connectors: [wms]\n',
-      },
-      { env: { CB_PASSWORD: CALLBACK_PASSWORD } },
-    );
+    gw = await startAsyncWmsGateway(target.url);
   });
   after(async () => {
     await gw?.stop();
     await target?.close();
   });
 
-  const deliveryOf = async (orderKey: string): Promise<Delivery | undefined> =>
-    (await everything((page) => gw.gateway.store.browse.deliveries({ connectors: ['wms'] }, page))).find((d) => d.orderKey === orderKey);
-  const push = async (order: string, statusTo: string): Promise<void> => {
-    const res = await postSoap(`${gw.url}/soap/business-events`, buildPush([{ eventCode: 'FlineStatusUpdate', order: { sourceOrderNumber: order, statusTo } }], { security }));
-    expect(res.status, res.body).to.equal(202);
-  };
+  const deliveryOf = (orderKey: string): Promise<Delivery | undefined> => wmsDeliveryOf(gw, orderKey);
+  const push = (order: string, statusTo: string): Promise<void> => pushLineStatus(gw, order, statusTo);
 
   it('completes the delivery once from in_flight; the late record of the send undoes nothing and sends nothing again', async () => {
     await push('SO-QUICK', 'AWAIT_SHIPPING');
