@@ -23,7 +23,7 @@ export interface AsyncWmsOptions {
   retry?: { maxAttempts?: number } | false;
 }
 
-export function asyncWmsConnector(url: string, options: AsyncWmsOptions = {}): string {
+function asyncWmsConnector(url: string, options: AsyncWmsOptions = {}): string {
   const retry = options.retry === false ? undefined : options.retry ?? {};
   return `protocol: rest
 url: ${url}
