@@ -1,4 +1,5 @@
 import type { DeliveryState } from '../../src/domain/delivery.ts';
+import type { ShipBobOrderRecord } from '../../src/domain/shipbob-change.ts';
 import { createIdGenerator } from '../../src/domain/ids.ts';
 import type { Knex } from 'knex';
 
@@ -133,4 +134,23 @@ export class Seeder {
     }
     return id;
   }
+}
+
+/** What the ShipBob connector keeps of an order it made: line 3001 of LEG:SO-1, one T-shirt, no shipment yet. */
+export function shipbobOrderRecord(at: number, overrides: Partial<ShipBobOrderRecord> = {}): ShipBobOrderRecord {
+  return {
+    connector: 'shipbob',
+    referenceId: 'LEG:SO-1:3001',
+    orderKey: 'LEG:SO-1',
+    lineKey: 'fulfillment-line:3001',
+    shipbobOrderId: '100000001',
+    shipmentId: null,
+    quantities: { TShirtBlueM: 1 },
+    addressHash: 'a'.repeat(64),
+    cancelled: false,
+    cancelRequestedAt: null,
+    createdAt: at,
+    updatedAt: at,
+    ...overrides,
+  };
 }

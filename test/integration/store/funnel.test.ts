@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import type { ShipBobOrderRecord } from '../../../src/domain/shipbob-change.ts';
 import type { Store } from '../../../src/store/index.ts';
 import { backendName, type TestDatabase } from '../../helpers/backend.ts';
-import type { Seeder } from '../../helpers/seed.ts';
-import { closeSeededStore, openSeededStore, shipbobOrderRecord } from '../../helpers/store.ts';
+import { shipbobOrderRecord, type Seeder } from '../../helpers/seed.ts';
+import { closeSeededStore, openSeededStore } from '../../helpers/store.ts';
 
 const SHIPPED = ['order.shipped', 'order_shipped'];
 

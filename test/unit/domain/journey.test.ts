@@ -5,6 +5,7 @@ import type { StoredEvent } from '../../../src/domain/event.ts';
 import { assembleJourney, type JourneyInput } from '../../../src/domain/journey.ts';
 import { bareOrderNumber, ordersInSummaries, shipbobKeyParts, webhookOrder, webhookOrderKeys } from '../../../src/domain/journey-links.ts';
 import type { ShipBobOrderRecord } from '../../../src/domain/shipbob-change.ts';
+import { shipbobOrderRecord } from '../../helpers/seed.ts';
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 let n = 0;
@@ -79,21 +80,7 @@ function attempt(d: Delivery, over: Partial<Attempt>): Attempt {
 }
 
 function record(over: Partial<ShipBobOrderRecord>): ShipBobOrderRecord {
-  return {
-    connector: 'shipbob',
-    referenceId: 'LEG:SO-1:3001',
-    orderKey: 'LEG:SO-1',
-    lineKey: 'fulfillment-line:3001',
-    shipbobOrderId: '100000001',
-    shipmentId: '200000001',
-    quantities: { TShirtBlueM: 1 },
-    addressHash: 'a',
-    cancelled: false,
-    cancelRequestedAt: null,
-    createdAt: T0 + 3,
-    updatedAt: T0 + 3,
-    ...over,
-  };
+  return shipbobOrderRecord(T0 + 3, { shipmentId: '200000001', addressHash: 'a', ...over });
 }
 
 const flineStatus = (from: string, to: string): string =>
