@@ -298,7 +298,7 @@ export const ADMIN_ROUTES = [
     tag: 'stats',
     summary: 'per-minute numbers for the last `minutes` minutes: pushes received from OM, deliveries delivered, attempts failed; the queue depth now',
     description:
-      'Each minute counts the pushes received from OM (SOAP requests; one push may hold several events), the deliveries that reached `delivered` in it (a sync delivery when its target answered; an async one when its callback said it was done, not when its request was accepted) and the attempts that failed in it (outcome retry or parked; an async request accepted is no failure). A delivery replayed and delivered again counts at its last delivery.',
+      'Each minute counts the pushes received from OM (SOAP requests; one push may hold several events), the deliveries that reached `delivered` in it (a sync delivery when its target answered; an async one when its callback said it was done, not when its request was accepted) and the attempts that failed in it (outcome retry or parked; an async request accepted is no failure). A delivery replayed and delivered again counts each time it is delivered.',
     query: throughputQuery,
     response: throughput,
   },

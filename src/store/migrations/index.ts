@@ -18,7 +18,6 @@ import * as shipbobOrders from './012_shipbob_orders.ts';
 import * as journeyIndexes from './013_journey_indexes.ts';
 import * as asyncConnectors from './014_async_connectors.ts';
 import * as funnel from './015_funnel.ts';
-import * as throughput from './016_throughput.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -42,7 +41,6 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['013_journey_indexes', journeyIndexes],
   ['014_async_connectors', asyncConnectors],
   ['015_funnel', funnel],
-  ['016_throughput', throughput],
 ];
 
 const source: Knex.MigrationSource<string> = {

@@ -96,7 +96,22 @@ describe(`the read model of the flow funnel (${backendName()})`, () => {
     // An async connector's request accepted by its target (no failure), completed by its callback a minute later.
     const async = await seed.delivery({ connector: 'otm', state: 'awaiting_response', attempts: 1 });
     await database.tables()('attempts').update({ outcome: 'accepted', error_class: null, error_message: null, response_status: 202 }).where({ delivery_id: async });
+    // The callback's completion, as the store records it: the delivery delivered, with an attempt row of that outcome.
     await database.tables()('deliveries').update({ state: 'delivered', delivered_at: start + 3 * minute + 1 }).where({ id: async });
+    await database.tables()('attempts').insert({
+      id: 'CALLBACKATTEMPT0000000000X',
+      delivery_id: async,
+      number: 2,
+      started_at: start + 3 * minute + 1,
+      duration_ms: 0,
+      request_summary: '{}',
+      response_status: null,
+      response_headers: null,
+      response_snippet: '{"status":"COMPLETED"}',
+      error_class: null,
+      error_message: null,
+      outcome: 'delivered',
+    });
     const buckets = await store.funnel.throughput(start, start + 4 * minute, minute);
     expect(buckets).to.deep.equal([
       { at: start, pushes: 2, deliveries: 0, failures: 0 },
