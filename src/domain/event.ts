@@ -73,3 +73,13 @@ export interface Push {
   remoteAddr: string | null;
   requestId: string | null;
 }
+
+/** A stored event's parsed form (its `payload`, JSON text) as a record; an empty one for anything else. */
+export function parseStoredPayload(text: string): XmlRecord {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as XmlRecord) : {};
+  } catch {
+    return {};
+  }
+}

@@ -1,5 +1,5 @@
 import type { Attempt } from './delivery.ts';
-import type { StoredEvent, XmlRecord, XmlValue } from './event.ts';
+import { parseStoredPayload, type StoredEvent, type XmlRecord, type XmlValue } from './event.ts';
 import { shipbobOrderNamed } from './shipbob-webhook.ts';
 
 /**
@@ -66,7 +66,7 @@ export function shipbobKeyParts(key: string): { shipbobOrderId: string | null; r
 /** The ShipBob order a webhook event names (null for an event that is not a ShipBob order webhook). */
 export function webhookOrder(event: Pick<StoredEvent, 'source' | 'eventCode' | 'payload'>): { shipbobOrderId: string | null; referenceId: string | null } | null {
   if (event.source !== 'shipbob') return null;
-  const named = shipbobOrderNamed(event.eventCode, parsePayload(event.payload));
+  const named = shipbobOrderNamed(event.eventCode, parseStoredPayload(event.payload));
   return named === null ? null : { shipbobOrderId: named.orderId, referenceId: named.referenceId };
 }
 
@@ -124,7 +124,7 @@ function summaryOrders(snippet: string | null): Array<{ referenceId: string; id:
 
 /** The status values an event carries: OM's header and fulfilment-line statuses, a purchase order's StatusCode. */
 export function statusValues(source: string, payloadText: string): StatusValue[] {
-  const payload = parsePayload(payloadText);
+  const payload = parseStoredPayload(payloadText);
   const values: StatusValue[] = [];
   const pair = (record: XmlRecord, line: string | null, field: string, oldName: string, newName: string): void => {
     const o = text(record[oldName]);
@@ -148,14 +148,6 @@ export function statusValues(source: string, payloadText: string): StatusValue[]
   return values;
 }
 
-function parsePayload(text: string): XmlRecord {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as XmlRecord) : {};
-  } catch {
-    return {};
-  }
-}
 
 function records(v: XmlValue | undefined): XmlRecord[] {
   if (Array.isArray(v)) return v;

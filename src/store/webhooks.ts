@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { StoredEvent, XmlRecord } from '../domain/event.ts';
+import { parseStoredPayload, type StoredEvent } from '../domain/event.ts';
 import { billingFields, SHIPBOB_BILLING_TOPICS, webhookIdHash, type BillingFields } from '../domain/shipbob-webhook.ts';
 import { toStoredEvent, type EventRow } from './rows/mapping.ts';
 
@@ -69,7 +69,7 @@ export class ShipBobWebhookRepository {
       status: row.status,
       duplicateOf: row.duplicate_of,
       receivedAt: Number(row.received_at),
-      ...billingFields(parsePayload(row.payload)),
+      ...billingFields(parseStoredPayload(row.payload)),
       raw: row.raw,
     }));
   }
@@ -81,14 +81,5 @@ export class ShipBobWebhookRepository {
       .orderBy('id', 'asc')
       .select()) as EventRow[];
     return rows.map(toStoredEvent);
-  }
-}
-
-function parsePayload(text: string): XmlRecord {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as XmlRecord) : {};
-  } catch {
-    return {};
   }
 }

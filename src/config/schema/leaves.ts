@@ -45,6 +45,17 @@ export function configLeaves(ctx: SchemaContext) {
       })
       .transform((v, zctx) => new Secret(resolve(v, zctx)));
 
+  /** A Standard Webhooks signing secret (ShipBob's webhooks, async connectors' callbacks): a secret of that form. */
+  const webhookSecret = () =>
+    secret().superRefine((s, zctx) => {
+      const value = s.reveal();
+      const b64 = value.startsWith('whsec_') ? value.slice('whsec_'.length) : value;
+      const bare = b64.replace(/=+$/, '');
+      if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || bare.length % 4 === 1 || bare.length < 32 || bare.length > 86) {
+        zctx.addIssue({ code: 'custom', message: 'must be whsec_ followed by the base64 of 24 to 64 bytes (a Standard Webhooks secret)' });
+      }
+    });
+
   const num = (schema: z.ZodNumber) =>
     z.union([schema, str().pipe(z.coerce.number()).pipe(schema)]);
   const bool = () =>
@@ -80,7 +91,7 @@ export function configLeaves(ctx: SchemaContext) {
       }),
     ]);
 
-  return { str, nonEmpty, httpUrl, secret, num, bool, duration, cron, timezone, size };
+  return { str, nonEmpty, httpUrl, secret, webhookSecret, num, bool, duration, cron, timezone, size };
 }
 
 export type Leaves = ReturnType<typeof configLeaves>;

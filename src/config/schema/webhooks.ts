@@ -6,16 +6,7 @@ import type { Leaves } from './leaves.ts';
  * Webhooks (verified by src/inbound/webhooks/signature.ts). List two secrets while one is rotated.
  * Without the `shipbob` block, or with enabled: false, the endpoint answers 404.
  */
-export function webhooksSchema({ secret, bool, duration, size }: Leaves) {
-  const webhookSecret = () =>
-    secret().superRefine((s, zctx) => {
-      const value = s.reveal();
-      const b64 = value.startsWith('whsec_') ? value.slice('whsec_'.length) : value;
-      const bare = b64.replace(/=+$/, '');
-      if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || bare.length % 4 === 1 || bare.length < 32 || bare.length > 86) {
-        zctx.addIssue({ code: 'custom', message: 'must be whsec_ followed by the base64 of 24 to 64 bytes (a Standard Webhooks secret)' });
-      }
-    });
+export function webhooksSchema({ webhookSecret, bool, duration, size }: Leaves) {
   const shipbob = z
     .strictObject({
       enabled: bool().default(true),
