@@ -39,7 +39,7 @@ export function columnChart(spec) {
     const barHeight = p.value === 0 ? 0 : Math.max(1, (p.value / max) * (height - 4));
     return s(
       'rect',
-      { x: ((offset + i) * step).toFixed(2), y: (height - barHeight).toFixed(2), width: Math.max(0.5, step - 0.5).toFixed(2), height: barHeight.toFixed(2), class: 'bar' },
+      { x: ((offset + i) * step).toFixed(2), y: (height - barHeight).toFixed(2), width: Math.max(0.5, step - 0.5).toFixed(2), height: barHeight.toFixed(2), class: 'bar', 'data-value': p.value },
       s('title', {}, `${new Date(p.at).toLocaleTimeString()}: ${formatValue(p.value)} ${spec.unit}`),
     );
   });

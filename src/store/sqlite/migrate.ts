@@ -3,10 +3,9 @@
  * database file at the same moment, each with its own connection.
  *
  * SQLite has one writer at a time: the whole migration runs in one transaction that takes the write
- * lock before it reads anything, as BEGIN IMMEDIATE would (knex begins its transactions with a plain
- * BEGIN). Its first statement is a write, which waits for the lock; a transaction that read first
- * would fail at once when it later tried to write after another connection had committed. The
- * others wait, then find nothing to do. A killed process's lock and its unfinished transaction go
+ * lock before it reads anything (the connection's thread begins every knex transaction IMMEDIATE,
+ * thread.ts), and its first statement writes knex's lock table. The others wait, in short attempts,
+ * then find nothing to do. A killed process's lock and its unfinished transaction go
  * with it.
  */
 import type { Knex } from 'knex';

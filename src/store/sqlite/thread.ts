@@ -34,6 +34,19 @@ function transactionEffect(sql: string): 'begin' | 'commit' | 'rollback' | null 
   return null;
 }
 
+/**
+ * knex begins its transactions with a plain (deferred) `BEGIN`: the write lock is taken at the first
+ * write. A transaction that reads first (pick the parked deliveries, then replay them) and finds that
+ * another connection to the file (the CLI, a second process) committed since then fails at once with
+ * SQLITE_BUSY, without waiting out the busy timeout, because its snapshot is stale. `BEGIN IMMEDIATE`
+ * takes the write lock before the first read, waiting for it up to the busy timeout.
+ */
+function immediate(req: Request): Request {
+  if (req.op !== 'all' && req.op !== 'run' && req.op !== 'exec') return req;
+  if (!/^\s*BEGIN\s*(TRANSACTION\s*)?;?\s*$/i.test(req.sql)) return req;
+  return { ...req, sql: 'BEGIN IMMEDIATE;' };
+}
+
 class ConnectionThread {
   readonly #db: sqlite3.Database;
   readonly #batch: BatchConnection;
@@ -59,8 +72,9 @@ class ConnectionThread {
     };
   }
 
-  async handle(req: Request): Promise<Response> {
-    const effect = req.op === 'all' || req.op === 'run' || req.op === 'exec' ? transactionEffect(req.sql) : null;
+  async handle(request: Request): Promise<Response> {
+    const effect = request.op === 'all' || request.op === 'run' || request.op === 'exec' ? transactionEffect(request.sql) : null;
+    const req = effect === 'begin' ? immediate(request) : request;
     const res = await this.#handle(req);
     // A failed COMMIT can leave the transaction open; knex then sends ROLLBACK, which always ends it.
     if (effect === 'begin' && res.ok) this.#knexTransaction = true;

@@ -75,6 +75,27 @@ describe('SQLite connection thread', function () {
     expect(await knex('t').pluck('name')).to.deep.equal(['a']);
   });
 
+  it('begins a transaction with the write lock, so one that reads and then writes is not undone by another connection writing in between', async () => {
+    const other = openBackend({ url: `sqlite:${join(dir, 'x.db')}` });
+    try {
+      // The other connection gives up at once instead of waiting for the lock.
+      await other.knex.raw('PRAGMA busy_timeout = 0');
+      const trx = await knex.transaction();
+      expect(await trx('t').pluck('name')).to.deep.equal([]);
+      const refused = await other
+        .knex('t')
+        .insert({ name: 'other' })
+        .then(() => null, (e: unknown) => e as { code?: string });
+      expect(refused?.code).to.equal('SQLITE_BUSY');
+      await trx('t').insert({ name: 'mine' });
+      await trx.commit();
+      await other.knex('t').insert({ name: 'other' });
+      expect(await knex('t').orderBy('id').pluck('name')).to.deep.equal(['mine', 'other']);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('keeps an ingest batch (sent without the pool) out of a transaction knex has open, and runs it once that ends', async () => {
     await migrate(db);
     const conn = await batchConnection(knex);
