@@ -156,7 +156,7 @@ export class DeliveryWorker extends EventEmitter {
     // A lease outlives the send by leaseMarginMs, so reclaiming within that interval is on time.
     const housekeeping = now >= this.#housekeepingAt;
     if (housekeeping) {
-      await store.deliveries.reclaimExpired(now);
+      await store.deliveries.reclaimExpired(now, { owner: this.#deps.instanceId, ids: [...this.#inFlight.keys()] });
       // Responses past their deadline (async connectors): retried or parked, one instance each.
       const expired = await expireOverdue(this.#deps, this.#deps.connectors());
       if (expired.some((d) => d.state === 'retrying' && d.nextAttemptAt <= now)) this.notify();

@@ -104,11 +104,15 @@ export class DeliveryRepository {
    * A worker that died mid-request leaves deliveries in flight; once their lease has expired they are
    * due again (at-least-once: the target's idempotency key makes the resend a no-op there).
    */
-  async reclaimExpired(now: number): Promise<number> {
-    return this.#knex('deliveries')
+  async reclaimExpired(now: number, sending?: { owner: string; ids: readonly string[] }): Promise<number> {
+    const q = this.#knex('deliveries')
       .whereIn('state', appliesFrom('reclaim'))
-      .andWhere('lease_expires_at', '<', now)
-      .update(deliveryUpdate(patchOf('reclaim', {}, now)));
+      .andWhere('lease_expires_at', '<', now);
+    // The caller's own deliveries still on their way: it is alive and sending them, only its lease
+    // renewal was late (an event loop stalled on a busy machine). Taking them back would send each
+    // a second time from the same instance; their next renewal extends the lease.
+    if (sending && sending.ids.length > 0) q.whereNot((w) => w.where('lease_owner', sending.owner).whereIn('id', [...sending.ids]));
+    return q.update(deliveryUpdate(patchOf('reclaim', {}, now)));
   }
 
   /** Gives a claimed delivery back without an attempt (event give_back: rate limit, open circuit found after claiming). */

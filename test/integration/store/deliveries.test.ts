@@ -168,6 +168,9 @@ describe(`delivery store: claim and completion (${backendName()})`, () => {
     await database.tables()('deliveries').where({ id: expiring.id }).update({ lease_expires_at: ends });
     const row = async (id: string) => (await database.tables()('deliveries').where({ id }).first()) as DeliveryRow;
 
+    // The owner still sending it (its renewal came late) does not take it back; anyone else does.
+    expect(await store.deliveries.reclaimExpired(ends + 1, { owner: OWNER, ids: [expiring.id, held.id] })).to.equal(0);
+    expect((await row(expiring.id)).state).to.equal('in_flight');
     // A lease ending now has not expired yet.
     expect(await store.deliveries.reclaimExpired(ends)).to.equal(0);
     expect(await store.deliveries.reclaimExpired(ends + 1)).to.equal(1);
