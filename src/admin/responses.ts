@@ -50,7 +50,7 @@ const deliverySummary = component(
     createdAt: time,
     updatedAt: time,
     deliveredAt: time.nullable(),
-    correlationId: nullableString.describe('async connectors: the id the target calls back with (kept across re-sends)'),
+    correlationId: nullableString.describe('async connectors: the id the target calls back with, of the latest request (a generated one is kept across re-sends; one read from the answer may change with each, and a callback with an earlier one still finds the delivery)'),
     responseDueAt: time.nullable().describe("async connectors: when the target's response is due, while awaiting it"),
     respondedAt: time.nullable().describe('async connectors: when a callback completed the delivery'),
   }),

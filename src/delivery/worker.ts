@@ -367,7 +367,7 @@ export class DeliveryWorker extends EventEmitter {
     if (correlation === undefined || !generatesCorrelation(correlation) || delivery.correlationId !== null) return delivery;
     const correlationId = newCorrelationId();
     try {
-      if (await this.#deps.store.callbacks.keepCorrelationId(delivery.id, this.#deps.instanceId, correlationId)) return { ...delivery, correlationId };
+      if (await this.#deps.store.callbacks.keepCorrelationId(delivery.id, this.#deps.instanceId, correlationId, this.#deps.clock.now())) return { ...delivery, correlationId };
       this.#deps.logger.warn({ deliveryId: delivery.id }, 'lease lost before the request went; not sent');
     } catch (err) {
       // Its lease expires and it is sent again then.

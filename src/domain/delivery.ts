@@ -87,8 +87,10 @@ export interface Delivery {
   updatedAt: number;
   deliveredAt: number | null;
   /**
-   * Async connectors: the id the target's callback names this delivery by, made once (or read from
-   * the target's first answer) and kept, so a re-send carries the same one.
+   * Async connectors: the id the target's callback names this delivery by, of its latest request. A
+   * generated one is made once and kept, so a re-send carries the same one; one read from the
+   * target's answer is that answer's, so a re-send may bring a new one. Every id the delivery was sent
+   * with still finds it (the store keeps them all): a late callback with an earlier one completes it.
    */
   correlationId: string | null;
   /** Async connectors: when the response is due (awaiting_response); past it the delivery expires. */
@@ -202,7 +204,8 @@ const RESPONDABLE: readonly DeliveryState[] = ['awaiting_response', 'in_flight',
  * the target's answer may overtake the worker's record of the request it answers (the worker's
  * completion then changes nothing). Holds and maintenance leave `awaiting_response` alone: the
  * request has been sent. A replay of a delivery awaiting its response sends it again, with the same
- * correlation id and idempotency key. Which due deliveries a
+ * idempotency key and generated correlation id (or the one the new answer names: `await` writes the
+ * latest; a callback with any id the delivery was sent with is its callback). Which due deliveries a
  * claim picks (nextAttemptAt, strict ordering) and which holds a connector_release lifts (its
  * hold reason) are selections the store makes on top of this table.
  */

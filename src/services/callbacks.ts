@@ -45,10 +45,12 @@ export interface CallbackInput {
 }
 
 /**
- * - completed: matched a delivery awaiting its response, and completed it;
+ * - completed: matched a delivery awaiting its response, and completed it (by the id of its latest
+ *   request or of an earlier one: an async connector that reads its ids from the answers gets a new
+ *   one with each re-send);
  * - late: matched a delivery parked no_response (or retrying after a timeout), and completed it;
  * - unmatched: an unknown or finished correlation id (stored, flagged in audit and metric);
- * - duplicate: the same correlation id was completed by a callback already (nothing changes);
+ * - duplicate: a callback with the same correlation id completed the delivery already (nothing changes);
  * - invalid: no correlation id, or a status value in neither list (stored, audited; the edge answers 422).
  */
 export const CALLBACK_OUTCOMES = ['completed', 'late', 'unmatched', 'duplicate', 'invalid'] as const;
@@ -127,9 +129,10 @@ export class CallbackService {
    * - completed: the delivery awaited this response (or its request was being recorded): delivered,
    *   or parked response_failed, the callback beside its attempts;
    * - late: the delivery had expired (retrying, re-sent, parked no_response): completed the same way;
-   * - unmatched: no delivery of the connector has this id, or it is finished (discarded, or delivered
-   *   without a callback): stored and routed all the same, flagged in the audit record;
-   * - duplicate: a callback completed this delivery already: nothing is written;
+   * - unmatched: no delivery of the connector was sent with this id, or it is finished (discarded,
+   *   delivered without a callback, or completed by a callback with another of its ids): stored and
+   *   routed all the same, flagged in the audit record;
+   * - duplicate: a callback with this id completed this delivery already: nothing is written;
    * - invalid: no correlation id, or a status in neither list: only an audit record.
    */
   async accept(input: CallbackInput): Promise<CallbackResult> {
@@ -176,8 +179,10 @@ export class CallbackService {
     const config = this.#deps.config();
     const snippet = scrubberFor(config.secrets).clipBytes(input.raw.toString('utf8'), SNIPPET_BYTES);
     let outcome: CallbackOutcome = 'unmatched';
-    const planOf = (match: Delivery | null): CallbackPlan => {
-      outcome = outcomeFor(match);
+    let answered = false;
+    const planOf = (match: Delivery | null, idAnswered: boolean): CallbackPlan => {
+      answered = idAnswered;
+      outcome = outcomeFor(match, idAnswered);
       if (outcome === 'duplicate') return { write: false };
       const completes = outcome === 'completed' || outcome === 'late';
       const eventId = this.#deps.newId();
@@ -275,7 +280,7 @@ export class CallbackService {
         outcome,
         deliveryId: before?.id ?? null,
         completedAs,
-        message: outcome === 'unmatched' ? (before === null ? `no delivery of ${connector.name} has correlation id ${correlationId.slice(0, 80)}` : `the delivery is ${before.state}: nothing awaits this response`) : null,
+        message: outcome === 'unmatched' ? unmatchedMessage(connector.name, correlationId, before, answered) : null,
       },
       connector.name,
       completedAs !== null && acceptedAt !== null ? Math.max(0, now - acceptedAt) / 1000 : null,
@@ -339,10 +344,22 @@ function readFields(input: CallbackInput, settings: CallbackConnector['callback'
   };
 }
 
-/** Where a callback stands with the delivery its correlation id names. */
-function outcomeFor(match: Delivery | null): CallbackOutcome {
+/**
+ * Where a callback stands with the delivery its correlation id names (the latest id it was sent
+ * with or an earlier one: either completes it). Once a callback has completed the delivery, the same
+ * callback again (its id answered) is a duplicate; one with another of its ids answers a request the
+ * delivery no longer needs, a finished one (unmatched).
+ */
+function outcomeFor(match: Delivery | null, answered: boolean): CallbackOutcome {
   if (match === null) return 'unmatched';
-  if (match.respondedAt !== null) return 'duplicate';
+  if (match.respondedAt !== null) return answered ? 'duplicate' : 'unmatched';
   if (!appliesFrom('respond').includes(match.state)) return 'unmatched';
   return match.state === 'awaiting_response' || match.state === 'in_flight' ? 'completed' : 'late';
+}
+
+/** Why a callback completed nothing, in words. */
+function unmatchedMessage(connector: string, correlationId: string, match: Delivery | null, answered: boolean): string {
+  if (match === null) return `no delivery of ${connector} has correlation id ${correlationId.slice(0, 80)}`;
+  if (match.respondedAt !== null && !answered) return `a callback with another correlation id completed the delivery (${match.state}): nothing awaits this response`;
+  return `the delivery is ${match.state}: nothing awaits this response`;
 }

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Backend } from './backend.ts';
 import { appliesFrom, patchOf, type Delivery } from '../domain/delivery.ts';
 import { auditRow, type AuditInput } from './rows/audit.ts';
+import { CORRELATION_UPSERT, correlationRow } from './rows/correlation.ts';
 import { batchRows, CHUNK, type IngestEvent } from './rows/ingest.ts';
 import { deliveryUpdate, toDelivery, type DeliveryRow } from './rows/mapping.ts';
 import type { AttemptInput } from './rows/delivery.ts';
@@ -9,8 +10,9 @@ import type { AttemptInput } from './rows/delivery.ts';
 /**
  * Async connectors' deliveries: the correlation id kept before a request goes, the expiry of
  * responses past their deadline, and a callback stored with the completion of the delivery it
- * answers. What each writes comes from the domain's DELIVERY_TRANSITIONS (await is written by the
- * worker's completions, deliveries.ts).
+ * answers, found by any correlation id the delivery was sent with (`delivery_correlations`). What
+ * each writes comes from the domain's DELIVERY_TRANSITIONS (await is written by the worker's
+ * completions, deliveries.ts).
  */
 
 /** How an overdue delivery goes on: the retry rules' decision, made by the caller. */
@@ -68,8 +70,21 @@ export interface CallbackRecordInput {
   nonce?: NonceClaim | null;
   /** A signed callback's message id to claim next: claimed before, the callback is a repeat that writes nothing. */
   message?: NonceClaim | null;
-  plan(match: Delivery | null): CallbackPlan;
+  /**
+   * `match`: the delivery sent with this correlation id (its latest or an earlier one), null when
+   * none was; `answered`: a callback with this very id has completed that delivery before.
+   */
+  plan(match: Delivery | null, answered: boolean): CallbackPlan;
 }
+
+/** The delivery a correlation id names, and whether a callback with this id has completed it before. */
+interface CorrelationMatch {
+  delivery: Delivery;
+  answered: boolean;
+}
+
+/** A delivery's row read through one of its correlation ids, with that id's responded_at. */
+type MatchedRow = DeliveryRow & { id_responded_at: number | string | null };
 
 export type CallbackRecorded =
   | {
@@ -108,21 +123,57 @@ export class CallbackRepository {
 
   /**
    * Keeps the correlation id of a delivery before its first request goes, so the id sent is the one
-   * a callback finds, whatever happens to the worker after the send. Only while `owner` holds the
-   * lease and the delivery has none yet. Returns whether it was written.
+   * a callback finds, whatever happens to the worker after the send: on the delivery, and among the
+   * ids it was sent with (one lookup finds generated ids and ids read from answers alike), in one
+   * transaction. Only while `owner` holds the lease and the delivery has none yet. Returns whether
+   * it was written.
    */
-  async keepCorrelationId(id: string, owner: string, correlationId: string): Promise<boolean> {
-    const changed = await this.#knex('deliveries')
-      .where({ id, lease_owner: owner, state: 'in_flight' })
-      .whereNull('correlation_id')
-      .update({ correlation_id: correlationId });
-    return changed > 0;
+  async keepCorrelationId(id: string, owner: string, correlationId: string, now: number): Promise<boolean> {
+    return this.#knex.transaction(async (trx) => {
+      const changed = (await trx('deliveries')
+        .where({ id, lease_owner: owner, state: 'in_flight' })
+        .whereNull('correlation_id')
+        .update({ correlation_id: correlationId })
+        .returning('connector')) as Array<{ connector: string }>;
+      const [row] = changed;
+      if (!row) return false;
+      const kept = correlationRow(row.connector, correlationId, id, now);
+      await trx.raw(`insert into delivery_correlations (connector, correlation_id, delivery_id, created_at) values (?, ?, ?, ?) ${CORRELATION_UPSERT}`, [
+        kept.connector,
+        kept.correlation_id,
+        kept.delivery_id,
+        kept.created_at,
+      ]);
+      return true;
+    });
   }
 
-  /** The delivery of a connector a correlation id names. */
+  /** The delivery of a connector a correlation id names: the one sent with it (as its latest id or an earlier one). */
   async findByCorrelation(connector: string, correlationId: string): Promise<Delivery | undefined> {
-    const row = (await this.#knex('deliveries').where({ connector, correlation_id: correlationId }).first()) as DeliveryRow | undefined;
-    return row && toDelivery(row);
+    return (await this.#match(this.#knex, connector, correlationId, false))?.delivery;
+  }
+
+  /**
+   * The delivery sent with a correlation id, through the ids each delivery was sent with; `lock`:
+   * its rows locked for the transaction (PostgreSQL). A delivery whose latest id has no row there
+   * (written by a gateway older than migration 016, still running beside this one during an upgrade)
+   * is found by that id on the delivery, answered as far as the delivery says.
+   */
+  async #match(db: Knex, connector: string, correlationId: string, lock: boolean): Promise<CorrelationMatch | null> {
+    const sent = db('delivery_correlations as c')
+      .join('deliveries as d', 'd.id', 'c.delivery_id')
+      .where({ 'c.connector': connector, 'c.correlation_id': correlationId })
+      .select('d.*', 'c.responded_at as id_responded_at')
+      .first();
+    if (lock) sent.forUpdate();
+    const row = (await sent) as MatchedRow | undefined;
+    if (row) return { delivery: toDelivery(row), answered: row.id_responded_at !== null };
+    const latest = db('deliveries').where({ connector, correlation_id: correlationId }).first();
+    if (lock) latest.forUpdate();
+    const unrecorded = (await latest) as DeliveryRow | undefined;
+    if (!unrecorded) return null;
+    const delivery = toDelivery(unrecorded);
+    return { delivery, answered: delivery.respondedAt !== null };
   }
 
   /**
@@ -161,10 +212,11 @@ export class CallbackRepository {
   }
 
   /**
-   * Stores a callback in one transaction: reads the delivery its correlation id names (locked on
-   * PostgreSQL, so two callbacks for one delivery take turns and the second sees the first's
-   * completion), asks `plan` what to store, then writes the event, its routed deliveries, the audit
-   * records, the callback's attempt row and the delivery's completion. Resolves after the commit.
+   * Stores a callback in one transaction: reads the delivery its correlation id names, the latest
+   * id the delivery was sent with or an earlier one (locked on PostgreSQL, so two callbacks for one
+   * delivery take turns and the second sees the first's completion), asks `plan` what to store, then
+   * writes the event, its routed deliveries, the audit records, the callback's attempt row, the
+   * delivery's completion and which of its ids answered. Resolves after the commit.
    */
   async record(input: CallbackRecordInput): Promise<CallbackRecorded> {
     return this.#knex.transaction(async (trx): Promise<CallbackRecorded> => {
@@ -172,14 +224,9 @@ export class CallbackRepository {
       if (!(await claimNonce(trx, input.nonce ?? null, input.now))) return { refused: 'nonce_replayed' };
       // Then the message: a sender's retry of a callback it already delivered changes nothing.
       if (!(await claimNonce(trx, input.message ?? null, input.now))) return { refused: 'message_seen' };
-      let before: Delivery | null = null;
-      if (input.correlationId !== null) {
-        const q = trx('deliveries').where({ connector: input.connector, correlation_id: input.correlationId }).first();
-        if (this.#backend.forUpdate !== '') q.forUpdate();
-        const row = (await q) as DeliveryRow | undefined;
-        before = row ? toDelivery(row) : null;
-      }
-      const plan = input.plan(before);
+      const match = input.correlationId === null ? null : await this.#match(trx, input.connector, input.correlationId, this.#backend.forUpdate !== '');
+      const before = match?.delivery ?? null;
+      const plan = input.plan(before, match?.answered ?? false);
       if (!plan.write) return { refused: false, plan, before, after: before };
 
       const rows = batchRows([{ push: null, receivedAt: plan.receivedAt, nonce: null, events: [plan.event], requestId: plan.requestId }], new Set(), new Map());
@@ -215,6 +262,14 @@ export class CallbackRepository {
             error_message: a.errorMessage,
             outcome: a.outcome,
           });
+          // This id has answered: the same callback again is a duplicate; one with another id of the
+          // delivery finds it finished. (Also records a latest id written without its row.)
+          if (input.correlationId !== null) {
+            await trx('delivery_correlations')
+              .insert({ ...correlationRow(before.connector, input.correlationId, before.id, input.now), responded_at: input.now })
+              .onConflict(['connector', 'correlation_id'])
+              .merge(['responded_at']);
+          }
           // Under strict ordering the next delivery of its order key may go now.
           due.add(before.connector);
         }

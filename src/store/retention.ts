@@ -22,9 +22,9 @@ export interface RetentionRunRow {
  *
  * What may be removed:
  * - an event older than the cut-off whose deliveries are all delivered or discarded and did not
- *   change since the cut-off (with its deliveries, their attempts and recovery-run items); unrouted
- *   and duplicate events (no deliveries) by age alone. Parked and unfinished deliveries keep their
- *   event, always;
+ *   change since the cut-off (with its deliveries, their attempts, recovery-run items and the
+ *   correlation ids they were sent with); unrouted and duplicate events (no deliveries) by age
+ *   alone. Parked and unfinished deliveries keep their event, always;
  * - a push older than the cut-off whose events are all gone;
  * - audit records older than their own (longer) cut-off, and recovery/retention runs likewise;
  * - expired WS-Security nonces, and dedupe keys older than the dedupe window.
@@ -62,7 +62,8 @@ export class RetentionRepository {
 
   /**
    * Removes one batch of finished events received before `cutoff` whose deliveries all finished
-   * before it, with their deliveries, attempts and recovery-run items. Returns what it removed.
+   * before it, with their deliveries, attempts, recovery-run items and correlation ids. Returns
+   * what it removed.
    */
   async removeFinishedEvents(cutoff: number, batchSize: number): Promise<{ scanned: number; events: number; deliveries: number; attempts: number }> {
     const k = this.#knex;
@@ -98,6 +99,7 @@ export class RetentionRepository {
         const chunk = deliveryIds.slice(i, i + CHUNK);
         attempts += await trx('attempts').whereIn('delivery_id', chunk).delete();
         await trx('recovery_run_items').whereIn('delivery_id', chunk).delete();
+        await trx('delivery_correlations').whereIn('delivery_id', chunk).delete();
         removedDeliveries += await trx('deliveries').whereIn('id', chunk).delete();
       }
       for (let i = 0; i < eventIds.length; i += CHUNK) {

@@ -20,7 +20,7 @@ export interface SeedDelivery {
   /** The event to attach to (default: a new event per delivery). */
   eventId?: string;
   createdAt?: number;
-  /** Async connectors (migration 014): the correlation id and, awaiting a response, its deadline. */
+  /** Async connectors (migrations 014, 016): the correlation id (on the delivery and among the ids it was sent with) and, awaiting a response, its deadline. */
   correlationId?: string;
   responseDueAt?: number;
 }
@@ -116,6 +116,10 @@ export class Seeder {
       ...(d.correlationId !== undefined ? { correlation_id: d.correlationId } : {}),
       ...(d.responseDueAt !== undefined ? { response_due_at: d.responseDueAt } : {}),
     });
+    // As the gateway keeps it: among the ids the delivery was sent with (migration 016).
+    if (d.correlationId !== undefined) {
+      await this.#tables('delivery_correlations').insert({ connector: d.connector, correlation_id: d.correlationId, delivery_id: id, created_at: created });
+    }
     for (let n = 1; n <= attempts; n++) {
       await this.#tables('attempts').insert({
         id: this.newId(),

@@ -18,6 +18,7 @@ import * as shipbobOrders from './012_shipbob_orders.ts';
 import * as journeyIndexes from './013_journey_indexes.ts';
 import * as asyncConnectors from './014_async_connectors.ts';
 import * as funnel from './015_funnel.ts';
+import * as deliveryCorrelations from './016_delivery_correlations.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -41,6 +42,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['013_journey_indexes', journeyIndexes],
   ['014_async_connectors', asyncConnectors],
   ['015_funnel', funnel],
+  ['016_delivery_correlations', deliveryCorrelations],
 ];
 
 const source: Knex.MigrationSource<string> = {

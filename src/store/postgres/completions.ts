@@ -1,12 +1,13 @@
 /**
  * A group of delivery completions on PostgreSQL in one statement, atomic by itself: the attempts
- * and the audit records inserted, and the state changes applied by one `update ... from <values>
- * returning id`, which says whose lease still held. Each part's rows travel as one JSON parameter,
- * so the text is the same for every group (statements.ts). (SQLite writes the same rows on its
- * connection thread: ../sqlite/completions.ts.)
+ * and the audit records inserted, the state changes applied by one `update ... from <values>
+ * returning id`, which says whose lease still held, and the correlation ids of accepted requests
+ * kept. Each part's rows travel as one JSON parameter, so the text is the same for every group
+ * (statements.ts). (SQLite writes the same rows on its connection thread: ../sqlite/completions.ts.)
  */
 import type { Knex } from 'knex';
-import { COMPLETION_COLUMNS, completionRows, completionUpdateSql, type CompletionInput } from '../rows/delivery.ts';
+import { CORRELATION_UPSERT } from '../rows/correlation.ts';
+import { COMPLETION_COLUMNS, completionRows, completionUpdateSql, sqlStates, type CompletionInput } from '../rows/delivery.ts';
 import { AUDIT_COLUMNS, insertFromJson, rowsParam, runPrepared } from './statements.ts';
 
 /** Columns of an attempt's row, as ../rows/delivery.ts completionRows builds it. */
@@ -20,11 +21,19 @@ const VALUES = `select * from json_to_recordset(?::json) as x(${COMPLETION_COLUM
 /**
  * The attempts insert and the audit insert are siblings of the update: the attempts' foreign key
  * to their delivery is checked at the end of the statement, where the delivery row is its updated version.
+ * The correlation ids of the accepted requests (the rows the update moved to awaiting_response) are
+ * kept beside the ones each delivery was sent with before, from the update's own rows, so only an
+ * applied completion records its id.
  */
 const COMPLETE = `
   with attempts_in as (${insertFromJson('attempts', ATTEMPT_COLUMNS)}),
-  audit_in as (${insertFromJson('audit_records', AUDIT_COLUMNS)})
-  ${completionUpdateSql(VALUES)}`;
+  audit_in as (${insertFromJson('audit_records', AUDIT_COLUMNS)}),
+  changed as (${completionUpdateSql(VALUES, 'deliveries.id, deliveries.connector, deliveries.correlation_id, deliveries.state, deliveries.updated_at')}),
+  correlations_in as (
+    insert into delivery_correlations (connector, correlation_id, delivery_id, created_at)
+    select connector, correlation_id, id, updated_at from changed where state in ${sqlStates(['awaiting_response'])}
+    ${CORRELATION_UPSERT})
+  select id from changed`;
 
 /** Returns, per completion, whether its state change was applied. */
 export async function writeCompletions(db: Knex, inputs: CompletionInput[]): Promise<boolean[]> {

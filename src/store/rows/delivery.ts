@@ -1,4 +1,5 @@
 import { auditRow, type AuditInput, type Row } from './audit.ts';
+import { correlationRow, type CorrelationRow } from './correlation.ts';
 import { DELIVERY_COLUMNS } from './mapping.ts';
 import {
   ATTEMPT_EVENTS,
@@ -177,13 +178,25 @@ const COMPLETION = completionClauses();
  * (deliver, retry, park): delivered clears the error and the parked reason and stamps delivered_at;
  * retrying sets the next attempt and the error; parked sets the reason and the error; each counts
  * the attempt and clears the lease. Columns a transition does not name keep their value. A row
- * changes only while its worker still holds the lease.
+ * changes only while its worker still holds the lease. `returning`: columns of the changed rows
+ * (SQLite allows only the updated table's there).
  */
-export function completionUpdateSql(values: string): string {
+export function completionUpdateSql(values: string, returning = 'deliveries.id'): string {
   return `
       update deliveries set
         ${COMPLETION.set}
       from (${values}) as v
       where ${COMPLETION.where}
-      returning deliveries.id`;
+      returning ${returning}`;
+}
+
+/**
+ * The correlation ids the applied completions of a group sent with (an async connector's accepted
+ * requests), each to be kept beside the ones sent before: `applied` holds the ids of the deliveries
+ * whose state change was applied.
+ */
+export function sentCorrelations(inputs: CompletionInput[], applied: ReadonlySet<string>): CorrelationRow[] {
+  return inputs.flatMap(({ delivery, transition, now }) =>
+    transition.state === 'awaiting_response' && applied.has(delivery.id) ? [correlationRow(delivery.connector, transition.correlationId, delivery.id, now)] : [],
+  );
 }

@@ -2,10 +2,12 @@
  * A group of delivery completions on SQLite, run by the connection's own thread (thread.ts) in as
  * few trips to SQLite as batch.ts makes for ingest: `BEGIN IMMEDIATE`; the state changes (one
  * `update ... returning` per chunk, which says whose lease still held); the attempts, the audit
- * records and the `COMMIT` as one script. Through knex the same group took five statements, each
- * waiting for a turn of the main thread's event loop while the transaction held the connection.
+ * records, the correlation ids of accepted requests and the `COMMIT` as one script. Through knex the
+ * same group took five statements, each waiting for a turn of the main thread's event loop while the
+ * transaction held the connection.
  */
-import { COMPLETION_COLUMNS, completionRows, completionUpdateSql, type CompletionInput } from '../rows/delivery.ts';
+import { CORRELATION_UPSERT } from '../rows/correlation.ts';
+import { COMPLETION_COLUMNS, completionRows, completionUpdateSql, sentCorrelations, type CompletionInput } from '../rows/delivery.ts';
 import type { BatchConnection } from './batch.ts';
 import { insertScript, literal } from './sql.ts';
 
@@ -26,7 +28,9 @@ export async function writeSqliteCompletions(conn: BatchConnection, inputs: Comp
         .join(' union all ');
       for (const r of await conn.all<{ id: string }>(completionUpdateSql(values))) applied.add(r.id);
     }
-    await conn.exec(`${insertScript('attempts', rows.attempts, INSERT_CHUNK)}${insertScript('audit_records', rows.audits, INSERT_CHUNK)}COMMIT;`);
+    // The correlation ids of accepted requests beside the ones sent before (a late callback may name any of them).
+    const correlations = insertScript('delivery_correlations', sentCorrelations(inputs, applied), INSERT_CHUNK, CORRELATION_UPSERT);
+    await conn.exec(`${insertScript('attempts', rows.attempts, INSERT_CHUNK)}${insertScript('audit_records', rows.audits, INSERT_CHUNK)}${correlations}COMMIT;`);
     return inputs.map((c) => applied.has(c.delivery.id));
   } catch (err) {
     await conn.exec('ROLLBACK').catch(() => undefined);

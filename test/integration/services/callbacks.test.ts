@@ -339,6 +339,47 @@ describe(`services: callbacks of async connectors (${backendName()})`, function 
     expect(attempt).to.include({ outcome: 'parked', responseStatus: 202, errorClass: 'transform' });
   });
 
+  it('a re-send that reads a new correlation id from the answer: a late callback with the first id completes the delivery; one with the second then is flagged and changes nothing', async () => {
+    await start('', 'responsePath: data.requestId');
+    // Each request gets an id of its own from the target.
+    target.answer = (_req, i) => ({ status: 202, body: JSON.stringify({ data: { requestId: `R-${i + 1}` } }) });
+    const id = await push('SO-14');
+    expect((await inState(id, 'awaiting_response')).correlationId).to.equal('R-1');
+    clock.advance(HOUR + 1);
+    await inState(id, 'retrying');
+    clock.advance(5_000);
+    const resent = await inState(id, 'awaiting_response');
+    expect(resent).to.include({ correlationId: 'R-2', attemptCount: 2 });
+
+    clock.advance(60_000);
+    const late = await services.callbacks.accept(callback('R-1', 'COMPLETED'));
+    expect(late).to.include({ outcome: 'completed', deliveryId: id, completedAs: 'delivered', message: null });
+    const done = await delivery(id);
+    expect(done).to.include({ state: 'delivered', respondedAt: clock.now(), deliveredAt: clock.now(), responseDueAt: null, correlationId: 'R-2' });
+    const attempts = await gw.gateway.store.browse.attemptsOf([id]);
+    expect(attempts.map((a) => a.outcome)).to.deep.equal(['accepted', 'accepted', 'delivered']);
+    expect(JSON.parse(attempts[2]?.requestSummary ?? '{}')).to.have.nested.property('callback.correlationId', 'R-1');
+    await crm.waitForRequests(1);
+
+    clock.advance(1_000);
+    const second = await services.callbacks.accept(callback('R-2', 'FAILED', 'too late'));
+    expect(second).to.include({ outcome: 'unmatched', deliveryId: id, completedAs: null });
+    expect(second.message).to.equal('a callback with another correlation id completed the delivery (delivered): nothing awaits this response');
+    expect(await delivery(id)).to.deep.equal(done);
+    expect(await gw.gateway.store.browse.attemptsOf([id])).to.have.length(3);
+    const audits = await callbackAudits();
+    expect(audits.map((a) => [a.result, a.deliveryId, JSON.parse(a.detail ?? '{}').flagged])).to.deep.equal([
+      ['completed', id, false],
+      ['unmatched', id, true],
+    ]);
+    expect((await callbackEvents()).map((e) => e.id)).to.deep.equal([late.eventId, second.eventId]);
+    // The first id's callback again is a duplicate: nothing is stored.
+    expect(await services.callbacks.accept(callback('R-1', 'COMPLETED'))).to.deep.equal({ eventId: null, outcome: 'duplicate', deliveryId: id, completedAs: null, message: null });
+    expect(await callbackEvents()).to.have.length(2);
+    const crmDeliveries = await everything((page) => gw.gateway.store.browse.deliveries({ connectors: ['crm'] }, page));
+    expect(crmDeliveries).to.have.length(1);
+  });
+
   it('reads the correlation id from a SOAP answer by its element; a Fault is no acceptance', async () => {
     await start('', `responseXPath: "//*[local-name()='RequestId']"`, 'soap');
     const envelope = (body: string): string => `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>${body}</soap:Body></soap:Envelope>`;

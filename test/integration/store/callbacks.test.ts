@@ -42,11 +42,11 @@ describe(`store: deliveries awaiting a response (${backendName()})`, () => {
 
   it('keeps a correlation id once, under the lease; an id names one delivery of a connector', async () => {
     const id = await seed.delivery({ connector: 'fulfilment', state: 'pending' });
-    expect(await store.callbacks.keepCorrelationId(id, OWNER, 'c-1')).to.equal(false); // not claimed
+    expect(await store.callbacks.keepCorrelationId(id, OWNER, 'c-1', seed.now)).to.equal(false); // not claimed
     await claimOne();
-    expect(await store.callbacks.keepCorrelationId(id, 'someone-else', 'c-1')).to.equal(false);
-    expect(await store.callbacks.keepCorrelationId(id, OWNER, 'c-1')).to.equal(true);
-    expect(await store.callbacks.keepCorrelationId(id, OWNER, 'c-2')).to.equal(false); // kept: never replaced
+    expect(await store.callbacks.keepCorrelationId(id, 'someone-else', 'c-1', seed.now)).to.equal(false);
+    expect(await store.callbacks.keepCorrelationId(id, OWNER, 'c-1', seed.now)).to.equal(true);
+    expect(await store.callbacks.keepCorrelationId(id, OWNER, 'c-2', seed.now)).to.equal(false); // kept: never replaced
     expect((await get(id)).correlationId).to.equal('c-1');
     expect((await store.callbacks.findByCorrelation('fulfilment', 'c-1'))?.id).to.equal(id);
     expect(await store.callbacks.findByCorrelation('other', 'c-1')).to.equal(undefined);
@@ -60,6 +60,175 @@ describe(`store: deliveries awaiting a response (${backendName()})`, () => {
       refused = err;
     }
     expect(refused, 'a second delivery with the same correlation id').to.be.instanceOf(Error);
+  });
+
+  /** Records an accepted attempt through the group commit (each dialect's completion writer). */
+  const accept = (claimed: Delivery, correlationId: string, owner = OWNER) =>
+    store.deliveries.complete({
+      delivery: claimed,
+      owner,
+      now: seed.now,
+      transition: { state: 'awaiting_response', correlationId, responseDueAt: seed.now + 3_600_000 },
+      attempt: {
+        id: seed.newId(),
+        number: claimed.attemptCount + 1,
+        startedAt: seed.now,
+        durationMs: 10,
+        requestSummary: { method: 'POST' },
+        responseStatus: 202,
+        responseHeaders: null,
+        responseSnippet: `{"requestId":"${correlationId}"}`,
+        errorClass: null,
+        errorMessage: null,
+        outcome: 'accepted',
+      },
+      audit: { id: seed.newId(), at: seed.now, direction: 'out', action: 'delivery.attempt', deliveryId: claimed.id, result: 'accepted' },
+    });
+  /** An awaiting delivery's deadline passes and it is due again at once (the expiry sweep's write). */
+  const pastDeadline = async (id: string): Promise<void> => {
+    seed.tick(3_600_000);
+    const expired = await store.callbacks.expire({
+      delivery: await get(id),
+      now: seed.now,
+      expiry: { event: 'expire', nextAttemptAt: seed.now, error: 'no response' },
+      audit: { id: seed.newId(), at: seed.now, direction: 'out', action: 'delivery.no_response', deliveryId: id, result: 'retry' },
+    });
+    expect(expired?.state).to.equal('retrying');
+  };
+  /** The ids of delivery_correlations, as the test's own connection reads them: no API lists them. */
+  const sentWith = async (where: Record<string, string>): Promise<Array<{ connector: string; correlation_id: string; delivery_id: string; responded_at: number | null }>> =>
+    ((await database.tables()('delivery_correlations')
+      .select('connector', 'correlation_id', 'delivery_id', 'responded_at')
+      .where(where)
+      .orderBy('created_at')
+      .orderBy('correlation_id')) as Array<{
+      connector: string;
+      correlation_id: string;
+      delivery_id: string;
+      responded_at: number | string | null;
+    }>).map((r) => ({ ...r, responded_at: r.responded_at === null ? null : Number(r.responded_at) }));
+  /** A plan that completes the delivery it matched as delivered (or writes nothing), noting what it was shown. */
+  const completing = (seen: Array<[string | null, boolean]>) => (match: Delivery | null, answered: boolean): CallbackPlan => {
+    seen.push([match?.id ?? null, answered]);
+    const eventId = seed.newId();
+    return {
+      write: true,
+      receivedAt: seed.now,
+      requestId: null,
+      event: {
+        id: eventId,
+        source: 'callback',
+        eventCode: 'CallbackReceived',
+        orderKey: match?.orderKey ?? null,
+        sourceSystem: 'fulfilment',
+        connectorScope: null,
+        position: 0,
+        payload: '{}',
+        raw: eventId,
+        contentHash: eventId,
+        dedupeScope: 'callback:fulfilment',
+        dedupeSince: seed.now,
+        deliveries: [],
+      },
+      audit: { id: seed.newId(), at: seed.now, direction: 'in', action: 'callback.received', eventId, result: 'completed' },
+      completion:
+        match && match.respondedAt === null
+          ? {
+              event: 'respond',
+              error: null,
+              attempt: { id: seed.newId(), number: match.attemptCount, startedAt: seed.now, durationMs: 0, requestSummary: { callback: {} }, responseStatus: null, responseHeaders: null, responseSnippet: '{}', errorClass: null, errorMessage: null, outcome: 'delivered' },
+            }
+          : null,
+    };
+  };
+
+  it('keeps every correlation id a delivery was sent with: a re-send that reads a new id from the answer adds it, and a callback with either finds the delivery', async () => {
+    const id = await seed.delivery({ connector: 'fulfilment', state: 'pending' });
+    expect((await accept(await claimOne(), 'R-1')).applied).to.equal(true);
+    // The deadline passes: sent again, and the target's answer names another id.
+    await pastDeadline(id);
+    expect((await accept(await claimOne(), 'R-2')).applied).to.equal(true);
+    expect(await get(id)).to.include({ state: 'awaiting_response', correlationId: 'R-2', attemptCount: 2 });
+    expect(await sentWith({ delivery_id: id })).to.deep.equal([
+      { connector: 'fulfilment', correlation_id: 'R-1', delivery_id: id, responded_at: null },
+      { connector: 'fulfilment', correlation_id: 'R-2', delivery_id: id, responded_at: null },
+    ]);
+    expect((await store.callbacks.findByCorrelation('fulfilment', 'R-1'))?.id).to.equal(id);
+    expect((await store.callbacks.findByCorrelation('fulfilment', 'R-2'))?.id).to.equal(id);
+    expect(await store.callbacks.findByCorrelation('other', 'R-1')).to.equal(undefined);
+
+    // A completion whose lease was lost records no id: it was not this worker's request that counts.
+    const lost = await seed.delivery({ connector: 'fulfilment', state: 'pending', orderKey: 'LEG:SO-2' });
+    const claimed = await claimOne();
+    expect(claimed.id).to.equal(lost);
+    expect((await accept(claimed, 'R-9', 'someone-else')).applied).to.equal(false);
+    expect(await sentWith({ delivery_id: lost })).to.deep.equal([]);
+
+    // The first id's callback completes the delivery; the id that answered is marked.
+    const seen: Array<[string | null, boolean]> = [];
+    const first = recorded(await store.callbacks.record({ connector: 'fulfilment', correlationId: 'R-1', now: seed.now, plan: completing(seen) }));
+    expect(first.before).to.include({ id, correlationId: 'R-2' });
+    expect(first.after).to.include({ state: 'delivered', respondedAt: seed.now, correlationId: 'R-2' });
+    expect((await sentWith({ delivery_id: id })).map((r) => [r.correlation_id, r.responded_at])).to.deep.equal([
+      ['R-1', seed.now],
+      ['R-2', null],
+    ]);
+    // Afterwards: the second id finds the finished delivery, not answered by it; the first again is answered.
+    const second = recorded(await store.callbacks.record({ connector: 'fulfilment', correlationId: 'R-2', now: seed.now, plan: completing(seen) }));
+    expect(second.after).to.deep.equal(first.after);
+    recorded(await store.callbacks.record({ connector: 'fulfilment', correlationId: 'R-1', now: seed.now, plan: completing(seen) }));
+    expect(seen).to.deep.equal([
+      [id, false],
+      [id, false],
+      [id, true],
+    ]);
+    expect((await store.browse.attemptsOf([id])).map((a) => a.outcome)).to.deep.equal(['accepted', 'accepted', 'delivered']);
+  });
+
+  it('an id the target gives out again names the delivery sent with it last; a generated id is kept among the ids too', async () => {
+    const first = await seed.delivery({ connector: 'fulfilment', state: 'pending', orderKey: 'LEG:SO-1' });
+    await accept(await claimOne(), 'R-1');
+    await pastDeadline(first);
+    await accept(await claimOne(), 'R-2');
+    const other = await seed.delivery({ connector: 'fulfilment', state: 'pending', orderKey: 'LEG:SO-2' });
+    const claimed = await claimOne();
+    expect(claimed.id).to.equal(other);
+    await accept(claimed, 'R-1');
+    expect((await store.callbacks.findByCorrelation('fulfilment', 'R-1'))?.id).to.equal(other);
+    expect((await store.callbacks.findByCorrelation('fulfilment', 'R-2'))?.id).to.equal(first);
+    expect((await sentWith({ correlation_id: 'R-1' })).map((r) => r.delivery_id)).to.deep.equal([other]);
+
+    const generated = await seed.delivery({ connector: 'fulfilment', state: 'pending', orderKey: 'LEG:SO-3' });
+    expect((await claimOne()).id).to.equal(generated);
+    expect(await store.callbacks.keepCorrelationId(generated, OWNER, 'g-1', seed.now)).to.equal(true);
+    expect(await sentWith({ delivery_id: generated })).to.deep.equal([{ connector: 'fulfilment', correlation_id: 'g-1', delivery_id: generated, responded_at: null }]);
+    // Accepted with the id it was sent with: still one row.
+    await accept(await get(generated), 'g-1');
+    expect(await sentWith({ delivery_id: generated })).to.have.length(1);
+  });
+
+  it('finds a delivery by its latest id when that id has no row (written by a gateway older than migration 016), and records it as it completes', async () => {
+    const id = await seed.delivery({ connector: 'fulfilment', state: 'awaiting_response', responseDueAt: seed.now + 1000 });
+    await database.tables()('deliveries').where({ id }).update({ correlation_id: 'old-1' });
+    const seen: Array<[string | null, boolean]> = [];
+    const done = recorded(await store.callbacks.record({ connector: 'fulfilment', correlationId: 'old-1', now: seed.now, plan: completing(seen) }));
+    expect(done.after).to.include({ state: 'delivered', respondedAt: seed.now });
+    expect(await sentWith({ delivery_id: id })).to.deep.equal([{ connector: 'fulfilment', correlation_id: 'old-1', delivery_id: id, responded_at: seed.now }]);
+    recorded(await store.callbacks.record({ connector: 'fulfilment', correlationId: 'old-1', now: seed.now, plan: completing(seen) }));
+    expect(seen).to.deep.equal([
+      [id, false],
+      [id, true],
+    ]);
+  });
+
+  it('retention removes the correlation ids with their deliveries', async () => {
+    const finished = await seed.delivery({ connector: 'fulfilment', state: 'delivered', correlationId: 'old' });
+    const awaiting = await seed.delivery({ connector: 'fulfilment', state: 'awaiting_response', correlationId: 'new', orderKey: 'LEG:SO-2' });
+    seed.tick(10_000);
+    const removed = await store.retention.removeFinishedEvents(seed.now, 10);
+    expect(removed).to.include({ events: 1, deliveries: 1 });
+    expect(await store.deliveries.get(finished)).to.equal(undefined);
+    expect((await sentWith({})).map((r) => [r.correlation_id, r.delivery_id])).to.deep.equal([['new', awaiting]]);
   });
 
   it('records an accepted attempt through the group commit: awaiting_response with its deadline and correlation id', async () => {
