@@ -36,10 +36,12 @@ module.exports = {
       name: 'sandbox-only-from-edges',
       comment:
         'The emulated Fusion and ShipBob peers are demo and test equipment, wired in by the composition root ' +
-        '(src/app.ts) only. The CLI (src/cli/) is an edge like app.ts: `omgw sandbox push` runs the emulated ' +
+        '(src/app.ts) only, which mounts their routes through its HTTP surface (src/app/http-surface.ts, apart ' +
+        'from app.ts only to keep the route table out of the composition root, hence allowed with it). ' +
+        'The CLI (src/cli/) is an edge like app.ts: `omgw sandbox push` runs the emulated ' +
         'OM pusher as a client of a running gateway, so it may import src/sandbox too. Nothing else may.',
       severity: 'error',
-      from: { path: '^src/', pathNot: ['^src/app\\.ts$', '^src/cli/', '^src/sandbox/'] },
+      from: { path: '^src/', pathNot: ['^src/app\\.ts$', '^src/app/http-surface\\.ts$', '^src/cli/', '^src/sandbox/'] },
       to: { path: '^src/sandbox/' },
     },
     {

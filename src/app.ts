@@ -1,34 +1,21 @@
-import { Router } from '@koa/router';
 import { loadConfig, ConfigError, formatProblems, type GatewayConfig } from './config/load.ts';
 import { createIdGenerator } from './domain/ids.ts';
 import { createLogger, type Logger } from './log.ts';
-import { registerSoapRoutes } from './inbound/soap/routes.ts';
-import { registerShipBobWebhookRoutes } from './inbound/webhooks/shipbob.ts';
-import { registerCallbackRoutes } from './inbound/callbacks/routes.ts';
-import { registerFulfilmentSandbox, type FulfilmentSandbox } from './sandbox/fulfilment.ts';
-import { loadConsoleFiles, registerAdminConsole } from './admin/console.ts';
-import { loadWsdl } from './inbound/soap/wsdl.ts';
-import { createKoaApp, listen, type RunningServer } from './server/http.ts';
 import { BodyBudget } from './server/body-budget.ts';
-import { LoginThrottle } from './server/login-throttle.ts';
-import { flushEachMinute } from './store/refusals.ts';
-import type { DueListener, Store } from './store/index.ts';
-import { DeliveryWorker, type AttemptReport } from './delivery/worker.ts';
+import type { Store } from './store/index.ts';
+import { DeliveryWorker } from './delivery/worker.ts';
 import { createServices, openStore, type Services } from './services/index.ts';
-import { registerAdminApi } from './admin/api.ts';
-import { createJobs, type Jobs, type PollReport } from './jobs/index.ts';
-import { GatewayMetrics, registerMetricsRoute } from './observability/metrics.ts';
-import { registerSandboxTargets, SANDBOX_PREFIX } from './sandbox/targets.ts';
-import { sandboxLoopbackOnly } from './sandbox/loopback-guard.ts';
+import { createJobs, type Jobs } from './jobs/index.ts';
+import { GatewayMetrics } from './observability/metrics.ts';
 import { describeSetting, exposureProblems, publishedDefaultsInUse } from './config/published-defaults.ts';
 import { isLoopbackHost } from './server/loopback.ts';
-import { registerFusionSandbox } from './sandbox/fusion.ts';
-import { mountShipBobSandbox } from './sandbox/shipbob/index.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { InstanceHeartbeat } from './jobs/heartbeat.ts';
+import { HttpSurface } from './app/http-surface.ts';
+import { BackgroundRunners } from './app/background.ts';
 import type { DestinationStream } from 'pino';
 
 export interface GatewayOptions {
@@ -70,7 +57,9 @@ const RESTART_SETTINGS: ReadonlyArray<readonly [string, (g: GatewayConfig['gatew
  * retention, poller) come from
  * openStore and createServices (src/services/index.ts), as the CLI's do; around them this adds the
  * HTTP edge, the delivery worker, the scheduler and the metrics. Nothing starts at construction;
- * start() migrates the store and opens the port, stop() closes them in reverse order.
+ * start() migrates the store and opens the port, stop() closes them in the order a graceful stop
+ * needs (its comment). Which path reaches which part is src/app/http-surface.ts; the background
+ * runners' own order (heartbeat, worker, scheduler), src/app/background.ts.
  */
 export class Gateway {
   readonly options: GatewayOptions;
@@ -85,21 +74,12 @@ export class Gateway {
    * needs no restart.
    */
   #inForce: GatewayConfig['gateway'];
-  #server: RunningServer | null = null;
+  /** The routes and the listener, with what only the HTTP edge holds (null until started). */
+  #http: HttpSurface | null = null;
   #services: Services | null = null;
-  #worker: DeliveryWorker | null = null;
-  #jobs: Jobs | null = null;
+  /** Heartbeat, worker and scheduler: started and stopped around the listener. */
+  readonly #runners: BackgroundRunners;
   #metrics: GatewayMetrics | null = null;
-  /** This instance's entry in the store's list of instances (null until started). */
-  #heartbeat: InstanceHeartbeat | null = null;
-  /** Failed logins per source, one count for OM's pushes and one for the admin API. */
-  #logins: { soap: LoginThrottle; admin: LoginThrottle } | null = null;
-  /** Stops listening for deliveries made due elsewhere. */
-  #stopWakeups: (() => void) | null = null;
-  /** Stops the once-a-minute write of folded refusal counts. */
-  #refusalFlush: AbortController | null = null;
-  /** The sandbox fulfilment service's callbacks not sent yet (cancelled at stop). */
-  #fulfilment: FulfilmentSandbox | null = null;
 
   private constructor(options: GatewayOptions, config: GatewayConfig) {
     this.options = options;
@@ -114,6 +94,7 @@ export class Gateway {
       ...(options.logDestination ? { destination: options.logDestination } : {}),
     });
     this.store = openStore(config, { schema: options.dbSchema });
+    this.#runners = new BackgroundRunners(this.store, this.logger);
   }
 
   static async create(options: GatewayOptions): Promise<Gateway> {
@@ -127,19 +108,21 @@ export class Gateway {
 
   /** Where clients on this host reach the gateway (127.0.0.1 when it listens on every interface). */
   get url(): string {
-    if (!this.#server) throw new Error('gateway is not started');
-    return this.#server.url;
+    const server = this.#http?.server;
+    if (!server) throw new Error('gateway is not started');
+    return server.url;
   }
 
   /** The address and port actually bound (`0.0.0.0:8080` when it listens on every interface). */
   get bound(): { address: string; allInterfaces: boolean } {
-    if (!this.#server) throw new Error('gateway is not started');
-    return { address: this.#server.bound, allInterfaces: this.#server.allInterfaces };
+    const server = this.#http?.server;
+    if (!server) throw new Error('gateway is not started');
+    return { address: server.bound, allInterfaces: server.allInterfaces };
   }
 
   /** The delivery worker (null when delivery is disabled or the gateway is not started). */
   get worker(): DeliveryWorker | null {
-    return this.#worker;
+    return this.#runners.worker;
   }
 
   /** The services the HTTP edge and the worker call (null until started). */
@@ -149,7 +132,7 @@ export class Gateway {
 
   /** Scheduler, recovery run, retention job and purchase-order poller (null until started). */
   get jobs(): Jobs | null {
-    return this.#jobs;
+    return this.#runners.jobs;
   }
 
   /** The /metrics registry (null until started). */
@@ -168,14 +151,15 @@ export class Gateway {
     const newId = createIdGenerator(now);
     const { applied } = await this.store.migrate();
     if (applied.length > 0) this.logger.info({ applied }, 'database migrated');
-    this.#heartbeat = new InstanceHeartbeat({
-      store: this.store,
-      clock: this.clock,
-      logger: this.logger,
-      identity: { id: this.instanceId, host: hostname(), pid: process.pid, version: await packageVersion() },
-      config: () => this.#config,
-    });
-    await this.#heartbeat.start();
+    await this.#runners.startHeartbeat(
+      new InstanceHeartbeat({
+        store: this.store,
+        clock: this.clock,
+        logger: this.logger,
+        identity: { id: this.instanceId, host: hostname(), pid: process.pid, version: await packageVersion() },
+        config: () => this.#config,
+      }),
+    );
     const pushBodies = new BodyBudget(() => this.#config.gateway.inbound.soap.bodyBudget, this.clock);
     const metrics = new GatewayMetrics({
       store: this.store,
@@ -193,121 +177,30 @@ export class Gateway {
       logger: this.logger,
       newId,
       instanceId: this.instanceId,
-      notify: () => this.#worker?.notify(),
+      notify: () => this.#runners.worker?.notify(),
     });
     this.#services = services;
     // Async connectors' callbacks, counted once committed.
     services.callbacks.observe((report) => metrics.recordCallback(report));
-    this.#jobs = createJobs({ logger: this.logger, config: () => this.#config, recovery: services.recovery, retention: services.retention, poller: services.poller });
-    this.#jobs.recovery.on('run', (run: { trigger: string; state: string; selected: number; replayed: number; skipped: number }) => metrics.recordRecoveryRun(run));
-    this.#jobs.retention.on('run', (removed: Record<string, number>) => metrics.recordRetention(removed));
-    this.#jobs.poller.on('run', (report: PollReport) => metrics.recordPoll(report));
+    this.#runners.adoptJobs(
+      createJobs({ logger: this.logger, config: () => this.#config, recovery: services.recovery, retention: services.retention, poller: services.poller }),
+      metrics,
+    );
 
-    const logins = { soap: new LoginThrottle(this.clock), admin: new LoginThrottle(this.clock) };
-    this.#logins = logins;
-    this.#refusalFlush = new AbortController();
-    void flushEachMinute(this.store.audit.refusals, this.clock, this.#refusalFlush.signal);
-
-    const router = new Router();
-    registerMetricsRoute(router, metrics);
-    router.get('/healthz', (ctx) => {
-      ctx.body = { status: 'ok' };
-    });
-    router.get('/readyz', async (ctx) => {
-      try {
-        await this.store.ping();
-        ctx.body = { status: 'ready', database: 'ok', config: 'loaded' };
-      } catch {
-        ctx.status = 503;
-        ctx.body = { status: 'not ready', database: 'unreachable', config: 'loaded' };
-      }
-    });
-    const sandbox = this.#config.gateway.sandbox;
-    if (sandbox.enabled) {
-      // Registered before the sandbox routes, so it runs ahead of each of them.
-      router.use(SANDBOX_PREFIX, sandboxLoopbackOnly());
-      registerSandboxTargets(router, { secrets: () => this.#config.secrets });
-      if (sandbox.fusion) registerFusionSandbox(router, { username: sandbox.fusion.username, password: sandbox.fusion.password.reveal() });
-      if (sandbox.shipbob) mountShipBobSandbox(router, sandbox.shipbob, () => this.url);
-      // The async fulfilment service calls back the gateway's own /callbacks/{connector}.
-      this.#fulfilment = registerFulfilmentSandbox(router, { connectors: () => this.#config.connectors, gatewayUrl: () => this.url });
-    }
-    registerSoapRoutes(router, {
+    this.#http = new HttpSurface({
       config: () => this.#config,
       store: this.store,
+      clock: this.clock,
+      logger: this.logger,
       newId,
-      now,
+      services,
+      metrics,
       bodies: pushBodies,
-      wsdl: await loadWsdl(),
-      logger: this.logger,
-      logins: logins.soap,
-      accept: services.accept,
-      onPush: (report) => {
-        try {
-          metrics.recordPush(report);
-        } catch (err) {
-          this.logger.warn({ err }, 'metrics: a push could not be counted');
-        }
-      },
+      jobs: () => this.#runners.jobs,
+      url: () => this.url,
     });
-    registerShipBobWebhookRoutes(router, {
-      config: () => this.#config,
-      store: this.store,
-      newId,
-      now,
-      logger: this.logger,
-      accept: services.accept,
-      onWebhook: (result, events) => {
-        try {
-          metrics.recordWebhook('shipbob', result, events);
-        } catch (err) {
-          this.logger.warn({ err }, 'metrics: a webhook could not be counted');
-        }
-      },
-    });
-    // Later answers of async connectors (REST or SOAP), authenticated per connector.
-    registerCallbackRoutes(router, {
-      config: () => this.#config,
-      settings: (name) => services.callbacks.connector(name)?.callback ?? null,
-      accept: (input) => services.callbacks.accept(input),
-      store: this.store,
-      newId,
-      now,
-      bodies: pushBodies,
-      logger: this.logger,
-      logins: logins.soap,
-      // Refusals are counted here; accepted callbacks by the service's observer above.
-      onRefused: (connector, refusal) => {
-        try {
-          metrics.recordCallbackRefusal(connector, refusal);
-        } catch (err) {
-          this.logger.warn({ err }, 'metrics: a callback refusal could not be counted');
-        }
-      },
-    });
-    // The admin API (off, answering 404, while no admin.token is configured; a reload applies).
-    // The console's files (console/), read once here rather than at import or per request.
-    registerAdminConsole(router, await loadConsoleFiles());
-    registerAdminApi(router, {
-      token: () => this.#config.gateway.admin.token?.reveal() || null,
-      maxBodyBytes: () => this.#config.gateway.admin.maxBodySize,
-      deliveries: services.deliveries,
-      views: services.views,
-      connectors: services.connectors,
-      previews: services.previews,
-      billing: services.billing,
-      journey: (key) => services.journey.find(key),
-      funnel: services.funnel,
-      instances: services.instances,
-      recovery: () => this.#jobs?.recovery ?? null,
-      poller: () => this.#jobs?.poller ?? null,
-      logger: this.logger,
-      logins: logins.admin,
-    });
-    if (!this.#config.gateway.admin.token?.reveal()) this.logger.warn('admin API is off: set admin.token in gateway.yaml to enable /admin/api');
-
     const server = this.#config.gateway.server;
-    this.#server = await listen(createKoaApp(this.logger, router), {
+    const { url, bound, allInterfaces } = await this.#http.open({
       host,
       port: this.options.port ?? server.port,
       tls: server.tls,
@@ -317,25 +210,20 @@ export class Gateway {
     await this.store.connectorStates.ensure(this.#config.connectors.map((c) => ({ name: c.name, state: c.state })), now());
     services.runtimes.rebuild();
     const delivery = this.#config.gateway.delivery;
-    if (delivery.enabled) {
-      this.#worker = new DeliveryWorker({
-        store: this.store,
-        connectors: () => services.runtimes.all,
-        clock: this.clock,
-        logger: this.logger,
-        newId,
-        random: this.options.random ?? Math.random,
-        instanceId: this.instanceId,
-        options: { pollIntervalMs: delivery.pollInterval, maxInFlight: delivery.maxInFlight, leaseMarginMs: delivery.leaseMargin },
-      });
-      this.#worker.on('attempt', (a: AttemptReport) => metrics.recordAttempt(a));
-      this.#worker.start();
-      // Deliveries made due by another instance or a CLI command (PostgreSQL) leave at once, not at the next poll.
-      this.#stopWakeups = this.store.onDeliveriesDue(wakeupListener(this.logger, (connector) => this.#worker?.notify(connector)));
-    }
-    this.#jobs.scheduler.start();
+    const worker = delivery.enabled
+      ? new DeliveryWorker({
+          store: this.store,
+          connectors: () => services.runtimes.all,
+          clock: this.clock,
+          logger: this.logger,
+          newId,
+          random: this.options.random ?? Math.random,
+          instanceId: this.instanceId,
+          options: { pollIntervalMs: delivery.pollInterval, maxInFlight: delivery.maxInFlight, leaseMarginMs: delivery.leaseMargin },
+        })
+      : null;
+    this.#runners.start(worker, metrics);
 
-    const { url, bound, allInterfaces } = this.#server;
     this.logger.info(
       { url, bound, database: this.store.describe, connectors: this.#config.connectors.length },
       allInterfaces ? `gateway started, listening on all interfaces (${bound}); clients on this host use ${url}` : `gateway started, listening on ${bound}`,
@@ -382,9 +270,7 @@ export class Gateway {
       await this.store.connectorStates.ensure(next.connectors.map((c) => ({ name: c.name, state: c.state })), this.clock.now());
       // Deliveries in flight keep their own runtime; the old pools close once they are idle.
       this.#services?.runtimes.rebuild();
-      this.#worker?.notify();
-      this.#jobs?.reconfigure();
-      await this.#heartbeat?.configChanged();
+      await this.#runners.reconfigure();
       this.logger.info(
         { connectors: next.connectors.length, triggerPoints: next.triggerPoints.length, needRestart },
         needRestart.length > 0 ? 'config reloaded; some changes take effect after a restart' : 'config reloaded',
@@ -397,57 +283,21 @@ export class Gateway {
     }
   }
 
+  /**
+   * The order a graceful stop (SIGTERM) needs: no scheduled run starts; the listener closes,
+   * answering the requests in flight; then the worker finishes the deliveries in flight and the
+   * instance is shown stopped; the store closes last.
+   */
   async stop(): Promise<void> {
-    if (this.#jobs) {
-      await this.#jobs.scheduler.stop();
-      this.#jobs = null;
-    }
-    // Delayed answers to failed logins go out now rather than hold the shutdown.
-    this.#logins?.soap.close();
-    this.#logins?.admin.close();
-    this.#refusalFlush?.abort();
-    this.#fulfilment?.close();
-    this.#fulfilment = null;
-    if (this.#server) {
-      await this.#server.close();
-      this.#server = null;
-    }
-    this.#stopWakeups?.();
-    this.#stopWakeups = null;
-    if (this.#worker) {
-      await this.#worker.stop();
-      this.#worker = null;
-    }
-    // After the worker: the instance is shown stopped once it holds no lease.
-    await this.#heartbeat?.stop();
-    this.#heartbeat = null;
+    await this.#runners.stopSchedules();
+    await this.#http?.close();
+    await this.#runners.drain();
     await this.#services?.close();
     this.#services = null;
     await this.store.close();
     this.logger.info('gateway stopped');
     this.logger.flush();
   }
-}
-
-/**
- * Wakes the worker when deliveries become due elsewhere, and says in the log when the wake-up channel
- * drops and when it listens again (the worker polls meanwhile, so nothing waits longer than a poll).
- */
-function wakeupListener(logger: Logger, wake: (connector: string | undefined) => void): DueListener {
-  let down = false;
-  return {
-    due(connector) {
-      if (connector === null && down) {
-        down = false;
-        logger.info('wake-up channel listening again');
-      }
-      wake(connector ?? undefined);
-    },
-    lost(err, retryInMs) {
-      if (!down) logger.warn({ err, retryInMs }, 'wake-up channel to the database lost; reconnecting, the worker polls meanwhile');
-      down = true;
-    },
-  };
 }
 
 /** The gateway's version, from the package.json above src/ (and dist/), read once at start. */

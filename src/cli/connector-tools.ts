@@ -5,9 +5,13 @@ import { redactHeaders, redactUrl } from '../connectors/auth/redact.ts';
 import { WsdlCatalog, WsdlUnavailableError } from '../connectors/soap-wsdl/catalog.ts';
 import type { WsdlOperation } from '../connectors/soap-wsdl/document.ts';
 import type { FieldShape } from '../connectors/soap-wsdl/shape.ts';
+import type { ProbeReport } from '../connectors/probe.ts';
 import { isGatewayError } from '../domain/errors.ts';
 import { parsePreviewEvent, type DeliveryPreview, type PreviewEventInput, type PreviewSource } from '../services/preview.ts';
+import { cliActor } from './actor.ts';
 import { EXIT, type CommandContext } from './commands.ts';
+import { usage, withOperationServices, type OperationsArgs } from './operations.ts';
+import { table } from './output.ts';
 import { withServices } from './services.ts';
 
 /**
@@ -16,6 +20,8 @@ import { withServices } from './services.ts';
  * transform). `omgw preview --connector NAME --event ID | --file event.json`: the request the next
  * delivery would send, built by the delivery runtime itself through the preview service the admin
  * API uses too (src/services/preview.ts), credentials masked, nothing sent and nothing written.
+ * `omgw connector test NAME | --all`: probes the live target step by step, each test audited
+ * as the admin API's test is (options and exit codes: operations.ts).
  */
 
 function findConnector(ctx: CommandContext, connectors: readonly ConnectorConfig[], name: string): ConnectorConfig | null {
@@ -209,4 +215,27 @@ async function eventFromFile(ctx: CommandContext, file: string): Promise<Preview
     ctx.io.err(`${file}: ${err instanceof Error ? err.message : String(err)}`);
     return 'invalid';
   }
+}
+
+/** `omgw connector test NAME | --all`. */
+export async function connectorTestCommand(ctx: CommandContext, name: string | undefined, args: OperationsArgs): Promise<number> {
+  if ((name === undefined) === !args.all) return usage(ctx, 'usage: omgw connector test NAME | omgw connector test --all');
+  return withOperationServices(ctx, async ({ connectors, database }) => {
+    const reports = name !== undefined ? [await connectors.test(name, cliActor(ctx.env))] : await connectors.testAll(cliActor(ctx.env));
+    // The database named, as every command that opens it does (the tests are audited there).
+    if (ctx.json) ctx.io.out(JSON.stringify(name !== undefined ? { database, ...reports[0] } : { database, reports }, null, 2));
+    else {
+      ctx.io.out(`database ${database}`);
+      ctx.io.out(reports.length === 0 ? 'no connectors configured' : reports.map(describeProbe).join('\n\n'));
+    }
+    return reports.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
+  });
+}
+
+function describeProbe(r: ProbeReport): string {
+  const head = `connector ${r.connector}: ${r.ok ? 'OK' : 'FAILED'} (${r.durationMs} ms)`;
+  return `${head}\n${table(
+    ['STEP', 'RESULT', 'MS', 'DETAIL'],
+    r.steps.map((s) => [s.name, s.ok ? 'ok' : 'FAILED', s.durationMs, s.detail]),
+  )}`;
 }

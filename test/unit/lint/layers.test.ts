@@ -74,14 +74,19 @@ describe('lint: layers and cycles', function () {
     expect(found[2]).to.equal('store-rows-are-pure: src/store/rows/reach.ts -> src/store/backend.ts');
   });
 
-  it('reports src/sandbox imported from outside app.ts and the CLI', async () => {
+  it('reports src/sandbox imported from outside app.ts, its HTTP surface and the CLI', async () => {
     const dir = fixture({
       'src/sandbox/peer.ts': 'export const peer = 1;\n',
       'src/app.ts': "import { peer } from './sandbox/peer.ts';\nexport const a = peer;\n",
+      'src/app/http-surface.ts': "import { peer } from '../sandbox/peer.ts';\nexport const h = peer;\n",
+      'src/app/background.ts': "import { peer } from '../sandbox/peer.ts';\nexport const b = peer;\n",
       'src/cli/commands.ts': "import { peer } from '../sandbox/peer.ts';\nexport const c = peer;\n",
       'src/services/use.ts': "import { peer } from '../sandbox/peer.ts';\nexport const s = peer;\n",
     });
-    expect(await violations(dir)).to.deep.equal(['sandbox-only-from-edges: src/services/use.ts -> src/sandbox/peer.ts']);
+    expect(await violations(dir)).to.deep.equal([
+      'sandbox-only-from-edges: src/app/background.ts -> src/sandbox/peer.ts',
+      'sandbox-only-from-edges: src/services/use.ts -> src/sandbox/peer.ts',
+    ]);
   });
 
   it("reports the console's browser modules imported by server code", async () => {
