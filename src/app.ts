@@ -161,12 +161,20 @@ export class Gateway {
       }),
     );
     const pushBodies = new BodyBudget(() => this.#config.gateway.inbound.soap.bodyBudget, this.clock);
+    // Bodies read whole before their signature can be checked (ShipBob's webhooks, signed callbacks):
+    // a budget of their own, so that forged ones cannot take the room OM's pushes need.
+    const signedBodies = new BodyBudget(
+      () => this.#config.gateway.inbound.webhooks.bodyBudget,
+      this.clock,
+      'the gateway is reading as many signed bodies as it may hold before their signatures are checked; send the request again shortly',
+    );
     const metrics = new GatewayMetrics({
       store: this.store,
       clock: this.clock,
       logger: this.logger,
       connectors: () => this.#config.connectors.map((c) => c.name),
       pushBodies: () => ({ held: pushBodies.inUse, capacity: pushBodies.capacity }),
+      signedBodies: () => ({ held: signedBodies.inUse, capacity: signedBodies.capacity }),
       instances: () => this.#services?.instances() ?? Promise.resolve([]),
     });
     this.#metrics = metrics;
@@ -196,6 +204,7 @@ export class Gateway {
       services,
       metrics,
       bodies: pushBodies,
+      signedBodies,
       jobs: () => this.#runners.jobs,
       url: () => this.url,
     });

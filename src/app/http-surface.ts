@@ -30,7 +30,7 @@ import type { Store } from '../store/index.ts';
  * service's pending callbacks, and the listener.
  *
  * Apart from app.ts because it builds none of the gateway's parts: app.ts, the composition root,
- * builds them from the config and the store (services, metrics, jobs, the push body budget) and
+ * builds them from the config and the store (services, metrics, jobs, the body budgets) and
  * hands them here. The route table grows with each inbound path and admin feature; app.ts stays
  * the short account of what is built and in which order it starts and stops.
  */
@@ -44,8 +44,10 @@ export interface HttpParts {
   newId: () => string;
   services: Services;
   metrics: GatewayMetrics;
-  /** Shared by OM's pushes and the callbacks, and shown by the metrics. */
+  /** Shared by OM's pushes and the callbacks that authenticate as pushes do, and shown by the metrics. */
   bodies: BodyBudget;
+  /** Signed bodies read whole before their signature is checked (ShipBob's webhooks, signed callbacks); shown by the metrics. */
+  signedBodies: BodyBudget;
   /** The scheduled jobs the admin API runs on demand (null once the gateway stops). */
   jobs: () => Jobs | null;
   /** Where the gateway is reached (throws until it listens): the sandbox peers call it back. */
@@ -101,7 +103,7 @@ export class HttpSurface {
   }
 
   async #routes(): Promise<Router> {
-    const { config, store, clock, logger, newId, services, metrics, bodies, jobs, url } = this.#parts;
+    const { config, store, clock, logger, newId, services, metrics, bodies, signedBodies, jobs, url } = this.#parts;
     const now = () => clock.now();
     const logins = this.#logins;
     const router = new Router();
@@ -151,6 +153,7 @@ export class HttpSurface {
       store,
       newId,
       now,
+      signedBodies,
       logger,
       accept: services.accept,
       onWebhook: (result, events) => {
@@ -170,6 +173,7 @@ export class HttpSurface {
       newId,
       now,
       bodies,
+      signedBodies,
       logger,
       logins: logins.soap,
       // Refusals are counted here; accepted callbacks by the service's observer (app.ts).

@@ -177,6 +177,19 @@ export async function loadConfig(dirArg: string, env: NodeJS.ProcessEnv = proces
     }
   }
 
+  // A signed callback is read whole before its signature is checked, from the signed-body budget:
+  // the largest one must fit in it, or it could never be accepted.
+  const signedBudget = gateway?.inbound.webhooks.bodyBudget;
+  for (const c of connectors) {
+    const callback = c.async?.callback;
+    if (signedBudget === undefined || callback?.auth.type !== 'standard-webhooks' || callback.maxBodySize <= signedBudget) continue;
+    problems.push({
+      file: fileOf.get(c) ?? `connectors/${c.name}.yaml`,
+      key: 'async.callback.maxBodySize',
+      reason: `must not be more than inbound.webhooks.bodyBudget in gateway.yaml (${signedBudget} bytes): a signed callback is held whole before its signature is checked`,
+    });
+  }
+
   if (gateway && !gateway.database.encryptionKey) {
     for (const c of connectors) {
       if (c.auth.type === 'oauth2-refresh-token') {

@@ -87,9 +87,17 @@ export interface MetricsDeps {
   /** Node.js process metrics (CPU, memory, event loop) in the same registry (default true). */
   processMetrics?: boolean;
   /** Bytes of SOAP push bodies held now, and how many may be (the body budget). */
-  pushBodies?: () => { held: number; capacity: number };
+  pushBodies?: () => BudgetReading;
+  /** Bytes of signed bodies held before their signatures are checked, and how many may be (the signed-body budget). */
+  signedBodies?: () => BudgetReading;
   /** The instances sharing the database, with their state and holdings (src/services/instances.ts); none when absent. */
   instances?: () => Promise<readonly InstanceView[]>;
+}
+
+/** What a body budget holds now and may hold at once, in bytes. */
+export interface BudgetReading {
+  held: number;
+  capacity: number;
 }
 
 const CIRCUIT_VALUE: Record<string, number> = { closed: 0, half_open: 1, open: 2 };
@@ -163,20 +171,26 @@ export class GatewayMetrics {
     this.#recoveryRuns = new Counter({ name: 'omgw_recovery_runs_total', help: 'Recovery runs this instance ended, by trigger (schedule, manual) and state (finished, interrupted)', labelNames: ['trigger', 'state'], registers });
     this.#recoveryDeliveries = new Counter({ name: 'omgw_recovery_deliveries_total', help: 'Deliveries of recovery runs this instance ended, by result (selected, replayed, skipped)', labelNames: ['result'], registers });
     this.#retentionRemoved = new Counter({ name: 'omgw_retention_removed_total', help: 'Rows removed by the retention job, by kind', labelNames: ['kind'], registers });
-    const pushBodies = deps.pushBodies;
-    if (pushBodies) {
+    const budgetGauge = (name: string, help: string, read: (() => BudgetReading) | undefined): void => {
+      if (!read) return;
       new Gauge({
-        name: 'omgw_push_body_bytes',
-        help: 'Bytes of SOAP push bodies this instance holds now (held) and may hold at once (capacity, inbound.soap.bodyBudget)',
+        name,
+        help,
         labelNames: ['kind'],
         registers,
         collect() {
-          const { held, capacity } = pushBodies();
+          const { held, capacity } = read();
           this.set({ kind: 'held' }, held);
           this.set({ kind: 'capacity' }, capacity);
         },
       });
-    }
+    };
+    budgetGauge('omgw_push_body_bytes', 'Bytes of SOAP push bodies this instance holds now (held) and may hold at once (capacity, inbound.soap.bodyBudget)', deps.pushBodies);
+    budgetGauge(
+      'omgw_signed_body_bytes',
+      'Bytes of signed bodies (ShipBob webhooks, signed callbacks) this instance holds now before their signatures are checked (held) and may hold at once (capacity, inbound.webhooks.bodyBudget)',
+      deps.signedBodies,
+    );
     this.#storeErrors = new Counter({ name: 'omgw_metrics_store_errors_total', help: 'Scrapes whose store-read gauges could not be refreshed (the last values are kept)', registers });
 
     this.#deliveries = new Gauge({ name: 'omgw_deliveries', help: 'Deliveries in the store, by connector and state', labelNames: ['connector', 'state'], registers, collect: fromStore });

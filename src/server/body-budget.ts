@@ -2,24 +2,37 @@ import type { IncomingMessage } from 'node:http';
 import type { Clock } from '../domain/clock.ts';
 import { GatewayError } from '../domain/errors.ts';
 
+const PUSHES_BUSY = 'the gateway is reading as many pushes as it may hold at once; send the push again shortly';
+
 /**
- * The bytes of request bodies the gateway holds in memory at once, shared by every push being read.
+ * The bytes of request bodies the gateway holds in memory at once, shared by every request that
+ * draws on it. The gateway has two (built in app.ts): OM's pushes (and the callbacks that
+ * authenticate as pushes do), and the signed bodies read whole before their signature can be
+ * checked (ShipBob's webhooks, signed callbacks), so that a flood of forged signed requests can
+ * neither grow the heap nor take the room OM's pushes need.
+ *
  * A push first takes what it may read before its credentials are checked (never waiting: a stranger
  * is refused at once when there is no room), then, once authenticated, the rest of its declared size
  * (waiting in line for at most `wait`). A flood of large pushes thus waits or is refused with
  * GATEWAY_BUSY instead of growing the heap, and strangers cannot make an authenticated sender wait
- * for more than their small first share.
+ * for more than their small first share. A signed body is a stranger's until it is read whole: it
+ * only ever takes its share now (reserveNow).
  */
 export class BodyBudget {
   readonly #capacity: () => number;
   #inUse = 0;
   readonly #clock: Clock;
+  readonly #busyMessage: string;
   readonly #queue: Array<{ bytes: number; admit: () => void }> = [];
 
-  /** `capacity` is read at each request, so a reload applies it. */
-  constructor(capacity: () => number, clock: Clock) {
+  /**
+   * `capacity` is read at each request, so a reload applies it. `busyMessage` is what a sender
+   * refused for lack of room is told (GATEWAY_BUSY), in the words of the requests it holds.
+   */
+  constructor(capacity: () => number, clock: Clock, busyMessage = PUSHES_BUSY) {
     this.#capacity = capacity;
     this.#clock = clock;
+    this.#busyMessage = busyMessage;
   }
 
   get capacity(): number {
@@ -33,7 +46,7 @@ export class BodyBudget {
   /** A reservation of `bytes`, taken now, or GATEWAY_BUSY when there is no room (or others wait). */
   reserveNow(bytes: number): BodyReservation {
     const want = Math.min(bytes, this.capacity);
-    if (want > 0 && (this.#queue.length > 0 || this.#inUse + want > this.capacity)) throw busy();
+    if (want > 0 && (this.#queue.length > 0 || this.#inUse + want > this.capacity)) throw this.#busy();
     this.#inUse += want;
     return new BodyReservation(this, want);
   }
@@ -59,13 +72,17 @@ export class BodyBudget {
     if (admitted) return;
     this.#queue.splice(this.#queue.indexOf(entry), 1);
     this.#admitWaiting();
-    throw busy();
+    throw this.#busy();
   }
 
   /** Returns bytes taken by reserveNow or take. */
   give(bytes: number): void {
     this.#inUse = Math.max(0, this.#inUse - bytes);
     this.#admitWaiting();
+  }
+
+  #busy(): GatewayError {
+    return new GatewayError('GATEWAY_BUSY', this.#busyMessage);
   }
 
   // First come, first served: a large push at the head is not overtaken by smaller ones behind it.
@@ -123,8 +140,4 @@ export async function* budgetedBody(req: IncomingMessage, authenticated: () => b
     }
     yield chunk;
   }
-}
-
-function busy(): GatewayError {
-  return new GatewayError('GATEWAY_BUSY', 'the gateway is reading as many pushes as it may hold at once; send the push again shortly');
 }

@@ -5,6 +5,11 @@ import type { Leaves } from './leaves.ts';
  * gateway.yaml `inbound.webhooks`: ShipBob webhooks on POST /webhooks/shipbob, signed per Standard
  * Webhooks (verified by src/inbound/webhooks/signature.ts). List two secrets while one is rotated.
  * Without the `shipbob` block, or with enabled: false, the endpoint answers 404.
+ *
+ * `bodyBudget` is the memory of every signed body read whole before its signature is checked
+ * (ShipBob's webhooks, async connectors' `standard-webhooks` callbacks), apart from OM's push
+ * budget. Each signed route's maxBodySize must fit in it (the callbacks' are checked by
+ * src/config/load.ts, as they sit in the connector files).
  */
 export function webhooksSchema({ webhookSecret, bool, duration, size }: Leaves) {
   const shipbob = z
@@ -28,5 +33,16 @@ export function webhooksSchema({ webhookSecret, bool, duration, size }: Leaves) 
       }
     });
 
-  return z.strictObject({ shipbob: shipbob.optional() }).prefault({});
+  return z
+    .strictObject({
+      /** Bytes of signed bodies held at once before their signatures are checked, across requests. */
+      bodyBudget: size().default(16 * 1024 * 1024),
+      shipbob: shipbob.optional(),
+    })
+    .superRefine((w, zctx) => {
+      if (w.shipbob && w.bodyBudget < w.shipbob.maxBodySize) {
+        zctx.addIssue({ code: 'custom', path: ['bodyBudget'], message: `must be at least shipbob.maxBodySize (${w.shipbob.maxBodySize} bytes): a webhook of that size must fit` });
+      }
+    })
+    .prefault({});
 }

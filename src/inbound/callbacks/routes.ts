@@ -40,10 +40,17 @@ export interface CallbackRouteDeps {
   newId: () => string;
   now: () => number;
   /**
-   * The bytes of request bodies held at once, shared with OM's pushes: a callback takes what a
-   * stranger may (inbound.soap.maxBytesBeforeCredentials) until its credentials are proven.
+   * The bytes of request bodies held at once, shared with OM's pushes: a callback authenticated by
+   * Basic, bearer or a UsernameToken takes what a stranger may (inbound.soap.maxBytesBeforeCredentials)
+   * until its credentials are proven.
    */
   bodies: BodyBudget;
+  /**
+   * The signed-body budget (inbound.webhooks.bodyBudget), shared with ShipBob's webhooks: a
+   * `standard-webhooks` callback is read whole before its signature is checked, so it takes its
+   * whole size from there, never waiting.
+   */
+  signedBodies: BodyBudget;
   logger: Logger;
   /** Delays the answers to repeated failed logins from one source. */
   logins?: LoginGuard;
@@ -122,9 +129,6 @@ async function handleCallback(ctx: Context, deps: CallbackRouteDeps, connector: 
     }
     const { auth } = settings;
     const now = deps.now();
-    // What a stranger may make the gateway read (and hold of the body budget it shares with OM's
-    // pushes) before its credentials are proven: the same allowance as a push's.
-    const allowance = config.gateway.inbound.soap.maxBytesBeforeCredentials;
     // Credentials before work: Basic and bearer before a byte of the body is read.
     if (decidedByHeaders(auth)) username = accepted(authenticateHeaders(auth, authorization)).username;
     if (auth.type === 'username-token' && request.format !== 'soap') {
@@ -136,26 +140,27 @@ async function handleCallback(ctx: Context, deps: CallbackRouteDeps, connector: 
     const held: { nonce: { key: string; expiresAt: number } | null } = { nonce: null };
     let webhookId: { id: string; rememberUntil: number } | null = null;
     if (auth.type === 'standard-webhooks') {
-      // A signature covers the exact bytes, so the whole body is read before the sender is known: it
-      // is all before-credentials reading, bounded by the allowance. The headers are checked first.
-      const limit = Math.min(maxBytes, allowance);
-      if (declared !== null && declared > limit) {
-        throw new GatewayError('PAYLOAD_TOO_LARGE', `body of ${declared} bytes is over the limit of ${limit} bytes for a signed callback (read whole before its signature is checked)`);
-      }
+      // A signature covers the exact bytes, so the whole body is read before the sender is known.
+      // The headers are checked first; then the body takes its size of the signed-body budget (kept
+      // apart from OM's pushes, so forged callbacks cannot starve them), refused at once when there
+      // is no room.
       credentialsOffered = credentialsOffered || ctx.get('webhook-id') !== '';
       const signed = await authenticateSigned(
         auth,
         { id: ctx.get('webhook-id') || undefined, timestamp: ctx.get('webhook-timestamp') || undefined, signature: ctx.get('webhook-signature') || undefined },
         now,
         () => {
-          reservation = deps.bodies.reserveNow(Math.min(declared ?? limit, limit));
-          return readBody(ctx.req, bodyOf(ctx), limit);
+          reservation = deps.signedBodies.reserveNow(Math.min(declared ?? maxBytes, maxBytes));
+          return readBody(ctx.req, bodyOf(ctx), maxBytes);
         },
       );
       if (!signed.ok) throw new GatewayError('AUTH_FAILED', `authentication failed: ${signed.reason}`);
       webhookId = { id: signed.webhookId, rememberUntil: signed.rememberUntil };
-      input = request.format === 'json' ? jsonInput(connector, signed.body, contentType) : await readSoap(request, connector, once(signed.body), contentType, soapLimits(config, limit));
+      input = request.format === 'json' ? jsonInput(connector, signed.body, contentType) : await readSoap(request, connector, once(signed.body), contentType, soapLimits(config, maxBytes));
     } else {
+      // What a stranger may make the gateway read (and hold of the body budget it shares with OM's
+      // pushes) before its credentials are proven: the same allowance as a push's.
+      const allowance = config.gateway.inbound.soap.maxBytesBeforeCredentials;
       // Basic and bearer are proven already; a UsernameToken when the SOAP Header closes. Until
       // then the callback holds a stranger's share of the budget, then grows to its full size.
       let authenticated = decidedByHeaders(auth);

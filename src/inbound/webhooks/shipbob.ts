@@ -18,6 +18,7 @@ import {
 import type { Logger } from '../../log.ts';
 import type { AcceptEvents, AcceptOutcome } from '../../services/accept-events.ts';
 import type { Store } from '../../store/index.ts';
+import type { BodyBudget, BodyReservation } from '../../server/body-budget.ts';
 import { readRawBody } from './body.ts';
 import { JsonSyntaxError, parseJsonRecord } from './json.ts';
 import { readSignedBody, WebhookVerifier, type VerifyFailure } from './signature.ts';
@@ -33,6 +34,11 @@ export interface ShipBobWebhookDeps {
   newId: () => string;
   now: () => number;
   logger: Logger;
+  /**
+   * The signed-body budget (inbound.webhooks.bodyBudget), shared with signed callbacks: a webhook is
+   * read whole before its signature is checked, so it takes its whole size from there, never waiting.
+   */
+  signedBodies: BodyBudget;
   /** Routes and stores the event, wakes the delivery worker (src/services/accept-events.ts). */
   accept: AcceptEvents;
   /** Called with every answer: `accepted`, or the refusal (metrics). */
@@ -40,7 +46,7 @@ export interface ShipBobWebhookDeps {
 }
 
 /** Why a webhook was refused: the audit record's result. */
-export type WebhookRefusal = VerifyFailure | 'payload_too_large' | 'body_unreadable' | 'invalid_json';
+export type WebhookRefusal = VerifyFailure | 'payload_too_large' | 'body_unreadable' | 'invalid_json' | 'gateway_busy';
 
 /** A refusal: the HTTP answer (code, status) and the audit result. */
 class Refusal extends Error {
@@ -66,8 +72,10 @@ export interface WebhookRequest {
 
 /**
  * POST /webhooks/shipbob: ShipBob's signed webhooks (Standard Webhooks). The webhook-* headers are
- * checked first (readSignedBody), then the raw body is read with a limit, the signature checked over
- * those exact bytes, the JSON parsed, one event built, routed by the trigger points (source shipbob) and stored; the 204 goes back only after the commit. A replayed
+ * checked first (readSignedBody), then the raw body takes its size of the signed-body budget (503
+ * GATEWAY_BUSY at once when there is no room: ShipBob sends it again) and is read with a limit, the
+ * signature checked over those exact bytes, the JSON parsed, one event built, routed by the trigger
+ * points (source shipbob) and stored; the 204 goes back only after the commit. A replayed
  * webhook-id is acknowledged and recorded as a duplicate. Refusals answer JSON `{code, message}` and
  * leave an audit record (webhook.rejected); nothing else is stored for them.
  */
@@ -102,17 +110,24 @@ async function handleShipBobWebhook(ctx: Context, deps: ShipBobWebhookDeps): Pro
     webhookId: ctx.get('webhook-id'),
     topicHeader: ctx.get('x-webhook-topic') || undefined,
   };
+  // What the body holds of the signed-body budget, once its headers passed (set inside readSignedBody's read).
+  const taken: { body: BodyReservation | null } = { body: null };
   try {
-    const declared = Number(ctx.get('content-length') || '0');
-    if (declared > settings.maxBodySize) {
-      throw new Refusal('payload_too_large', 'PAYLOAD_TOO_LARGE', 413, `body of ${declared} bytes is over the limit of ${settings.maxBodySize} bytes`);
+    const maxBytes = settings.maxBodySize;
+    const declared = declaredLength(ctx.get('content-length'));
+    if (declared !== null && declared > maxBytes) {
+      throw new Refusal('payload_too_large', 'PAYLOAD_TOO_LARGE', 413, `body of ${declared} bytes is over the limit of ${maxBytes} bytes`);
     }
-    // Headers first: a stranger without well-formed, current webhook-* headers is refused before its body is read.
+    // Headers first: a stranger without well-formed, current webhook-* headers is refused before its
+    // body is read. One with them costs its body's size of the signed-body budget, never more.
     const signed = await readSignedBody(
       verifierFor(settings),
       { id: request.webhookId || undefined, timestamp: ctx.get('webhook-timestamp') || undefined, signature: ctx.get('webhook-signature') || undefined },
       deps.now(),
-      () => readBody(ctx, settings.maxBodySize),
+      () => {
+        taken.body = reserve(deps.signedBodies, Math.min(declared ?? maxBytes, maxBytes));
+        return readBody(ctx, maxBytes);
+      },
     );
     if (!signed.ok) throw new Refusal(signed.reason, 'AUTH_FAILED', 401, `webhook signature refused: ${signed.message}`);
     const { body, verdict } = signed;
@@ -147,7 +162,24 @@ async function handleShipBobWebhook(ctx: Context, deps: ShipBobWebhookDeps): Pro
     ctx.state.logFields = { error: error.code };
     deps.onWebhook?.(error.code.toLowerCase(), []);
     answer(ctx, error.status, error.code, error.message);
+  } finally {
+    // Success, refusal or a client gone: the body is no longer held.
+    taken.body?.release();
   }
+}
+
+/** The body's share of the signed-body budget, or a refusal (503) when there is no room now. */
+function reserve(budget: BodyBudget, bytes: number): BodyReservation {
+  try {
+    return budget.reserveNow(bytes);
+  } catch (err) {
+    if (isGatewayError(err) && err.code === 'GATEWAY_BUSY') throw new Refusal('gateway_busy', err.code, err.status, err.message);
+    throw err;
+  }
+}
+
+function declaredLength(header: string): number | null {
+  return /^\d{1,15}$/.test(header) ? Number(header) : null;
 }
 
 async function readBody(ctx: Context, maxBytes: number): Promise<Buffer> {
@@ -267,4 +299,6 @@ async function recordWebhookRejection(
 function answer(ctx: Context, status: number, code: ErrorCode, message: string): void {
   ctx.status = status;
   ctx.body = { code, message };
+  // As OM's pushes and the callbacks are told: room is usually back within a second.
+  if (code === 'GATEWAY_BUSY') ctx.set('Retry-After', '1');
 }

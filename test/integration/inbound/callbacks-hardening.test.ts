@@ -10,14 +10,19 @@ import { signedHeaders } from '../../helpers/webhook-signing.ts';
 /**
  * POST /callbacks/{connector} faces the internet: a request is hostile until its credentials are
  * proven. Strangers hold no more of the body budget OM's pushes share than a stranger to the push
- * route may; what the headers decide is refused before the body; a signed message sent again is a
- * duplicate; ids and statuses are checked before anything is stored; refusals are counted.
+ * route may; a signed callback, read whole before its signature is checked, holds the signed-body
+ * budget instead (inbound.webhooks.bodyBudget), up to the connector's maxBodySize; what the headers
+ * decide is refused before the body; a signed message sent again is a duplicate; ids and statuses
+ * are checked before anything is stored; refusals are counted.
  */
 
 const PASSWORD = `cb-pass-${randomBytes(8).toString('hex')}`;
 const WHSEC = `whsec_${randomBytes(24).toString('base64')}`;
 const ENV = { CB_PASSWORD: PASSWORD, CB_WHSEC: WHSEC };
 const ALLOWANCE = 16 * 1024;
+/** A callback's default maxBodySize, and the signed-body budget: room for eight of them. */
+const MAX_BODY = 1024 * 1024;
+const SIGNED_BUDGET = 8 * MAX_BODY;
 
 function asyncConnector(auth: string, protocol = 'rest'): string {
   return `protocol: ${protocol}
@@ -35,7 +40,7 @@ async:
 
 const CONFIG: TestConfig = {
   // A small budget, so that strangers holding a callback's whole maxBodySize (1 MB) would fill it.
-  gateway: gatewayYaml(`    maxBodySize: 64KB\n    maxBytesBeforeCredentials: 16KB\n    bodyBudget: 256KB\n    bodyWait: 300ms`),
+  gateway: gatewayYaml(`    maxBodySize: 64KB\n    maxBytesBeforeCredentials: 16KB\n    bodyBudget: 256KB\n    bodyWait: 300ms\n  webhooks:\n    bodyBudget: 8MB`),
   connectors: {
     'signed-cb.yaml': asyncConnector("{ type: standard-webhooks, secret: '${env:CB_WHSEC}' }"),
     'basic-cb.yaml': asyncConnector("{ type: basic, username: wms, password: '${env:CB_PASSWORD}' }"),
@@ -91,8 +96,9 @@ describe(`POST /callbacks/{connector}: hostile until authenticated (${backendNam
     await gw.stop();
   });
 
-  it("slow strangers' callback bodies hold no more of the shared body budget than strangers' pushes: OM's push is still accepted", async () => {
+  it("slow strangers' callback bodies hold no more of the shared body budget than strangers' pushes, signed ones only the signed-body budget: OM's push is still accepted", async () => {
     const held = async () => Number(/omgw_push_body_bytes\{kind="held"\} (\d+)/.exec(await metrics())?.[1] ?? 0);
+    const signedHeld = async () => Number(/omgw_signed_body_bytes\{kind="held"\} (\d+)/.exec(await metrics())?.[1] ?? 0);
     const strangers: ClientRequest[] = [];
     const answered: number[] = [];
     const open = (connector: string, headers: Record<string, string>, first: string): void => {
@@ -112,9 +118,17 @@ describe(`POST /callbacks/{connector}: hostile until authenticated (${backendNam
       }
       // SOAP callbacks whose UsernameToken would come in a Header that never closes.
       for (let i = 0; i < 4; i++) open('token-cb', { 'content-type': 'text/xml' }, '<');
-      await until('the strangers to hold their shares', async () => (await held()) >= 12 * ALLOWANCE);
-      expect(await held(), 'each stranger holds at most maxBytesBeforeCredentials').to.equal(12 * ALLOWANCE);
-      expect(answered, 'no stranger was turned away busy: each took only its small share').to.deep.equal([]);
+      await until('the strangers to hold their shares', async () => (await held()) >= 4 * ALLOWANCE && (await signedHeld()) >= SIGNED_BUDGET);
+      expect(await held(), 'each stranger holds at most maxBytesBeforeCredentials of the push budget').to.equal(4 * ALLOWANCE);
+      // A chunked signed body may be as large as the connector's maxBodySize: that is what it holds.
+      expect(await signedHeld(), 'the signed ones hold the signed-body budget, all of it').to.equal(SIGNED_BUDGET);
+      expect(answered, 'no stranger was turned away busy').to.deep.equal([]);
+      // One more signed callback finds no room: refused at once, not waiting (a genuine sender sends it again).
+      const busy = JSON.stringify({ correlationId: 'slow-2', status: 'COMPLETED' });
+      const refused = await fetch(url('signed-cb'), { method: 'POST', body: busy, headers: { 'content-type': 'application/json', ...signedHeaders(WHSEC, 'msg_busy', now(), busy) } });
+      expect(refused.status).to.equal(503);
+      expect(refused.headers.get('retry-after')).to.equal('1');
+      expect(((await refused.json()) as { code: string }).code).to.equal('GATEWAY_BUSY');
 
       const push = buildPush([{ eventCode: 'HOLD', order: { sourceOrderNumber: 'SO-CB-1' } }], { security: { kind: 'text', username: SOAP_USER, password: SOAP_PASSWORD } });
       const res = await postSoap(`${gw.url}/soap/business-events`, push);
@@ -125,10 +139,13 @@ describe(`POST /callbacks/{connector}: hostile until authenticated (${backendNam
     } finally {
       for (const req of strangers) req.destroy();
     }
-    await until('the strangers to let go of the budget', async () => (await held()) === 0);
+    await until('the strangers to let go of the budgets', async () => (await held()) === 0 && (await signedHeld()) === 0);
+    const retried = JSON.stringify({ correlationId: 'slow-2', status: 'COMPLETED' });
+    const ok = await post(url('signed-cb'), retried, { 'content-type': 'application/json', ...signedHeaders(WHSEC, 'msg_busy_again', now(), retried) });
+    expect(ok.status, ok.text).to.equal(200);
   });
 
-  it('refuses a signed callback from its headers alone (missing, malformed, a stale timestamp) before any body byte, and bounds the body read before the signature', async () => {
+  it("refuses a signed callback from its headers alone (missing, malformed, a stale timestamp) before any body byte; reads one up to the connector's maxBodySize, past the pushes' pre-credential allowance", async () => {
     const json = { 'content-type': 'application/json' };
     const eventsBefore = (await events()).length;
     // The bodies are declared and never sent: the answers need none of them.
@@ -138,11 +155,25 @@ describe(`POST /callbacks/{connector}: hostile until authenticated (${backendNam
     const stale = signedHeaders(WHSEC, 'msg_stale', now() - 3600, '{}');
     expect((await headersOnly(url('signed-cb'), { ...json, ...stale }, 100)).status).to.equal(401);
     expect((await headersOnly(url('signed-cb'), { ...json, ...stale, 'webhook-timestamp': 'soon' }, 100)).status).to.equal(401);
-    // A signed body is read whole before the sender is known: at most maxBytesBeforeCredentials of it.
-    const large = JSON.stringify({ correlationId: 'c-large', status: 'COMPLETED', pad: 'x'.repeat(ALLOWANCE) });
-    const tooLarge = await post(url('signed-cb'), large, { ...json, ...signedHeaders(WHSEC, 'msg_large', now(), large) });
-    expect(tooLarge.status).to.equal(413);
     expect(await events()).to.have.length(eventsBefore);
+    // A signed body is read whole before the sender is known, from the signed-body budget: larger
+    // than 64 KB (and than maxBytesBeforeCredentials), within maxBodySize, it is accepted.
+    const large = JSON.stringify({ correlationId: 'c-large', status: 'COMPLETED', pad: 'x'.repeat(100 * 1024) });
+    const accepted = await post(url('signed-cb'), large, { ...json, ...signedHeaders(WHSEC, 'msg_large', now(), large) });
+    expect(accepted.status, accepted.text).to.equal(200);
+    expect(JSON.parse(accepted.text)).to.include({ outcome: 'unmatched' });
+    expect(await events()).to.have.length(eventsBefore + 1);
+    // Over maxBodySize: 413 from the declared length, and streamed without one.
+    const tooLarge = 'x'.repeat(MAX_BODY + 1);
+    expect((await headersOnly(url('signed-cb'), { ...json, ...signedHeaders(WHSEC, 'msg_too_large', now(), tooLarge) }, tooLarge.length)).status).to.equal(413);
+    const streamed = await fetch(url('signed-cb'), {
+      method: 'POST',
+      headers: { ...json, ...signedHeaders(WHSEC, 'msg_too_large_streamed', now(), tooLarge) },
+      body: new Blob([tooLarge]).stream(),
+      duplex: 'half',
+    } as RequestInit);
+    expect(streamed.status).to.equal(413);
+    expect(await events()).to.have.length(eventsBefore + 1);
   });
 
   it('recognises a signed callback sent again (the same webhook-id) as a duplicate that stores nothing, valid or invalid', async () => {
@@ -225,7 +256,7 @@ describe(`POST /callbacks/{connector}: hostile until authenticated (${backendNam
     const invalid = await count('basic-cb', 'invalid');
     await post(url('basic-cb'), JSON.stringify({ correlationId: 'c\u0001', status: 'COMPLETED' }), { 'content-type': 'application/json', authorization: BASIC });
     expect(await count('basic-cb', 'invalid')).to.equal(invalid + 1);
-    const large = 'x'.repeat(ALLOWANCE + 1);
+    const large = 'x'.repeat(MAX_BODY + 1);
     await post(url('signed-cb'), large, { 'content-type': 'application/json', ...signedHeaders(WHSEC, 'msg_metrics', now(), large) });
     expect(await count('signed-cb', 'too_large')).to.be.greaterThan(0);
     await post(url('no-such-connector'), '{}', { 'content-type': 'application/json' });

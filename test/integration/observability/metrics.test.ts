@@ -31,6 +31,8 @@ const DOCUMENTED = [
   ['omgw_poller_lag_seconds', 'gauge'],
   ['omgw_poll_runs_total', 'counter'],
   ['omgw_metrics_store_errors_total', 'counter'],
+  ['omgw_push_body_bytes', 'gauge'],
+  ['omgw_signed_body_bytes', 'gauge'],
   ['omgw_instances', 'gauge'],
   ['omgw_instance_heartbeat_age_seconds', 'gauge'],
   ['omgw_instance_leases', 'gauge'],

@@ -28,10 +28,10 @@ async:
 `;
 
 const dirs: string[] = [];
-function dirWith(connector: string): string {
+function dirWith(connector: string, gateway = GATEWAY): string {
   const dir = mkdtempSync(join(tmpdir(), 'omgw-async-config-'));
   dirs.push(dir);
-  writeFileSync(join(dir, 'gateway.yaml'), GATEWAY);
+  writeFileSync(join(dir, 'gateway.yaml'), gateway);
   mkdirSync(join(dir, 'connectors'));
   writeFileSync(join(dir, 'connectors', 'fulfilment.yaml'), connector);
   return dir;
@@ -44,9 +44,9 @@ function soap(extra: string): string {
   return `protocol: soap\nurl: https://fulfilment.example.com/ws\n${extra}`;
 }
 
-async function problemsOf(connector: string): Promise<ConfigProblem[]> {
+async function problemsOf(connector: string, gateway = GATEWAY): Promise<ConfigProblem[]> {
   try {
-    await loadConfig(dirWith(connector), ENV);
+    await loadConfig(dirWith(connector, gateway), ENV);
   } catch (err) {
     if (err instanceof ConfigError) return err.problems;
     throw err;
@@ -108,6 +108,22 @@ describe('config: a connector in mode async', () => {
     expect(keysAndReasons(problems)).to.deep.equal(['async.callback.auth.secret: must be whsec_ followed by the base64 of 24 to 64 bytes (a Standard Webhooks secret)']);
     const literal = await problemsOf(withAuth('      type: bearer\n      token: written-here\n'));
     expect(literal.map((p) => p.key)).to.deep.equal(['async.callback.auth.token']);
+  });
+
+  it("needs a signed callback's maxBodySize to fit in inbound.webhooks.bodyBudget (read whole before its signature is checked); other callbacks are not held to it", async () => {
+    const signed = (maxBodySize: string): string =>
+      rest(ASYNC_BLOCK.replace(/ {4}auth:\n( {6}.*\n)+/, '    auth:\n      type: standard-webhooks\n      secret: ${env:CB_SECRET}\n') + `    maxBodySize: ${maxBodySize}\n`);
+    const budget = `${GATEWAY}  webhooks:\n    bodyBudget: 4MB\n`;
+    const fits = await loadConfig(dirWith(signed('4MB'), budget), ENV);
+    expect(fits.connectors[0]?.async?.callback.maxBodySize).to.equal(4 * 1024 * 1024);
+    expect(keysAndReasons(await problemsOf(signed('5MB'), budget))).to.deep.equal([
+      'async.callback.maxBodySize: must not be more than inbound.webhooks.bodyBudget in gateway.yaml (4194304 bytes): a signed callback is held whole before its signature is checked',
+    ]);
+    // The default budget (16 MB) holds the default maxBodySize (1 MB) and a larger one.
+    expect((await loadConfig(dirWith(signed('12MB')), ENV)).connectors).to.have.length(1);
+    // Basic, bearer and UsernameToken callbacks are proven before their bodies grow: the push budget's.
+    const basic = await loadConfig(dirWith(rest(`${ASYNC_BLOCK}    maxBodySize: 5MB\n`), budget), ENV);
+    expect(basic.connectors[0]?.async?.callback.maxBodySize).to.equal(5 * 1024 * 1024);
   });
 
   it('refuses async without mode: async, and mode: async without async', async () => {

@@ -105,6 +105,18 @@ describe('config: inbound.webhooks.shipbob', () => {
     expect(short.map((p) => [p.key, p.reason])).to.deep.include(['inbound.webhooks.shipbob.dedupeWindow', 'must be at least twice the tolerance']);
   });
 
+  it('has a signed-body budget of 16 MB by default, which must hold shipbob.maxBodySize', async () => {
+    const env = { SOAP_PASSWORD: 'pw-123456', S: SECRET };
+    const plain = await loadConfig(dirWith(gatewayYaml('')), env);
+    expect(plain.gateway.inbound.webhooks.bodyBudget).to.equal(16 * 1024 * 1024);
+    const fits = await loadConfig(dirWith(gatewayYaml(`  webhooks:\n    bodyBudget: 2MB\n    shipbob:\n      secrets: ['\${env:S}']\n      maxBodySize: 2MB\n`)), env);
+    expect(fits.gateway.inbound.webhooks.bodyBudget).to.equal(2 * 1024 * 1024);
+    const tooSmall = await problemsOf(gatewayYaml(`  webhooks:\n    bodyBudget: 1MB\n    shipbob:\n      secrets: ['\${env:S}']\n      maxBodySize: 2MB\n`), env);
+    expect(tooSmall.map((p) => [p.key, p.reason])).to.deep.equal([
+      ['inbound.webhooks.bodyBudget', 'must be at least shipbob.maxBodySize (2097152 bytes): a webhook of that size must fit'],
+    ]);
+  });
+
   it('may be disabled without secrets', async () => {
     const config = await loadConfig(dirWith(gatewayYaml('  webhooks:\n    shipbob:\n      enabled: false\n')), { SOAP_PASSWORD: 'pw-123456' });
     expect(config.gateway.inbound.webhooks.shipbob?.enabled).to.equal(false);

@@ -65,4 +65,13 @@ describe('server/body-budget', () => {
     capacity = 200;
     expect(budget.reserveNow(100).held).to.equal(100);
   });
+
+  it('tells a sender refused for lack of room in the words of the requests it holds', () => {
+    const pushes = new BodyBudget(() => 10, new ManualClock());
+    pushes.reserveNow(10);
+    expect(() => pushes.reserveNow(1)).to.throw(GatewayError, /as many pushes/);
+    const signed = new BodyBudget(() => 10, new ManualClock(), 'as many signed bodies as it may hold');
+    signed.reserveNow(10);
+    expect(() => signed.reserveNow(1)).to.throw(GatewayError, 'as many signed bodies as it may hold');
+  });
 });
