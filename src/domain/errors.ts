@@ -100,3 +100,13 @@ export class GatewayError extends Error {
 export function isGatewayError(err: unknown): err is GatewayError {
   return err instanceof GatewayError;
 }
+
+/**
+ * Whether an error answered at an inbound edge is the gateway failing, worth an error line in the
+ * log. GATEWAY_BUSY is not: it refuses on purpose what does not fit the body budget, and under a
+ * flood an error line per refused request would grow the log with the flood (the access log line
+ * and the metrics count it already).
+ */
+export function isGatewayFailure(error: GatewayError): boolean {
+  return error.party === 'Server' && error.code !== 'GATEWAY_BUSY';
+}

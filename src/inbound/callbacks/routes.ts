@@ -3,7 +3,7 @@ import type { Router } from '@koa/router';
 import type { GatewayConfig } from '../../config/load.ts';
 import type { CallbackRefusal } from '../../domain/callback.ts';
 import { clip } from '../../domain/clip.ts';
-import { GatewayError, isGatewayError, type ErrorCode } from '../../domain/errors.ts';
+import { GatewayError, isGatewayError, isGatewayFailure, type ErrorCode } from '../../domain/errors.ts';
 import type { Logger } from '../../log.ts';
 import { budgetedBody, type BodyBudget, type BodyReservation } from '../../server/body-budget.ts';
 import { discardRestOfBody, isClientAbort } from '../../server/drain.ts';
@@ -213,7 +213,7 @@ async function handleCallback(ctx: Context, deps: CallbackRouteDeps, connector: 
       await recordRefusal(deps, request, error.code.toLowerCase(), error.message, username);
     }
     if (error.code === 'AUTH_FAILED' && credentialsOffered) await deps.logins?.failed(request.remoteAddr);
-    if (error.party === 'Server') deps.logger.error({ err: error.cause ?? error, requestId: request.requestId }, error.message);
+    if (isGatewayFailure(error)) deps.logger.error({ err: error.cause ?? error, requestId: request.requestId }, error.message);
     ctx.state.logFields = { connector: clip(connector, 80), error: error.code };
     if (known) deps.onRefused?.(connector, refusalOf(error));
     answer(ctx, request, error);

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import type { Router } from '@koa/router';
 import { clip } from '../../domain/clip.ts';
-import { GatewayError, isGatewayError } from '../../domain/errors.ts';
+import { GatewayError, isGatewayError, isGatewayFailure } from '../../domain/errors.ts';
 import type { Logger } from '../../log.ts';
 import { parsePush, type SoapVersion } from './envelope.ts';
 import { buildFault, faultStatus, soapContentType } from './fault.ts';
@@ -139,7 +139,7 @@ async function handlePush(ctx: Context, deps: SoapRouteDeps, connectorScope: str
     // Guessing credentials gets slower with each failure from the same source (never a lockout).
     // A push that offered no credentials guesses nothing: it is refused without a delay.
     if (error.code === 'AUTH_FAILED' && credentialsOffered) await deps.logins?.failed(base.remoteAddr);
-    if (error.party === 'Server') deps.logger.error({ err: error.cause ?? error, requestId }, error.message);
+    if (isGatewayFailure(error)) deps.logger.error({ err: error.cause ?? error, requestId }, error.message);
     ctx.state.logFields = { error: error.code };
     ctx.status = faultStatus(version, error.party, error.status);
     ctx.type = soapContentType(version);

@@ -4,7 +4,7 @@ import type { Router } from '@koa/router';
 import type { GatewayConfig } from '../../config/load.ts';
 import type { ShipBobWebhookSettings } from '../../config/schema.ts';
 import { clip } from '../../domain/clip.ts';
-import { GatewayError, isGatewayError, type ErrorCode } from '../../domain/errors.ts';
+import { GatewayError, isGatewayError, isGatewayFailure, type ErrorCode } from '../../domain/errors.ts';
 import type { XmlRecord } from '../../domain/event.ts';
 import { gatewayOrderState, type ShipBobOrderRecord } from '../../domain/shipbob-change.ts';
 import {
@@ -158,7 +158,7 @@ async function handleShipBobWebhook(ctx: Context, deps: ShipBobWebhookDeps): Pro
       return;
     }
     const error = isGatewayError(err) ? err : new GatewayError('INTERNAL', 'internal error; send the webhook again later', { cause: err });
-    if (error.party === 'Server') deps.logger.error({ err: error.cause ?? error, requestId: request.requestId }, error.message);
+    if (isGatewayFailure(error)) deps.logger.error({ err: error.cause ?? error, requestId: request.requestId }, error.message);
     ctx.state.logFields = { error: error.code };
     deps.onWebhook?.(error.code.toLowerCase(), []);
     answer(ctx, error.status, error.code, error.message);

@@ -113,6 +113,8 @@ describe(`ShipBob webhooks: signed bodies held at once are bounded by inbound.we
       expect(answer.json?.code).to.equal('GATEWAY_BUSY');
       expect(answer.json?.message).to.match(/signed bodies/);
     }
+    // Refusals for lack of room are on purpose: the flood leaves no error line (level 50) in the log.
+    expect(gw.logs.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level >= 50)).to.deep.equal([]);
 
     // OM's pushes have their own budget: accepted during the flood.
     const push = buildPush([{ eventCode: 'HOLD', order: { sourceOrderNumber: 'SO-FLOOD-1' } }], { security: { kind: 'text', username: SOAP_USER, password: SOAP_PASSWORD } });

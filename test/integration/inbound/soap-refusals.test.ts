@@ -361,6 +361,8 @@ describe(`SOAP: push bodies held at once are bounded by bodyBudget (${backendNam
     const stranger = await postSoap(endpoint, body);
     expect(stranger.status).to.equal(503);
     expect(stranger.body).to.include('GATEWAY_BUSY');
+    // A refusal for lack of room is on purpose, not the gateway failing: no error line (level 50) each.
+    expect(gw.logs.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level >= 50)).to.deep.equal([]);
     release();
     expect(await slow).to.equal(202);
     expect((await postSoap(endpoint, body, { authorization: basic(SOAP_PASSWORD) })).status).to.equal(202);
