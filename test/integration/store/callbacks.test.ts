@@ -107,14 +107,16 @@ describe(`store: deliveries awaiting a response (${backendName()})`, () => {
       delivery_id: string;
       responded_at: number | string | null;
     }>).map((r) => ({ ...r, responded_at: r.responded_at === null ? null : Number(r.responded_at) }));
-  /** A plan that completes the delivery it matched as delivered (or writes nothing), noting what it was shown. */
-  const completing = (seen: Array<[string | null, boolean]>) => (match: Delivery | null, answered: boolean): CallbackPlan => {
-    seen.push([match?.id ?? null, answered]);
+  /**
+   * A plan that stores the callback as an event of source callback (routed to `routes`) and completes
+   * `match` as delivered by attempt `attemptNumber` when `completes` says so.
+   */
+  const callbackPlan = (match: Delivery | null, options: { completes: boolean; attemptNumber: number; requestId?: string; raw?: string; routes?: string[] }): CallbackPlan => {
     const eventId = seed.newId();
     return {
       write: true,
       receivedAt: seed.now,
-      requestId: null,
+      requestId: options.requestId ?? null,
       event: {
         id: eventId,
         source: 'callback',
@@ -124,22 +126,26 @@ describe(`store: deliveries awaiting a response (${backendName()})`, () => {
         connectorScope: null,
         position: 0,
         payload: '{}',
-        raw: eventId,
+        raw: options.raw ?? eventId,
         contentHash: eventId,
         dedupeScope: 'callback:fulfilment',
         dedupeSince: seed.now,
-        deliveries: [],
+        deliveries: (options.routes ?? []).map((connector) => ({ id: seed.newId(), connector, triggerPoint: 'results', orderKey: match?.orderKey ?? null, idempotencyKey: null })),
       },
       audit: { id: seed.newId(), at: seed.now, direction: 'in', action: 'callback.received', eventId, result: 'completed' },
-      completion:
-        match && match.respondedAt === null
-          ? {
-              event: 'respond',
-              error: null,
-              attempt: { id: seed.newId(), number: match.attemptCount, startedAt: seed.now, durationMs: 0, requestSummary: { callback: {} }, responseStatus: null, responseHeaders: null, responseSnippet: '{}', errorClass: null, errorMessage: null, outcome: 'delivered' },
-            }
-          : null,
+      completion: options.completes
+        ? {
+            event: 'respond',
+            error: null,
+            attempt: { id: seed.newId(), number: options.attemptNumber, startedAt: seed.now, durationMs: 0, requestSummary: { callback: {} }, responseStatus: null, responseHeaders: null, responseSnippet: '{}', errorClass: null, errorMessage: null, outcome: 'delivered' },
+          }
+        : null,
     };
+  };
+  /** A plan that completes the delivery it matched as delivered (or writes nothing), noting what it was shown. */
+  const completing = (seen: Array<[string | null, boolean]>) => (match: Delivery | null, answered: boolean): CallbackPlan => {
+    seen.push([match?.id ?? null, answered]);
+    return callbackPlan(match, { completes: match !== null && match.respondedAt === null, attemptNumber: match?.attemptCount ?? 0 });
   };
 
   it('keeps every correlation id a delivery was sent with: a re-send that reads a new id from the answer adds it, and a callback with either finds the delivery', async () => {
@@ -304,35 +310,7 @@ describe(`store: deliveries awaiting a response (${backendName()})`, () => {
     const plan = (write: boolean) => (match: Delivery | null): CallbackPlan => {
       seen.push(match);
       if (!write) return { write: false };
-      const eventId = seed.newId();
-      return {
-        write: true,
-        receivedAt: seed.now,
-        requestId: 'req-9',
-        event: {
-          id: eventId,
-          source: 'callback',
-          eventCode: 'CallbackReceived',
-          orderKey: match?.orderKey ?? null,
-          sourceSystem: 'fulfilment',
-          connectorScope: null,
-          position: 0,
-          payload: '{}',
-          raw: '{"status":"COMPLETED"}',
-          contentHash: eventId,
-          dedupeScope: 'callback:fulfilment',
-          dedupeSince: seed.now,
-          deliveries: [{ id: seed.newId(), connector: 'crm', triggerPoint: 'results', orderKey: match?.orderKey ?? null, idempotencyKey: null }],
-        },
-        audit: { id: seed.newId(), at: seed.now, direction: 'in', action: 'callback.received', eventId, result: 'completed' },
-        completion: match
-          ? {
-              event: 'respond',
-              error: null,
-              attempt: { id: seed.newId(), number: 1, startedAt: seed.now, durationMs: 0, requestSummary: { callback: {} }, responseStatus: null, responseHeaders: null, responseSnippet: '{}', errorClass: null, errorMessage: null, outcome: 'delivered' },
-            }
-          : null,
-      };
+      return callbackPlan(match, { completes: match !== null, attemptNumber: 1, requestId: 'req-9', raw: '{"status":"COMPLETED"}', routes: ['crm'] });
     };
     const first = recorded(await store.callbacks.record({ connector: 'fulfilment', correlationId: 'c-9', now: seed.now, plan: plan(true) }));
     expect(first.before?.id).to.equal(id);
