@@ -223,6 +223,7 @@ export class Gateway {
       ? new DeliveryWorker({
           store: this.store,
           connectors: () => services.runtimes.all,
+          holdRuntimes: () => services.runtimes.hold(),
           clock: this.clock,
           logger: this.logger,
           newId,
@@ -277,7 +278,7 @@ export class Gateway {
       this.#config = next;
       this.logger.level = next.gateway.logging.level;
       await this.store.connectorStates.ensure(next.connectors.map((c) => ({ name: c.name, state: c.state })), this.clock.now());
-      // Deliveries in flight keep their own runtime; the old pools close once they are idle.
+      // Deliveries in flight keep the runtimes they were sent with; the old pools close once none holds them.
       this.#services?.runtimes.rebuild();
       await this.#runners.reconfigure();
       this.logger.info(

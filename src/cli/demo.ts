@@ -225,8 +225,18 @@ async function lackingFiles(configDir: string): Promise<string[]> {
 }
 
 /**
+ * The scheduled jobs whose work the story does itself, by hand: it polls Fusion (step 2) and replays
+ * the parked delivery (step 10). Left on, their timers (the example polls every 5 minutes, the
+ * recovery run is nightly) would fire during the story now and then: a poll running when the
+ * story's starts skips the story's, one just before reads the purchase order first, a recovery run
+ * replays the parked delivery before the story does.
+ */
+const STORY_JOBS = ['poller', 'recovery'] as const;
+
+/**
  * Writes the demo's own address and database into the copy's gateway.yaml (never into the folder
- * copied): a fixed port there may be taken, a database there may be a real gateway's.
+ * copied): a fixed port there may be taken, a database there may be a real gateway's. Turns off the
+ * schedules of the jobs the story runs by hand.
  */
 async function writeServerOverlay(configDir: string, own: { host: string; port: number; database: string }): Promise<{ file: string; summary: string }> {
   const file = join(configDir, GATEWAY_FILE);
@@ -234,9 +244,10 @@ async function writeServerOverlay(configDir: string, own: { host: string; port: 
   doc.setIn(['server', 'host'], own.host);
   doc.setIn(['server', 'port'], own.port);
   doc.setIn(['database', 'url'], own.database);
-  const note = '# omgw demo overlay: its own loopback port and fresh database, whatever the copied folder says.\n';
+  for (const job of STORY_JOBS) doc.setIn(['schedules', job, 'enabled'], false);
+  const note = '# omgw demo overlay: its own loopback port and fresh database, whatever the copied folder says; no scheduled poll or recovery run (the story polls and replays by hand).\n';
   await writeFile(file, note + doc.toString());
-  return { file, summary: `server ${own.host}:${own.port}, database ${own.database}` };
+  return { file, summary: `server ${own.host}:${own.port}, database ${own.database}, schedules of ${STORY_JOBS.join(' and ')} off (the story polls and replays by hand)` };
 }
 
 /**

@@ -48,6 +48,18 @@ export interface ConnectorRuntime {
   close(): Promise<void>;
 }
 
+/**
+ * The connectors' runtimes of one config, held by a user for as long as it sends through them (the
+ * worker, for each delivery it sends): a config reload meanwhile builds new runtimes for whatever
+ * comes after, and closes the connection pools of these only once every holder has let go
+ * (src/services/runtimes.ts).
+ */
+export interface HeldRuntimes {
+  runtimes: ReadonlyMap<string, ConnectorRuntime>;
+  /** Lets go of this hold (once; calling it again does nothing). */
+  release(): void;
+}
+
 /** What a delivery needs to build its request (the rate-window place is the worker's business). */
 export interface PrepareInput {
   delivery: Pick<Delivery, 'id' | 'idempotencyKey'> & { correlationId?: string | null };

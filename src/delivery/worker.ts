@@ -8,7 +8,7 @@ import type { AttemptInput, Transition } from '../store/deliveries.ts';
 import type { Store } from '../store/index.ts';
 import { TransformError } from '../connectors/types.ts';
 import { AuthError } from '../connectors/auth/errors.ts';
-import type { ConnectorRuntime, RuntimeResult } from './runtime.ts';
+import type { ConnectorRuntime, HeldRuntimes, RuntimeResult } from './runtime.ts';
 import { generatesCorrelation, newCorrelationId } from './correlation.ts';
 import { expireOverdue } from './response-deadline.ts';
 import { ConnectorCircuits } from './circuit.ts';
@@ -29,6 +29,8 @@ export interface WorkerOptions {
 export interface WorkerDeps {
   store: Store;
   connectors: () => ReadonlyMap<string, ConnectorRuntime>;
+  /** The runtimes in force now, held by a delivery from the moment it is sent until it is settled. */
+  holdRuntimes: () => HeldRuntimes;
   clock: Clock;
   logger: Logger;
   newId: () => string;
@@ -217,6 +219,17 @@ export class DeliveryWorker extends EventEmitter {
       const sending = deliveries.slice(0, granted);
       if (sending.length > 0) gate.sent();
       for (const delivery of sending) {
+        // Sent with the runtimes in force now, not those this cycle began with: a config reload since
+        // applies to it. Held until it is settled, so that a later reload closes their connection
+        // pools only after it (a ShipBob delivery, an OAuth2 token fetched first, make requests in turn).
+        const held = this.#deps.holdRuntimes();
+        const current = held.runtimes.get(name);
+        if (current === undefined) {
+          // The reload removed the connector: its delivery waits, as the connector's others do.
+          held.release();
+          await store.deliveries.release(delivery.id, this.#deps.instanceId, now, now);
+          continue;
+        }
         this.#inFlight.set(delivery.id, { connector: name });
         this.#sending.set(delivery.id, { connector: name });
         // The target is done with a delivery once its answer is in: the next one may go while this
@@ -224,7 +237,8 @@ export class DeliveryWorker extends EventEmitter {
         const sent = (): void => {
           if (this.#sending.delete(delivery.id) && this.#running) this.notify();
         };
-        void this.#process(delivery, events.get(delivery.eventId) ?? null, runtime, placeAt, sent).finally(() => {
+        void this.#process(delivery, events.get(delivery.eventId) ?? null, current, placeAt, sent).finally(() => {
+          held.release();
           sent();
           this.#inFlight.delete(delivery.id);
           this.emit('settled', delivery.id);

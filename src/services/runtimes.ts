@@ -4,7 +4,7 @@ import { shipBobDelivery } from '../connectors/shipbob/delivery.ts';
 import { createTransformRegistry } from '../connectors/transforms/index.ts';
 import type { ConnectorParts } from '../connectors/types.ts';
 import { createRateGate } from '../delivery/rate-gate.ts';
-import { createConnectorRuntimes, type ConnectorRuntime } from '../delivery/runtime.ts';
+import { createConnectorRuntimes, type ConnectorRuntime, type HeldRuntimes } from '../delivery/runtime.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Store } from '../store/index.ts';
 import type { ConnectorConfig } from '../config/schema.ts';
@@ -22,6 +22,15 @@ export interface ConnectorRuntimesDeps {
   logger?: Logger;
 }
 
+/** One build of the runtimes (at first use, then one per reload), and who still holds it. */
+interface Build {
+  runtimes: Map<string, ConnectorRuntime>;
+  holders: number;
+  /** Replaced by a later build: its pools close once no one holds it. */
+  retired: boolean;
+  closed: boolean;
+}
+
 /**
  * The connectors' runtimes (auth, transforms, delivery kinds, the shared rate gate, connection pools)
  * for the config in force: one set for the delivery worker, the purchase-order poller and the CLI
@@ -29,7 +38,11 @@ export interface ConnectorRuntimesDeps {
  */
 export class ConnectorRuntimes {
   readonly #deps: ConnectorRuntimesDeps;
-  #current: Map<string, ConnectorRuntime> | null = null;
+  #current: Build | null = null;
+  /** Replaced builds still held. */
+  readonly #retired = new Set<Build>();
+  /** Pools being closed, which close() waits for. */
+  readonly #closing = new Set<Promise<void>>();
   readonly #wsdl: WsdlCatalog;
 
   constructor(deps: ConnectorRuntimesDeps) {
@@ -43,10 +56,32 @@ export class ConnectorRuntimes {
     });
   }
 
-  /** Every configured connector's runtime, by name. */
+  /**
+   * Every configured connector's runtime, by name, for a look at their config or a request made at
+   * once. What sends later, or for a while (a delivery, a ShipBob delivery's several requests), holds
+   * them instead (hold): a reload closes the pools of runtimes it replaces.
+   */
   get all(): Map<string, ConnectorRuntime> {
-    this.#current ??= this.#build();
-    return this.#current;
+    return this.#build().runtimes;
+  }
+
+  /**
+   * The runtimes in force now, held until released: a reload meanwhile closes their pools only once
+   * every hold on them is released, so what was under way finishes on them.
+   */
+  hold(): HeldRuntimes {
+    const build = this.#build();
+    build.holders++;
+    let released = false;
+    return {
+      runtimes: build.runtimes,
+      release: () => {
+        if (released) return;
+        released = true;
+        build.holders--;
+        if (build.retired && build.holders === 0) this.#closeBuild(build);
+      },
+    };
   }
 
   /** One connector's parts (the poller reads Fusion through them), or undefined when none has that name. */
@@ -55,13 +90,16 @@ export class ConnectorRuntimes {
   }
 
   /**
-   * Builds the runtimes again from the config now in force (after a reload). Deliveries in flight keep
-   * their own runtime; the old pools close once they are idle.
+   * Builds the runtimes again from the config now in force (after a reload). What holds the old ones
+   * (deliveries in flight) keeps them; their pools close once it lets go.
    */
   rebuild(): void {
     const previous = this.#current;
-    this.#current = this.#build();
-    for (const runtime of previous?.values() ?? []) void runtime.close().catch(() => undefined);
+    this.#current = this.#newBuild();
+    if (previous === null) return;
+    previous.retired = true;
+    if (previous.holders === 0) this.#closeBuild(previous);
+    else this.#retired.add(previous);
   }
 
   /** The operations of a connector's WSDL (`omgw connector describe`). */
@@ -69,14 +107,35 @@ export class ConnectorRuntimes {
     return this.#wsdl.document(connector);
   }
 
-  /** Closes every runtime's pools. */
+  /** Closes every runtime's pools (those of replaced builds still held, too: closing ends their use). */
   async close(): Promise<void> {
     const current = this.#current;
     this.#current = null;
-    await Promise.all([...(current?.values() ?? [])].map((r) => r.close().catch(() => undefined)));
+    if (current !== null) this.#closeBuild(current);
+    for (const build of this.#retired) this.#closeBuild(build);
+    await Promise.all([...this.#closing]);
   }
 
-  #build(): Map<string, ConnectorRuntime> {
+  #closeBuild(build: Build): void {
+    this.#retired.delete(build);
+    if (build.closed) return;
+    build.closed = true;
+    const closing = Promise.all([...build.runtimes.values()].map((r) => r.close().catch(() => undefined))).then(() => undefined);
+    this.#closing.add(closing);
+    void closing.finally(() => this.#closing.delete(closing));
+  }
+
+  /** The build in force, built now if there is none yet. */
+  #build(): Build {
+    this.#current ??= this.#newBuild();
+    return this.#current;
+  }
+
+  #newBuild(): Build {
+    return { runtimes: this.#create(), holders: 0, retired: false, closed: false };
+  }
+
+  #create(): Map<string, ConnectorRuntime> {
     const { config, store, clock, tokenStore } = this.#deps;
     const current = config();
     // Built at start and after each reload: the WSDLs are read again then.

@@ -177,11 +177,13 @@ describe(`delivery to connectors (${backendName()})`, () => {
       'SO-HANG': () => 'hang',
     };
     target.answer = (req) => (answers[decodeURIComponent(req.path).split(':')[1] ?? ''] ?? (() => ({ status: 200 })))();
+    // The timeout runs on the wall clock: long enough that the answers the target gives at once
+    // arrive within it on a busy machine too (they must be classed http, not timeout).
     gw = await setup(target, clock, {
       connector: `protocol: rest
 url: ${target.url}
 path: /orders/{{orderKey}}
-timeout: 300ms
+timeout: 2s
 `,
       extraConnectors: {
         'closed.yaml': 'protocol: rest\nurl: http://127.0.0.1:9/closed\n',

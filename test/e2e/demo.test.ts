@@ -166,6 +166,13 @@ describe('npm run demo (omgw demo)', function () {
       try {
         expect(out).to.include(`the gateway's log and database stay in ${kept}`);
         expect(existsSync(join(kept, 'gateway.log'))).to.equal(true);
+        // The story polls and replays by hand: the scheduled poll (every 5 minutes in the example) and
+        // the recovery run were never armed, so neither could fire in the middle of it.
+        const scheduled = readFileSync(join(kept, 'gateway.log'), 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('"msg":"job scheduled"'))
+          .map((l) => (JSON.parse(l) as { job: string }).job);
+        expect(scheduled).to.deep.equal(['retention']);
       } finally {
         rmSync(kept, { recursive: true, force: true });
       }
@@ -258,7 +265,7 @@ describe('npm run demo (omgw demo)', function () {
           const out = demo.stdout();
           expect(code, `${out}\n${demo.stderr()}`).to.equal(1);
           expect(out).to.match(/^ 2\/11 Fusion polled/m);
-          const own = /^demo overlay \S+\/config\/gateway\.yaml: server 127\.0\.0\.1:(\d+), database sqlite:\S+\/omgw\.db$/m.exec(out);
+          const own = /^demo overlay \S+\/config\/gateway\.yaml: server 127\.0\.0\.1:(\d+), database sqlite:\S+\/omgw\.db, schedules of poller and recovery off \(the story polls and replays by hand\)$/m.exec(out);
           expect(own, out).to.not.equal(null);
           expect(Number(own?.[1])).to.not.equal(port);
           expect(existsSync(join(dir, 'someone-elses.db'))).to.equal(false);

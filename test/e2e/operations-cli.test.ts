@@ -89,7 +89,10 @@ describe(`omgw deliveries, events, replay, discard, hold, release (${backendName
       expect(await ids_(['--error', 'unknown release'])).to.deep.equal([ids.otmParked]);
       expect(await ids_(['--event', ids.event as string])).to.deep.equal([ids.otmParked, ids.parked]);
       expect(await ids_(['--id', `${ids.parked},${ids.pending}`])).to.deep.equal([ids.pending, ids.parked]);
-      expect(await ids_(['--since', '3570s'])).to.deep.equal([ids.flying, ids.delivered, ids.pending]);
+      // --since as a duration back from the CLI's clock (the real one): counted from now, to a cut-off
+      // half way between the parked deliveries and the pending one, however long the commands above took.
+      const since = `${Math.round((Date.now() - (seed.now - 150_000)) / 1000)}s`;
+      expect(await ids_(['--since', since])).to.deep.equal([ids.flying, ids.delivered, ids.pending]);
       expect(await ids_(['--until', new Date(seed.now - 60_000).toISOString()])).to.deep.equal([ids.pending, ids.otmParked, ids.parked]);
       expect(await ids_(['--connector', "crm' OR '1'='1"])).to.deep.equal([]);
     });

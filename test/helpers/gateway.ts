@@ -49,10 +49,19 @@ export const DEFAULT_TRIGGER_POINTS = `triggerPoints:
 `;
 
 /**
- * A test gateway.yaml. Delivery is off unless asked for, so inbound tests see deliveries exactly as
- * ingest left them.
+ * The scheduled jobs of a test gateway: the recovery run and the retention job off. Their timers run
+ * on the wall clock whatever clock the gateway is given, so left on (nightly, by default) they would
+ * fire inside whichever test is running at 02:00 or 03:30 UTC, replaying its parked deliveries or
+ * removing its history. A test of a job turns it on (and calls it with the slot it chooses).
  */
-export function gatewayYaml(extraSoap = '', options: { delivery?: string } = {}): string {
+export const SCHEDULES_OFF = '  recovery:\n    enabled: false\n  retention:\n    enabled: false\n';
+
+/**
+ * A test gateway.yaml. Delivery is off unless asked for, so inbound tests see deliveries exactly as
+ * ingest left them. `schedules`: the lines under `schedules:` (two-space indented), SCHEDULES_OFF
+ * unless given.
+ */
+export function gatewayYaml(extraSoap = '', options: { delivery?: string; schedules?: string } = {}): string {
   return `server:
   host: 127.0.0.1
   port: 0
@@ -70,7 +79,8 @@ inbound:
 ${extraSoap}
 logging:
   level: info
-`;
+schedules:
+${options.schedules ?? SCHEDULES_OFF}`;
 }
 
 export const TEST_ENV = {

@@ -4,7 +4,7 @@ import type { Clock } from '../../src/domain/clock.ts';
 import { main } from '../../src/main.ts';
 import { startFusionSandboxServer, type RunningFusionSandbox } from '../../src/sandbox/fusion.ts';
 import { startShipBobSandboxServer, type RunningShipBobSandbox } from '../../src/sandbox/shipbob/index.ts';
-import { gatewayYaml, startGateway, testEnv, type TestGateway } from './gateway.ts';
+import { gatewayYaml, SCHEDULES_OFF, startGateway, testEnv, type TestGateway } from './gateway.ts';
 
 /**
  * A gateway between the ShipBob and Fusion sandboxes with every source of an order's history: OM
@@ -129,14 +129,14 @@ export async function startOrderFlow(options: OrderFlowOptions = {}): Promise<Or
   const env = { ...ENV, ...options.env };
   const sb = options.shipbobConnector ?? {};
   // The poller's schedule never fires by itself in a test (1 January); the test runs it.
-  const poller = options.poller === false ? '' : `schedules:\n  poller:\n    enabled: true\n    cron: '0 0 1 1 *'\n    connector: fusion\n${options.poller ?? ''}`;
+  const poller = options.poller === false ? '' : `  poller:\n    enabled: true\n    cron: '0 0 1 1 *'\n    connector: fusion\n${options.poller ?? ''}`;
   let gw: TestGateway;
   try {
     gw = await startGateway(
       {
-        gateway: `${gatewayYaml('', { delivery: `  enabled: true\n  pollInterval: ${options.pollInterval ?? '50ms'}` }).replace(
+        gateway: `${gatewayYaml('', { delivery: `  enabled: true\n  pollInterval: ${options.pollInterval ?? '50ms'}`, schedules: `${SCHEDULES_OFF}${poller}` }).replace(
           'logging:',
-          `  webhooks:\n    shipbob:\n      secrets: ['\${env:TEST_WEBHOOK_SECRET}']\n${poller}logging:`,
+          `  webhooks:\n    shipbob:\n      secrets: ['\${env:TEST_WEBHOOK_SECRET}']\nlogging:`,
         )}admin:\n  token: \${env:TEST_ADMIN_TOKEN}\n`,
         connectors: {
           'fusion.yaml': `protocol: rest

@@ -8,8 +8,9 @@ import { main } from '../../src/main.ts';
 import { pushHttpHeaders } from '../../src/sandbox/om-push.ts';
 import { backendName, type TestDatabase } from '../helpers/backend.ts';
 import { FakeTarget } from '../helpers/target.ts';
+import { until } from '../helpers/until.ts';
 import { authYaml, deliveriesIn, dumpDatabase, freePort, GatewayProcess, openStore, relDatabase, relEnv, relGatewayYaml } from './support/gateway.ts';
-import { pushBody, sleep } from './support/push-client.ts';
+import { pushBody } from './support/push-client.ts';
 import { postChunks } from './support/raw-http.ts';
 import { scan, SECRETS } from './support/secrets.ts';
 import { FULL, SIZE } from './support/size.ts';
@@ -118,12 +119,11 @@ describe(`reliability 6: admin API and CLI (${backendName()}, ${SIZE.label})`, f
       const res = await fetch(`${gw.url}/soap/business-events`, { method: 'POST', headers: pushHttpHeaders(), body: pushBody([{ eventCode: 'HOLD', order: { sourceOrderNumber: n } }]) });
       expect(res.status).to.equal(202);
     }
+    // Every delivery finished before the test takes its fingerprint of the data: one still in flight
+    // would change it under the test (a bounded wait, which says so when it runs out).
     const store = openStore(db);
     try {
-      for (let i = 0; i < 100; i++) {
-        if ((await deliveriesIn(store, ['delivered', 'parked'])) === 8) break;
-        await sleep(100);
-      }
+      await until('the 8 deliveries delivered or parked', async () => (await deliveriesIn(store, ['delivered', 'parked'])) === 8, 60_000);
     } finally {
       await store.close();
     }

@@ -8,13 +8,13 @@ import { backendName } from '../../helpers/backend.ts';
 import { rmSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../../../src/config/load.ts';
 import type { PageRequest } from '../../../src/store/browse.ts';
-import { gatewayYaml, startGateway, TEST_ENV, writeConfig, type TestGateway } from '../../helpers/gateway.ts';
+import { gatewayYaml, SCHEDULES_OFF, startGateway, TEST_ENV, writeConfig, type TestGateway } from '../../helpers/gateway.ts';
 import { Seeder } from '../../helpers/seed.ts';
 import { FakeTarget } from '../../helpers/target.ts';
 import { everything } from '../../helpers/pages.ts';
 
 const TOKEN = 'admin-token-3c9e7f1a5b';
-const ADMIN = (extra = '') => `${gatewayYaml()}admin:\n  token: \${env:TEST_ADMIN_TOKEN}\n  maxBodySize: 64KB\n${extra}`;
+const ADMIN = (schedules = SCHEDULES_OFF) => `${gatewayYaml('', { schedules })}admin:\n  token: \${env:TEST_ADMIN_TOKEN}\n  maxBodySize: 64KB\n`;
 
 interface Reply {
   status: number;
@@ -55,7 +55,7 @@ describe(`admin API (${backendName()})`, () => {
     gw = await startGateway(
       {
         // The poller reads through a Fusion that refuses connections: its runs fail, and say why.
-        gateway: ADMIN('schedules:\n  poller:\n    connector: fusion\n'),
+        gateway: ADMIN(`${SCHEDULES_OFF}  poller:\n    connector: fusion\n`),
         connectors: {
           'crm.yaml': `protocol: rest\nurl: ${target.url}/crm\n`,
           'fusion.yaml': 'protocol: rest\nkind: oracle-fusion\nurl: http://127.0.0.1:9/fusion\ntimeout: 2s\n',

@@ -165,12 +165,9 @@ describe(`ShipBob webhooks: signed, stored before the answer, deduped (${backend
   });
 
   it('stores a valid webhook as one event (raw body kept), routes it by trigger points, answers 204 after the commit', async () => {
-    const started = Date.now();
     const res = await post(endpoint(), TRACKING, headersFor(TRACKING, { topic: 'order.shipment.tracking_received' }));
-    const elapsed = Date.now() - started;
     expect(res.status, res.text).to.equal(204);
     expect(res.text).to.equal('');
-    expect(elapsed).to.be.lessThan(2_000);
     // The answer came after the commit: the rows are there as soon as it arrives.
     const [event, ...more] = await events();
     expect(more).to.have.length(0);

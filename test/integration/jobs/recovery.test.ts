@@ -17,9 +17,10 @@ const DAY = 86_400_000;
 
 /**
  * Two REST connectors on one fake target (crm: HOLD and SPLIT events, erp: SPLIT only). The target
- * answers 400 to every request until told otherwise, so deliveries park at once.
+ * answers 400 to every request until told otherwise, so deliveries park at once. The recovery run is
+ * on (nightly, as by default), with `recovery`'s settings (lines under `recovery:`, four-space indented).
  */
-async function setup(target: FakeTarget, clock: ManualClock, schedules = '', database?: TestDatabase): Promise<TestGateway> {
+async function setup(target: FakeTarget, clock: ManualClock, recovery = '', database?: TestDatabase): Promise<TestGateway> {
   const connector = (name: string) => `protocol: rest
 url: ${target.url}
 path: /${name}/{{orderKey}}
@@ -27,7 +28,7 @@ ordering: none
 `;
   return startGateway(
     {
-      gateway: `${gatewayYaml('', { delivery: '  enabled: true\n  pollInterval: 1s' })}${schedules}`,
+      gateway: gatewayYaml('', { delivery: '  enabled: true\n  pollInterval: 1s', schedules: `  recovery:\n    enabled: true\n${recovery}  retention:\n    enabled: false\n` }),
       connectors: { 'crm.yaml': connector('crm'), 'erp.yaml': connector('erp') },
       triggerPoints: `triggerPoints:
   - name: all
@@ -184,7 +185,7 @@ describe(`recovery run (${backendName()})`, function () {
   });
 
   it('takes at most batchCap deliveries per run, longest parked first; the rest wait for the next run', async () => {
-    const gw = await setup(target, clock, 'schedules:\n  recovery:\n    batchCap: 2\n');
+    const gw = await setup(target, clock, '    batchCap: 2\n');
     gateways.push(gw);
     for (const order of ['SO-1', 'SO-2', 'SO-3', 'SO-4', 'SO-5']) {
       await push(gw, order);
@@ -213,7 +214,7 @@ describe(`recovery run (${backendName()})`, function () {
   });
 
   it('applies the configured filters (connectors, event codes, max age), and a manual run can narrow them', async () => {
-    const gw = await setup(target, clock, 'schedules:\n  recovery:\n    connectors: [crm]\n    eventCodes: [SPLIT]\n    maxAge: 2d\n');
+    const gw = await setup(target, clock, '    connectors: [crm]\n    eventCodes: [SPLIT]\n    maxAge: 2d\n');
     gateways.push(gw);
     await push(gw, 'SO-OLD', 'SPLIT'); // crm + erp, 3 days old at the run
     clock.advance(2 * DAY);

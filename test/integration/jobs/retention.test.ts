@@ -31,12 +31,10 @@ describe(`retention (${backendName()})`, () => {
     const connector = (name: string) => `protocol: rest\nurl: ${target.url}\npath: /${name}/{{orderKey}}\nordering: none\n`;
     gw = await startGateway(
       {
-        gateway: `${gatewayYaml('', { delivery: '  enabled: true\n  pollInterval: 1s' })}schedules:
-  retention:
-    deliveredAfter: 10d
-    auditAfter: 20d
-    batchSize: 2
-`,
+        gateway: gatewayYaml('', {
+          delivery: '  enabled: true\n  pollInterval: 1s',
+          schedules: '  recovery:\n    enabled: false\n  retention:\n    enabled: true\n    deliveredAfter: 10d\n    auditAfter: 20d\n    batchSize: 2\n',
+        }),
         connectors: { 'crm.yaml': connector('crm'), 'erp.yaml': connector('erp') },
         triggerPoints: `triggerPoints:
   - name: all

@@ -1,5 +1,4 @@
 import { readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import knexFactory, { type Knex } from 'knex';
 import { Store } from '../../../src/store/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../helpers/backend.ts';
@@ -7,15 +6,7 @@ import { spawnGateway, type ChildGateway } from '../../helpers/child.ts';
 import { writeConfig, type TestConfig } from '../../helpers/gateway.ts';
 import { SECRET_ENV, SECRETS, SOAP_USER, BI_USER, OAUTH_CLIENT, WS_USER } from './secrets.ts';
 
-/** A TCP port nobody listens on right now (the kernel's choice). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort } from '../../helpers/free-port.ts';
 
 /**
  * A test database (SQLite file, or a PostgreSQL schema when OMGW_TEST_DATABASE_URL is set). On
