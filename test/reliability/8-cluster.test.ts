@@ -405,8 +405,12 @@ ${extra}`;
     }
     const spread = Math.max(...grantToArrival) - Math.min(...grantToArrival);
 
-    // SIGTERM: the requests the stopping instance had sent were all answered before it exited.
-    const cutOff = [...crm.arrivals, ...limited.arrivals].filter((a) => a.instance === 'C' && a.at <= term.exitedAt && a.at >= term.at - CONNECTOR_TIMEOUT_MS && a.answeredAt === null);
+    // SIGTERM: the requests the stopping instance had sent were all answered before it exited, or
+    // ended by the instance itself at the connector's timeout (on a busy host the target's answer can
+    // come later than that; the attempt is then recorded as a timeout and the delivery sent again).
+    const cutOff = [...crm.arrivals, ...limited.arrivals].filter(
+      (a) => a.instance === 'C' && a.at <= term.exitedAt && a.at >= term.at - CONNECTOR_TIMEOUT_MS && a.answeredAt === null && !timedOut.has(String(a.headers['idempotency-key'])),
+    );
 
     const crashLines = LABELS.flatMap((l) => gw(l).crashLines().map((line) => `${l}: ${line}`));
     const unexpectedExits = LABELS.reduce((n, l) => n + gw(l).unexpectedExits, 0);
