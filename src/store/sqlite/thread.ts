@@ -144,13 +144,16 @@ function serve(port: MessagePort, options: OpenOptions): void {
       return;
     }
     // The WAL of a database file is checkpointed from a second connection on this thread (checkpointer.ts).
+    // Started once a statement of this connection has succeeded: a file that is not a database
+    // fails the first one (the pragmas), and a second connection opening it meanwhile could still be
+    // opening when the process ends (this thread does not keep it alive), which aborts the process.
     const checkpointer = options.checkpoint ? new WalCheckpointer(options.filename) : null;
-    checkpointer?.start();
     const thread = new ConnectionThread(db, checkpointer);
     // Batches that arrived while a knex transaction was open, run as soon as it has ended.
     const waiting: Request[] = [];
     const respond = async (req: Request): Promise<void> => {
       const res = await thread.handle(req);
+      if (res.ok && req.op !== 'close') checkpointer?.start();
       port.postMessage(res);
       if (req.op === 'close' && res.ok) port.close();
     };
